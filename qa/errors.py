@@ -1,0 +1,41 @@
+"""Errors written for the user: every message names the next step."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base class for every error qa raises on purpose.
+
+    The message is shown to the user as it is (CLI: stderr and exit code 2; chat: a
+    notification), so it must say what happened and what to run next.
+    """
+
+    exit_code = 2
+
+
+class CorpusError(QAError):
+    """The corpus folder is missing, empty or holds nothing readable."""
+
+
+class IndexMissingError(QAError):
+    """There is no built index where one was expected."""
+
+
+class IndexCorruptError(QAError):
+    """The index is half-written, truncated or inconsistent."""
+
+
+class IndexMismatchError(QAError):
+    """The index was built by another format version or another embedding model."""
+
+
+class BuildLockedError(QAError):
+    """Another build holds the index lock."""
+
+
+class QueryError(QAError):
+    """The query cannot be searched (empty, only punctuation...)."""
+
+
+class ModelUnavailableError(QAError):
+    """The embedding model could not be loaded; search falls back to BM25."""

@@ -1,0 +1,154 @@
+"""The few nouns of qa: articles, chunks, hits, citations and answers.
+
+All are frozen dataclasses so they can be shared across threads and turned into JSON with
+`dataclasses.asdict`. Offsets (`start`, `end`) are character offsets into the article's
+stored text (`Article.text`): `article.text[start:end] == text` always holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as stored in the index.
+
+    `text` is the article body after boilerplate removal; every offset in qa points into it.
+    `date` is ISO `YYYY-MM-DD` or None when it could not be recovered.
+    """
+
+    id: str
+    title: str
+    date: str | None
+    source: str  # outlet name, or the site's host, or "" when unknown
+    url: str | None
+    path: str  # path of the file it came from, relative to the corpus folder
+    text: str
+    hash: str  # sha256 over text and metadata: changes when anything indexed changes
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A few consecutive sentences of one article."""
+
+    id: int  # int64, stable for the same article content and position
+    article_id: str
+    ordinal: int  # position of the chunk within its article
+    start: int
+    end: int
+    text: str
+    sentences: tuple[Span, ...]  # article offsets of the sentences inside the chunk
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk, best first in a result list."""
+
+    chunk_id: int
+    article_id: str
+    title: str
+    date: str | None
+    source: str
+    url: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+    via: str  # "dense", "bm25" or "both"
+    rank: int = 0
+    sentences: tuple[Span, ...] = ()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited sentence: `article_text[start:end] == text`."""
+
+    n: int
+    article_id: str
+    title: str
+    date: str | None
+    source: str
+    url: str | None
+    text: str  # the cited sentence, verbatim
+    start: int
+    end: int
+    score: float
+    chunk_text: str  # the passage around it
+    chunk_start: int
+    chunk_end: int
+    speaker: str | None = None  # who said it, when the sentence is an attributed quote
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extractive answer: verbatim sentences with `[n]` markers, and their citations."""
+
+    question: str
+    resolved_question: str
+    text: str
+    citations: tuple[Citation, ...]
+    abstained: bool
+    mode: str  # "hybrid" or "bm25"
+    fallback_reason: str | None = None
+    since: str | None = None
+    until: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """An attributed quotation found at index time.
+
+    `text` is the quoted words (`article_text[start:end] == text`); `sentence` is the article
+    span of the whole sentence that carries the quote, which is what answers cite.
+    """
+
+    article_id: str
+    speaker: str
+    text: str
+    start: int
+    end: int
+    sentence: Span
+    cue: str = ""  # the attribution verb or phrase: "said", "wrote on Twitter", "according to"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What `build_index` did."""
+
+    index: str
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    skipped: tuple[Skipped, ...]
+    articles: int
+    chunks: int
+    embedded_chunks: int  # chunks embedded by this build (the rest were reused)
+    seconds: float
+    full: bool
+    up_to_date: bool = False  # nothing changed: the live index was kept as it was
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What the status line and `qa index` show about a loaded index."""
+
+    articles: int
+    chunks: int
+    model: str
+    dim: int
+    built_at: str
+    format_version: int
+    dense: bool  # the index has a dense part
