@@ -1,0 +1,387 @@
+"""Incremental, crash-safe index builds.
+
+`build_index` reads the corpus, compares each article's content hash with the live index,
+and embeds only articles that are new or changed; everything else (chunks, vectors, term
+counts, quotes) is copied from the previous generation. The result is written into a fresh
+folder beside the live data and published by replacing the manifest atomically, under a lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import config, store
+from .bm25 import fit_weights, prune_vocab, term_counts
+from .chunking import chunk_article
+from .embedding import Embedder, default_embedder
+from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
+from .ingest import load_corpus
+from .quotes import extract_quotes
+from .text import TOKENIZER, tokenize
+from .types import Article, BuildReport, Chunk, Quote
+
+# progress(stage, done, total): stages are "read", "embed" and "write".
+BuildProgress = Callable[[str, int, int], None]
+
+# Above this many chunks the dense part is an HNSW graph rather than an exact flat index
+# (see docs/benchmarks.md for the recall measured against exact search).
+HNSW_THRESHOLD = 200_000
+
+
+def embedding_input(title: str, chunk_text: str) -> str:
+    """What a chunk is embedded and BM25-indexed as: its article's title, then its text."""
+    return f"{title}\n{chunk_text}" if title else chunk_text
+
+
+@dataclass
+class _Part:
+    """One article's share of a generation: chunks and everything derived from them."""
+
+    article: Article
+    chunk_ids: list[int]
+    ordinals: list[int]
+    starts: list[int]
+    ends: list[int]
+    sentences: list[list[tuple[int, int]]]
+    tf_rows: Any  # CSR rows (local vocab) or None when taken from the previous build
+    vectors: np.ndarray | None
+    quotes: list[Quote] = field(default_factory=list)
+    reused_rows: np.ndarray | None = None  # rows in the previous generation
+
+
+def make_dense_index(vectors: np.ndarray, ids: np.ndarray) -> Any:
+    """A FAISS inner-product index with explicit int64 ids (vectors are L2-normalised,
+    so inner product is cosine)."""
+    import faiss
+
+    dim = vectors.shape[1]
+    if len(vectors) > HNSW_THRESHOLD:
+        base = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        base.hnsw.efConstruction = 80
+    else:
+        base = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIDMap2(base)
+    if len(vectors):
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+    return index
+
+
+def _load_previous(index_dir: Path, model: str) -> tuple[dict[str, Any] | None, store.Contents | None, str]:
+    """The live generation to reuse, or (None, None, why a full build is needed)."""
+    try:
+        manifest = store.read_manifest(index_dir)
+        folder = store.data_dir(index_dir, manifest)
+        if manifest.get("tokenizer") != TOKENIZER:
+            return None, None, "the tokenizer changed"
+        if (manifest.get("model") or {}).get("name") != model:
+            return None, None, f"the model changed to {model}"
+        contents = store.load_contents(folder, with_tf=True, with_vectors=True)
+        if contents.vectors is None and contents.n_chunks:
+            return None, None, "the previous index has no vectors"
+        return manifest, contents, ""
+    except IndexMissingError:
+        return None, None, "there is no previous index"
+    except (IndexCorruptError, IndexMismatchError) as exc:
+        return None, None, f"the previous index is unusable ({exc})"
+
+
+def build_index(
+    corpus: str | os.PathLike[str] = config.DEFAULT_CORPUS,
+    index: str | os.PathLike[str] = config.DEFAULT_INDEX,
+    *,
+    full: bool = False,
+    progress: BuildProgress | None = None,
+    embedder: Embedder | None = None,
+    model: str | None = None,
+    wait: float = 0.0,
+) -> BuildReport:
+    """Build or update the index of a corpus folder.
+
+    Args:
+        corpus: folder of articles (.txt, .md, .html, .jsonl).
+        index: index folder; created if missing.
+        full: rebuild everything instead of reusing unchanged articles.
+        progress: optional callback progress(stage, done, total).
+        embedder: the embedding model (default: the packaged all-MiniLM-L6-v2, or $QA_MODEL).
+        model: a model name or path, when no embedder is given.
+        wait: seconds to wait for another build's lock before giving up.
+
+    Returns:
+        A BuildReport: what was added, changed, removed, kept, skipped, and how long it took.
+
+    Raises:
+        CorpusError: the corpus folder is missing, empty, or nothing in it could be read.
+        BuildLockedError: another build of the same index is running.
+    """
+    t0 = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus), Path(index)
+    embedder = embedder or default_embedder(model)
+    with store.build_lock(index_dir, wait=wait):
+        store.collect_garbage(index_dir)
+        articles, skipped = load_corpus(corpus_dir)
+        articles = _dedupe(articles, skipped)
+        if progress:
+            progress("read", len(articles), len(articles))
+        if not articles:
+            reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5])
+            raise CorpusError(
+                f"No article in {corpus_dir}/ could be read ({len(skipped)} skipped: {reasons}). "
+                "Fix or replace those files, then run `qa index` again. The previous index, "
+                "if any, is unchanged."
+            )
+        prev_manifest, prev, _why = (None, None, "full build requested")
+        if not full:
+            prev_manifest, prev, _why = _load_previous(index_dir, embedder.name)
+        prev_rows: dict[str, tuple[str, np.ndarray, int]] = {}
+        if prev is not None:
+            for row, a in enumerate(prev.articles):
+                rows = np.flatnonzero(prev.chunk_article == row)
+                prev_rows[a["id"]] = (a["hash"], rows, row)
+
+        added, changed, unchanged = [], [], []
+        parts: list[_Part] = []
+        for art in articles:
+            old = prev_rows.get(art.id)
+            if old is not None and old[0] == art.hash:
+                unchanged.append(art.id)
+                parts.append(_reused_part(art, prev, old[1], old[2]))  # type: ignore[arg-type]
+            else:
+                (changed if old is not None else added).append(art.id)
+                parts.append(_new_part(art))
+        current = {a.id for a in articles}
+        removed = [aid for aid in prev_rows if aid not in current]
+
+        if prev is not None and not (added or changed or removed):
+            # Nothing to do: the live index already describes this corpus.
+            return BuildReport(
+                index=str(index_dir), added=(), changed=(), removed=(),
+                unchanged=tuple(unchanged), skipped=tuple(skipped), articles=len(articles),
+                chunks=prev.n_chunks, embedded_chunks=0,
+                seconds=time.perf_counter() - t0, full=False, up_to_date=True,
+            )
+
+        embedded = _embed_new_parts(parts, embedder, progress)
+        contents, weights = _assemble(parts, prev)
+        if progress:
+            progress("write", 0, 1)
+        dense = make_dense_index(contents.vectors, contents.chunk_ids)  # type: ignore[arg-type]
+        tmp = store.new_tmp_dir(index_dir)
+        try:
+            files = store.save_contents(tmp, contents, weights, dense)
+            manifest = _manifest(contents, embedder, files, corpus_dir, skipped)
+            store.publish(index_dir, tmp, manifest)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        store.collect_garbage(index_dir, keep_previous=(prev_manifest or {}).get("data"))
+        if progress:
+            progress("write", 1, 1)
+        return BuildReport(
+            index=str(index_dir), added=tuple(added), changed=tuple(changed),
+            removed=tuple(removed), unchanged=tuple(unchanged), skipped=tuple(skipped),
+            articles=len(articles), chunks=contents.n_chunks, embedded_chunks=embedded,
+            seconds=time.perf_counter() - t0, full=prev is None,
+        )
+
+
+def _dedupe(articles: list[Article], skipped: list) -> list[Article]:
+    """Keep the first article of each id; later ones are reported as skipped."""
+    from .types import Skipped
+
+    seen: set[str] = set()
+    out = []
+    for a in articles:
+        if a.id in seen:
+            skipped.append(Skipped(a.path, f"duplicate article id {a.id!r}; the first one is indexed"))
+            continue
+        seen.add(a.id)
+        out.append(a)
+    return out
+
+
+def _new_part(art: Article) -> _Part:
+    chunks: list[Chunk] = chunk_article(art)
+    sentences = [list(c.sentences) for c in chunks]
+    all_sentences = [s for c in chunks for s in c.sentences]
+    # Sentences can repeat across overlapping chunks; quotes need each sentence once.
+    unique_sentences = sorted(set(all_sentences))
+    try:
+        quotes = extract_quotes(art, unique_sentences)
+    except Exception:  # a quote finder bug must never cost the user their index
+        quotes = []
+    return _Part(
+        article=art,
+        chunk_ids=[c.id for c in chunks],
+        ordinals=[c.ordinal for c in chunks],
+        starts=[c.start for c in chunks],
+        ends=[c.end for c in chunks],
+        sentences=sentences,
+        tf_rows=None,
+        vectors=None,
+        quotes=quotes,
+    )
+
+
+def _reused_part(art: Article, prev: store.Contents, rows: np.ndarray, arow: int) -> _Part:
+    sentences = [
+        [tuple(s) for s in prev.sent_spans[prev.sent_ptr[r] : prev.sent_ptr[r + 1]].tolist()]
+        for r in rows
+    ]
+    old_id = prev.articles[arow]["id"]
+    return _Part(
+        article=art,
+        chunk_ids=prev.chunk_ids[rows].tolist(),
+        ordinals=prev.chunk_ordinal[rows].tolist(),
+        starts=prev.chunk_start[rows].tolist(),
+        ends=prev.chunk_end[rows].tolist(),
+        sentences=sentences,  # type: ignore[arg-type]
+        tf_rows=None,
+        vectors=prev.vectors[rows] if prev.vectors is not None else None,
+        quotes=[q for q in prev.quotes if q.article_id == old_id],
+        reused_rows=rows,
+    )
+
+
+def _embed_new_parts(parts: list[_Part], embedder: Embedder, progress: BuildProgress | None) -> int:
+    """Embed the chunks of new and changed articles in one batched pass."""
+    todo = [p for p in parts if p.reused_rows is None]
+    texts = [
+        embedding_input(p.article.title, p.article.text[s:e])
+        for p in todo
+        for s, e in zip(p.starts, p.ends)
+    ]
+    if not texts:
+        return 0
+    cb = (lambda done, total: progress("embed", done, total)) if progress else None
+    if progress:
+        progress("embed", 0, len(texts))
+    vectors = embedder.encode(texts, progress=cb)
+    at = 0
+    for p in todo:
+        n = len(p.starts)
+        p.vectors = vectors[at : at + n]
+        at += n
+    return len(texts)
+
+
+def _assemble(parts: list[_Part], prev: store.Contents | None) -> tuple[store.Contents, Any]:
+    from scipy import sparse
+
+    vocab: dict[str, int] = {w: i for i, w in enumerate(prev.vocab)} if prev else {}
+    blocks = []
+    for p in parts:
+        if p.reused_rows is not None and prev is not None:
+            blocks.append(prev.tf[p.reused_rows])
+        else:
+            docs = [
+                tokenize(embedding_input(p.article.title, p.article.text[s:e]))
+                for s, e in zip(p.starts, p.ends)
+            ]
+            blocks.append(term_counts(docs, vocab))
+    width = len(vocab)
+    blocks = [sparse.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], width)) for b in blocks]
+    tf = sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, width))
+    vocab_list = [""] * width
+    for w, i in vocab.items():
+        vocab_list[i] = w
+    tf, vocab_list = prune_vocab(tf, vocab_list)
+    weights = fit_weights(tf, vocab_list)
+
+    chunk_article = np.concatenate(
+        [np.full(len(p.starts), row, dtype=np.int32) for row, p in enumerate(parts)]
+    ) if parts else np.zeros(0, np.int32)
+    sent_lists = [s for p in parts for s in p.sentences]
+    sent_ptr = np.zeros(len(sent_lists) + 1, dtype=np.int64)
+    sent_ptr[1:] = np.cumsum([len(s) for s in sent_lists])
+    flat = [span for s in sent_lists for span in s]
+    dims = [p.vectors.shape[1] for p in parts if p.vectors is not None and p.vectors.size]
+    dim = dims[0] if dims else 0
+    contents = store.Contents(
+        articles=[_article_meta(p.article, len(p.starts)) for p in parts],
+        texts=store.TextStore.from_texts([p.article.text for p in parts]),
+        chunk_ids=np.asarray([i for p in parts for i in p.chunk_ids], dtype=np.int64),
+        chunk_article=chunk_article,
+        chunk_ordinal=np.asarray([o for p in parts for o in p.ordinals], dtype=np.int32),
+        chunk_start=np.asarray([s for p in parts for s in p.starts], dtype=np.int64),
+        chunk_end=np.asarray([e for p in parts for e in p.ends], dtype=np.int64),
+        sent_spans=np.asarray(flat, dtype=np.int64).reshape(-1, 2),
+        sent_ptr=sent_ptr,
+        tf=tf,
+        vocab=vocab_list,
+        vectors=np.concatenate(
+            [p.vectors for p in parts if p.vectors is not None and len(p.vectors)]
+        ).astype(np.float32)
+        if dim
+        else np.zeros((0, 1), np.float32),
+        quotes=[q for p in parts for q in p.quotes],
+    )
+    return contents, weights
+
+
+def _article_meta(a: Article, n_chunks: int) -> dict[str, Any]:
+    return {
+        "id": a.id, "title": a.title, "date": a.date, "source": a.source, "url": a.url,
+        "path": a.path, "hash": a.hash, "chunks": n_chunks,
+    }
+
+
+def _manifest(
+    c: store.Contents, embedder: Embedder, files: dict[str, int], corpus: Path, skipped: list
+) -> dict[str, Any]:
+    import faiss
+    import rank_bm25  # noqa: F401  (the model of record; its version is recorded below)
+    from importlib.metadata import version
+
+    from .bm25 import B, EPSILON, K1
+
+    dim = int(c.vectors.shape[1]) if c.vectors is not None else 0
+    with contextlib.suppress(Exception):
+        dim = int(embedder.dim)
+    return {
+        "format_version": store.FORMAT_VERSION,
+        "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "corpus": str(corpus.resolve()),
+        "model": {"name": embedder.name, "dim": dim, "normalized": True},
+        "tokenizer": TOKENIZER,
+        "bm25": {"model": "rank_bm25.BM25Okapi", "k1": K1, "b": B, "epsilon": EPSILON},
+        "dense": {"type": "HNSW" if c.n_chunks > HNSW_THRESHOLD else "Flat", "metric": "inner_product"},
+        "counts": {
+            "articles": len(c.articles),
+            "chunks": c.n_chunks,
+            "sentences": int(len(c.sent_spans)),
+            "vocab": len(c.vocab),
+            "quotes": len(c.quotes),
+            "skipped": len(skipped),
+        },
+        "articles": {a["id"]: {"hash": a["hash"], "chunks": a["chunks"]} for a in c.articles},
+        "files": files,
+        "versions": {
+            "qa": version("qa") if _installed("qa") else "dev",
+            "faiss": faiss.__version__,
+            "rank_bm25": version("rank-bm25") if _installed("rank-bm25") else "?",
+        },
+    }
+
+
+def _installed(dist: str) -> bool:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        version(dist)
+        return True
+    except PackageNotFoundError:
+        return False
+
+
+__all__ = ["build_index", "embedding_input", "make_dense_index", "QAError"]

@@ -1,0 +1,193 @@
+"""The `qa` command: index, search, ask, quotes, eval, chat.
+
+Kept light at import: each subcommand imports what it needs, so `qa --help` is instant and
+`qa search` never waits on the chat UI's libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from typing import Any
+
+from . import config
+from .errors import QAError
+
+
+# --- shared bits ------------------------------------------------------------------------
+def _safe(text: str) -> str:
+    """Untrusted text for a terminal: control characters (ANSI escapes included) made visible."""
+    return "".join(
+        ch if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127 and not 0x80 <= ord(ch) < 0xA0)
+        else f"\\x{ord(ch):02x}"
+        for ch in text
+    )
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr for long builds (quiet when stderr is not a tty,
+    apart from a line every 10%)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self.last_decile = -1
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != "embed" or total < 50:
+            return
+        frac = done / total if total else 1.0
+        rate = done / max(time.perf_counter() - self.t0, 1e-9)
+        eta = (total - done) / rate if rate > 0 else 0.0
+        bar = "#" * int(frac * 30)
+        line = f"embedding {done}/{total} chunks [{bar:<30}] {rate:.0f}/s, ~{eta:.0f}s left"
+        if self.tty:
+            end = "\n" if done >= total else ""
+            print(f"\r{line}", end=end, file=sys.stderr, flush=True)
+        elif int(frac * 10) != self.last_decile:
+            self.last_decile = int(frac * 10)
+            print(line, file=sys.stderr, flush=True)
+
+    def start(self, stage: str, done: int, total: int) -> None:
+        if stage == "embed" and done == 0:
+            self.t0 = time.perf_counter()
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+# --- qa index ---------------------------------------------------------------------------
+def _cmd_index(args: argparse.Namespace) -> int:
+    from .build import build_index
+
+    bar = _ProgressBar()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar.start(stage, done, total)
+        bar(stage, done, total)
+
+    report = build_index(
+        corpus=config.corpus_path(args.corpus), index=config.index_path(args.index),
+        full=args.full, progress=progress, wait=args.wait,
+    )
+    if args.json:
+        _print_json(asdict(report))
+        return 0
+    for s in report.skipped:
+        print(f"skipped {_safe(s.path)}: {_safe(s.reason)}", file=sys.stderr)
+    if report.up_to_date:
+        print(
+            f"Index {report.index}/ is up to date: {report.articles} articles, "
+            f"{report.chunks} chunks ({report.seconds:.1f}s)."
+        )
+        return 0
+    kind = "Full build" if report.full else "Updated"
+    print(
+        f"{kind} {report.index}/ in {report.seconds:.1f}s: {len(report.added)} added, "
+        f"{len(report.changed)} changed, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
+        f"{report.articles} articles, {report.chunks} chunks ({report.embedded_chunks} embedded)."
+    )
+    return 0
+
+
+# --- qa search --------------------------------------------------------------------------
+def _cmd_search(args: argparse.Namespace) -> int:
+    from .retrieval import Retriever
+
+    retriever = Retriever.open(config.index_path(args.index))
+    hits = retriever.search(args.query, k=args.k, since=args.since, until=args.until,
+                            mode=args.mode)
+    if args.json:
+        _print_json({"query": args.query, "mode": "bm25" if all(h.via == "bm25" for h in hits)
+                     and retriever.mode == "bm25" else retriever.mode if args.mode == "auto"
+                     else args.mode, "fallback_reason": retriever.fallback_reason,
+                     "hits": [asdict(h) for h in hits]})
+        return 0
+    if retriever.fallback_reason and args.mode == "auto":
+        print(f"[BM25 only: {retriever.fallback_reason}]", file=sys.stderr)
+    if not hits:
+        print("No passage matches. Try other words, or widen --since/--until.")
+        return 0
+    width = 100
+    for h in hits:
+        head = f"{h.rank}. {_safe(h.title) or h.article_id}"
+        meta = " · ".join(x for x in (h.date or "undated", _safe(h.source)) if x)
+        print(f"{head}  ({meta})  score {h.score:.4f} via {h.via}")
+        print(f"   {h.article_id} [{h.start}:{h.end}]")
+        body = _safe(" ".join(h.text.split()))
+        for i in range(0, len(body), width):
+            print("   " + body[i : i + width])
+        print()
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Ask questions about a folder of news articles; answers are quoted and cited.",
+        epilog="With no command, opens the chat on index/.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build or update the index from a corpus folder")
+    p.add_argument("--corpus", help="articles folder (default corpus/, or $QA_CORPUS)")
+    p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
+    p.add_argument("--full", action="store_true", help="rebuild everything from scratch")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another running build instead of failing")
+    p.add_argument("--json", action="store_true", help="print the build report as JSON")
+    p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("search", help="ranked passages for a query")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
+    p.add_argument("--until", help="only articles published on or before YYYY-MM-DD")
+    p.add_argument("--mode", default="auto", choices=["auto", "hybrid", "dense", "bm25"])
+    p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
+    p.add_argument("--json", action="store_true", help="print hits as JSON")
+    p.set_defaults(func=_cmd_search)
+
+    # Further subcommands (ask, quotes, eval, chat) are added below, one block each.
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `qa` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare `qa` opens the chat
+        if "chat" not in _commands(parser):
+            parser.print_help()
+            return 0
+        args = parser.parse_args(["chat"])
+    try:
+        return int(args.func(args) or 0)
+    except QAError as exc:
+        print(f"qa: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("qa: interrupted; the previous index, if any, is unchanged.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

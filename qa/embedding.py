@@ -1,0 +1,120 @@
+"""Embedders: text -> L2-normalised float32 vectors.
+
+`SentenceTransformerEmbedder` loads its model on first use: importing sentence-transformers
+costs ~6 s here, so nothing imports it until a vector is really needed (and the chat does
+that in a worker after the screen is up).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from . import config
+from .errors import ModelUnavailableError
+
+Progress = Callable[[int, int], None]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the index needs from an embedding model."""
+
+    name: str  # recorded in the manifest; an index only opens with the same model
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, progress: Progress | None = None
+    ) -> np.ndarray: ...
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    """L2-normalise each row (zero rows stay zero) as contiguous float32."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+def length_sorted_batches(texts: Sequence[str], batch_size: int) -> list[list[int]]:
+    """Group indices of similar length together: padding to the longest text in a batch is
+    what costs time, so sorted batches embed markedly faster than corpus order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded lazily and thread-safely."""
+
+    def __init__(self, name: str | None = None, *, device: str = "cpu") -> None:
+        self.name = config.model_name(name)
+        self._device = device
+        self._model = None
+        self._dim: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> None:
+        """Load the model now. Raises ModelUnavailableError with the reason."""
+        with self._lock:
+            if self._model is not None:
+                return
+            try:
+                # Costs ~6 s (torch + transformers): only ever done on first use.
+                from sentence_transformers import SentenceTransformer
+
+                model = SentenceTransformer(
+                    config.resolve_model_path(self.name), device=self._device
+                )
+            except Exception as exc:  # ImportError, OSError, bad weights...: all mean "no model"
+                raise ModelUnavailableError(
+                    f"The embedding model {self.name!r} could not be loaded "
+                    f"({type(exc).__name__}: {exc}). Search falls back to BM25. "
+                    "Reinstall with `make install`, or set QA_MODEL to a local model path."
+                ) from exc
+            getdim = getattr(model, "get_embedding_dimension", None) or (
+                model.get_sentence_embedding_dimension
+            )
+            self._dim = int(getdim())
+            self._model = model
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self.load()
+        assert self._dim is not None
+        return self._dim
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, progress: Progress | None = None
+    ) -> np.ndarray:
+        """Embed texts (L2-normalised float32, one row per text, in input order)."""
+        self.load()
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        done = 0
+        for batch in length_sorted_batches(texts, batch_size):
+            vecs = self._model.encode(  # type: ignore[union-attr]
+                [texts[i] for i in batch],
+                batch_size=len(batch),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            out[batch] = vecs
+            done += len(batch)
+            if progress:
+                progress(done, len(texts))
+        return normalize_rows(out)
+
+
+def default_embedder(name: str | None = None) -> Embedder:
+    """The embedder a build uses when none is given."""
+    return SentenceTransformerEmbedder(name)

@@ -1,0 +1,404 @@
+"""Search: BM25 and dense retrieval over a built index, fused, with date filters.
+
+`Retriever.open` is cheap (no torch import): it reads the manifest, the chunk table and the
+BM25 weights. The embedding model loads on the first dense search, or earlier via
+`warm_up()` (the chat calls it in a worker). If the model cannot load, or the index has no
+dense part, searches answer from BM25 alone and say why (`Retriever.fallback_reason`, and
+`Hit.via == "bm25"`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import config, store
+from .bm25 import BM25Weights
+from .embedding import Embedder
+from .errors import IndexCorruptError, ModelUnavailableError, QueryError
+from .text import TOKENIZER, tokenize
+from .types import Article, Chunk, Hit, IndexStats, Quote
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
+MODES = ("auto", "hybrid", "dense", "bm25")
+
+DateLike = str | _dt.date | None
+
+
+def parse_date(value: DateLike, *, name: str = "date") -> str | None:
+    """Normalise a date filter to 'YYYY-MM-DD' ('2022', '2022-02' are accepted too).
+
+    Raises:
+        QueryError: the value is not a date.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    for fmt, pad in (("%Y-%m-%d", ""), ("%Y-%m", "-01"), ("%Y", "-01-01")):
+        try:
+            return _dt.datetime.strptime(text + pad if pad else text, "%Y-%m-%d").date().isoformat()
+        except ValueError:
+            continue
+    raise QueryError(f"{name} {value!r} is not a date. Use YYYY-MM-DD, e.g. 2022-02-01.")
+
+
+def _date_key(iso: str | None) -> int:
+    return int(iso.replace("-", "")) if iso else 0
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    rows: np.ndarray  # chunk rows, best first
+    scores: np.ndarray
+
+
+class Retriever:
+    """Searches one index folder. Thread-safe for concurrent searches."""
+
+    def __init__(self, index_dir: Path, manifest: dict[str, Any], contents: store.Contents,
+                 weights: BM25Weights, embedder: Embedder | None) -> None:
+        self.index_path = index_dir
+        self.manifest = manifest
+        self._c = contents
+        self._weights = weights
+        self._embedder = embedder
+        self._dense: Any = None
+        self._dense_error: str | None = None
+        self._load_lock = threading.Lock()
+        self._row_of_id = np.argsort(contents.chunk_ids)
+        self._article_row = {a["id"]: i for i, a in enumerate(contents.articles)}
+        dates = np.asarray([_date_key(a.get("date")) for a in contents.articles], dtype=np.int64)
+        self._chunk_date = dates[contents.chunk_article] if contents.n_chunks else dates[:0]
+        self.mode = "hybrid"
+        self.fallback_reason: str | None = None
+        files = manifest.get("files") or {}
+        data = index_dir / manifest["data"]
+        if "dense.faiss" not in files or not (data / "dense.faiss").exists():
+            self._dense_error = "the index has no dense part; run `qa index --full` to add it"
+        elif (data / "dense.faiss").stat().st_size != files["dense.faiss"]:
+            self._dense_error = "the dense part is damaged; run `qa index --full` to rebuild it"
+        if self._dense_error:
+            self.mode, self.fallback_reason = "bm25", self._dense_error
+
+    # --- opening ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, index: str | os.PathLike[str] | None = None, *,
+             embedder: Embedder | None = None, model: str | None = None) -> "Retriever":
+        """Open a built index. Cheap: the model loads on first dense use.
+
+        Args:
+            index: the index folder (default `index`, or $QA_INDEX).
+            embedder: an embedder to use for queries (default: the model the index was built with).
+            model: a model name to insist on; a different one in the index is an error.
+
+        Raises:
+            IndexMissingError, IndexCorruptError, IndexMismatchError: with the command to fix it.
+        """
+        from scipy import sparse
+
+        index_dir = config.index_path(index)
+        manifest = store.read_manifest(index_dir)
+        store.check_model(index_dir, manifest, model or (embedder.name if embedder else None))
+        if manifest.get("tokenizer") != TOKENIZER:
+            from .errors import IndexMismatchError
+
+            raise IndexMismatchError(
+                f"The index in {index_dir}/ was built with other tokenizer settings. "
+                f"Run `qa index --full --index {index_dir}` to rebuild it."
+            )
+        folder = store.data_dir(index_dir, _without_dense(manifest))
+        contents = store.load_contents(folder)
+        try:
+            matrix = sparse.load_npz(folder / "bm25.npz").tocsc()
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(
+                f"The BM25 part of {index_dir}/ cannot be read ({exc}). "
+                f"Run `qa index --full --index {index_dir}` to rebuild it."
+            ) from exc
+        if matrix.shape != (contents.n_chunks, len(contents.vocab)):
+            raise IndexCorruptError(
+                f"The BM25 part of {index_dir}/ does not match its chunks. "
+                f"Run `qa index --full --index {index_dir}` to rebuild it."
+            )
+        weights = BM25Weights(matrix, {w: i for i, w in enumerate(contents.vocab)}, 0.0, 0.0)
+        if embedder is None:
+            from .embedding import SentenceTransformerEmbedder
+
+            embedder = _query_embedder(index_dir, manifest) or SentenceTransformerEmbedder(
+                manifest["model"]["name"]
+            )
+        return cls(index_dir, manifest, contents, weights, embedder)
+
+    def reload_if_changed(self) -> bool:
+        """Re-open when a newer build has been published. Returns True if it did."""
+        try:
+            manifest = store.read_manifest(self.index_path)
+        except Exception:
+            return False
+        if manifest.get("data") == self.manifest.get("data"):
+            return False
+        fresh = Retriever.open(self.index_path, embedder=self._embedder)
+        self.__dict__.update(fresh.__dict__)
+        return True
+
+    # --- the model ----------------------------------------------------------------------
+    @property
+    def dense_ready(self) -> bool:
+        """The dense part and the query model are loaded."""
+        return self._dense is not None and bool(getattr(self._embedder, "loaded", True))
+
+    def warm_up(self) -> None:
+        """Load the FAISS index and the query model now (seconds). Never raises: a failure
+        switches searches to BM25 and records the reason in `fallback_reason`."""
+        try:
+            self._ensure_dense()
+            self._embedder.encode(["warm up"])  # type: ignore[union-attr]
+        except ModelUnavailableError:
+            pass
+
+    def _ensure_dense(self) -> None:
+        if self._dense is not None:
+            return
+        if self._dense_error:
+            raise ModelUnavailableError(self._dense_error)
+        with self._load_lock:
+            if self._dense is not None:
+                return
+            try:
+                import faiss
+
+                path = self.index_path / self.manifest["data"] / "dense.faiss"
+                index = faiss.read_index(str(path))
+                if index.ntotal != self._c.n_chunks:
+                    raise IndexCorruptError("dense part has another number of chunks")
+                self._dense = index
+            except Exception as exc:
+                self._dense_error = (
+                    f"the dense part cannot be read ({exc}); run `qa index --full` to rebuild it"
+                )
+                self.mode, self.fallback_reason = "bm25", self._dense_error
+                raise ModelUnavailableError(self._dense_error) from exc
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed texts with the index's model (L2-normalised float32 rows).
+
+        Raises:
+            ModelUnavailableError: the model cannot be loaded.
+        """
+        if self._embedder is None:
+            raise ModelUnavailableError("no embedding model is configured")
+        try:
+            return self._embedder.encode(texts)
+        except ModelUnavailableError as exc:
+            self.mode, self.fallback_reason = "bm25", str(exc)
+            raise
+
+    # --- searching ----------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, *, since: DateLike = None, until: DateLike = None,
+               mode: str = "auto") -> list[Hit]:
+        """Find the k chunks that best answer `query`, best first.
+
+        Args:
+            query: the question or keywords.
+            k: how many hits (fewer when the index or the date range has fewer chunks).
+            since, until: inclusive publication-date bounds (YYYY-MM-DD); articles without a
+                date are left out when either is set.
+            mode: "auto" (hybrid, or BM25 when the model is unavailable), "hybrid", "dense",
+                or "bm25" (never loads the model).
+
+        Returns:
+            Hits; `Hit.via` says which retrievers found each ("dense", "bm25" or "both").
+
+        Raises:
+            QueryError: empty query, bad dates, unknown mode.
+        """
+        if mode not in MODES:
+            raise QueryError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
+        if not query or not query.strip():
+            raise QueryError("The question is empty. Type a question, e.g. “Who is Katrina Yu?”")
+        if k < 1:
+            raise QueryError("k must be at least 1.")
+        lo, hi = parse_date(since, name="since"), parse_date(until, name="until")
+        mask = self._date_mask(lo, hi)
+        tokens = tokenize(query)
+        want_dense = mode in ("auto", "hybrid", "dense")
+        depth = max(100, k * 4)
+
+        dense: _Ranked | None = None
+        if want_dense:
+            try:
+                dense = self._dense_search(query, depth, mask)
+                if mode == "auto":
+                    self.mode, self.fallback_reason = "hybrid", None
+            except ModelUnavailableError as exc:
+                if mode == "dense":
+                    raise QueryError(f"Dense search is unavailable: {exc}") from exc
+                self.mode, self.fallback_reason = "bm25", str(exc)
+        if mode == "dense":
+            assert dense is not None
+            return self._hits(dense.rows[:k], dense.scores[:k], ["dense"] * min(k, len(dense.rows)))
+        if not tokens and dense is None:
+            raise QueryError(
+                "The question has no searchable words (only stop-words or punctuation). "
+                "Ask about a person, place or event, e.g. “What did Zhao Lijian say about NATO?”"
+            )
+        sparse_ranked = self._bm25_search(tokens, depth, mask)
+        if dense is None:
+            n = min(k, len(sparse_ranked.rows))
+            return self._hits(sparse_ranked.rows[:n], sparse_ranked.scores[:n], ["bm25"] * n)
+        return self._fuse(dense, sparse_ranked, k)
+
+    def _date_mask(self, lo: str | None, hi: str | None) -> np.ndarray | None:
+        if lo is None and hi is None:
+            return None
+        d = self._chunk_date
+        mask = d > 0
+        if lo:
+            mask &= d >= _date_key(lo)
+        if hi:
+            mask &= d <= _date_key(hi)
+        return mask
+
+    def _bm25_search(self, tokens: Sequence[str], depth: int, mask: np.ndarray | None) -> _Ranked:
+        scores = self._weights.scores(tokens)
+        candidates = np.flatnonzero(scores > 0)
+        if mask is not None:
+            candidates = candidates[mask[candidates]]
+        if len(candidates) > depth:
+            part = np.argpartition(-scores[candidates], depth - 1)[:depth]
+            candidates = candidates[part]
+        # Stable tie-break on row keeps results deterministic.
+        order = np.lexsort((candidates, -scores[candidates]))
+        rows = candidates[order]
+        return _Ranked(rows, scores[rows])
+
+    def _dense_search(self, query: str, depth: int, mask: np.ndarray | None) -> _Ranked:
+        self._ensure_dense()
+        qv = self.encode([query])
+        import faiss
+
+        n = self._c.n_chunks
+        if n == 0:
+            return _Ranked(np.zeros(0, np.int64), np.zeros(0))
+        params = None
+        if mask is not None:
+            allowed = self._c.chunk_ids[mask]
+            if len(allowed) == 0:
+                return _Ranked(np.zeros(0, np.int64), np.zeros(0))
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+        kk = min(depth, n)
+        scores, ids = self._dense.search(qv.astype(np.float32), kk, params=params)
+        keep = ids[0] >= 0
+        rows = self._rows_for_ids(ids[0][keep])
+        return _Ranked(rows, scores[0][keep].astype(np.float64))
+
+    def _rows_for_ids(self, ids: np.ndarray) -> np.ndarray:
+        sorted_ids = self._c.chunk_ids[self._row_of_id]
+        pos = np.searchsorted(sorted_ids, ids)
+        return self._row_of_id[pos]
+
+    def _fuse(self, dense: _Ranked, sparse_: _Ranked, k: int) -> list[Hit]:
+        """Reciprocal-rank fusion: score = sum over retrievers of 1 / (60 + rank)."""
+        fused: dict[int, float] = {}
+        via: dict[int, set[str]] = {}
+        for name, ranked in (("dense", dense), ("bm25", sparse_)):
+            for rank, row in enumerate(ranked.rows.tolist(), start=1):
+                fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
+                via.setdefault(row, set()).add(name)
+        best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
+        labels = ["both" if len(via[r]) == 2 else next(iter(via[r])) for r in best]
+        return self._hits(np.asarray(best, dtype=np.int64), np.asarray([fused[r] for r in best]), labels)
+
+    def _hits(self, rows: np.ndarray, scores: np.ndarray, via: list[str]) -> list[Hit]:
+        hits = []
+        for rank, (row, score, v) in enumerate(zip(rows.tolist(), scores.tolist(), via), start=1):
+            chunk = self.chunk(row)
+            meta = self._c.articles[int(self._c.chunk_article[row])]
+            hits.append(
+                Hit(
+                    chunk_id=chunk.id, article_id=chunk.article_id, title=meta["title"],
+                    date=meta.get("date"), source=meta.get("source") or "", url=meta.get("url"),
+                    text=chunk.text, start=chunk.start, end=chunk.end, score=float(score),
+                    via=v, rank=rank, sentences=chunk.sentences,
+                )
+            )
+        return hits
+
+    # --- reading ------------------------------------------------------------------------
+    def chunk(self, row: int) -> Chunk:
+        """The chunk at a row of the chunk table."""
+        c = self._c
+        arow = int(c.chunk_article[row])
+        text = self._text(arow)
+        start, end = int(c.chunk_start[row]), int(c.chunk_end[row])
+        spans = c.sent_spans[c.sent_ptr[row] : c.sent_ptr[row + 1]].tolist()
+        return Chunk(
+            id=int(c.chunk_ids[row]), article_id=c.articles[arow]["id"],
+            ordinal=int(c.chunk_ordinal[row]), start=start, end=end, text=text[start:end],
+            sentences=tuple((int(s), int(e)) for s, e in spans),
+        )
+
+    def _text(self, arow: int) -> str:
+        return self._c.texts[arow]
+
+    def article(self, article_id: str) -> Article:
+        """One article with its full stored text. Raises KeyError if unknown."""
+        row = self._article_row[article_id]
+        m = self._c.articles[row]
+        return Article(
+            id=m["id"], title=m["title"], date=m.get("date"), source=m.get("source") or "",
+            url=m.get("url"), path=m.get("path", ""), text=self._text(row), hash=m["hash"],
+        )
+
+    def articles(self) -> list[Article]:
+        """All articles, in corpus order."""
+        return [self.article(a["id"]) for a in self._c.articles]
+
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        """An article's chunks, in order."""
+        row = self._article_row[article_id]
+        return [self.chunk(int(r)) for r in np.flatnonzero(self._c.chunk_article == row)]
+
+    def quotes(self, speaker: str | None = None) -> list[Quote]:
+        """Attributed quotations, optionally of one speaker (case-insensitive; a surname
+        or any part of the name matches: "Zhao", "zhao lijian")."""
+        if not speaker:
+            return list(self._c.quotes)
+        want = speaker.casefold().split()
+        return [
+            q for q in self._c.quotes
+            if all(w in q.speaker.casefold().split() or w == q.speaker.casefold() for w in want)
+        ]
+
+    @property
+    def stats(self) -> IndexStats:
+        m = self.manifest
+        return IndexStats(
+            articles=len(self._c.articles), chunks=self._c.n_chunks,
+            model=str(m["model"].get("name")), dim=int(m["model"].get("dim") or 0),
+            built_at=str(m.get("built_at", "")), format_version=int(m["format_version"]),
+            dense=self._dense_error is None,
+        )
+
+
+def _without_dense(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with the dense files left out of the size check: a missing or damaged
+    dense part means BM25-only search (with the reason shown), not an unusable index."""
+    files = {k: v for k, v in (manifest.get("files") or {}).items() if k not in store.DENSE_FILES}
+    return dict(manifest, files=files)
+
+
+def _query_embedder(index_dir: Path, manifest: dict[str, Any]) -> Embedder | None:
+    """The fast (torch-free) query embedder exported next to the index, when there is one."""
+    return None

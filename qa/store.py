@@ -1,0 +1,453 @@
+"""The on-disk index: a manifest written last, one complete data folder per build, a lock.
+
+Layout of an index folder (default `index/`)::
+
+    manifest.json      written last, replaced atomically; names the live data folder
+    data-<stamp>/      one complete generation (never modified once the manifest names it)
+      articles.jsonl   article metadata, one JSON object a line (no text)
+      texts.bin        article texts, UTF-8, concatenated; text_offsets.npy gives byte ranges
+      chunks.npz       chunk ids, article rows, ordinals, char offsets, sentence spans
+      vectors.npy      float32 embeddings, one row per chunk (absent in a BM25-only index)
+      dense.faiss      FAISS inner-product index over the vectors, ids = chunk ids
+      bm25_tf.npz      term counts (CSR) for incremental refits; bm25.npz the fitted weights
+      vocab.json       BM25 vocabulary, column order
+      quotes.jsonl     attributed quotations found at build time
+    .lock              held (flock) while a build runs
+    .tmp-*             a build in progress, or the remains of a killed one (cleaned next build)
+
+Nothing is pickled: arrays are `.npy`/`.npz` loaded with `allow_pickle=False`, the rest JSON.
+Readers read the manifest, then only the data folder it names, so they never see a partial
+build; the previous generation is kept one build longer for readers that opened it just before
+a swap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+TMP_PREFIX = ".tmp-"
+DATA_PREFIX = "data-"
+
+# Files every generation has; `dense.faiss` and `vectors.npy` only when it has a dense part.
+CORE_FILES = (
+    "articles.jsonl",
+    "texts.bin",
+    "text_offsets.npy",
+    "chunks.npz",
+    "bm25_tf.npz",
+    "bm25.npz",
+    "vocab.json",
+    "quotes.jsonl",
+)
+DENSE_FILES = ("vectors.npy", "dense.faiss")
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write JSON beside `path`, fsync it, then rename over `path`."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh, ensure_ascii=False, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
+    """Hold the index's build lock. The OS releases it if the process dies (even kill -9).
+
+    Raises:
+        BuildLockedError: another build holds it (after waiting `wait` seconds).
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir / LOCK
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = _read_lock_holder(fd)
+                    raise BuildLockedError(
+                        f"Another build of {index_dir}/ is running{holder}. Wait for it to "
+                        "finish, then run `qa index` again if you changed the corpus since."
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def _read_lock_holder(fd: int) -> str:
+    try:
+        pid = os.pread(fd, 32, 0).decode().strip()
+    except OSError:
+        return ""
+    return f" (process {pid})" if pid.isdigit() else ""
+
+
+def new_tmp_dir(index_dir: Path) -> Path:
+    """A fresh folder for a build in progress, beside the live data."""
+    path = index_dir / f"{TMP_PREFIX}{uuid.uuid4().hex[:12]}"
+    path.mkdir(parents=True)
+    return path
+
+
+def publish(index_dir: Path, tmp_dir: Path, manifest: dict[str, Any]) -> Path:
+    """Make a complete build in `tmp_dir` the live index.
+
+    Order matters for crash safety: data files are fsynced, the folder is renamed to its final
+    name, and only then is the manifest (the single pointer readers follow) replaced atomically.
+    A crash before the last step leaves the previous manifest and its data untouched.
+    """
+    for f in tmp_dir.iterdir():
+        fsync_file(f)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    final = index_dir / f"{DATA_PREFIX}{stamp}-{uuid.uuid4().hex[:6]}"
+    os.rename(tmp_dir, final)
+    fsync_dir(index_dir)
+    manifest = dict(manifest, data=final.name)
+    write_json_atomic(index_dir / MANIFEST, manifest)
+    return final
+
+
+def collect_garbage(index_dir: Path, *, keep_previous: str | None = None) -> None:
+    """Remove leftovers of killed builds and generations no manifest names any more.
+
+    Call only while holding the build lock. The generation named by the manifest and the one
+    it replaced (`keep_previous`, for readers that opened it just before the swap) stay.
+    """
+    live = None
+    with contextlib.suppress(Exception):
+        live = read_manifest(index_dir).get("data")
+    for entry in index_dir.iterdir():
+        name = entry.name
+        if name.startswith(TMP_PREFIX) or (
+            name.startswith(DATA_PREFIX) and name not in (live, keep_previous)
+        ):
+            shutil.rmtree(entry, ignore_errors=True)
+        elif name.startswith(f".{MANIFEST}.") and name.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any]:
+    """Read and check `manifest.json`.
+
+    Raises:
+        IndexMissingError: no index has been built in this folder.
+        IndexCorruptError: the manifest is unreadable or names data that is not there.
+        IndexMismatchError: the index was written by another format version.
+    """
+    path = index_dir / MANIFEST
+    if not index_dir.is_dir() or not path.exists():
+        raise IndexMissingError(
+            f"No index in {index_dir}/. Run `qa index --index {index_dir}` to build it "
+            "from your corpus folder (default corpus/)."
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(
+            f"The index manifest {path} is damaged ({exc}). "
+            f"Run `qa index --full --index {index_dir}` to rebuild the index."
+        ) from exc
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(
+            f"The index manifest {path} is not a manifest. "
+            f"Run `qa index --full --index {index_dir}` to rebuild the index."
+        )
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"The index in {index_dir}/ has format version {version!r}; this qa reads version "
+            f"{FORMAT_VERSION}. Run `qa index --full --index {index_dir}` to rebuild it."
+        )
+    required = ("data", "model", "counts", "articles", "files", "tokenizer")
+    missing = [k for k in required if k not in manifest]
+    if missing:
+        raise IndexCorruptError(
+            f"The index manifest {path} lacks {', '.join(missing)}. "
+            f"Run `qa index --full --index {index_dir}` to rebuild the index."
+        )
+    return manifest
+
+
+def data_dir(index_dir: Path, manifest: dict[str, Any]) -> Path:
+    """The live generation folder, checked file by file against the sizes the manifest records.
+
+    Raises:
+        IndexCorruptError: a file is missing or has another size (truncated, replaced).
+    """
+    name = str(manifest["data"])
+    folder = index_dir / name
+    if "/" in name or "\\" in name or not name.startswith(DATA_PREFIX) or not folder.is_dir():
+        raise IndexCorruptError(
+            f"The index in {index_dir}/ names a data folder ({name!r}) that is missing. "
+            f"Run `qa index --full --index {index_dir}` to rebuild the index."
+        )
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        files = {}
+    for fname, size in files.items():
+        path = folder / fname
+        try:
+            actual = path.stat().st_size
+        except OSError:
+            actual = None
+        if actual != size:
+            what = "is missing" if actual is None else f"has {actual} bytes, expected {size}"
+            raise IndexCorruptError(
+                f"The index file {path} {what} (truncated or modified). "
+                f"Run `qa index --full --index {index_dir}` to rebuild the index."
+            )
+    return folder
+
+
+def check_model(index_dir: Path, manifest: dict[str, Any], model: str | None) -> None:
+    """Raise IndexMismatchError when the index was built with another embedding model."""
+    built = (manifest.get("model") or {}).get("name")
+    if model is not None and built is not None and built != model:
+        raise IndexMismatchError(
+            f"The index in {index_dir}/ was built with the model {built!r}, not {model!r}. "
+            f"Run `qa index --full --index {index_dir}` to rebuild it with {model!r}, "
+            f"or unset QA_MODEL to use {built!r}."
+        )
+
+
+# --- what a generation holds -------------------------------------------------------------
+
+import mmap  # noqa: E402  (kept beside the code that uses it)
+from dataclasses import dataclass, field  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from .types import Quote  # noqa: E402
+
+ARTICLE_FIELDS = ("id", "title", "date", "source", "url", "path", "hash")
+
+
+class TextStore:
+    """Article texts in one UTF-8 file, read by byte range on demand (memory-mapped)."""
+
+    def __init__(self, blob: bytes | mmap.mmap, offsets: np.ndarray) -> None:
+        self._blob = blob
+        self._offsets = offsets
+
+    @classmethod
+    def from_texts(cls, texts: list[str]) -> "TextStore":
+        encoded = [t.encode("utf-8") for t in texts]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        if encoded:
+            offsets[1:] = np.cumsum([len(b) for b in encoded])
+        return cls(b"".join(encoded), offsets)
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, row: int) -> str:
+        lo, hi = int(self._offsets[row]), int(self._offsets[row + 1])
+        return bytes(self._blob[lo:hi]).decode("utf-8")
+
+    def write(self, folder: Path) -> None:
+        (folder / "texts.bin").write_bytes(bytes(self._blob[: int(self._offsets[-1])]))
+        np.save(folder / "text_offsets.npy", self._offsets, allow_pickle=False)
+
+    @classmethod
+    def read(cls, folder: Path) -> "TextStore":
+        offsets = np.load(folder / "text_offsets.npy", allow_pickle=False)
+        with open(folder / "texts.bin", "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            blob: bytes | mmap.mmap = (
+                mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+            )
+        if int(offsets[-1]) != size:
+            raise IndexCorruptError(
+                f"{folder}/texts.bin does not match its offsets. "
+                "Run `qa index --full` to rebuild the index."
+            )
+        return cls(blob, offsets)
+
+
+@dataclass
+class Contents:
+    """Everything one generation holds, in memory (arrays may be memory-mapped)."""
+
+    articles: list[dict[str, Any]]
+    texts: TextStore
+    chunk_ids: np.ndarray  # int64, one per chunk
+    chunk_article: np.ndarray  # int32 article row
+    chunk_ordinal: np.ndarray  # int32
+    chunk_start: np.ndarray  # int64 char offset into the article text
+    chunk_end: np.ndarray  # int64
+    sent_spans: np.ndarray  # int64 (m, 2): every chunk's sentences, chunk after chunk
+    sent_ptr: np.ndarray  # int64 (n + 1): chunk i's sentences are sent_spans[ptr[i]:ptr[i+1]]
+    tf: Any  # scipy CSR term counts, chunks x vocab
+    vocab: list[str]
+    vectors: np.ndarray | None = None
+    quotes: list[Quote] = field(default_factory=list)
+
+    @property
+    def n_chunks(self) -> int:
+        return int(len(self.chunk_ids))
+
+
+def save_contents(folder: Path, c: Contents, weights: Any, dense_index: Any | None) -> dict[str, int]:
+    """Write a generation's files into `folder`; returns {file name: size} for the manifest."""
+    from scipy import sparse
+
+    with open(folder / "articles.jsonl", "w", encoding="utf-8") as fh:
+        for a in c.articles:
+            fh.write(json.dumps({k: a.get(k) for k in ARTICLE_FIELDS}, ensure_ascii=False) + "\n")
+    c.texts.write(folder)
+    np.savez(
+        folder / "chunks.npz",
+        ids=c.chunk_ids.astype(np.int64),
+        article=c.chunk_article.astype(np.int32),
+        ordinal=c.chunk_ordinal.astype(np.int32),
+        start=c.chunk_start.astype(np.int64),
+        end=c.chunk_end.astype(np.int64),
+        sent_spans=c.sent_spans.astype(np.int64).reshape(-1, 2),
+        sent_ptr=c.sent_ptr.astype(np.int64),
+    )
+    sparse.save_npz(folder / "bm25_tf.npz", c.tf.tocsr(), compressed=False)
+    sparse.save_npz(folder / "bm25.npz", weights.matrix, compressed=False)
+    (folder / "vocab.json").write_text(json.dumps(c.vocab, ensure_ascii=False), encoding="utf-8")
+    with open(folder / "quotes.jsonl", "w", encoding="utf-8") as fh:
+        for q in c.quotes:
+            fh.write(
+                json.dumps(
+                    {
+                        "article_id": q.article_id,
+                        "speaker": q.speaker,
+                        "text": q.text,
+                        "start": q.start,
+                        "end": q.end,
+                        "sentence": list(q.sentence),
+                        "cue": q.cue,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+    if c.vectors is not None and dense_index is not None:
+        import faiss  # imported only when writing or searching vectors
+
+        np.save(folder / "vectors.npy", np.ascontiguousarray(c.vectors, dtype=np.float32))
+        faiss.write_index(dense_index, str(folder / "dense.faiss"))
+    return {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
+
+
+def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = False) -> Contents:
+    """Read a generation. The term counts and vectors are only needed by builds.
+
+    Raises:
+        IndexCorruptError: a file cannot be parsed or the parts disagree.
+    """
+    try:
+        articles = [
+            json.loads(line)
+            for line in (folder / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        texts = TextStore.read(folder)
+        with np.load(folder / "chunks.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        quotes = []
+        for line in (folder / "quotes.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                q = json.loads(line)
+                quotes.append(
+                    Quote(
+                        article_id=q["article_id"],
+                        speaker=q["speaker"],
+                        text=q["text"],
+                        start=int(q["start"]),
+                        end=int(q["end"]),
+                        sentence=(int(q["sentence"][0]), int(q["sentence"][1])),
+                        cue=q.get("cue", ""),
+                    )
+                )
+        tf = None
+        if with_tf:
+            from scipy import sparse
+
+            tf = sparse.load_npz(folder / "bm25_tf.npz").tocsr()
+        vectors = None
+        if with_vectors and (folder / "vectors.npy").exists():
+            vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+    except IndexCorruptError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError, EOFError) as exc:
+        raise IndexCorruptError(
+            f"The index data in {folder} cannot be read ({type(exc).__name__}: {exc}). "
+            "Run `qa index --full` to rebuild the index."
+        ) from exc
+    c = Contents(
+        articles=articles,
+        texts=texts,
+        chunk_ids=arrays["ids"],
+        chunk_article=arrays["article"],
+        chunk_ordinal=arrays["ordinal"],
+        chunk_start=arrays["start"],
+        chunk_end=arrays["end"],
+        sent_spans=arrays["sent_spans"].reshape(-1, 2),
+        sent_ptr=arrays["sent_ptr"],
+        tf=tf,
+        vocab=vocab,
+        vectors=vectors,
+        quotes=quotes,
+    )
+    n = c.n_chunks
+    consistent = (
+        len(texts) == len(articles)
+        and all(len(arrays[k]) == n for k in ("article", "ordinal", "start", "end"))
+        and len(c.sent_ptr) == n + 1
+        and (n == 0 or int(c.chunk_article.max()) < len(articles))
+        and (tf is None or tf.shape[0] == n)
+        and (vectors is None or vectors.shape[0] == n)
+    )
+    if not consistent:
+        raise IndexCorruptError(
+            f"The index data in {folder} is inconsistent (parts disagree on the number of "
+            "articles or chunks). Run `qa index --full` to rebuild the index."
+        )
+    return c

@@ -1,0 +1,62 @@
+"""The tokenizer shared by BM25 (index and query) and lexical sentence scoring.
+
+Its settings are recorded in the index manifest (`TOKENIZER`) and checked on load, so the
+words a query is split into are always the words the index was built from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+TOKENIZER_VERSION = 1
+
+# A compact English stop-word list (the usual function words). Kept small on purpose:
+# content words such as "said", "war" or "call" carry meaning in news questions.
+STOPWORDS: frozenset[str] = frozenset(
+    """
+    a about above after again against all am an and any are aren't as at be because been before
+    being below between both but by can can't cannot could couldn't did didn't do does doesn't
+    doing don't down during each few for from further had hadn't has hasn't have haven't having
+    he he'd he'll he's her here here's hers herself him himself his how how's i i'd i'll i'm
+    i've if in into is isn't it it's its itself let's me more most mustn't my myself no nor not
+    of off on once only or other ought our ours ourselves out over own same shan't she she'd
+    she'll she's should shouldn't so some such than that that's the their theirs them themselves
+    then there there's these they they'd they'll they're they've this those through to too under
+    until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where
+    where's which while who who's whom why why's with won't would wouldn't you you'd you'll
+    you're you've your yours yourself yourselves also just will shall may might must s t
+    """.split()
+)
+
+TOKENIZER: dict[str, object] = {
+    "version": TOKENIZER_VERSION,
+    "lowercase": True,
+    "unicode_normalization": "NFKC",
+    "pattern": r"\w+(?:['’]\w+)*",
+    "strip_possessive": True,
+    "stopwords": "qa-english-v1",
+    "stopword_count": len(STOPWORDS),
+}
+
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text into lower-cased content words.
+
+    Args:
+        text: any text (an article chunk, a question).
+
+    Returns:
+        Tokens in order, with stop-words and possessive endings removed
+        ("NATO's" -> "nato"); repeated words are kept (BM25 counts them).
+    """
+    out: list[str] = []
+    for match in _WORD.finditer(unicodedata.normalize("NFKC", text).lower()):
+        word = match.group().replace("’", "'")
+        if word.endswith("'s"):
+            word = word[:-2]
+        if word and word not in STOPWORDS and word.strip("_"):
+            out.append(word)
+    return out
