@@ -1,0 +1,63 @@
+"""`QAApp`: the Textual application. Thin: the chat screen holds the session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from qa.tui.screens.chat import ChatScreen, ChatSettings
+from qa.tui.screens.help import HelpScreen
+
+
+class QAApp(App[None]):
+    """Ask questions about the indexed articles; answers quote and cite them."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "qa"
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+    ]
+    # Below 100 columns the sources panel goes under the conversation instead of beside it.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+
+    def __init__(self, settings: ChatSettings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def get_default_screen(self) -> Screen:
+        return ChatScreen(self.settings)
+
+    @property
+    def chat(self) -> ChatScreen:
+        """The chat screen (always at the bottom of the stack)."""
+        return self.screen_stack[0]  # type: ignore[return-value]
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        chat = self.chat
+        yield SystemCommand("Help", "Keys and commands (/help)", self.action_help)
+        yield SystemCommand("Rebuild index", "Re-index what changed in the corpus folder (/rebuild)", chat.action_rebuild)
+        yield SystemCommand("Clear conversation", "Forget the questions so far (/clear)", chat.action_clear)
+        yield SystemCommand("Since date…", "Only use articles from a date on (/since DATE)", lambda: chat.prefill("/since "))
+        yield SystemCommand("Until date…", "Only use articles up to a date (/until DATE)", lambda: chat.prefill("/until "))
+        yield SystemCommand("Clear date filter", "Use articles of any date", lambda: chat.run_command_line("/since off", "/until off"))
+        yield SystemCommand("Quotes by…", "What a person is quoted as saying (/quotes NAME)", lambda: chat.prefill("/quotes "))
+
+
+def make_app(index_path: str | os.PathLike[str], corpus: str | os.PathLike[str] | None = None, *, embedder: Any | None = None) -> QAApp:
+    """Build the app for an index folder (and optionally the corpus folder `/rebuild` reads)."""
+    return QAApp(ChatSettings(index=Path(index_path), corpus=Path(corpus) if corpus else None, embedder=embedder))
+
+
+def run(index_path: str | os.PathLike[str] = "index", corpus: str | os.PathLike[str] | None = None) -> None:
+    """Run the chat in the terminal until the user quits (what `qa chat` and bare `qa` call)."""
+    make_app(index_path, corpus).run()

@@ -1,0 +1,1 @@
+"""Widgets of the chat: message list, sources panel, status bar, history input."""

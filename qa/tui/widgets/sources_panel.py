@@ -1,0 +1,86 @@
+"""The sources of the selected answer: one entry per citation, its sentence highlighted."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from qa.tui.literal import literal, one_line
+from qa.types import Citation
+
+CITED_STYLE = "bold reverse"
+
+
+CONTEXT_CHARS = 160  # of the passage shown on each side of the cited sentence
+
+
+def passage_with_citation(citation: Citation, context: int = CONTEXT_CHARS) -> Text:
+    """The passage around the citation with the cited sentence highlighted by its offsets.
+
+    Long passages are cut to about `context` characters either side of the sentence, at a
+    word boundary, with an ellipsis; the reader shows the whole article.
+    """
+    chunk = citation.chunk_text
+    start = citation.start - citation.chunk_start
+    end = citation.end - citation.chunk_start
+    if not 0 <= start < end <= len(chunk):
+        # the sentence is not inside the passage it came with: show it on its own
+        return literal(citation.text, CITED_STYLE)
+    lo = 0 if start <= context else chunk.find(" ", start - context, start) + 1 or start
+    hi = len(chunk) if len(chunk) - end <= context else (chunk.rfind(" ", end, end + context) if chunk.rfind(" ", end, end + context) > 0 else end)
+    passage = Text.assemble("…" if lo > 0 else "", literal(chunk[lo:hi]), "…" if hi < len(chunk) else "")
+    shift = 1 if lo > 0 else 0
+    passage.stylize(CITED_STYLE, start - lo + shift, end - lo + shift)
+    return passage
+
+
+def citation_meta(citation: Citation) -> Text:
+    """`outlet · date` (and the speaker for quotes), literal."""
+    parts = [p for p in (citation.source, citation.date) if p]
+    meta = one_line(" · ".join(parts) or "unknown outlet, no date", "dim")
+    if citation.speaker:
+        meta.append_text(Text.assemble(("  quoting ", "dim"), one_line(citation.speaker, "dim bold")))
+    return meta
+
+
+def render_citation(citation: Citation) -> Text:
+    """One entry of the panel: marker and title, meta line, then the passage."""
+    head = Text.assemble((f"[{citation.n}] ", "bold"), one_line(citation.title or citation.article_id, "bold"))
+    return Text("\n").join([head, citation_meta(citation), passage_with_citation(citation)])
+
+
+class SourcesPanel(OptionList):
+    """An `OptionList` of citations; Enter (or a click) opens the article at the citation."""
+
+    class Open(Message):
+        """The user chose a citation to read in its article."""
+
+        def __init__(self, citation: Citation) -> None:
+            super().__init__()
+            self.citation = citation
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.citations: tuple[Citation, ...] = ()
+        self.border_title = "Sources"
+
+    def show(self, citations: tuple[Citation, ...]) -> None:
+        """Replace the listed citations (an empty tuple shows a hint instead)."""
+        self.citations = tuple(citations)
+        self.clear_options()
+        if not self.citations:
+            self.add_option(Option(Text("No sources for this answer.", style="dim italic"), disabled=True))
+            return
+        for i, citation in enumerate(self.citations):
+            if i:
+                self.add_option(None)  # a divider between entries
+            self.add_option(Option(render_citation(citation), id=f"c{i}"))
+        self.highlighted = 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        option_id = event.option.id
+        if option_id and option_id.startswith("c"):
+            self.post_message(self.Open(self.citations[int(option_id[1:])]))
