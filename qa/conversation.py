@@ -1,0 +1,115 @@
+"""Follow-up questions: read a question in the light of the turns before it.
+
+After "Who is Zhao Lijian?", "What did he say about NATO?" means "What did Zhao Lijian say
+about NATO?"; "When was that?" asks about the previous answer. The resolved question is shown
+to the user, so the rewriting is plain string substitution a reader can check.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence, Union
+
+from qa.types import Answer
+
+__all__ = ["resolve_followup", "refers_to_previous_answer", "previous_entity", "Turn"]
+
+Turn = Union[str, Answer]
+
+_QUESTION_WORDS = {
+    "who", "what", "when", "where", "why", "how", "which", "did", "does", "do", "is", "are",
+    "was", "were", "has", "have", "can", "could", "should", "would", "will", "tell", "and",
+    "but", "so", "the", "a", "an", "in", "on", "at", "about", "according", "list", "show",
+}
+_NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+)?[A-Z][\w’'.-]*)*")
+_PERSON_PRONOUNS = re.compile(r"\b(he|she|him|her|his|hers)\b", re.I)
+_PLURAL_PRONOUNS = re.compile(r"\b(they|them|their)\b", re.I)
+_THING_PRONOUNS = re.compile(r"\b(it|that|this)\b", re.I)
+_WHEN_THAT = re.compile(
+    r"^\s*(?:and\s+)?(?:when|what date|what day)\s+(?:was|is|did|were)\s+(?:that|this|it)"
+    r"(?:\s+(?:said|written|published|stated|happen(?:ed)?|reported))?\s*\??\s*$",
+    re.I,
+)
+_BARE_THAT = re.compile(
+    r"^\s*(?:(?:and\s+)?(?:why|where|who said that|says who|source)\??|what about (?:that|it)\??|"
+    r"(?:why|where|how) (?:was|is|did) (?:that|it|this)(?: happen| said)?\s*\??)\s*$",
+    re.I,
+)
+
+
+def _question_of(turn: Turn) -> str:
+    return turn.resolved_question if isinstance(turn, Answer) else str(turn)
+
+
+def previous_entity(history: Sequence[Turn]) -> str | None:
+    """The most recent named entity (person first) asked about in earlier turns."""
+    from qa.quotes import find_speaker  # local: quotes is the bigger module
+
+    for turn in reversed(list(history)):
+        q = _question_of(turn)
+        speaker = find_speaker(q)
+        if speaker:
+            return speaker
+        names = [
+            m.group(0) for m in _NAME.finditer(q)
+            if m.group(0).split()[0].lower() not in _QUESTION_WORDS or len(m.group(0).split()) > 1
+        ]
+        cleaned = []
+        for n in names:
+            words = n.split()
+            while words and words[0].lower() in _QUESTION_WORDS:
+                words = words[1:]
+            if words:
+                cleaned.append(" ".join(words).rstrip("?.!,"))
+        if cleaned:
+            # Prefer a multi-word name ("Zhao Lijian") over a place ("China").
+            cleaned.sort(key=lambda n: -len(n.split()))
+            return cleaned[0]
+        if isinstance(turn, Answer):
+            for c in turn.citations:
+                if c.speaker:
+                    return c.speaker
+    return None
+
+
+def refers_to_previous_answer(question: str) -> bool:
+    """True for "When was that?" and similar questions about the previous answer itself."""
+    return bool(_WHEN_THAT.match(question) or _BARE_THAT.match(question))
+
+
+def resolve_followup(question: str, history: Sequence[Turn] = ()) -> str:
+    """Rewrite a follow-up question so it stands on its own.
+
+    Args:
+        question: the new question.
+        history: earlier turns, oldest first: question strings or `Answer` objects.
+
+    Returns:
+        The question with pronouns replaced by the entity of the previous turns ("What did
+        Zhao Lijian say about NATO?"), or, for "When was that?", the question tied to the
+        previous one ("When was that? (re: What did Kritenbrink say about the meeting?)").
+        The question unchanged when there is no history or nothing to resolve.
+    """
+    q = question.strip()
+    if not history or not q:
+        return q
+    prev_q = _question_of(history[-1]).strip()
+    if refers_to_previous_answer(q):
+        return f"{q.rstrip('?').rstrip()}? (re: {prev_q})"
+    entity = previous_entity(history)
+    if not entity:
+        return q
+    if _PERSON_PRONOUNS.search(q):
+        def person(m: re.Match[str]) -> str:
+            w = m.group(1).lower()
+            return entity + "’s" if w in ("his", "hers") else entity
+        # "her" is ambiguous (object or possessive); both read fine as the name.
+        return _PERSON_PRONOUNS.sub(person, q, count=2)
+    if _PLURAL_PRONOUNS.search(q):
+        return _PLURAL_PRONOUNS.sub(
+            lambda m: entity + "’s" if m.group(1).lower() == "their" else entity, q, count=2
+        )
+    # "What else did it say?" / "What about NATO?" keep the topic of the previous question.
+    if re.match(r"^\s*(?:and\s+)?what about\b", q, re.I):
+        return f"{q.rstrip('?')} ({entity})?"
+    return q
