@@ -36,6 +36,10 @@ BuildProgress = Callable[[str, int, int], None]
 # (see docs/benchmarks.md for the recall measured against exact search).
 HNSW_THRESHOLD = 200_000
 
+# Recorded in the manifest: chunk ids depend on the article hash and position only, so a
+# change of these settings must rebuild everything rather than reuse chunks.
+CHUNKING = {"target_words": 150, "max_words": 200, "overlap_sentences": 1, "version": 1}
+
 
 def embedding_input(title: str, chunk_text: str) -> str:
     """What a chunk is embedded and BM25-indexed as: its article's title, then its text."""
@@ -82,6 +86,8 @@ def _load_previous(index_dir: Path, model: str) -> tuple[dict[str, Any] | None, 
         folder = store.data_dir(index_dir, manifest)
         if manifest.get("tokenizer") != TOKENIZER:
             return None, None, "the tokenizer changed"
+        if manifest.get("chunking") != CHUNKING:
+            return None, None, "the chunking settings changed"
         if (manifest.get("model") or {}).get("name") != model:
             return None, None, f"the model changed to {model}"
         contents = store.load_contents(folder, with_tf=True, with_vectors=True)
@@ -211,7 +217,12 @@ def _dedupe(articles: list[Article], skipped: list) -> list[Article]:
 
 
 def _new_part(art: Article) -> _Part:
-    chunks: list[Chunk] = chunk_article(art)
+    chunks: list[Chunk] = chunk_article(
+        art,
+        target_words=CHUNKING["target_words"],
+        max_words=CHUNKING["max_words"],
+        overlap_sentences=CHUNKING["overlap_sentences"],
+    )
     sentences = [list(c.sentences) for c in chunks]
     all_sentences = [s for c in chunks for s in c.sentences]
     # Sentences can repeat across overlapping chunks; quotes need each sentence once.
@@ -354,6 +365,8 @@ def _manifest(
         "corpus": str(corpus.resolve()),
         "model": {"name": embedder.name, "dim": dim, "normalized": True},
         "tokenizer": TOKENIZER,
+        "chunking": CHUNKING,
+        "embedding_input": "title + newline + chunk text",
         "bm25": {"model": "rank_bm25.BM25Okapi", "k1": K1, "b": B, "epsilon": EPSILON},
         "dense": {"type": "HNSW" if c.n_chunks > HNSW_THRESHOLD else "Flat", "metric": "inner_product"},
         "counts": {

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 import time
 from dataclasses import asdict
 from typing import Any
@@ -121,8 +122,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         print(f"{head}  ({meta})  score {h.score:.4f} via {h.via}")
         print(f"   {h.article_id} [{h.start}:{h.end}]")
         body = _safe(" ".join(h.text.split()))
-        for i in range(0, len(body), width):
-            print("   " + body[i : i + width])
+        print(textwrap.fill(body, width, initial_indent="   ", subsequent_indent="   "))
         print()
     return 0
 

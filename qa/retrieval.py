@@ -32,8 +32,9 @@ MODES = ("auto", "hybrid", "dense", "bm25")
 DateLike = str | _dt.date | None
 
 
-def parse_date(value: DateLike, *, name: str = "date") -> str | None:
-    """Normalise a date filter to 'YYYY-MM-DD' ('2022', '2022-02' are accepted too).
+def parse_date(value: DateLike, *, name: str = "date", end: bool = False) -> str | None:
+    """Normalise a date filter to 'YYYY-MM-DD'. '2022' and '2022-02' are accepted too and
+    mean their first day, or their last day when `end` is set (an `until` bound).
 
     Raises:
         QueryError: the value is not a date.
@@ -45,11 +46,17 @@ def parse_date(value: DateLike, *, name: str = "date") -> str | None:
     if isinstance(value, _dt.date):
         return value.isoformat()
     text = str(value).strip()
-    for fmt, pad in (("%Y-%m-%d", ""), ("%Y-%m", "-01"), ("%Y", "-01-01")):
+    for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
         try:
-            return _dt.datetime.strptime(text + pad if pad else text, "%Y-%m-%d").date().isoformat()
+            day = _dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
+        if end and fmt == "%Y":
+            day = day.replace(month=12, day=31)
+        elif end and fmt == "%Y-%m":
+            nxt = day.replace(year=day.year + day.month // 12, month=day.month % 12 + 1)
+            day = nxt - _dt.timedelta(days=1)
+        return day.isoformat()
     raise QueryError(f"{name} {value!r} is not a date. Use YYYY-MM-DD, e.g. 2022-02-01.")
 
 
@@ -229,7 +236,7 @@ class Retriever:
             raise QueryError("The question is empty. Type a question, e.g. “Who is Katrina Yu?”")
         if k < 1:
             raise QueryError("k must be at least 1.")
-        lo, hi = parse_date(since, name="since"), parse_date(until, name="until")
+        lo, hi = parse_date(since, name="since"), parse_date(until, name="until", end=True)
         mask = self._date_mask(lo, hi)
         tokens = tokenize(query)
         want_dense = mode in ("auto", "hybrid", "dense")

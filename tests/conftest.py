@@ -1,0 +1,107 @@
+"""Shared fixtures.
+
+Two kinds of index:
+- `seed_index` / `make_index`: the seed corpus (or any folder) built with `HashEmbedder`, a tiny
+  deterministic stand-in for the model: fast unit tests of everything but embedding quality.
+- `real_seed_index`: the seed corpus built once per session with the real packaged
+  all-MiniLM-L6-v2, real FAISS and real rank-bm25 (integration tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_CORPUS = REPO / "corpus"
+SHARED = REPO.parent / "shared"
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words hashing into 64 dimensions, L2-normalised.
+
+    Texts that share words get similar vectors, which is enough to exercise the dense code
+    path (FAISS, fusion, filters) without loading a model. `calls` counts embedded texts.
+    """
+
+    name = "test-hash-64"
+    dim = 64
+    loaded = True
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress=None) -> np.ndarray:
+        from qa.text import tokenize
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for tok in tokenize(text) or ["<empty>"]:
+                h = int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=4).digest(), "little")
+                out[i, h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
+        self.calls += len(texts)
+        if progress:
+            progress(len(texts), len(texts))
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1
+        return out / norms
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def seed_corpus(tmp_path: Path) -> Path:
+    """A writable copy of the seed corpus."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, dest)
+    return dest
+
+
+@pytest.fixture
+def make_index(tmp_path: Path) -> Callable[..., Path]:
+    """Build an index of a corpus folder with HashEmbedder; returns the index folder."""
+
+    def make(corpus: Path, index: Path | None = None, **kw) -> Path:
+        from qa import build_index
+
+        index = index or tmp_path / "index"
+        build_index(corpus, index, embedder=kw.pop("embedder", None) or HashEmbedder(), **kw)
+        return index
+
+    return make
+
+
+@pytest.fixture
+def seed_index(seed_corpus: Path, make_index) -> Path:
+    return make_index(seed_corpus)
+
+
+@pytest.fixture(scope="session")
+def real_seed_index(tmp_path_factory) -> Path:
+    """The seed corpus indexed with the real packaged model (built once per session)."""
+    from qa import build_index
+
+    root = tmp_path_factory.mktemp("real")
+    corpus = root / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    build_index(corpus, root / "index")
+    return root / "index"
+
+
+@pytest.fixture(scope="session")
+def real_retriever(real_seed_index):
+    from qa import Retriever
+
+    return Retriever.open(real_seed_index)

@@ -1,0 +1,180 @@
+"""Index builds: round trip, incremental updates, full rebuilds, the lock, bad corpora."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import BuildLockedError, CorpusError, Retriever, build_index
+from qa.store import build_lock, read_manifest
+
+from conftest import HashEmbedder
+
+NEW_ARTICLE = """---
+title: Lighthouse keepers vote to strike
+date: 2022-02-10
+outlet: Harbour Gazette
+---
+
+Lighthouse keepers along the northern coast voted on Tuesday to strike over unpaid overtime.
+"We have kept the lamps burning for two winters without a raise," said union leader Marta Olsen.
+The harbour authority said talks would resume next week.
+"""
+
+
+def test_round_trip_every_chunk_offset_is_exact(seed_corpus, tmp_path):
+    report = build_index(seed_corpus, tmp_path / "ix", embedder=HashEmbedder())
+    assert report.articles == 5 and len(report.added) == 5 and report.full
+    r = Retriever.open(tmp_path / "ix", embedder=HashEmbedder())
+    assert r.stats.articles == 5 and r.stats.chunks == report.chunks > 5
+    for art in r.articles():
+        chunks = r.chunks_of(art.id)
+        assert chunks, art.id
+        for ch in chunks:
+            assert art.text[ch.start : ch.end] == ch.text
+            for s, e in ch.sentences:
+                assert ch.start <= s < e <= ch.end
+
+
+def test_manifest_records_what_the_issue_asks(seed_index):
+    m = read_manifest(seed_index)
+    assert m["format_version"] == 1
+    assert m["model"] == {"name": "test-hash-64", "dim": 64, "normalized": True}
+    assert m["tokenizer"]["lowercase"] is True and m["tokenizer"]["stopwords"]
+    assert m["counts"]["articles"] == 5 and m["counts"]["chunks"] > 5
+    assert len(m["articles"]) == 5 and all(len(v["hash"]) == 64 for v in m["articles"].values())
+    assert m["built_at"] and m["bm25"]["model"] == "rank_bm25.BM25Okapi"
+    # No pickle anywhere: every array file loads with allow_pickle=False.
+    data = seed_index / m["data"]
+    for f in data.glob("*.np[yz]"):
+        loaded = np.load(f, allow_pickle=False)
+        if hasattr(loaded, "files"):
+            [loaded[k] for k in loaded.files]
+
+
+def test_adding_one_article_embeds_only_its_chunks(seed_corpus, tmp_path):
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    before = Retriever.open(index, embedder=HashEmbedder())
+    old_vectors = {c.id: c.text for a in before.articles() for c in before.chunks_of(a.id)}
+
+    (seed_corpus / "2022-02-10-lighthouse-strike.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    counting = HashEmbedder()
+    report = build_index(seed_corpus, index, embedder=counting)
+    assert report.added == ("2022-02-10-lighthouse-strike",)
+    assert len(report.unchanged) == 5 and not report.changed and not report.removed
+    after = Retriever.open(index, embedder=HashEmbedder())
+    new_chunks = after.chunks_of("2022-02-10-lighthouse-strike")
+    assert report.embedded_chunks == len(new_chunks) == counting.calls
+    # Unchanged articles keep their chunk ids and texts.
+    kept = {c.id: c.text for a in after.articles() for c in after.chunks_of(a.id)}
+    assert {k: v for k, v in kept.items() if k in old_vectors} == old_vectors
+    hits = after.search("lighthouse keepers strike overtime", k=1, mode="bm25")
+    assert hits[0].article_id == "2022-02-10-lighthouse-strike"
+
+
+def test_changed_and_removed_articles(seed_corpus, tmp_path):
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    files = sorted(seed_corpus.glob("*.md"))
+    files[0].unlink()
+    text = files[1].read_text(encoding="utf-8")
+    files[1].write_text(text + "\nA closing sentence about lighthouses was added.\n", encoding="utf-8")
+    counting = HashEmbedder()
+    report = build_index(seed_corpus, index, embedder=counting)
+    assert len(report.removed) == 1 and len(report.changed) == 1 and len(report.unchanged) == 3
+    r = Retriever.open(index, embedder=HashEmbedder())
+    assert r.stats.articles == 4
+    assert counting.calls == len(r.chunks_of(report.changed[0]))
+    assert all(h.article_id != report.removed[0] for h in r.search("China Russia NATO", k=50, mode="bm25"))
+
+
+def test_unchanged_corpus_is_a_no_op_and_full_rebuilds(seed_corpus, tmp_path):
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    data = read_manifest(index)["data"]
+    counting = HashEmbedder()
+    report = build_index(seed_corpus, index, embedder=counting)
+    assert report.up_to_date and counting.calls == 0 and read_manifest(index)["data"] == data
+    report = build_index(seed_corpus, index, embedder=counting, full=True)
+    assert report.full and report.embedded_chunks == report.chunks == counting.calls
+    assert read_manifest(index)["data"] != data
+
+
+def test_incremental_equals_full_build(seed_corpus, tmp_path):
+    """Reusing parts of the previous build must give the same index as building afresh."""
+    build_index(seed_corpus, tmp_path / "inc", embedder=HashEmbedder())
+    (seed_corpus / "2022-02-10-lighthouse-strike.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    sorted(seed_corpus.glob("2021*.md"))[0].unlink()
+    build_index(seed_corpus, tmp_path / "inc", embedder=HashEmbedder())
+    build_index(seed_corpus, tmp_path / "full", embedder=HashEmbedder())
+    a = Retriever.open(tmp_path / "inc", embedder=HashEmbedder())
+    b = Retriever.open(tmp_path / "full", embedder=HashEmbedder())
+    for q in ("Who is Katrina Yu?", "lighthouse strike", "NATO Cold War mentality"):
+        ha, hb = a.search(q, k=5), b.search(q, k=5)
+        assert [(h.chunk_id, h.via) for h in ha] == [(h.chunk_id, h.via) for h in hb]
+        assert np.allclose([h.score for h in ha], [h.score for h in hb])
+
+
+def test_second_build_is_refused_clearly_while_one_runs(seed_corpus, tmp_path):
+    index = tmp_path / "ix"
+    with build_lock(index):
+        with pytest.raises(BuildLockedError, match=r"Another build .* is running"):
+            build_index(seed_corpus, index, embedder=HashEmbedder())
+    build_index(seed_corpus, index, embedder=HashEmbedder())  # the lock is released
+
+
+def test_empty_corpus_folder_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="qa index"):
+        build_index(tmp_path / "empty", tmp_path / "ix", embedder=HashEmbedder())
+    with pytest.raises(CorpusError):
+        build_index(tmp_path / "missing", tmp_path / "ix", embedder=HashEmbedder())
+
+
+def test_unreadable_files_are_skipped_and_the_rest_indexed(seed_corpus, tmp_path):
+    (seed_corpus / "empty.txt").write_bytes(b"")
+    (seed_corpus / "binary.txt").write_bytes(b"\x00\x01\x02PNG\x00" * 50)
+    (seed_corpus / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me, na\xefve.".encode("latin-1"))
+    (seed_corpus / "feed.jsonl").write_text(
+        '{"id": "a1", "title": "Harbour news", "text": "The harbour reopened on Monday."}\n'
+        "{not json\n", encoding="utf-8",
+    )
+    report = build_index(seed_corpus, tmp_path / "ix", embedder=HashEmbedder())
+    reasons = {s.path: s.reason for s in report.skipped}
+    assert {"empty.txt", "binary.txt", "latin1.txt"} <= set(reasons)
+    assert any(p.startswith("feed.jsonl") and "line 2" in r for p, r in reasons.items())
+    assert report.articles == 6  # five seeds + the good jsonl line
+
+
+def test_a_corpus_with_only_bad_files_keeps_the_old_index(seed_corpus, tmp_path):
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    data = read_manifest(index)["data"]
+    for f in seed_corpus.glob("*.md"):
+        f.write_bytes(b"\x00\x00")
+    with pytest.raises(CorpusError, match="previous index"):
+        build_index(seed_corpus, index, embedder=HashEmbedder())
+    assert read_manifest(index)["data"] == data
+    assert Retriever.open(index, embedder=HashEmbedder()).search("Katrina Yu", k=1)
+
+
+def test_a_failing_build_leaves_the_old_index_untouched(seed_corpus, tmp_path):
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    before = json.loads((index / "manifest.json").read_text())
+
+    class Exploding(HashEmbedder):
+        def encode(self, texts, **kw):
+            raise RuntimeError("disk full while embedding")
+
+    (seed_corpus / "new.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_index(seed_corpus, index, embedder=Exploding())
+    assert json.loads((index / "manifest.json").read_text()) == before
+    assert not [p for p in index.iterdir() if p.name.startswith(".tmp-")]
+    hits = Retriever.open(index, embedder=HashEmbedder()).search("Katrina Yu", k=1)
+    assert "Katrina Yu" in hits[0].text

@@ -1,0 +1,129 @@
+"""Search: the real model on the seed corpus, fusion, filters, fallback, bad queries."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import QueryError, Retriever
+from qa.errors import ModelUnavailableError
+
+from conftest import HashEmbedder
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("Who is Katrina Yu?", "Katrina Yu, Al Jazeera’s correspondent"),
+        ("How long was the video call between Xi and Putin?", "90-minute video call"),
+        ("What did Zhao Lijian say NATO should abandon?", "abandon the outdated Cold War mentality"),
+    ],
+)
+def test_top3_hybrid_hits_contain_the_answer(real_retriever, question, answer):
+    hits = real_retriever.search(question, k=3)
+    assert real_retriever.mode == "hybrid" and real_retriever.fallback_reason is None
+    assert any(answer in h.text for h in hits), [h.text[:80] for h in hits]
+    assert {h.via for h in hits} <= {"dense", "bm25", "both"}
+    assert [h.rank for h in hits] == [1, 2, 3]
+    assert hits[0].score >= hits[1].score >= hits[2].score
+
+
+@pytest.mark.integration
+def test_hits_point_at_exact_article_spans(real_retriever):
+    for h in real_retriever.search("China Russia NATO expansion", k=10):
+        art = real_retriever.article(h.article_id)
+        assert art.text[h.start : h.end] == h.text
+        assert h.title == art.title and h.date == art.date
+        for s, e in h.sentences:
+            assert h.start <= s < e <= h.end
+
+
+@pytest.mark.integration
+def test_dense_alone_finds_meaning_without_shared_words(real_retriever):
+    hits = real_retriever.search("length of the virtual summit between the two presidents", k=3, mode="dense")
+    assert all(h.via == "dense" for h in hits)
+    assert any("video call" in h.text or "virtual conference" in h.text for h in hits)
+
+
+def test_date_filters(seed_index):
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    hits = r.search("China Russia", k=50, since="2022-02-01", until="2022-02-28")
+    assert hits and {h.date for h in hits} <= {"2022-02-05", "2022-02-26"}
+    hits = r.search("China Russia", k=50, until="2021-12")
+    assert hits and {h.date for h in hits} == {"2021-12-17"}
+    assert r.search("China Russia", k=5, since="2030-01-01") == []
+    with pytest.raises(QueryError, match="YYYY-MM-DD"):
+        r.search("China", since="last tuesday")
+
+
+def test_k_larger_than_the_index_returns_every_match(seed_index):
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    hits = r.search("China", k=10_000)
+    assert 0 < len(hits) <= r.stats.chunks
+    assert len({h.chunk_id for h in hits}) == len(hits)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t"])
+def test_empty_query_is_a_clear_error(seed_index, query):
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    with pytest.raises(QueryError, match="empty"):
+        r.search(query)
+
+
+def test_stopword_only_query_in_bm25_mode(seed_index):
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    with pytest.raises(QueryError, match="no searchable words"):
+        r.search("what is the ?", mode="bm25")
+
+
+class BrokenModel(HashEmbedder):
+    loaded = False
+
+    def encode(self, texts, **kw):
+        raise ModelUnavailableError("The embedding model 'x' could not be loaded (OSError: gone).")
+
+
+def test_falls_back_to_bm25_when_the_model_cannot_load_and_says_so(seed_index):
+    r = Retriever.open(seed_index, embedder=BrokenModel())
+    hits = r.search("What did Zhao Lijian say about NATO?", k=3)
+    assert hits and all(h.via == "bm25" for h in hits)
+    assert r.mode == "bm25" and "could not be loaded" in r.fallback_reason
+    assert "Zhao Lijian" in hits[0].text
+
+
+def test_falls_back_to_bm25_when_the_dense_part_is_missing(seed_index):
+    from qa.store import read_manifest
+
+    data = seed_index / read_manifest(seed_index)["data"]
+    (data / "dense.faiss").unlink()
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    hits = r.search("Katrina Yu", k=2)
+    assert all(h.via == "bm25" for h in hits) and "no dense part" in r.fallback_reason
+    assert not r.stats.dense
+
+
+def test_bm25_mode_never_touches_the_model(seed_index):
+    r = Retriever.open(seed_index, embedder=BrokenModel())
+    hits = r.search("Katrina Yu", k=2, mode="bm25")
+    assert hits and r.fallback_reason is None
+
+
+def test_quotes_by_speaker(seed_index):
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    quotes = r.quotes("Kritenbrink")
+    assert quotes and all("Kritenbrink" in q.speaker for q in quotes)
+    for q in quotes:
+        text = r.article(q.article_id).text
+        assert text[q.start : q.end] == q.text
+        assert q.sentence[0] <= q.start and q.end <= q.sentence[1]
+
+
+def test_reload_picks_up_a_new_build(seed_corpus, seed_index):
+    from qa import build_index
+
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    assert r.reload_if_changed() is False
+    (seed_corpus / "x.md").write_text("---\ntitle: Tulips\n---\nTulip growers in Lisse held a parade.\n")
+    build_index(seed_corpus, seed_index, embedder=HashEmbedder())
+    assert r.reload_if_changed() is True
+    assert r.search("tulip parade Lisse", k=1, mode="bm25")[0].title == "Tulips"
