@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import inspect
 import re
 import shutil
 from pathlib import Path
@@ -25,6 +27,16 @@ The harbour committee said the lighthouse [bold]Meridian[/bold] will reopen in A
 
 The committee also said [link=http://evil.example]click here[/link] and [reverse]markup[/reverse] stay literal.
 """
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `async def` tests in a fresh event loop (no pytest-asyncio needed)."""
+    if inspect.iscoroutinefunction(pyfuncitem.obj):
+        names = pyfuncitem._fixtureinfo.argnames
+        asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+        return True
+    return None
 
 
 class HashEmbedder:

@@ -6,6 +6,7 @@ import html
 import re
 
 from textual.app import App
+from textual.widget import Widget
 
 _TEXT = re.compile(r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" clip-path="url\(#[^)]*-line-(\d+)\)">([^<]*)</text>')
 CELL_WIDTH = 12.2  # pixels per column in Textual's SVG export
@@ -29,10 +30,16 @@ def screen_text(app: App) -> str:
     return "\n".join(screen_lines(app))
 
 
-def on_screen(app: App, needle: str) -> bool:
-    """Is `needle` visible, allowing it to be wrapped across lines?"""
+_FRAME = re.compile("[\u2500-\u259f]")  # box drawing and block elements: borders, scrollbars
+
+
+def on_screen(app: App, needle: str, within: Widget | None = None) -> bool:
+    """Is `needle` visible (inside `within`'s region if given), perhaps wrapped across lines?"""
     lines = screen_lines(app)
+    if within is not None:
+        region = within.region
+        lines = [line[region.x : region.right] for line in lines[region.y : region.bottom]]
     if any(needle in line for line in lines):
         return True
-    squashed = " ".join(" ".join(line.split()) for line in lines)
+    squashed = " ".join(" ".join(_FRAME.sub(" ", line).split()) for line in lines)
     return " ".join(needle.split()) in squashed

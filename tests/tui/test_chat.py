@@ -1,0 +1,336 @@
+"""Pilot tests of the chat: what a user types, and what then shows on the screen."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from qa.errors import QAError
+from qa.tui.app import QAApp, make_app
+from qa.tui.screens.chat import ChatSettings
+from qa.tui.screens.reader import ReaderScreen
+from qa.tui.screens.welcome import WelcomeScreen
+from qa.tui.widgets.history_input import HistoryInput
+from qa.tui.widgets.message_list import AnswerMessage
+from qa.tui.widgets.sources_panel import SourcesPanel
+
+from .conftest import HOSTILE_ARTICLE
+from .screen import on_screen, screen_lines, screen_text
+
+SIZE = (120, 34)
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let workers finish and their messages be handled."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def ask(pilot: Pilot, question: str) -> None:
+    app = pilot.app
+    app.query_one(HistoryInput).focus()
+    app.query_one(HistoryInput).value = question
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+def answers(app: QAApp) -> list[AnswerMessage]:
+    return list(app.chat.query(AnswerMessage))
+
+
+async def test_question_shows_answer_and_sources(built_index: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(built_index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert on_screen(app, "5 articles · 19 chunks")
+        await pilot.press(*"Who is Zhao Lijian?")
+        await pilot.press("enter")
+        await settle(pilot)
+        [answer] = answers(app)
+        assert not answer.answer.abstained
+        assert "Zhao Lijian" in answer.answer.text and "[1]" in answer.answer.text
+        text = screen_text(app)
+        assert "Who is Zhao Lijian?" in text
+        assert "spokesman Zhao Lijian insisted" in " ".join(text.split())
+        assert "[1]" in text
+        # The sources panel lists the citation: marker, title, outlet and date.
+        citation = answer.answer.citations[0]
+        panel = app.query_one(SourcesPanel)
+        assert on_screen(app, f"[1] {citation.title}", within=panel)
+        assert on_screen(app, f"{citation.source} · {citation.date}", within=panel)
+        # The input is empty and still focused, ready for the next question.
+        assert app.query_one(HistoryInput).value == ""
+        assert app.focused is app.query_one(HistoryInput)
+
+
+async def test_open_source_shows_article_with_highlighted_passage(built_index: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(built_index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await ask(pilot, "Who is Zhao Lijian?")
+        citation = answers(app)[0].answer.citations[0]
+        app.query_one(SourcesPanel).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        reader = app.screen
+        assert isinstance(reader, ReaderScreen)
+        assert reader.article.id == citation.article_id
+        [cited] = list(reader.query(".-cited"))
+        # The cited sentence is styled inside its paragraph, at its offsets.
+        paragraph = cited.content
+        highlighted = [paragraph.plain[s.start : s.end] for s in paragraph.spans if "reverse" in str(s.style)]
+        assert citation.text in highlighted
+        await pilot.pause()
+        # ...and it is scrolled into view.
+        assert cited.region.height > 0 and app.screen.find_widget(cited).region.y < SIZE[1]
+        assert on_screen(app, citation.text[:40])
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.chat
+
+
+async def test_rebuild_finds_a_new_article(built_index: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(built_index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        (corpus_dir / "2022-04-01-lighthouse.md").write_text(
+            "---\ntitle: Lighthouse of Quillport reopens\ndate: 2022-04-01\nsource: Harbour Gazette\n---\n\n"
+            "The Quillport lighthouse reopened on Friday after a two-year restoration, the harbour master said.\n\n"
+            "Tourists queued along the pier to climb its 212 steps.\n",
+            encoding="utf-8",
+        )
+        await ask(pilot, "/rebuild")
+        assert on_screen(app, "6 articles")
+        assert on_screen(app, "1 added")
+        await ask(pilot, "When did the Quillport lighthouse reopen?")
+        answer = answers(app)[-1].answer
+        assert any(c.title == "Lighthouse of Quillport reopens" for c in answer.citations)
+        assert on_screen(app, "Lighthouse of Quillport reopens", within=app.query_one(SourcesPanel))
+
+
+async def test_rebuild_keeps_the_chat_usable(built_index: Path, corpus_dir: Path, embedder) -> None:
+    """While a build runs, the progress bar shows and questions are still answered."""
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_build(corpus, index, *, full, progress, embedder):
+        from qa import build_index
+
+        progress("read", 0, 5)
+        started.set()
+        release.wait(10)
+        return build_index(corpus=corpus, index=index, full=full, progress=progress, embedder=embedder)
+
+    settings = ChatSettings(index=built_index, corpus=corpus_dir, embedder=embedder, build_index=slow_build)
+    app = QAApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.query_one(HistoryInput).value = "/rebuild"
+        await pilot.press("enter")
+        assert started.wait(5)
+        await pilot.pause(0.1)
+        assert app.query_one("#rebuild-bar").display
+        assert on_screen(app, "Rebuilding: read")
+        app.query_one(HistoryInput).value = "Who is Zhao Lijian?"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete([w for w in app.chat.workers if w.group == "ask"])
+        await pilot.pause()
+        assert answers(app), "the question was answered while the rebuild ran"
+        release.set()
+        await settle(pilot)
+        assert not app.query_one("#rebuild-bar").display
+
+
+async def test_welcome_screen_on_missing_index_then_build(tmp_path: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(tmp_path / "no-index", corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, WelcomeScreen)
+        assert on_screen(app, "Welcome to qa")
+        assert on_screen(app, str(corpus_dir))
+        assert on_screen(app, "Build index")
+        await pilot.press("b")
+        await settle(pilot)
+        assert app.screen is app.chat
+        assert on_screen(app, "5 articles")
+
+
+async def test_welcome_screen_on_empty_corpus(tmp_path: Path, embedder) -> None:
+    empty = tmp_path / "corpus"
+    empty.mkdir()
+    app = make_app(tmp_path / "index", empty, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, WelcomeScreen)
+        await pilot.press("b")
+        await settle(pilot)
+        # Still on the welcome screen, and the build's complaint is shown; nothing crashed.
+        assert isinstance(app.screen, WelcomeScreen)
+        assert app.screen.query_one("#build").disabled is False
+
+
+async def test_markup_and_escapes_in_articles_and_questions_stay_literal(tmp_path: Path, corpus_dir: Path, embedder) -> None:
+    from qa import build_index
+
+    (corpus_dir / "2022-03-01-hostile.md").write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    index = tmp_path / "index"
+    build_index(corpus=corpus_dir, index=index, embedder=embedder)
+    app = make_app(index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        question = "When will the lighthouse [bold]Meridian[/bold] reopen? [/] [link=x]y[/link] \x1b[31m"
+        await ask(pilot, question)
+        text = screen_text(app)
+        assert "\x1b" not in text
+        assert "[bold]Meridian[/bold]" in text  # in the question and in the cited sentence
+        assert "[link=x]y[/link]" in text
+        answer = answers(app)[-1].answer
+        assert any("Injected" in c.title for c in answer.citations)
+        assert "[bold red]Injected[/] title" in text
+        assert "␛" in text  # the escape shows as a visible placeholder
+        # Open the hostile article: its markup is shown as typed.
+        panel = app.query_one(SourcesPanel)
+        index_of = next(i for i, c in enumerate(panel.citations) if "Injected" in c.title)
+        panel.focus()
+        panel.highlighted = index_of * 2  # entries are separated by dividers
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen)
+        reader_text = screen_text(app)
+        assert "[link=http://evil.example]click here[/link]" in " ".join(reader_text.split()) or on_screen(
+            app, "[link=http://evil.example]click here[/link]"
+        )
+        assert "[reverse]markup[/reverse]" in reader_text
+
+
+async def test_input_history_walks_with_up_and_down(built_index: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(built_index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await ask(pilot, "Who is Zhao Lijian?")
+        await ask(pilot, "What did Biden and Xi discuss?")
+        box = app.query_one(HistoryInput)
+        await pilot.press(*"draft")
+        await pilot.press("up")
+        assert box.value == "What did Biden and Xi discuss?"
+        await pilot.press("up")
+        assert box.value == "Who is Zhao Lijian?"
+        await pilot.press("down", "down")
+        assert box.value == "draft"
+
+
+async def test_date_filter_commands_show_in_status_and_apply(built_index: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(built_index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await ask(pilot, "/since 2022-03")
+        await ask(pilot, "/until 2022")
+        assert on_screen(app, "dates 2022-03-01 → 2022-12-31")
+        await ask(pilot, "What did China say about sovereignty?")
+        answer = answers(app)[-1].answer
+        assert all(c.date and c.date >= "2022-03-01" for c in answer.citations)
+        await ask(pilot, "/since nonsense")
+        assert any("Not a date" in n.message for n in app._notifications)
+        await ask(pilot, "/since off")
+        assert on_screen(app, "dates until 2022-12-31")
+
+
+async def test_quotes_command_lists_cited_quotes(built_index: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(built_index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await ask(pilot, "/quotes Zhao Lijian")
+        [answer] = answers(app)
+        assert answer.answer.citations
+        assert all(c.speaker for c in answer.answer.citations)
+        assert on_screen(app, "quoting")
+
+
+async def test_worker_error_becomes_notification_and_question_returns(built_index: Path, corpus_dir: Path, embedder) -> None:
+    class BrokenAssistant:
+        def __init__(self, retriever) -> None:
+            pass
+
+        def ask(self, question, history, **kwargs):
+            raise QAError("The answer engine is out to lunch. Run `qa index` and retry.")
+
+    settings = ChatSettings(index=built_index, corpus=corpus_dir, embedder=embedder, make_assistant=BrokenAssistant)
+    app = QAApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await ask(pilot, "Who is Zhao Lijian?")
+        assert any("out to lunch" in n.message for n in app._notifications)
+        assert app.query_one(HistoryInput).value == "Who is Zhao Lijian?"
+        assert not answers(app)
+
+
+async def test_new_question_supersedes_a_slow_one(built_index: Path, corpus_dir: Path, embedder) -> None:
+    first_started = threading.Event()
+    release = threading.Event()
+
+    def make_assistant(retriever):
+        from qa.answer import Assistant
+
+        real = Assistant(retriever)
+
+        class Slow:
+            def ask(self, question, history, **kwargs):
+                if question.startswith("slow"):
+                    first_started.set()
+                    release.wait(10)
+                return real.ask(question.removeprefix("slow "), history, **kwargs)
+
+        return Slow()
+
+    settings = ChatSettings(index=built_index, corpus=corpus_dir, embedder=embedder, make_assistant=make_assistant)
+    app = QAApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.query_one(HistoryInput).value = "slow Who is Zhao Lijian?"
+        await pilot.press("enter")
+        assert first_started.wait(5)
+        app.query_one(HistoryInput).value = "What did Biden and Xi discuss?"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        release.set()
+        await settle(pilot)
+        assert [a.answer.question for a in answers(app)] == ["What did Biden and Xi discuss?"]
+        assert on_screen(app, "Superseded by the next question.")
+
+
+async def test_help_screen_and_palette_commands(built_index: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(built_index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert on_screen(app, "/quotes NAME") and on_screen(app, "Ctrl+Q")
+        await pilot.press("escape")
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Help", "Rebuild index", "Clear conversation", "Since date…", "Until date…", "Quotes by…"):
+            assert title in titles
+
+
+@pytest.mark.integration
+async def test_real_model_answers_hybrid_after_loading(tmp_path: Path, corpus_dir: Path) -> None:
+    """With the packaged model: first answers may be BM25 while it loads, then hybrid."""
+    from qa import build_index
+
+    index = tmp_path / "index"
+    build_index(corpus=corpus_dir, index=index)
+    app = make_app(index, corpus_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await ask(pilot, "Who is Zhao Lijian?")  # settle() also waits for the model worker
+        assert app.chat.model_settled
+        await ask(pilot, "What did the Chinese diplomat say about sovereignty?")
+        last = answers(app)[-1]
+        assert last.mode_label == "hybrid"
+        assert last.answer.citations
+        assert on_screen(app, "search hybrid")
+        assert on_screen(app, "model all-MiniLM-L6-v2")
