@@ -157,6 +157,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Further subcommands (ask, quotes, eval, chat) are added below, one block each.
 
+    # chat: the Textual UI. textual is imported only when the chat opens.
+    def _cmd_chat(args: argparse.Namespace) -> int:
+        from qa.tui.app import run
+
+        run(config.index_path(args.index), args.corpus or os.environ.get("QA_CORPUS"))
+        return 0
+
+    p = sub.add_parser("chat", help="open the chat (what bare `qa` does)")
+    p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
+    p.add_argument("--corpus", help="folder /rebuild reads (default: the one the index was "
+                                    "built from, else corpus/ beside the index)")
+    p.set_defaults(func=_cmd_chat)
+
     return parser
 
 
