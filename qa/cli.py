@@ -127,6 +127,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+# The dev set `qa eval --qa` runs when no file is given.
+_DEVSET = os.path.join(os.path.dirname(__file__), "devset.jsonl")
+
+
 # --- parser -----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -169,6 +173,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="folder /rebuild reads (default: the one the index was "
                                     "built from, else corpus/ beside the index)")
     p.set_defaults(func=_cmd_chat)
+
+    # eval: retrieval quality on a BEIR folder, or answer quality on a dev set
+    # (qa/evaluation.py does the work; this block only parses and prints).
+    def _cmd_eval(args: argparse.Namespace) -> int:
+        from . import evaluation
+
+        bar = _ProgressBar()
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.start(stage, done, total)
+            bar(stage, done, total)
+            if stage.startswith("search:") and done == total:
+                print(f"{stage[7:]}: {total} queries scored", file=sys.stderr, flush=True)
+
+        if args.beir:
+            report: Any = evaluation.evaluate_beir(
+                args.beir, split=args.split, modes=args.mode or evaluation.BEIR_MODES,
+                index=args.index, progress=progress,
+            )
+        elif args.qa:
+            report = evaluation.evaluate_qa(args.qa, index=config.index_path(args.index),
+                                            k=args.k)
+        else:
+            raise QAError("Say what to evaluate: `qa eval --beir DIR` (retrieval on a BEIR "
+                          "folder) or `qa eval --qa [FILE.jsonl]` (answers on a dev set).")
+        if args.json:
+            _print_json(report.as_json())
+        else:
+            print(report.table())
+        return 0
+
+    p = sub.add_parser("eval", help="retrieval scores on a BEIR folder, or answers on a dev set")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--beir", metavar="DIR",
+                      help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv): "
+                           "nDCG@10, Recall@100, MRR@10 per mode, document level")
+    what.add_argument("--qa", metavar="FILE", nargs="?", const=_DEVSET,
+                      help="dev set JSONL of {question, answers, answerable} (default: the "
+                           "packaged qa/devset.jsonl): answer found, cited, abstention")
+    p.add_argument("--split", default="test", help="qrels split for --beir (default test)")
+    p.add_argument("--mode", action="append", choices=["hybrid", "dense", "bm25"],
+                   help="for --beir; repeat for several (default: all three)")
+    p.add_argument("--index", help="--beir: where to keep its index (default "
+                                   "~/.cache/qa/eval/<name>/index); --qa: the index to ask "
+                                   "(default index/, or $QA_INDEX)")
+    p.add_argument("--k", type=int, default=5, help="--qa: passages checked (default 5)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=_cmd_eval)
 
     return parser
 
