@@ -237,8 +237,9 @@ def prepare_eval_corpus(dataset: BeirDataset, corpus_dir: Path) -> Path:
     """Expose the BEIR corpus file, alone, as a corpus folder `build_index` can read.
 
     The BEIR folder itself cannot be the corpus: `queries.jsonl` would be indexed as articles.
-    A symbolic link costs nothing and follows the dataset; a copy is the fallback where links
-    are not allowed. Re-running leaves an identical folder, so the build stays incremental.
+    The ingester never follows symbolic links, so the file is hard-linked where the file
+    system allows (free, and it follows the dataset) and copied otherwise. An unchanged file
+    is left alone, so a rebuild stays incremental.
 
     Returns:
         The corpus folder.
@@ -246,14 +247,13 @@ def prepare_eval_corpus(dataset: BeirDataset, corpus_dir: Path) -> Path:
     corpus_dir.mkdir(parents=True, exist_ok=True)
     target = corpus_dir / CORPUS_FILE
     source = dataset.corpus_path.resolve()
-    if target.is_symlink() and target.resolve() == source:
-        return corpus_dir
-    if target.exists() or target.is_symlink():
-        if not target.is_symlink() and _same_file_content(target, source):
+    if target.exists() and not target.is_symlink():
+        if os.path.samefile(target, source) or _same_file_content(target, source):
             return corpus_dir
+    if target.exists() or target.is_symlink():
         target.unlink()
     try:
-        target.symlink_to(source)
+        os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
     return corpus_dir

@@ -328,3 +328,18 @@ def test_qa_eval_qa_on_a_tiny_dev_file(tmp_path: Path) -> None:
     assert out["answer_in_top_3"] == pytest.approx(1.0)
     for key in ("answer_in_citations", "abstention_precision", "abstention_recall"):
         assert key in out
+
+
+def test_eval_corpus_holds_only_the_corpus_file_and_is_stable(tmp_path: Path) -> None:
+    from qa.evaluation import prepare_eval_corpus
+    from qa.ingest import load_corpus
+
+    data = load_beir(make_beir(tmp_path / "tiny"), "test")
+    folder = prepare_eval_corpus(data, tmp_path / "eval" / "index.corpus")
+    assert sorted(p.name for p in folder.iterdir()) == ["corpus.jsonl"]  # no queries.jsonl
+    first = (folder / "corpus.jsonl").stat()
+    prepare_eval_corpus(data, folder)  # a second run leaves the file alone
+    assert (folder / "corpus.jsonl").stat().st_mtime_ns == first.st_mtime_ns
+    articles, skipped = load_corpus(folder)
+    assert not skipped
+    assert sorted(beir_doc_id(a.id) for a in articles) == ["d1", "d2", "d3", "d4"]
