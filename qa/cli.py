@@ -104,10 +104,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
     retriever = Retriever.open(config.index_path(args.index))
     hits = retriever.search(args.query, k=args.k, since=args.since, until=args.until,
                             mode=args.mode)
+    mode = args.mode if args.mode != "auto" else retriever.mode
     if args.json:
-        _print_json({"query": args.query, "mode": "bm25" if all(h.via == "bm25" for h in hits)
-                     and retriever.mode == "bm25" else retriever.mode if args.mode == "auto"
-                     else args.mode, "fallback_reason": retriever.fallback_reason,
+        _print_json({"query": args.query, "mode": mode,
+                     "fallback_reason": retriever.fallback_reason if mode == "bm25" else None,
                      "hits": [asdict(h) for h in hits]})
         return 0
     if retriever.fallback_reason and args.mode == "auto":

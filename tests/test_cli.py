@@ -1,0 +1,72 @@
+"""The `qa` command as a user runs it: index, search, errors, untrusted text."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.cli import main
+
+QA = str(Path(sys.executable).with_name("qa"))
+
+
+def run(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([QA, *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})}, cwd=cwd)
+
+
+@pytest.mark.integration
+def test_index_then_search_from_a_fresh_process(seed_corpus, tmp_path):
+    """The issue's done-when: `qa index` then `qa search` on the seed corpus, offline."""
+    env = {"HF_HUB_OFFLINE": "1", "QA_INDEX": str(tmp_path / "ix")}
+    out = run("index", "--corpus", str(seed_corpus), env=env)
+    assert out.returncode == 0, out.stderr
+    assert "5 added" in out.stdout and "chunks" in out.stdout
+    out = run("search", "How long was the video call between Xi and Putin?", "--k", "3", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "90-minute video call" in out.stdout and "The Mutual Embrace of True Friendship" in out.stdout
+    out = run("search", "Who is Katrina Yu?", "--json", env=env)
+    payload = json.loads(out.stdout)
+    assert payload["query"] == "Who is Katrina Yu?" and payload["mode"] == "hybrid"
+    assert set(payload["hits"][0]) >= {"chunk_id", "article_id", "title", "date", "source", "text",
+                                       "start", "end", "score", "via"}
+    again = run("index", "--corpus", str(seed_corpus), env=env)
+    assert "up to date" in again.stdout
+
+
+def test_search_without_an_index_says_what_to_run(tmp_path, capsys):
+    assert main(["search", "NATO", "--index", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert "No index" in err and "qa index" in err and "Traceback" not in err
+
+
+def test_empty_corpus(tmp_path, capsys):
+    (tmp_path / "c").mkdir()
+    assert main(["index", "--corpus", str(tmp_path / "c"), "--index", str(tmp_path / "ix")]) == 2
+    assert "empty" in capsys.readouterr().err
+
+
+def test_empty_query_is_reported(seed_index, capsys, monkeypatch):
+    assert main(["search", "  ", "--index", str(seed_index), "--mode", "bm25"]) == 2
+    assert "empty" in capsys.readouterr().err
+
+
+def test_search_json_bm25_mode_and_markup_stays_literal(seed_corpus, make_index, capsys):
+    (seed_corpus / "hostile.md").write_text(
+        "---\ntitle: \"[bold red]Injected[/] \x1b[31mred\"\n---\n"
+        "The lighthouse [bold]Meridian[/bold] reopens \x1b[2J in April [/].\n",
+        encoding="utf-8",
+    )
+    index = make_index(seed_corpus)
+    assert main(["search", "lighthouse Meridian", "--index", str(index), "--mode", "bm25"]) == 0
+    out = capsys.readouterr().out
+    assert "[bold]Meridian[/bold]" in out and "\x1b" not in out and "\\x1b[2J" in out
+    assert main(["search", "lighthouse", "--index", str(index), "--mode", "bm25", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["mode"] == "bm25" and all(h["via"] == "bm25" for h in payload["hits"])
+    assert "[bold]Meridian[/bold]" in payload["hits"][0]["text"]

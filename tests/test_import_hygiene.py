@@ -1,0 +1,49 @@
+"""A headless core: the library never imports textual, and opening an index or searching
+BM25-only never imports torch or sentence-transformers (seconds of start-up)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+HEAVY = ("textual", "torch", "sentence_transformers", "transformers")
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = textwrap.dedent(code) + textwrap.dedent(
+        f"""
+        import sys
+        print(",".join(m for m in {HEAVY!r} if m in sys.modules))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return set(filter(None, out.stdout.strip().splitlines()[-1].split(",")))
+
+
+def test_import_qa_is_light():
+    assert _loaded_after("import qa, qa.cli, qa.retrieval, qa.build, qa.store, qa.ingest") == set()
+
+
+def test_open_and_bm25_search_need_no_model_libraries(seed_index):
+    loaded = _loaded_after(
+        f"""
+        import sys; sys.path.insert(0, {str(seed_index.parent.parent)!r})
+        from qa import Retriever
+        from qa.embedding import SentenceTransformerEmbedder
+        r = Retriever.open({str(seed_index)!r}, embedder=SentenceTransformerEmbedder("test-hash-64"))
+        assert r.search("Katrina Yu", k=2, mode="bm25")
+        """
+    )
+    assert loaded == set()
+
+
+def test_core_modules_never_import_textual():
+    from pathlib import Path
+
+    import qa
+
+    for path in Path(qa.__file__).parent.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "import textual" not in text and "from textual" not in text, path.name

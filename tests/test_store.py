@@ -1,0 +1,105 @@
+"""Opening an index that is missing, half-written, damaged or foreign: clear errors, never a
+traceback or a wrong answer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from qa import IndexCorruptError, IndexMismatchError, IndexMissingError, Retriever
+from qa.store import read_manifest
+
+from conftest import HashEmbedder
+
+
+def _data(index):
+    return index / read_manifest(index)["data"]
+
+
+def test_missing_index_names_the_command(tmp_path):
+    with pytest.raises(IndexMissingError, match="Run `qa index"):
+        Retriever.open(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IndexMissingError, match="Run `qa index"):
+        Retriever.open(tmp_path / "empty")
+
+
+def test_half_written_index_without_manifest_is_missing(seed_index):
+    (seed_index / "manifest.json").unlink()  # a build killed before publishing
+    with pytest.raises(IndexMissingError):
+        Retriever.open(seed_index, embedder=HashEmbedder())
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "not-an-object", "drop-key"])
+def test_damaged_manifest(seed_index, damage):
+    path = seed_index / "manifest.json"
+    text = path.read_text()
+    if damage == "truncate":
+        path.write_text(text[: len(text) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00\xff garbage")
+    elif damage == "not-an-object":
+        path.write_text("[1, 2, 3]")
+    else:
+        m = json.loads(text)
+        del m["files"]
+        path.write_text(json.dumps(m))
+    with pytest.raises(IndexCorruptError, match=r"qa index --full"):
+        Retriever.open(seed_index, embedder=HashEmbedder())
+
+
+@pytest.mark.parametrize("name", ["chunks.npz", "bm25.npz", "texts.bin", "articles.jsonl", "vocab.json"])
+def test_truncated_data_file(seed_index, name):
+    f = _data(seed_index) / name
+    f.write_bytes(f.read_bytes()[: max(1, f.stat().st_size // 2)])
+    with pytest.raises(IndexCorruptError, match=r"qa index --full"):
+        Retriever.open(seed_index, embedder=HashEmbedder())
+
+
+def test_data_folder_gone(seed_index):
+    shutil.rmtree(_data(seed_index))
+    with pytest.raises(IndexCorruptError, match="missing"):
+        Retriever.open(seed_index, embedder=HashEmbedder())
+
+
+def test_truncated_faiss_file_falls_back_to_bm25_with_the_reason(seed_index):
+    f = _data(seed_index) / "dense.faiss"
+    f.write_bytes(f.read_bytes()[:100])
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    hits = r.search("Katrina Yu", k=1)
+    assert hits[0].via == "bm25" and "damaged" in r.fallback_reason and "qa index --full" in r.fallback_reason
+
+
+def test_other_format_version(seed_index):
+    path = seed_index / "manifest.json"
+    m = json.loads(path.read_text())
+    m["format_version"] = 99
+    path.write_text(json.dumps(m))
+    with pytest.raises(IndexMismatchError, match=r"format version 99.*qa index --full"):
+        Retriever.open(seed_index, embedder=HashEmbedder())
+
+
+def test_other_model(seed_index):
+    class Other(HashEmbedder):
+        name = "some-other-model"
+
+    with pytest.raises(IndexMismatchError, match=r"built with the model 'test-hash-64'.*qa index --full"):
+        Retriever.open(seed_index, embedder=Other())
+
+
+def test_chunks_that_disagree_with_the_vectors(seed_index, tmp_path, seed_corpus):
+    """A data file swapped in from another build (sizes patched to match) is caught."""
+    from qa import build_index
+
+    other = tmp_path / "other"
+    (seed_corpus / "extra.md").write_text("---\ntitle: Extra\n---\nOne more short article.\n")
+    build_index(seed_corpus, other, embedder=HashEmbedder())
+    src, dst = _data(other) / "chunks.npz", _data(seed_index) / "chunks.npz"
+    shutil.copy(src, dst)
+    m = json.loads((seed_index / "manifest.json").read_text())
+    m["files"]["chunks.npz"] = dst.stat().st_size
+    (seed_index / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexCorruptError, match="qa index --full"):
+        Retriever.open(seed_index, embedder=HashEmbedder()).search("China")
