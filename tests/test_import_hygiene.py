@@ -19,7 +19,8 @@ def _loaded_after(code: str) -> set[str]:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    return set(filter(None, out.stdout.strip().splitlines()[-1].split(",")))
+    last = out.stdout.rstrip("\n").split("\n")[-1]
+    return set(filter(None, last.split(",")))
 
 
 def test_import_qa_is_light():
