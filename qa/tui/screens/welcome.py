@@ -20,8 +20,7 @@ FORMATS = ".txt, .md, .html or .jsonl"
 def welcome_text(corpus: Path, index: Path, reason: str | None) -> Text:
     lines = [
         Text("Welcome to qa", style="bold"),
-        Text(""),
-        Text("Ask questions about a folder of news articles; every answer quotes them and cites its sources."),
+        Text("Ask questions about a folder of news articles; answers quote them and cite their sources.", style="dim"),
         Text(""),
         Text.assemble("1. Put articles (", FORMATS, ") in  ", literal(str(corpus), "bold")),
         Text.assemble("2. Build the index into  ", literal(str(index), "bold"), "  (press b, or run `qa index`)"),
@@ -58,7 +57,8 @@ class WelcomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#welcome-progress").display = False
-        self.query_one("#build", Button).focus()
+        self.query_one("#welcome-progress-label").display = False
+        self.query_one("#build", Button).focus(scroll_visible=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -73,6 +73,7 @@ class WelcomeScreen(Screen[None]):
         """Show the build's progress (called by the chat screen, on the UI thread)."""
         bar = self.query_one("#welcome-progress", ProgressBar)
         bar.display = True
+        self.query_one("#welcome-progress-label").display = True
         bar.update(total=total or None, progress=done)
         self.query_one("#welcome-progress-label", Static).update(Text(f"Building: {stage} {done}/{total}", style="italic"))
 
@@ -80,4 +81,6 @@ class WelcomeScreen(Screen[None]):
         """Let the user try again after a failed build."""
         self.query_one("#build", Button).disabled = False
         self.query_one("#welcome-progress").display = False
-        self.query_one("#welcome-progress-label", Static).update(literal(message, "bold"))
+        label = self.query_one("#welcome-progress-label", Static)
+        label.display = True
+        label.update(literal(message, "bold"))

@@ -13,14 +13,17 @@ from qa.types import Citation
 CITED_STYLE = "bold reverse"
 
 
-CONTEXT_CHARS = 160  # of the passage shown on each side of the cited sentence
+# How much of the passage to show around the cited sentence: a short lead-in, so the
+# highlighted sentence is near the top even in a small panel, and a little more after it.
+CONTEXT_BEFORE = 50
+CONTEXT_AFTER = 140
 
 
-def passage_with_citation(citation: Citation, context: int = CONTEXT_CHARS) -> Text:
+def passage_with_citation(citation: Citation, before: int = CONTEXT_BEFORE, after: int = CONTEXT_AFTER) -> Text:
     """The passage around the citation with the cited sentence highlighted by its offsets.
 
-    Long passages are cut to about `context` characters either side of the sentence, at a
-    word boundary, with an ellipsis; the reader shows the whole article.
+    Long passages are cut at word boundaries to about `before`/`after` characters around
+    the sentence, with an ellipsis; the reader shows the whole article.
     """
     chunk = citation.chunk_text
     start = citation.start - citation.chunk_start
@@ -28,8 +31,12 @@ def passage_with_citation(citation: Citation, context: int = CONTEXT_CHARS) -> T
     if not 0 <= start < end <= len(chunk):
         # the sentence is not inside the passage it came with: show it on its own
         return literal(citation.text, CITED_STYLE)
-    lo = 0 if start <= context else chunk.find(" ", start - context, start) + 1 or start
-    hi = len(chunk) if len(chunk) - end <= context else (chunk.rfind(" ", end, end + context) if chunk.rfind(" ", end, end + context) > 0 else end)
+    lo = 0 if start <= before else (chunk.find(" ", start - before, start) + 1 or start)
+    if len(chunk) - end <= after:
+        hi = len(chunk)
+    else:
+        cut = chunk.rfind(" ", end, end + after)
+        hi = cut if cut > 0 else end
     passage = Text.assemble("…" if lo > 0 else "", literal(chunk[lo:hi]), "…" if hi < len(chunk) else "")
     shift = 1 if lo > 0 else 0
     passage.stylize(CITED_STYLE, start - lo + shift, end - lo + shift)
