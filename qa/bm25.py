@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -58,28 +59,59 @@ def prune_vocab(tf: sparse.csr_matrix, vocab: list[str]) -> tuple[sparse.csr_mat
 
 @dataclass
 class BM25Weights:
-    """Per-term BM25Okapi weights for every chunk, as a CSC matrix (chunks x terms)."""
+    """Per-term BM25Okapi weights of every chunk, stored column by column (CSC arrays).
 
-    matrix: sparse.csc_matrix
+    Column `t` holds the chunks containing term `t` (`indices[indptr[t]:indptr[t+1]]`) and their
+    weights. On disk these are three `.npy` files, memory-mapped on load: a query only pages in
+    the columns of its own terms, so opening is instant and memory stays small at any size.
+    """
+
+    indptr: np.ndarray  # int64 (terms + 1)
+    indices: np.ndarray  # int32 chunk rows
+    data: np.ndarray  # float64 weights (float64 keeps scores equal to rank-bm25's)
     vocab: dict[str, int]
-    avgdl: float
-    average_idf: float
+    n_docs: int
+    avgdl: float = 0.0
+    average_idf: float = 0.0
+
+    FILES = ("bm25_indptr.npy", "bm25_indices.npy", "bm25_data.npy")
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """Scores of every chunk, equal to `BM25Okapi.get_scores(query_tokens)`.
 
         A query term repeated twice counts twice, as in rank-bm25.
         """
-        n = self.matrix.shape[0]
-        out = np.zeros(n, dtype=np.float64)
-        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
+        out = np.zeros(self.n_docs, dtype=np.float64)
         for word, times in Counter(query_tokens).items():
             col = self.vocab.get(word)
             if col is None:
                 continue
-            lo, hi = indptr[col], indptr[col + 1]
-            out[indices[lo:hi]] += times * data[lo:hi]
+            lo, hi = int(self.indptr[col]), int(self.indptr[col + 1])
+            out[self.indices[lo:hi]] += times * self.data[lo:hi]
         return out
+
+    def save(self, folder: Path) -> None:
+        for name, arr in zip(self.FILES, (self.indptr, self.indices, self.data)):
+            np.save(folder / name, np.ascontiguousarray(arr), allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path, vocab: list[str], n_docs: int) -> "BM25Weights":
+        """Memory-map the weights written by `save`.
+
+        Raises:
+            ValueError: the arrays do not fit together (damaged or mixed files).
+        """
+        indptr, indices, data = (
+            np.load(folder / name, mmap_mode="r", allow_pickle=False) for name in cls.FILES
+        )
+        if (
+            len(indptr) != len(vocab) + 1
+            or len(indices) != len(data)
+            or int(indptr[-1]) != len(data)
+            or (len(indices) and int(indices.max(initial=0)) >= n_docs)
+        ):
+            raise ValueError("BM25 arrays do not match the vocabulary and chunks")
+        return cls(indptr, indices, data, {w: i for i, w in enumerate(vocab)}, n_docs)
 
 
 def fit_weights(tf: sparse.csr_matrix, vocab: list[str]) -> BM25Weights:
@@ -88,9 +120,11 @@ def fit_weights(tf: sparse.csr_matrix, vocab: list[str]) -> BM25Weights:
     weight = idf(term) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * doclen / avgdl))
     """
     n_docs = tf.shape[0]
+    lookup = {w: i for i, w in enumerate(vocab)}
     if n_docs == 0:
-        empty = sparse.csc_matrix((0, len(vocab)), dtype=np.float32)
-        return BM25Weights(empty, {w: i for i, w in enumerate(vocab)}, 0.0, 0.0)
+        return BM25Weights(
+            np.zeros(len(vocab) + 1, np.int64), np.zeros(0, np.int32), np.zeros(0), lookup, 0
+        )
     doc_len = np.asarray(tf.sum(axis=1)).ravel().astype(np.float64)
     avgdl = float(doc_len.sum() / n_docs)
     df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float64)
@@ -103,4 +137,7 @@ def fit_weights(tf: sparse.csr_matrix, vocab: list[str]) -> BM25Weights:
     w = idf[coo.col] * (f * (K1 + 1) / (f + norm))
     matrix = sparse.csc_matrix((w, (coo.row, coo.col)), shape=tf.shape)
     matrix.sort_indices()
-    return BM25Weights(matrix, {w: i for i, w in enumerate(vocab)}, avgdl, average_idf)
+    return BM25Weights(
+        matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32), matrix.data,
+        lookup, n_docs, avgdl, average_idf,
+    )

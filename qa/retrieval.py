@@ -84,6 +84,7 @@ class Retriever:
         self._dense_error: str | None = None
         self._load_lock = threading.Lock()
         self._row_of_id = np.argsort(contents.chunk_ids)
+        self._sorted_ids = np.asarray(contents.chunk_ids)[self._row_of_id]
         self._article_row = {a["id"]: i for i, a in enumerate(contents.articles)}
         dates = np.asarray([_date_key(a.get("date")) for a in contents.articles], dtype=np.int64)
         self._chunk_date = dates[contents.chunk_article] if contents.n_chunks else dates[:0]
@@ -112,8 +113,6 @@ class Retriever:
         Raises:
             IndexMissingError, IndexCorruptError, IndexMismatchError: with the command to fix it.
         """
-        from scipy import sparse
-
         index_dir = config.index_path(index)
         manifest = store.read_manifest(index_dir)
         store.check_model(index_dir, manifest, model or (embedder.name if embedder else None))
@@ -127,18 +126,12 @@ class Retriever:
         folder = store.data_dir(index_dir, _without_dense(manifest))
         contents = store.load_contents(folder)
         try:
-            matrix = sparse.load_npz(folder / "bm25.npz").tocsc()
+            weights = BM25Weights.load(folder, contents.vocab, contents.n_chunks)
         except (OSError, ValueError) as exc:
             raise IndexCorruptError(
-                f"The BM25 part of {index_dir}/ cannot be read ({exc}). "
-                f"Run `qa index --full --index {index_dir}` to rebuild it."
+                f"The BM25 part of {index_dir}/ cannot be read or does not match its chunks "
+                f"({exc}). Run `qa index --full --index {index_dir}` to rebuild it."
             ) from exc
-        if matrix.shape != (contents.n_chunks, len(contents.vocab)):
-            raise IndexCorruptError(
-                f"The BM25 part of {index_dir}/ does not match its chunks. "
-                f"Run `qa index --full --index {index_dir}` to rebuild it."
-            )
-        weights = BM25Weights(matrix, {w: i for i, w in enumerate(contents.vocab)}, 0.0, 0.0)
         if embedder is None:
             from .embedding import SentenceTransformerEmbedder
 
@@ -311,8 +304,7 @@ class Retriever:
         return _Ranked(rows, scores[0][keep].astype(np.float64))
 
     def _rows_for_ids(self, ids: np.ndarray) -> np.ndarray:
-        sorted_ids = self._c.chunk_ids[self._row_of_id]
-        pos = np.searchsorted(sorted_ids, ids)
+        pos = np.searchsorted(self._sorted_ids, ids)
         return self._row_of_id[pos]
 
     def _fuse(self, dense: _Ranked, sparse_: _Ranked, k: int) -> list[Hit]:

@@ -6,10 +6,11 @@ Layout of an index folder (default `index/`)::
     data-<stamp>/      one complete generation (never modified once the manifest names it)
       articles.jsonl   article metadata, one JSON object a line (no text)
       texts.bin        article texts, UTF-8, concatenated; text_offsets.npy gives byte ranges
-      chunks.npz       chunk ids, article rows, ordinals, char offsets, sentence spans
+      chunk_*.npy      chunk ids, article rows, ordinals, char offsets; sent_*.npy sentence spans
       vectors.npy      float32 embeddings, one row per chunk (absent in a BM25-only index)
       dense.faiss      FAISS inner-product index over the vectors, ids = chunk ids
-      bm25_tf.npz      term counts (CSR) for incremental refits; bm25.npz the fitted weights
+      bm25_tf.npz      term counts (CSR) for incremental refits
+      bm25_*.npy       the fitted BM25Okapi weights, term by term (memory-mapped by readers)
       vocab.json       BM25 vocabulary, column order
       quotes.jsonl     attributed quotations found at build time
     .lock              held (flock) while a build runs
@@ -43,14 +44,25 @@ LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
 DATA_PREFIX = "data-"
 
+CHUNK_FILES = (
+    "chunk_ids.npy",
+    "chunk_article.npy",
+    "chunk_ordinal.npy",
+    "chunk_start.npy",
+    "chunk_end.npy",
+    "sent_spans.npy",
+    "sent_ptr.npy",
+)
 # Files every generation has; `dense.faiss` and `vectors.npy` only when it has a dense part.
 CORE_FILES = (
     "articles.jsonl",
     "texts.bin",
     "text_offsets.npy",
-    "chunks.npz",
+    *CHUNK_FILES,
     "bm25_tf.npz",
-    "bm25.npz",
+    "bm25_indptr.npy",
+    "bm25_indices.npy",
+    "bm25_data.npy",
     "vocab.json",
     "quotes.jsonl",
 )
@@ -337,18 +349,19 @@ def save_contents(folder: Path, c: Contents, weights: Any, dense_index: Any | No
         for a in c.articles:
             fh.write(json.dumps({k: a.get(k) for k in ARTICLE_FIELDS}, ensure_ascii=False) + "\n")
     c.texts.write(folder)
-    np.savez(
-        folder / "chunks.npz",
-        ids=c.chunk_ids.astype(np.int64),
-        article=c.chunk_article.astype(np.int32),
-        ordinal=c.chunk_ordinal.astype(np.int32),
-        start=c.chunk_start.astype(np.int64),
-        end=c.chunk_end.astype(np.int64),
-        sent_spans=c.sent_spans.astype(np.int64).reshape(-1, 2),
-        sent_ptr=c.sent_ptr.astype(np.int64),
-    )
+    arrays = {
+        "chunk_ids": c.chunk_ids.astype(np.int64),
+        "chunk_article": c.chunk_article.astype(np.int32),
+        "chunk_ordinal": c.chunk_ordinal.astype(np.int32),
+        "chunk_start": c.chunk_start.astype(np.int64),
+        "chunk_end": c.chunk_end.astype(np.int64),
+        "sent_spans": c.sent_spans.astype(np.int64).reshape(-1, 2),
+        "sent_ptr": c.sent_ptr.astype(np.int64),
+    }
+    for name, arr in arrays.items():
+        np.save(folder / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
     sparse.save_npz(folder / "bm25_tf.npz", c.tf.tocsr(), compressed=False)
-    sparse.save_npz(folder / "bm25.npz", weights.matrix, compressed=False)
+    weights.save(folder)
     (folder / "vocab.json").write_text(json.dumps(c.vocab, ensure_ascii=False), encoding="utf-8")
     with open(folder / "quotes.jsonl", "w", encoding="utf-8") as fh:
         for q in c.quotes:
@@ -388,8 +401,11 @@ def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = F
             if line.strip()
         ]
         texts = TextStore.read(folder)
-        with np.load(folder / "chunks.npz", allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        # Memory-mapped: opening stays fast and small however many chunks there are.
+        arrays = {
+            name[: -len(".npy")]: np.load(folder / name, mmap_mode="r", allow_pickle=False)
+            for name in CHUNK_FILES
+        }
         vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         quotes = []
         for line in (folder / "quotes.jsonl").read_text(encoding="utf-8").splitlines():
@@ -424,11 +440,11 @@ def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = F
     c = Contents(
         articles=articles,
         texts=texts,
-        chunk_ids=arrays["ids"],
-        chunk_article=arrays["article"],
-        chunk_ordinal=arrays["ordinal"],
-        chunk_start=arrays["start"],
-        chunk_end=arrays["end"],
+        chunk_ids=arrays["chunk_ids"],
+        chunk_article=arrays["chunk_article"],
+        chunk_ordinal=arrays["chunk_ordinal"],
+        chunk_start=arrays["chunk_start"],
+        chunk_end=arrays["chunk_end"],
         sent_spans=arrays["sent_spans"].reshape(-1, 2),
         sent_ptr=arrays["sent_ptr"],
         tf=tf,
@@ -439,9 +455,10 @@ def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = F
     n = c.n_chunks
     consistent = (
         len(texts) == len(articles)
-        and all(len(arrays[k]) == n for k in ("article", "ordinal", "start", "end"))
+        and all(len(arrays[k]) == n for k in ("chunk_article", "chunk_ordinal", "chunk_start", "chunk_end"))
         and len(c.sent_ptr) == n + 1
         and (n == 0 or int(c.chunk_article.max()) < len(articles))
+        and (n == 0 or int(c.sent_ptr[-1]) == len(c.sent_spans))
         and (tf is None or tf.shape[0] == n)
         and (vectors is None or vectors.shape[0] == n)
     )

@@ -50,7 +50,7 @@ def test_damaged_manifest(seed_index, damage):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
 
-@pytest.mark.parametrize("name", ["chunks.npz", "bm25.npz", "texts.bin", "articles.jsonl", "vocab.json"])
+@pytest.mark.parametrize("name", ["chunk_ids.npy", "sent_spans.npy", "bm25_data.npy", "bm25_indptr.npy", "texts.bin", "articles.jsonl", "vocab.json"])
 def test_truncated_data_file(seed_index, name):
     f = _data(seed_index) / name
     f.write_bytes(f.read_bytes()[: max(1, f.stat().st_size // 2)])
@@ -96,10 +96,10 @@ def test_chunks_that_disagree_with_the_vectors(seed_index, tmp_path, seed_corpus
     other = tmp_path / "other"
     (seed_corpus / "extra.md").write_text("---\ntitle: Extra\n---\nOne more short article.\n")
     build_index(seed_corpus, other, embedder=HashEmbedder())
-    src, dst = _data(other) / "chunks.npz", _data(seed_index) / "chunks.npz"
+    src, dst = _data(other) / "chunk_article.npy", _data(seed_index) / "chunk_article.npy"
     shutil.copy(src, dst)
     m = json.loads((seed_index / "manifest.json").read_text())
-    m["files"]["chunks.npz"] = dst.stat().st_size
+    m["files"]["chunk_article.npy"] = dst.stat().st_size
     (seed_index / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(IndexCorruptError, match="qa index --full"):
         Retriever.open(seed_index, embedder=HashEmbedder()).search("China")
