@@ -32,9 +32,11 @@ from .types import Article, BuildReport, Chunk, Quote
 # progress(stage, done, total): stages are "read", "embed" and "write".
 BuildProgress = Callable[[str, int, int], None]
 
-# Above this many chunks the dense part is an HNSW graph rather than an exact flat index
-# (see docs/benchmarks.md for the recall measured against exact search).
-HNSW_THRESHOLD = 200_000
+# Above this many chunks the dense part is approximate: an inverted file (IVF) with 8-bit
+# scalar-quantised vectors, so 1M chunks fit in ~400 MB and a query scans ~2% of them
+# (docs/benchmarks.md has the recall measured against exact search). Below it, exact search.
+ANN_THRESHOLD = int(os.environ.get("QA_ANN_THRESHOLD", "200000"))
+ANN_NPROBE_FRACTION = 1 / 48  # lists scanned per query, as a share of all lists
 
 # Recorded in the manifest: chunk ids depend on the article hash and position only, so a
 # change of these settings must rebuild everything rather than reuse chunks.
@@ -62,21 +64,41 @@ class _Part:
     reused_rows: np.ndarray | None = None  # rows in the previous generation
 
 
+def dense_layout(n: int) -> dict[str, Any]:
+    """Which FAISS index a generation of n chunks gets (recorded in the manifest)."""
+    if n <= ANN_THRESHOLD:
+        return {"type": "Flat", "metric": "inner_product"}
+    nlist = int(4 * np.sqrt(n))
+    return {
+        "type": "IVF-SQ8", "metric": "inner_product", "nlist": nlist,
+        "nprobe": max(8, int(nlist * ANN_NPROBE_FRACTION)),
+    }
+
+
 def make_dense_index(vectors: np.ndarray, ids: np.ndarray) -> Any:
     """A FAISS inner-product index with explicit int64 ids (vectors are L2-normalised,
-    so inner product is cosine)."""
+    so inner product is cosine): exact up to ANN_THRESHOLD chunks, IVF-SQ8 above."""
     import faiss
 
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     dim = vectors.shape[1]
-    if len(vectors) > HNSW_THRESHOLD:
-        base = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        base.hnsw.efConstruction = 80
-    else:
-        base = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIDMap2(base)
-    if len(vectors):
-        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
-    return index
+    layout = dense_layout(len(vectors))
+    if layout["type"] == "Flat":
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        if len(vectors):
+            index.add_with_ids(vectors, ids.astype(np.int64))
+        return index
+    quantizer = faiss.IndexFlatIP(dim)
+    ivf = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, layout["nlist"], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+    # k-means on a sample: 40 points per list is plenty for stable centroids.
+    rng = np.random.default_rng(0)
+    sample = vectors[rng.choice(len(vectors), min(len(vectors), 40 * layout["nlist"]), replace=False)]
+    ivf.train(sample)
+    ivf.add_with_ids(vectors, ids.astype(np.int64))
+    ivf.nprobe = layout["nprobe"]
+    return ivf
 
 
 def _load_previous(index_dir: Path, model: str) -> tuple[dict[str, Any] | None, store.Contents | None, str]:
@@ -368,7 +390,7 @@ def _manifest(
         "chunking": CHUNKING,
         "embedding_input": "title + newline + chunk text",
         "bm25": {"model": "rank_bm25.BM25Okapi", "k1": K1, "b": B, "epsilon": EPSILON},
-        "dense": {"type": "HNSW" if c.n_chunks > HNSW_THRESHOLD else "Flat", "metric": "inner_product"},
+        "dense": dense_layout(c.n_chunks),
         "counts": {
             "articles": len(c.articles),
             "chunks": c.n_chunks,

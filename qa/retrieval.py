@@ -180,6 +180,9 @@ class Retriever:
 
                 path = self.index_path / self.manifest["data"] / "dense.faiss"
                 index = faiss.read_index(str(path))
+                nprobe = (self.manifest.get("dense") or {}).get("nprobe")
+                if nprobe and hasattr(index, "nprobe"):
+                    index.nprobe = int(nprobe)
                 if index.ntotal != self._c.n_chunks:
                     raise IndexCorruptError("dense part has another number of chunks")
                 self._dense = index
@@ -296,7 +299,11 @@ class Retriever:
             allowed = self._c.chunk_ids[mask]
             if len(allowed) == 0:
                 return _Ranked(np.zeros(0, np.int64), np.zeros(0))
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+            selector = faiss.IDSelectorBatch(allowed.astype(np.int64))
+            if hasattr(self._dense, "nprobe"):  # IVF wants its own parameter type
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=self._dense.nprobe)
+            else:
+                params = faiss.SearchParameters(sel=selector)
         kk = min(depth, n)
         scores, ids = self._dense.search(qv.astype(np.float32), kk, params=params)
         keep = ids[0] >= 0

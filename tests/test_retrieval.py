@@ -127,3 +127,36 @@ def test_reload_picks_up_a_new_build(seed_corpus, seed_index):
     build_index(seed_corpus, seed_index, embedder=HashEmbedder())
     assert r.reload_if_changed() is True
     assert r.search("tulip parade Lisse", k=1, mode="bm25")[0].title == "Tulips"
+
+
+def test_large_indexes_use_ivf_and_agree_with_exact_search(tmp_path, monkeypatch):
+    """Above the threshold the dense part is IVF-SQ8; it must find what exact search finds."""
+    import csv
+    import json
+
+    from qa import build, build_index
+
+    from conftest import SHARED
+
+    csv.field_size_limit(10**8)
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    with open(SHARED / "news/wikinews/wikinews_2019.csv", encoding="utf-8", newline="") as fh, \
+            open(corpus / "wiki.jsonl", "w", encoding="utf-8") as out:
+        for i, row in enumerate(csv.DictReader(fh)):
+            out.write(json.dumps({"id": str(i), "title": row["title"], "date": row["date"][:10],
+                                  "text": row["text"]}) + "\n")
+    build_index(corpus, tmp_path / "exact", embedder=HashEmbedder())
+    monkeypatch.setattr(build, "ANN_THRESHOLD", 100)
+    build_index(corpus, tmp_path / "ivf", embedder=HashEmbedder())
+    exact = Retriever.open(tmp_path / "exact", embedder=HashEmbedder())
+    ivf = Retriever.open(tmp_path / "ivf", embedder=HashEmbedder())
+    assert exact.manifest["dense"]["type"] == "Flat" and ivf.manifest["dense"]["type"] == "IVF-SQ8"
+    overlap = []
+    for q in ("election president", "earthquake tsunami", "football cup final", "court ruling judge"):
+        a = {h.chunk_id for h in exact.search(q, k=10, mode="dense")}
+        b = {h.chunk_id for h in ivf.search(q, k=10, mode="dense")}
+        overlap.append(len(a & b) / len(a))
+    assert sum(overlap) / len(overlap) >= 0.7, overlap
+    hits = ivf.search("election president", k=5, since="2019-06-01", mode="dense")
+    assert hits and all(h.date >= "2019-06-01" for h in hits)
