@@ -1,0 +1,434 @@
+"""The fast embedding path: the sentence-transformers model exported to ONNX.
+
+Querying must not import torch: `import sentence_transformers` alone costs ~6 s here, while
+onnxruntime + `tokenizers` load the same model in well under a second. So the model is
+exported once, at build time (`export_onnx`, which does need torch), into a folder beside the
+index, and `OnnxEmbedder` runs it with onnxruntime only.
+
+The exported graph is the whole sentence-transformers pipeline for a BERT-style model with
+mean pooling: BertModel -> mean over the attention mask -> L2 normalisation, so its vectors
+match `SentenceTransformer.encode(normalize_embeddings=True)` (cosine >= 0.999, tested).
+
+Folder layout written by `export_onnx`:
+
+- `model.onnx` (or `model-int8.onnx` when quantised): inputs `input_ids`, `attention_mask`,
+  `token_type_ids` (int64, batch x sequence), output `sentence_embedding` (float32, batch x dim);
+- `tokenizer.json`: the model's own fast tokenizer, saved by `tokenizers`;
+- `config.json`: what the runtime needs (see `OnnxConfig`), written last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import config
+from .errors import ModelUnavailableError
+
+Progress = Callable[[int, int], None]
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+TOKENIZER_FILE = "tokenizer.json"
+FP32_FILE = "model.onnx"
+INT8_FILE = "model-int8.onnx"
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+OUTPUT_NAME = "sentence_embedding"
+# Opset 17 is supported by every onnxruntime this project allows (>= 1.18).
+OPSET = 17
+
+
+@dataclass(frozen=True)
+class OnnxConfig:
+    """The contents of `config.json` in an exported folder."""
+
+    format_version: int
+    source_model: str  # the embedder name recorded in index manifests
+    dim: int
+    max_length: int  # word pieces, special tokens included (sentence-transformers' max_seq_length)
+    pooling: str  # always "mean" for now: the only pooling the exported graph implements
+    normalize: bool  # the graph L2-normalises its output
+    onnx_file: str
+    quantized: bool
+    onnx_sha256: str
+    onnx_bytes: int
+    pad_token_id: int
+
+    @classmethod
+    def read(cls, onnx_dir: Path) -> OnnxConfig:
+        """Read and check `config.json`. Raises ModelUnavailableError when missing or foreign."""
+        path = onnx_dir / CONFIG_FILE
+        try:
+            raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            if raw.get("format_version") != FORMAT_VERSION:
+                raise ValueError(
+                    f"format version {raw.get('format_version')!r}, expected {FORMAT_VERSION}"
+                )
+            return cls(**raw)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ModelUnavailableError(
+                f"The ONNX model in {onnx_dir} is missing or unreadable ({exc}). "
+                "Rebuild it with `qa index --full`."
+            ) from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Export (build time; needs torch, transformers, sentence-transformers and the `onnx` package)
+# ---------------------------------------------------------------------------------------------
+
+
+def export_onnx(
+    model_name_or_path: str,
+    out_dir: Path,
+    *,
+    quantize: bool = False,
+) -> Path:
+    """Export a sentence-transformers model (BERT-style, mean pooling) to ONNX.
+
+    The folder is built in a temporary folder beside `out_dir` and renamed into place, so a
+    crash leaves either the old export or none, never half of one.
+
+    Args:
+        model_name_or_path: the embedder's name as recorded in manifests (e.g. the packaged
+            "all-MiniLM-L6-v2", resolved through `qa.config.resolve_model_path`) or a local
+            model folder. Stored as `source_model`, which becomes `OnnxEmbedder.name`.
+        out_dir: folder to create or replace.
+        quantize: also apply onnxruntime dynamic int8 quantisation and keep only the int8
+            model. Faster on CPU but less exact; see docs/benchmarks.md before using it.
+
+    Returns:
+        `out_dir`.
+
+    Raises:
+        ModelUnavailableError: the model cannot be loaded, is not mean-pooled, or the export
+            tools (torch, onnx) are missing.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        cfg = _export_into(model_name_or_path, tmp, quantize=quantize)
+        (tmp / CONFIG_FILE).write_text(json.dumps(asdict(cfg), indent=2) + "\n", encoding="utf-8")
+        _replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _export_into(model_name_or_path: str, folder: Path, *, quantize: bool) -> OnnxConfig:
+    try:
+        # Costs ~6 s (torch + transformers); export happens once per build at most.
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        import onnx  # noqa: F401  (torch's exporter needs it; fail here with a clear message)
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            f"Exporting the embedding model to ONNX needs torch, sentence-transformers and "
+            f"onnx ({exc}). Run `make install`."
+        ) from exc
+
+    try:
+        st = SentenceTransformer(config.resolve_model_path(model_name_or_path), device="cpu")
+    except Exception as exc:  # OSError, bad weights, unknown name: all mean "cannot export"
+        raise ModelUnavailableError(
+            f"The embedding model {model_name_or_path!r} could not be loaded for ONNX export "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
+
+    # Checked by class name and duck typing: sentence-transformers moved these classes
+    # between modules in 6.x, and the export only needs their attributes.
+    kinds = [type(module).__name__ for module in st]
+    if kinds[:2] != ["Transformer", "Pooling"] or any(k != "Normalize" for k in kinds[2:]):
+        raise ModelUnavailableError(
+            f"{model_name_or_path!r} is {' + '.join(kinds)}; ONNX export supports only "
+            "Transformer + Pooling (+ Normalize). Use the sentence-transformers embedder."
+        )
+    transformer, pooling = st[0], st[1]
+    mode = getattr(pooling, "pooling_mode", None) or pooling.get_pooling_mode_str()
+    if mode != "mean":
+        raise ModelUnavailableError(
+            f"{model_name_or_path!r} uses {mode!r} pooling; the ONNX export implements mean "
+            "pooling only. Use the sentence-transformers embedder."
+        )
+
+    hf_tokenizer = transformer.tokenizer
+    if not getattr(hf_tokenizer, "is_fast", False):
+        raise ModelUnavailableError(
+            f"{model_name_or_path!r} has no fast tokenizer (tokenizer.json); cannot export."
+        )
+    # The backend tokenizer is the exact one sentence-transformers runs (lower-casing, accents,
+    # word pieces); truncation and padding are set at load time from config.json.
+    hf_tokenizer.backend_tokenizer.save(str(folder / TOKENIZER_FILE))
+
+    graph = _MeanPooledEncoder(transformer.auto_model, torch).eval()
+    # A padded sample row: tracing with an all-ones mask could record a shortcut that drops
+    # the mask, which would be wrong for every padded batch later.
+    ids = torch.tensor([[101, 7592, 2088, 102, 0, 0], [101, 7592, 2088, 2003, 2307, 102]])
+    mask = (ids != 0).long()
+    sample = (ids, mask, torch.zeros_like(ids))
+    fp32_path = folder / FP32_FILE
+    dynamic = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}
+    dynamic[OUTPUT_NAME] = {0: "batch"}
+    with torch.no_grad(), warnings.catch_warnings():
+        # The tracer warns about Python-level branches in transformers (e.g. `is_causal`)
+        # that do not depend on the input for an encoder; outputs are tested against ST.
+        warnings.simplefilter("ignore")
+        # The legacy TorchScript exporter: the dynamo one needs onnxscript (not installed) and
+        # gains nothing for a plain BERT.
+        torch.onnx.export(
+            graph,
+            sample,
+            str(fp32_path),
+            input_names=list(INPUT_NAMES),
+            output_names=[OUTPUT_NAME],
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+
+    onnx_path = fp32_path
+    if quantize:
+        onnx_path = folder / INT8_FILE
+        quantize_int8(fp32_path, onnx_path)
+        fp32_path.unlink()
+
+    return OnnxConfig(
+        format_version=FORMAT_VERSION,
+        source_model=model_name_or_path,
+        dim=int(_sentence_dim(st)),
+        max_length=int(st.max_seq_length),
+        pooling="mean",
+        normalize=True,
+        onnx_file=onnx_path.name,
+        quantized=quantize,
+        onnx_sha256=_sha256(onnx_path),
+        onnx_bytes=onnx_path.stat().st_size,
+        pad_token_id=int(hf_tokenizer.pad_token_id or 0),
+    )
+
+
+def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
+    """Dynamic int8 quantisation of the MatMul weights (activations quantised at run time).
+
+    Per-channel weights keep the vectors much closer to fp32 than per-tensor ones; the
+    embedding tables (Gather) stay fp32 because quantising them buys no speed.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(fp32_path),
+        str(int8_path),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+    )
+
+
+def _sentence_dim(st: Any) -> int:
+    getdim = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+    return int(getdim())
+
+
+def _MeanPooledEncoder(auto_model: Any, torch: Any) -> Any:  # noqa: N802 (a class factory)
+    """Wrap a HF encoder as input ids -> mean-pooled, L2-normalised sentence vectors.
+
+    Built inside a function because torch may only be imported at export time.
+    """
+
+    class MeanPooledEncoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = auto_model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            # Keyword arguments: transformers 5 changed BertModel.forward's positional order.
+            hidden = self.encoder(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=token_type_ids,
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            # Same formula as sentence_transformers.models.Pooling (mean mode).
+            summed = (hidden * mask).sum(dim=1)
+            counts = mask.sum(dim=1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(summed / counts, p=2, dim=1)
+
+    return MeanPooledEncoder()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Rename `new` to `target`, replacing an existing folder with as short a gap as a
+    directory rename allows (POSIX cannot swap two non-empty folders atomically)."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, target)
+
+
+# ---------------------------------------------------------------------------------------------
+# Runtime (query and build time; onnxruntime + tokenizers only, never torch)
+# ---------------------------------------------------------------------------------------------
+
+
+class OnnxEmbedder:
+    """Runs an `export_onnx` folder with onnxruntime; loads the session on first use.
+
+    Thread-safe: the session is created once under a lock, and onnxruntime sessions may be
+    run from several threads.
+    """
+
+    def __init__(self, onnx_dir: Path, *, threads: int | None = None) -> None:
+        """Read the folder's config (cheap) but not the model.
+
+        Args:
+            onnx_dir: a folder written by `export_onnx`.
+            threads: onnxruntime intra-op threads; None lets onnxruntime use one per
+                physical core.
+
+        Raises:
+            ModelUnavailableError: the folder has no readable config.json.
+        """
+        self._dir = Path(onnx_dir)
+        self._threads = threads
+        self.config = OnnxConfig.read(self._dir)
+        self.name: str = self.config.source_model
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension (from config.json, without loading the model)."""
+        return self.config.dim
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the session and tokenizer are loaded."""
+        return self._session is not None
+
+    def load(self) -> None:
+        """Load the tokenizer and the onnxruntime session now.
+
+        Raises:
+            ModelUnavailableError: files missing, truncated or unreadable.
+        """
+        with self._lock:
+            if self._session is not None:
+                return
+            onnx_path = self._dir / self.config.onnx_file
+            try:
+                # A size check catches a truncated copy for free; hashing 90 MB on every
+                # query process would cost ~0.1 s, so the sha256 is for manifests and audits.
+                size = onnx_path.stat().st_size
+                if size != self.config.onnx_bytes:
+                    raise ValueError(f"{onnx_path.name} is {size} bytes, expected "
+                                     f"{self.config.onnx_bytes}")
+                # onnxruntime + tokenizers: ~0.3 s together, against ~6 s for torch.
+                import onnxruntime as ort
+                from tokenizers import Tokenizer
+
+                tokenizer = Tokenizer.from_file(str(self._dir / TOKENIZER_FILE))
+                tokenizer.enable_truncation(max_length=self.config.max_length)
+                tokenizer.no_padding()  # padded per batch in encode(), to the batch's longest
+
+                options = ort.SessionOptions()
+                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                if self._threads is not None:
+                    options.intra_op_num_threads = self._threads
+                    options.inter_op_num_threads = 1
+                session = ort.InferenceSession(
+                    str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+                )
+            except Exception as exc:  # ImportError, OSError, ONNX parse errors: all "no model"
+                raise ModelUnavailableError(
+                    f"The ONNX embedding model in {self._dir} could not be loaded "
+                    f"({type(exc).__name__}: {exc}). Search falls back to BM25. "
+                    "Rebuild it with `qa index --full`."
+                ) from exc
+            self._tokenizer = tokenizer
+            self._session = session
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: Progress | None = None,
+        sort_by_length: bool = True,
+    ) -> np.ndarray:
+        """Embed texts like `SentenceTransformer.encode(normalize_embeddings=True)`.
+
+        Args:
+            texts: strings to embed; each is truncated to `max_length` word pieces (special
+                tokens included), as sentence-transformers does.
+            batch_size: texts per onnxruntime call.
+            progress: optional callable(done, total), called after each batch.
+            sort_by_length: batch texts of similar token length together (then restore the
+                input order); padding to a batch's longest text is what costs time.
+
+        Returns:
+            float32 array (len(texts), dim), L2-normalised rows, in input order.
+
+        Raises:
+            ModelUnavailableError: the model cannot be loaded.
+        """
+        self.load()
+        total = len(texts)
+        out = np.zeros((total, self.dim), dtype=np.float32)
+        if total == 0:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=total)
+        # A stable sort keeps equal-length texts in input order: deterministic batches.
+        order = np.argsort(lengths, kind="stable") if sort_by_length else np.arange(total)
+        done = 0
+        for start in range(0, total, batch_size):
+            batch = order[start : start + batch_size]
+            feeds = self._pad([encodings[i] for i in batch], int(lengths[batch].max()))
+            (vectors,) = self._session.run([OUTPUT_NAME], feeds)
+            out[batch] = vectors
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
+        # The graph already normalises; doing it again here keeps rows unit-length to float32
+        # precision whatever the graph's rounding (int8 models included).
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return out / norms
+
+    def _pad(self, encodings: list[Any], width: int) -> dict[str, np.ndarray]:
+        rows = len(encodings)
+        ids = np.full((rows, width), self.config.pad_token_id, dtype=np.int64)
+        mask = np.zeros((rows, width), dtype=np.int64)
+        types = np.zeros((rows, width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            ids[row, :n] = enc.ids
+            mask[row, :n] = enc.attention_mask
+            types[row, :n] = enc.type_ids
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
