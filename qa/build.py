@@ -155,7 +155,12 @@ def build_index(
     embedder = embedder or default_embedder(model)
     with store.build_lock(index_dir, wait=wait):
         store.collect_garbage(index_dir)
-        articles, skipped = load_corpus(corpus_dir)
+        prev_manifest, prev, _why = (None, None, "full build requested")
+        if not full:
+            prev_manifest, prev, _why = _load_previous(index_dir, embedder.name)
+        file_keys: dict[str, tuple[int, int]] = {}
+        known = _PreviousFiles(prev, prev_manifest) if prev is not None else None
+        articles, skipped = load_corpus(corpus_dir, known=known, file_keys=file_keys)
         articles = _dedupe(articles, skipped)
         if progress:
             progress("read", len(articles), len(articles))
@@ -166,9 +171,6 @@ def build_index(
                 "Fix or replace those files, then run `qa index` again. The previous index, "
                 "if any, is unchanged."
             )
-        prev_manifest, prev, _why = (None, None, "full build requested")
-        if not full:
-            prev_manifest, prev, _why = _load_previous(index_dir, embedder.name)
         prev_rows: dict[str, tuple[str, np.ndarray, int]] = {}
         if prev is not None:
             for row, a in enumerate(prev.articles):
@@ -199,6 +201,8 @@ def build_index(
 
         embedded = _embed_new_parts(parts, embedder, progress)
         contents, weights = _assemble(parts, prev)
+        for meta in contents.articles:
+            meta["file_key"] = list(file_keys.get(meta["path"], ()))
         if progress:
             progress("write", 0, 1)
         dense = make_dense_index(contents.vectors, contents.chunk_ids)  # type: ignore[arg-type]
@@ -369,6 +373,35 @@ def _article_meta(a: Article, n_chunks: int) -> dict[str, Any]:
     }
 
 
+class _PreviousFiles:
+    """Articles of the previous build by source file, for `load_corpus(known=...)`: a file
+    whose size and mtime are unchanged is taken from the index instead of parsed again.
+    Files that had unreadable parts last time are always re-read (to report them again)."""
+
+    def __init__(self, prev: store.Contents, manifest: dict[str, Any] | None) -> None:
+        self._prev = prev
+        self._rows: dict[str, list[int]] = {}
+        for row, a in enumerate(prev.articles):
+            if a.get("file_key"):
+                self._rows.setdefault(a["path"], []).append(row)
+        self._reread = {p.split(":")[0] for p in (manifest or {}).get("skipped_paths", [])}
+
+    def get(self, rel: str) -> tuple[tuple[int, int], list[Article]] | None:
+        rows = self._rows.get(rel)
+        if not rows or rel in self._reread:
+            return None
+        metas = [self._prev.articles[r] for r in rows]
+        key = tuple(metas[0]["file_key"])
+        articles = [
+            Article(
+                id=m["id"], title=m["title"], date=m.get("date"), source=m.get("source") or "",
+                url=m.get("url"), path=m["path"], text=self._prev.texts[r], hash=m["hash"],
+            )
+            for m, r in zip(metas, rows)
+        ]
+        return key, articles  # type: ignore[return-value]
+
+
 def _manifest(
     c: store.Contents, embedder: Embedder, files: dict[str, int], corpus: Path, skipped: list
 ) -> dict[str, Any]:
@@ -400,6 +433,7 @@ def _manifest(
             "skipped": len(skipped),
         },
         "articles": {a["id"]: {"hash": a["hash"], "chunks": a["chunks"]} for a in c.articles},
+        "skipped_paths": sorted({s.path for s in skipped}),
         "files": files,
         "versions": {
             "qa": version("qa") if _installed("qa") else "dev",

@@ -35,7 +35,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -531,6 +531,14 @@ def _walk(root: Path, skipped: list[Skipped]) -> Iterator[Path]:
         stack.extend(reversed(subfolders))
 
 
+def _file_key(path: Path) -> FileKey | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
 def _symlink_problem(path: Path, root: Path) -> str:
     try:
         target = path.resolve(strict=True)
@@ -545,11 +553,23 @@ def _symlink_problem(path: Path, root: Path) -> str:
     return "symlink inside the corpus; its target is read from its real location"
 
 
-def load_corpus(corpus: str | Path) -> tuple[list[Article], list[Skipped]]:
+FileKey = tuple[int, int]  # (size, mtime_ns): a file whose key is unchanged is not re-read
+
+
+def load_corpus(
+    corpus: str | Path,
+    *,
+    known: Mapping[str, tuple[FileKey, list[Article]]] | None = None,
+    file_keys: dict[str, FileKey] | None = None,
+) -> tuple[list[Article], list[Skipped]]:
     """Read every article under a corpus folder.
 
     Args:
         corpus: The folder; read recursively in sorted order, so the result is deterministic.
+        known: articles already read from a file, by relative path, with the file's
+            (size, mtime_ns) then; a file whose size and mtime are unchanged is not read again
+            (re-parsing thousands of files was most of an incremental build's time).
+        file_keys: filled with (size, mtime_ns) of every file read, by relative path.
 
     Returns:
         (articles, skipped): everything that could be read, and every candidate file (or
@@ -589,7 +609,15 @@ def load_corpus(corpus: str | Path) -> tuple[list[Article], list[Skipped]]:
         if path.is_symlink():
             skipped.append(Skipped(path.relative_to(root).as_posix(), _symlink_problem(path, root)))
             continue
-        found, bad = read_article_file(path, root)
+        rel = path.relative_to(root).as_posix()
+        key = _file_key(path)
+        if file_keys is not None and key is not None:
+            file_keys[rel] = key
+        cached = known.get(rel) if known else None
+        if cached is not None and key is not None and cached[0] == key:
+            found, bad = list(cached[1]), []
+        else:
+            found, bad = read_article_file(path, root)
         skipped.extend(bad)
         for article in found:
             where = article.path

@@ -273,7 +273,7 @@ import numpy as np  # noqa: E402
 
 from .types import Quote  # noqa: E402
 
-ARTICLE_FIELDS = ("id", "title", "date", "source", "url", "path", "hash")
+ARTICLE_FIELDS = ("id", "title", "date", "source", "url", "path", "hash", "file_key")
 
 
 class TextStore:

@@ -178,3 +178,22 @@ def test_a_failing_build_leaves_the_old_index_untouched(seed_corpus, tmp_path):
     assert not [p for p in index.iterdir() if p.name.startswith(".tmp-")]
     hits = Retriever.open(index, embedder=HashEmbedder()).search("Katrina Yu", k=1)
     assert "Katrina Yu" in hits[0].text
+
+
+def test_unchanged_files_are_not_parsed_again(seed_corpus, tmp_path, monkeypatch):
+    import qa.ingest
+
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    (seed_corpus / "bad.txt").write_bytes(b"\x00\x01")
+    (seed_corpus / "2022-02-10-lighthouse-strike.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    read = []
+    real = qa.ingest.read_article_file
+    monkeypatch.setattr(qa.ingest, "read_article_file", lambda p, r: read.append(p.name) or real(p, r))
+    report = build_index(seed_corpus, index, embedder=HashEmbedder())
+    assert sorted(read) == ["2022-02-10-lighthouse-strike.md", "bad.txt"]
+    assert len(report.unchanged) == 5 and [s.path for s in report.skipped] == ["bad.txt"]
+    read.clear()
+    report = build_index(seed_corpus, index, embedder=HashEmbedder())
+    assert read == ["bad.txt"]  # files that were skipped are read again, to report them again
+    assert report.up_to_date and [s.path for s in report.skipped] == ["bad.txt"]
