@@ -137,9 +137,12 @@ async def test_rebuild_keeps_the_chat_usable(built_index: Path, corpus_dir: Path
         assert on_screen(app, "Rebuilding: read")
         app.query_one(HistoryInput).value = "Who is Zhao Lijian?"
         await pilot.press("enter")
-        await app.workers.wait_for_complete([w for w in app.chat.workers if w.group == "ask"])
-        await pilot.pause()
+        for _ in range(100):  # up to 5 s; the build stays blocked all along
+            await pilot.pause(0.05)
+            if answers(app):
+                break
         assert answers(app), "the question was answered while the rebuild ran"
+        assert not release.is_set() and app.chat.rebuilding
         release.set()
         await settle(pilot)
         assert not app.query_one("#rebuild-bar").display
@@ -334,3 +337,17 @@ async def test_real_model_answers_hybrid_after_loading(tmp_path: Path, corpus_di
         assert last.answer.citations
         assert on_screen(app, "search hybrid")
         assert on_screen(app, "model all-MiniLM-L6-v2")
+
+
+def test_core_never_imports_textual() -> None:
+    """The library stays headless: only qa.tui pulls in textual."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, qa, qa.retrieval, qa.build, qa.answer, qa.cli\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print(len(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"

@@ -39,6 +39,7 @@ from qa.types import Answer, BuildReport, Citation
 MODEL_LOADING = "BM25 (model loading)"
 INDEX_WAIT_SECONDS = 120.0  # a question asked before the index is open waits this long for it
 MAX_QUOTES = 20
+NO_SELECTION = "Sources of the selected answer show here; Enter on one opens the article."
 
 
 def _open_retriever(index: Path, embedder: Any | None) -> Any:
@@ -181,7 +182,7 @@ class ChatScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#rebuild-bar").display = False
-        self.query_one(SourcesPanel).show(())
+        self.query_one(SourcesPanel).show((), empty=NO_SELECTION)
         self.query_one(MessageList).add(
             NoteMessage(Text("Ask a question about the articles. /help lists the commands; F1 shows the keys.", style="dim"))
         )
@@ -551,7 +552,7 @@ class ChatScreen(Screen[None]):
         self.pending = None
         self.question_seq += 1  # drop any answer still on its way
         self.selected = None
-        self.query_one(SourcesPanel).show(())
+        self.query_one(SourcesPanel).show((), empty=NO_SELECTION)
         self.note(Text("Conversation cleared.", style="dim"))
 
     def action_focus_input(self) -> None:

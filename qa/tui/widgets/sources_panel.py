@@ -73,12 +73,13 @@ class SourcesPanel(OptionList):
         self.citations: tuple[Citation, ...] = ()
         self.border_title = "Sources"
 
-    def show(self, citations: tuple[Citation, ...]) -> None:
-        """Replace the listed citations (an empty tuple shows a hint instead)."""
+    def show(self, citations: tuple[Citation, ...], empty: str = "No sources for this answer.") -> None:
+        """Replace the listed citations (none: the `empty` hint instead), scrolled to the top."""
         self.citations = tuple(citations)
         self.clear_options()
+        self.scroll_home(animate=False)
         if not self.citations:
-            self.add_option(Option(Text("No sources for this answer.", style="dim italic"), disabled=True))
+            self.add_option(Option(Text(empty, style="dim italic"), disabled=True))
             return
         for i, citation in enumerate(self.citations):
             if i:
