@@ -219,6 +219,17 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
             f"The index manifest {path} lacks {', '.join(missing)}. "
             f"Run `qa index --full --index {index_dir}` to rebuild the index."
         )
+    # An edited manifest must fail here, not as an AttributeError deep in a search.
+    kinds = {"data": str, "model": dict, "counts": dict, "articles": dict, "files": dict,
+             "tokenizer": dict}
+    wrong = [k for k, kind in kinds.items() if not isinstance(manifest[k], kind)]
+    if not wrong and not isinstance(manifest["model"].get("name"), str):
+        wrong = ["model name"]
+    if wrong:
+        raise IndexCorruptError(
+            f"The index manifest {path} has a malformed {', '.join(wrong)}. "
+            f"Run `qa index --full --index {index_dir}` to rebuild the index."
+        )
     return manifest
 
 
