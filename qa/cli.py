@@ -81,6 +81,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
         return 0
     for s in report.skipped:
         print(f"skipped {_safe(s.path)}: {_safe(s.reason)}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     if report.up_to_date:
         print(
             f"Index {report.index}/ is up to date: {report.articles} articles, "
@@ -160,6 +162,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_search)
 
     # Further subcommands (ask, quotes, eval, chat) are added below, one block each.
+
+    # ask / quotes: cited answers and who-said-what (qa/answer.py, qa/quotes.py).
+    def _cmd_ask(args: argparse.Namespace) -> int:
+        from .answer import Assistant, format_answer
+        from .retrieval import Retriever
+
+        retriever = Retriever.open(config.index_path(args.index))
+        answer = Assistant(retriever).ask(args.question, since=args.since, until=args.until,
+                                          mode=args.mode)
+        if args.json:
+            _print_json(asdict(answer))
+        else:
+            print(_safe(format_answer(answer)))
+        return 0
+
+    p = sub.add_parser("ask", help="a cited answer to a question (or “the articles don't say”)")
+    p.add_argument("question")
+    p.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
+    p.add_argument("--until", help="only articles published on or before YYYY-MM-DD")
+    p.add_argument("--mode", default="auto", choices=["auto", "hybrid", "bm25"])
+    p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.set_defaults(func=_cmd_ask)
+
+    def _cmd_quotes(args: argparse.Namespace) -> int:
+        from .answer import Assistant
+        from .retrieval import Retriever
+
+        retriever = Retriever.open(config.index_path(args.index))
+        found = Assistant(retriever).quotes(args.name, since=args.since, until=args.until)
+        if args.json:
+            _print_json([asdict(q) for q in found])
+            return 0
+        if not found:
+            print(f"No quotes attributed to {_safe(args.name)} in the articles.")
+            return 0
+        for q in found:
+            art = retriever.article(q.article_id)
+            print(f"{_safe(q.speaker)} ({q.cue}) — {_safe(art.title)}, {art.date or 'undated'}")
+            print(textwrap.fill("“" + _safe(" ".join(q.text.split())) + "”", 100,
+                                initial_indent="   ", subsequent_indent="   "))
+        return 0
+
+    p = sub.add_parser("quotes", help="what a person is quoted as saying")
+    p.add_argument("name", help="full name or surname: “Zhao Lijian”, “Kritenbrink”")
+    p.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
+    p.add_argument("--until", help="only articles published on or before YYYY-MM-DD")
+    p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
+    p.add_argument("--json", action="store_true", help="print the quotes as JSON")
+    p.set_defaults(func=_cmd_quotes)
 
     # chat: the Textual UI. textual is imported only when the chat opens.
     def _cmd_chat(args: argparse.Namespace) -> int:
@@ -245,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # disk full, read-only or unreadable folder: the OS's words, no traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        tail = (" The previous index is unchanged; fix that, then run `qa index` again."
+                if args.command == "index" else "")
+        print(f"qa: {exc.strerror or exc}{where}.{tail}", file=sys.stderr)
+        return 1
 
 
 def _commands(parser: argparse.ArgumentParser) -> set[str]:
