@@ -217,14 +217,30 @@ def build_index(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         store.collect_garbage(index_dir, keep_previous=(prev_manifest or {}).get("data"))
+        notes = _export_query_model(index_dir, embedder)
         if progress:
             progress("write", 1, 1)
         return BuildReport(
             index=str(index_dir), added=tuple(added), changed=tuple(changed),
             removed=tuple(removed), unchanged=tuple(unchanged), skipped=tuple(skipped),
             articles=len(articles), chunks=contents.n_chunks, embedded_chunks=embedded,
-            seconds=time.perf_counter() - t0, full=prev is None,
+            seconds=time.perf_counter() - t0, full=prev is None, notes=tuple(notes),
         )
+
+
+def _export_query_model(index_dir: Path, embedder: Embedder) -> list[str]:
+    """Export the model to ONNX beside the index once, so that questions never wait for torch.
+    Only for sentence-transformers models; a failure only costs query speed, so it is a note."""
+    from .embedding import SentenceTransformerEmbedder, ensure_query_model
+    from .errors import ModelUnavailableError
+
+    if not isinstance(embedder, SentenceTransformerEmbedder):
+        return []
+    try:
+        ensure_query_model(index_dir, embedder.name)
+    except ModelUnavailableError as exc:
+        return [f"The fast query model was not exported ({exc}); questions will load torch."]
+    return []
 
 
 def _dedupe(articles: list[Article], skipped: list) -> list[Article]:

@@ -7,8 +7,12 @@ that in a worker after the screen is up).
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -118,3 +122,88 @@ class SentenceTransformerEmbedder:
 def default_embedder(name: str | None = None) -> Embedder:
     """The embedder a build uses when none is given."""
     return SentenceTransformerEmbedder(name)
+
+
+# --- the fast query path ------------------------------------------------------------------
+ONNX_PREFIX = "onnx-"
+
+
+def query_model_dir(index_dir: Path, name: str) -> Path:
+    """Where the ONNX export of model `name` lives beside an index.
+
+    One folder per model name, written once and never replaced, so a reader that found it can
+    always load it (a model name always means the same weights).
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:60] or "model"
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return index_dir / f"{ONNX_PREFIX}{slug}-{digest}"
+
+
+def _export_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "qa" / "onnx"
+
+
+def ensure_query_model(index_dir: Path, name: str) -> Path:
+    """Export model `name` to ONNX beside the index unless that is already done.
+
+    The export (needs torch; ~10 s) is made once per machine in ~/.cache/qa/onnx and linked
+    (or copied) into each index that uses the model. Raises ModelUnavailableError on failure.
+    """
+    import shutil
+
+    from .onnx_embed import OnnxConfig, export_onnx
+
+    target = query_model_dir(index_dir, name)
+    if _valid_export(target, name):
+        return target
+    shutil.rmtree(target, ignore_errors=True)  # a foreign or broken folder makes room
+    cached = query_model_dir(_export_cache(), name)
+    if not _valid_export(cached, name):
+        shutil.rmtree(cached, ignore_errors=True)
+        try:
+            export_onnx(name, cached)
+        except OSError:  # no writable cache: export straight into the index
+            return export_onnx(name, target)
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        # config.json last: a folder without it is never used.
+        files = sorted(cached.iterdir(), key=lambda f: f.name == "config.json")
+        for f in files:
+            try:
+                os.link(f, tmp / f.name)
+            except OSError:
+                shutil.copy2(f, tmp / f.name)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    OnnxConfig.read(target)
+    return target
+
+
+def _valid_export(folder: Path, name: str) -> bool:
+    from .onnx_embed import OnnxConfig
+
+    try:
+        cfg = OnnxConfig.read(folder)
+    except ModelUnavailableError:
+        return False
+    model = folder / cfg.onnx_file
+    return cfg.source_model == name and model.exists() and model.stat().st_size == cfg.onnx_bytes
+
+
+def fast_query_embedder(index_dir: Path, name: str) -> Embedder | None:
+    """The torch-free ONNX embedder for model `name`, if it was exported beside the index."""
+    target = query_model_dir(index_dir, name)
+    if not (target / "config.json").exists():
+        return None
+    try:
+        from .onnx_embed import OnnxEmbedder
+
+        embedder = OnnxEmbedder(target)
+    except ModelUnavailableError:
+        return None
+    return embedder if embedder.name == name else None

@@ -171,7 +171,7 @@ def collect_garbage(index_dir: Path, *, keep_previous: str | None = None) -> Non
         live = read_manifest(index_dir).get("data")
     for entry in index_dir.iterdir():
         name = entry.name
-        if name.startswith(TMP_PREFIX) or (
+        if name.startswith(TMP_PREFIX) or (name.startswith((".onnx-", "onnx-")) and ".tmp-" in name) or (
             name.startswith(DATA_PREFIX) and name not in (live, keep_previous)
         ):
             shutil.rmtree(entry, ignore_errors=True)

@@ -139,6 +139,7 @@ class BuildReport:
     seconds: float
     full: bool
     up_to_date: bool = False  # nothing changed: the live index was kept as it was
+    notes: tuple[str, ...] = ()  # things the user should know (e.g. a step that was skipped)
 
 
 @dataclass(frozen=True)
