@@ -48,3 +48,17 @@ def test_core_modules_never_import_textual():
     for path in Path(qa.__file__).parent.glob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "import textual" not in text and "from textual" not in text, path.name
+
+
+def test_a_hybrid_question_never_imports_torch(real_seed_index):
+    """The built index carries an ONNX export of the model: questions run without torch."""
+    loaded = _loaded_after(
+        f"""
+        from qa import Retriever
+        r = Retriever.open({str(real_seed_index)!r})
+        hits = r.search("How long was the video call between Xi and Putin?", k=3)
+        assert r.mode == "hybrid", r.fallback_reason
+        assert any("90-minute video call" in h.text for h in hits)
+        """
+    )
+    assert loaded == set()
