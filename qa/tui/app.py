@@ -21,6 +21,7 @@ class QAApp(App[None]):
     TITLE = "qa"
     BINDINGS = [
         Binding("f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     # Below 100 columns the sources panel goes under the conversation instead of beside it.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
