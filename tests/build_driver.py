@@ -1,5 +1,5 @@
 """Runs one build in its own process, for the crash tests: `python build_driver.py CORPUS INDEX
-[--slow SECONDS] [--full]`. Prints `embedding` when embedding starts, `done` at the end."""
+[--slow SECONDS] [--full] [--wait SECONDS]`. Prints `embedding` when embedding starts, `done` at the end."""
 
 from __future__ import annotations
 
@@ -33,5 +33,6 @@ class SlowEmbedder(HashEmbedder):
 if __name__ == "__main__":
     corpus, index = sys.argv[1], sys.argv[2]
     delay = float(sys.argv[sys.argv.index("--slow") + 1]) if "--slow" in sys.argv else 0.0
-    build_index(corpus, index, embedder=SlowEmbedder(delay), full="--full" in sys.argv)
+    wait = float(sys.argv[sys.argv.index("--wait") + 1]) if "--wait" in sys.argv else 0.0
+    build_index(corpus, index, embedder=SlowEmbedder(delay), full="--full" in sys.argv, wait=wait)
     print("done", flush=True)
