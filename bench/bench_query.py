@@ -1,0 +1,185 @@
+"""Query latency and memory at growing index sizes.
+
+    .venv/bin/python bench/bench_query.py [--sizes 1k,10k,100k,1M] [--queries 50] [--no-write]
+
+For each size, in a fresh child process (so peak RSS is that size's alone):
+open the index, load the model, then time `Retriever.search(k=10)` in hybrid and in BM25-only
+mode, and `Assistant.ask`, over the same questions; report p50/p95 and the peak RSS.
+
+The indexes are synthetic (bench/common.py): articles recombined from real Reuters-21578 and
+Wikinews sentences, with random unit vectors instead of embeddings. The *query* is embedded
+by the real model, so hybrid latency includes the real query encoding. Questions are Wikinews
+headlines turned into questions; their answers are mostly not in the synthetic corpus, which
+makes `ask` do its full work (score every candidate sentence) before it answers or abstains.
+SciFact (real vectors, 8.8k chunks) is measured as well when its eval index exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+SECTION = "Query latency and memory"
+SCIFACT_INDEX = Path.home() / ".cache" / "qa" / "eval" / "scifact" / "index"
+
+
+def questions(n: int) -> list[str]:
+    """`n` news questions built from Wikinews headlines (real wording, varied length)."""
+    starts = ["What happened when", "Who said", "Why did", "When was it reported that"]
+    out = []
+    for i, (title, _, _) in enumerate(common.wikinews_stories()):
+        out.append(f"{starts[i % len(starts)]} {title.rstrip('.')}?")
+        if len(out) >= n:
+            break
+    return out
+
+
+def scifact_questions(n: int) -> list[str]:
+    """The first `n` SciFact test claims, as questions over the SciFact index."""
+    lines = (common.SCIFACT / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["text"] for line in lines[:n]]
+
+
+def measure(index: Path, asks: list[str], label: str, vectors: str) -> dict:
+    """Open `index`, warm the model, and time searches and answers."""
+    from qa import Retriever
+
+    rss_before_open = common.peak_rss_mib()
+    started = time.perf_counter()
+    retriever = Retriever.open(index)
+    open_seconds = time.perf_counter() - started
+    rss_after_open = common.peak_rss_mib()
+    retriever.warm_up()
+    retriever.search(asks[0], k=10, mode="hybrid")  # first FAISS call pays one-off set-up
+
+    def timed(fn) -> list[float]:
+        out = []
+        for q in asks:
+            t = time.perf_counter()
+            fn(q)
+            out.append((time.perf_counter() - t) * 1000)
+        return out
+
+    hybrid = timed(lambda q: retriever.search(q, k=10, mode="hybrid"))
+    bm25 = timed(lambda q: retriever.search(q, k=10, mode="bm25"))
+    ask: list[float] = []
+    ask_error = None
+    try:
+        from qa.answer import Assistant
+
+        assistant = Assistant(retriever)
+        assistant.ask(asks[0])
+        ask = timed(assistant.ask)
+    except ImportError as exc:  # the answering module may not exist yet in a partial tree
+        ask_error = f"qa.answer unavailable: {exc}"
+    row = {
+        "label": label,
+        "vectors": vectors,
+        "chunks": retriever.stats.chunks,
+        "queries": len(asks),
+        "open_seconds": open_seconds,
+        "hybrid_p50_ms": common.percentile(hybrid, 50),
+        "hybrid_p95_ms": common.percentile(hybrid, 95),
+        "bm25_p50_ms": common.percentile(bm25, 50),
+        "bm25_p95_ms": common.percentile(bm25, 95),
+        "ask_p50_ms": common.percentile(ask, 50) if ask else None,
+        "ask_p95_ms": common.percentile(ask, 95) if ask else None,
+        "ask_error": ask_error,
+        "rss_interpreter_mib": rss_before_open,
+        "rss_after_open_mib": rss_after_open,
+        "peak_rss_mib": common.peak_rss_mib(),
+    }
+    return row
+
+
+def child(spec: str, n_queries: int) -> dict:
+    """One size (`synth:<chunks>` or `scifact`), measured in this process."""
+    if spec == "scifact":
+        return measure(SCIFACT_INDEX, scifact_questions(n_queries), "SciFact", "real")
+    size = int(spec.split(":", 1)[1])
+    # Built (or reused) in a grandchild so the build's memory does not count here.
+    common.run_json([__file__, "--build", str(size)])
+    index = common.WORK / f"synth-{common.size_label(size)}" / "index"
+    return measure(index, questions(n_queries), common.size_label(size), "random")
+
+
+def render(rows: list[dict]) -> str:
+    """The Markdown body of this script's section."""
+    def ms(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.1f}"
+
+    out = [
+        common.section_header(),
+        "",
+        "| index | chunks | vectors | open s | hybrid p50/p95 ms | BM25 p50/p95 ms | "
+        "ask p50/p95 ms | RSS after open MiB | peak RSS MiB |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['label']} | {r['chunks']} | {r['vectors']} | {r['open_seconds']:.2f} | "
+            f"{ms(r['hybrid_p50_ms'])} / {ms(r['hybrid_p95_ms'])} | "
+            f"{ms(r['bm25_p50_ms'])} / {ms(r['bm25_p95_ms'])} | "
+            f"{ms(r['ask_p50_ms'])} / {ms(r['ask_p95_ms'])} | "
+            f"{r['rss_after_open_mib']:.0f} | {r['peak_rss_mib']:.0f} |"
+        )
+    out += [
+        "",
+        "- *hybrid*: `Retriever.search(q, k=10, mode=\"hybrid\")` with the model already "
+        "loaded: real query encoding + FAISS + BM25 + fusion. *BM25*: `mode=\"bm25\"`. "
+        "*ask*: `Assistant(retriever).ask(q)`, one question at a time, no history.",
+        "- *vectors*: `random` = synthetic corpus (recombined Reuters-21578 + Wikinews "
+        "sentences) with random unit vectors (bench/common.py `RandomEmbedder`); `real` = "
+        "embedded by all-MiniLM-L6-v2. Up to 200k chunks the dense part is exact (flat) "
+        "search; above, IVF-SQ8 (qa/build.py).",
+        "- *RSS after open*: peak RSS once the index is open, before the model loads; "
+        "*peak RSS*: after the model loaded and every query ran (the model and torch account "
+        "for most of it). One child process per size.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1k,10k,100k",
+                        help="synthetic sizes (default 1k,10k,100k; 1M takes a long build)")
+    parser.add_argument("--queries", type=int, default=50, help="questions per size")
+    parser.add_argument("--no-scifact", action="store_true", help="skip the SciFact row")
+    parser.add_argument("--no-write", action="store_true", help="print; leave the doc alone")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.build:
+        _, _, info = common.synthetic_index(args.build)
+        print(json.dumps(info))
+        return 0
+    if args.child:
+        print(json.dumps(child(args.child, args.queries)))
+        return 0
+
+    specs = [f"synth:{n}" for n in common.parse_sizes(args.sizes)] if args.sizes else []
+    if not args.no_scifact and (SCIFACT_INDEX / "manifest.json").exists():
+        specs.append("scifact")
+    rows = []
+    for spec in specs:
+        row = common.run_json([__file__, "--child", spec, "--queries", str(args.queries)])
+        print(json.dumps(row))
+        rows.append(row)
+    body = render(rows)
+    print(body)
+    if not args.no_write:
+        common.replace_section(SECTION, body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

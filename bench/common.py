@@ -1,0 +1,358 @@
+"""Shared pieces of the benchmark scripts: the machine, the report file, synthetic corpora.
+
+Benchmarks are not tests: each script prints its figures and rewrites its own `## Section` of
+docs/benchmarks.md (other engineers own other sections, which are kept byte for byte).
+
+Synthetic corpora: the real corpora here hold about 8k (SciFact) and 25k (Reuters-21578)
+chunks, so the 100k and 1M sizes are made by recombining real sentences from Reuters-21578
+and Wikinews into new articles. Their vectors come from `RandomEmbedder`: random but
+L2-normalised, seeded by the text, so building a 1M-chunk index takes minutes rather than the
+~14 hours the real model would need here. Retrieval *cost* does not depend on what the vectors
+say, only on their number and dimension; retrieval *quality* is measured on SciFact instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import html
+import json
+import os
+import platform
+import random
+import re
+import resource
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
+SHARED = ROOT.parent / "shared"
+NEWS = SHARED / "news"
+SCIFACT = SHARED / "eval" / "scifact"
+#: Big generated corpora and indexes live outside the repo (they are rebuilt, never committed).
+WORK = Path(os.environ.get("QA_BENCH_DIR", Path.home() / ".cache" / "qa" / "bench"))
+
+if str(ROOT) not in sys.path:  # run as `python bench/x.py` from a fresh clone
+    sys.path.insert(0, str(ROOT))
+
+
+# --------------------------------------------------------------------------------------------
+# The machine and the report
+# --------------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    """One line naming the machine a figure was measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        ram = f"{pages / 2**30:.0f} GiB RAM"
+    except (ValueError, OSError):
+        ram = "RAM unknown"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 0
+    return (
+        f"{cores} cores ({cpu}), {ram}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}; load average {_load()} when written "
+        "(the cores are shared: figures taken under load are slower than on an idle machine)"
+    )
+
+
+def _load() -> str:
+    try:
+        return "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def today() -> str:
+    """UTC date and time, minute precision."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def command_line() -> str:
+    """The command that produced the figures, as a reader would retype it."""
+    script = Path(sys.argv[0])
+    try:
+        script = script.resolve().relative_to(ROOT)
+    except ValueError:
+        pass
+    return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
+
+
+def section_header(command: str | None = None) -> str:
+    """The `Command / Machine / Date` lines every section starts with."""
+    return (
+        f"- Command: `{command or command_line()}`\n"
+        f"- Machine: {machine()}\n"
+        f"- Date: {today()}\n"
+    )
+
+
+def replace_section(heading: str, body: str, path: Path = BENCHMARKS_MD) -> None:
+    """Replace `## heading` (up to the next `## `) in docs/benchmarks.md, or append it.
+
+    Only the named section changes; every other section, including the ones other scripts
+    own, is kept as it is. A `### ` inside the body stays inside the section.
+    """
+    heading_line = f"## {heading}"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading_line), None)
+    block = f"{heading_line}\n\n{body.strip()}\n\n"
+    if start is None:
+        if not text.endswith("\n"):
+            text += "\n"
+        if not text.endswith("\n\n"):
+            text += "\n"
+        new = text + block
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        new = "".join(lines[:start]) + block + "".join(lines[end:])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100), linear interpolation, as numpy computes it."""
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def run_json(args: Sequence[str], *, timeout: float = 7200) -> dict:
+    """Run a child Python script that prints one JSON object on its last stdout line.
+
+    Each size is measured in its own process so peak RSS belongs to that size alone.
+    """
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------------------------
+# A fast stand-in embedder for the big synthetic sizes
+# --------------------------------------------------------------------------------------------
+
+
+class RandomEmbedder:
+    """Random unit vectors, seeded by each text: the same text always gets the same vector.
+
+    It carries the real model's name and dimension, so the index it builds opens with the real
+    model and hybrid queries are encoded for real (query latency is then honest: real query
+    encoding plus FAISS over N vectors); only the stored chunk vectors are meaningless.
+    """
+
+    def __init__(self, name: str | None = None, dim: int = 384) -> None:
+        from qa import config
+
+        self.name = config.model_name(name)
+        self._dim = dim
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        out = np.empty((len(texts), self._dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+            out[row] = np.random.default_rng(seed).standard_normal(self._dim, dtype=np.float32)
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        if progress:
+            progress(len(texts), len(texts))
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# Real sentences and synthetic articles
+# --------------------------------------------------------------------------------------------
+
+_REUTERS_STORY = re.compile(r"<REUTERS.*?</REUTERS>", re.S)
+_TAG = {name: re.compile(rf"<{name}>(.*?)</{name}>", re.S) for name in ("TITLE", "BODY", "DATE")}
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
+
+
+def reuters_stories() -> Iterator[tuple[str, str, str | None]]:
+    """(title, body, ISO date) of each Reuters-21578 story with a body."""
+    for sgm in sorted((NEWS / "reuters21578").glob("reut2-*.sgm")):
+        raw = sgm.read_bytes().decode("latin-1")
+        for story in _REUTERS_STORY.findall(raw):
+            body = _TAG["BODY"].search(story)
+            if not body:
+                continue
+            title = _TAG["TITLE"].search(story)
+            date = _TAG["DATE"].search(story)
+            iso = None
+            if date:
+                try:
+                    iso = dt.datetime.strptime(date.group(1).strip()[:11], "%d-%b-%Y").date()
+                except ValueError:
+                    iso = None
+            text = html.unescape(body.group(1)).replace("\x03", "").replace(" Reuter", "")
+            yield (
+                html.unescape(title.group(1)).strip() if title else "",
+                re.sub(r"\s+", " ", text).strip(),
+                iso.isoformat() if iso else None,
+            )
+
+
+def wikinews_stories() -> Iterator[tuple[str, str, str | None]]:
+    """(title, text, ISO date) of each Wikinews article."""
+    csv.field_size_limit(1 << 26)
+    for path in sorted((NEWS / "wikinews").glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                yield row["title"], re.sub(r"\s+", " ", row["text"]).strip(), row["date"] or None
+
+
+def real_sentences(limit: int | None = None) -> list[str]:
+    """Sentences of 6 to 60 words from Reuters-21578 and Wikinews, in corpus order."""
+    out: list[str] = []
+    for _, text, _ in _chain(reuters_stories(), wikinews_stories()):
+        for sentence in _SENTENCE_END.split(text):
+            words = len(sentence.split())
+            if 6 <= words <= 60:
+                out.append(sentence.strip())
+                if limit and len(out) >= limit:
+                    return out
+    return out
+
+
+def _chain(*iterators: Iterator) -> Iterator:
+    for it in iterators:
+        yield from it
+
+
+def synthetic_articles(
+    n_chunks: int, *, seed: int = 0, words_per_chunk: int = 130
+) -> Iterator[dict]:
+    """Articles of recombined real sentences, about `n_chunks` chunks in all.
+
+    Each article takes 3 to 12 chunks' worth of sentences drawn at random from the pool, so
+    the vocabulary and sentence lengths are those of real newswire, while no article repeats
+    a real one. Records are `{"_id", "title", "date", "text"}` (the `.jsonl` corpus shape).
+    `words_per_chunk` is the new words per chunk (150-word chunks overlapping by a sentence).
+    """
+    rng = random.Random(seed)
+    pool = real_sentences()
+    made = 0
+    number = 0
+    start = dt.date(1987, 1, 1)
+    while made < n_chunks:
+        size = min(rng.randint(3, 12), n_chunks - made)
+        words = 0
+        sentences = []
+        while words < size * words_per_chunk:
+            sentence = pool[rng.randrange(len(pool))]
+            sentences.append(sentence)
+            words += len(sentence.split())
+        title = " ".join(sentences[0].split()[:8])
+        date = start + dt.timedelta(days=rng.randrange(365 * 35))
+        yield {
+            "_id": f"s{seed}-{number:07d}",
+            "title": title,
+            "date": date.isoformat(),
+            "text": " ".join(sentences),
+        }
+        made += size
+        number += 1
+
+
+def write_synthetic_corpus(folder: Path, n_chunks: int, *, per_file: int = 2000) -> Path:
+    """Write a synthetic `.jsonl` corpus of about `n_chunks` chunks (reused when present)."""
+    marker = folder / ".complete"
+    if marker.exists() and marker.read_text().strip() == str(n_chunks):
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.jsonl"):
+        old.unlink()
+    handle = None
+    for i, record in enumerate(synthetic_articles(n_chunks)):
+        if i % per_file == 0:
+            if handle:
+                handle.close()
+            handle = (folder / f"part-{i // per_file:04d}.jsonl").open("w", encoding="utf-8")
+        handle.write(json.dumps(record) + "\n")
+    if handle:
+        handle.close()
+    marker.write_text(str(n_chunks))
+    return folder
+
+
+def size_label(n: int) -> str:
+    """1000 -> "1k", 1000000 -> "1M"."""
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+def parse_sizes(text: str) -> list[int]:
+    """"1k,10k,100k,1M" -> [1000, 10000, 100000, 1000000]."""
+    out = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        mult = 1_000_000 if part.endswith("m") else 1000 if part.endswith("k") else 1
+        out.append(int(float(part.rstrip("mk")) * mult))
+    return out
+
+
+def synthetic_index(n_chunks: int) -> tuple[Path, Path, dict]:
+    """A synthetic corpus of about `n_chunks` chunks and its index with random vectors.
+
+    Built once under `WORK/synth-<size>/` and reused: `build_index` is incremental, so a
+    second call with an unchanged corpus costs one corpus read.
+
+    Returns:
+        (corpus folder, index folder, {"seconds", "chunks", "articles", "peak_rss_mib"} of
+        the build that ran here).
+    """
+    import time
+
+    from qa import build_index
+
+    base = WORK / f"synth-{size_label(n_chunks)}"
+    corpus = write_synthetic_corpus(base / "corpus", n_chunks)
+    index = base / "index"
+    started = time.perf_counter()
+    report = build_index(corpus=corpus, index=index, embedder=RandomEmbedder())
+    return corpus, index, {
+        "seconds": time.perf_counter() - started,
+        "chunks": report.chunks,
+        "articles": report.articles,
+        "embedded": report.embedded_chunks,
+        "peak_rss_mib": peak_rss_mib(),
+    }
