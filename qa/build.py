@@ -155,6 +155,11 @@ def build_index(
     embedder = embedder or default_embedder(model)
     with store.build_lock(index_dir, wait=wait):
         store.collect_garbage(index_dir)
+        # Readers may hold the live generation (FAISS loads lazily): it stays one build
+        # longer, full rebuilds included.
+        live_before = None
+        with contextlib.suppress(QAError):
+            live_before = store.read_manifest(index_dir).get("data")
         prev_manifest, prev, _why = (None, None, "full build requested")
         if not full:
             prev_manifest, prev, _why = _load_previous(index_dir, embedder.name)
@@ -216,7 +221,7 @@ def build_index(
 
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        store.collect_garbage(index_dir, keep_previous=(prev_manifest or {}).get("data"))
+        store.collect_garbage(index_dir, keep_previous=live_before)
         notes = _export_query_model(index_dir, embedder)
         if progress:
             progress("write", 1, 1)

@@ -644,3 +644,14 @@ def test_markup_and_escapes_stay_literal_in_qa_ask_and_qa_quotes(argv, seed_corp
     out = capsys.readouterr().out
     assert "[blink]never[/blink]" in out and "\\x1b[2J" in out
     assert "\x1b" not in out
+
+
+def test_a_reader_opened_before_a_full_rebuild_keeps_its_generation(seed_corpus, seed_index):
+    """The chat opens the index, then the dense part loads lazily (warm-up, first question).
+    A `qa index --full` published in between must not delete the generation it opened."""
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    (seed_corpus / "new.md").write_text(NEW)
+    build_index(seed_corpus, seed_index, embedder=HashEmbedder(), full=True)
+    hits = r.search("Who is Katrina Yu?", k=3, mode="hybrid")
+    assert r.fallback_reason is None and {h.via for h in hits} != {"bm25"}
+    assert r.reload_if_changed() and r.stats.articles == 6
