@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import inspect
-import re
-import shutil
 from pathlib import Path
-from typing import Any, Sequence
 
-import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-SEED_CORPUS = ROOT / "corpus"
 
 # An article whose title and text try to style, link and escape the terminal.
 HOSTILE_ARTICLE = """---
@@ -39,54 +31,23 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return None
 
 
-class HashEmbedder:
-    """Deterministic, dependency-free stand-in for the sentence-transformers model.
-
-    Words are hashed into a fixed number of buckets, so texts sharing words are close.
-    Good enough for the UI's tests, which are about what reaches the screen.
-    """
-
-    name = "hash-test-embedder"
-    loaded = True
-
-    def __init__(self, dim: int = 64) -> None:
-        self._dim = dim
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress: Any = None) -> np.ndarray:
-        out = np.zeros((len(texts), self._dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
-                out[row, bucket % self._dim] += 1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        if progress:
-            progress(len(texts), len(texts))
-        return out / norms
+# The chat's tests use the shared fixtures of tests/conftest.py (HashEmbedder, the seed
+# corpus and its index) under the names these tests read best with.
 
 
 @pytest.fixture
-def embedder() -> HashEmbedder:
-    return HashEmbedder()
+def embedder(hash_embedder):
+    """The fast deterministic stand-in for the model (tests/conftest.py `HashEmbedder`)."""
+    return hash_embedder
 
 
 @pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    """A copy of the seed corpus in a temporary folder (tests may add articles to it)."""
-    folder = tmp_path / "corpus"
-    shutil.copytree(SEED_CORPUS, folder)
-    return folder
+def corpus_dir(seed_corpus: Path) -> Path:
+    """A writable copy of the seed corpus (tests may add articles to it)."""
+    return seed_corpus
 
 
 @pytest.fixture
-def built_index(tmp_path: Path, corpus_dir: Path, embedder: HashEmbedder) -> Path:
-    """The seed corpus indexed with the fake embedder into tmp/index."""
-    from qa import build_index
-
-    index = tmp_path / "index"
-    build_index(corpus=corpus_dir, index=index, embedder=embedder)
-    return index
+def built_index(seed_index: Path) -> Path:
+    """The seed corpus indexed with `HashEmbedder` into tmp/index."""
+    return seed_index

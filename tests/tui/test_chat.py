@@ -14,7 +14,7 @@ from qa.tui.screens.chat import ChatSettings
 from qa.tui.screens.reader import ReaderScreen
 from qa.tui.screens.welcome import WelcomeScreen
 from qa.tui.widgets.history_input import HistoryInput
-from qa.tui.widgets.message_list import AnswerMessage
+from qa.tui.widgets.message_list import AnswerMessage, MessageList
 from qa.tui.widgets.sources_panel import SourcesPanel
 
 from .conftest import HOSTILE_ARTICLE
@@ -55,13 +55,17 @@ async def test_question_shows_answer_and_sources(built_index: Path, corpus_dir: 
         assert "Zhao Lijian" in answer.answer.text and "[1]" in answer.answer.text
         text = screen_text(app)
         assert "Who is Zhao Lijian?" in text
-        assert "spokesman Zhao Lijian insisted" in " ".join(text.split())
-        assert "[1]" in text
+        # The answer's first cited sentence and its marker are in the conversation.
+        messages = app.query_one(MessageList)
+        first = answer.answer.citations[0]
+        assert on_screen(app, " ".join(first.text.split()[:6]), within=messages)
+        assert on_screen(app, "[1]", within=messages)
         # The sources panel lists the citation: marker, title, outlet and date.
         citation = answer.answer.citations[0]
         panel = app.query_one(SourcesPanel)
         assert on_screen(app, f"[1] {citation.title}", within=panel)
-        assert on_screen(app, f"{citation.source} · {citation.date}", within=panel)
+        meta = " · ".join(part for part in (citation.source, citation.date) if part)
+        assert meta and on_screen(app, meta, within=panel)
         # The input is empty and still focused, ready for the next question.
         assert app.query_one(HistoryInput).value == ""
         assert app.focused is app.query_one(HistoryInput)
@@ -320,13 +324,9 @@ async def test_help_screen_and_palette_commands(built_index: Path, corpus_dir: P
 
 
 @pytest.mark.integration
-async def test_real_model_answers_hybrid_after_loading(tmp_path: Path, corpus_dir: Path) -> None:
+async def test_real_model_answers_hybrid_after_loading(real_seed_index: Path) -> None:
     """With the packaged model: first answers may be BM25 while it loads, then hybrid."""
-    from qa import build_index
-
-    index = tmp_path / "index"
-    build_index(corpus=corpus_dir, index=index)
-    app = make_app(index, corpus_dir)
+    app = make_app(real_seed_index, real_seed_index.parent / "corpus")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await ask(pilot, "Who is Zhao Lijian?")  # settle() also waits for the model worker
