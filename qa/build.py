@@ -196,12 +196,14 @@ def build_index(
         removed = [aid for aid in prev_rows if aid not in current]
 
         if prev is not None and not (added or changed or removed):
-            # Nothing to do: the live index already describes this corpus.
+            # Nothing to do: the live index already describes this corpus (an index built
+            # before the fast query model existed still gets it, once).
+            notes = _export_query_model(index_dir, embedder)
             return BuildReport(
                 index=str(index_dir), added=(), changed=(), removed=(),
                 unchanged=tuple(unchanged), skipped=tuple(skipped), articles=len(articles),
                 chunks=prev.n_chunks, embedded_chunks=0,
-                seconds=time.perf_counter() - t0, full=False, up_to_date=True,
+                seconds=time.perf_counter() - t0, full=False, up_to_date=True, notes=tuple(notes),
             )
 
         embedded = _embed_new_parts(parts, embedder, progress)
