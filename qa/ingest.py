@@ -334,8 +334,8 @@ def _make_article(
 
 
 def _normalise(text: str) -> str:
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    # Every leading BOM: a file saved twice by a BOM-writing editor, or BOM files concatenated.
+    text = text.lstrip("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
