@@ -303,6 +303,16 @@ def main(argv: list[str] | None = None) -> int:
                 if args.command == "index" else "")
         print(f"qa: {exc.strerror or exc}{where}.{tail}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a bug, or a library failing in a way we did not foresee
+        if os.environ.get("QA_DEBUG"):
+            raise
+        tail = " The previous index is unchanged." if args.command == "index" else ""
+        print(
+            f"qa: unexpected error ({type(exc).__name__}: {exc}).{tail} Run again with "
+            "QA_DEBUG=1 to see the traceback, and please report it.",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _commands(parser: argparse.ArgumentParser) -> set[str]:

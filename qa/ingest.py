@@ -357,6 +357,15 @@ def _bytes_problem(data: bytes) -> str | None:
     return None
 
 
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _has_words(text: str) -> bool:
+    """An article needs at least one letter or digit: text made only of zero-width or
+    combining characters would be indexed but could never be found or cited usefully."""
+    return bool(text) and _WORD_CHAR.search(text) is not None
+
+
 def read_article_file(path: Path, root: Path) -> tuple[list[Article], list[Skipped]]:
     """Read one article file (or several articles from one `.jsonl`).
 
@@ -393,8 +402,8 @@ def read_article_file(path: Path, root: Path) -> tuple[list[Article], list[Skipp
     body = strip_boilerplate(text)
     fm_date = parse_date(fields["date"]) if fields.get("date") else None
     body, date, title = _recover_header(body, date=fm_date, title=fields.get("title") or None)
-    if not body:
-        return [], [Skipped(rel, "no article text (only metadata or boilerplate)")]
+    if not _has_words(body):
+        return [], [Skipped(rel, "no article text (only metadata, boilerplate or invisible characters)")]
     article = _make_article(
         id=_article_id(rel),
         rel=rel,
@@ -427,7 +436,7 @@ def _read_html(data: bytes, rel: str) -> tuple[list[Article], list[Skipped]]:
         first, _, rest = text.partition("\n")
         if rest.strip() and _same(first, title):
             text = rest.strip()
-    if not text:
+    if not _has_words(text):
         return [], [Skipped(rel, "no article text found in the HTML")]
     date = parse_date(doc.get("date") or "") if doc else None
     url = (doc.get("url") or None) if doc else None

@@ -70,3 +70,22 @@ def test_search_json_bm25_mode_and_markup_stays_literal(seed_corpus, make_index,
     payload = json.loads(capsys.readouterr().out)
     assert payload["mode"] == "bm25" and all(h["via"] == "bm25" for h in payload["hits"])
     assert "[bold]Meridian[/bold]" in payload["hits"][0]["text"]
+
+
+def test_an_unexpected_model_failure_is_a_message_not_a_traceback(seed_corpus, seed_index, monkeypatch, capsys):
+    import qa.build
+    from qa.store import read_manifest
+
+    from conftest import HashEmbedder
+
+    class Exploding(HashEmbedder):
+        def encode(self, texts, **kw):
+            raise RuntimeError("CPU kernel failure")
+
+    before = read_manifest(seed_index)
+    (seed_corpus / "new.md").write_text("---\ntitle: New\n---\nA new article about tulips.\n")
+    monkeypatch.setattr(qa.build, "default_embedder", lambda model=None: Exploding())
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(seed_index)]) == 1
+    err = capsys.readouterr().err
+    assert "CPU kernel failure" in err and "previous index is unchanged" in err
+    assert "Traceback" not in err and read_manifest(seed_index) == before

@@ -339,3 +339,13 @@ def test_a_large_article_loads(tmp_path: Path) -> None:
     (a,), _ = load_corpus(tmp_path)
     assert a.title == "Big headline"
     assert len(a.text) > 9_000_000
+
+
+def test_an_article_of_only_invisible_characters_is_skipped(tmp_path):
+    from qa.ingest import load_corpus
+
+    (tmp_path / "ghost.txt").write_text("\u200b\u200c\u0301\u200d\n\u2060", encoding="utf-8")
+    (tmp_path / "real.txt").write_text("Harbour reopens.\n\nThe harbour reopened on Monday.", encoding="utf-8")
+    articles, skipped = load_corpus(tmp_path)
+    assert [a.path for a in articles] == ["real.txt"]
+    assert skipped[0].path == "ghost.txt" and "no article text" in skipped[0].reason
