@@ -14,6 +14,7 @@ from qa.errors import ModelUnavailableError, QueryError
 from qa.evaluation import contains_answer, load_qa_examples
 
 DEVSET = Path(__file__).resolve().parent.parent / "qa" / "devset.jsonl"
+HELDOUT = Path(__file__).resolve().parent.parent / "qa" / "devset_heldout.jsonl"
 
 
 def assert_spans_exact(retriever, answer) -> None:
@@ -72,6 +73,43 @@ def test_model_unavailable_falls_back_to_lexical_scoring(seed_index):
     ans = Assistant(retriever).ask("Who is Katrina Yu?")
     assert ans.mode == "bm25" and ans.fallback_reason
     assert "Al Jazeera’s correspondent" in cited(ans)
+
+
+def best_cited(answer):
+    return max(answer.citations, key=lambda c: c.score).text
+
+
+@pytest.mark.parametrize("question, roles", [
+    ("Who is Zhao Lijian?", ("spokesperson for the Chinese Ministry", "spokesman Zhao Lijian")),
+    ("Who is Katrina Yu?", ("Al Jazeera’s correspondent",)),
+    ("Who is Wang Yi?", ("China's foreign minister", "Foreign Minister Wang Yi")),
+])
+def test_who_is_puts_the_sentence_giving_the_role_first(assistant, question, roles):
+    ans = assistant.ask(question, mode="bm25")
+    assert not ans.abstained
+    assert any(role in best_cited(ans) for role in roles)
+    assert_spans_exact(assistant.retriever, ans)
+
+
+def test_how_many_prefers_a_sentence_with_a_count(assistant):
+    ans = assistant.ask("How many times have Putin and Xi met since 2013?", mode="bm25")
+    assert "more than 30 times" in best_cited(ans)
+
+
+def test_a_quotation_over_two_sentences_is_cited_whole(assistant):
+    ans = assistant.ask("What did Liu Xiaoming write on Twitter?", mode="bm25")
+    assert not ans.abstained
+    tweet = next(c for c in ans.citations if "wrote on Twitter" in c.text)
+    assert tweet.text.startswith('"China firmly believes')
+    assert_spans_exact(assistant.retriever, ans)
+
+
+def test_bm25_note_is_short_and_quotes_are_not_doubled(assistant):
+    ans = assistant.ask("What did Katrina Yu say about China's role?", mode="bm25")
+    assert "Scored by wording only (BM25)." in ans.notes
+    shown = format_answer(ans)
+    assert "““" not in shown and "“\"" not in shown
+    assert "“Since the beginning of the invasion" in shown
 
 
 def test_json_is_asdict_and_serialisable(assistant):
@@ -161,6 +199,67 @@ def test_dev_set_rates_and_span_property(real, real_retriever):
             hit += (not ans.abstained) and contains_answer(cited(ans), e.answers)
         else:
             abstained += ans.abstained
-    # Floors a little under the measured figures (see qa/answer.py), so a regression fails.
-    assert hit / len(answerable) >= 0.75
-    assert abstained / len(unanswerable) >= 0.75
+    # Floors just under the measured figures (33/35 and 17/18; see qa/answer.py), so a
+    # regression fails.
+    assert hit / len(answerable) >= 0.94
+    assert abstained / len(unanswerable) >= 0.94
+
+
+def rates(real, real_retriever, path):
+    examples = load_qa_examples(path)
+    answerable = [e for e in examples if e.answerable]
+    unanswerable = [e for e in examples if not e.answerable]
+    hit = abstained = 0
+    for e in examples:
+        ans = real.ask(e.question)
+        assert_spans_exact(real_retriever, ans)
+        if e.answerable:
+            hit += (not ans.abstained) and contains_answer(cited(ans), e.answers)
+        else:
+            abstained += ans.abstained
+    return hit / len(answerable), abstained / len(unanswerable)
+
+
+@pytest.mark.integration
+def test_held_out_set_rates(real, real_retriever):
+    # Written from the articles apart from the scoring work and never tuned on: a drop here
+    # while the dev set holds means a change overfits the dev set.
+    assert len(load_qa_examples(HELDOUT)) == 15
+    answer_rate, abstain_recall = rates(real, real_retriever, HELDOUT)
+    assert answer_rate >= 0.89  # measured 9/10
+    assert abstain_recall >= 0.59  # measured 3/5
+
+
+@pytest.mark.integration
+def test_who_is_answers_with_the_role(real, real_retriever):
+    for question, roles in [
+        ("Who is Zhao Lijian?", ("spokesperson for the Chinese Ministry", "spokesman Zhao Lijian")),
+        ("Who is Daniel Kritenbrink?", ("State Department official Daniel Kritenbrink",)),
+        ("Who is Liu Xiaoming?", ("special representative on Korean peninsula affairs",)),
+        ("Who is Antony Blinken?", ("Secretary of State Antony Blinken",)),
+    ]:
+        ans = real.ask(question)
+        assert not ans.abstained, question
+        assert any(role in best_cited(ans) for role in roles), question
+        assert_spans_exact(real_retriever, ans)
+
+
+@pytest.mark.integration
+def test_answer_rate_never_rises_with_the_threshold(real_retriever):
+    answerable = [e for e in load_qa_examples(DEVSET) if e.answerable]
+    previous = 1.0
+    for t in (0.38, 0.46, 0.54):
+        a = Assistant(real_retriever, abstain_threshold=t)
+        rate = sum(
+            contains_answer(cited(ans), e.answers) and not ans.abstained
+            for e in answerable for ans in [a.ask(e.question)]
+        ) / len(answerable)
+        assert rate <= previous, t
+        previous = rate
+
+
+@pytest.mark.integration
+def test_words_of_someone_else_do_not_answer_for_a_person(real):
+    # Wang Yi's sentence names Blinken, but it is Wang Yi who speaks in it.
+    ans = real.ask("What did Antony Blinken tell Wang Yi?")
+    assert all(c.speaker in (None, "Antony Blinken") for c in ans.citations)
