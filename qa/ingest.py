@@ -403,7 +403,7 @@ def read_article_file(path: Path, root: Path) -> tuple[list[Article], list[Skipp
     fm_date = parse_date(fields["date"]) if fields.get("date") else None
     body, date, title = _recover_header(body, date=fm_date, title=fields.get("title") or None)
     if not _has_words(body):
-        return [], [Skipped(rel, "no article text (only metadata, boilerplate or invisible characters)")]
+        return [], [Skipped(rel, "no article text (only metadata or boilerplate)")]
     article = _make_article(
         id=_article_id(rel),
         rel=rel,
