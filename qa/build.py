@@ -26,7 +26,7 @@ from .embedding import Embedder, default_embedder
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
 from .ingest import load_corpus
 from .quotes import extract_quotes
-from .text import TOKENIZER, tokenize
+from .text import TOKENIZER, terms
 from .types import Article, BuildReport, Chunk, Quote
 
 # progress(stage, done, total): stages are "read", "embed" and "write".
@@ -101,13 +101,17 @@ def make_dense_index(vectors: np.ndarray, ids: np.ndarray) -> Any:
     return ivf
 
 
-def _load_previous(index_dir: Path, model: str) -> tuple[dict[str, Any] | None, store.Contents | None, str]:
-    """The live generation to reuse, or (None, None, why a full build is needed)."""
+def _load_previous(
+    index_dir: Path, model: str
+) -> tuple[dict[str, Any] | None, store.Contents | None, str]:
+    """The live generation to reuse, or (None, None, why a full build is needed).
+
+    Only the embedding model and the chunking decide what can be reused: with other tokenizer
+    settings the chunks and vectors are still good and only the BM25 counts are redone.
+    """
     try:
         manifest = store.read_manifest(index_dir)
         folder = store.data_dir(index_dir, manifest)
-        if manifest.get("tokenizer") != TOKENIZER:
-            return None, None, "the tokenizer changed"
         if manifest.get("chunking") != CHUNKING:
             return None, None, "the chunking settings changed"
         if (manifest.get("model") or {}).get("name") != model:
@@ -115,6 +119,8 @@ def _load_previous(index_dir: Path, model: str) -> tuple[dict[str, Any] | None, 
         contents = store.load_contents(folder, with_tf=True, with_vectors=True)
         if contents.vectors is None and contents.n_chunks:
             return None, None, "the previous index has no vectors"
+        if manifest.get("tokenizer") != TOKENIZER:
+            contents.tf = None  # counts from another tokenizer: recount every chunk
         return manifest, contents, ""
     except IndexMissingError:
         return None, None, "there is no previous index"
@@ -178,9 +184,12 @@ def build_index(
             )
         prev_rows: dict[str, tuple[str, np.ndarray, int]] = {}
         if prev is not None:
+            # Chunks are stored article after article: each article's rows are one range.
+            arts = np.arange(len(prev.articles))
+            lo = np.searchsorted(prev.chunk_article, arts, side="left")
+            hi = np.searchsorted(prev.chunk_article, arts, side="right")
             for row, a in enumerate(prev.articles):
-                rows = np.flatnonzero(prev.chunk_article == row)
-                prev_rows[a["id"]] = (a["hash"], rows, row)
+                prev_rows[a["id"]] = (a["hash"], np.arange(lo[row], hi[row]), row)
 
         added, changed, unchanged = [], [], []
         parts: list[_Part] = []
@@ -195,7 +204,7 @@ def build_index(
         current = {a.id for a in articles}
         removed = [aid for aid in prev_rows if aid not in current]
 
-        if prev is not None and not (added or changed or removed):
+        if prev is not None and prev.tf is not None and not (added or changed or removed):
             # Nothing to do: the live index already describes this corpus (an index built
             # before the fast query model existed still gets it, once).
             notes = _export_query_model(index_dir, embedder)
@@ -338,14 +347,15 @@ def _embed_new_parts(parts: list[_Part], embedder: Embedder, progress: BuildProg
 def _assemble(parts: list[_Part], prev: store.Contents | None) -> tuple[store.Contents, Any]:
     from scipy import sparse
 
-    vocab: dict[str, int] = {w: i for i, w in enumerate(prev.vocab)} if prev else {}
+    recount = prev is None or prev.tf is None
+    vocab: dict[str, int] = {} if recount else {w: i for i, w in enumerate(prev.vocab)}  # type: ignore[union-attr]
     blocks = []
     for p in parts:
-        if p.reused_rows is not None and prev is not None:
+        if p.reused_rows is not None and not recount:
             blocks.append(prev.tf[p.reused_rows])
         else:
             docs = [
-                tokenize(embedding_input(p.article.title, p.article.text[s:e]))
+                terms(embedding_input(p.article.title, p.article.text[s:e]))
                 for s, e in zip(p.starts, p.ends)
             ]
             blocks.append(term_counts(docs, vocab))

@@ -23,7 +23,7 @@ from . import config, store
 from .bm25 import BM25Weights
 from .embedding import Embedder
 from .errors import IndexCorruptError, ModelUnavailableError, QueryError
-from .text import TOKENIZER, tokenize
+from .text import TOKENIZER, terms
 from .types import Article, Chunk, Hit, IndexStats, Quote
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
@@ -234,7 +234,7 @@ class Retriever:
             raise QueryError("k must be at least 1.")
         lo, hi = parse_date(since, name="since"), parse_date(until, name="until", end=True)
         mask = self._date_mask(lo, hi)
-        tokens = tokenize(query)
+        tokens = terms(query)
         want_dense = mode in ("auto", "hybrid", "dense")
         depth = max(100, k * 4)
 
@@ -374,7 +374,8 @@ class Retriever:
     def chunks_of(self, article_id: str) -> list[Chunk]:
         """An article's chunks, in order."""
         row = self._article_row[article_id]
-        return [self.chunk(int(r)) for r in np.flatnonzero(self._c.chunk_article == row)]
+        lo, hi = np.searchsorted(self._c.chunk_article, [row, row + 1])  # stored in article order
+        return [self.chunk(int(r)) for r in range(int(lo), int(hi))]
 
     def quotes(self, speaker: str | None = None) -> list[Quote]:
         """Attributed quotations, optionally of one speaker (case-insensitive; a surname

@@ -10,7 +10,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from qa.bm25 import fit_weights, prune_vocab, term_counts
-from qa.text import tokenize
+from qa.text import terms as tokenize
 
 from conftest import SEED_CORPUS, SHARED
 
@@ -75,3 +75,10 @@ def test_pruned_vocabulary_matches_a_fresh_fit():
     np.testing.assert_allclose(
         fit_weights(tf2, words2).scores(["b1", "c1"]), BM25Okapi(docs[1:]).get_scores(["b1", "c1"])
     )
+
+
+def test_bm25_terms_are_stemmed_lowercased_and_without_stopwords():
+    from qa.text import terms
+
+    assert terms("What were the SANCTIONS on Russia's banks?") == ["sanction", "russia", "bank"]
+    assert terms("the of and") == []

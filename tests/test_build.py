@@ -197,3 +197,30 @@ def test_unchanged_files_are_not_parsed_again(seed_corpus, tmp_path, monkeypatch
     report = build_index(seed_corpus, index, embedder=HashEmbedder())
     assert read == ["bad.txt"]  # files that were skipped are read again, to report them again
     assert report.up_to_date and [s.path for s in report.skipped] == ["bad.txt"]
+
+
+def test_new_tokenizer_settings_recount_bm25_but_reuse_the_vectors(seed_corpus, tmp_path, monkeypatch):
+    import qa.build
+    import qa.retrieval
+
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    changed = dict(qa.build.TOKENIZER, version=999)
+    monkeypatch.setattr(qa.build, "TOKENIZER", changed)
+    monkeypatch.setattr(qa.retrieval, "TOKENIZER", changed)
+    counting = HashEmbedder()
+    report = build_index(seed_corpus, index, embedder=counting)
+    assert counting.calls == 0 and not report.up_to_date and len(report.unchanged) == 5
+    assert read_manifest(index)["tokenizer"]["version"] == 999
+    hits = Retriever.open(index, embedder=HashEmbedder()).search("Katrina Yu", k=1, mode="bm25")
+    assert "Katrina Yu" in hits[0].text
+
+
+def test_an_index_from_other_tokenizer_settings_names_the_fix(seed_index):
+    m = json.loads((seed_index / "manifest.json").read_text())
+    m["tokenizer"]["stemmer"] = "none"
+    (seed_index / "manifest.json").write_text(json.dumps(m))
+    from qa import IndexMismatchError
+
+    with pytest.raises(IndexMismatchError, match="qa index"):
+        Retriever.open(seed_index, embedder=HashEmbedder())
