@@ -22,7 +22,7 @@ import numpy as np
 from . import config, store
 from .bm25 import fit_weights, prune_vocab, term_counts
 from .chunking import chunk_article
-from .embedding import Embedder, default_embedder
+from .embedding import Embedder, backend_of, build_embedder, default_embedder
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
 from .ingest import load_corpus
 from .quotes import extract_quotes
@@ -40,6 +40,9 @@ ANN_NPROBE_FRACTION = 1 / 48  # lists scanned per query, as a share of all lists
 
 # Recorded in the manifest: chunk ids depend on the article hash and position only, so a
 # change of these settings must rebuild everything rather than reuse chunks.
+# torch and fp32 ONNX give the same vectors (cosine 1.0, tested): their builds mix freely.
+_EQUIVALENT = {"torch": "onnx", "onnx": "torch"}
+
 CHUNKING = {"target_words": 150, "max_words": 200, "overlap_sentences": 1, "version": 1}
 
 
@@ -102,7 +105,7 @@ def make_dense_index(vectors: np.ndarray, ids: np.ndarray) -> Any:
 
 
 def _load_previous(
-    index_dir: Path, model: str
+    index_dir: Path, model: str, backend: str = "torch"
 ) -> tuple[dict[str, Any] | None, store.Contents | None, str]:
     """The live generation to reuse, or (None, None, why a full build is needed).
 
@@ -116,6 +119,8 @@ def _load_previous(
             return None, None, "the chunking settings changed"
         if (manifest.get("model") or {}).get("name") != model:
             return None, None, f"the model changed to {model}"
+        if manifest.get("embedding_backend", "torch") not in (backend, _EQUIVALENT.get(backend)):
+            return None, None, f"the embedding backend changed to {backend}"
         contents = store.load_contents(folder, with_tf=True, with_vectors=True)
         if contents.vectors is None and contents.n_chunks:
             return None, None, "the previous index has no vectors"
@@ -136,6 +141,7 @@ def build_index(
     progress: BuildProgress | None = None,
     embedder: Embedder | None = None,
     model: str | None = None,
+    backend: str | None = None,
     wait: float = 0.0,
 ) -> BuildReport:
     """Build or update the index of a corpus folder.
@@ -147,6 +153,8 @@ def build_index(
         progress: optional callback progress(stage, done, total).
         embedder: the embedding model (default: the packaged all-MiniLM-L6-v2, or $QA_MODEL).
         model: a model name or path, when no embedder is given.
+        backend: "torch" (default, or $QA_BUILD_BACKEND), "onnx" or "onnx-int8" (about twice
+            as fast; see docs/benchmarks.md), when no embedder is given.
         wait: seconds to wait for another build's lock before giving up.
 
     Returns:
@@ -158,7 +166,9 @@ def build_index(
     """
     t0 = time.perf_counter()
     corpus_dir, index_dir = Path(corpus), Path(index)
-    embedder = embedder or default_embedder(model)
+    if embedder is None:
+        backend = backend or os.environ.get("QA_BUILD_BACKEND") or _live_backend(index_dir)
+        embedder = build_embedder(model, backend) if backend != "torch" else default_embedder(model)
     with store.build_lock(index_dir, wait=wait):
         store.collect_garbage(index_dir)
         # Readers may hold the live generation (FAISS loads lazily): it stays one build
@@ -168,7 +178,7 @@ def build_index(
             live_before = store.read_manifest(index_dir).get("data")
         prev_manifest, prev, _why = (None, None, "full build requested")
         if not full:
-            prev_manifest, prev, _why = _load_previous(index_dir, embedder.name)
+            prev_manifest, prev, _why = _load_previous(index_dir, embedder.name, backend_of(embedder))
         file_keys: dict[str, tuple[int, int]] = {}
         known = _PreviousFiles(prev, prev_manifest) if prev is not None else None
         articles, skipped = load_corpus(corpus_dir, known=known, file_keys=file_keys)
@@ -244,16 +254,27 @@ def build_index(
         )
 
 
+def _live_backend(index_dir: Path) -> str:
+    """An update keeps the backend the index was built with, unless told otherwise."""
+    with contextlib.suppress(QAError):
+        backend = store.read_manifest(index_dir).get("embedding_backend")
+        if backend in ("torch", "onnx", "onnx-int8"):
+            return str(backend)
+    return "torch"
+
+
 def _export_query_model(index_dir: Path, embedder: Embedder) -> list[str]:
     """Export the model to ONNX beside the index once, so that questions never wait for torch.
     Only for sentence-transformers models; a failure only costs query speed, so it is a note."""
     from .embedding import SentenceTransformerEmbedder, ensure_query_model
     from .errors import ModelUnavailableError
 
-    if not isinstance(embedder, SentenceTransformerEmbedder):
-        return []
+    backend = backend_of(embedder)
+    if not isinstance(embedder, SentenceTransformerEmbedder) and backend == "torch":
+        return []  # a custom embedder: nothing to export
     try:
-        ensure_query_model(index_dir, embedder.name)
+        # Queries use the same precision as the build, so both sides of a match agree.
+        ensure_query_model(index_dir, embedder.name, quantize=backend == "onnx-int8")
     except ModelUnavailableError as exc:
         return [f"The fast query model was not exported ({exc}); questions will load torch."]
     return []
@@ -452,6 +473,7 @@ def _manifest(
         "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "corpus": str(corpus.resolve()),
         "model": {"name": embedder.name, "dim": dim, "normalized": True},
+        "embedding_backend": backend_of(embedder),
         "tokenizer": TOKENIZER,
         "chunking": CHUNKING,
         "embedding_input": "title + newline + chunk text",

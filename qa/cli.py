@@ -74,7 +74,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
     report = build_index(
         corpus=config.corpus_path(args.corpus), index=config.index_path(args.index),
-        full=args.full, progress=progress, wait=args.wait,
+        full=args.full, progress=progress, wait=args.wait, backend=args.backend,
     )
     if args.json:
         _print_json(asdict(report))
@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="articles folder (default corpus/, or $QA_CORPUS)")
     p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
     p.add_argument("--full", action="store_true", help="rebuild everything from scratch")
+    p.add_argument("--backend", choices=["torch", "onnx", "onnx-int8"],
+                   help="embedding runtime for the build (default torch, or $QA_BUILD_BACKEND); "
+                        "onnx-int8 is about twice as fast, vectors within cosine 0.99")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another running build instead of failing")
     p.add_argument("--json", action="store_true", help="print the build report as JSON")

@@ -227,15 +227,24 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
     Per-channel weights keep the vectors much closer to fp32 than per-tensor ones; the
     embedding tables (Gather) stay fp32 because quantising them buys no speed.
     """
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        str(fp32_path),
-        str(int8_path),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=["MatMul"],
-    )
+    # onnxruntime logs a "consider pre-processing" hint on the root logger; it does not apply
+    # to dynamic quantisation of MatMul weights and would only puzzle the user.
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        quantize_dynamic(
+            str(fp32_path),
+            str(int8_path),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
+    finally:
+        logging.disable(previous)
 
 
 def _sentence_dim(st: Any) -> int:

@@ -411,4 +411,5 @@ def _query_embedder(index_dir: Path, manifest: dict[str, Any]) -> Embedder | Non
     one; sentence-transformers otherwise (~6 s of imports before the first vector)."""
     from .embedding import fast_query_embedder
 
-    return fast_query_embedder(index_dir, str(manifest["model"]["name"]))
+    quantize = manifest.get("embedding_backend") == "onnx-int8"
+    return fast_query_embedder(index_dir, str(manifest["model"]["name"]), quantize=quantize)
