@@ -135,11 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=int, default=300, help="SciFact documents to build")
     parser.add_argument("--size", default="100k", help="synthetic index size for 2 and 3")
     parser.add_argument("--only", help="comma list of full,incremental,queries")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default torch's)")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     size = common.parse_sizes(args.size)[0]
     if args.child:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
         fn = {"full": lambda: profile_full_build(args.docs),
               "incremental": lambda: profile_incremental(size),
               "queries": lambda: profile_queries(size)}[args.child]
@@ -148,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     kinds = (args.only or "full,incremental,queries").split(",")
     results = []
     for kind in kinds:
+        extra = ["--threads", str(args.threads)] if args.threads else []
         r = common.run_json([__file__, "--child", kind, "--docs", str(args.docs),
-                             "--size", args.size])
+                             "--size", args.size, *extra])
         print(f"== {r['name']}: {r['wall_s']:.1f} s")
         for row in r["cumulative"][:14]:
             print(f"  {row['cumulative_s']:8.2f} {row['own_s']:8.2f} {row['calls']:>8} "
