@@ -6,7 +6,6 @@ the same table, and so parsing can be tested without an app.
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass
 
 
@@ -70,18 +69,15 @@ def parse_date_argument(argument: str, *, end: bool = False) -> str | None:
     Raises:
         CommandError: the argument is not a date.
     """
+    from qa.errors import QueryError
+    from qa.retrieval import parse_date
+
     value = argument.strip().lower()
     if value in _CLEAR_WORDS:
         return None
-    for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
-        try:
-            day = _dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-        if end and fmt == "%Y":
-            day = day.replace(month=12, day=31)
-        elif end and fmt == "%Y-%m":
-            next_month = (day.replace(day=28) + _dt.timedelta(days=4)).replace(day=1)
-            day = next_month - _dt.timedelta(days=1)
-        return day.isoformat()
-    raise CommandError(f"Not a date: {argument!r}. Write it as YYYY-MM-DD, YYYY-MM or YYYY, or 'off'.")
+    try:
+        return parse_date(value, end=end)
+    except QueryError:
+        raise CommandError(
+            f"Not a date: {argument!r}. Write it as YYYY-MM-DD, YYYY-MM or YYYY, or 'off'."
+        ) from None
