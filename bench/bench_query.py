@@ -132,20 +132,23 @@ def render(rows: list[dict], threads: int | None = None) -> str:
         )
     out += [
         "",
-        "- *hybrid*: `Retriever.search(q, k=10, mode=\"hybrid\")` with the model already "
-        "loaded: real query encoding + FAISS + BM25 + fusion. *BM25*: `mode=\"bm25\"`. "
-        "*ask*: `Assistant(retriever).ask(q)`, one question at a time, no history.",
+        "- *hybrid*: `Retriever.search(q, k=10, mode=\"hybrid\")` after `warm_up()`: query "
+        "encoding + FAISS + BM25 + fusion. The question is encoded by the ONNX export of the "
+        "model that `qa index` writes beside the index (the product's query path; the synthetic "
+        "indexes get it from `ensure_query_model`). *BM25*: `mode=\"bm25\"`. *ask*: "
+        "`Assistant(retriever).ask(q)`, one question at a time, no history.",
         "- *vectors*: `random` = synthetic corpus (recombined Reuters-21578 + Wikinews "
         "sentences) with random unit vectors (bench/common.py `RandomEmbedder`); `real` = "
         "embedded by all-MiniLM-L6-v2. Up to 200k chunks the dense part is exact (flat) "
         "search; above, IVF-SQ8 (qa/build.py).",
         "- *RSS after open*: peak RSS once the index is open, before the model loads; "
         "*peak RSS*: after the model loaded and every query ran (the model and torch account "
-        "for most of it). One child process per size.",
-        f"- torch threads: {threads or 'torch default (one per core)'}. On this shared 2-core "
-        "machine, encoding one question with 2 intra-op threads took ~2.4 s at the median "
-        "against ~0.12 s with 1 thread (the threads wait on each other while other "
-        "processes hold the cores); batch throughput was about equal.",
+        "for most of it). One child process per size. Sizes above 100k were not run here "
+        "(`--sizes 1M` builds a 1M-chunk synthetic index first; see the closing summary).",
+        f"- torch threads: {threads or 'torch default (one per core)'}. This matters only when "
+        "queries go through torch (no ONNX export): on this shared 2-core machine under load, "
+        "encoding one question with 2 intra-op threads took ~2.4 s at the median against "
+        "~0.12 s with 1 thread, while batch throughput was about equal.",
         "",
     ]
     return "\n".join(out)
