@@ -195,6 +195,8 @@ class Assistant:
         self._vectors: dict[int, Any] = {}  # chunk id -> sentence vectors (rows in span order)
         self._articles: dict[str, Article] = {}
         self._quotes: list[Quote] | None = None
+        self._quotes_generation: str | None = None
+        self._quotes_by_article: dict[str, list[Quote]] = {}
 
     # ------------------------------------------------------------------ public API
     def ask(
@@ -329,19 +331,32 @@ class Assistant:
         return self._articles[article_id]
 
     def _all_quotes(self) -> list[Quote]:
-        if self._quotes is None:
+        # Keyed by the index generation: after a rebuild (the chat's /rebuild) the retriever
+        # re-opens and its quotes change.
+        generation = (getattr(self.retriever, "manifest", None) or {}).get("data")
+        if self._quotes is None or self._quotes_generation != generation:
             try:
                 self._quotes = list(self.retriever.quotes())
             except (AttributeError, NotImplementedError):
                 self._quotes = []
+            self._quotes_generation = generation
+            self._quotes_by_article = {}
+            for q in self._quotes:
+                self._quotes_by_article.setdefault(q.article_id, []).append(q)
         return self._quotes
+
+    def _quotes_in(self, article_id: str) -> list[Quote]:
+        """Quotes of one article (an index lookup: scanning every quote per sentence cost
+        most of a question's time at 100k chunks)."""
+        self._all_quotes()
+        return self._quotes_by_article.get(article_id, [])
 
     def _speaker_quotes(self, speaker: str) -> list[Quote]:
         return [q for q in self._all_quotes() if speaker_matches(speaker, q.speaker)]
 
     def _speaker_at(self, article_id: str, start: int, end: int) -> str | None:
-        for q in self._all_quotes():
-            if q.article_id == article_id and q.sentence[0] < end and q.sentence[1] > start:
+        for q in self._quotes_in(article_id):
+            if q.sentence[0] < end and q.sentence[1] > start:
                 return q.speaker
         return None
 
@@ -494,9 +509,9 @@ class Assistant:
     def _whole_quote(self, c: _Candidate) -> _Candidate:
         """Widen a sentence to the whole quotation it is part of (same chunk, not too long):
         "…he wrote on Twitter." alone leaves out what he wrote."""
-        for q in self._all_quotes():
+        for q in self._quotes_in(c.article.id):
             s, e = q.sentence
-            if q.article_id != c.article.id or not (s < c.end and e > c.start):
+            if not (s < c.end and e > c.start):
                 continue
             s, e = min(s, c.start), max(e, c.end)
             if (s, e) != (c.start, c.end) and c.chunk_start <= s and e <= c.chunk_end \

@@ -60,11 +60,13 @@ class _Part:
     ordinals: list[int]
     starts: list[int]
     ends: list[int]
-    sentences: list[list[tuple[int, int]]]
+    sentences: list[list[tuple[int, int]]] | None  # new articles
     tf_rows: Any  # CSR rows (local vocab) or None when taken from the previous build
     vectors: np.ndarray | None
     quotes: list[Quote] = field(default_factory=list)
     reused_rows: np.ndarray | None = None  # rows in the previous generation
+    sent_block: np.ndarray | None = None  # reused: the sentence spans of its chunks, (m, 2)
+    sent_counts: np.ndarray | None = None  # reused: sentences per chunk
 
 
 def dense_layout(n: int) -> dict[str, Any]:
@@ -201,13 +203,19 @@ def build_index(
             for row, a in enumerate(prev.articles):
                 prev_rows[a["id"]] = (a["hash"], np.arange(lo[row], hi[row]), row)
 
+        prev_quotes: dict[str, list[Quote]] = {}
+        prev_ids: list[str] = []
+        if prev is not None:
+            prev_ids = [a["id"] for a in prev.articles]
+            for q in prev.quotes:
+                prev_quotes.setdefault(q.article_id, []).append(q)
         added, changed, unchanged = [], [], []
         parts: list[_Part] = []
         for art in articles:
             old = prev_rows.get(art.id)
             if old is not None and old[0] == art.hash:
                 unchanged.append(art.id)
-                parts.append(_reused_part(art, prev, old[1], old[2]))  # type: ignore[arg-type]
+                parts.append(_reused_part(art, prev, old[1], prev_quotes.get(prev_ids[old[2]], [])))  # type: ignore[arg-type,union-attr]
             else:
                 (changed if old is not None else added).append(art.id)
                 parts.append(_new_part(art))
@@ -323,23 +331,25 @@ def _new_part(art: Article) -> _Part:
     )
 
 
-def _reused_part(art: Article, prev: store.Contents, rows: np.ndarray, arow: int) -> _Part:
-    sentences = [
-        [tuple(s) for s in prev.sent_spans[prev.sent_ptr[r] : prev.sent_ptr[r + 1]].tolist()]
-        for r in rows
-    ]
-    old_id = prev.articles[arow]["id"]
+def _reused_part(art: Article, prev: store.Contents, rows: np.ndarray,
+                 quotes: list[Quote]) -> _Part:
+    """An unchanged article's share, copied from the previous generation as array slices
+    (per-row Python work here was most of an update's time at 100k chunks)."""
+    lo, hi = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+    ptr = np.asarray(prev.sent_ptr[lo : hi + 1])
     return _Part(
         article=art,
-        chunk_ids=prev.chunk_ids[rows].tolist(),
-        ordinals=prev.chunk_ordinal[rows].tolist(),
-        starts=prev.chunk_start[rows].tolist(),
-        ends=prev.chunk_end[rows].tolist(),
-        sentences=sentences,  # type: ignore[arg-type]
+        chunk_ids=np.asarray(prev.chunk_ids[lo:hi]),  # type: ignore[arg-type]
+        ordinals=np.asarray(prev.chunk_ordinal[lo:hi]),  # type: ignore[arg-type]
+        starts=np.asarray(prev.chunk_start[lo:hi]),  # type: ignore[arg-type]
+        ends=np.asarray(prev.chunk_end[lo:hi]),  # type: ignore[arg-type]
+        sentences=None,
         tf_rows=None,
-        vectors=prev.vectors[rows] if prev.vectors is not None else None,
-        quotes=[q for q in prev.quotes if q.article_id == old_id],
+        vectors=prev.vectors[lo:hi] if prev.vectors is not None else None,
+        quotes=quotes,
         reused_rows=rows,
+        sent_block=np.asarray(prev.sent_spans[int(ptr[0]) : int(ptr[-1])]) if len(ptr) else None,
+        sent_counts=np.diff(ptr),
     )
 
 
@@ -371,15 +381,26 @@ def _assemble(parts: list[_Part], prev: store.Contents | None) -> tuple[store.Co
     recount = prev is None or prev.tf is None
     vocab: dict[str, int] = {} if recount else {w: i for i, w in enumerate(prev.vocab)}  # type: ignore[union-attr]
     blocks = []
+    run: list[np.ndarray] = []  # consecutive reused articles: copied from prev.tf in one go
+
+    def flush() -> None:
+        if run:
+            rows = np.concatenate(run)
+            contiguous = len(rows) and rows[-1] - rows[0] + 1 == len(rows)
+            blocks.append(prev.tf[int(rows[0]) : int(rows[-1]) + 1] if contiguous else prev.tf[rows])  # type: ignore[union-attr]
+            run.clear()
+
     for p in parts:
         if p.reused_rows is not None and not recount:
-            blocks.append(prev.tf[p.reused_rows])
+            run.append(p.reused_rows)
         else:
+            flush()
             docs = [
                 terms(embedding_input(p.article.title, p.article.text[s:e]))
                 for s, e in zip(p.starts, p.ends)
             ]
             blocks.append(term_counts(docs, vocab))
+    flush()
     width = len(vocab)
     blocks = [sparse.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], width)) for b in blocks]
     tf = sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, width))
@@ -392,21 +413,30 @@ def _assemble(parts: list[_Part], prev: store.Contents | None) -> tuple[store.Co
     chunk_article = np.concatenate(
         [np.full(len(p.starts), row, dtype=np.int32) for row, p in enumerate(parts)]
     ) if parts else np.zeros(0, np.int32)
-    sent_lists = [s for p in parts for s in p.sentences]
-    sent_ptr = np.zeros(len(sent_lists) + 1, dtype=np.int64)
-    sent_ptr[1:] = np.cumsum([len(s) for s in sent_lists])
-    flat = [span for s in sent_lists for span in s]
+    blocks_s, counts = [], []
+    for p in parts:
+        if p.sentences is None:  # reused: array slices from the previous generation
+            blocks_s.append(p.sent_block if p.sent_block is not None else np.zeros((0, 2), np.int64))
+            counts.append(p.sent_counts)
+        else:
+            flat_p = [span for s in p.sentences for span in s]
+            blocks_s.append(np.asarray(flat_p, dtype=np.int64).reshape(-1, 2))
+            counts.append(np.asarray([len(s) for s in p.sentences], dtype=np.int64))
+    all_counts = np.concatenate(counts) if counts else np.zeros(0, np.int64)
+    sent_ptr = np.zeros(len(all_counts) + 1, dtype=np.int64)
+    sent_ptr[1:] = np.cumsum(all_counts)
+    flat = np.concatenate(blocks_s) if blocks_s else np.zeros((0, 2), np.int64)
     dims = [p.vectors.shape[1] for p in parts if p.vectors is not None and p.vectors.size]
     dim = dims[0] if dims else 0
     contents = store.Contents(
         articles=[_article_meta(p.article, len(p.starts)) for p in parts],
         texts=store.TextStore.from_texts([p.article.text for p in parts]),
-        chunk_ids=np.asarray([i for p in parts for i in p.chunk_ids], dtype=np.int64),
+        chunk_ids=_concat([p.chunk_ids for p in parts], np.int64),
         chunk_article=chunk_article,
-        chunk_ordinal=np.asarray([o for p in parts for o in p.ordinals], dtype=np.int32),
-        chunk_start=np.asarray([s for p in parts for s in p.starts], dtype=np.int64),
-        chunk_end=np.asarray([e for p in parts for e in p.ends], dtype=np.int64),
-        sent_spans=np.asarray(flat, dtype=np.int64).reshape(-1, 2),
+        chunk_ordinal=_concat([p.ordinals for p in parts], np.int32),
+        chunk_start=_concat([p.starts for p in parts], np.int64),
+        chunk_end=_concat([p.ends for p in parts], np.int64),
+        sent_spans=flat.astype(np.int64).reshape(-1, 2),
         sent_ptr=sent_ptr,
         tf=tf,
         vocab=vocab_list,
@@ -418,6 +448,11 @@ def _assemble(parts: list[_Part], prev: store.Contents | None) -> tuple[store.Co
         quotes=[q for p in parts for q in p.quotes],
     )
     return contents, weights
+
+
+def _concat(pieces: list[Any], dtype: Any) -> np.ndarray:
+    arrays = [np.asarray(p, dtype=dtype) for p in pieces]
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
 
 
 def _article_meta(a: Article, n_chunks: int) -> dict[str, Any]:
