@@ -96,6 +96,7 @@ class Retriever:
         self.mode = "hybrid"
         self.fallback_reason: str | None = None
         self.fusion = "convex"  # or "rrf"
+        self._quotes: list[Quote] | None = None
         files = manifest.get("files") or {}
         data = index_dir / manifest["data"]
         if "dense.faiss" not in files or not (data / "dense.faiss").exists():
@@ -130,7 +131,7 @@ class Retriever:
                 f"Run `qa index --full --index {index_dir}` to rebuild it."
             )
         folder = store.data_dir(index_dir, _without_dense(manifest))
-        contents = store.load_contents(folder)
+        contents = store.load_contents(folder, with_quotes=False)
         try:
             weights = BM25Weights.load(folder, contents.vocab, contents.n_chunks)
         except (OSError, ValueError) as exc:
@@ -401,11 +402,13 @@ class Retriever:
     def quotes(self, speaker: str | None = None) -> list[Quote]:
         """Attributed quotations, optionally of one speaker (case-insensitive; a surname
         or any part of the name matches: "Zhao", "zhao lijian")."""
+        if self._quotes is None:  # read on first use: most searches never need them
+            self._quotes = store.read_quotes(self.index_path / self.manifest["data"])
         if not speaker:
-            return list(self._c.quotes)
+            return list(self._quotes)
         want = speaker.casefold().split()
         return [
-            q for q in self._c.quotes
+            q for q in self._quotes
             if all(w in q.speaker.casefold().split() or w == q.speaker.casefold() for w in want)
         ]
 

@@ -103,3 +103,17 @@ def test_chunks_that_disagree_with_the_vectors(seed_index, tmp_path, seed_corpus
     (seed_index / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(IndexCorruptError, match="qa index --full"):
         Retriever.open(seed_index, embedder=HashEmbedder()).search("China")
+
+
+def test_damaged_quotes_file_is_a_clear_error_when_quotes_are_asked_for(seed_index):
+    import json
+
+    m = json.loads((seed_index / "manifest.json").read_text())
+    f = _data(seed_index) / "quotes.json"
+    f.write_text('{"fields": ["article_id"], "rows": [[1]]}')
+    m["files"]["quotes.json"] = f.stat().st_size
+    (seed_index / "manifest.json").write_text(json.dumps(m))
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    assert r.search("Katrina Yu", k=1, mode="bm25")  # searching does not need the quotes
+    with pytest.raises(IndexCorruptError, match="qa index --full"):
+        r.quotes("Kritenbrink")
