@@ -398,6 +398,9 @@ def write_quotes(folder: Path, quotes: list[Quote]) -> None:
 
 def read_quotes(folder: Path) -> list[Quote]:
     """Read `quotes.json`. Raises IndexCorruptError when it is not what write_quotes wrote."""
+    legacy = folder / "quotes.jsonl"  # written by builds before quotes.json (same format version)
+    if not (folder / "quotes.json").exists() and legacy.exists():
+        return _read_legacy_quotes(legacy)
     try:
         doc = json.loads((folder / "quotes.json").read_text(encoding="utf-8"))
         if doc.get("fields") != QUOTE_FIELDS:
@@ -410,6 +413,24 @@ def read_quotes(folder: Path) -> list[Quote]:
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise IndexCorruptError(
             f"The quotes of the index in {folder} cannot be read ({exc}). "
+            "Run `qa index --full` to rebuild the index."
+        ) from exc
+
+
+def _read_legacy_quotes(path: Path) -> list[Quote]:
+    try:
+        out = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                q = json.loads(line)
+                out.append(Quote(article_id=q["article_id"], speaker=q["speaker"], text=q["text"],
+                                 start=int(q["start"]), end=int(q["end"]),
+                                 sentence=(int(q["sentence"][0]), int(q["sentence"][1])),
+                                 cue=q.get("cue", "")))
+        return out
+    except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+        raise IndexCorruptError(
+            f"The quotes of the index in {path.parent} cannot be read ({exc}). "
             "Run `qa index --full` to rebuild the index."
         ) from exc
 
