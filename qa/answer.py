@@ -23,6 +23,8 @@ quotation): `article.text[start:end] == text`.
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import logging
 import math
 import re
@@ -239,7 +241,7 @@ class Assistant:
             previous = self._previous_answer(history)
             if previous is not None and previous.citations:
                 return self._when_answer(question, resolved, previous, notes)
-        q_since, q_until, cleaned = dates_in_question(resolved)
+        q_since, q_until, cleaned = dates_in_question(resolved, today=self._corpus_today())
         from_question = since is None and until is None and (q_since or q_until)
         if from_question:
             since, until = q_since, q_until
@@ -329,6 +331,15 @@ class Assistant:
         if article_id not in self._articles:
             self._articles[article_id] = self.retriever.article(article_id)
         return self._articles[article_id]
+
+    def _corpus_today(self) -> _dt.date | None:
+        """The newest article's date: a month with no year means its last occurrence in the
+        articles' time, not in the reader's (a 2022 corpus read in 2026)."""
+        latest = getattr(self.retriever, "latest_date", None)
+        try:
+            return _dt.date.fromisoformat(latest) if isinstance(latest, str) else None
+        except ValueError:
+            return None
 
     def _all_quotes(self) -> list[Quote]:
         # Keyed by the index generation: after a rebuild (the chat's /rebuild) the retriever

@@ -413,6 +413,13 @@ class Retriever:
         ]
 
     @property
+    def latest_date(self) -> str | None:
+        """Publication date of the newest dated article: the corpus's "today", so a month
+        without a year ("in December") means the last December the articles cover."""
+        dated = [a.get("date") for a in self._c.articles if a.get("date")]
+        return max(dated) if dated else None
+
+    @property
     def stats(self) -> IndexStats:
         m = self.manifest
         return IndexStats(

@@ -263,3 +263,10 @@ def test_words_of_someone_else_do_not_answer_for_a_person(real):
     # Wang Yi's sentence names Blinken, but it is Wang Yi who speaks in it.
     ans = real.ask("What did Antony Blinken tell Wang Yi?")
     assert all(c.speaker in (None, "Antony Blinken") for c in ans.citations)
+
+
+def test_a_month_without_a_year_means_the_articles_time(assistant):
+    """The seeds end in 2022: "in December" is December 2021, not the reader's December."""
+    answer = assistant.ask("What did Xi and Putin discuss in December?")
+    assert (answer.since, answer.until) == ("2021-12-01", "2021-12-31")
+    assert all(c.date == "2021-12-17" for c in answer.citations)
