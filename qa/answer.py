@@ -209,6 +209,7 @@ class Assistant:
         since: str | None = None,
         until: str | None = None,
         mode: str = "auto",
+        question_dates: bool = True,
     ) -> Answer:
         """Answer one question.
 
@@ -218,6 +219,10 @@ class Assistant:
             since, until: inclusive ISO publication-date filter; when omitted, dates written in
                 the question ("in December 2021") are used.
             mode: "auto", "hybrid" or "bm25" (lexical scoring only, never loads the model).
+            question_dates: read dates written in the question as a publication-date filter.
+                When that filter leaves nothing that answers, the question is asked again
+                without it (a date is often about the event: "the call in December" is
+                reported in January), and a note says so.
 
         Returns:
             An `Answer`; `abstained` is set when the evidence is weak, with the closest
@@ -242,6 +247,9 @@ class Assistant:
             if previous is not None and previous.citations:
                 return self._when_answer(question, resolved, previous, notes)
         q_since, q_until, cleaned = dates_in_question(resolved, today=self._corpus_today())
+        if not question_dates:
+            q_since = q_until = None
+            cleaned = resolved
         from_question = since is None and until is None and (q_since or q_until)
         if from_question:
             since, until = q_since, q_until
@@ -291,6 +299,12 @@ class Assistant:
             c.speaker and speaker_matches(speaker, c.speaker) for c in ranked
         ):
             abstain_note = f"No quotes by {speaker} on this were found in the articles."
+        if (not ranked or ranked[0].score < threshold) and from_question and (since or until):
+            wider = self.ask(question, history, mode=mode, question_dates=False)
+            if not wider.abstained:
+                note = (f"No article published {_range_text(since, until)} answers this; "
+                        "answered from all articles (the date may be about the event).")
+                return replace(wider, notes=(note, *wider.notes))
         if not ranked or ranked[0].score < threshold or abstain_note:
             if abstain_note:
                 notes.append(abstain_note)

@@ -270,3 +270,13 @@ def test_a_month_without_a_year_means_the_articles_time(assistant):
     answer = assistant.ask("What did Xi and Putin discuss in December?")
     assert (answer.since, answer.until) == ("2021-12-01", "2021-12-31")
     assert all(c.date == "2021-12-17" for c in answer.citations)
+
+
+@pytest.mark.integration
+def test_an_event_date_reported_later_is_still_answered(real_retriever):
+    """The December call is reported in a January article: the question's date filter finds
+    nothing that answers, so the answer comes from all articles, with a note saying so."""
+    answer = Assistant(real_retriever).ask("What did Xi and Putin agree during the video call in December?")
+    assert not answer.abstained
+    assert any("deepen their co-operation" in c.text for c in answer.citations)
+    assert any("answered from all articles" in n for n in answer.notes)
