@@ -92,6 +92,8 @@ class Retriever:
         self._sorted_ids = np.asarray(contents.chunk_ids)[self._row_of_id]
         self._article_row = {a["id"]: i for i, a in enumerate(contents.articles)}
         dates = np.asarray([_date_key(a.get("date")) for a in contents.articles], dtype=np.int64)
+        dated = [a["date"] for a in contents.articles if a.get("date")]
+        self._latest_date: str | None = max(dated) if dated else None
         self._chunk_date = dates[contents.chunk_article] if contents.n_chunks else dates[:0]
         self.mode = "hybrid"
         self.fallback_reason: str | None = None
@@ -416,8 +418,7 @@ class Retriever:
     def latest_date(self) -> str | None:
         """Publication date of the newest dated article: the corpus's "today", so a month
         without a year ("in December") means the last December the articles cover."""
-        dated = [a.get("date") for a in self._c.articles if a.get("date")]
-        return max(dated) if dated else None
+        return self._latest_date
 
     @property
     def stats(self) -> IndexStats:
