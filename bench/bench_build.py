@@ -101,15 +101,7 @@ def incremental(n_chunks: int) -> dict:
     from qa import build_index
     from qa.embedding import SentenceTransformerEmbedder
 
-    corpus, index, base = common.synthetic_index(n_chunks)
-    for old in corpus.glob("added-*.txt"):
-        old.unlink()
-    # Bring the index back to the base corpus (untimed) so the timed build adds exactly one.
-    build_index(corpus=corpus, index=index, embedder=common.RandomEmbedder())
-
-    title, text, date = next(common.wikinews_stories())
-    (corpus / f"added-{int(time.time())}.txt").write_text(f"{title}\n\n{text}\n",
-                                                         encoding="utf-8")
+    corpus, index, base = common.index_plus_one_article(n_chunks, f"added-{int(time.time())}.txt")
     embedder = SentenceTransformerEmbedder()
     embedder.load()
     embedder.encode(["warm-up"])

@@ -78,12 +78,7 @@ def profile_incremental(size: int) -> dict:
     from qa import build_index
     from qa.embedding import SentenceTransformerEmbedder
 
-    corpus, index, _ = common.synthetic_index(size)
-    for old in corpus.glob("added-*.txt"):
-        old.unlink()
-    build_index(corpus=corpus, index=index, embedder=common.RandomEmbedder())
-    title, text, _ = next(common.wikinews_stories())
-    (corpus / "added-profile.txt").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+    corpus, index, _ = common.index_plus_one_article(size, "added-profile.txt")
     embedder = SentenceTransformerEmbedder()
     embedder.load()
     return _run(f"build-incremental-{common.size_label(size)}",

@@ -371,3 +371,20 @@ def synthetic_index(n_chunks: int) -> tuple[Path, Path, dict]:
         "embedded": report.embedded_chunks,
         "peak_rss_mib": peak_rss_mib(),
     }
+
+
+def index_plus_one_article(n_chunks: int, name: str) -> tuple[Path, Path, dict]:
+    """A synthetic index of `n_chunks` chunks brought back to its base corpus (untimed), with
+    one real Wikinews article then written as `name`: the next build adds exactly that one.
+
+    Returns (corpus, index, base-build info) as `synthetic_index` does.
+    """
+    from qa import build_index
+
+    corpus, index, base = synthetic_index(n_chunks)
+    for old in corpus.glob("added-*.txt"):
+        old.unlink()
+    build_index(corpus=corpus, index=index, embedder=RandomEmbedder())
+    title, text, _ = next(wikinews_stories())
+    (corpus / name).write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+    return corpus, index, base
