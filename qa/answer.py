@@ -196,9 +196,8 @@ class Assistant:
         self.k = k
         self._vectors: dict[int, Any] = {}  # chunk id -> sentence vectors (rows in span order)
         self._articles: dict[str, Article] = {}
-        self._quotes: list[Quote] | None = None
         self._quotes_generation: str | None = None
-        self._quotes_by_article: dict[str, list[Quote]] = {}
+        self._quotes_by_key: dict[Any, list[Quote]] = {}  # ("article"|"speaker", key) -> quotes
 
     # ------------------------------------------------------------------ public API
     def ask(
@@ -355,29 +354,38 @@ class Assistant:
         except ValueError:
             return None
 
-    def _all_quotes(self) -> list[Quote]:
+    def _quote_cache(self) -> dict[Any, list[Quote]]:
         # Keyed by the index generation: after a rebuild (the chat's /rebuild) the retriever
         # re-opens and its quotes change.
         generation = (getattr(self.retriever, "manifest", None) or {}).get("data")
-        if self._quotes is None or self._quotes_generation != generation:
-            try:
-                self._quotes = list(self.retriever.quotes())
-            except (AttributeError, NotImplementedError):
-                self._quotes = []
+        if self._quotes_generation != generation:
             self._quotes_generation = generation
-            self._quotes_by_article = {}
-            for q in self._quotes:
-                self._quotes_by_article.setdefault(q.article_id, []).append(q)
-        return self._quotes
+            self._quotes_by_key = {}
+        return self._quotes_by_key
 
     def _quotes_in(self, article_id: str) -> list[Quote]:
-        """Quotes of one article (an index lookup: scanning every quote per sentence cost
-        most of a question's time at 100k chunks)."""
-        self._all_quotes()
-        return self._quotes_by_article.get(article_id, [])
+        """Quotes of one article, read from the index's columnar quote table on first use
+        (holding every quote as objects cost ~2 GB at a million chunks)."""
+        cache = self._quote_cache()
+        key = ("article", article_id)
+        if key not in cache:
+            try:
+                cache[key] = list(self.retriever.quotes_in(article_id))
+            except (AttributeError, NotImplementedError):
+                cache[key] = []
+        return cache[key]
 
     def _speaker_quotes(self, speaker: str) -> list[Quote]:
-        return [q for q in self._all_quotes() if speaker_matches(speaker, q.speaker)]
+        """The quotes of every indexed name that `speaker` matches (full name or surname)."""
+        cache = self._quote_cache()
+        key = ("speaker", speaker)
+        if key not in cache:
+            try:
+                names = [n for n in self.retriever.speakers() if speaker_matches(speaker, n)]
+                cache[key] = list(self.retriever.quotes_by(names)) if names else []
+            except (AttributeError, NotImplementedError):
+                cache[key] = []
+        return cache[key]
 
     def _speaker_at(self, article_id: str, start: int, end: int) -> str | None:
         for q in self._quotes_in(article_id):

@@ -98,7 +98,7 @@ class Retriever:
         self.mode = "hybrid"
         self.fallback_reason: str | None = None
         self.fusion = "convex"  # or "rrf"
-        self._quotes: list[Quote] | None = None
+        self._quotes: store.QuoteTable | None = None
         files = manifest.get("files") or {}
         data = index_dir / manifest["data"]
         if "dense.faiss" not in files or not (data / "dense.faiss").exists():
@@ -403,16 +403,53 @@ class Retriever:
 
     def quotes(self, speaker: str | None = None) -> list[Quote]:
         """Attributed quotations, optionally of one speaker (case-insensitive; a surname
-        or any part of the name matches: "Zhao", "zhao lijian")."""
-        if self._quotes is None:  # read on first use: most searches never need them
-            self._quotes = store.read_quotes(self.index_path / self.manifest["data"])
+        or any part of the name matches: "Zhao", "zhao lijian"), in article order.
+
+        Without a speaker this materialises every quote: at a million chunks that is ~1M
+        objects; `quotes_in` and `quotes_by` read only the rows they need.
+        """
+        table = self._quote_table()
         if not speaker:
-            return list(self._quotes)
+            return self._materialise(np.arange(len(table)))
         want = speaker.casefold().split()
-        return [
-            q for q in self._quotes
-            if all(w in q.speaker.casefold().split() or w == q.speaker.casefold() for w in want)
+        names = [
+            n for n in table.quoted_speakers()
+            if all(w in n.casefold().split() or w == n.casefold() for w in want)
         ]
+        return self.quotes_by(names)
+
+    def speakers(self) -> list[str]:
+        """Every name with at least one attributed quote."""
+        return self._quote_table().quoted_speakers()
+
+    def quotes_by(self, names: Sequence[str]) -> list[Quote]:
+        """The quotes whose speaker is exactly one of `names`, in article order."""
+        return self._materialise(self._quote_table().rows_of_speakers(names))
+
+    def quotes_in(self, article_id: str) -> list[Quote]:
+        """One article's quotes, in text order (an empty list for an unknown id)."""
+        row = self._article_row.get(article_id)
+        if row is None:
+            return []
+        lo, hi = self._quote_table().rows_of_article(row)
+        return self._materialise(np.arange(lo, hi))
+
+    def _quote_table(self) -> store.QuoteTable:
+        if self._quotes is None:  # read on first use: most searches never need them
+            folder = self.index_path / self.manifest["data"]
+            self._quotes = store.QuoteTable.read(folder, [a["id"] for a in self._c.articles])
+        return self._quotes
+
+    def _materialise(self, rows: np.ndarray) -> list[Quote]:
+        table = self._quote_table()
+        out: list[Quote] = []
+        text_row, text = -1, ""
+        for i in (int(r) for r in rows):  # rows are grouped by article: each text read once
+            arow = int(table.article[i])
+            if arow != text_row:
+                text_row, text = arow, self._c.texts[arow]
+            out.append(table.quote(i, self._c.articles[arow]["id"], text))
+        return out
 
     @property
     def latest_date(self) -> str | None:

@@ -12,7 +12,8 @@ Layout of an index folder (default `index/`)::
       bm25_tf.npz      term counts (CSR) for incremental refits
       bm25_*.npy       the fitted BM25Okapi weights, term by term (memory-mapped by readers)
       vocab.json       BM25 vocabulary, column order
-      quotes.json      attributed quotations found at build time (one JSON document: rows)
+      quote_*.npy      attributed quotations found at build time, columnar (article row, spans,
+      quote_names.json speaker and cue indexes into the names in quote_names.json)
     .lock              held (flock) while a build runs
     .tmp-*             a build in progress, or the remains of a killed one (cleaned next build)
 
@@ -32,7 +33,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,11 @@ CORE_FILES = (
     "bm25_indices.npy",
     "bm25_data.npy",
     "vocab.json",
-    "quotes.json",
+    "quote_article.npy",
+    "quote_spans.npy",
+    "quote_speaker.npy",
+    "quote_cue.npy",
+    "quote_names.json",
 )
 DENSE_FILES = ("vectors.npy", "dense.faiss")
 
@@ -278,7 +283,7 @@ def check_model(index_dir: Path, manifest: dict[str, Any], model: str | None) ->
 # --- what a generation holds -------------------------------------------------------------
 
 import mmap  # noqa: E402  (kept beside the code that uses it)
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -345,7 +350,7 @@ class Contents:
     tf: Any  # scipy CSR term counts, chunks x vocab
     vocab: list[str]
     vectors: np.ndarray | None = None
-    quotes: list[Quote] = field(default_factory=list)
+    quotes: QuoteTable | None = None  # None: not read (readers load it on first use)
 
     @property
     def n_chunks(self) -> int:
@@ -374,7 +379,7 @@ def save_contents(folder: Path, c: Contents, weights: Any, dense_index: Any | No
     sparse.save_npz(folder / "bm25_tf.npz", c.tf.tocsr(), compressed=False)
     weights.save(folder)
     (folder / "vocab.json").write_text(json.dumps(c.vocab, ensure_ascii=False), encoding="utf-8")
-    write_quotes(folder, c.quotes)
+    (c.quotes if c.quotes is not None else QuoteTable.empty()).write(folder)
     if c.vectors is not None and dense_index is not None:
         import faiss  # imported only when writing or searching vectors
 
@@ -384,21 +389,179 @@ def save_contents(folder: Path, c: Contents, weights: Any, dense_index: Any | No
 
 
 QUOTE_FIELDS = ["article_id", "speaker", "text", "start", "end", "sentence_start", "sentence_end", "cue"]
+QUOTE_ARRAYS = ("quote_article.npy", "quote_spans.npy", "quote_speaker.npy", "quote_cue.npy")
+QUOTE_NAMES = "quote_names.json"
 
 
-def write_quotes(folder: Path, quotes: list[Quote]) -> None:
-    """All quotes as one JSON document of rows: one encode call instead of one per quote
-    (per-line JSON was a second of every update at 100k chunks)."""
-    rows = [[q.article_id, q.speaker, q.text, q.start, q.end, q.sentence[0], q.sentence[1], q.cue]
-            for q in quotes]
-    (folder / "quotes.json").write_text(
-        json.dumps({"fields": QUOTE_FIELDS, "rows": rows}, ensure_ascii=False), encoding="utf-8"
-    )
+class QuoteTable:
+    """Attributed quotations, columnar and memory-mapped, like the chunk tables.
+
+    One row per quote, rows grouped by article row in article order. Columns: the article
+    row (int32), char spans (int64 n x 4: start, end, sentence start, sentence end), and the
+    speaker and cue as int32 indexes into two name lists. The quoted words are not stored:
+    they are `article_text[start:end]`. A reader materialises only the quotes it asks for
+    (one article's, one speaker's), so a million-chunk index does not hold ~1M `Quote`
+    objects (2 GB) to answer a question.
+    """
+
+    def __init__(self, article: np.ndarray, spans: np.ndarray, speaker: np.ndarray,
+                 cue: np.ndarray, speakers: list[str], cues: list[str]) -> None:
+        self.article = article
+        self.spans = spans.reshape(-1, 4)
+        self.speaker = speaker
+        self.cue = cue
+        self.speakers = speakers
+        self.cues = cues
+
+    @classmethod
+    def empty(cls) -> "QuoteTable":
+        return cls(np.zeros(0, np.int32), np.zeros((0, 4), np.int64), np.zeros(0, np.int32),
+                   np.zeros(0, np.int32), [], [])
+
+    @classmethod
+    def from_quotes(cls, quotes: Sequence[Quote], row_of: Mapping[str, int]) -> "QuoteTable":
+        """A table of `quotes` (their articles' rows from `row_of`; quotes of articles not
+        in it are dropped), grouped by article row, in their order within an article."""
+        builder = QuoteTableBuilder()
+        by_row: dict[int, list[Quote]] = {}
+        for q in quotes:
+            if q.article_id in row_of:
+                by_row.setdefault(row_of[q.article_id], []).append(q)
+        for row in sorted(by_row):
+            builder.add_quotes(row, by_row[row])
+        return builder.table()
+
+    def __len__(self) -> int:
+        return int(len(self.article))
+
+    def rows_of_article(self, row: int) -> tuple[int, int]:
+        """The [lo, hi) rows holding article `row`'s quotes."""
+        lo, hi = np.searchsorted(self.article, [row, row + 1])
+        return int(lo), int(hi)
+
+    def rows_of_speakers(self, names: Iterable[str]) -> np.ndarray:
+        """Rows whose speaker is one of `names` (exact), in article order."""
+        wanted = set(names)
+        idx = [i for i, n in enumerate(self.speakers) if n in wanted]
+        if not idx or not len(self):
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(np.isin(self.speaker, np.asarray(idx, dtype=np.int32)))
+
+    def quoted_speakers(self) -> list[str]:
+        """The names that have at least one quote."""
+        if not len(self):
+            return []
+        counts = np.bincount(np.asarray(self.speaker), minlength=len(self.speakers))
+        return [n for n, c in zip(self.speakers, counts) if c]
+
+    def quote(self, row: int, article_id: str, article_text: str) -> Quote:
+        s, e, s0, s1 = (int(v) for v in self.spans[row])
+        return Quote(article_id=article_id, speaker=self.speakers[int(self.speaker[row])],
+                     text=article_text[s:e], start=s, end=e, sentence=(s0, s1),
+                     cue=self.cues[int(self.cue[row])])
+
+    def write(self, folder: Path) -> None:
+        arrays = {
+            "quote_article.npy": np.asarray(self.article, dtype=np.int32),
+            "quote_spans.npy": np.asarray(self.spans, dtype=np.int64).reshape(-1, 4),
+            "quote_speaker.npy": np.asarray(self.speaker, dtype=np.int32),
+            "quote_cue.npy": np.asarray(self.cue, dtype=np.int32),
+        }
+        for name, arr in arrays.items():
+            np.save(folder / name, np.ascontiguousarray(arr), allow_pickle=False)
+        (folder / QUOTE_NAMES).write_text(
+            json.dumps({"speakers": self.speakers, "cues": self.cues}, ensure_ascii=False),
+            encoding="utf-8",
+        )
+
+    @classmethod
+    def read(cls, folder: Path, article_ids: Sequence[str]) -> "QuoteTable":
+        """Read a generation's quotes (memory-mapped); an index written before the columnar
+        format (quotes.json / quotes.jsonl) is converted in memory.
+
+        Raises:
+            IndexCorruptError: the files are not what `write` wrote, or disagree.
+        """
+        if not (folder / QUOTE_NAMES).exists() and (
+            (folder / "quotes.json").exists() or (folder / "quotes.jsonl").exists()
+        ):
+            return cls.from_quotes(read_quotes(folder), {a: i for i, a in enumerate(article_ids)})
+        try:
+            names = json.loads((folder / QUOTE_NAMES).read_text(encoding="utf-8"))
+            speakers, cues = list(map(str, names["speakers"])), list(map(str, names["cues"]))
+            cols = [np.load(folder / n, mmap_mode="r", allow_pickle=False) for n in QUOTE_ARRAYS]
+            table = cls(*cols, speakers, cues)
+            n = len(table)
+            ok = (
+                all(len(c) == n for c in (table.spans, table.speaker, table.cue))
+                and (n == 0 or (int(table.article[-1]) < len(article_ids)
+                                and int(table.speaker.max()) < len(speakers)
+                                and int(table.cue.max()) < len(cues)
+                                and int(table.speaker.min()) >= 0 and int(table.cue.min()) >= 0))
+            )
+            if not ok:
+                raise ValueError("the quote columns disagree")
+            return table
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise IndexCorruptError(
+                f"The quotes of the index in {folder} cannot be read ({exc}). "
+                "Run `qa index --full` to rebuild the index."
+            ) from exc
+
+
+class QuoteTableBuilder:
+    """Assembles a generation's QuoteTable article by article: new articles' `Quote`s, and
+    unchanged articles' rows copied from the previous table as array slices."""
+
+    def __init__(self, base: QuoteTable | None = None) -> None:
+        # Keeping the previous name lists (and appending) keeps its speaker/cue indexes valid.
+        self._speakers = list(base.speakers) if base is not None else []
+        self._cues = list(base.cues) if base is not None else []
+        self._speaker_ix = {n: i for i, n in enumerate(self._speakers)}
+        self._cue_ix = {n: i for i, n in enumerate(self._cues)}
+        self._base = base
+        self._pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add_quotes(self, row: int, quotes: Sequence[Quote]) -> None:
+        if not quotes:
+            return
+        n = len(quotes)
+        spans = np.asarray([(q.start, q.end, q.sentence[0], q.sentence[1]) for q in quotes],
+                           dtype=np.int64).reshape(n, 4)
+        speaker = np.asarray([self._index(self._speaker_ix, self._speakers, q.speaker)
+                              for q in quotes], dtype=np.int32)
+        cue = np.asarray([self._index(self._cue_ix, self._cues, q.cue) for q in quotes],
+                         dtype=np.int32)
+        self._pieces.append((np.full(n, row, np.int32), spans, speaker, cue))
+
+    def add_rows(self, row: int, lo: int, hi: int) -> None:
+        """Copy rows [lo, hi) of the base table as article `row`'s quotes."""
+        if hi <= lo or self._base is None:
+            return
+        b = self._base
+        self._pieces.append((np.full(hi - lo, row, np.int32), np.asarray(b.spans[lo:hi]),
+                             np.asarray(b.speaker[lo:hi]), np.asarray(b.cue[lo:hi])))
+
+    @staticmethod
+    def _index(ix: dict[str, int], names: list[str], name: str) -> int:
+        if name not in ix:
+            ix[name] = len(names)
+            names.append(name)
+        return ix[name]
+
+    def table(self) -> QuoteTable:
+        if not self._pieces:
+            return QuoteTable(np.zeros(0, np.int32), np.zeros((0, 4), np.int64),
+                              np.zeros(0, np.int32), np.zeros(0, np.int32),
+                              self._speakers, self._cues)
+        cols = [np.concatenate([p[i] for p in self._pieces]) for i in range(4)]
+        return QuoteTable(*cols, self._speakers, self._cues)
 
 
 def read_quotes(folder: Path) -> list[Quote]:
-    """Read `quotes.json`. Raises IndexCorruptError when it is not what write_quotes wrote."""
-    legacy = folder / "quotes.jsonl"  # written by builds before quotes.json (same format version)
+    """Read the row-format quotes of an index written before the columnar QuoteTable
+    (`quotes.json`, or the older `quotes.jsonl`). Raises IndexCorruptError when unreadable."""
+    legacy = folder / "quotes.jsonl"
     if not (folder / "quotes.json").exists() and legacy.exists():
         return _read_legacy_quotes(legacy)
     try:
@@ -456,7 +619,7 @@ def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = F
             for name in CHUNK_FILES
         }
         vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        quotes = read_quotes(folder) if with_quotes else []
+        quotes = QuoteTable.read(folder, [a["id"] for a in articles]) if with_quotes else None
         tf = None
         if with_tf:
             from scipy import sparse

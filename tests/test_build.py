@@ -117,6 +117,9 @@ def test_incremental_equals_full_build(seed_corpus, tmp_path):
         ha, hb = a.search(q, k=5), b.search(q, k=5)
         assert [(h.chunk_id, h.via) for h in ha] == [(h.chunk_id, h.via) for h in hb]
         assert np.allclose([h.score for h in ha], [h.score for h in hb])
+    # Quotes of reused articles are copied as table rows, new ones extracted: same result.
+    assert a.quotes() == b.quotes() and len(a.quotes()) > 5
+    assert sorted(a.speakers()) == sorted(b.speakers())
 
 
 def test_second_build_is_refused_clearly_while_one_runs(seed_corpus, tmp_path):

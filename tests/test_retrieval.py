@@ -118,6 +118,20 @@ def test_quotes_by_speaker(seed_index):
         assert q.sentence[0] <= q.start and q.end <= q.sentence[1]
 
 
+def test_quote_lookups_by_article_and_by_name_agree_with_the_full_list(seed_index):
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    everything = r.quotes()
+    assert len(everything) > 5
+    by_article = [q for a in r.articles() for q in r.quotes_in(a.id)]
+    assert by_article == everything
+    assert r.quotes_in("no-such-article") == []
+    names = r.speakers()
+    assert set(names) == {q.speaker for q in everything}
+    one = names[0]
+    assert r.quotes_by([one]) == [q for q in everything if q.speaker == one]
+    assert r.quotes_by([]) == [] and r.quotes_by(["Nobody Atall"]) == []
+
+
 def test_reload_picks_up_a_new_build(seed_corpus, seed_index):
     from qa import build_index
 

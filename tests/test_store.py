@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from qa import IndexCorruptError, IndexMismatchError, IndexMissingError, Retriever
+from qa import store
 from qa.store import read_manifest
 
 from conftest import HashEmbedder
@@ -109,11 +110,31 @@ def test_damaged_quotes_file_is_a_clear_error_when_quotes_are_asked_for(seed_ind
     import json
 
     m = json.loads((seed_index / "manifest.json").read_text())
-    f = _data(seed_index) / "quotes.json"
-    f.write_text('{"fields": ["article_id"], "rows": [[1]]}')
-    m["files"]["quotes.json"] = f.stat().st_size
+    f = _data(seed_index) / "quote_names.json"
+    f.write_text('{"speakers": [], "cues": []}')  # every speaker index now points nowhere
+    m["files"]["quote_names.json"] = f.stat().st_size
     (seed_index / "manifest.json").write_text(json.dumps(m))
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     assert r.search("Katrina Yu", k=1, mode="bm25")  # searching does not need the quotes
     with pytest.raises(IndexCorruptError, match="qa index --full"):
         r.quotes("Kritenbrink")
+
+
+def test_quotes_of_an_index_from_before_the_columnar_format_still_read(seed_index):
+    """An index written with quotes.json rows (before quote_*.npy) answers the same."""
+    import json
+
+    before = Retriever.open(seed_index, embedder=HashEmbedder()).quotes()
+    assert before
+    data = _data(seed_index)
+    rows = [[q.article_id, q.speaker, q.text, q.start, q.end, q.sentence[0], q.sentence[1], q.cue]
+            for q in before]
+    (data / "quotes.json").write_text(json.dumps({"fields": store.QUOTE_FIELDS, "rows": rows}))
+    m = json.loads((seed_index / "manifest.json").read_text())
+    for name in (*store.QUOTE_ARRAYS, store.QUOTE_NAMES):
+        (data / name).unlink()
+        del m["files"][name]
+    (seed_index / "manifest.json").write_text(json.dumps(m))
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    assert r.quotes() == before
+    assert r.quotes("Kritenbrink") and r.quotes_in(before[0].article_id)
