@@ -4,7 +4,7 @@ with SciFact's test queries.
 
     .venv/bin/python bench/bench_ann_recall.py [--index ~/.cache/qa/eval/scifact/index]
 
-The IVF layout is the one `qa.build.dense_layout` gives a corpus of this size if it were above
+The IVF layout is the one `qa.dense.dense_layout` gives a corpus of this size if it were above
 the threshold (nlist = 4·sqrt(n), nprobe = nlist/48); `--nprobe-scale` tries more probes.
 """
 
@@ -33,7 +33,7 @@ def main() -> None:
 
     import faiss
 
-    import qa.build as build
+    import qa.dense as dense
     from qa import Retriever
     from qa.evaluation import load_beir
     from qa.store import load_contents, read_manifest
@@ -43,11 +43,11 @@ def main() -> None:
     vectors, ids = np.ascontiguousarray(contents.vectors, np.float32), contents.chunk_ids
     queries = list(load_beir(common.SCIFACT, "test").queries.values())
     qv = Retriever.open(index).encode(queries)
-    exact = build.make_dense_index(vectors, ids)
+    exact = dense.make_dense_index(vectors, ids)
     _, truth = exact.search(qv, 10)
-    build.ANN_THRESHOLD = 0  # force the approximate layout on this corpus
-    layout = build.dense_layout(len(vectors))
-    ivf = build.make_dense_index(vectors, ids)
+    dense.ANN_THRESHOLD = 0  # force the approximate layout on this corpus
+    layout = dense.dense_layout(len(vectors))
+    ivf = dense.make_dense_index(vectors, ids)
     rows = []
     for scale in (0.25, 0.5, 1):
         ivf.nprobe = max(1, int(layout["nprobe"] * scale))

@@ -22,6 +22,7 @@ import numpy as np
 from . import config, store
 from .bm25 import fit_weights, prune_vocab, term_counts
 from .chunking import chunk_article
+from .dense import dense_layout, make_dense_index, needs_faiss_file
 from .embedding import Embedder, backend_of, build_embedder, default_embedder
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
 from .ingest import load_corpus
@@ -31,14 +32,6 @@ from .types import Article, BuildReport, Chunk, Quote
 
 # progress(stage, done, total): stages are "read", "embed" and "write".
 BuildProgress = Callable[[str, int, int], None]
-
-# Above this many chunks the dense part is approximate: an inverted file (IVF) with 8-bit
-# scalar-quantised vectors, so 1M chunks fit in ~400 MB and a query scans ~8% of them.
-# Below it, exact search.
-ANN_THRESHOLD = int(os.environ.get("QA_ANN_THRESHOLD", "200000"))
-# Lists scanned per query, as a share of all lists: 1/12 gives recall@10 0.951 against exact
-# search on real SciFact embeddings (1/48: 0.824; bench/bench_ann_recall.py).
-ANN_NPROBE_FRACTION = 1 / 12
 
 # Recorded in the manifest: chunk ids depend on the article hash and position only, so a
 # change of these settings must rebuild everything rather than reuse chunks.
@@ -70,45 +63,6 @@ class _Part:
     reused_rows: np.ndarray | None = None  # rows in the previous generation
     sent_block: np.ndarray | None = None  # reused: the sentence spans of its chunks, (m, 2)
     sent_counts: np.ndarray | None = None  # reused: sentences per chunk
-
-
-def dense_layout(n: int) -> dict[str, Any]:
-    """Which FAISS index a generation of n chunks gets (recorded in the manifest)."""
-    if n <= ANN_THRESHOLD:
-        return {"type": "Flat", "metric": "inner_product"}
-    nlist = int(4 * np.sqrt(n))
-    return {
-        "type": "IVF-SQ8", "metric": "inner_product", "nlist": nlist,
-        "nprobe": max(8, int(nlist * ANN_NPROBE_FRACTION)),
-    }
-
-
-def make_dense_index(vectors: np.ndarray, ids: np.ndarray) -> Any:
-    """A FAISS inner-product index with explicit int64 ids (vectors are L2-normalised,
-    so inner product is cosine): exact up to ANN_THRESHOLD chunks, IVF-SQ8 above."""
-    import faiss
-
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    dim = vectors.shape[1]
-    layout = dense_layout(len(vectors))
-    if layout["type"] == "Flat":
-        # IndexIDMap, not IDMap2: qa never reconstructs vectors by id, and IDMap2's reverse
-        # map cost ~0.3 s of every update at 100k chunks.
-        index = faiss.IndexIDMap(faiss.IndexFlatIP(dim))
-        if len(vectors):
-            index.add_with_ids(vectors, ids.astype(np.int64))
-        return index
-    quantizer = faiss.IndexFlatIP(dim)
-    ivf = faiss.IndexIVFScalarQuantizer(
-        quantizer, dim, layout["nlist"], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-    )
-    # k-means on a sample: 40 points per list is plenty for stable centroids.
-    rng = np.random.default_rng(0)
-    sample = vectors[rng.choice(len(vectors), min(len(vectors), 40 * layout["nlist"]), replace=False)]
-    ivf.train(sample)
-    ivf.add_with_ids(vectors, ids.astype(np.int64))
-    ivf.nprobe = layout["nprobe"]
-    return ivf
 
 
 def _load_previous(
@@ -249,7 +203,10 @@ def build_index(
             meta["file_key"] = list(file_keys.get(meta["path"], ()))
         if progress:
             progress("write", 0, 1)
-        dense = make_dense_index(contents.vectors, contents.chunk_ids)  # type: ignore[arg-type]
+        layout = dense_layout(contents.n_chunks)
+        # Exact search needs no trained index: readers make it from vectors.npy.
+        dense = (make_dense_index(contents.vectors, contents.chunk_ids)  # type: ignore[arg-type]
+                 if needs_faiss_file(layout) else None)
         tmp = store.new_tmp_dir(index_dir)
         try:
             files = store.save_contents(tmp, contents, weights, dense)

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import config, store
 from .bm25 import BM25Weights
+from .dense import load_dense_index, needs_faiss_file
 from .embedding import Embedder
 from .errors import IndexCorruptError, ModelUnavailableError, QueryError
 from .text import TOKENIZER, terms
@@ -101,9 +102,10 @@ class Retriever:
         self._quotes: store.QuoteTable | None = None
         files = manifest.get("files") or {}
         data = index_dir / manifest["data"]
-        if "dense.faiss" not in files or not (data / "dense.faiss").exists():
+        needed = "dense.faiss" if needs_faiss_file(manifest.get("dense")) else "vectors.npy"
+        if needed not in files or not (data / needed).exists():
             self._dense_error = "the index has no dense part; run `qa index --full` to add it"
-        elif (data / "dense.faiss").stat().st_size != files["dense.faiss"]:
+        elif (data / needed).stat().st_size != files[needed]:
             self._dense_error = "the dense part is damaged; run `qa index --full` to rebuild it"
         if self._dense_error:
             self.mode, self.fallback_reason = "bm25", self._dense_error
@@ -185,16 +187,8 @@ class Retriever:
             if self._dense is not None:
                 return
             try:
-                import faiss
-
-                path = self.index_path / self.manifest["data"] / "dense.faiss"
-                index = faiss.read_index(str(path))
-                nprobe = (self.manifest.get("dense") or {}).get("nprobe")
-                if nprobe and hasattr(index, "nprobe"):
-                    index.nprobe = int(nprobe)
-                if index.ntotal != self._c.n_chunks:
-                    raise IndexCorruptError("dense part has another number of chunks")
-                self._dense = index
+                folder = self.index_path / self.manifest["data"]
+                self._dense = load_dense_index(folder, self.manifest, self._c.chunk_ids)
             except Exception as exc:
                 self._dense_error = (
                     f"the dense part cannot be read ({exc}); run `qa index --full` to rebuild it"

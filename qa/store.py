@@ -8,7 +8,8 @@ Layout of an index folder (default `index/`)::
       texts.bin        article texts, UTF-8, concatenated; text_offsets.npy gives byte ranges
       chunk_*.npy      chunk ids, article rows, ordinals, char offsets; sent_*.npy sentence spans
       vectors.npy      float32 embeddings, one row per chunk (absent in a BM25-only index)
-      dense.faiss      FAISS inner-product index over the vectors, ids = chunk ids
+      dense.faiss      above 200k chunks: the trained IVF-SQ8 FAISS index, ids = chunk ids
+                       (below, the exact index is made from vectors.npy on load)
       bm25_tf.npz      term counts (CSR) for incremental refits
       bm25_*.npy       the fitted BM25Okapi weights, term by term (memory-mapped by readers)
       vocab.json       BM25 vocabulary, column order
@@ -380,10 +381,11 @@ def save_contents(folder: Path, c: Contents, weights: Any, dense_index: Any | No
     weights.save(folder)
     (folder / "vocab.json").write_text(json.dumps(c.vocab, ensure_ascii=False), encoding="utf-8")
     (c.quotes if c.quotes is not None else QuoteTable.empty()).write(folder)
-    if c.vectors is not None and dense_index is not None:
+    if c.vectors is not None:
+        np.save(folder / "vectors.npy", np.ascontiguousarray(c.vectors, dtype=np.float32))
+    if dense_index is not None:  # a trained (IVF) index; exact search is made from vectors.npy
         import faiss  # imported only when writing or searching vectors
 
-        np.save(folder / "vectors.npy", np.ascontiguousarray(c.vectors, dtype=np.float32))
         faiss.write_index(dense_index, str(folder / "dense.faiss"))
     return {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
 

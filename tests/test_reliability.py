@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa import IndexCorruptError, QAError, Retriever, build_index, store
+from qa import IndexCorruptError, QAError, Retriever, build_index, dense, store
 from qa.chunking import chunk_article
 from qa.cli import main
 from qa.ingest import load_corpus, read_article_file
@@ -126,6 +126,7 @@ def test_disk_full_half_way_keeps_the_old_index_and_says_so(
         monkeypatch.setattr(np, "save", lambda f, a, **kw: half_then_full(f, a.tobytes())
                             if str(f).endswith("vectors.npy") else real_save(f, a, **kw))
     elif where == "dense.faiss":
+        monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)  # the seed corpus gets an IVF index
         monkeypatch.setattr(faiss, "write_index",
                             lambda ix, f: half_then_full(f, b"IxM2" * 4096))
     else:
@@ -338,8 +339,8 @@ def test_a_damaged_index_gives_the_cli_a_clear_error(how, seed_index, seed_corpu
     assert "qa index" in captured.err and "Traceback" not in captured.err
 
 
-def test_a_truncated_faiss_file_through_the_cli_answers_from_bm25_and_says_why(seed_index, capsys):
-    f = seed_index / read_manifest(seed_index)["data"] / "dense.faiss"
+def test_a_truncated_vectors_file_through_the_cli_answers_from_bm25_and_says_why(seed_index, capsys):
+    f = seed_index / read_manifest(seed_index)["data"] / "vectors.npy"
     f.write_bytes(f.read_bytes()[:64])
     assert main(["search", "Who is Katrina Yu?", "--index", str(seed_index)]) == 0
     captured = capsys.readouterr()
@@ -347,9 +348,16 @@ def test_a_truncated_faiss_file_through_the_cli_answers_from_bm25_and_says_why(s
     assert "[BM25 only:" in captured.err and "qa index --full" in captured.err
 
 
-def test_a_same_size_garbage_faiss_file_falls_back_without_a_crash(seed_index):
-    """FAISS parses the file in C++: garbage of the recorded size must not crash the process."""
-    f = seed_index / read_manifest(seed_index)["data"] / "dense.faiss"
+@pytest.mark.parametrize("name", ["vectors.npy", "dense.faiss"])
+def test_a_same_size_garbage_dense_file_falls_back_without_a_crash(name, seed_corpus, tmp_path, monkeypatch):
+    """FAISS parses dense.faiss (an IVF index) in C++: garbage of the recorded size must not
+    crash the process; nor may garbage in the vectors an exact index is made from."""
+    if name == "dense.faiss":
+        monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)  # the seed corpus gets an IVF index
+    seed_index = tmp_path / "ix"
+    build_index(seed_corpus, seed_index, embedder=HashEmbedder())
+    f = seed_index / read_manifest(seed_index)["data"] / name
+    assert f.exists()
     f.write_bytes(bytes(random.Random(1).randrange(256) for _ in range(f.stat().st_size)))
     code = (
         "import sys; sys.path.insert(0, sys.argv[2]); from conftest import HashEmbedder\n"

@@ -95,7 +95,7 @@ def test_falls_back_to_bm25_when_the_dense_part_is_missing(seed_index):
     from qa.store import read_manifest
 
     data = seed_index / read_manifest(seed_index)["data"]
-    (data / "dense.faiss").unlink()
+    (data / "vectors.npy").unlink()  # exact search is made from the vectors
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     hits = r.search("Katrina Yu", k=2)
     assert all(h.via == "bm25" for h in hits) and "no dense part" in r.fallback_reason
@@ -148,7 +148,7 @@ def test_large_indexes_use_ivf_and_agree_with_exact_search(tmp_path, monkeypatch
     import csv
     import json
 
-    from qa import build, build_index
+    from qa import build_index, dense
 
     from conftest import SHARED
 
@@ -161,7 +161,7 @@ def test_large_indexes_use_ivf_and_agree_with_exact_search(tmp_path, monkeypatch
             out.write(json.dumps({"id": str(i), "title": row["title"], "date": row["date"][:10],
                                   "text": row["text"]}) + "\n")
     build_index(corpus, tmp_path / "exact", embedder=HashEmbedder())
-    monkeypatch.setattr(build, "ANN_THRESHOLD", 100)
+    monkeypatch.setattr(dense, "ANN_THRESHOLD", 100)
     build_index(corpus, tmp_path / "ivf", embedder=HashEmbedder())
     exact = Retriever.open(tmp_path / "exact", embedder=HashEmbedder())
     ivf = Retriever.open(tmp_path / "ivf", embedder=HashEmbedder())

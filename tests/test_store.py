@@ -65,8 +65,8 @@ def test_data_folder_gone(seed_index):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
 
-def test_truncated_faiss_file_falls_back_to_bm25_with_the_reason(seed_index):
-    f = _data(seed_index) / "dense.faiss"
+def test_truncated_vectors_file_falls_back_to_bm25_with_the_reason(seed_index):
+    f = _data(seed_index) / "vectors.npy"
     f.write_bytes(f.read_bytes()[:100])
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     hits = r.search("Katrina Yu", k=1)
