@@ -61,6 +61,7 @@ class _Part:
     quotes: list[Quote] = field(default_factory=list)  # new articles
     quote_rows: tuple[int, int] = (0, 0)  # reused: its rows in the previous QuoteTable
     reused_rows: np.ndarray | None = None  # rows in the previous generation
+    prev_article: int = -1  # reused: the article's row in the previous generation
     sent_block: np.ndarray | None = None  # reused: the sentence spans of its chunks, (m, 2)
     sent_counts: np.ndarray | None = None  # reused: sentences per chunk
 
@@ -179,7 +180,9 @@ def build_index(
             if old is not None and old[0] == art.hash:
                 unchanged.append(art.id)
                 quote_rows = (int(quote_lo[old[2]]), int(quote_hi[old[2]])) if len(quote_lo) else (0, 0)
-                parts.append(_reused_part(art, prev, old[1], quote_rows))  # type: ignore[arg-type]
+                part = _reused_part(art, prev, old[1], quote_rows)  # type: ignore[arg-type]
+                part.prev_article = old[2]
+                parts.append(part)
             else:
                 (changed if old is not None else added).append(art.id)
                 parts.append(_new_part(art))
@@ -397,7 +400,7 @@ def _assemble(parts: list[_Part], prev: store.Contents | None) -> tuple[store.Co
     dim = dims[0] if dims else 0
     contents = store.Contents(
         articles=[_article_meta(p.article, len(p.starts)) for p in parts],
-        texts=store.TextStore.from_texts([p.article.text for p in parts]),
+        texts=_assemble_texts(parts, prev),
         chunk_ids=_concat([p.chunk_ids for p in parts], np.int64),
         chunk_article=chunk_article,
         chunk_ordinal=_concat([p.ordinals for p in parts], np.int32),
@@ -408,13 +411,27 @@ def _assemble(parts: list[_Part], prev: store.Contents | None) -> tuple[store.Co
         tf=tf,
         vocab=vocab_list,
         vectors=np.concatenate(
-            [p.vectors for p in parts if p.vectors is not None and len(p.vectors)]
-        ).astype(np.float32)
+            [p.vectors for p in parts if p.vectors is not None and len(p.vectors)], dtype=np.float32
+        )
         if dim
         else np.zeros((0, 1), np.float32),
         quotes=_assemble_quotes(parts, prev),
     )
     return contents, weights
+
+
+def _assemble_texts(parts: list[_Part], prev: store.Contents | None) -> store.TextStore:
+    """New articles' texts encoded; runs of reused ones copied as bytes from the previous
+    generation (re-encoding every text was ~0.4 s of an update at 100k chunks)."""
+    pieces: list[Any] = []
+    for p in parts:
+        if p.prev_article < 0 or prev is None:
+            pieces.append(p.article.text)
+        elif pieces and isinstance(pieces[-1], list) and pieces[-1][2] == p.prev_article:
+            pieces[-1][2] += 1  # extends the run
+        else:
+            pieces.append([prev.texts, p.prev_article, p.prev_article + 1])
+    return store.TextStore.concat([x if isinstance(x, str) else tuple(x) for x in pieces])
 
 
 def _assemble_quotes(parts: list[_Part], prev: store.Contents | None) -> store.QuoteTable:
