@@ -95,6 +95,10 @@ RELATION_MISSING_FACTOR = 0.85
 OTHER_SIDE_SHARE = 0.6
 # A quotation that runs over several sentences is cited whole, up to this many characters.
 MAX_QUOTE_CHARS = 700
+# A who-said-what question reads at most this many of the speaker's quotes beyond what the
+# search found: those in the chunks that best match the question (a name quoted thousands
+# of times in a large corpus took 90 s and 1 GB at 1M chunks when all were read).
+SPEAKER_QUOTES_MAX = 50
 # Question words that say what kind of answer is wanted, not what it is about.
 _ASKING_WORDS = frozenset(
     "say said says tell told think thinks thought happen happened article articles news "
@@ -272,7 +276,7 @@ class Assistant:
         elif getattr(self.retriever, "mode", "hybrid") == "bm25":
             lexical_only = True
             reason = getattr(self.retriever, "fallback_reason", None) or "retriever is in BM25 mode"
-        candidates = self._candidates(hits, speaker, since, until)
+        candidates = self._candidates(cleaned, hits, speaker, since, until)
         qvec = None
         if not lexical_only and candidates:
             try:
@@ -292,7 +296,7 @@ class Assistant:
             # own, naming Blinken) are not Blinken's, however close they read.
             ranked = [c for c in ranked if not c.speaker or speaker_matches(speaker, c.speaker)]
         abstain_note = None
-        if speaker and _looks_like_person(speaker) and not self._speaker_quotes(speaker):
+        if speaker and _looks_like_person(speaker) and not self._speaker_names(speaker):
             abstain_note = f"No quotes attributed to {speaker} were found in the articles."
         elif speaker and _looks_like_person(speaker) and not any(
             c.speaker and speaker_matches(speaker, c.speaker) for c in ranked
@@ -375,17 +379,39 @@ class Assistant:
                 cache[key] = []
         return cache[key]
 
-    def _speaker_quotes(self, speaker: str) -> list[Quote]:
-        """The quotes of every indexed name that `speaker` matches (full name or surname)."""
+    def _speaker_quotes(self, speaker: str, *, query: str | None = None,
+                        since: str | None = None, until: str | None = None) -> list[Quote]:
+        """The quotes of every indexed name that `speaker` matches (full name or surname).
+
+        With a `query`, only the SPEAKER_QUOTES_MAX whose chunks best match it (by BM25),
+        within the date range: the candidates a question reads and scores.
+        """
         cache = self._quote_cache()
-        key = ("speaker", speaker)
+        key = ("speaker", speaker, query, since, until)
         if key not in cache:
             try:
-                names = [n for n in self.retriever.speakers() if speaker_matches(speaker, n)]
-                cache[key] = list(self.retriever.quotes_by(names)) if names else []
+                names = self._speaker_names(speaker)
+                if not names:
+                    cache[key] = []
+                elif query is None:
+                    cache[key] = list(self.retriever.quotes_by(names))
+                else:
+                    cache[key] = list(self.retriever.quotes_by(
+                        names, query=query, limit=SPEAKER_QUOTES_MAX, since=since, until=until))
             except (AttributeError, NotImplementedError):
                 cache[key] = []
         return cache[key]
+
+    def _speaker_names(self, speaker: str) -> list[str]:
+        """The indexed names (with at least one quote) that `speaker` matches."""
+        cache = self._quote_cache()
+        key = ("names", speaker)
+        if key not in cache:
+            try:
+                cache[key] = [n for n in self.retriever.speakers() if speaker_matches(speaker, n)]
+            except (AttributeError, NotImplementedError):
+                cache[key] = []
+        return cache[key]  # type: ignore[return-value]
 
     def _speaker_at(self, article_id: str, start: int, end: int) -> str | None:
         for q in self._quotes_in(article_id):
@@ -393,7 +419,7 @@ class Assistant:
                 return q.speaker
         return None
 
-    def _candidates(self, hits: list[Any], speaker: str | None,
+    def _candidates(self, query: str, hits: list[Any], speaker: str | None,
                     since: str | None, until: str | None) -> list[_Candidate]:
         seen: set[tuple[str, int]] = set()
         out: list[_Candidate] = []
@@ -412,8 +438,9 @@ class Assistant:
             spans = hit.sentences or _chunk_sentences(self.retriever, hit)
             add(article, spans, hit.chunk_id, hit.start, hit.end, rank)
         if speaker:
-            # The speaker's own sentences compete even when retrieval ranked them low.
-            for q in self._speaker_quotes(speaker):
+            # The speaker's own sentences compete even when retrieval ranked them low: the
+            # ones in the chunks that best match the question, however often they are quoted.
+            for q in self._speaker_quotes(speaker, query=query, since=since, until=until):
                 article = self._article(q.article_id)
                 if not _in_range(article.date, since, until):
                     continue

@@ -174,3 +174,19 @@ def test_large_indexes_use_ivf_and_agree_with_exact_search(tmp_path, monkeypatch
     assert sum(overlap) / len(overlap) >= 0.7, overlap
     hits = ivf.search("election president", k=5, since="2019-06-01", mode="dense")
     assert hits and all(h.date >= "2019-06-01" for h in hits)
+
+
+def test_quotes_by_keeps_the_quotes_that_best_match_a_question_within_dates(seed_index):
+    """A name quoted thousands of times must not make a question read every quote: with a
+    limit, the quotes in the chunks that best match the question are kept."""
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    everything = r.quotes_by(["Zhao Lijian"])
+    assert len(everything) == 3
+    best = r.quotes_by(["Zhao Lijian"], query="NATO Cold War mentality ideological bias", limit=1)
+    assert len(best) == 1 and "Cold War mentality" in best[0].text
+    other = r.quotes_by(["Zhao Lijian"], query="delude themselves countries", limit=1)
+    assert len(other) == 1 and other[0] != best[0]
+    in_march = r.quotes_by(["Zhao Lijian"], since="2022-03-01")
+    assert in_march and all(r.article(q.article_id).date >= "2022-03-01" for q in in_march)
+    assert len(in_march) == 2
+    assert r.quotes_by(["Zhao Lijian"], query="NATO", limit=1, until="2021-12-31") == []

@@ -138,3 +138,17 @@ def test_quotes_of_an_index_from_before_the_columnar_format_still_read(seed_inde
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     assert r.quotes() == before
     assert r.quotes("Kritenbrink") and r.quotes_in(before[0].article_id)
+
+
+def test_bm25_postings_pointing_past_the_chunks_are_a_clear_error_when_searched(seed_index):
+    """Same-size damage is not caught by the size check, nor scanned for at open (that read
+    the whole file at 1M chunks): the query that touches it gets the command to fix it."""
+    import numpy as np
+
+    f = _data(seed_index) / "bm25_indices.npy"
+    bad = np.load(f)
+    bad[:] = 10**6
+    np.save(f, bad)
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    with pytest.raises(IndexCorruptError, match="qa index --full"):
+        r.search("China Russia NATO", k=3, mode="bm25")
