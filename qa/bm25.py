@@ -11,8 +11,6 @@ chunks that contain one of its terms. `tests/test_bm25.py` checks the scores aga
 
 from __future__ import annotations
 
-import os
-import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
+
+from .diskarray import NpyRanges
 
 K1 = 1.5
 B = 0.75
@@ -57,47 +57,6 @@ def prune_vocab(tf: sparse.csr_matrix, vocab: list[str]) -> tuple[sparse.csr_mat
     if len(keep) == tf.shape[1]:
         return tf, vocab
     return tf[:, keep].tocsr(), [vocab[i] for i in keep]
-
-
-class NpyRanges:
-    """A 1-D `.npy` file read by range with `os.pread`, for arrays too big to keep in memory.
-
-    Unlike a memory map, pages a query reads stay in the kernel's page cache, not in the
-    process: at 1M chunks the postings of common query terms ("said") span most of 1.1 GB of
-    BM25 arrays, and mapping them grew the process to ~0.9 GB of file-backed RSS in 30 queries.
-    Slicing `[lo:hi]` returns a fresh array; nothing else is supported.
-    """
-
-    def __init__(self, path: Path) -> None:
-        with open(path, "rb") as fh:
-            major, _minor = np.lib.format.read_magic(fh)
-            read_header = (np.lib.format.read_array_header_1_0 if major == 1
-                           else np.lib.format.read_array_header_2_0)
-            shape, fortran, dtype = read_header(fh)
-            self._offset = fh.tell()
-        if len(shape) != 1 or dtype.hasobject:
-            raise ValueError(f"{path.name} is not a 1-D numeric array")
-        self.dtype = dtype
-        self.shape = shape
-        size = os.stat(path).st_size
-        if size < self._offset + shape[0] * dtype.itemsize:
-            raise ValueError(f"{path.name} is shorter than its header says")
-        self._fd = os.open(path, os.O_RDONLY)
-        weakref.finalize(self, os.close, self._fd)
-
-    def __len__(self) -> int:
-        return int(self.shape[0])
-
-    def __getitem__(self, key: slice) -> np.ndarray:
-        lo, hi, step = key.indices(len(self))
-        if step != 1:
-            raise IndexError("NpyRanges supports contiguous slices only")
-        n = max(0, hi - lo)
-        size = self.dtype.itemsize
-        buf = os.pread(self._fd, n * size, self._offset + lo * size)
-        if len(buf) != n * size:
-            raise ValueError("short read: the file changed or was truncated")
-        return np.frombuffer(buf, dtype=self.dtype)
 
 
 @dataclass

@@ -135,7 +135,7 @@ class Retriever:
                 f"Run `qa index --full --index {index_dir}` to rebuild it."
             )
         folder = store.data_dir(index_dir, _without_dense(manifest))
-        contents = store.load_contents(folder, with_quotes=False)
+        contents = store.load_contents(folder, with_quotes=False, for_queries=True)
         try:
             weights = BM25Weights.load(folder, contents.vocab, contents.n_chunks)
         except (OSError, ValueError) as exc:

@@ -291,15 +291,16 @@ from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from .diskarray import NpyRanges, PreadFile  # noqa: E402
 from .types import Quote  # noqa: E402
 
 ARTICLE_FIELDS = ("id", "title", "date", "source", "url", "path", "hash", "file_key")
 
 
 class TextStore:
-    """Article texts in one UTF-8 file, read by byte range on demand (memory-mapped)."""
+    """Article texts in one UTF-8 file, read by byte range on demand."""
 
-    def __init__(self, blob: bytes | mmap.mmap, offsets: np.ndarray) -> None:
+    def __init__(self, blob: Any, offsets: np.ndarray) -> None:
         self._blob = blob
         self._offsets = offsets
 
@@ -345,13 +346,16 @@ class TextStore:
         np.save(folder / "text_offsets.npy", self._offsets, allow_pickle=False)
 
     @classmethod
-    def read(cls, folder: Path) -> "TextStore":
+    def read(cls, folder: Path, *, pread: bool = False) -> "TextStore":
+        """Open texts.bin: memory-mapped (builds, which read it all in order), or with
+        `pread` for readers, which read a few articles per question (see qa.diskarray)."""
         offsets = np.load(folder / "text_offsets.npy", allow_pickle=False)
         with open(folder / "texts.bin", "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
-            blob: bytes | mmap.mmap = (
-                mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-            )
+            blob: Any = b""
+            if size:
+                blob = (PreadFile(folder / "texts.bin") if pread
+                        else mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
         if int(offsets[-1]) != size:
             raise IndexCorruptError(
                 f"{folder}/texts.bin does not match its offsets. "
@@ -516,10 +520,9 @@ class QuoteTable:
         try:
             names = json.loads((folder / QUOTE_NAMES).read_text(encoding="utf-8"))
             speakers, cues = list(map(str, names["speakers"])), list(map(str, names["cues"]))
-            # Plain ndarray views of the maps: np.memmap's per-slice overhead adds up when a
-            # build copies ~10k articles' rows.
-            cols = [np.load(folder / n, mmap_mode="r", allow_pickle=False).view(np.ndarray)
-                    for n in QUOTE_ARRAYS]
+            # Read, not mapped (~40 MB at 1M chunks): a map keeps every page cache folio a
+            # lookup touches (see qa.diskarray), and speaker lookups scan a whole column.
+            cols = [np.load(folder / n, allow_pickle=False) for n in QUOTE_ARRAYS]
             table = cls(*cols, speakers, cues)
             n = len(table)
             ok = (
@@ -629,9 +632,13 @@ def _read_legacy_quotes(path: Path) -> list[Quote]:
 
 
 def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = False,
-                  with_quotes: bool = True) -> Contents:
+                  with_quotes: bool = True, for_queries: bool = False) -> Contents:
     """Read a generation. The term counts and vectors are only needed by builds; readers load
     the quotes when first asked for them.
+
+    `for_queries` opens it the way a reader that looks up a few rows per question wants:
+    the chunk tables in memory (~40 MB at 1M chunks), sentence spans and texts read by range
+    with pread (qa.diskarray). Builds, which read everything in order, memory-map them.
 
     Raises:
         IndexCorruptError: a file cannot be parsed or the parts disagree.
@@ -642,12 +649,16 @@ def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = F
         articles = json.loads("[" + ",".join(lines) + "]")  # one parse, not one per line
         if not all(isinstance(a, dict) for a in articles):
             raise ValueError("articles.jsonl holds something other than objects")
-        texts = TextStore.read(folder)
-        # Memory-mapped: opening stays fast and small however many chunks there are.
-        arrays = {
-            name[: -len(".npy")]: np.load(folder / name, mmap_mode="r", allow_pickle=False)
-            for name in CHUNK_FILES
+        texts = TextStore.read(folder, pread=for_queries)
+        arrays: dict[str, Any] = {
+            name[: -len(".npy")]: np.load(folder / name, mmap_mode=None if for_queries else "r",
+                                          allow_pickle=False)
+            for name in CHUNK_FILES if not (for_queries and name == "sent_spans.npy")
         }
+        if for_queries:
+            arrays["sent_spans"] = NpyRanges(folder / "sent_spans.npy")
+            if arrays["sent_spans"].shape[1:] != (2,):
+                raise ValueError("sent_spans.npy does not hold (start, end) pairs")
         vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         quotes = QuoteTable.read(folder, [a["id"] for a in articles]) if with_quotes else None
         tf = None
@@ -674,7 +685,8 @@ def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = F
         chunk_ordinal=arrays["chunk_ordinal"],
         chunk_start=arrays["chunk_start"],
         chunk_end=arrays["chunk_end"],
-        sent_spans=arrays["sent_spans"].reshape(-1, 2),
+        sent_spans=(arrays["sent_spans"] if isinstance(arrays["sent_spans"], NpyRanges)
+                    else arrays["sent_spans"].reshape(-1, 2)),
         sent_ptr=arrays["sent_ptr"],
         tf=tf,
         vocab=vocab,
