@@ -99,6 +99,8 @@ MAX_QUOTE_CHARS = 700
 # search found: those in the chunks that best match the question (a name quoted thousands
 # of times in a large corpus took 90 s and 1 GB at 1M chunks when all were read).
 SPEAKER_QUOTES_MAX = 50
+# Entries kept in each of the assistant's caches (sentence vectors by chunk, articles, quotes).
+CACHE_ENTRIES = 2048
 # Question words that say what kind of answer is wanted, not what it is about.
 _ASKING_WORDS = frozenset(
     "say said says tell told think thinks thought happen happened article articles news "
@@ -173,6 +175,24 @@ def _content_tokens(text: str) -> set[str]:
     return {_stem(t) for t in tokenize(text)}
 
 
+class _Bounded(dict):  # type: ignore[type-arg]
+    """A dict that forgets its oldest entries beyond `limit` (insertion order)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.limit:
+            del self[next(iter(self))]
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+
 class Assistant:
     """Answers questions from a `Retriever` with cited sentences.
 
@@ -198,10 +218,11 @@ class Assistant:
         self.abstain_threshold = abstain_threshold
         self.abstain_threshold_bm25 = abstain_threshold_bm25
         self.k = k
-        self._vectors: dict[int, Any] = {}  # chunk id -> sentence vectors (rows in span order)
-        self._articles: dict[str, Article] = {}
+        # Bounded, so a long chat session does not grow without limit.
+        self._vectors: dict[int, Any] = _Bounded(CACHE_ENTRIES)  # chunk id -> sentence vectors
+        self._articles: dict[str, Article] = _Bounded(CACHE_ENTRIES)
         self._quotes_generation: str | None = None
-        self._quotes_by_key: dict[Any, list[Quote]] = {}  # ("article"|"speaker", key) -> quotes
+        self._quotes_by_key: dict[Any, list[Quote]] = _Bounded(CACHE_ENTRIES)  # (kind, key) -> quotes
 
     # ------------------------------------------------------------------ public API
     def ask(
@@ -234,6 +255,7 @@ class Assistant:
         Raises:
             QueryError: the question is empty, or has no searchable words.
         """
+        self._sync_generation()
         if not isinstance(question, str) or not question.strip():
             raise QueryError("The question is empty. Ask something about the articles, "
                              "for example “Who is Zhao Lijian?”.")
@@ -336,6 +358,7 @@ class Assistant:
     def quotes(self, speaker: str, *, since: str | None = None,
                until: str | None = None) -> list[Quote]:
         """The quotes of one speaker (by full name or surname), in publication order."""
+        self._sync_generation()
         found = self._speaker_quotes(speaker)
         found = [q for q in found if _in_range(self._article(q.article_id).date, since, until)]
         return sorted(found, key=lambda q: (self._article(q.article_id).date or "9999", q.start))
@@ -359,13 +382,19 @@ class Assistant:
             return None
 
     def _quote_cache(self) -> dict[Any, list[Quote]]:
-        # Keyed by the index generation: after a rebuild (the chat's /rebuild) the retriever
-        # re-opens and its quotes change.
+        self._sync_generation()
+        return self._quotes_by_key
+
+    def _sync_generation(self) -> None:
+        """Drop every cache when the index generation changed: after a rebuild (the chat's
+        /rebuild) the retriever re-opens, and a changed article keeps its id but not its
+        text, sentence vectors or quotes."""
         generation = (getattr(self.retriever, "manifest", None) or {}).get("data")
         if self._quotes_generation != generation:
             self._quotes_generation = generation
-            self._quotes_by_key = {}
-        return self._quotes_by_key
+            self._quotes_by_key.clear()
+            self._vectors.clear()
+            self._articles.clear()
 
     def _quotes_in(self, article_id: str) -> list[Quote]:
         """Quotes of one article, read from the index's columnar quote table on first use

@@ -272,3 +272,33 @@ def test_an_event_date_reported_later_is_still_answered(real_retriever):
     assert not answer.abstained
     assert any("deepen their co-operation" in c.text for c in answer.citations)
     assert any("answered from all articles" in n for n in answer.notes)
+
+
+def test_after_a_rebuild_answers_cite_the_new_text_of_a_changed_article(seed_corpus, tmp_path):
+    """The assistant caches articles, sentence vectors and quotes; a rebuild that changes an
+    article (same id, text shifted) must not leave it citing the old offsets."""
+    from qa import build_index
+
+    from conftest import HashEmbedder
+
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    retriever = Retriever.open(index, embedder=None)
+    assistant = Assistant(retriever)
+    before = assistant.ask("Who is Katrina Yu?", mode="bm25")
+    assert_spans_exact(retriever, before)
+    path = seed_corpus / next(f for f in sorted(p.name for p in seed_corpus.iterdir())
+                              if "Katrina Yu" in (seed_corpus / f).read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    head, sep, body = text.partition("\n---\n")  # after the front matter
+    path.write_text(head + sep + "\nA new opening sentence moves every offset below it.\n" + body,
+                    encoding="utf-8")
+    report = build_index(seed_corpus, index, embedder=HashEmbedder())
+    assert report.changed and retriever.reload_if_changed()
+    after = assistant.ask("Who is Katrina Yu?", mode="bm25")
+    assert not after.abstained and "Al Jazeera’s correspondent" in cited(after)
+    assert_spans_exact(Retriever.open(index, embedder=None), after)
+    moved = [c for c in after.citations if c.article_id == report.changed[0]]
+    assert moved and all(
+        b.start != c.start for b in before.citations for c in moved if b.text == c.text
+    )
