@@ -35,8 +35,9 @@ BuildProgress = Callable[[str, int, int], None]
 
 # Recorded in the manifest: chunk ids depend on the article hash and position only, so a
 # change of these settings must rebuild everything rather than reuse chunks.
-# torch and fp32 ONNX give the same vectors (cosine 1.0, tested): their builds mix freely.
-_EQUIVALENT = {"torch": "onnx", "onnx": "torch"}
+# torch, fp32 ONNX (cosine 1.0) and OpenVINO (bf16: cosine >= 0.9999; tested) give the same
+# vectors for retrieval purposes: their builds mix freely. int8 is a backend of its own.
+_EQUIVALENT = frozenset({"torch", "onnx", "openvino"})
 
 CHUNKING = {"target_words": 150, "max_words": 200, "overlap_sentences": 1, "version": 1}
 
@@ -81,7 +82,8 @@ def _load_previous(
             return None, None, "the chunking settings changed"
         if (manifest.get("model") or {}).get("name") != model:
             return None, None, f"the model changed to {model}"
-        if manifest.get("embedding_backend", "torch") not in (backend, _EQUIVALENT.get(backend)):
+        previous = manifest.get("embedding_backend", "torch")
+        if previous != backend and not {previous, backend} <= _EQUIVALENT:
             return None, None, f"the embedding backend changed to {backend}"
         contents = store.load_contents(folder, with_tf=True, with_vectors=True)
         if contents.vectors is None and contents.n_chunks:
@@ -120,8 +122,10 @@ def build_index(
         progress: optional callback progress(stage, done, total).
         embedder: the embedding model (default: the packaged all-MiniLM-L6-v2, or $QA_MODEL).
         model: a model name or path, when no embedder is given.
-        backend: "torch" (default, or $QA_BUILD_BACKEND), "onnx" or "onnx-int8" (about twice
-            as fast; see docs/benchmarks.md), when no embedder is given.
+        backend: "torch", "onnx", "onnx-int8" or "openvino" (about twice as fast as torch,
+            same vectors; see docs/benchmarks.md), when no embedder is given. Default:
+            $QA_BUILD_BACKEND, else the index's own backend, else "openvino" when the
+            openvino package is installed, else "torch".
         wait: seconds to wait for another build's lock before giving up.
 
     Returns:
@@ -233,12 +237,15 @@ def build_index(
 
 
 def _live_backend(index_dir: Path) -> str:
-    """An update keeps the backend the index was built with, unless told otherwise."""
+    """An update keeps the backend the index was built with, unless told otherwise; a new
+    index gets the default one (openvino when installed)."""
+    from .embedding import BACKENDS, default_backend
+
     with contextlib.suppress(QAError):
         backend = store.read_manifest(index_dir).get("embedding_backend")
-        if backend in ("torch", "onnx", "onnx-int8"):
+        if backend in BACKENDS:
             return str(backend)
-    return "torch"
+    return default_backend()
 
 
 def _export_query_model(index_dir: Path, embedder: Embedder) -> list[str]:

@@ -119,16 +119,32 @@ class SentenceTransformerEmbedder:
         return normalize_rows(out)
 
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
+
+
+def default_backend() -> str:
+    """The build backend when none is chosen: "openvino" when the package is installed
+    (about twice sentence-transformers' throughput, same vectors to cosine 0.9999), else
+    "torch". Checked without importing openvino."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("openvino") is not None
+    except (ImportError, ValueError):
+        found = False
+    return "openvino" if found else "torch"
 
 
 def default_embedder(name: str | None = None) -> Embedder:
-    """The embedder a build uses when none is given (sentence-transformers on torch)."""
+    """The sentence-transformers embedder on torch: the "torch" build backend."""
     return SentenceTransformerEmbedder(name)
 
 
 def backend_of(embedder: Embedder) -> str:
     """Which runtime an embedder uses, as recorded in the manifest ("torch" for others)."""
+    declared = getattr(embedder, "backend", None)
+    if declared in BACKENDS:
+        return str(declared)
     cfg = getattr(embedder, "config", None)
     if cfg is not None and hasattr(cfg, "quantized"):
         return "onnx-int8" if cfg.quantized else "onnx"
@@ -136,16 +152,20 @@ def backend_of(embedder: Embedder) -> str:
 
 
 def build_embedder(name: str | None, backend: str | None) -> Embedder:
-    """The embedder for a build: `backend` (or $QA_BUILD_BACKEND) picks the runtime.
+    """The embedder for a build: `backend` (or $QA_BUILD_BACKEND, else `default_backend()`)
+    picks the runtime.
 
     "torch" is sentence-transformers itself; "onnx" runs the same weights with onnxruntime
-    (identical vectors); "onnx-int8" uses dynamically quantised weights: about twice the
-    build throughput, vectors at cosine >= 0.99 of fp32 (docs/benchmarks.md).
+    (identical vectors); "onnx-int8" uses dynamically quantised weights (1.7x the build
+    throughput, vectors at cosine >= 0.99 of fp32); "openvino" runs the fp32 export with
+    OpenVINO, in bf16 on CPUs with native bf16 (about 2x, cosine >= 0.9999). See
+    docs/benchmarks.md. Queries of "openvino" indexes use the onnxruntime fp32 export.
 
     Raises:
         QueryError: unknown backend name.
+        ModelUnavailableError: "openvino" without the openvino package.
     """
-    backend = backend or os.environ.get("QA_BUILD_BACKEND") or "torch"
+    backend = backend or os.environ.get("QA_BUILD_BACKEND") or default_backend()
     if backend not in BACKENDS:
         from .errors import QueryError
 
@@ -153,6 +173,16 @@ def build_embedder(name: str | None, backend: str | None) -> Embedder:
     name = config.model_name(name)
     if backend == "torch":
         return SentenceTransformerEmbedder(name)
+    if backend == "openvino":
+        from .onnx_embed import OpenVinoEmbedder
+
+        if default_backend() != "openvino":  # fail before the corpus is read, not mid-build
+            raise ModelUnavailableError(
+                "The openvino build backend needs the openvino package, which is not "
+                "installed. Run `pip install openvino`, or use --backend torch."
+            )
+
+        return OpenVinoEmbedder(_cached_export(name, quantize=False))
     from .onnx_embed import OnnxEmbedder
 
     return OnnxEmbedder(_cached_export(name, quantize=backend == "onnx-int8"))

@@ -54,6 +54,7 @@ def _leftovers(index: Path) -> dict[str, list[str]]:
 @pytest.fixture
 def hash_default_embedder(monkeypatch):
     """`qa index` in-process with HashEmbedder instead of the real model (seconds saved)."""
+    monkeypatch.setenv("QA_BUILD_BACKEND", "torch")  # the backend default_embedder() stands for
     monkeypatch.setattr("qa.build.default_embedder", lambda name=None: HashEmbedder())
 
 

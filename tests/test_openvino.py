@@ -1,0 +1,149 @@
+"""The "openvino" build backend: the fp32 ONNX export run by OpenVINO (bf16 where the CPU has
+it), the default build backend when the package is installed. Queries of its indexes go
+through the onnxruntime fp32 export, like "torch" and "onnx" builds."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import numpy as np
+import pytest
+
+from qa import Retriever, build_index
+from qa.embedding import (
+    _cached_export,
+    backend_of,
+    build_embedder,
+    default_backend,
+    query_model_dir,
+)
+from qa.errors import ModelUnavailableError
+from qa.onnx_embed import OnnxEmbedder, OpenVinoEmbedder
+from qa.store import load_contents, read_manifest
+
+MODEL = "all-MiniLM-L6-v2"
+
+TEXTS = [
+    "",
+    "Hi!",
+    "What did the minister say about the budget?",
+    "Zürich café: naïve façade, São Paulo, Kraków — Ελληνικά, русский, 東京都, 서울, عربى.",
+    "UPPER CASE HEADLINE: SHARES FALL 3.5% AFTER Q3 EARNINGS MISS",
+    "The Federal Reserve raised interest rates by 25 basis points on Wednesday.",
+    "0-dimensional biomaterials lack inductive properties.",
+    "Tab\tseparated\nnew\nlines\r\nand CRLF",
+    "word " * 300,  # truncated at 256 word pieces by both paths
+    "Apple Inc. reported record revenue, said CEO Tim Cook, citing strong iPhone sales in "
+    "China and India during the holiday quarter.",
+    "Die Bundesregierung hat am Montag neue Klimaziele beschlossen.",
+]
+
+
+@pytest.fixture
+def no_openvino(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the openvino package were not installed."""
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec",
+        lambda name, *a, **kw: None if name == "openvino" else find_spec(name, *a, **kw),
+    )
+    monkeypatch.setitem(sys.modules, "openvino", None)  # `import openvino` raises ImportError
+
+
+@pytest.mark.integration
+def test_openvino_vectors_match_sentence_transformers() -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from qa.config import resolve_model_path
+
+    reference = SentenceTransformer(resolve_model_path(MODEL), device="cpu").encode(
+        TEXTS, batch_size=8, normalize_embeddings=True
+    )
+    embedder = build_embedder(MODEL, "openvino")
+    assert isinstance(embedder, OpenVinoEmbedder) and backend_of(embedder) == "openvino"
+    assert not embedder.loaded and embedder.precision is None  # nothing compiled yet
+
+    calls: list[tuple[int, int]] = []
+    vectors = embedder.encode(TEXTS, batch_size=3, progress=lambda d, t: calls.append((d, t)))
+
+    assert embedder.precision in ("bf16", "f32")
+    assert vectors.dtype == np.float32 and vectors.shape == (len(TEXTS), 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() >= 0.999, dict(zip(TEXTS, cosines.round(5)))
+    assert calls[-1] == (len(TEXTS), len(TEXTS))
+    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+    # Input order is restored whatever the batching (bf16 rounding may differ per batch).
+    again = embedder.encode(TEXTS, batch_size=32, sort_by_length=False)
+    assert (again * vectors).sum(axis=1).min() >= 0.9999
+    assert embedder.encode([]).shape == (0, 384)
+
+
+@pytest.mark.integration
+def test_an_openvino_index_is_queried_with_the_onnxruntime_fp32_model(seed_corpus, tmp_path):
+    index = tmp_path / "ov"
+    report = build_index(seed_corpus, index, backend="openvino")
+
+    manifest = read_manifest(index)
+    assert manifest["embedding_backend"] == "openvino"
+    assert (query_model_dir(index, MODEL, quantize=False) / "config.json").exists()
+    assert not query_model_dir(index, MODEL, quantize=True).exists()
+    assert report.notes == ()
+
+    r = Retriever.open(index)
+    hits = r.search("How long was the video call between Xi and Putin?", k=3)
+    assert hits and r.mode == "hybrid"
+    query_embedder = r._embedder
+    assert type(query_embedder) is OnnxEmbedder and not query_embedder.config.quantized
+    # The stored (OpenVINO) vectors agree with an onnxruntime fp32 build of the same corpus.
+    build_index(seed_corpus, tmp_path / "onnx", backend="onnx")
+    assert np.sum(_vectors(index) * _vectors(tmp_path / "onnx"), axis=1).min() >= 0.999
+
+
+def _vectors(index):
+    return load_contents(index / read_manifest(index)["data"], with_vectors=True).vectors
+
+
+def test_backends_that_give_the_same_vectors_reuse_each_others(seed_index):
+    from qa.build import _load_previous
+
+    name = read_manifest(seed_index)["model"]["name"]  # HashEmbedder builds record "torch"
+    for backend in ("torch", "onnx", "openvino"):
+        manifest, _, why = _load_previous(seed_index, name, backend)
+        assert manifest is not None, (backend, why)
+    manifest, _, why = _load_previous(seed_index, name, "onnx-int8")
+    assert manifest is None and "onnx-int8" in why
+
+
+def test_default_backend_is_openvino_only_when_installed(no_openvino, tmp_path, monkeypatch):
+    from qa.build import _live_backend
+
+    assert default_backend() == "torch"
+    assert _live_backend(tmp_path / "new") == "torch"
+    monkeypatch.undo()
+    expected = "openvino" if importlib.util.find_spec("openvino") else "torch"
+    assert default_backend() == expected
+    assert _live_backend(tmp_path / "new") == expected
+
+
+def test_openvino_backend_without_the_package_is_a_clear_error(no_openvino, seed_corpus, tmp_path,
+                                                              capsys):
+    from qa.cli import main
+
+    with pytest.raises(ModelUnavailableError, match="pip install openvino.*--backend torch"):
+        build_embedder(MODEL, "openvino")
+    code = main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),
+                 "--backend", "openvino"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "pip install openvino" in err and "Traceback" not in err
+    assert not (tmp_path / "ix" / "manifest.json").exists()
+
+
+@pytest.mark.integration
+def test_openvino_failing_at_load_is_model_unavailable(no_openvino):
+    embedder = OpenVinoEmbedder(_cached_export(MODEL))  # constructed: reads config.json only
+    with pytest.raises(ModelUnavailableError, match="pip install openvino.*--backend torch"):
+        embedder.encode(["x"])
+    assert not embedder.loaded
