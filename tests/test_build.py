@@ -227,3 +227,43 @@ def test_an_index_from_other_tokenizer_settings_names_the_fix(seed_index):
 
     with pytest.raises(IndexMismatchError, match="qa index"):
         Retriever.open(seed_index, embedder=HashEmbedder())
+
+
+def test_an_update_keeps_the_trained_ivf_lists_and_only_adds_and_removes(seed_corpus, tmp_path, monkeypatch):
+    """Above the exact-search size, an update must not retrain the IVF index (~90 s at 1M
+    chunks): removed chunks leave it, new ones join it, the trained lists stay."""
+    import faiss
+
+    from qa import dense
+
+    monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    first = read_manifest(index)
+    assert first["dense"]["type"] == "IVF-SQ8" and first["dense"]["trained_chunks"] == first["counts"]["chunks"]
+    trained = faiss.read_index(str(index / first["data"] / "dense.faiss"))
+    centroids = trained.quantizer.reconstruct_n(0, trained.nlist)
+
+    (seed_corpus / "2022-02-10-lighthouse-strike.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    gone = sorted(seed_corpus.glob("2021*.md"))[0]
+    gone.unlink()
+    report = build_index(seed_corpus, index, embedder=HashEmbedder())
+    second = read_manifest(index)
+    assert report.added and report.removed
+    assert second["dense"]["trained_chunks"] == first["dense"]["trained_chunks"]
+    updated = faiss.read_index(str(index / second["data"] / "dense.faiss"))
+    assert np.array_equal(updated.quantizer.reconstruct_n(0, updated.nlist), centroids)
+    r = Retriever.open(index, embedder=HashEmbedder())
+    lists = updated.invlists
+    ids = {int(i) for lst in range(updated.nlist) if lists.list_size(lst)
+           for i in faiss.rev_swig_ptr(lists.get_ids(lst), lists.list_size(lst))}
+    assert ids == set(np.asarray(r._c.chunk_ids).tolist())  # exactly the live chunks
+    new_chunks = r.chunks_of(report.added[0])
+    hits = r.search(new_chunks[0].text, k=3, mode="dense")
+    assert hits[0].article_id == report.added[0]
+
+    # Past twice the trained size the lists are trained afresh.
+    monkeypatch.setattr(dense, "ANN_THRESHOLD", 1)
+    from qa.build import _updated_ivf
+    small = dict(second["dense"], trained_chunks=second["counts"]["chunks"] // 3)
+    assert _updated_ivf(index, dict(second, dense=small), r._c, r._c, small) is None
