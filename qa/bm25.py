@@ -139,11 +139,20 @@ def fit_weights(tf: sparse.csr_matrix, vocab: list[str]) -> BM25Weights:
     idf[idf < 0] = EPSILON * average_idf
     # Weights in the CSR layout of the counts, then one linear CSR->CSC transpose (rows come
     # out sorted within each column): 2.6x faster than going through COO at 100k chunks.
-    f = tf.data.astype(np.float64)
+    # Computed in blocks of rows into one output array: whole-array temporaries were ~4 GB
+    # at 1M chunks (95M non-zeros).
     row_norm = K1 * (1 - B + B * doc_len / avgdl) if avgdl > 0 else np.full(n_docs, K1 * (1 - B))
-    norm = np.repeat(row_norm, np.diff(tf.indptr))
-    w = idf[tf.indices] * (f * (K1 + 1) / (f + norm))
+    w = np.empty(tf.nnz, dtype=np.float64)
+    per_row = np.diff(tf.indptr)
+    step = 65536
+    for r0 in range(0, n_docs, step):
+        r1 = min(n_docs, r0 + step)
+        lo, hi = int(tf.indptr[r0]), int(tf.indptr[r1])
+        f = tf.data[lo:hi].astype(np.float64)
+        norm = np.repeat(row_norm[r0:r1], per_row[r0:r1])
+        w[lo:hi] = idf[tf.indices[lo:hi]] * (f * (K1 + 1) / (f + norm))
     matrix = sparse.csr_matrix((w, tf.indices, tf.indptr), shape=tf.shape).tocsc()
+    del w
     matrix.sort_indices()  # already sorted: a check, kept for CSR input with unsorted columns
     return BM25Weights(
         matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32), matrix.data,
