@@ -140,11 +140,16 @@ def render(rows: list[dict], threads: int | None = None) -> str:
         "- *vectors*: `random` = synthetic corpus (recombined Reuters-21578 + Wikinews "
         "sentences) with random unit vectors (bench/common.py `RandomEmbedder`); `real` = "
         "embedded by all-MiniLM-L6-v2. Up to 200k chunks the dense part is exact (flat) "
-        "search; above, IVF-SQ8 (qa/build.py).",
+        "search; above, IVF-SQ8 scanning nprobe = nlist/12 lists (qa/dense.py), which is "
+        "why 1M can be faster than 100k.",
         "- *RSS after open*: peak RSS once the index is open, before the model loads; "
-        "*peak RSS*: after the model loaded and every query ran (the model and torch account "
-        "for most of it). One child process per size. Sizes above 100k were not run here "
-        "(`--sizes 1M` builds a 1M-chunk synthetic index first; see the closing summary).",
+        "*peak RSS*: the process's high-water mark (VmHWM) after the model loaded and every "
+        "search and ask ran: the ONNX Runtime query model, the dense index (IVF-SQ8 codes: "
+        "~390 MiB at 1M) and the chunk tables; texts, sentence spans and BM25 postings are "
+        "read by range (qa/diskarray.py), not mapped. One child process per size"
+        + ("." if any(r["chunks"] > 200_000 for r in rows) else
+           "; sizes above 100k were not run (`--sizes 1M` builds a 1M-chunk synthetic index "
+           "first)."),
         f"- torch threads: {threads or 'torch default (one per core)'}. This matters only when "
         "queries go through torch (no ONNX export): on this shared 2-core machine under load, "
         "encoding one question with 2 intra-op threads took ~2.4 s at the median against "
