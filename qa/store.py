@@ -11,7 +11,7 @@ Layout of an index folder (default `index/`)::
       dense.faiss      above 200k chunks: the trained IVF-SQ8 FAISS index, ids = chunk ids
                        (below, the exact index is made from vectors.npy on load)
       bm25_tf.npz      term counts (CSR) for incremental refits
-      bm25_*.npy       the fitted BM25Okapi weights, term by term (memory-mapped by readers)
+      bm25_*.npy       the fitted BM25Okapi weights, term by term (readers pread a query's terms)
       vocab.json       BM25 vocabulary, column order
       quote_*.npy      attributed quotations found at build time, columnar (article row, spans,
       quote_names.json speaker and cue indexes into the names in quote_names.json)
@@ -366,7 +366,7 @@ class TextStore:
 
 @dataclass
 class Contents:
-    """Everything one generation holds, in memory (arrays may be memory-mapped)."""
+    """Everything one generation holds (arrays may be memory-mapped or read by range)."""
 
     articles: list[dict[str, Any]]
     texts: TextStore
