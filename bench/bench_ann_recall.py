@@ -39,8 +39,9 @@ def main() -> None:
     from qa.store import load_contents, read_manifest
 
     index = Path(args.index)
-    contents = load_contents(index / read_manifest(index)["data"], with_vectors=True)
-    vectors, ids = np.ascontiguousarray(contents.vectors, np.float32), contents.chunk_ids
+    folder = index / read_manifest(index)["data"]
+    vectors = np.load(folder / "vectors.npy").astype(np.float32)
+    ids = load_contents(folder).chunk_ids
     queries = list(load_beir(common.SCIFACT, "test").queries.values())
     qv = Retriever.open(index).encode(queries)
     exact = dense.make_dense_index(vectors, ids)

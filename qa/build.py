@@ -13,7 +13,7 @@ import datetime as _dt
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ class _Part:
     ends: list[int]
     sentences: list[list[tuple[int, int]]] | None  # new articles
     tf_rows: Any  # CSR rows (local vocab) or None when taken from the previous build
-    vectors: np.ndarray | None
+    vectors: np.ndarray | None  # new articles
     quotes: list[Quote] = field(default_factory=list)  # new articles
     quote_rows: tuple[int, int] = (0, 0)  # reused: its rows in the previous QuoteTable
     reused_rows: np.ndarray | None = None  # rows in the previous generation
@@ -189,7 +189,7 @@ def build_index(
                 parts.append(part)
             else:
                 (changed if old is not None else added).append(art.id)
-                parts.append(_new_part(art))
+                parts.append(_new_part(known.with_its_text(art) if known is not None else art))
         current = {a.id for a in articles}
         removed = [aid for aid in prev_rows if aid not in current]
 
@@ -327,7 +327,7 @@ def _reused_part(art: Article, prev: store.Contents, rows: np.ndarray,
         ends=np.asarray(prev.chunk_end[lo:hi]),  # type: ignore[arg-type]
         sentences=None,
         tf_rows=None,
-        vectors=prev.vectors[lo:hi] if prev.vectors is not None else None,
+        vectors=None,  # copied from prev.vectors rows [lo, hi) by _assemble_vectors
         quote_rows=quote_rows,
         reused_rows=rows,
         sent_block=np.asarray(prev.sent_spans[int(ptr[0]) : int(ptr[-1])]) if len(ptr) else None,
@@ -408,8 +408,6 @@ def _assemble(parts: list[_Part], prev: store.Contents | None) -> tuple[store.Co
     sent_ptr = np.zeros(len(all_counts) + 1, dtype=np.int64)
     sent_ptr[1:] = np.cumsum(all_counts)
     flat = np.concatenate(blocks_s) if blocks_s else np.zeros((0, 2), np.int64)
-    dims = [p.vectors.shape[1] for p in parts if p.vectors is not None and p.vectors.size]
-    dim = dims[0] if dims else 0
     contents = store.Contents(
         articles=[_article_meta(p.article, len(p.starts)) for p in parts],
         texts=_assemble_texts(parts, prev),
@@ -422,14 +420,50 @@ def _assemble(parts: list[_Part], prev: store.Contents | None) -> tuple[store.Co
         sent_ptr=sent_ptr,
         tf=tf,
         vocab=vocab_list,
-        vectors=np.concatenate(
-            [p.vectors for p in parts if p.vectors is not None and len(p.vectors)], dtype=np.float32
-        )
-        if dim
-        else np.zeros((0, 1), np.float32),
+        vectors=_assemble_vectors(parts, prev),
         quotes=_assemble_quotes(parts, prev),
     )
     return contents, weights
+
+
+def _assemble_vectors(parts: list[_Part], prev: store.Contents | None) -> np.ndarray:
+    """All chunk vectors in one preallocated array: new articles' from the embedder, runs of
+    reused articles read from the previous vectors.npy straight into place."""
+    dims = [p.vectors.shape[1] for p in parts if p.vectors is not None and p.vectors.size]
+    if prev is not None and prev.vectors is not None and prev.n_chunks:
+        dims.append(int(prev.vectors.shape[1]))
+    if not dims:
+        return np.zeros((0, 1), np.float32)
+    out = np.empty((sum(len(p.starts) for p in parts), dims[0]), dtype=np.float32)
+    at = 0
+    run: list[int] = []  # [out row, prev lo, prev hi] of consecutive reused rows
+
+    def flush() -> None:
+        if run and run[2] > run[1]:
+            target = out[run[0] : run[0] + run[2] - run[1]]
+            src = prev.vectors  # type: ignore[union-attr]
+            if hasattr(src, "read_into"):
+                src.read_into(target, run[1])
+            else:
+                target[:] = src[run[1] : run[2]]
+        run.clear()
+
+    for p in parts:
+        n = len(p.starts)
+        if p.reused_rows is not None:
+            lo = int(p.reused_rows[0]) if n else 0
+            if run and run[2] == lo and run[0] + (run[2] - run[1]) == at:
+                run[2] += n
+            else:
+                flush()
+                run.extend([at, lo, lo + n])
+        else:
+            flush()
+            if n:
+                out[at : at + n] = p.vectors
+        at += n
+    flush()
+    return out
 
 
 def _assemble_texts(parts: list[_Part], prev: store.Contents | None) -> store.TextStore:
@@ -475,6 +509,11 @@ class _PreviousFiles:
 
     def __init__(self, prev: store.Contents, manifest: dict[str, Any] | None) -> None:
         self._prev = prev
+        # Their texts are read only when a build needs them: reused articles are copied as
+        # bytes, so decoding every unchanged text (1.7 GB of str at 1M chunks) was waste.
+        # A BM25 recount (other tokenizer settings) re-reads every chunk, so it needs them.
+        self.with_text = prev.tf is None
+        self.without_text: dict[str, int] = {}  # article id -> its row in `prev`
         self._rows: dict[str, list[int]] = {}
         for row, a in enumerate(prev.articles):
             if a.get("file_key"):
@@ -490,11 +529,21 @@ class _PreviousFiles:
         articles = [
             Article(
                 id=m["id"], title=m["title"], date=m.get("date"), source=m.get("source") or "",
-                url=m.get("url"), path=m["path"], text=self._prev.texts[r], hash=m["hash"],
+                url=m.get("url"), path=m["path"],
+                text=self._prev.texts[r] if self.with_text else "", hash=m["hash"],
             )
             for m, r in zip(metas, rows)
         ]
+        if not self.with_text:
+            self.without_text.update((m["id"], r) for m, r in zip(metas, rows))
         return key, articles  # type: ignore[return-value]
+
+    def with_its_text(self, art: Article) -> Article:
+        """`art` with its text, if it came from here without it."""
+        row = self.without_text.get(art.id)
+        if row is None or art.text:
+            return art
+        return replace(art, text=self._prev.texts[row])
 
 
 def _updated_ivf(index_dir: Path, prev_manifest: dict[str, Any] | None,

@@ -38,6 +38,19 @@ class PreadFile:
             raise ValueError("short read: the file changed or was truncated")
         return data
 
+    def read_into(self, out: memoryview, lo: int) -> None:
+        """Fill `out` (a writable byte buffer) with the bytes from offset `lo` on, without an
+        intermediate copy."""
+        n = out.nbytes
+        if lo < 0 or lo + n > self._size:
+            raise IndexError("read past the end of the file")
+        done = 0
+        while done < n:  # preadv may return less than asked for large reads
+            got = os.preadv(self._fd, [out[done:]], self._offset + lo + done)
+            if got <= 0:
+                raise ValueError("short read: the file changed or was truncated")
+            done += got
+
 
 class NpyRanges:
     """The rows of a `.npy` file (C order, any numeric dtype), read by contiguous range:
@@ -71,3 +84,10 @@ class NpyRanges:
         hi = max(lo, hi)
         data = self._file[lo * self._row_bytes : hi * self._row_bytes]
         return np.frombuffer(data, dtype=self.dtype).reshape(hi - lo, *self.shape[1:])
+
+    def read_into(self, out: np.ndarray, lo: int) -> None:
+        """Fill `out` (C-contiguous, this dtype, rows of this shape) with rows lo, lo+1, …"""
+        if out.dtype != self.dtype or not out.flags.c_contiguous or out.shape[1:] != self.shape[1:]:
+            raise ValueError("the output array does not match the file's rows")
+        if len(out):
+            self._file.read_into(memoryview(out).cast("B"), lo * self._row_bytes)

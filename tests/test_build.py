@@ -267,3 +267,23 @@ def test_an_update_keeps_the_trained_ivf_lists_and_only_adds_and_removes(seed_co
     from qa.build import _updated_ivf
     small = dict(second["dense"], trained_chunks=second["counts"]["chunks"] // 3)
     assert _updated_ivf(index, dict(second, dense=small), r._c, r._c, small) is None
+
+
+def test_unchanged_files_are_taken_from_the_index_without_decoding_their_texts(seed_corpus, tmp_path):
+    """An update copies unchanged articles' texts as bytes; their text is decoded only if a
+    build needs it (a BM25 recount, or an article that must be chunked again)."""
+    from qa import store
+    from qa.build import _PreviousFiles
+
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    manifest = read_manifest(index)
+    prev = store.load_contents(index / manifest["data"], with_tf=True)
+    known = _PreviousFiles(prev, manifest)
+    rel = prev.articles[0]["path"]
+    _, articles = known.get(rel)
+    assert articles and all(a.text == "" for a in articles)
+    full = known.with_its_text(articles[0])
+    assert full.text == prev.texts[0] and full.hash == articles[0].hash
+    prev.tf = None  # other tokenizer settings: every chunk is counted again, texts needed
+    assert _PreviousFiles(prev, manifest).get(rel)[1][0].text == prev.texts[0]
