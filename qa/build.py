@@ -22,7 +22,7 @@ import numpy as np
 from . import config, store
 from .bm25 import fit_weights, prune_vocab, term_counts
 from .chunking import chunk_article
-from .dense import dense_layout, make_dense_index, needs_faiss_file
+from .dense import dense_layout, make_dense_index, needs_faiss_file, set_faiss_threads
 from .embedding import Embedder, backend_of, build_embedder, default_embedder
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
 from .ingest import load_corpus
@@ -573,6 +573,7 @@ def _updated_ivf(index_dir: Path, prev_manifest: dict[str, Any] | None,
         index = faiss.read_index(str(store.data_dir(index_dir, prev_manifest) / "dense.faiss"))  # type: ignore[arg-type]
     except Exception:  # missing or damaged: train a new one
         return None
+    set_faiss_threads("build")
     old_ids = np.asarray(prev.chunk_ids, dtype=np.int64)
     new_ids = np.asarray(contents.chunk_ids, dtype=np.int64)
     gone = np.setdiff1d(old_ids, new_ids)
