@@ -99,7 +99,11 @@ class Retriever:
         self.mode = "hybrid"
         self.fallback_reason: str | None = None
         self.fusion = "convex"  # or "rrf"
+        # Read on first use. Declared here so that reload_if_changed (which copies a fresh
+        # Retriever's attributes) also resets them.
         self._quotes: store.QuoteTable | None = None
+        self._speakers: list[str] | None = None
+        self._chunk_keys: np.ndarray | None = None  # (article row << 32) | chunk start
         files = manifest.get("files") or {}
         data = index_dir / manifest["data"]
         needed = "dense.faiss" if needs_faiss_file(manifest.get("dense")) else "vectors.npy"
@@ -413,16 +417,16 @@ class Retriever:
             return self._materialise(np.arange(len(table)))
         want = speaker.casefold().split()
         names = [
-            n for n in table.quoted_speakers()
+            n for n in self.speakers()
             if all(w in n.casefold().split() or w == n.casefold() for w in want)
         ]
         return self.quotes_by(names)
 
     def speakers(self) -> list[str]:
         """Every name with at least one attributed quote."""
-        if getattr(self, "_speakers", None) is None:
-            self._speakers: list[str] | None = self._quote_table().quoted_speakers()
-        return list(self._speakers)  # type: ignore[arg-type]
+        if self._speakers is None:
+            self._speakers = self._quote_table().quoted_speakers()
+        return list(self._speakers)
 
     def quotes_by(self, names: Sequence[str], *, query: str | None = None,
                   limit: int | None = None, since: DateLike = None,
@@ -456,7 +460,7 @@ class Retriever:
         """The chunk row holding each quote's sentence (the last chunk of its article that
         starts at or before it), for quote-table rows `rows`."""
         table = self._quote_table()
-        if not hasattr(self, "_chunk_keys"):
+        if self._chunk_keys is None:
             self._chunk_keys = (np.asarray(self._c.chunk_article, dtype=np.int64) << 32) \
                 | np.asarray(self._c.chunk_start, dtype=np.int64)
         keys = (np.asarray(table.article[rows], dtype=np.int64) << 32) \

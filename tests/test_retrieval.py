@@ -190,3 +190,23 @@ def test_quotes_by_keeps_the_quotes_that_best_match_a_question_within_dates(seed
     assert in_march and all(r.article(q.article_id).date >= "2022-03-01" for q in in_march)
     assert len(in_march) == 2
     assert r.quotes_by(["Zhao Lijian"], query="NATO", limit=1, until="2021-12-31") == []
+
+
+def test_speakers_and_quote_lookups_follow_a_reload(seed_corpus, seed_index):
+    """reload_if_changed swaps in the new generation: names and quote positions cached from
+    the old one must go with it."""
+    from qa import build_index
+
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    assert "Zhao Lijian" in r.speakers()
+    r.quotes_by(["Liu Xiaoming"], query="sovereignty", limit=1)  # fills the chunk lookup
+    for path in seed_corpus.iterdir():
+        if "Zhao Lijian" in path.read_text(encoding="utf-8"):
+            path.unlink()
+    build_index(seed_corpus, seed_index, embedder=HashEmbedder())
+    assert r.reload_if_changed()
+    fresh = Retriever.open(seed_index, embedder=HashEmbedder())
+    assert "Zhao Lijian" not in r.speakers()
+    assert r.speakers() == fresh.speakers()
+    assert (r.quotes_by(["Liu Xiaoming"], query="sovereignty", limit=1)
+            == fresh.quotes_by(["Liu Xiaoming"], query="sovereignty", limit=1))
