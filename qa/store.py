@@ -286,7 +286,6 @@ def check_model(index_dir: Path, manifest: dict[str, Any], model: str | None) ->
 
 # --- what a generation holds -------------------------------------------------------------
 
-import mmap  # noqa: E402  (kept beside the code that uses it)
 from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -303,14 +302,6 @@ class TextStore:
     def __init__(self, blob: Any, offsets: np.ndarray) -> None:
         self._blob = blob
         self._offsets = offsets
-
-    @classmethod
-    def from_texts(cls, texts: list[str]) -> "TextStore":
-        encoded = [t.encode("utf-8") for t in texts]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        if encoded:
-            offsets[1:] = np.cumsum([len(b) for b in encoded])
-        return cls(b"".join(encoded), offsets)
 
     @classmethod
     def concat(cls, pieces: Sequence[str | tuple["TextStore", int, int]]) -> "TextStore":
@@ -361,15 +352,11 @@ class TextStore:
         np.save(folder / "text_offsets.npy", self._offsets, allow_pickle=False)
 
     @classmethod
-    def read(cls, folder: Path, *, pread: bool = True) -> "TextStore":
-        """Open texts.bin, read by range with pread (see qa.diskarray), or memory-mapped."""
+    def read(cls, folder: Path) -> "TextStore":
+        """Open texts.bin, read by range with pread (see qa.diskarray)."""
         offsets = np.load(folder / "text_offsets.npy", allow_pickle=False)
-        with open(folder / "texts.bin", "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            blob: Any = b""
-            if size:
-                blob = (PreadFile(folder / "texts.bin") if pread
-                        else mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
+        size = os.stat(folder / "texts.bin").st_size
+        blob: Any = PreadFile(folder / "texts.bin") if size else b""
         if int(offsets[-1]) != size:
             raise IndexCorruptError(
                 f"{folder}/texts.bin does not match its offsets. "
@@ -550,10 +537,7 @@ class QuoteTable:
                 raise ValueError("the quote columns disagree")
             return table
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise IndexCorruptError(
-                f"The quotes of the index in {folder} cannot be read ({exc}). "
-                "Run `qa index --full` to rebuild the index."
-            ) from exc
+            raise _quotes_unreadable(folder, exc) from exc
 
 
 class QuoteTableBuilder:
@@ -621,10 +605,7 @@ def read_quotes(folder: Path) -> list[Quote]:
             for a, sp, t, s, e, s0, s1, cue in doc["rows"]
         ]
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise IndexCorruptError(
-            f"The quotes of the index in {folder} cannot be read ({exc}). "
-            "Run `qa index --full` to rebuild the index."
-        ) from exc
+        raise _quotes_unreadable(folder, exc) from exc
 
 
 def _read_legacy_quotes(path: Path) -> list[Quote]:
@@ -639,10 +620,14 @@ def _read_legacy_quotes(path: Path) -> list[Quote]:
                                  cue=q.get("cue", "")))
         return out
     except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
-        raise IndexCorruptError(
-            f"The quotes of the index in {path.parent} cannot be read ({exc}). "
-            "Run `qa index --full` to rebuild the index."
-        ) from exc
+        raise _quotes_unreadable(path.parent, exc) from exc
+
+
+def _quotes_unreadable(folder: Path, exc: Exception) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"The quotes of the index in {folder} cannot be read ({exc}). "
+        "Run `qa index --full` to rebuild the index."
+    )
 
 
 def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = False,
@@ -650,9 +635,10 @@ def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = F
     """Read a generation. The term counts and vectors are only needed by builds; readers load
     the quotes when first asked for them.
 
-    `for_queries` opens it the way a reader that looks up a few rows per question wants:
-    the chunk tables in memory (~40 MB at 1M chunks), sentence spans and texts read by range
-    with pread (qa.diskarray). Builds, which read everything in order, memory-map them.
+    Texts (and a build's previous vectors) are always read by range with pread
+    (qa.diskarray). `for_queries` opens the rest the way a reader that looks up a few rows per
+    question wants: the chunk tables in memory (~40 MB at 1M chunks), sentence spans read by
+    range. Builds, which slice every article's rows in order, memory-map them.
 
     Raises:
         IndexCorruptError: a file cannot be parsed or the parts disagree.
