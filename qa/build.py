@@ -445,12 +445,8 @@ def _assemble_vectors(parts: list[_Part], prev: store.Contents | None) -> np.nda
 
     def flush() -> None:
         if run and run[2] > run[1]:
-            target = out[run[0] : run[0] + run[2] - run[1]]
-            src = prev.vectors  # type: ignore[union-attr]
-            if hasattr(src, "read_into"):
-                src.read_into(target, run[1])
-            else:
-                target[:] = src[run[1] : run[2]]
+            # prev.vectors is an NpyRanges (load_contents): read straight into place.
+            prev.vectors.read_into(out[run[0] : run[0] + run[2] - run[1]], run[1])  # type: ignore[union-attr]
         run.clear()
 
     for p in parts:
