@@ -1,4 +1,7 @@
+import json
 import random
+import time
+from pathlib import Path
 
 import pytest
 
@@ -6,7 +9,7 @@ from qa.chunking import split_sentences
 from qa.ingest import load_corpus
 from qa.quotes import extract_quotes, find_speaker
 from qa.types import Article
-from tests.conftest import SEED_CORPUS
+from tests.conftest import REPO, SEED_CORPUS
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +88,62 @@ def test_random_text_never_raises():
 ])
 def test_find_speaker(question, speaker):
     assert find_speaker(question) == speaker
+
+
+def test_seed_quotes_are_unchanged():
+    """Every quote the seed corpora give, by speaker, cue and span, as recorded in
+    tests/fixtures/seed_quotes.json. When a change to the extractor is meant to alter these,
+    check the differences by hand and rewrite the file."""
+    expected = json.loads((Path(__file__).parent / "fixtures" / "seed_quotes.json").read_text())
+    found = []
+    for folder in ("corpus", "tests/fixtures/seeds"):
+        articles, _ = load_corpus(REPO / folder)
+        for a in sorted(articles, key=lambda a: a.id):
+            for q in extract_quotes(a, split_sentences(a.text)):
+                found.append([folder, a.id, q.speaker, q.cue, q.start, q.end, list(q.sentence)])
+    assert found == expected
+
+
+_NAMES = ["Jane Smith", "Liu Xiaoming", "Daniel Kritenbrink", "Zhao Lijian", "Maria Lopez"]
+_ROLES = ["a spokeswoman", "the foreign minister", "a senior official", "an analyst"]
+_SENTENCES = [
+    '"We will not accept any interference in our internal affairs," said {n}, {r}.',
+    "“The talks were constructive and we hope to meet again soon,” {n} told reporters.",
+    "{n} said that the sanctions would hurt ordinary people more than the government.",
+    "According to {n}, the negotiations could resume next month.",
+    "The ministry issued a statement on Tuesday about the trade figures for the quarter.",
+    '"It is too early to say," {p} added.',
+    '{n}, {r}, warned that "the situation remains very fragile" after the clash.',
+]
+
+
+def _news_text(chars: int, *, paragraphs: bool) -> str:
+    """Quoted news sentences, in paragraphs of three or (for `paragraphs=False`) one line."""
+    rng = random.Random(chars)
+    out, size = [], 0
+    while size < chars:
+        s = rng.choice(_SENTENCES).format(
+            n=rng.choice(_NAMES), r=rng.choice(_ROLES), p=rng.choice(["he", "she"]))
+        out.append(s + (" " if len(out) % 3 != 2 or not paragraphs else "\n\n"))
+        size += len(out[-1])
+    return "".join(out)
+
+
+def _extraction_seconds(text: str) -> tuple[float, int]:
+    article = Article("big", "t", None, "", None, "big.txt", text, "h")
+    sentences = split_sentences(text)
+    best, found = float("inf"), 0
+    for _ in range(2):  # best of two: the machine is shared
+        t0 = time.perf_counter()
+        found = len(extract_quotes(article, sentences))
+        best = min(best, time.perf_counter() - t0)
+    return best, found
+
+
+@pytest.mark.parametrize("paragraphs", [True, False], ids=["paragraphs", "one-line"])
+def test_extraction_time_grows_linearly_with_the_article(paragraphs):
+    """A 50 MB article must index like 50 MB of articles: 4x the text, not 16x the time."""
+    small, n_small = _extraction_seconds(_news_text(500_000, paragraphs=paragraphs))
+    large, n_large = _extraction_seconds(_news_text(2_000_000, paragraphs=paragraphs))
+    assert n_large > 3 * n_small > 0
+    assert large < 8 * small, f"0.5 MB: {small:.2f}s, 2 MB: {large:.2f}s"
