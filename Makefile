@@ -35,4 +35,5 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) index/data-* index/manifest.json index/.tmp-*
+	rm -rf $(VENV)
+	[ ! -f index/.qa-index ] || rm -rf index  # only a folder qa made

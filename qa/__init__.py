@@ -21,6 +21,7 @@ from .errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
+    IndexOwnershipError,
     ModelUnavailableError,
     QAError,
     QueryError,
@@ -58,6 +59,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Answer", "Article", "Assistant", "BuildLockedError", "BuildReport", "Chunk", "Citation",
     "CorpusError", "Hit", "IndexCorruptError", "IndexMismatchError", "IndexMissingError",
+    "IndexOwnershipError",
     "IndexStats", "ModelUnavailableError", "QAError", "QueryError", "Quote", "Retriever",
     "Skipped", "build_index", "chunk_article", "format_answer", "load_corpus",
 ]

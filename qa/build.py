@@ -140,8 +140,9 @@ def build_index(
     if embedder is None:
         backend = backend or os.environ.get("QA_BUILD_BACKEND") or _live_backend(index_dir)
         embedder = build_embedder(model, backend) if backend != "torch" else default_embedder(model)
+    owner = store.claim_index_dir(index_dir, corpus_dir)
     with store.build_lock(index_dir, wait=wait):
-        store.collect_garbage(index_dir)
+        store.collect_garbage(index_dir, owner)
         # Readers may hold the live generation (FAISS loads lazily): it stays one build
         # longer, full rebuilds included.
         live_before = None
@@ -219,7 +220,7 @@ def build_index(
             else:
                 dense = make_dense_index(contents.vectors, contents.chunk_ids)  # type: ignore[arg-type]
                 layout = dict(layout, trained_chunks=contents.n_chunks)
-        tmp = store.new_tmp_dir(index_dir)
+        tmp = store.new_tmp_dir(index_dir, owner)
         try:
             files = store.save_contents(tmp, contents, weights, dense)
             manifest = _manifest(contents, embedder, files, corpus_dir, skipped, layout)
@@ -229,7 +230,7 @@ def build_index(
 
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        store.collect_garbage(index_dir, keep_previous=live_before)
+        store.collect_garbage(index_dir, owner, keep_previous=live_before)
         notes = _export_query_model(index_dir, embedder)
         if progress:
             progress("write", 1, 1)
@@ -267,6 +268,11 @@ def _export_query_model(index_dir: Path, embedder: Embedder) -> list[str]:
         ensure_query_model(index_dir, embedder.name, quantize=backend == "onnx-int8")
     except ModelUnavailableError as exc:
         return [f"The fast query model was not exported ({exc}); questions will load torch."]
+    except OSError as exc:  # disk full or read-only: the index itself is already published
+        where = exc.filename or index_dir
+        return [f"The index is published, but copying the fast query model into {index_dir}/ "
+                f"failed ({exc.strerror or exc}: {where}). Free space there, then run "
+                "`qa index` again; until then questions load torch (slower start)."]
     return []
 
 

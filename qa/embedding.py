@@ -209,15 +209,25 @@ def _export_cache() -> Path:
 
 
 def _cached_export(name: str, *, quantize: bool = False) -> Path:
-    """The machine-wide ONNX export of `name`, made on first use (needs torch, ~10 s)."""
+    """The machine-wide ONNX export of `name`, made on first use (needs torch, ~10 s).
+
+    Its files are made read-only: indexes hard-link them, so a write through one index's
+    link must fail rather than damage every other index's model."""
     import shutil
 
     from .onnx_embed import export_onnx
 
     cached = query_model_dir(_export_cache(), name, quantize=quantize)
     if not _valid_export(cached, name):
+        # The cache is qa's own folder: a broken export there, or the leftovers of a killed
+        # one (".<name>.tmp-*"), are removed before exporting again.
         shutil.rmtree(cached, ignore_errors=True)
+        if cached.parent.is_dir():
+            for stale in cached.parent.glob(f".{cached.name}.tmp-*"):
+                shutil.rmtree(stale, ignore_errors=True)
         export_onnx(name, cached, quantize=quantize)
+        for f in cached.iterdir():
+            f.chmod(0o444)
     return cached
 
 
@@ -225,24 +235,38 @@ def ensure_query_model(index_dir: Path, name: str, *, quantize: bool = False) ->
     """Export model `name` to ONNX beside the index unless that is already done.
 
     The export is made once per machine in ~/.cache/qa/onnx and linked (or copied) into each
-    index that uses the model. Raises ModelUnavailableError on failure.
+    index that uses the model; the folder is marked as the index's (`store.mark_generation`).
+
+    Raises:
+        ModelUnavailableError: the export failed, or a folder qa did not make is in the way.
+        OSError: copying into the index failed (disk full, read-only folder).
     """
     import shutil
 
+    from . import store
     from .onnx_embed import OnnxConfig, export_onnx
 
+    owner = store.index_id(index_dir)
     target = query_model_dir(index_dir, name, quantize=quantize)
     if _valid_export(target, name):
         return target
-    shutil.rmtree(target, ignore_errors=True)  # a foreign or broken folder makes room
+    if target.exists() or target.is_symlink():
+        if owner is None or not store.is_marked(target, owner):
+            raise ModelUnavailableError(
+                f"{target} is in the way and qa did not make it; move it elsewhere, then run "
+                "`qa index` again")
+        shutil.rmtree(target, ignore_errors=True)  # a broken copy of qa's own
     try:
         cached = _cached_export(name, quantize=quantize)
     except OSError:  # no writable cache: export straight into the index
         return export_onnx(name, target, quantize=quantize)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    if tmp.exists() and owner is not None and store.is_marked(tmp, owner):
+        shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
+        if owner is not None:
+            store.mark_generation(tmp, owner)
         # config.json last: a folder without it is never used.
         files = sorted(cached.iterdir(), key=lambda f: f.name == "config.json")
         for f in files:
@@ -250,6 +274,7 @@ def ensure_query_model(index_dir: Path, name: str, *, quantize: bool = False) ->
                 os.link(f, tmp / f.name)
             except OSError:
                 shutil.copy2(f, tmp / f.name)
+                os.chmod(tmp / f.name, 0o444)
         os.replace(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

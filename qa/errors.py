@@ -29,6 +29,10 @@ class IndexMismatchError(QAError):
     """The index was built by another format version or another embedding model."""
 
 
+class IndexOwnershipError(QAError):
+    """The index folder is not qa's to write into (it holds the user's files, or the corpus)."""
+
+
 class BuildLockedError(QAError):
     """Another build holds the index lock."""
 

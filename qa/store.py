@@ -2,8 +2,11 @@
 
 Layout of an index folder (default `index/`)::
 
+    .qa-index          written when qa creates the folder: the index's id. qa builds only into
+                       a folder that has it (or an empty one) and deletes only what carries it
     manifest.json      written last, replaced atomically; names the live data folder
-    data-<stamp>/      one complete generation (never modified once the manifest names it)
+    data-<stamp>/      one complete generation (never modified once the manifest names it);
+      .qa-generation   the index's id: the proof that qa wrote this folder
       articles.jsonl   article metadata, one JSON object a line (no text)
       texts.bin        article texts, UTF-8, concatenated; text_offsets.npy gives byte ranges
       chunk_*.npy      chunk ids, article rows, ordinals, char offsets; sent_*.npy sentence spans
@@ -16,7 +19,8 @@ Layout of an index folder (default `index/`)::
       quote_*.npy      attributed quotations found at build time, columnar (article row, spans,
       quote_names.json speaker and cue indexes into the names in quote_names.json)
     .lock              held (flock) while a build runs
-    .tmp-*             a build in progress, or the remains of a killed one (cleaned next build)
+    .tmp-*             a build in progress, or the remains of a killed one (cleaned next build
+                       when its .qa-generation names this index)
 
 Nothing is pickled: arrays are `.npy`/`.npz` loaded with `allow_pickle=False`, the rest JSON.
 Readers read the manifest, then only the data folder it names, so they never see a partial
@@ -31,20 +35,32 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
+import stat
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from .errors import (
+    BuildLockedError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    IndexOwnershipError,
+)
 
-FORMAT_VERSION = 1
+# A change of the layout below bumps this; an index of another version must be rebuilt.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
 DATA_PREFIX = "data-"
+OWNER_MARKER = ".qa-index"
+GENERATION_MARKER = ".qa-generation"
+_MANIFEST_TMP = re.compile(r"\.manifest\.json\.[0-9a-f]{8}\.tmp")
 
 CHUNK_FILES = (
     "chunk_ids.npy",
@@ -103,6 +119,104 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     fsync_dir(path.parent)
 
 
+# --- what qa owns -------------------------------------------------------------------------
+def claim_index_dir(index_dir: Path, corpus_dir: Path | None = None) -> str:
+    """Make `index_dir` an index folder of qa's, or prove that it already is one; return its id.
+
+    qa writes `.qa-index` (the index's id) when it creates the folder, and builds only into a
+    folder that has it, or into a new or empty one. Everything it later deletes carries that
+    id, so a folder of the user's passed as `--index` never loses a file.
+
+    Raises:
+        IndexOwnershipError: the folder holds files and no marker, or it is the corpus
+            folder, inside it, or holds it.
+    """
+    if corpus_dir is not None:
+        _refuse_overlap(index_dir, corpus_dir)
+    found = index_id(index_dir)
+    if found is not None:
+        return found
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexOwnershipError(
+            f"{index_dir} is a file, not a folder. Pass an index folder: "
+            f"`qa index --index DIR` (a new folder is made for it).")
+    if index_dir.is_dir():
+        others = sorted(p.name for p in index_dir.iterdir())
+        if others:
+            shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+            raise IndexOwnershipError(
+                f"{index_dir}/ already holds files that qa did not create ({shown}), so qa "
+                "will not build an index there: it never deletes or rewrites files it cannot "
+                "prove are its own. Pass a new or empty folder: `qa index --index NEW_DIR`.")
+    index_dir.mkdir(parents=True, exist_ok=True)
+    new_id = uuid.uuid4().hex
+    marker = index_dir / OWNER_MARKER
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:  # another build claimed it a moment ago
+        claimed = index_id(index_dir)
+        if claimed is None:
+            raise IndexOwnershipError(
+                f"{marker} is not qa's marker. Pass a new or empty folder: "
+                "`qa index --index NEW_DIR`.") from None
+        return claimed
+    try:
+        os.write(fd, (json.dumps({"qa_index": new_id}) + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(index_dir)
+    return new_id
+
+
+def index_id(index_dir: Path) -> str | None:
+    """The id in `index_dir/.qa-index`, or None when there is no valid marker."""
+    marker = index_dir / OWNER_MARKER
+    try:
+        if not stat.S_ISREG(os.lstat(marker).st_mode):
+            return None
+        doc = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    value = doc.get("qa_index") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{32}", value) else None
+
+
+def mark_generation(folder: Path, owner: str) -> None:
+    """Write the index's id into a folder qa just made inside it (a generation, a build in
+    progress, a model copy): what `collect_garbage` checks before deleting it."""
+    (folder / GENERATION_MARKER).write_text(owner + "\n", encoding="utf-8")
+
+
+def is_marked(folder: Path, owner: str) -> bool:
+    """Whether `folder` is a real folder (not a link) that qa made for index `owner`."""
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return False
+        marker = folder / GENERATION_MARKER
+        if not stat.S_ISREG(os.lstat(marker).st_mode):
+            return False
+        return marker.read_text(encoding="utf-8").strip() == owner
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _refuse_overlap(index_dir: Path, corpus_dir: Path) -> None:
+    index_abs, corpus_abs = index_dir.resolve(), corpus_dir.resolve()
+    if index_abs == corpus_abs:
+        where = "is the corpus folder"
+    elif corpus_abs in index_abs.parents:
+        where = "is inside the corpus folder"
+    elif index_abs in corpus_abs.parents:
+        where = "holds the corpus folder"
+    else:
+        return
+    raise IndexOwnershipError(
+        f"The index folder {index_dir}/ {where} {corpus_dir}/: the index would be read as "
+        "articles, or its clean-up would touch your articles. Keep them apart, e.g. "
+        f"`qa index --corpus {corpus_dir} --index index`.")
+
+
 @contextlib.contextmanager
 def build_lock(index_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
     """Hold the index's build lock. The OS releases it if the process dies (even kill -9).
@@ -144,10 +258,15 @@ def _read_lock_holder(fd: int) -> str:
     return f" (process {pid})" if pid.isdigit() else ""
 
 
-def new_tmp_dir(index_dir: Path) -> Path:
-    """A fresh folder for a build in progress, beside the live data."""
+def new_tmp_dir(index_dir: Path, owner: str) -> Path:
+    """A fresh folder for a build in progress, beside the live data, marked as qa's."""
     path = index_dir / f"{TMP_PREFIX}{uuid.uuid4().hex[:12]}"
     path.mkdir(parents=True)
+    try:
+        mark_generation(path, owner)
+    except BaseException:  # disk full: an unmarked folder could never be cleaned up later
+        shutil.rmtree(path, ignore_errors=True)
+        raise
     return path
 
 
@@ -160,6 +279,7 @@ def publish(index_dir: Path, tmp_dir: Path, manifest: dict[str, Any]) -> Path:
     """
     for f in tmp_dir.iterdir():
         fsync_file(f)
+    fsync_dir(tmp_dir)  # the folder's own entries, before the manifest can name it
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     final = index_dir / f"{DATA_PREFIX}{stamp}-{uuid.uuid4().hex[:6]}"
     os.rename(tmp_dir, final)
@@ -169,22 +289,26 @@ def publish(index_dir: Path, tmp_dir: Path, manifest: dict[str, Any]) -> Path:
     return final
 
 
-def collect_garbage(index_dir: Path, *, keep_previous: str | None = None) -> None:
+def collect_garbage(index_dir: Path, owner: str, *, keep_previous: str | None = None) -> None:
     """Remove leftovers of killed builds and generations no manifest names any more.
 
-    Call only while holding the build lock. The generation named by the manifest and the one
-    it replaced (`keep_previous`, for readers that opened it just before the swap) stay.
+    Call only while holding the build lock of an index folder qa owns (`claim_index_dir`).
+    Only folders marked with this index's id are deleted (never one reached through a link),
+    and only manifest temporaries with the exact name `write_json_atomic` gives them. The
+    generation named by the manifest and the one it replaced (`keep_previous`, for readers
+    that opened it just before the swap) stay.
     """
     live = None
     with contextlib.suppress(Exception):
         live = read_manifest(index_dir).get("data")
     for entry in index_dir.iterdir():
         name = entry.name
-        if name.startswith(TMP_PREFIX) or (name.startswith((".onnx-", "onnx-")) and ".tmp-" in name) or (
-            name.startswith(DATA_PREFIX) and name not in (live, keep_previous)
-        ):
+        leftover = name.startswith(TMP_PREFIX) or (
+            name.startswith((".onnx-", "onnx-")) and ".tmp-" in name)
+        stale = name.startswith(DATA_PREFIX) and name not in (live, keep_previous)
+        if (leftover or stale) and is_marked(entry, owner):
             shutil.rmtree(entry, ignore_errors=True)
-        elif name.startswith(f".{MANIFEST}.") and name.endswith(".tmp"):
+        elif _MANIFEST_TMP.fullmatch(name) and entry.is_file() and not entry.is_symlink():
             with contextlib.suppress(OSError):
                 entry.unlink()
 
@@ -420,7 +544,6 @@ def save_contents(folder: Path, c: Contents, weights: Any, dense_index: Any | No
     return {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
 
 
-QUOTE_FIELDS = ["article_id", "speaker", "text", "start", "end", "sentence_start", "sentence_end", "cue"]
 QUOTE_ARRAYS = ("quote_article.npy", "quote_spans.npy", "quote_speaker.npy", "quote_cue.npy")
 QUOTE_NAMES = "quote_names.json"
 
@@ -508,16 +631,11 @@ class QuoteTable:
 
     @classmethod
     def read(cls, folder: Path, article_ids: Sequence[str]) -> "QuoteTable":
-        """Read a generation's quotes (memory-mapped); an index written before the columnar
-        format (quotes.json / quotes.jsonl) is converted in memory.
+        """Read a generation's quotes.
 
         Raises:
             IndexCorruptError: the files are not what `write` wrote, or disagree.
         """
-        if not (folder / QUOTE_NAMES).exists() and (
-            (folder / "quotes.json").exists() or (folder / "quotes.jsonl").exists()
-        ):
-            return cls.from_quotes(read_quotes(folder), {a: i for i, a in enumerate(article_ids)})
         try:
             names = json.loads((folder / QUOTE_NAMES).read_text(encoding="utf-8"))
             speakers, cues = list(map(str, names["speakers"])), list(map(str, names["cues"]))
@@ -587,40 +705,6 @@ class QuoteTableBuilder:
                               self._speakers, self._cues)
         cols = [np.concatenate([p[i] for p in self._pieces]) for i in range(4)]
         return QuoteTable(*cols, self._speakers, self._cues)
-
-
-def read_quotes(folder: Path) -> list[Quote]:
-    """Read the row-format quotes of an index written before the columnar QuoteTable
-    (`quotes.json`, or the older `quotes.jsonl`). Raises IndexCorruptError when unreadable."""
-    legacy = folder / "quotes.jsonl"
-    if not (folder / "quotes.json").exists() and legacy.exists():
-        return _read_legacy_quotes(legacy)
-    try:
-        doc = json.loads((folder / "quotes.json").read_text(encoding="utf-8"))
-        if doc.get("fields") != QUOTE_FIELDS:
-            raise ValueError("unexpected quote fields")
-        return [
-            Quote(article_id=str(a), speaker=str(sp), text=str(t), start=int(s), end=int(e),
-                  sentence=(int(s0), int(s1)), cue=str(cue))
-            for a, sp, t, s, e, s0, s1, cue in doc["rows"]
-        ]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _quotes_unreadable(folder, exc) from exc
-
-
-def _read_legacy_quotes(path: Path) -> list[Quote]:
-    try:
-        out = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                q = json.loads(line)
-                out.append(Quote(article_id=q["article_id"], speaker=q["speaker"], text=q["text"],
-                                 start=int(q["start"]), end=int(q["end"]),
-                                 sentence=(int(q["sentence"][0]), int(q["sentence"][1])),
-                                 cue=q.get("cue", "")))
-        return out
-    except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
-        raise _quotes_unreadable(path.parent, exc) from exc
 
 
 def _quotes_unreadable(folder: Path, exc: Exception) -> IndexCorruptError:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qa import BuildLockedError, CorpusError, Retriever, build_index
-from qa.store import build_lock, read_manifest
+from qa.store import build_lock, claim_index_dir, read_manifest
 
 from conftest import HashEmbedder
 
@@ -41,7 +41,7 @@ def test_round_trip_every_chunk_offset_is_exact(seed_corpus, tmp_path):
 
 def test_manifest_records_what_the_issue_asks(seed_index):
     m = read_manifest(seed_index)
-    assert m["format_version"] == 1
+    assert m["format_version"] == 2
     assert m["model"] == {"name": "test-hash-64", "dim": 64, "normalized": True}
     assert m["tokenizer"]["lowercase"] is True and m["tokenizer"]["stopwords"]
     assert m["counts"]["articles"] == 5 and m["counts"]["chunks"] > 5
@@ -124,6 +124,7 @@ def test_incremental_equals_full_build(seed_corpus, tmp_path):
 
 def test_second_build_is_refused_clearly_while_one_runs(seed_corpus, tmp_path):
     index = tmp_path / "ix"
+    claim_index_dir(index)  # the running build made the folder qa's
     with build_lock(index):
         with pytest.raises(BuildLockedError, match=r"Another build .* is running"):
             build_index(seed_corpus, index, embedder=HashEmbedder())

@@ -132,7 +132,7 @@ def test_disk_full_half_way_keeps_the_old_index_and_says_so(
                             lambda ix, f: half_then_full(f, b"IxM2" * 4096))
     else:
         monkeypatch.setattr(store, "write_json_atomic", lambda path, payload: half_then_full(
-            path.with_name(".manifest.json.dead.tmp"), json.dumps(payload).encode()))
+            path.with_name(".manifest.json.deadbeef.tmp"), json.dumps(payload).encode()))
 
     code = main(["index", "--corpus", str(seed_corpus), "--index", str(index)])
     err = capsys.readouterr().err
@@ -300,7 +300,7 @@ def _damage(index: Path, how: str, tmp_path: Path, seed_corpus: Path) -> None:
         m["data"] = "../../etc"
         mpath.write_text(json.dumps(m))
     elif how == "other format version":
-        m["format_version"] = 2
+        m["format_version"] = 99
         mpath.write_text(json.dumps(m))
     elif how == "other tokenizer":
         m["tokenizer"] = dict(m["tokenizer"], lowercase=False)

@@ -120,26 +120,6 @@ def test_damaged_quotes_file_is_a_clear_error_when_quotes_are_asked_for(seed_ind
         r.quotes("Kritenbrink")
 
 
-def test_quotes_of_an_index_from_before_the_columnar_format_still_read(seed_index):
-    """An index written with quotes.json rows (before quote_*.npy) answers the same."""
-    import json
-
-    before = Retriever.open(seed_index, embedder=HashEmbedder()).quotes()
-    assert before
-    data = _data(seed_index)
-    rows = [[q.article_id, q.speaker, q.text, q.start, q.end, q.sentence[0], q.sentence[1], q.cue]
-            for q in before]
-    (data / "quotes.json").write_text(json.dumps({"fields": store.QUOTE_FIELDS, "rows": rows}))
-    m = json.loads((seed_index / "manifest.json").read_text())
-    for name in (*store.QUOTE_ARRAYS, store.QUOTE_NAMES):
-        (data / name).unlink()
-        del m["files"][name]
-    (seed_index / "manifest.json").write_text(json.dumps(m))
-    r = Retriever.open(seed_index, embedder=HashEmbedder())
-    assert r.quotes() == before
-    assert r.quotes("Kritenbrink") and r.quotes_in(before[0].article_id)
-
-
 def test_bm25_postings_pointing_past_the_chunks_are_a_clear_error_when_searched(seed_index):
     """Same-size damage is not caught by the size check, nor scanned for at open (that read
     the whole file at 1M chunks): the query that touches it gets the command to fix it."""
