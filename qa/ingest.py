@@ -1,52 +1,100 @@
 """Read a folder of news articles into `Article`s, and say which files were skipped and why.
 
-Formats: `.txt`; `.md` with optional front matter between `---` lines (`title`, `date`, `url`,
-`source`, `outlet`; simple `key: value` lines, quotes optional); `.html`/`.htm` through
-trafilatura (main text plus title, date, site name and URL); `.jsonl` with one article per line
-(`id` or `_id`, `title`, `date`, `url`, `text`, `source`/`outlet`). Other extensions and hidden
-files or folders are ignored silently.
+Formats (`FORMATS`):
+
+* `.txt`; `.md` with optional front matter between `---` lines (`title`, `date`, `url`,
+  `source`, `outlet`; simple `key: value` lines, quotes optional);
+* `.html`/`.htm` through trafilatura (main text plus title, date, site name and URL);
+* `.jsonl`, one article per line (`id` or `_id`, `title`, `date`, `url`, `text`,
+  `source`/`outlet`);
+* `.csv`/`.tsv` with a header row, one article per row: a text column (`text`, `body`,
+  `content`, `article`, ...) and optionally `title`/`headline`, `date`/`published`/`pubdate`,
+  `url`/`link`, `source`/`outlet`/`publisher` and `id` (names compared case-insensitively);
+* `.pdf` (its text layer, through pypdf; `/Title` and `/CreationDate` from the metadata);
+* `.docx` (paragraph text, through python-docx; title and created date from the core
+  properties);
+* `.eml` and `.mbox` newsletters (subject → title, `Date` → date, sender name → source; the
+  text/plain part, else the text/html part through the HTML path);
+* RSS/Atom feeds (`.rss`, `.atom`, and `.xml` files that are feeds), through feedparser: one
+  article per entry (title, published date, link, content or summary as text).
+
+Every other file that is not hidden is listed as skipped with the reason (unsupported format,
+a README or licence file, not a regular file), never dropped silently; hidden files and folders
+(`.git`, `.DS_Store`) are ignored.
 
 What ends up in `Article.text` (every offset in qa points into it):
 
 * line ends are `\\n` (CRLF and CR are normalised), a UTF-8 BOM is removed, and the text is
   trimmed of leading and trailing whitespace;
-* boilerplate lines are removed (`strip_boilerplate`); everything else is kept as written;
-* metadata lines at the top of a `.txt`/`.md` body are **removed** from the text because they are
-  stored in fields: a leading ` date 2022-02-26 ` marker (→ `date`), a dateline line such as
-  `Friday, December 17, 2021` (→ `date`) and a headline — the first short line with no final
-  period (→ `title`; with front matter that already has a title, only a line equal to that
-  title is removed). A body that would be left empty keeps its lines;
+* boilerplate lines are removed (`strip_boilerplate`); everything else is kept as written
+  (a PDF's hard-wrapped lines are joined back into their paragraphs first);
+* metadata lines at the top of a body (all formats but `.jsonl` and HTML) are **removed** from
+  the text because they are stored in fields: a leading ` date 2022-02-26 ` marker (→ `date`),
+  a dateline line such as `Friday, December 17, 2021` (→ `date`) and a headline — the first
+  short line with no final period (→ `title`; when the file already gives a title, only a line
+  equal to that title is removed). A body that would be left empty keeps its lines;
 * with no headline, the title is the first sentence, shortened to 12 words with an ellipsis.
 
+Dates: a date the record states (front matter, a CSV column, a feed's or e-mail's date) wins
+over a dateline in the text, and a dateline wins over a file's own metadata (a PDF's or DOCX's
+creation date is when the file was made, often long after the article). All are read by
+`parse_date`, the one date parser of ingestion.
+
 Ids: `Article.id` is the path relative to the corpus folder, without extension, slugified per
-path part (lower-case `[a-z0-9-]`, `/` kept): `World/Xi Call.md` → `world/xi-call`. For `.jsonl`
-it is `<file slug>/<id>` with the line's `id`/`_id` kept verbatim (so BEIR qrels map back), or
-the line number when there is none. Two inputs with the same id, or with exactly the same content
-(same `hash`), are not both indexed: the later one is skipped with a reason, which keeps ids and
-chunk ids unique.
+path part (lower-case `[a-z0-9-]`, `/` kept): `World/Xi Call.md` → `world/xi-call`. A file
+holding several articles gives `<file slug>/<record>`, and every article of it keeps the file
+as its `path` (so an unchanged file is reused whole by an incremental build):
+
+* `.jsonl`, `.csv`, `.tsv`: the record's `id`/`_id` kept verbatim (so BEIR qrels map back), or
+  its line number (`.jsonl`) or row number (1 = the first row after the header);
+* feeds: the entry's guid (or link), slugified without its `https://`, else its position;
+  feeds grow at the top, so positions would shift with every refresh;
+* `.mbox`: the message's position (mailboxes grow at the end).
+
+A record that cannot be read is skipped as `<path>:<number>`. Two inputs with the same id, or
+with exactly the same content (same `hash`), are not both indexed: the later one is skipped with
+a reason, which keeps ids and chunk ids unique.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import hashlib
+import io
 import json
+import logging
 import os
 import re
 import stat
+import time
 import unicodedata
 from collections.abc import Iterator, Mapping
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from qa.chunking import split_sentences
 from qa.errors import CorpusError
 from qa.types import Article, Skipped
 
-__all__ = ["load_corpus", "read_article_file", "strip_boilerplate", "parse_date", "FORMATS"]
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
-FORMATS = (".txt", ".md", ".html", ".htm", ".jsonl")
-_FORMATS_TEXT = ".txt, .md, .html or .jsonl"
+__all__ = [
+    "load_corpus", "read_article_file", "strip_boilerplate", "parse_date", "FORMATS",
+    "FORMATS_TEXT",
+]  # fmt: skip
+
+FORMATS = (
+    ".txt", ".md", ".html", ".htm", ".jsonl", ".csv", ".tsv", ".pdf", ".docx", ".eml", ".mbox",
+    ".rss", ".atom", ".xml",
+)  # fmt: skip
+# The readable formats as the user reads them in messages (.htm and .xml feeds go unsaid).
+FORMATS_TEXT = ".txt .md .html .jsonl .csv .tsv .pdf .docx .eml .mbox .rss .atom"
+# Files that come with a downloaded corpus and describe it; they are not articles.
+_NOT_ARTICLES = frozenset({"readme", "license", "licence", "copying"})
 
 # --- dates -----------------------------------------------------------------------------------
 
@@ -59,12 +107,18 @@ _MONTHS = {
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _PREFIX = (
     r"(?:(?:published|updated|posted)(?:\s+on)?:?\s+)?"
-    r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
+    r"(?:(?:mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(?:day)?\.?,?\s+)?"
+)
+# A time after the date, as e-mail and RSS write it: "Tue, 15 Mar 2022 10:00:00 +0000 (UTC)".
+_TIME = (
+    r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
+    r"(?:\s*(?:[+-]\d{2}:?\d{2}|[a-z]{1,5}))?(?:\s*\([^)]{1,10}\))?)?"
 )
 _DATE_FORMS = [
-    re.compile(r"(?P<year>\d{4})-(?P<mon>\d{1,2})-(?P<day>\d{1,2})(?:[T ][\d:.+\-Z ]*)?", re.I),
-    re.compile(_PREFIX + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})", re.I),
-    re.compile(_PREFIX + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})", re.I),
+    re.compile(r"(?P<year>\d{4})(?P<sep>[-/])(?P<mon>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?:[T ][\d:.+\-Z ]*)?", re.I),
+    re.compile(r"D:(?P<year>\d{4})(?P<mon>\d{2})(?P<day>\d{2})[\d+\-Z']*"),  # PDF metadata
+    re.compile(_PREFIX + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME, re.I),
+    re.compile(_PREFIX + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})" + _TIME, re.I),
 ]  # fmt: skip
 
 
@@ -72,8 +126,11 @@ def parse_date(value: str) -> str | None:
     """Parse a whole string as a date in a common English form.
 
     Args:
-        value: e.g. `2021-12-17`, `December 17, 2021`, `Friday, December 17, 2021`,
-            `17 December 2021`, `Dec. 17, 2021`, `2022-02-26T10:00:00Z`.
+        value: e.g. `2021-12-17`, `2021/12/17`, `December 17, 2021`,
+            `Friday, December 17, 2021`, `17 December 2021`, `Dec. 17, 2021`,
+            `2022-02-26T10:00:00Z`, an e-mail or RSS date (`Fri, 17 Dec 2021 10:00:00 +0000`)
+            or a PDF date (`D:20211217100000Z`). The date is the one written, whatever the
+            time zone.
 
     Returns:
         The ISO date `YYYY-MM-DD`, or None when the string is not (only) a valid date.
@@ -91,6 +148,19 @@ def parse_date(value: str) -> str | None:
             return _dt.date(int(groups["year"]), month, int(groups["day"])).isoformat()
         except ValueError:
             return None
+    return None
+
+
+def _iso_date(value: object) -> str | None:
+    """A date from a library's field: a datetime or date as it is, a string via `parse_date`."""
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, time.struct_time):
+        return _dt.date(value.tm_year, value.tm_mon, value.tm_mday).isoformat()
+    if isinstance(value, str):
+        return parse_date(value)
     return None
 
 
@@ -366,18 +436,66 @@ def _has_words(text: str) -> bool:
     return bool(text) and _WORD_CHAR.search(text) is not None
 
 
+Read = tuple[list[Article], list[Skipped]]
+
+
+def _article_from_body(
+    text: str,
+    *,
+    id: str,
+    rel: str,
+    fallback_title: str,
+    title: str | None = None,
+    date: str | None = None,
+    file_date: str | None = None,
+    source: str | None = None,
+    url: str | None = None,
+) -> Article | None:
+    """An article from a body of text and the fields its file gives; None when no text is left.
+
+    The body loses its boilerplate and its header lines (date marker, dateline, headline).
+    `date` (stated by the record) wins over a dateline, which wins over `file_date` (a
+    document's own creation date).
+    """
+    body = strip_boilerplate(_normalise(text))
+    body, date, title = _recover_header(body, date=date, title=title)
+    if not _has_words(body):
+        return None
+    return _make_article(
+        id=id, rel=rel, text=body, title=title, date=date or file_date, source=source, url=url,
+        fallback_title=fallback_title,
+    )  # fmt: skip
+
+
+def _format_problem(name: str) -> str | None:
+    """Why a file of this name is not read as articles at all, or None when it is."""
+    stem, ext = os.path.splitext(name)
+    if stem.lower() in _NOT_ARTICLES:
+        return "a README or licence file, not an article; rename it to index it"
+    ext = ext.lower()
+    if ext in FORMATS:
+        return None
+    if not ext:
+        return f"unsupported format (no file extension); qa reads {FORMATS_TEXT}"
+    return f"unsupported format {ext}; qa reads {FORMATS_TEXT}"
+
+
 def read_article_file(path: Path, root: Path) -> tuple[list[Article], list[Skipped]]:
-    """Read one article file (or several articles from one `.jsonl`).
+    """Read one article file, or the several articles of a `.jsonl`, `.csv`, `.tsv`, `.mbox`
+    or feed file.
 
     Args:
         path: The file; its extension picks the reader.
         root: The corpus folder, for relative paths and ids.
 
     Returns:
-        (articles, skipped). A file that cannot be read gives `([], [Skipped(...)])`; it never
-        raises for bad content.
+        (articles, skipped). A file that cannot be read, or is not in a format qa reads, gives
+        `([], [Skipped(...)])`; it never raises for bad content.
     """
     rel = path.relative_to(root).as_posix()
+    problem = _format_problem(path.name)
+    if problem:
+        return [], [Skipped(rel, problem)]
     ext = path.suffix.lower()
     try:
         data = path.read_bytes()
@@ -385,75 +503,147 @@ def read_article_file(path: Path, root: Path) -> tuple[list[Article], list[Skipp
         return [], [Skipped(rel, "cannot be read (permission denied); check its permissions")]
     except OSError as exc:
         return [], [Skipped(rel, f"cannot be read ({exc.strerror or exc})")]
+    if not data.strip():
+        return [], [Skipped(rel, "empty file")]
+    if ext == ".pdf":
+        return _read_pdf(data, rel)
+    if ext == ".docx":
+        return _read_docx(data, rel)
     problem = _bytes_problem(data)
     if problem:
         return [], [Skipped(rel, problem)]
     if ext in (".html", ".htm"):
         return _read_html(data, rel)
+    if ext == ".eml":
+        return _read_eml(data, rel)
+    if ext == ".mbox":
+        return _read_mbox(path, rel)
+    if ext in (".rss", ".atom", ".xml"):
+        return _read_feed(data, rel)
     raw = _decode(data)
     if raw is None:
         return [], [Skipped(rel, "not UTF-8 text; re-save it as UTF-8")]
     text = _normalise(raw)
     if ext == ".jsonl":
         return _read_jsonl(text, rel)
+    if ext in (".csv", ".tsv"):
+        return _read_table(text, rel, delimiter="\t" if ext == ".tsv" else _csv_delimiter(text))
     fields: dict[str, str] = {}
     if ext == ".md":
         fields, text = _front_matter(text)
-    body = strip_boilerplate(text)
-    fm_date = parse_date(fields["date"]) if fields.get("date") else None
-    body, date, title = _recover_header(body, date=fm_date, title=fields.get("title") or None)
-    if not _has_words(body):
-        return [], [Skipped(rel, "no article text (only metadata or boilerplate)")]
-    article = _make_article(
+    article = _article_from_body(
+        text,
         id=_article_id(rel),
         rel=rel,
-        text=body,
-        title=title,
-        date=date,
+        title=fields.get("title") or None,
+        date=parse_date(fields["date"]) if fields.get("date") else None,
         source=fields.get("outlet") or fields.get("source"),
         url=fields.get("url"),
         fallback_title=path.stem,
     )
+    if article is None:
+        return [], [Skipped(rel, "no article text (only metadata or boilerplate)")]
     return [article], []
 
 
-def _read_html(data: bytes, rel: str) -> tuple[list[Article], list[Skipped]]:
+# --- HTML ----------------------------------------------------------------------------------------
+
+
+def _extract_html(data: bytes | str) -> dict[str, str | None]:
+    """A page's main text and metadata through trafilatura: `text` (boilerplate removed),
+    `title`, `date` (ISO), `url`, `sitename`. Raises what trafilatura raises on a broken page."""
     # trafilatura pulls in lxml, htmldate and courlan (~0.3 s): imported only when an HTML file
     # is actually read. It never touches the network when given the page itself.
     import trafilatura
 
-    try:
-        doc = trafilatura.bare_extraction(data, with_metadata=True, include_comments=False)
-    except Exception as exc:  # trafilatura raises assorted lxml/parser errors on broken pages
-        return [], [Skipped(rel, f"HTML could not be parsed ({type(exc).__name__}: {exc})")]
+    doc = trafilatura.bare_extraction(data, with_metadata=True, include_comments=False)
     if doc is not None and not isinstance(doc, dict):
         doc = doc.as_dict()
-    raw_text = (doc or {}).get("text") or ""
-    title = ((doc or {}).get("title") or "").strip() or None
-    text = strip_boilerplate(_normalise(raw_text))
+    doc = doc or {}
+    title = (doc.get("title") or "").strip() or None
+    text = strip_boilerplate(_normalise(doc.get("text") or ""))
     if title:
         # trafilatura keeps the <h1> as the first line of the text; the title field has it.
         first, _, rest = text.partition("\n")
         if rest.strip() and _same(first, title):
             text = rest.strip()
-    if not _has_words(text):
+    return {
+        "text": text,
+        "title": title,
+        "date": parse_date(doc.get("date") or ""),
+        "url": doc.get("url") or None,
+        "sitename": doc.get("sitename") or None,
+    }
+
+
+def _read_html(data: bytes, rel: str) -> Read:
+    try:
+        page = _extract_html(data)
+    except Exception as exc:  # trafilatura raises assorted lxml/parser errors on broken pages
+        return [], [Skipped(rel, f"HTML could not be parsed ({type(exc).__name__}: {exc})")]
+    if not _has_words(page["text"] or ""):
         return [], [Skipped(rel, "no article text found in the HTML")]
-    date = parse_date(doc.get("date") or "") if doc else None
-    url = (doc.get("url") or None) if doc else None
     article = _make_article(
         id=_article_id(rel),
         rel=rel,
-        text=text,
-        title=title,
-        date=date,
-        source=(doc.get("sitename") if doc else None),
-        url=url,
+        text=page["text"] or "",
+        title=page["title"],
+        date=page["date"],
+        source=page["sitename"],
+        url=page["url"],
         fallback_title=Path(rel).stem,
     )
     return [article], []
 
 
-def _read_jsonl(text: str, rel: str) -> tuple[list[Article], list[Skipped]]:
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
+    "header hr li main nav ol p pre section table tr ul".split()
+)
+_HIDDEN_TAGS = frozenset({"script", "style", "title", "noscript", "template"})
+
+
+class _HTMLText(HTMLParser):
+    """The text of an HTML fragment: block elements become paragraphs, `<br>` a line end."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in _HIDDEN_TAGS:
+            self._hidden += 1
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN_TAGS:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(re.sub(r"\s+", " ", data))
+
+
+def _html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment (a feed entry, an e-mail), where trafilatura's search
+    for the main text of a whole page finds nothing (it drops short fragments)."""
+    parser = _HTMLText()
+    parser.feed(markup)
+    parser.close()
+    lines = [line.strip() for line in "".join(parser.parts).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# --- records: JSON lines and tables --------------------------------------------------------------
+
+
+def _read_jsonl(text: str, rel: str) -> Read:
     articles: list[Article] = []
     skipped: list[Skipped] = []
     file_id = _article_id(rel)
@@ -499,11 +689,357 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+# The header names a table's columns may have (compared lower-cased, spaces and dashes as `_`),
+# the preferred name first.
+_COLUMNS = {
+    "text": ("text", "body", "content", "article", "story", "full_text", "article_text",
+             "maintext"),
+    "title": ("title", "headline", "heading"),
+    "date": ("date", "published", "pubdate", "pub_date", "publish_date", "published_date",
+             "published_at", "publication_date", "datetime"),
+    "url": ("url", "link", "href", "article_url", "source_url"),
+    "source": ("source", "outlet", "publisher", "publication", "site"),
+    "id": ("id", "_id"),
+}  # fmt: skip
+
+
+def _csv_delimiter(text: str) -> str:
+    """`,` unless the header row has none and uses `;` (a European spreadsheet) or a tab."""
+    header = text.split("\n", 1)[0]
+    for delimiter in (",", ";", "\t"):
+        if delimiter in header:
+            return delimiter
+    return ","
+
+
+def _read_table(text: str, rel: str, *, delimiter: str) -> Read:
+    """One article per row of a CSV/TSV whose header names a text column."""
+    # Article bodies are longer than csv's default 128 KB field limit (a process-wide setting).
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        return [], [Skipped(rel, f"the header row could not be parsed ({exc})")]
+    names = [re.sub(r"[\s\-]+", "_", name.strip().lower()) for name in header or []]
+    column: dict[str, int] = {}
+    for field, synonyms in _COLUMNS.items():
+        found = next((names.index(n) for n in synonyms if n in names), None)
+        if found is not None:
+            column[field] = found
+    if "text" not in column:
+        have = ", ".join(name.strip() for name in header or [] if name.strip()) or "none"
+        return [], [
+            Skipped(
+                rel,
+                f"no text column: its header names {have}; qa wants a column named "
+                f"{', '.join(_COLUMNS['text'][:4])} (or {', '.join(_COLUMNS['text'][4:])}), "
+                "and reads title, date, url, source and id columns when present",
+            )
+        ]
+    articles: list[Article] = []
+    skipped: list[Skipped] = []
+    file_id = _article_id(rel)
+    number = 0
+    try:
+        for row in reader:
+            if not row:
+                continue  # a blank line
+            number += 1
+
+            def cell(field: str, row: list[str] = row) -> str:
+                at = column.get(field)
+                return row[at].strip() if at is not None and at < len(row) else ""
+
+            record_id = cell("id")
+            article = _article_from_body(
+                cell("text"),
+                id=f"{file_id}/{record_id or number}",
+                rel=rel,
+                title=cell("title") or None,
+                date=parse_date(cell("date")) if cell("date") else None,
+                source=cell("source") or None,
+                url=cell("url") or None,
+                fallback_title=record_id or f"row {number}",
+            )
+            if article is None:
+                skipped.append(Skipped(f"{rel}:{number}", f"row {number}: no text"))
+            else:
+                articles.append(article)
+    except csv.Error as exc:
+        number += 1
+        skipped.append(
+            Skipped(f"{rel}:{number}", f"row {number}: not valid CSV, the rest is unread ({exc})")
+        )
+    return articles, skipped
+
+
+# --- documents: PDF and DOCX ---------------------------------------------------------------------
+
+
+def _document_title(value: object) -> str | None:
+    """A document's own title field, unless it is an editor's placeholder or a file name."""
+    title = " ".join(str(value or "").split())
+    if title.casefold() in ("", "untitled", "document", "word document", "untitled document"):
+        return None
+    if re.match(r"(?i)microsoft \w+ - ", title):  # "Microsoft Word - draft3.docx"
+        return None
+    if re.search(r"(?i)\.(docx?|pdf|odt|rtf|txt)$", title):
+        return None
+    return title
+
+
+def _reflow_pdf_page(text: str) -> str:
+    """Join a page's hard-wrapped lines back into paragraphs.
+
+    A PDF's text layer breaks lines where the layout did; the sentence splitter would end a
+    sentence at "President" / "Biden". A line as long as most of the page's lines ran to the
+    margin and continues on the next one; a shorter line ends its paragraph or is a heading.
+    """
+    lines = [line.rstrip() for line in _normalise(text).split("\n")]
+    lengths = sorted(len(line) for line in lines if line.strip())
+    if not lengths:
+        return ""
+    full = 0.75 * lengths[int(0.9 * (len(lengths) - 1))]
+    out: list[str] = []
+    prev = ""  # the previous line as the page has it
+    for line in lines:
+        if prev.strip() and line.strip() and len(prev) >= max(full, 40):
+            # "well-" / "known" is one word again; the hyphen stays (it may be a real one).
+            joined = prev.endswith("-") and prev[-2:-1].isalpha() and line.lstrip()[:1].islower()
+            out[-1] += ("" if joined else " ") + line.lstrip()
+        else:
+            out.append(line)
+        prev = line
+    return "\n".join(out)
+
+
+def _read_pdf(data: bytes, rel: str) -> Read:
+    # pypdf costs ~0.2 s to import: only when a PDF is read.
+    import pypdf
+
+    # pypdf logs every oddity it repairs ("EOF marker not found"); with no logging set up
+    # they would land on the user's terminal. A PDF that cannot be read is reported below.
+    log = logging.getLogger("pypdf")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            why = "encrypted PDF (it needs a password); save an unprotected copy"
+            return [], [Skipped(rel, why)]
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info = reader.metadata
+        title = _document_title(info.title) if info is not None else None
+        created = str(info.creation_date_raw or "") if info is not None else ""
+    except Exception as exc:  # pypdf raises assorted errors on damaged files
+        return [], [Skipped(rel, f"PDF could not be read ({type(exc).__name__}: {exc})")]
+    finally:
+        log.setLevel(level)
+    text = "\n\n".join(_reflow_pdf_page(page) for page in pages)
+    if not _has_words(text):
+        return [], [Skipped(rel, "no text layer (scanned?)")]
+    article = _article_from_body(
+        text, id=_article_id(rel), rel=rel, title=title, file_date=parse_date(created),
+        fallback_title=Path(rel).stem,
+    )  # fmt: skip
+    if article is None:
+        return [], [Skipped(rel, "no article text (only metadata or boilerplate)")]
+    return [article], []
+
+
+# Every document python-docx makes from its template says it was created then.
+_PYTHON_DOCX_TEMPLATE_CREATED = _dt.datetime(2013, 12, 23, 23, 15, tzinfo=_dt.timezone.utc)
+
+
+def _read_docx(data: bytes, rel: str) -> Read:
+    # python-docx costs ~0.2 s to import: only when a .docx is read.
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        paragraphs = [p.text for p in document.paragraphs if p.text.strip()]
+        props = document.core_properties
+        title = _document_title(props.title)
+        created = props.created
+    except Exception as exc:  # not a zip, not a Word document, or a damaged one
+        return [], [Skipped(rel, f"not a readable .docx file ({type(exc).__name__}: {exc})")]
+    if created == _PYTHON_DOCX_TEMPLATE_CREATED:
+        created = None
+    if not paragraphs:
+        return [], [Skipped(rel, "no text in the document")]
+    article = _article_from_body(
+        "\n\n".join(paragraphs), id=_article_id(rel), rel=rel, title=title,
+        file_date=_iso_date(created), fallback_title=Path(rel).stem,
+    )  # fmt: skip
+    if article is None:
+        return [], [Skipped(rel, "no article text (only metadata or boilerplate)")]
+    return [article], []
+
+
+# --- e-mail: .eml and .mbox ----------------------------------------------------------------------
+
+
+def _email_article(
+    message: EmailMessage, *, id: str, rel: str, fallback_title: str
+) -> Article | str:
+    """The article of one e-mail, or why there is none."""
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return "no text/plain or text/html part"
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError):  # an unknown or wrong charset
+        content = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+    text = _normalise(content)
+    if part.get_content_type() == "text/html":
+        try:
+            text = _extract_html(text)["text"] or ""
+        except Exception:  # trafilatura could not parse it: the plain conversion below
+            text = ""
+        if not _has_words(text):
+            text = _html_to_text(content)
+    else:
+        text = text.split("\n-- \n", 1)[0]  # the signature
+    sender = message.get("From")
+    addresses = getattr(sender, "addresses", ())
+    source = (addresses[0].display_name or addresses[0].domain) if addresses else None
+    article = _article_from_body(
+        text,
+        id=id,
+        rel=rel,
+        title=str(message.get("Subject") or "").strip() or None,
+        date=_iso_date(str(message.get("Date") or "")),
+        source=source,
+        fallback_title=fallback_title,
+    )
+    return article if article is not None else "no text in the message"
+
+
+def _read_eml(data: bytes, rel: str) -> Read:
+    import email
+    from email import policy
+
+    try:
+        message = email.message_from_bytes(data, policy=policy.default)
+        found = _email_article(message, id=_article_id(rel), rel=rel, fallback_title=Path(rel).stem)
+    except Exception as exc:  # the email package raises on some malformed headers
+        return [], [Skipped(rel, f"e-mail could not be read ({type(exc).__name__}: {exc})")]
+    if isinstance(found, str):
+        return [], [Skipped(rel, found)]
+    return [found], []
+
+
+def _read_mbox(path: Path, rel: str) -> Read:
+    import email
+    import mailbox
+    from email import policy
+
+    articles: list[Article] = []
+    skipped: list[Skipped] = []
+    file_id = _article_id(rel)
+    try:
+        box = mailbox.mbox(
+            path,
+            factory=lambda f: email.message_from_binary_file(f, policy=policy.default),
+            create=False,
+        )
+    except Exception as exc:
+        return [], [Skipped(rel, f"mailbox could not be read ({type(exc).__name__}: {exc})")]
+    try:
+        for number, message in enumerate(box, start=1):
+            where = f"{rel}:{number}"
+            try:
+                found = _email_article(
+                    message, id=f"{file_id}/{number}", rel=rel, fallback_title=f"message {number}"
+                )
+            except Exception as exc:  # the email package raises on some malformed headers
+                found = f"could not be read ({type(exc).__name__}: {exc})"
+            if isinstance(found, str):
+                skipped.append(Skipped(where, f"message {number}: {found}"))
+            else:
+                articles.append(found)
+    except Exception as exc:
+        skipped.append(Skipped(rel, f"mailbox could not be read ({type(exc).__name__}: {exc})"))
+    finally:
+        box.close()
+    if not articles and not skipped:
+        why = "no messages (each message of an .mbox starts with a 'From ' line)"
+        return [], [Skipped(rel, why)]
+    return articles, skipped
+
+
+# --- feeds: RSS and Atom -------------------------------------------------------------------------
+
+
+def _entry_text(entry: Mapping) -> str:
+    """An entry's full content, else its summary, as plain text."""
+    pieces = [c for c in entry.get("content") or [] if (c.get("value") or "").strip()]
+    if pieces:
+        best = max(pieces, key=lambda c: len(c.get("value") or ""))
+        value, kind = best.get("value") or "", best.get("type") or "text/html"
+    else:
+        value = entry.get("summary") or ""
+        kind = (entry.get("summary_detail") or {}).get("type") or "text/html"
+    return value if kind == "text/plain" else _html_to_text(value)
+
+
+def _entry_key(entry: Mapping, number: int) -> str:
+    """An entry's part of its article id: its guid (or link), else its position."""
+    key = str(entry.get("id") or entry.get("link") or "").strip()
+    key = re.sub(r"(?i)^[a-z][a-z0-9+.-]*://(?:www\.)?", "", key)
+    return _slug(key) if key else str(number)
+
+
+def _read_feed(data: bytes, rel: str) -> Read:
+    # feedparser (~0.1 s to import) parses the bytes it is given and never fetches anything:
+    # a stream is read as it is, where a string could be taken for a URL.
+    import feedparser
+
+    try:
+        feed = feedparser.parse(io.BytesIO(data))
+    except Exception as exc:  # feedparser records most problems in `bozo`; not all
+        return [], [Skipped(rel, f"feed could not be parsed ({type(exc).__name__}: {exc})")]
+    if not feed.get("version"):
+        if rel.lower().endswith(".xml"):
+            why = f"XML that is not an RSS or Atom feed; qa reads {FORMATS_TEXT}"
+            return [], [Skipped(rel, why)]
+        why = f" ({feed.get('bozo_exception')})" if feed.get("bozo") else ""
+        return [], [Skipped(rel, f"not an RSS or Atom feed{why}")]
+    if not feed.entries:
+        return [], [Skipped(rel, "the feed has no entries")]
+    source = _str_or_none((feed.get("feed") or {}).get("title"))
+    file_id = _article_id(rel)
+    articles: list[Article] = []
+    skipped: list[Skipped] = []
+    for number, entry in enumerate(feed.entries, start=1):
+        title = entry.get("title") or ""
+        if (entry.get("title_detail") or {}).get("type") == "text/html":
+            title = _html_to_text(title)
+        article = _article_from_body(
+            _entry_text(entry),
+            id=f"{file_id}/{_entry_key(entry, number)}",
+            rel=rel,
+            title=title.strip() or None,
+            date=_iso_date(entry.get("published") or entry.get("updated") or "")
+            or _iso_date(entry.get("published_parsed") or entry.get("updated_parsed")),
+            source=source,
+            url=_str_or_none(entry.get("link")),
+            fallback_title=f"entry {number}",
+        )
+        if article is None:
+            skipped.append(Skipped(f"{rel}:{number}", f"entry {number}: no text"))
+        else:
+            articles.append(article)
+    return articles, skipped
+
+
 # --- the corpus walk ---------------------------------------------------------------------------
 
 
 def _walk(root: Path, skipped: list[Skipped]) -> Iterator[Path]:
-    """Candidate files under root, sorted by name at every level, depth first.
+    """Every file and symlink under root that is not hidden, sorted by name at every level,
+    depth first. Pipes, sockets and devices are reported in `skipped`.
 
     Symlinks are never followed: one pointing outside the corpus is a way out of it, one inside
     is a second copy of something read anyway, and a loop never ends. Each is reported.
@@ -525,9 +1061,7 @@ def _walk(root: Path, skipped: list[Skipped]) -> Iterator[Path]:
                 continue  # hidden files and folders (.git, .DS_Store, editor backups)
             path = Path(entry.path)
             if entry.is_symlink():
-                ext = os.path.splitext(entry.name)[1].lower()
-                if ext in FORMATS or not ext:
-                    yield path  # reported by _symlink_problem, and counted as a candidate
+                yield path  # reported by _symlink_problem
                 continue
             try:
                 mode = entry.stat(follow_symlinks=False).st_mode
@@ -535,8 +1069,11 @@ def _walk(root: Path, skipped: list[Skipped]) -> Iterator[Path]:
                 continue
             if stat.S_ISDIR(mode):
                 subfolders.append(path)
-            elif stat.S_ISREG(mode) and os.path.splitext(entry.name)[1].lower() in FORMATS:
+            elif stat.S_ISREG(mode):
                 yield path
+            else:
+                rel = path.relative_to(root).as_posix()
+                skipped.append(Skipped(rel, "not a regular file (a pipe, socket or device)"))
         stack.extend(reversed(subfolders))
 
 
@@ -581,23 +1118,24 @@ def load_corpus(
         file_keys: filled with (size, mtime_ns) of every file read, by relative path.
 
     Returns:
-        (articles, skipped): everything that could be read, and every candidate file (or
-        `.jsonl` line) that could not, with a reason the user can act on.
+        (articles, skipped): everything that could be read, and every file (or record of a
+        multi-article file) that could not or is not in a format qa reads, with a reason the
+        user can act on.
 
     Raises:
         CorpusError: The folder does not exist, is not a folder, cannot be listed, or holds no
-            `.txt`, `.md`, `.html` or `.jsonl` file at all.
+            file in a format qa reads (`FORMATS`); the files it does hold are named.
     """
     given = str(corpus)
     folder = Path(corpus)
     if not folder.exists():
         raise CorpusError(
-            f"Corpus folder '{given}' does not exist. Create it and put {_FORMATS_TEXT} "
-            "articles in it, then run `qa index`."
+            f"Corpus folder '{given}' does not exist. Create it and put articles in it "
+            f"({FORMATS_TEXT}), then run `qa index`."
         )
     if not folder.is_dir():
         raise CorpusError(
-            f"Corpus path '{given}' is a file, not a folder. Put {_FORMATS_TEXT} articles in "
+            f"Corpus path '{given}' is a file, not a folder. Put articles ({FORMATS_TEXT}) in "
             "a folder and point `qa index --corpus` at it."
         )
     root = folder.resolve()
@@ -606,6 +1144,7 @@ def load_corpus(
     seen_ids: dict[str, str] = {}
     seen_hashes: dict[str, str] = {}
     candidates = 0
+    not_articles: list[Skipped] = []  # files in no format qa reads
     try:
         paths = list(_walk(root, skipped))
     except OSError as exc:
@@ -614,11 +1153,18 @@ def load_corpus(
             "Check its permissions, then run `qa index`."
         ) from exc
     for path in paths:
-        candidates += 1
-        if path.is_symlink():
-            skipped.append(Skipped(path.relative_to(root).as_posix(), _symlink_problem(path, root)))
-            continue
         rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            skipped.append(Skipped(rel, _symlink_problem(path, root)))
+            if path.suffix.lower() in FORMATS or not path.suffix:
+                candidates += 1  # meant as an article, so the folder is not "empty"
+            continue
+        problem = _format_problem(path.name)
+        if problem:
+            not_articles.append(Skipped(rel, problem))
+            skipped.append(not_articles[-1])
+            continue
+        candidates += 1
         key = _file_key(path)
         if file_keys is not None and key is not None:
             file_keys[rel] = key
@@ -650,9 +1196,16 @@ def load_corpus(
                 seen_ids[article.id] = where
                 seen_hashes[article.hash] = where
                 articles.append(article)
+    if candidates == 0 and not_articles:
+        named = ", ".join(f"{s.path} ({s.reason.split(';')[0]})" for s in not_articles[:5])
+        more = f" and {len(not_articles) - 5} more" if len(not_articles) > 5 else ""
+        raise CorpusError(
+            f"Corpus folder '{given}' holds no file qa can read: {named}{more}. qa reads "
+            f"{FORMATS_TEXT}; convert your articles to one of these, then run `qa index`."
+        )
     if candidates == 0:
         raise CorpusError(
-            f"Corpus folder '{given}' is empty: it holds no {_FORMATS_TEXT} files. "
+            f"Corpus folder '{given}' is empty: it holds no article files ({FORMATS_TEXT}). "
             "Put your articles in it, then run `qa index`."
         )
     return articles, skipped

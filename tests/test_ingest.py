@@ -146,8 +146,8 @@ def test_a_file_instead_of_a_folder(tmp_path: Path) -> None:
 
 
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:
-    write(tmp_path / "notes.docx", b"ignored")
     write(tmp_path / ".hidden.txt", "Hidden article text.")
+    write(tmp_path / ".git" / "config", "[core]")
     with pytest.raises(CorpusError, match=r"is empty.*qa index"):
         load_corpus(tmp_path)
 
@@ -293,10 +293,17 @@ def test_parse_date_forms() -> None:
         "Dec. 17, 2021",
         "Dec 17 2021",
         "2021-12-17T08:00:00Z",
+        "2021/12/17",
+        "Fri, 17 Dec 2021 23:30:00 -0500",  # e-mail and RSS: the day as written, not UTC's
+        "17 Dec 2021 10:00 GMT",
+        "Friday, December 17, 2021 at 3:45 p.m. ET",
+        "D:20211217083000+01'00'",  # PDF metadata
     ):
         assert parse_date(value) == "2021-12-17", value
     assert parse_date("February 30, 2022") is None
     assert parse_date("Friday") is None
+    assert parse_date("2021-12/17") is None
+    assert parse_date("December 17, 2021 and then some") is None
 
 
 # --- stability -----------------------------------------------------------------------------------
