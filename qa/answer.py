@@ -23,11 +23,12 @@ quotation): `article.text[start:end] == text`.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
-
 import logging
 import math
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -185,7 +186,10 @@ class _Bounded(dict):  # type: ignore[type-arg]
     def __setitem__(self, key: Any, value: Any) -> None:
         super().__setitem__(key, value)
         while len(self) > self.limit:
-            del self[next(iter(self))]
+            try:
+                del self[next(iter(self))]
+            except (KeyError, RuntimeError, StopIteration):  # another thread evicted it
+                break
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         if key not in self:
@@ -218,14 +222,51 @@ class Assistant:
         self.abstain_threshold = abstain_threshold
         self.abstain_threshold_bm25 = abstain_threshold_bm25
         self.k = k
-        # Bounded, so a long chat session does not grow without limit.
-        self._vectors: dict[int, Any] = _Bounded(CACHE_ENTRIES)  # chunk id -> sentence vectors
-        self._articles: dict[str, Article] = _Bounded(CACHE_ENTRIES)
-        self._quotes_generation: str | None = None
-        self._quotes_by_key: dict[Any, list[Quote]] = _Bounded(CACHE_ENTRIES)  # (kind, key) -> quotes
+        # One set of caches per index generation (a changed article keeps its id but not its
+        # text, vectors or quotes), the last two kept; each bounded, so a long chat session
+        # does not grow without limit.
+        self._generations: dict[Any, tuple[dict, dict, dict]] = _Bounded(2)
+        self._generations_lock = threading.Lock()
+        self._vectors: dict[int, Any] = {}  # chunk id -> sentence vectors
+        self._articles: dict[str, Article] = {}
+        self._quotes_by_key: dict[Any, list[Quote]] = {}  # (kind, key) -> quotes
+        self._pinned = False
 
     # ------------------------------------------------------------------ public API
     def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        mode: str = "auto",
+        question_dates: bool = True,
+    ) -> Answer:
+        """Answer one question, from one index generation throughout (a reload in another
+        thread cannot mix two). See `_ask` for the arguments."""
+        return self._pinned_view()._ask(question, history, since=since, until=until, mode=mode,
+                                        question_dates=question_dates)
+
+    def _pinned_view(self) -> "Assistant":
+        """This assistant reading the retriever's current generation only, with that
+        generation's caches."""
+        if self._pinned:
+            return self
+        retriever = self.retriever
+        pinned = retriever.pinned() if hasattr(retriever, "pinned") else retriever
+        generation = (getattr(pinned, "manifest", None) or {}).get("data")
+        with self._generations_lock:
+            caches = self._generations.get(generation)
+            if caches is None:
+                caches = (_Bounded(CACHE_ENTRIES), _Bounded(CACHE_ENTRIES), _Bounded(CACHE_ENTRIES))
+                self._generations[generation] = caches
+        view = copy.copy(self)
+        view.retriever, view._pinned = pinned, True
+        view._vectors, view._articles, view._quotes_by_key = caches
+        return view
+
+    def _ask(
         self,
         question: str,
         history: Sequence[Turn] = (),
@@ -255,7 +296,6 @@ class Assistant:
         Raises:
             QueryError: the question is empty, or has no searchable words.
         """
-        self._sync_generation()
         if not isinstance(question, str) or not question.strip():
             raise QueryError("The question is empty. Ask something about the articles, "
                              "for example “Who is Zhao Lijian?”.")
@@ -358,7 +398,8 @@ class Assistant:
     def quotes(self, speaker: str, *, since: str | None = None,
                until: str | None = None) -> list[Quote]:
         """The quotes of one speaker (by full name or surname), in publication order."""
-        self._sync_generation()
+        if not self._pinned:
+            return self._pinned_view().quotes(speaker, since=since, until=until)
         found = self._speaker_quotes(speaker)
         found = [q for q in found if _in_range(self._article(q.article_id).date, since, until)]
         return sorted(found, key=lambda q: (self._article(q.article_id).date or "9999", q.start))
@@ -382,19 +423,7 @@ class Assistant:
             return None
 
     def _quote_cache(self) -> dict[Any, list[Quote]]:
-        self._sync_generation()
         return self._quotes_by_key
-
-    def _sync_generation(self) -> None:
-        """Drop every cache when the index generation changed: after a rebuild (the chat's
-        /rebuild) the retriever re-opens, and a changed article keeps its id but not its
-        text, sentence vectors or quotes."""
-        generation = (getattr(self.retriever, "manifest", None) or {}).get("data")
-        if self._quotes_generation != generation:
-            self._quotes_generation = generation
-            self._quotes_by_key.clear()
-            self._vectors.clear()
-            self._articles.clear()
 
     def _quotes_in(self, article_id: str) -> list[Quote]:
         """Quotes of one article, read from the index's columnar quote table on first use

@@ -25,6 +25,10 @@ class IndexCorruptError(QAError):
     """The index is half-written, truncated or inconsistent."""
 
 
+class IndexChangedError(QAError):
+    """A newer build replaced the generation being read mid-question; asking again works."""
+
+
 class IndexMismatchError(QAError):
     """The index was built by another format version or another embedding model."""
 

@@ -258,7 +258,7 @@ def test_an_update_keeps_the_trained_ivf_lists_and_only_adds_and_removes(seed_co
     lists = updated.invlists
     ids = {int(i) for lst in range(updated.nlist) if lists.list_size(lst)
            for i in faiss.rev_swig_ptr(lists.get_ids(lst), lists.list_size(lst))}
-    assert ids == set(np.asarray(r._c.chunk_ids).tolist())  # exactly the live chunks
+    assert ids == set(np.asarray(r._gen.c.chunk_ids).tolist())  # exactly the live chunks
     new_chunks = r.chunks_of(report.added[0])
     hits = r.search(new_chunks[0].text, k=3, mode="dense")
     assert hits[0].article_id == report.added[0]
@@ -267,7 +267,7 @@ def test_an_update_keeps_the_trained_ivf_lists_and_only_adds_and_removes(seed_co
     monkeypatch.setattr(dense, "ANN_THRESHOLD", 1)
     from qa.build import _updated_ivf
     small = dict(second["dense"], trained_chunks=second["counts"]["chunks"] // 3)
-    assert _updated_ivf(index, dict(second, dense=small), r._c, r._c, small) is None
+    assert _updated_ivf(index, dict(second, dense=small), r._gen.c, r._gen.c, small) is None
 
 
 def test_unchanged_files_are_taken_from_the_index_without_decoding_their_texts(seed_corpus, tmp_path):

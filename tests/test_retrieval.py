@@ -210,3 +210,14 @@ def test_speakers_and_quote_lookups_follow_a_reload(seed_corpus, seed_index):
     assert r.speakers() == fresh.speakers()
     assert (r.quotes_by(["Liu Xiaoming"], query="sovereignty", limit=1)
             == fresh.quotes_by(["Liu Xiaoming"], query="sovereignty", limit=1))
+
+
+def test_a_huge_query_is_capped_like_a_question(seed_index):
+    """A pasted article as a query is cut at MAX_QUERY_CHARS (at a word), as `ask` does."""
+    from qa.retrieval import MAX_QUERY_CHARS
+
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    head = "What did Zhao Lijian say about NATO? "
+    huge = head + "filler words " * 50_000
+    capped = huge[: huge.rfind(" ", 0, MAX_QUERY_CHARS)]
+    assert [h.chunk_id for h in r.search(huge, k=3)] == [h.chunk_id for h in r.search(capped, k=3)]

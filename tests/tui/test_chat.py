@@ -351,3 +351,24 @@ def test_core_never_imports_textual() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+
+
+async def test_an_index_rebuilt_in_another_terminal_is_picked_up(built_index: Path, corpus_dir: Path, embedder) -> None:
+    """`qa index` run elsewhere, twice (so the chat's generation is deleted): the next question
+    answers from the new index and says so, instead of failing with "run qa index --full"."""
+    from qa import build_index
+
+    app = make_app(built_index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await ask(pilot, "Who is Katrina Yu?")
+        (corpus_dir / "2022-04-01-lighthouse.md").write_text(
+            "---\ntitle: Lighthouse of Quillport reopens\ndate: 2022-04-01\n---\n\n"
+            "The Quillport lighthouse reopened on Friday after a two-year restoration.\n", encoding="utf-8")
+        build_index(corpus_dir, built_index, embedder=embedder)
+        build_index(corpus_dir, built_index, embedder=embedder, full=True)
+        await ask(pilot, "When did the Quillport lighthouse reopen?")
+        answer = answers(app)[-1].answer
+        assert any(c.title == "Lighthouse of Quillport reopens" for c in answer.citations)
+        assert on_screen(app, "rebuilt elsewhere")
+        assert not on_screen(app, "--full")

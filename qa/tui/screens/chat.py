@@ -24,7 +24,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
+from qa.citation import locate_citation
+from qa.errors import IndexChangedError, IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
 from qa.tui.commands import Command, CommandError, parse_command, parse_date_argument
 from qa.tui.literal import literal, one_line
 from qa.tui.screens.help import HelpScreen
@@ -93,6 +94,14 @@ def user_message(error: BaseException) -> str:
 
 
 # Messages posted by worker threads -------------------------------------------------------
+
+
+class IndexReloaded(Message):
+    """The retriever switched to an index built by another process."""
+
+    def __init__(self, retriever: Any) -> None:
+        super().__init__()
+        self.retriever = retriever
 
 
 class IndexOpened(Message):
@@ -229,9 +238,15 @@ class ChatScreen(Screen[None]):
         retriever, assistant = self.retriever, self.assistant
         if retriever is None or assistant is None:
             raise QAError("There is no index to search yet. Build one with /rebuild.")
+        if retriever.reload_if_changed():  # rebuilt by `qa index` in another terminal
+            self.post_message(IndexReloaded(retriever))
         model_loading = not retriever.dense_ready and not self.model_settled
         mode = "bm25" if model_loading else "auto"
-        answer = assistant.ask(question, list(history), since=since, until=until, mode=mode)
+        try:
+            answer = assistant.ask(question, list(history), since=since, until=until, mode=mode)
+        except IndexChangedError:  # rebuilt mid-question: once more, on the new generation
+            retriever.reload_if_changed()
+            answer = assistant.ask(question, list(history), since=since, until=until, mode=mode)
         if get_current_worker().is_cancelled:
             return
         if model_loading:
@@ -289,6 +304,10 @@ class ChatScreen(Screen[None]):
         self.close_welcome()
         if not self.model_settled:
             self.warm_up(self.retriever)
+
+    def on_index_reloaded(self, message: IndexReloaded) -> None:
+        self.show_index_stats()
+        self.note("The index was rebuilt elsewhere; answers now come from the new one.", classes="note")
 
     def on_index_needs_build(self, message: IndexNeedsBuild) -> None:
         self.set_status(articles=None, mode="no index")
@@ -411,7 +430,8 @@ class ChatScreen(Screen[None]):
         self.open_reader(event.citation)
 
     def open_reader(self, citation: Citation) -> None:
-        """Push the reader for the citation's article, scrolled to the cited passage."""
+        """Push the reader for the citation's article, scrolled to the cited passage. After a
+        rebuild changed the article, the cited text is looked for where it now stands."""
         if self.retriever is None:
             return
         try:
@@ -419,7 +439,15 @@ class ChatScreen(Screen[None]):
         except (QAError, KeyError) as error:
             self.app.notify(f"Cannot open the article: {error}", severity="error", markup=False)
             return
-        self.app.push_screen(ReaderScreen(article, citation))
+        located = locate_citation(citation, article.text)
+        if located is None:
+            self.app.notify("This article has changed since the answer; the cited passage is "
+                            f"no longer in it: “{citation.text}”", severity="warning",
+                            markup=False, timeout=10)
+        elif located != citation:
+            self.app.notify("This article has changed since the answer; the cited passage is "
+                            "highlighted where it now stands.", markup=False)
+        self.app.push_screen(ReaderScreen(article, located))
 
     # Input and commands ----------------------------------------------------------------
 
