@@ -262,6 +262,18 @@ def test_unsupported_and_unreadable_files_are_listed_with_their_reason(tmp_path:
     assert len(why) == len(skipped) == 9
 
 
+def test_a_pipe_in_the_corpus_is_listed_not_read(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "a.txt").write_text("A real article sentence.", encoding="utf-8")
+    os.mkfifo(tmp_path / "feed.txt")  # opening it would block the build forever
+    articles, skipped = load_corpus(tmp_path)
+    assert [a.id for a in articles] == ["a"]
+    assert [(s.path, s.reason) for s in skipped] == [
+        ("feed.txt", "not a regular file (a pipe, socket or device)")
+    ]
+
+
 def test_read_article_file_never_reads_an_unsupported_file_as_text(tmp_path: Path) -> None:
     (tmp_path / "table.xlsx").write_text("Looks like text but is not an article.", encoding="utf-8")
     articles, skipped = read_article_file(tmp_path / "table.xlsx", tmp_path)
