@@ -17,15 +17,33 @@ from typing import Any
 
 from . import config
 from .errors import QAError
+from .text import TERMINAL_UNSAFE, terminal_safe
+from .types import Answer
+
+# Every string from an article, a file name or a path goes through `terminal_safe` before it
+# is printed (fields with `multiline=False`: a title never breaks a line); JSON output escapes
+# the same characters as \uXXXX, so a program reading it gets the data unchanged.
 
 
 # --- shared bits ------------------------------------------------------------------------
-def _safe(text: str) -> str:
-    """Untrusted text for a terminal: control characters (ANSI escapes included) made visible."""
-    return "".join(
-        ch if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127 and not 0x80 <= ord(ch) < 0xA0)
-        else f"\\x{ord(ch):02x}"
-        for ch in text
+def _answer_for_terminal(answer: Answer) -> Answer:
+    """An `Answer` whose fields are terminal-safe, for `format_answer` to lay out."""
+    from dataclasses import replace
+
+    def field(value: str | None) -> str | None:
+        return terminal_safe(value) if value is not None else None
+
+    citations = tuple(
+        replace(c, title=terminal_safe(c.title), date=field(c.date), source=terminal_safe(c.source),
+                url=field(c.url), text=terminal_safe(c.text), speaker=field(c.speaker))
+        for c in answer.citations
+    )
+    return replace(
+        answer, question=terminal_safe(answer.question),
+        resolved_question=terminal_safe(answer.resolved_question),
+        text=terminal_safe(answer.text, multiline=True), citations=citations,
+        fallback_reason=field(answer.fallback_reason),
+        notes=tuple(terminal_safe(n) for n in answer.notes),
     )
 
 
@@ -59,7 +77,12 @@ class _ProgressBar:
 
 
 def _print_json(payload: Any) -> None:
-    print(json.dumps(payload, ensure_ascii=False, indent=2))
+    text = json.dumps(payload, ensure_ascii=False, indent=2)
+    # json.dumps escapes C0 controls inside strings itself, so a raw "\n" is layout; the rest
+    # of the unsafe set only occurs inside strings, where \uXXXX is the same character to a
+    # JSON reader.
+    print(TERMINAL_UNSAFE.sub(
+        lambda m: "".join(c if c == "\n" else f"\\u{ord(c):04x}" for c in m.group()), text))
 
 
 # --- qa index ---------------------------------------------------------------------------
@@ -80,18 +103,19 @@ def _cmd_index(args: argparse.Namespace) -> int:
         _print_json(asdict(report))
         return 0
     for s in report.skipped:
-        print(f"skipped {_safe(s.path)}: {_safe(s.reason)}", file=sys.stderr)
+        print(f"skipped {terminal_safe(s.path)}: {terminal_safe(s.reason)}", file=sys.stderr)
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {terminal_safe(note)}", file=sys.stderr)
+    where = terminal_safe(report.index)
     if report.up_to_date:
         print(
-            f"Index {report.index}/ is up to date: {report.articles} articles, "
+            f"Index {where}/ is up to date: {report.articles} articles, "
             f"{report.chunks} chunks ({report.seconds:.1f}s)."
         )
         return 0
     kind = "Full build" if report.full else "Updated"
     print(
-        f"{kind} {report.index}/ in {report.seconds:.1f}s: {len(report.added)} added, "
+        f"{kind} {where}/ in {report.seconds:.1f}s: {len(report.added)} added, "
         f"{len(report.changed)} changed, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
         f"{report.articles} articles, {report.chunks} chunks ({report.embedded_chunks} embedded)."
@@ -113,17 +137,17 @@ def _cmd_search(args: argparse.Namespace) -> int:
                      "hits": [asdict(h) for h in hits]})
         return 0
     if retriever.fallback_reason and args.mode == "auto":
-        print(f"[BM25 only: {retriever.fallback_reason}]", file=sys.stderr)
+        print(f"[BM25 only: {terminal_safe(retriever.fallback_reason)}]", file=sys.stderr)
     if not hits:
         print("No passage matches. Try other words, or widen --since/--until.")
         return 0
     width = 100
     for h in hits:
-        head = f"{h.rank}. {_safe(h.title) or h.article_id}"
-        meta = " · ".join(x for x in (h.date or "undated", _safe(h.source)) if x)
+        head = f"{h.rank}. {terminal_safe(h.title) or terminal_safe(h.article_id)}"
+        meta = " · ".join(terminal_safe(x) for x in (h.date or "undated", h.source) if x)
         print(f"{head}  ({meta})  score {h.score:.4f} via {h.via}")
-        print(f"   {h.article_id} [{h.start}:{h.end}]")
-        body = _safe(" ".join(h.text.split()))
+        print(f"   {terminal_safe(h.article_id)} [{h.start}:{h.end}]")
+        body = terminal_safe(" ".join(h.text.split()))
         print(textwrap.fill(body, width, initial_indent="   ", subsequent_indent="   "))
         print()
     return 0
@@ -179,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         if args.json:
             _print_json(asdict(answer))
         else:
-            print(_safe(format_answer(answer)))
+            print(terminal_safe(format_answer(_answer_for_terminal(answer)), multiline=True))
         return 0
 
     p = sub.add_parser("ask", help="a cited answer to a question (or “the articles don't say”)")
@@ -201,12 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
             _print_json([asdict(q) for q in found])
             return 0
         if not found:
-            print(f"No quotes attributed to {_safe(args.name)} in the articles.")
+            print(f"No quotes attributed to {terminal_safe(args.name)} in the articles.")
             return 0
         for q in found:
             art = retriever.article(q.article_id)
-            print(f"{_safe(q.speaker)} ({q.cue}) — {_safe(art.title)}, {art.date or 'undated'}")
-            print(textwrap.fill("“" + _safe(" ".join(q.text.split())) + "”", 100,
+            print(f"{terminal_safe(q.speaker)} ({terminal_safe(q.cue)}) — "
+                  f"{terminal_safe(art.title)}, {terminal_safe(art.date or 'undated')}")
+            print(textwrap.fill("“" + terminal_safe(" ".join(q.text.split())) + "”", 100,
                                 initial_indent="   ", subsequent_indent="   "))
         return 0
 
@@ -320,8 +345,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["chat"])
     try:
         return int(args.func(args) or 0)
-    except QAError as exc:
-        print(f"qa: {exc}", file=sys.stderr)
+    except QAError as exc:  # messages name paths and articles: escaped like them
+        print(f"qa: {terminal_safe(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("qa: interrupted; the previous index, if any, is unchanged.", file=sys.stderr)
@@ -333,15 +358,15 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         tail = (" The previous index is unchanged; fix that, then run `qa index` again."
                 if args.command == "index" else "")
-        print(f"qa: {exc.strerror or exc}{where}.{tail}", file=sys.stderr)
+        print(f"qa: {terminal_safe(f'{exc.strerror or exc}{where}')}.{tail}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug, or a library failing in a way we did not foresee
         if os.environ.get("QA_DEBUG"):
             raise
         tail = " The previous index is unchanged." if args.command == "index" else ""
         print(
-            f"qa: unexpected error ({type(exc).__name__}: {exc}).{tail} Run again with "
-            "QA_DEBUG=1 to see the traceback, and please report it.",
+            f"qa: unexpected error ({type(exc).__name__}: {terminal_safe(str(exc))}).{tail} "
+            "Run again with QA_DEBUG=1 to see the traceback, and please report it.",
             file=sys.stderr,
         )
         return 1

@@ -1,7 +1,10 @@
-"""The tokenizer shared by BM25 (index and query) and lexical sentence scoring.
+"""Rules for text: the tokenizer, and what of an article may reach a terminal.
 
-Its settings are recorded in the index manifest (`TOKENIZER`) and checked on load, so the
-words a query is split into are always the words the index was built from.
+The tokenizer is shared by BM25 (index and query) and lexical sentence scoring. Its settings
+are recorded in the index manifest (`TOKENIZER`) and checked on load, so the words a query is
+split into are always the words the index was built from.
+
+`terminal_safe` is the one escaping rule for article text and file names printed to a terminal.
 """
 
 from __future__ import annotations
@@ -84,3 +87,47 @@ def terms(text: str) -> list[str]:
     The index and every query use this same function; the manifest records its settings.
     """
     return _stemmer().stemWords(tokenize(text))
+
+
+# --- text for a terminal -------------------------------------------------------------------
+# Characters an article or a file name must never send to a terminal: C0 controls (ESC starts
+# escape sequences that recolour, retitle or clear the screen; CR overwrites a line), DEL, C1
+# controls (U+009B is a one-character CSI), lone surrogates (they cannot be encoded, so
+# printing them fails), and the bidi overrides, isolates and marks that reorder what is shown
+# ("Trojan Source", CVE-2021-42574: U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C).
+TERMINAL_UNSAFE = re.compile(
+    "\r\n|[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+    "\ud800-\udfff]"
+)
+_LINE_BREAKS = frozenset(("\r\n", "\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"))
+
+
+def terminal_safe(text: str, *, multiline: bool = False) -> str:
+    """Untrusted text (article text, a title, a file name) made safe to print to a terminal.
+
+    The one rule every string from an article or a file name goes through before the CLI
+    prints it: control characters (ESC, CSI, BEL, CR, DEL, ...) and bidi overrides, isolates
+    and marks are removed, a tab becomes a space, a lone surrogate becomes U+FFFD, and a line
+    break (LF, CRLF, CR, VT, FF, NEL, U+2028/U+2029) becomes a space inside a field, so a
+    title or a path never starts a line of its own.
+
+    Args:
+        text: the text to print.
+        multiline: keep line breaks (as `\\n`), for bodies of text such as an answer.
+
+    Returns:
+        The text with nothing a terminal would interpret; printable characters, markup
+        (`[bold]`, `<b>`) included, are left as they are.
+    """
+
+    def replace(m: re.Match[str]) -> str:
+        ch = m.group()
+        if ch in _LINE_BREAKS:
+            return "\n" if multiline else " "
+        if ch == "\t":
+            return " "
+        if "\ud800" <= ch <= "\udfff":
+            return "\ufffd"
+        return ""
+
+    return TERMINAL_UNSAFE.sub(replace, text)

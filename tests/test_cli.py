@@ -65,7 +65,7 @@ def test_search_json_bm25_mode_and_markup_stays_literal(seed_corpus, make_index,
     index = make_index(seed_corpus)
     assert main(["search", "lighthouse Meridian", "--index", str(index), "--mode", "bm25"]) == 0
     out = capsys.readouterr().out
-    assert "[bold]Meridian[/bold]" in out and "\x1b" not in out and "\\x1b[2J" in out
+    assert "[bold]Meridian[/bold]" in out and "\x1b" not in out and "reopens [2J in April" in out
     assert main(["search", "lighthouse", "--index", str(index), "--mode", "bm25", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["mode"] == "bm25" and all(h["via"] == "bm25" for h in payload["hits"])
@@ -89,3 +89,82 @@ def test_an_unexpected_model_failure_is_a_message_not_a_traceback(seed_corpus, s
     err = capsys.readouterr().err
     assert "CPU kernel failure" in err and "previous index is unchanged" in err
     assert "Traceback" not in err and read_manifest(seed_index) == before
+
+
+# --- terminal safety: article and file text never drives the terminal ----------------------
+# ESC, the C1 CSI, other controls, and bidi overrides/isolates/marks ("Trojan Source").
+_UNSAFE = ["\x1b", "\x9b", "\x07", "\x00", "\r", "\x7f", "\x85", "\u202a", "\u202b", "\u202c",
+           "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f"]
+_INJECTED = "INJECTED-LINE"  # follows a newline inside a field: must never start a line
+
+
+def _assert_terminal_safe(*streams: str) -> None:
+    for stream in streams:
+        for ch in _UNSAFE:
+            assert ch not in stream, f"{ch!r} reached the terminal"
+        for line in stream.split("\n"):
+            assert not line.lstrip().startswith(_INJECTED), f"a field broke the line: {line!r}"
+
+
+def _strings(payload) -> list[str]:
+    if isinstance(payload, dict):
+        return [s for v in payload.values() for s in _strings(v)]
+    if isinstance(payload, list):
+        return [s for v in payload for s in _strings(v)]
+    return [payload] if isinstance(payload, str) else []
+
+
+@pytest.fixture
+def hostile_index(seed_corpus, make_index):
+    nl = "\n" + _INJECTED
+    record = {
+        "id": f"id\x1b[2J{nl}\u202e",
+        "title": f"Lighthouse\x1b]0;pwned\x07 title\u202eevil\u202c\x9b31m{nl}",
+        "outlet": f"Harbour\x1b[31m News\u2066x\u2069{nl}",
+        "url": f"https://example.org/\x1b[8m\u200f{nl}",
+        "date": "2022-02-01",
+        "text": ("The lighthouse at Meridian reopens\x1b[2J\x9b2J in April\u202e. "
+                 "\"The lighthouse\x1b[5m is open\u2067 again,\" said Jane Smith, a spokeswoman.\r"
+                 "She added that the\x07 keepers were \u200eback.\n"),
+    }
+    (seed_corpus / "hostile.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (seed_corpus / f"empty\x1b[2J\u202e{nl}.txt").write_text("")  # skipped: its name is printed
+    return make_index(seed_corpus)
+
+
+def test_index_report_prints_hostile_file_names_safely(seed_corpus, hostile_index, capsys,
+                                                      monkeypatch):
+    import qa.build
+
+    from conftest import HashEmbedder
+
+    monkeypatch.setattr(qa.build, "default_embedder", lambda model=None: HashEmbedder())
+    (seed_corpus / f"new\x1b[2J{chr(10)}{_INJECTED}.txt").write_bytes(b"\x00\x01binary")
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(hostile_index)]) == 0
+    out, err = capsys.readouterr()
+    _assert_terminal_safe(out, err)
+    assert err.count("skipped ") == 2 and f"empty[2J {_INJECTED}.txt: empty file" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["search", "lighthouse Meridian", "--mode", "bm25"],
+    ["ask", "When does the lighthouse at Meridian reopen?", "--mode", "bm25"],
+    ["quotes", "Jane Smith"],
+    ["search", "lighthouse Meridian", "--mode", "bm25", "--json"],
+    ["ask", "When does the lighthouse at Meridian reopen?", "--mode", "bm25", "--json"],
+    ["quotes", "Jane Smith", "--json"],
+])
+def test_article_text_never_drives_the_terminal(hostile_index, capsys, argv):
+    assert main([*argv, "--index", str(hostile_index)]) == 0
+    out, err = capsys.readouterr()
+    _assert_terminal_safe(out, err)
+    assert "INJECTED" in out  # the hostile article itself was printed
+    if "--json" in argv:
+        payload = json.loads(out)  # escaped for the terminal, the same data for a program
+        assert f"hostile/id\x1b[2J\n{_INJECTED}\u202e" in _strings(payload)
+
+
+def test_error_messages_print_paths_safely(tmp_path, capsys):
+    where = tmp_path / f"no\x1b[2J\u202eindex{chr(10)}{_INJECTED}"
+    assert main(["search", "NATO", "--index", str(where)]) == 2
+    _assert_terminal_safe(*capsys.readouterr())
