@@ -693,10 +693,12 @@ def eval_cache_root() -> Path:
 
 def default_qa_index(source: Path) -> Path:
     """Where `qa eval --qa` keeps the index of a corpus folder or a SQuAD file:
-    `<cache>/<name>-<8 hex of its absolute path>/index` (two `corpus/` folders differ)."""
+    `<cache>/<folder name or file stem>-<8 hex of its absolute path>/index`, so two `corpus/`
+    folders get two indexes."""
     absolute = source.expanduser().resolve()
     digest = hashlib.sha256(str(absolute).encode("utf-8")).hexdigest()[:8]
-    return eval_cache_root() / f"{absolute.name}-{digest}" / "index"
+    name = absolute.stem if absolute.is_file() else absolute.name
+    return eval_cache_root() / f"{name}-{digest}" / "index"
 
 
 def check_eval_index(index_dir: Path, corpus_dir: Path, default: Path) -> None:
