@@ -224,6 +224,7 @@ def build_index(
         try:
             files = store.save_contents(tmp, contents, weights, dense)
             manifest = _manifest(contents, embedder, files, corpus_dir, skipped, layout)
+            manifest["checksums"] = store.file_checksums(tmp)
             store.publish(index_dir, tmp, manifest)
         except BaseException:
             import shutil

@@ -87,6 +87,8 @@ def _print_json(payload: Any) -> None:
 
 # --- qa index ---------------------------------------------------------------------------
 def _cmd_index(args: argparse.Namespace) -> int:
+    if args.check:
+        return _check_index(config.index_path(args.index))
     from .build import build_index
 
     bar = _ProgressBar()
@@ -120,6 +122,21 @@ def _cmd_index(args: argparse.Namespace) -> int:
         f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
         f"{report.articles} articles, {report.chunks} chunks ({report.embedded_chunks} embedded)."
     )
+    return 0
+
+
+def _check_index(index: Any) -> int:
+    from . import store
+
+    problems = store.verify(index)
+    if problems:
+        for line in problems:
+            print(f"damaged: {terminal_safe(line)}", file=sys.stderr)
+        print(f"qa: the index in {terminal_safe(str(index))}/ is damaged. Run "
+              f"`qa index --full --index {terminal_safe(str(index))}` to rebuild it.",
+              file=sys.stderr)
+        return 2
+    print(f"Index {terminal_safe(str(index))}/ is intact: every file matches its checksum.")
     return 0
 
 
@@ -170,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="articles folder (default corpus/, or $QA_CORPUS)")
     p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
     p.add_argument("--full", action="store_true", help="rebuild everything from scratch")
+    p.add_argument("--check", action="store_true",
+                   help="verify every file of the index against the checksums its manifest "
+                        "records (finds damage that keeps a file's size); builds nothing")
     p.add_argument("--backend", choices=["torch", "onnx", "onnx-int8", "openvino"],
                    help="embedding runtime for the build (default: $QA_BUILD_BACKEND, else the "
                         "index's own, else openvino when installed, else torch); openvino is "
@@ -300,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
         if args.json:
             _print_json(report.as_json())
         else:
-            print(report.table())
+            # The set's, corpus's and index's names are file names: one rule for the terminal.
+            print(terminal_safe(report.table(), multiline=True))
         return 0
 
     p = sub.add_parser("eval", help="retrieval scores on a BEIR folder, or answers of qa and "

@@ -111,5 +111,8 @@ def load_dense_index(folder: Path, manifest: dict[str, Any], ids: np.ndarray) ->
         index = flat_index(vectors, ids)
     if index.ntotal != len(ids):
         raise ValueError("the dense part has another number of chunks than the index")
+    dim = (manifest.get("model") or {}).get("dim")
+    if isinstance(dim, int) and dim > 0 and index.d != dim:
+        raise ValueError(f"the dense part has vectors of width {index.d}, the model {dim}")
     set_faiss_threads("search")
     return index

@@ -66,18 +66,34 @@ class OnnxConfig:
     onnx_bytes: int
     pad_token_id: int
 
+    def _check(self) -> None:
+        """Reject a tampered config: the model file must be a plain name inside the folder,
+        and the numbers must be ones a sentence embedding model can have."""
+        ints = (self.dim, self.max_length, self.onnx_bytes, self.pad_token_id)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
+            raise ValueError("a size in the config is not a whole number")
+        if not (0 < self.dim <= 16384 and 0 < self.max_length <= 8192
+                and 0 < self.onnx_bytes <= 1 << 34 and 0 <= self.pad_token_id < 1 << 20):
+            raise ValueError(f"absurd sizes (dim {self.dim}, max_length {self.max_length})")
+        name = self.onnx_file
+        if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name:
+            raise ValueError(f"the model file {name!r} is not a file name inside the folder")
+
     @classmethod
     def read(cls, onnx_dir: Path) -> OnnxConfig:
         """Read and check `config.json`. Raises ModelUnavailableError when missing or foreign."""
         path = onnx_dir / CONFIG_FILE
         try:
             raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            if raw.get("format_version") != FORMAT_VERSION:
+            if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
                 raise ValueError(
-                    f"format version {raw.get('format_version')!r}, expected {FORMAT_VERSION}"
+                    f"format version {raw.get('format_version') if isinstance(raw, dict) else None!r}"
+                    f", expected {FORMAT_VERSION}"
                 )
-            return cls(**raw)
-        except (OSError, ValueError, TypeError) as exc:
+            cfg = cls(**raw)
+            cfg._check()
+            return cfg
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
             raise ModelUnavailableError(
                 f"The ONNX model in {onnx_dir} is missing or unreadable ({exc}). "
                 "Rebuild it with `qa index --full`."

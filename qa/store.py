@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -322,14 +323,15 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
         IndexMismatchError: the index was written by another format version.
     """
     path = index_dir / MANIFEST
-    if not index_dir.is_dir() or not path.exists():
+    if not index_dir.is_dir() or not (path.exists() or path.is_symlink()):
         raise IndexMissingError(
             f"No index in {index_dir}/. Run `qa index --index {index_dir}` to build it "
             "from your corpus folder (default corpus/)."
         )
     try:
+        _regular_file(path)  # a FIFO would block the read forever; a link may lead anywhere
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise IndexCorruptError(
             f"The index manifest {path} is damaged ({exc}). "
             f"Run `qa index --full --index {index_dir}` to rebuild the index."
@@ -374,7 +376,8 @@ def data_dir(index_dir: Path, manifest: dict[str, Any]) -> Path:
     """
     name = str(manifest["data"])
     folder = index_dir / name
-    if "/" in name or "\\" in name or not name.startswith(DATA_PREFIX) or not folder.is_dir():
+    if "/" in name or "\\" in name or not name.startswith(DATA_PREFIX) or folder.is_symlink() \
+            or not folder.is_dir():
         raise IndexCorruptError(
             f"The index in {index_dir}/ names a data folder ({name!r}) that is missing. "
             f"Run `qa index --full --index {index_dir}` to rebuild the index."
@@ -383,18 +386,67 @@ def data_dir(index_dir: Path, manifest: dict[str, Any]) -> Path:
     if not isinstance(files, dict):
         files = {}
     for fname, size in files.items():
-        path = folder / fname
-        try:
-            actual = path.stat().st_size
-        except OSError:
-            actual = None
+        path = folder / str(fname)
+        if "/" in str(fname) or "\\" in str(fname) or str(fname) in ("", ".", ".."):
+            actual: int | None = None
+        else:
+            try:
+                actual = _regular_file(path)
+            except OSError:
+                actual = None
         if actual != size:
-            what = "is missing" if actual is None else f"has {actual} bytes, expected {size}"
+            what = "is missing or not a plain file" if actual is None \
+                else f"has {actual} bytes, expected {size}"
             raise IndexCorruptError(
                 f"The index file {path} {what} (truncated or modified). "
                 f"Run `qa index --full --index {index_dir}` to rebuild the index."
             )
     return folder
+
+
+def _regular_file(path: Path) -> int:
+    """The size of `path`, a plain file inside its folder. Raises OSError for a link (it
+    may lead out of the index), a FIFO or a device (reading one may block forever)."""
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "not a plain file", str(path))
+    return st.st_size
+
+
+def file_checksums(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file of a generation, for the manifest: `verify` compares them, so
+    damage that keeps a file's size is found too."""
+    out = {}
+    for f in sorted(folder.iterdir()):
+        digest = hashlib.sha256()
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                digest.update(block)
+        out[f.name] = digest.hexdigest()
+    return out
+
+
+def verify(index_dir: Path) -> list[str]:
+    """Check every file of the live generation against the manifest's sizes and checksums
+    (`qa index --check`). Returns what is wrong, one line each; empty when all is well.
+
+    Raises:
+        IndexMissingError, IndexCorruptError, IndexMismatchError: as `read_manifest`.
+    """
+    manifest = read_manifest(index_dir)
+    folder = data_dir(index_dir, manifest)
+    sums = manifest.get("checksums")
+    if not isinstance(sums, dict) or not sums:
+        return [f"{index_dir}/{MANIFEST} records no checksums"]
+    problems = []
+    actual = file_checksums(folder)
+    for name, expected in sorted(sums.items()):
+        got = actual.get(str(name))
+        if got is None:
+            problems.append(f"{folder / str(name)} is missing")
+        elif got != expected:
+            problems.append(f"{folder / str(name)} has changed since it was written")
+    return problems
 
 
 def check_model(index_dir: Path, manifest: dict[str, Any], model: str | None) -> None:
@@ -714,6 +766,21 @@ def _quotes_unreadable(folder: Path, exc: Exception) -> IndexCorruptError:
     )
 
 
+def _check_articles(articles: Any) -> None:
+    """Raise ValueError unless every article record has the fields and types a build wrote."""
+    for i, a in enumerate(articles):
+        if not isinstance(a, dict):
+            raise ValueError(f"articles.jsonl line {i + 1} is not an object")
+        if not (isinstance(a.get("id"), str) and a["id"] and isinstance(a.get("title"), str)
+                and isinstance(a.get("hash"), str)):
+            raise ValueError(f"articles.jsonl line {i + 1} lacks a text id, title or hash")
+        for key in ("date", "source", "url", "path"):
+            if a.get(key) is not None and not isinstance(a[key], str):
+                raise ValueError(f"articles.jsonl line {i + 1}: {key} is not text")
+        if a.get("date") and not re.fullmatch(r"\d{4}-\d\d-\d\d", a["date"]):
+            raise ValueError(f"articles.jsonl line {i + 1}: date {a['date']!r} is not YYYY-MM-DD")
+
+
 def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = False,
                   with_quotes: bool = True, for_queries: bool = False) -> Contents:
     """Read a generation. The term counts and vectors are only needed by builds; readers load
@@ -731,8 +798,7 @@ def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = F
         lines = [line for line in (folder / "articles.jsonl").read_text(encoding="utf-8").splitlines()
                  if line.strip()]
         articles = json.loads("[" + ",".join(lines) + "]")  # one parse, not one per line
-        if not all(isinstance(a, dict) for a in articles):
-            raise ValueError("articles.jsonl holds something other than objects")
+        _check_articles(articles)
         texts = TextStore.read(folder)
         arrays: dict[str, Any] = {
             name[: -len(".npy")]: np.load(folder / name, mmap_mode=None if for_queries else "r",
@@ -759,7 +825,8 @@ def load_contents(folder: Path, *, with_tf: bool = False, with_vectors: bool = F
                 raise ValueError("vectors.npy does not hold float32 rows")
     except IndexCorruptError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError, EOFError,
+            RecursionError) as exc:
         raise IndexCorruptError(
             f"The index data in {folder} cannot be read ({type(exc).__name__}: {exc}). "
             "Run `qa index --full` to rebuild the index."

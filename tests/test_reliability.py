@@ -319,22 +319,57 @@ def _damage(index: Path, how: str, tmp_path: Path, seed_corpus: Path) -> None:
         mpath.write_text(json.dumps(m))
     elif how == "data folder deleted":
         shutil.rmtree(data)
+    elif how == "deeply nested manifest":
+        mpath.write_text('{"a": ' * 100_000 + "1" + "}" * 100_000)
+    elif how == "manifest is a FIFO":
+        mpath.unlink()
+        os.mkfifo(mpath)
+    elif how in ("articles with wrong types", "article without id"):
+        f = data / "articles.jsonl"
+        rows = [json.loads(line) for line in f.read_text().splitlines()]
+        if how == "article without id":
+            del rows[0]["id"]
+        else:
+            rows[0]["title"], rows[1]["date"] = 5, ["2022"]
+        f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        m["files"]["articles.jsonl"] = f.stat().st_size
+        mpath.write_text(json.dumps(m))
+    elif how == "texts.bin is a FIFO":
+        (data / "texts.bin").unlink()
+        os.mkfifo(data / "texts.bin")
+        m["files"]["texts.bin"] = 0
+        mpath.write_text(json.dumps(m))
+    elif how == "texts.bin links outside the index":
+        outside = tmp_path / "elsewhere.bin"
+        shutil.move(data / "texts.bin", outside)
+        (data / "texts.bin").symlink_to(outside)
     else:
         raise AssertionError(how)
+
+
+def _hung(signum, frame):
+    raise AssertionError("qa waited on a file instead of refusing it")
 
 
 CLI_DAMAGES = [
     "truncated manifest", "edited manifest (data points outside)", "other format version",
     "other tokenizer", "truncated chunk_ids.npy", "truncated texts.bin", "truncated bm25_data.npy",
     "truncated articles.jsonl",
-    "chunks from another build", "data folder deleted",
+    "chunks from another build", "data folder deleted", "deeply nested manifest",
+    "manifest is a FIFO", "articles with wrong types", "article without id",
+    "texts.bin is a FIFO", "texts.bin links outside the index",
 ]
 
 
 @pytest.mark.parametrize("how", CLI_DAMAGES)
 def test_a_damaged_index_gives_the_cli_a_clear_error(how, seed_index, seed_corpus, tmp_path, capsys):
     _damage(seed_index, how, tmp_path, seed_corpus)
-    code = main(["search", "Who is Katrina Yu?", "--index", str(seed_index), "--mode", "bm25"])
+    signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(20)  # a FIFO read blocks forever: fail instead of hanging the suite
+    try:
+        code = main(["search", "Who is Katrina Yu?", "--index", str(seed_index), "--mode", "bm25"])
+    finally:
+        signal.alarm(0)
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""
     assert "qa index" in captured.err and "Traceback" not in captured.err
@@ -674,3 +709,66 @@ def test_a_doubled_bom_does_not_reach_the_title(tmp_path):
     (a,), skipped = load_corpus(tmp_path)
     assert a.title == "Harbour reopens" and a.text == "The harbour reopened."
     assert [(s.path, s.reason) for s in skipped] == [("b.txt", "no article text (only metadata or boilerplate)")]
+
+
+def test_same_size_damage_is_found_by_qa_index_check(seed_index, capsys):
+    assert main(["index", "--check", "--index", str(seed_index)]) == 0
+    assert "intact" in capsys.readouterr().out
+    f = seed_index / read_manifest(seed_index)["data"] / "texts.bin"
+    blob = bytearray(f.read_bytes())
+    blob[10:14] = b"XXXX" if blob[10:14] != b"XXXX" else b"YYYY"  # same size, other bytes
+    f.write_bytes(bytes(blob))
+    assert main(["index", "--check", "--index", str(seed_index)]) == 2
+    err = capsys.readouterr().err
+    assert "texts.bin has changed" in err and "qa index --full" in err
+
+
+def test_vectors_of_another_width_fall_back_to_bm25_and_say_why(seed_index, capsys):
+    import numpy as np
+
+    data = seed_index / read_manifest(seed_index)["data"]
+    vectors = np.load(data / "vectors.npy")
+    narrow = np.ascontiguousarray(vectors[:, :32])
+    np.save(data / "vectors.npy", narrow)
+    m = json.loads((seed_index / "manifest.json").read_text())
+    m["files"]["vectors.npy"] = (data / "vectors.npy").stat().st_size
+    (seed_index / "manifest.json").write_text(json.dumps(m))
+    r = Retriever.open(seed_index, embedder=HashEmbedder())
+    hits = r.search("Who is Katrina Yu?", k=3)
+    assert hits and all(h.via == "bm25" for h in hits)
+    assert "width 32" in r.fallback_reason and "qa index --full" in r.fallback_reason
+
+
+@pytest.mark.parametrize("edit", [{"dim": 10**12}, {"max_length": -1},
+                                  {"onnx_file": "../../../etc/passwd"}, {"onnx_file": "/etc/x"},
+                                  {"dim": "384"}])
+def test_a_tampered_model_config_is_refused(edit, tmp_path):
+    from qa.errors import ModelUnavailableError
+    from qa.onnx_embed import FORMAT_VERSION, OnnxConfig
+
+    good = {"format_version": FORMAT_VERSION, "source_model": "m", "dim": 384, "max_length": 256,
+            "pooling": "mean", "normalize": True, "onnx_file": "model.onnx", "quantized": False,
+            "onnx_sha256": "0" * 64, "onnx_bytes": 1000, "pad_token_id": 0}
+    (tmp_path / "config.json").write_text(json.dumps(good))
+    assert OnnxConfig.read(tmp_path).dim == 384
+    (tmp_path / "config.json").write_text(json.dumps(dict(good, **edit)))
+    with pytest.raises(ModelUnavailableError, match="qa index --full"):
+        OnnxConfig.read(tmp_path)
+
+
+def test_a_full_disk_while_copying_the_query_model_says_the_index_is_published(
+        seed_index, monkeypatch):
+    """The model copy comes after the manifest swap: ENOSPC there must not read as a failed
+    build ("previous index unchanged"), and must not make every later `qa index` fail."""
+    from qa import build as build_mod
+    from qa import embedding
+    from qa.embedding import SentenceTransformerEmbedder
+
+    def full(index_dir, name, *, quantize=False):
+        raise OSError(errno.ENOSPC, "No space left on device", str(index_dir / "onnx-x"))
+
+    monkeypatch.setattr(embedding, "ensure_query_model", full)
+    notes = build_mod._export_query_model(seed_index, SentenceTransformerEmbedder("all-MiniLM-L6-v2"))
+    assert len(notes) == 1 and "The index is published" in notes[0]
+    assert "No space left on device" in notes[0] and "Free space" in notes[0]
+    assert Retriever.open(seed_index, embedder=HashEmbedder()).search("Katrina Yu", mode="bm25")
