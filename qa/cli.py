@@ -237,10 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     def _cmd_quotes(args: argparse.Namespace) -> int:
         from .answer import Assistant
+        from .dates import parse_date
         from .retrieval import Retriever
 
+        # Read like search's and the chat's /quotes: "--until 2022-02" is February's last day.
+        since = parse_date(args.since, name="since")
+        until = parse_date(args.until, name="until", end=True)
         retriever = Retriever.open(config.index_path(args.index))
-        found = Assistant(retriever).quotes(args.name, since=args.since, until=args.until)
+        found = Assistant(retriever).quotes(args.name, since=since, until=until)
         if args.json:
             _print_json([asdict(q) for q in found])
             return 0

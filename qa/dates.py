@@ -1,7 +1,13 @@
-"""Dates written in a question ("in December 2021", "before February 2022").
+"""Publication-date filters: the one place qa reads a date a user wrote.
 
-`dates_in_question` turns them into an inclusive `since`/`until` publication-date filter and
-returns the question without the date phrase, so the date words do not skew retrieval.
+`parse_date` reads a `--since`/`--until` value ("2022-02-26", "2022-02", "2022").
+`dates_in_question` finds dates written in a question ("in December 2021", "before February
+2022"), turns them into an inclusive `since`/`until` filter and returns the question without
+the date phrase, so the date words do not skew retrieval.
+
+Both keep to the years `FIRST_YEAR`..`LAST_YEAR`: the last day of a month is found from the
+first of the next, and "after"/"before" move a day, so a date in year 9999 (or before the first
+day of year 1) would fall off Python's calendar. Outside them, a QueryError says so.
 """
 
 from __future__ import annotations
@@ -10,7 +16,59 @@ import calendar
 import datetime as _dt
 import re
 
-__all__ = ["dates_in_question"]
+from .errors import QueryError
+
+__all__ = ["dates_in_question", "parse_date", "FIRST_YEAR", "LAST_YEAR"]
+
+FIRST_YEAR, LAST_YEAR = 1, 9998
+_RANGE_ADVICE = f"use a year between {FIRST_YEAR} and {LAST_YEAR}"
+
+DateLike = str | _dt.date | None
+
+
+def parse_date(value: DateLike, *, name: str = "date", end: bool = False) -> str | None:
+    """Normalise a date filter to 'YYYY-MM-DD'.
+
+    Args:
+        value: 'YYYY-MM-DD', 'YYYY-MM' or 'YYYY' (surrounding spaces ignored), a date or a
+            datetime; None or '' for no filter.
+        name: what the value is called in an error message ("since", "until").
+        end: an `until` bound: 'YYYY-MM' and 'YYYY' mean their last day, not their first.
+
+    Returns:
+        The ISO day, or None for no filter.
+
+    Raises:
+        QueryError: the value is not a date, or its year is outside FIRST_YEAR..LAST_YEAR.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, _dt.datetime):
+        day = value.date()
+    elif isinstance(value, _dt.date):
+        day = value
+    else:
+        day = _read_date(str(value).strip(), end)
+        if day is None:
+            raise QueryError(f"{name} {value!r} is not a date. Use YYYY-MM-DD, e.g. 2022-02-01.")
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise QueryError(f"{name} {value!r} is outside the dates qa can search; "
+                         f"{_RANGE_ADVICE}, e.g. 2022-02-01.")
+    return day.isoformat()
+
+
+def _read_date(text: str, end: bool) -> _dt.date | None:
+    for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
+        try:
+            day = _dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+        if end and fmt == "%Y":
+            return day.replace(month=12, day=31)
+        if end and fmt == "%Y-%m":
+            return _month(day.year, day.month)[1]
+        return day
+    return None
 
 _MONTHS = {
     name.lower(): i
@@ -70,7 +128,18 @@ def _parse(expr: str, today: _dt.date) -> tuple[_dt.date, _dt.date] | None:
 
 
 def _month(year: int, month: int) -> tuple[_dt.date, _dt.date]:
+    """The first and last day of a month (monthrange: no step into the next month)."""
     return _dt.date(year, month, 1), _dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _outside(phrase: str) -> QueryError:
+    return QueryError(f"“{' '.join(phrase.split())}” is outside the dates qa can search; "
+                      f"{_RANGE_ADVICE}.")
+
+
+def _check_range(phrase: str, *days: _dt.date | None) -> None:
+    if any(d is not None and not FIRST_YEAR <= d.year <= LAST_YEAR for d in days):
+        raise _outside(phrase)
 
 
 def _clean(question: str, span: tuple[int, int]) -> str:
@@ -92,6 +161,10 @@ def dates_in_question(
         `(since, until, cleaned_question)`: inclusive ISO dates (either may be None) and the
         question with the date phrase removed. `(None, None, question)` when there is none.
         A bare month name is only read as a date after "in/before/after/since/until".
+
+    Raises:
+        QueryError: the filter would reach outside the years FIRST_YEAR..LAST_YEAR ("after
+            December 31, 9999", "before January 1, 0001").
     """
     today = today or _dt.date.today()
     m = _BETWEEN.search(question)
@@ -99,6 +172,7 @@ def dates_in_question(
         a, b = _parse(m["a"], today), _parse(m["b"], today)
         if a and b:
             lo, hi = min(a[0], b[0]), max(a[1], b[1])
+            _check_range(m.group(0), lo, hi)
             return lo.isoformat(), hi.isoformat(), _clean(question, m.span())
     for m in _SINGLE.finditer(question):
         prep = m["prep"].lower()
@@ -110,16 +184,20 @@ def dates_in_question(
             continue
         first, last = rng
         one = _dt.timedelta(days=1)
-        if prep in ("in", "during", "on"):
-            since, until = first, last
-        elif prep in ("before", "prior to"):
-            since, until = None, first - one
-        elif prep == "after":
-            since, until = last + one, None
-        elif prep == "since":
-            since, until = first, None
-        else:  # until, till, by
-            since, until = None, last
+        try:
+            if prep in ("in", "during", "on"):
+                since, until = first, last
+            elif prep in ("before", "prior to"):
+                since, until = None, first - one
+            elif prep == "after":
+                since, until = last + one, None
+            elif prep == "since":
+                since, until = first, None
+            else:  # until, till, by
+                since, until = None, last
+        except OverflowError:  # the day before year 1, the day after year 9999
+            raise _outside(m.group(0)) from None
+        _check_range(m.group(0), since, until)
         return (
             since.isoformat() if since else None,
             until.isoformat() if until else None,

@@ -48,32 +48,7 @@ MODES = ("auto", "hybrid", "dense", "bm25")
 DateLike = str | _dt.date | None
 
 
-def parse_date(value: DateLike, *, name: str = "date", end: bool = False) -> str | None:
-    """Normalise a date filter to 'YYYY-MM-DD'. '2022' and '2022-02' are accepted too and
-    mean their first day, or their last day when `end` is set (an `until` bound).
-
-    Raises:
-        QueryError: the value is not a date.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, _dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, _dt.date):
-        return value.isoformat()
-    text = str(value).strip()
-    for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
-        try:
-            day = _dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-        if end and fmt == "%Y":
-            day = day.replace(month=12, day=31)
-        elif end and fmt == "%Y-%m":
-            nxt = day.replace(year=day.year + day.month // 12, month=day.month % 12 + 1)
-            day = nxt - _dt.timedelta(days=1)
-        return day.isoformat()
-    raise QueryError(f"{name} {value!r} is not a date. Use YYYY-MM-DD, e.g. 2022-02-01.")
+from .dates import parse_date  # noqa: E402 - the one date parser; re-exported for callers
 
 
 def _date_key(iso: str | None) -> int:

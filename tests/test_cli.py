@@ -168,3 +168,31 @@ def test_error_messages_print_paths_safely(tmp_path, capsys):
     where = tmp_path / f"no\x1b[2J\u202eindex{chr(10)}{_INJECTED}"
     assert main(["search", "NATO", "--index", str(where)]) == 2
     _assert_terminal_safe(*capsys.readouterr())
+
+
+@pytest.mark.parametrize("argv", [
+    ["search", "NATO", "--until", "9999-12"],
+    ["search", "NATO", "--since", "9999-12-31"],
+    ["ask", "What did NATO say?", "--until", "9999-12"],
+    ["quotes", "Zhao Lijian", "--since", "9999-12-31"],
+    ["ask", "What happened after December 31, 9999?"],
+])
+def test_dates_outside_the_calendar_are_a_clear_error(seed_index, capsys, argv):
+    assert main([*argv, "--index", str(seed_index)]) == 2
+    err = capsys.readouterr().err
+    assert "unexpected error" not in err
+    assert "outside the dates qa can search; use a year between 1 and 9998" in err
+
+
+def test_quotes_read_dates_like_search(seed_index, capsys):
+    """`--until 2022-02` is February's last day, as in `qa search` and the chat's /quotes."""
+    assert main(["quotes", "Zhao Lijian", "--until", "2022-02", "--index", str(seed_index),
+                 "--json"]) == 0
+    in_february = json.loads(capsys.readouterr().out)
+    assert in_february
+    assert main(["quotes", "Zhao Lijian", "--until", "2022-02-28", "--index", str(seed_index),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == in_february
+    assert main(["quotes", "Zhao Lijian", "--since", "last week", "--index",
+                 str(seed_index)]) == 2
+    assert "is not a date" in capsys.readouterr().err

@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from qa.dates import dates_in_question
+from qa.dates import dates_in_question, parse_date
+from qa.errors import QueryError
 
 TODAY = dt.date(2022, 3, 20)
 
@@ -28,3 +29,61 @@ def test_dates_written_in_questions(question, since, until, cleaned):
 def test_questions_without_a_date_are_left_alone(question):
     since, until, _ = dates_in_question(question, today=TODAY)
     assert since is None and until is None
+
+
+@pytest.mark.parametrize("value, end, expected", [
+    ("2022-02-26", False, "2022-02-26"),
+    ("2022-02", False, "2022-02-01"),
+    ("2022-02", True, "2022-02-28"),
+    ("2024-02", True, "2024-02-29"),
+    ("2022", True, "2022-12-31"),
+    (" 2021-12 ", True, "2021-12-31"),
+    ("9998-12", True, "9998-12-31"),
+    ("0001-01-01", False, "0001-01-01"),
+    (dt.date(2022, 2, 1), True, "2022-02-01"),
+    (dt.datetime(2022, 2, 1, 13, 5), False, "2022-02-01"),
+    (None, True, None),
+    ("", False, None),
+])
+def test_parse_date(value, end, expected):
+    assert parse_date(value, end=end) == expected
+
+
+@pytest.mark.parametrize("value", ["February", "2022-13", "2022-02-30", "0000", "22-02-01"])
+def test_parse_date_refuses_what_is_not_a_date(value):
+    with pytest.raises(QueryError, match=r"since .* is not a date\. Use YYYY-MM-DD"):
+        parse_date(value, name="since")
+
+
+@pytest.mark.parametrize("value, end", [
+    ("9999-12", True),  # its last day is found from the first of the next month: year 10000
+    ("9999-12", False), ("9999-12-31", False), ("9999", True), (dt.date(9999, 1, 1), False),
+])
+def test_parse_date_says_which_years_can_be_searched(value, end):
+    with pytest.raises(QueryError, match=r"until .*outside the dates qa can search; use a "
+                                         r"year between 1 and 9998"):
+        parse_date(value, name="until", end=end)
+
+
+@pytest.mark.parametrize("question", [
+    "What happened after December 31, 9999?",
+    "What happened after 9999-12-31?",
+    "What happened before January 1, 0001?",
+    "What happened before 0001-01-01?",
+    "What happened after December 31, 9998?",  # the day after is in 9999
+    "What happened in December 9999?",
+    "What happened between January 2022 and March 9999?",
+])
+def test_dates_in_questions_outside_the_calendar_are_a_query_error(question):
+    with pytest.raises(QueryError, match=r"outside the dates qa can search; use a year between "
+                                         r"1 and 9998"):
+        dates_in_question(question, today=TODAY)
+
+
+def test_dates_at_the_edges_of_the_calendar():
+    assert dates_in_question("What happened before December 31, 9998?", today=TODAY)[:2] == (
+        None, "9998-12-30")
+    assert dates_in_question("What happened after January 1, 0001?", today=TODAY)[:2] == (
+        "0001-01-02", None)
+    assert dates_in_question("What happened in December 9998?", today=TODAY)[:2] == (
+        "9998-12-01", "9998-12-31")
