@@ -96,6 +96,11 @@ class BM25Weights:
                 raise ValueError(f"BM25 postings of {word!r} point past the last chunk") from exc
         return out
 
+    def document_frequency(self, word: str) -> int:
+        """How many chunks hold `word` (a BM25 term); 0 when the index has never seen it."""
+        col = self.vocab.get(word)
+        return 0 if col is None else int(self.indptr[col + 1] - self.indptr[col])
+
     def save(self, folder: Path) -> None:
         for name, arr in zip(self.FILES, (self.indptr, self.indices, self.data)):
             np.save(folder / name, np.ascontiguousarray(arr), allow_pickle=False)

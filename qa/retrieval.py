@@ -473,6 +473,12 @@ class Retriever:
         lo, hi = g.quote_table().rows_of_article(row)
         return _materialise(g, np.arange(lo, hi))
 
+    def document_frequencies(self, words: Sequence[str]) -> tuple[list[int], int]:
+        """How many chunks hold each BM25 term of `words`, and how many chunks there are:
+        how rare a question's words are in this corpus (0: never seen)."""
+        g = self._gen
+        return [g.weights.document_frequency(w) for w in words], g.c.n_chunks
+
     @property
     def latest_date(self) -> str | None:
         """Publication date of the newest dated article: the corpus's "today", so a month
