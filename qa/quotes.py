@@ -74,8 +74,9 @@ _INDIRECT = re.compile(
 )
 _SAID_TAIL = re.compile(rf"^(?P<clause>.+?),\s*(?P<subj>the [\w\s]{{2,40}}?|[A-Z][\w\s.]{{1,40}}?)\s+(?P<verb>said|says|stated)[.!?]?\s*$", re.S)
 # How far before a quote, within its sentence, the attribution is looked for ('X said that "…"'):
-# enough for any sentence of prose (the longest in the seed corpus needs 218 characters), and
-# a bound on the work one quote costs in a run of text without sentence breaks.
+# the whole sentence when it starts at most this far back (the longest in the seed corpus needs
+# 218 characters); in a longer run without sentence breaks (not prose: a table, a JSON dump),
+# this far back and never past the previous quotation, so each character is read about once.
 _BEFORE_WINDOW = 1000
 _BLANK_TO_LINE_END = re.compile(r"[^\S\n]*\n")
 _ANAPHORIC_ROLES = (
@@ -232,7 +233,9 @@ def _extract(article: Article, sentences: list[Span], out: list[Quote]) -> None:
     pending = iter(sorted(indirect, key=lambda q: q.start))
     nxt = next(pending, None)
     prev: Quote | None = None
+    last_end = 0  # where the previous pair of quotation marks ended
     for m in _QUOTE_PAIRS.finditer(text):
+        lookback_floor, last_end = last_end, m.end()
         inner = "c" if m.group("c") is not None else "s"
         qs, qe = _trim(text, m.start(inner), m.end(inner))
         if qe - qs < 2:
@@ -242,10 +245,13 @@ def _extract(article: Article, sentences: list[Span], out: list[Quote]) -> None:
             who.last = nxt.speaker
             nxt = next(pending, None)
         sent = index.union(m.start(), m.end())
-        before = text[max(sent[0], m.start() - _BEFORE_WINDOW): m.start()]
+        look_from = sent[0]
+        if m.start() - look_from > _BEFORE_WINDOW:
+            look_from = max(m.start() - _BEFORE_WINDOW, lookback_floor)
+        before = text[look_from: m.start()]
         after = text[m.end(): min(sent[1], m.end() + 160)]
         speaker, cue = _attribute(before, after, who)
-        starts_sentence = m.start() - sent[0] <= _BEFORE_WINDOW and not before.strip(" \t\"“")
+        starts_sentence = look_from == sent[0] and not before.strip(" \t\"“")
         if speaker is None and starts_sentence and prev is not None:
             # A quote that starts its sentence, right after a quote in the same paragraph,
             # continues the same speaker ("…,” said Katrina Yu. “It’s refused …”).
