@@ -10,6 +10,7 @@ dense part, searches answer from BM25 alone and say why (`Retriever.fallback_rea
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as _dt
 import os
 import threading
@@ -230,8 +231,8 @@ class Retriever:
     def pinned(self) -> "Retriever":
         """A retriever that keeps reading the generation this one reads now, whatever reloads
         follow: what one answer uses from its first search to its last citation."""
-        twin = Retriever(self._gen, self._embedder, pinned=True)
-        twin.mode, twin.fallback_reason, twin.fusion = self.mode, self.fallback_reason, self.fusion
+        twin = copy.copy(self)  # the same embedder, settings and mode, one generation
+        twin._pinned = True
         return twin
 
     # --- the model ----------------------------------------------------------------------
