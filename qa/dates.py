@@ -1,6 +1,10 @@
 """Publication-date filters: the one place qa reads a date a user wrote.
 
-`parse_date` reads a `--since`/`--until` value ("2022-02-26", "2022-02", "2022").
+`parse_date` reads a `--since`/`--until` value, and the chat's `/since`/`/until`: "2022-02-26",
+"2022-02", "2022", "March 2022", "26 February 2022", or "last week" / "last month" / "last year",
+counted back from the newest article's date (`Retriever.latest_date`), not from today: a folder
+of 2020 news has no articles from the calendar's last week. `date_range` reads both bounds and
+refuses a range whose start is after its end.
 `dates_in_question` finds dates written in a question ("in December 2021", "before February
 2022"), turns them into an inclusive `since`/`until` filter and returns the question without
 the date phrase, so the date words do not skew retrieval.
@@ -18,7 +22,7 @@ import re
 
 from .errors import QueryError
 
-__all__ = ["dates_in_question", "parse_date", "FIRST_YEAR", "LAST_YEAR"]
+__all__ = ["dates_in_question", "date_range", "parse_date", "DATE_FORMS", "FIRST_YEAR", "LAST_YEAR"]
 
 FIRST_YEAR, LAST_YEAR = 1, 9998
 _RANGE_ADVICE = f"use a year between {FIRST_YEAR} and {LAST_YEAR}"
@@ -26,20 +30,30 @@ _RANGE_ADVICE = f"use a year between {FIRST_YEAR} and {LAST_YEAR}"
 DateLike = str | _dt.date | None
 
 
-def parse_date(value: DateLike, *, name: str = "date", end: bool = False) -> str | None:
+# How a date filter may be written: said once, for every message that asks for one.
+DATE_FORMS = ("YYYY-MM-DD (e.g. 2022-02-01), YYYY-MM, YYYY, a month such as 'March 2022', or "
+              "'last week', 'last month', 'last year' (counted back from the newest article)")
+
+
+def parse_date(value: DateLike, *, name: str = "date", end: bool = False,
+               latest: DateLike = None) -> str | None:
     """Normalise a date filter to 'YYYY-MM-DD'.
 
     Args:
-        value: 'YYYY-MM-DD', 'YYYY-MM' or 'YYYY' (surrounding spaces ignored), a date or a
+        value: 'YYYY-MM-DD', 'YYYY-MM', 'YYYY', 'March 2022', '26 February 2022', 'last week',
+            'last month' or 'last year' (surrounding spaces and case ignored), a date or a
             datetime; None or '' for no filter.
-        name: what the value is called in an error message ("since", "until").
-        end: an `until` bound: 'YYYY-MM' and 'YYYY' mean their last day, not their first.
+        name: what the value is called in an error message ("since", "--until", "/since").
+        end: an `until` bound: a month, a year or a period means its last day, not its first.
+        latest: the newest article's date, which 'last week' and a month without a year
+            ('March') count back from; without it those are refused.
 
     Returns:
         The ISO day, or None for no filter.
 
     Raises:
-        QueryError: the value is not a date, or its year is outside FIRST_YEAR..LAST_YEAR.
+        QueryError: the value is not a date, is relative with no `latest`, or its year is
+            outside FIRST_YEAR..LAST_YEAR.
     """
     if value is None or value == "":
         return None
@@ -48,27 +62,106 @@ def parse_date(value: DateLike, *, name: str = "date", end: bool = False) -> str
     elif isinstance(value, _dt.date):
         day = value
     else:
-        day = _read_date(str(value).strip(), end)
-        if day is None:
-            raise QueryError(f"{name} {value!r} is not a date. Use YYYY-MM-DD, e.g. 2022-02-01.")
+        text = " ".join(str(value).split())
+        try:
+            span = _period(text, _as_date(latest))
+        except (ValueError, OverflowError):  # a period reaching before year 1
+            raise QueryError(f"{name} {value!r} is outside the dates qa can search; "
+                             f"{_RANGE_ADVICE}, e.g. 2022-02-01.") from None
+        if span is None:
+            if _RELATIVE.fullmatch(text.lower()):
+                raise QueryError(
+                    f"{name} {value!r} counts back from the newest article, and there is no "
+                    "dated article to count from here. Give a date, e.g. 2022-02-01.")
+            if text.lower().strip(". ") in _MONTHS:
+                raise QueryError(f"{name} {value!r} is not a date. Use YYYY-MM-DD, or a month "
+                                 f"with its year: '{text.strip('. ').title()} 2022'.")
+            raise QueryError(f"{name} {value!r} is not a date. Use {DATE_FORMS}.")
+        day = span[1] if end else span[0]
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise QueryError(f"{name} {value!r} is outside the dates qa can search; "
                          f"{_RANGE_ADVICE}, e.g. 2022-02-01.")
     return day.isoformat()
 
 
-def _read_date(text: str, end: bool) -> _dt.date | None:
+def date_range(since: DateLike, until: DateLike, *, latest: DateLike = None,
+               names: tuple[str, str] = ("since", "until")) -> tuple[str | None, str | None]:
+    """Read both bounds of a date filter (as `parse_date` does) and check their order.
+
+    Args:
+        since, until: the bounds as the user wrote them; None or '' for open.
+        latest: the newest article's date, for 'last week' and the like.
+        names: what the two are called in messages ("--since", "--until").
+
+    Returns:
+        (since, until) as ISO days, either None when open.
+
+    Raises:
+        QueryError: a bound is not a date, or `since` falls after `until` (both are named).
+    """
+    lo = parse_date(since, name=names[0], latest=latest)
+    hi = parse_date(until, name=names[1], end=True, latest=latest)
+    if lo and hi and lo > hi:
+        def shown(value: DateLike, iso: str) -> str:
+            return iso if str(value).strip() == iso else f"{str(value).strip()!r} ({iso})"
+
+        raise QueryError(f"{names[0]} {shown(since, lo)} is after {names[1]} "
+                         f"{shown(until, hi)}: no article can be in that range. Swap the two "
+                         "dates, or leave one out.")
+    return lo, hi
+
+
+_RELATIVE = re.compile(r"(?:the\s+)?(?:last|past)\s+(week|month|year)")
+
+
+def _as_date(value: DateLike) -> _dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    try:
+        return _dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _period(text: str, latest: _dt.date | None) -> tuple[_dt.date, _dt.date] | None:
+    """The first and last day a filter value covers, or None when it is not one."""
     for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
         try:
             day = _dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-        if end and fmt == "%Y":
-            return day.replace(month=12, day=31)
-        if end and fmt == "%Y-%m":
-            return _month(day.year, day.month)[1]
-        return day
-    return None
+        if fmt == "%Y":
+            return day, day.replace(month=12, day=31)
+        if fmt == "%Y-%m":
+            return _month(day.year, day.month)
+        return day, day
+    lowered = text.lower()
+    relative = _RELATIVE.fullmatch(lowered)
+    if relative:
+        if latest is None:
+            return None
+        unit = relative[1]
+        if unit == "week":
+            return latest - _dt.timedelta(days=6), latest
+        months = 1 if unit == "month" else 12
+        return _months_before(latest, months) + _dt.timedelta(days=1), latest
+    if lowered.strip(". ") in _MONTHS and latest is None:
+        return None  # "March" alone: which March depends on the articles
+    if re.fullmatch(r"\d{4}", lowered):
+        return None  # a year outside strptime's, e.g. 0000
+    return _parse(text, latest or _dt.date.today())
+
+
+def _months_before(day: _dt.date, months: int) -> _dt.date:
+    """The same day `months` months earlier (the month's last day when it is shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    return _dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 _MONTHS = {
     name.lower(): i

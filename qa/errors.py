@@ -41,6 +41,10 @@ class BuildLockedError(QAError):
     """Another build holds the index lock."""
 
 
+class ConfigError(QAError):
+    """The settings file or a QA_* variable holds something qa cannot use."""
+
+
 class QueryError(QAError):
     """The query cannot be searched (empty, only punctuation...)."""
 

@@ -87,3 +87,49 @@ def test_dates_at_the_edges_of_the_calendar():
         "0001-01-02", None)
     assert dates_in_question("What happened in December 9998?", today=TODAY)[:2] == (
         "9998-12-01", "9998-12-31")
+
+
+# --- the forms every --since/--until and /since, /until read (issue 12) ----------------------
+NEWEST = "2022-03-18"  # the newest article's date: what "last week" counts back from
+
+
+@pytest.mark.parametrize("value, end, expected", [
+    ("March 2022", False, "2022-03-01"), ("March 2022", True, "2022-03-31"),
+    ("mar 2022", True, "2022-03-31"), ("  Feb   2024 ", True, "2024-02-29"),
+    ("26 February 2022", True, "2022-02-26"), ("February 26, 2022", False, "2022-02-26"),
+    ("last week", False, "2022-03-12"), ("last week", True, NEWEST),
+    ("Last Month", False, "2022-02-19"), ("the past month", True, NEWEST),
+    ("last year", False, "2021-03-19"),
+    ("March", True, "2022-03-31"),  # a month alone: the latest one the articles reach
+    ("December", False, "2021-12-01"),
+])
+def test_parse_date_reads_months_and_periods_before_the_newest_article(value, end, expected):
+    assert parse_date(value, end=end, latest=NEWEST) == expected
+
+
+def test_last_month_from_the_31st_keeps_to_the_calendar():
+    assert parse_date("last month", latest="2022-03-31") == "2022-03-01"  # after 28 February
+    assert parse_date("last month", latest="2024-03-31") == "2024-03-01"  # after 29 February
+
+
+@pytest.mark.parametrize("value", ["last week", "past year"])
+def test_a_period_without_a_newest_article_says_what_it_counts_from(value):
+    with pytest.raises(QueryError, match=r"--since .* counts back from the newest article"):
+        parse_date(value, name="--since")
+
+
+def test_a_period_reaching_before_year_one_is_outside_the_calendar():
+    with pytest.raises(QueryError, match="outside the dates qa can search"):
+        parse_date("last year", latest="0001-03-01")
+
+
+def test_date_range_refuses_since_after_until_naming_both():
+    from qa.dates import date_range
+
+    assert date_range("March 2022", "2022", latest=NEWEST) == ("2022-03-01", "2022-12-31")
+    assert date_range(None, "last week", latest=NEWEST) == (None, NEWEST)
+    with pytest.raises(QueryError, match=r"--since '2023' \(2023-01-01\) is after --until "
+                                         r"'February 2022' \(2022-02-28\)"):
+        date_range("2023", "February 2022", names=("--since", "--until"))
+    with pytest.raises(QueryError, match=r"since 2022-03-02 is after until 2022-03-01"):
+        date_range("2022-03-02", "2022-03-01")
