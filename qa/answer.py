@@ -1,179 +1,64 @@
-"""Extractive answers: score retrieved sentences, cite the best ones, or abstain.
+"""Extractive answers: the path of a question from its words to cited sentences.
 
-The path of a question here:
+1. read the question (`qa.question.read_question`): follow-up, dates, speaker, answer shape;
+2. search (`Retriever.search`) and gather candidate sentences (`qa.candidates`): the sentences
+   of the chunks found, and for a who-said-what question the sentences holding that
+   speaker's quotes;
+3. score them (`qa.scoring`): a calibrated P(this sentence answers) per sentence, and
+   P(the articles answer) for the question — the answer's `confidence`;
+4. abstain below the fitted threshold, else compose: the best sentence, the next one too when
+   it comes close (one span when the two are adjacent), a quotation cited whole, another
+   speaker's view when all cited words come from one side, in publication order.
 
-1. resolve a follow-up against the history (`qa.conversation`), read dates written in the
-   question (`qa.dates`) and a who-said-what speaker (`qa.quotes.find_speaker`);
-2. retrieve chunks (`Retriever.search`), and for a speaker question add the sentences that
-   carry that speaker's quotes;
-3. score every candidate sentence: meaning (cosine between question and sentence vectors from
-   `retriever.encode`) plus wording (IDF-weighted share of the question's words it contains),
-   then adjust for what the question asks: the answer's shape (a count for "How many", a time
-   for "When", a role for "Who is X?"), and whether the sentence holds the question's key
-   entity and the relation asked about; for a question about a person's words, sentences
-   attributed to someone else are set aside;
-4. abstain when the best score is below a threshold calibrated on `qa/devset.jsonl`
-   (`bench/calibrate_abstention.py`), else keep 1–4 sentences without near-duplicates, add the
-   best sentence from another side when all kept quotes speak for one side and there is room,
-   widen a sentence to the whole quotation it belongs to, and order them by publication date.
-
-Every citation is a span of the stored article text (a sentence, or the sentences of one
-quotation): `article.text[start:end] == text`.
+Every citation is a span of the stored article text: `article.text[start:end] == text`.
+The answer reads one index generation from its first search to its last citation.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as _dt
-import logging
-import math
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from qa.conversation import Turn, refers_to_previous_answer, resolve_followup
-from qa.dates import dates_in_question
-from qa.errors import ModelUnavailableError, QueryError
-from qa.quotes import _person_in, find_speaker, speaker_matches
-from qa.text import tokenize
-from qa.types import Answer, Article, Citation, Quote
+import numpy as np
 
-__all__ = [
-    "Assistant", "format_answer", "ABSTAIN_THRESHOLD", "ABSTAIN_THRESHOLD_BM25", "NO_ANSWER",
-]
+from .candidates import Candidate, Rarity, describe
+from .conversation import Turn
+from .errors import ModelUnavailableError, QueryError
+from .question import MAX_QUESTION_CHARS, Question, read_question
+from .quotes import _person_in, speaker_matches
+from .retrieval import Retriever
+from .scoring import AnswerModel, load_model
+from .text import terms
+from .types import Answer, Article, Citation, Hit, Quote
 
-log = logging.getLogger(__name__)
-
-# Calibrated with `bench/calibrate_abstention.py` on qa/devset.jsonl (35 answerable, 18
-# unanswerable questions) over the seed corpus with the real packaged model, after the
-# answer-shape, key-entity/relation and whole-quote changes. The answer rate now only falls as
-# the threshold rises (a higher threshold can only drop sentences). 0.50 is the middle of the
-# best-F1 plateau (0.48-0.52). The held-out set (qa/devset_heldout.jsonl, 10 + 5, not tuned
-# on) is shown beside it:
-#              ---------------- devset ----------------   ------------ held-out ------------
-#   threshold  answer-in-cited  abst-prec  abst-recall  F1   answer-in-cited  abst-prec  abst-recall
-#     0.38         0.971          1.000       0.833   0.909      1.000          1.000       0.400
-#     0.42         0.971          0.941       0.889   0.914      1.000          1.000       0.400
-#     0.46         0.943          0.889       0.889   0.889      1.000          1.000       0.400
-#     0.50         0.943          0.895       0.944   0.919      0.900          0.750       0.600  <- chosen
-#     0.54         0.914          0.850       0.944   0.895      0.900          0.800       0.800
-#     0.60         0.857          0.818       1.000   0.900      0.900          0.833       1.000
-# Before these changes (threshold 0.46): devset 0.829 / 0.941 / 0.889; held-out 1.000 / 1.000
-# / 0.400.
-ABSTAIN_THRESHOLD = 0.50
-# Lexical scores run higher: the same script with --mode bm25 (devset, then held-out):
-#   0.50: 0.914 / 0.850 / 0.944, held-out 0.900 / 0.750 / 0.600
-#   0.58: 0.914 / 0.857 / 1.000, held-out 0.900 / 0.800 / 0.800   <- chosen (best F1 0.923)
-#   0.62: 0.886 / 0.818 / 1.000, held-out 0.900 / 0.800 / 0.800
-ABSTAIN_THRESHOLD_BM25 = 0.58
+__all__ = ["Assistant", "format_answer", "NO_ANSWER", "MAX_QUESTION_CHARS"]
 
 NO_ANSWER = "The articles don't say."
-MAX_QUESTION_CHARS = 1000
-# Weight of meaning (cosine) against wording (IDF overlap) in a sentence's score.
-DENSE_WEIGHT = 0.55
-# Keep further sentences only when they score at least this share of the best one.
-RELATIVE_CUTOFF = 0.8
-# Two sentences sharing this share of their words (Jaccard) count as near-duplicates.
+# Chunks searched per question.
+SEARCH_K = 8
+# Two sentences sharing this share of their words (Jaccard), or this cosine, are one.
 DUPLICATE_JACCARD = 0.6
 DUPLICATE_COSINE = 0.92
-SPEAKER_BONUS = 0.15
-# Some questions say what shape their answer has (`_question_kind`): "How many/much/long" a
-# count, "When" a time, "Who is X?" X with a role ("X, spokesperson for …", "spokesman X").
-# A sentence of that shape gains TYPE_BONUS; one without it keeps TYPE_MISSING_FACTOR of its
-# score, so "How many troops…?" is not answered by a sentence that merely mentions troops.
-TYPE_BONUS = 0.05
-TYPE_MISSING_FACTOR = 0.75
-# A question names a key entity (its speaker, else the names it mentions) and asks about a
-# relation (its other content words). A sentence holding both gains KEY_RELATION_BONUS; one
-# holding none of the relation words keeps RELATION_MISSING_FACTOR of its score, so "What did
-# Katrina Yu say about Taiwan's elections?" is not answered by her words on another subject.
-KEY_RELATION_BONUS = 0.05
-RELATION_MISSING_FACTOR = 0.85
-# The other side's best sentence joins a one-sided answer when it scores at least this share
-# of the best sentence (and clears the abstention threshold itself, like every citation).
-OTHER_SIDE_SHARE = 0.6
 # A quotation that runs over several sentences is cited whole, up to this many characters.
 MAX_QUOTE_CHARS = 700
 # A who-said-what question reads at most this many of the speaker's quotes beyond what the
-# search found: those in the chunks that best match the question (a name quoted thousands
-# of times in a large corpus took 90 s and 1 GB at 1M chunks when all were read).
+# search found: those in the chunks that best match the question.
 SPEAKER_QUOTES_MAX = 50
+# A speaker's own words, or another side's view, are cited when their probability is at least
+# this share of the best sentence's (a rule of composition, not fitted).
+OTHER_VIEW_SHARE = 0.6
 # Entries kept in each of the assistant's caches (sentence vectors by chunk, articles, quotes).
 CACHE_ENTRIES = 2048
-# Question words that say what kind of answer is wanted, not what it is about.
-_ASKING_WORDS = frozenset(
-    "say said says tell told think thinks thought happen happened article articles news "
-    "mention mentioned report reported write wrote describe described".split()
-)
-_SIDE_WORDS = {
-    "US": ("US", "U.S.", "United States", "American", "Washington", "White House", "State Department"),
-    "China": ("Chinese", "China", "Beijing"),
-    "Russia": ("Russian", "Russia", "Kremlin", "Moscow"),
-}
-_ROLE_NOUNS = (
-    r"official|secretary|diplomat|spokesperson|spokesman|spokeswoman|minister|envoy|ambassador|"
-    r"president|correspondent|representative|counsellor|counselor|chancellor|premier|leader|"
-    r"analyst|reporter|editor|general|chief|director|head|adviser|advisor|senator|governor|"
-    r"chairman|chairwoman|chair|mayor|king|queen|prince|professor|expert|founder|author"
-)
-_WHO_IS = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?P<name>[^?]+?)\s*\??\s*$", re.I)
-_COUNT_Q = re.compile(r"^\s*how\s+(?:many|much|long|often|far|big|large|old)\b", re.I)
-_TIME_Q = re.compile(r"^\s*(?:when|what\s+(?:time|date|day|year|month))\b", re.I)
-# A count: digits or a number word; a year ("2013") is a time, not a count.
-_COUNT = re.compile(
-    r"\b(?!(?:19|20)\d\d\b)\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
-    r"eleven|twelve|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|million|"
-    r"millions|billion|billions|dozen|dozens|several|once|twice|half)\b",
-    re.I,
-)
-_NAME_IN_QUESTION = re.compile(r"\b[A-Z][\w’'.-]*")
-_TIME_WORDS = re.compile(
-    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
-    r"April|May|June|July|August|September|October|November|December|(?:19|20)\d\d|"
-    r"yesterday|today|last (?:week|month|year)|next week|earlier in the day)\b"
-)
-# Time words plus clock times and relative times, for "When …?" questions.
-_TIME_SHAPE = re.compile(
-    _TIME_WORDS.pattern + r"|\b\d{1,2}:\d\d\b|\b(?:ago|shortly|recently|earlier|later|"
-    r"this (?:week|month|year)|(?:beginning|end|start) of)\b"
-)
-
-
-@dataclass
-class _Candidate:
-    article: Article
-    start: int
-    end: int
-    chunk_id: int
-    chunk_start: int
-    chunk_end: int
-    rank: int
-    speaker: str | None = None
-    score: float = 0.0
-    lexical: float = 0.0
-    dense: float = 0.0
-    tokens: set[str] = field(default_factory=set)
-
-    @property
-    def text(self) -> str:
-        return self.article.text[self.start:self.end]
-
-
-def _stem(word: str) -> str:
-    """A light suffix strip so "meeting"/"meetings", "warned"/"warns", "urge"/"urged" and
-    "telephone"/"telephonic" match."""
-    for suffix in ("ations", "ation", "ings", "ing", "ically", "ical", "ies", "ied", "ic",
-                   "ed", "es", "e", "s"):
-        # Keep at least three letters ("urg"), four before a plural "s" ("news" stays).
-        if word.endswith(suffix) and len(word) - len(suffix) >= (4 if suffix == "s" else 3):
-            return word[: -len(suffix)]
-    return word
-
-
-def _content_tokens(text: str) -> set[str]:
-    return {_stem(t) for t in tokenize(text)}
+# Words of a role or title before a name: "Foreign Ministry spokesperson Zhao Lijian".
+_AFFILIATION_BEFORE = re.compile(r"((?:[A-Z][\w’'.&-]*\s+){1,5})(?:[a-z][\w-]*\s+){0,3}$")
+_AFFILIATION_AFTER = re.compile(
+    r"^\s*,\s*(?:an?|the)?\s*[^,.;]{0,40}?\b(?:of|for|at|from)\s+(?:the\s+)?"
+    r"((?:[A-Z][\w’'.&-]*\s*){1,5})")
 
 
 class _Bounded(dict):  # type: ignore[type-arg]
@@ -191,63 +76,83 @@ class _Bounded(dict):  # type: ignore[type-arg]
             except (KeyError, RuntimeError, StopIteration):  # another thread evicted it
                 break
 
-    def setdefault(self, key: Any, default: Any = None) -> Any:
-        if key not in self:
-            self[key] = default
-        return self[key]
-
 
 class Assistant:
     """Answers questions from a `Retriever` with cited sentences.
 
     Args:
-        retriever: an open `qa.Retriever` (or anything with its interface).
-        max_sentences: at most this many sentences in an answer (1–4 is readable).
-        abstain_threshold: best-sentence score below which the answer is "The articles don't
-            say." (hybrid scoring); `abstain_threshold_bm25` is used when scoring is lexical.
+        retriever: an open `qa.Retriever`.
+        max_sentences: at most this many sentences in an answer.
+        abstain_threshold: answer only when the confidence (P(the articles answer)) reaches
+            this; default: the threshold fitted with the model (`qa/answer_model.json`).
         k: chunks retrieved per question.
     """
 
-    def __init__(
-        self,
-        retriever: Any,
-        *,
-        max_sentences: int = 4,
-        abstain_threshold: float = ABSTAIN_THRESHOLD,
-        abstain_threshold_bm25: float = ABSTAIN_THRESHOLD_BM25,
-        k: int = 8,
-    ) -> None:
+    def __init__(self, retriever: Retriever, *, max_sentences: int = 4,
+                 abstain_threshold: float | None = None, k: int = SEARCH_K) -> None:
         self.retriever = retriever
         self.max_sentences = max(1, min(int(max_sentences), 8))
         self.abstain_threshold = abstain_threshold
-        self.abstain_threshold_bm25 = abstain_threshold_bm25
         self.k = k
         # One set of caches per index generation (a changed article keeps its id but not its
-        # text, vectors or quotes), the last two kept; each bounded, so a long chat session
-        # does not grow without limit.
+        # text, vectors or quotes), the last two kept; each bounded.
         self._generations: dict[Any, tuple[dict, dict, dict]] = _Bounded(2)
         self._generations_lock = threading.Lock()
-        self._vectors: dict[int, Any] = {}  # chunk id -> sentence vectors
+        self._vectors: dict[int, dict[int, np.ndarray]] = {}  # chunk id -> start -> vector
         self._articles: dict[str, Article] = {}
-        self._quotes_by_key: dict[Any, list[Quote]] = {}  # (kind, key) -> quotes
+        self._quotes_by_key: dict[Any, Any] = {}
         self._pinned = False
 
     # ------------------------------------------------------------------ public API
-    def ask(
-        self,
-        question: str,
-        history: Sequence[Turn] = (),
-        *,
-        since: str | None = None,
-        until: str | None = None,
-        mode: str = "auto",
-        question_dates: bool = True,
-    ) -> Answer:
-        """Answer one question, from one index generation throughout (a reload in another
-        thread cannot mix two). See `_ask` for the arguments."""
+    def ask(self, question: str, history: Sequence[Turn] = (), *, since: str | None = None,
+            until: str | None = None, mode: str = "auto", question_dates: bool = True) -> Answer:
+        """Answer one question, from one index generation throughout.
+
+        Args:
+            question: the question as typed.
+            history: earlier turns, oldest first: question strings or earlier `Answer`s.
+            since, until: inclusive ISO publication-date filter; when omitted, dates written in
+                the question ("in December 2021") are used.
+            mode: "auto", "hybrid" or "bm25" (lexical scoring only, never loads the model).
+            question_dates: read dates written in the question as a publication-date filter.
+                When that filter leaves nothing that answers, the question is asked again
+                without it (a date is often about the event), and a note says so.
+
+        Returns:
+            An `Answer`; `abstained` is set when the evidence is weak, with the closest
+            passages as citations; `confidence` is P(the articles answer).
+
+        Raises:
+            QueryError: the question is empty, has no searchable words, or bad dates.
+        """
         return self._pinned_view()._ask(question, history, since=since, until=until, mode=mode,
                                         question_dates=question_dates)
 
+    def quotes(self, speaker: str, *, since: str | None = None,
+               until: str | None = None) -> list[Quote]:
+        """The quotes of one speaker (by full name or surname), in publication order."""
+        if not self._pinned:
+            return self._pinned_view().quotes(speaker, since=since, until=until)
+        found = self._speaker_quotes(speaker)
+        found = [q for q in found if _in_range(self._article(q.article_id).date, since, until)]
+        return sorted(found, key=lambda q: (self._article(q.article_id).date or "9999", q.start))
+
+    def candidates_for(self, question: str, history: Sequence[Turn] = (), *,
+                       mode: str = "auto") -> tuple[list[Candidate], bool]:
+        """The candidate sentences a question gets, described (`Candidate.features`), before
+        any model scores them, and whether scoring is lexical. What `bench/fit_answerer.py`
+        fits the model on; also a way to see why an answer was chosen."""
+        view = self._pinned_view()
+        q = read_question(question, history, today=view._corpus_today())
+        candidates = view._candidates(q, view._search(q.search, q.since, q.until, mode))
+        lexical, _ = view._lexical(mode)
+        qvec = None if lexical or not candidates else view.retriever.encode([q.search])[0]
+        vectors = view._sentence_vectors(candidates) if qvec is not None else None
+        describe(q.search, q.terms, q.kind, q.subject, q.speaker, candidates, qvec, vectors,
+                 view._rarity(q))
+        return candidates, lexical
+
+    # ------------------------------------------------------------------ one generation
     def _pinned_view(self) -> "Assistant":
         """This assistant reading the retriever's current generation only, with that
         generation's caches."""
@@ -266,146 +171,85 @@ class Assistant:
         view._vectors, view._articles, view._quotes_by_key = caches
         return view
 
-    def _ask(
-        self,
-        question: str,
-        history: Sequence[Turn] = (),
-        *,
-        since: str | None = None,
-        until: str | None = None,
-        mode: str = "auto",
-        question_dates: bool = True,
-    ) -> Answer:
-        """Answer one question.
-
-        Args:
-            question: the question as typed.
-            history: earlier turns, oldest first: question strings or earlier `Answer`s.
-            since, until: inclusive ISO publication-date filter; when omitted, dates written in
-                the question ("in December 2021") are used.
-            mode: "auto", "hybrid" or "bm25" (lexical scoring only, never loads the model).
-            question_dates: read dates written in the question as a publication-date filter.
-                When that filter leaves nothing that answers, the question is asked again
-                without it (a date is often about the event: "the call in December" is
-                reported in January), and a note says so.
-
-        Returns:
-            An `Answer`; `abstained` is set when the evidence is weak, with the closest
-            passages as citations.
-
-        Raises:
-            QueryError: the question is empty, or has no searchable words.
-        """
-        if not isinstance(question, str) or not question.strip():
-            raise QueryError("The question is empty. Ask something about the articles, "
-                             "for example “Who is Zhao Lijian?”.")
-        notes: list[str] = []
-        q = " ".join(question.split())
-        if len(q) > MAX_QUESTION_CHARS:
-            cut = q.rfind(" ", 0, MAX_QUESTION_CHARS)
-            q = q[: cut if cut > 0 else MAX_QUESTION_CHARS]
-            notes.append(f"The question was shortened to its first {len(q)} characters.")
-        history = list(history)[-6:]
-        resolved = resolve_followup(q, history)
-        if history and refers_to_previous_answer(q):
-            previous = self._previous_answer(history)
+    def _ask(self, text: str, history: Sequence[Turn], *, since: str | None, until: str | None,
+             mode: str, question_dates: bool) -> Answer:
+        q = read_question(text, history, since=since, until=until, today=self._corpus_today(),
+                          question_dates=question_dates)
+        notes = list(q.notes)
+        if q.about_previous_answer:
+            previous = self._previous_answer(list(history))
             if previous is not None and previous.citations:
-                return self._when_answer(question, resolved, previous, notes)
-        q_since, q_until, cleaned = dates_in_question(resolved, today=self._corpus_today())
-        if not question_dates:
-            q_since = q_until = None
-            cleaned = resolved
-        from_question = since is None and until is None and (q_since or q_until)
-        if from_question:
-            since, until = q_since, q_until
-            notes.append(f"Searching articles published {_range_text(since, until)}, "
+                return self._when_answer(text, q, previous, notes)
+        if q.dates_from_question:
+            notes.append(f"Searching articles published {_range_text(q.since, q.until)}, "
                          "as the question asks.")
-        since, until = _iso(since), _iso(until)
-        if not tokenize(cleaned):
-            raise QueryError("The question has no words to search for (only common words or "
-                             "punctuation). Name a person, place or event from the articles.")
-        speaker = find_speaker(cleaned)
-        hits = self._search(cleaned, since, until, mode)
-        if not hits and from_question:
+        hits = self._search(q.search, q.since, q.until, mode)
+        if not hits and q.dates_from_question:
             # "What did Russia annex in 2014?": the date is about the event, not the article.
-            notes.append(f"No article was published {_range_text(since, until)}; "
+            notes.append(f"No article was published {_range_text(q.since, q.until)}; "
                          "searched all articles instead.")
-            since = until = None
-            hits = self._search(cleaned, None, None, mode)
-        lexical_only, reason = mode == "bm25", None
-        if mode == "bm25":
-            reason = "BM25 mode was asked for"
-        elif getattr(self.retriever, "mode", "hybrid") == "bm25":
-            lexical_only = True
-            reason = getattr(self.retriever, "fallback_reason", None) or "retriever is in BM25 mode"
-        candidates = self._candidates(cleaned, hits, speaker, since, until)
+            q = replace(q, since=None, until=None)
+            hits = self._search(q.search, None, None, mode)
+        lexical, reason = self._lexical(mode)
+        candidates = self._candidates(q, hits)
         qvec = None
-        if not lexical_only and candidates:
+        if not lexical and candidates:
             try:
-                qvec = self.retriever.encode([cleaned])[0]
+                qvec = self.retriever.encode([q.search])[0]
             except ModelUnavailableError as exc:
-                lexical_only, reason = True, f"model could not be loaded: {exc}"
-        self._score(cleaned, candidates, qvec, speaker)
-        threshold = self.abstain_threshold_bm25 if lexical_only else self.abstain_threshold
-        result_mode = "bm25" if lexical_only else "hybrid"
-        if reason and lexical_only:
+                lexical, reason = True, f"model could not be loaded: {exc}"
+        model = load_model("lexical" if lexical else "hybrid")
+        ranked = self._rank(q, candidates, qvec, model)
+        confidence = model.confidence(ranked)
+        threshold = self.abstain_threshold if self.abstain_threshold is not None \
+            else model.threshold
+        result_mode = "bm25" if lexical else "hybrid"
+        if reason and lexical:
             notes.append("Scored by wording only (BM25)." if mode == "bm25"
                          else f"Scored by wording only (BM25): {reason}.")
-
-        ranked = sorted(candidates, key=lambda c: (-c.score, c.rank, c.start))
-        if speaker and _looks_like_person(speaker):
+        person = q.speaker if q.speaker and _person_in(q.speaker) else None
+        abstain_note = None
+        if person:
             # "What did Blinken tell Wang Yi?": words attributed to someone else (Wang Yi's
             # own, naming Blinken) are not Blinken's, however close they read.
-            ranked = [c for c in ranked if not c.speaker or speaker_matches(speaker, c.speaker)]
-        abstain_note = None
-        if speaker and _looks_like_person(speaker) and not self._speaker_names(speaker):
-            abstain_note = f"No quotes attributed to {speaker} were found in the articles."
-        elif speaker and _looks_like_person(speaker) and not any(
-            c.speaker and speaker_matches(speaker, c.speaker) for c in ranked
-        ):
-            abstain_note = f"No quotes by {speaker} on this were found in the articles."
-        if (not ranked or ranked[0].score < threshold) and from_question and (since or until):
-            wider = self.ask(question, history, mode=mode, question_dates=False)
+            ranked = [c for c in ranked if not c.speaker or speaker_matches(person, c.speaker)]
+            if not self._speaker_names(person):
+                abstain_note = f"No quotes attributed to {person} were found in the articles."
+            elif not any(c.speaker and speaker_matches(person, c.speaker) for c in ranked):
+                abstain_note = f"No quotes by {person} on this were found in the articles."
+        weak = not ranked or confidence < threshold
+        if weak and q.dates_from_question and (q.since or q.until):
+            wider = self.ask(text, history, mode=mode, question_dates=False)
             if not wider.abstained:
-                note = (f"No article published {_range_text(since, until)} answers this; "
+                note = (f"No article published {_range_text(q.since, q.until)} answers this; "
                         "answered from all articles (the date may be about the event).")
                 return replace(wider, notes=(note, *wider.notes))
-        if not ranked or ranked[0].score < threshold or abstain_note:
+        if weak or abstain_note:
             if abstain_note:
                 notes.append(abstain_note)
             notes.append("The sources listed are the closest passages; they do not answer "
                          "the question.")
-            chosen = self._distinct(ranked, 3, min_score=-1.0)
-            return self._compose(question, resolved, chosen, True, result_mode, reason,
-                                  since, until, notes)
-        best = ranked[0].score
-        if speaker:
-            # A who-said-what question is answered with the speaker's own words when they are
-            # nearly as good as the best sentence. The bar is relative, not the abstention
-            # threshold: a lower threshold must not let weak quotes push out better sentences.
-            own = [c for c in ranked if c.speaker and speaker_matches(speaker, c.speaker)]
-            if own and own[0].score >= best * RELATIVE_CUTOFF:
-                ranked = own
-                best = own[0].score
-        chosen = self._distinct(ranked, self.max_sentences,
-                                min_score=max(threshold, best * RELATIVE_CUTOFF))
-        if not speaker:
-            chosen = self._add_other_side(chosen, ranked, threshold, notes)
+            return self._compose(text, q, self._distinct(ranked, 3), True, result_mode, reason,
+                                 notes, confidence)
+        if person:
+            own = [c for c in ranked if c.speaker and speaker_matches(person, c.speaker)]
+            if own and own[0].probability >= ranked[0].probability * OTHER_VIEW_SHARE:
+                ranked = own  # a who-said-what question is answered with the speaker's words
+        chosen = self._choose(ranked, model)
+        if not q.speaker:
+            chosen = self._add_other_side(chosen, ranked, model, notes)
         chosen = _without_overlaps([self._whole_quote(c) for c in chosen])
-        return self._compose(question, resolved, chosen, False, result_mode, reason,
-                             since, until, notes)
-
-    def quotes(self, speaker: str, *, since: str | None = None,
-               until: str | None = None) -> list[Quote]:
-        """The quotes of one speaker (by full name or surname), in publication order."""
-        if not self._pinned:
-            return self._pinned_view().quotes(speaker, since=since, until=until)
-        found = self._speaker_quotes(speaker)
-        found = [q for q in found if _in_range(self._article(q.article_id).date, since, until)]
-        return sorted(found, key=lambda q: (self._article(q.article_id).date or "9999", q.start))
+        return self._compose(text, q, chosen, False, result_mode, reason, notes, confidence)
 
     # ------------------------------------------------------------------ retrieval
-    def _search(self, query: str, since: str | None, until: str | None, mode: str) -> list[Any]:
+    def _lexical(self, mode: str) -> tuple[bool, str | None]:
+        if mode == "bm25":
+            return True, "BM25 mode was asked for"
+        if getattr(self.retriever, "mode", "hybrid") == "bm25":
+            return True, getattr(self.retriever, "fallback_reason", None) or "retriever is in BM25 mode"
+        return False, None
+
+    def _search(self, query: str, since: str | None, until: str | None, mode: str) -> list[Hit]:
         return list(self.retriever.search(query, k=self.k, since=since, until=until, mode=mode))
 
     def _article(self, article_id: str) -> Article:
@@ -422,54 +266,35 @@ class Assistant:
         except ValueError:
             return None
 
-    def _quote_cache(self) -> dict[Any, list[Quote]]:
-        return self._quotes_by_key
-
     def _quotes_in(self, article_id: str) -> list[Quote]:
-        """Quotes of one article, read from the index's columnar quote table on first use
-        (holding every quote as objects cost ~2 GB at a million chunks)."""
-        cache = self._quote_cache()
         key = ("article", article_id)
-        if key not in cache:
-            try:
-                cache[key] = list(self.retriever.quotes_in(article_id))
-            except (AttributeError, NotImplementedError):
-                cache[key] = []
-        return cache[key]
+        if key not in self._quotes_by_key:
+            self._quotes_by_key[key] = list(self.retriever.quotes_in(article_id))
+        return self._quotes_by_key[key]
 
     def _speaker_quotes(self, speaker: str, *, query: str | None = None,
                         since: str | None = None, until: str | None = None) -> list[Quote]:
-        """The quotes of every indexed name that `speaker` matches (full name or surname).
-
-        With a `query`, only the SPEAKER_QUOTES_MAX whose chunks best match it (by BM25),
-        within the date range: the candidates a question reads and scores.
-        """
-        cache = self._quote_cache()
+        """The quotes of every indexed name that `speaker` matches; with a `query`, only the
+        SPEAKER_QUOTES_MAX whose chunks best match it, within the dates."""
         key = ("speaker", speaker, query, since, until)
-        if key not in cache:
-            try:
-                names = self._speaker_names(speaker)
-                if not names:
-                    cache[key] = []
-                elif query is None:
-                    cache[key] = list(self.retriever.quotes_by(names))
-                else:
-                    cache[key] = list(self.retriever.quotes_by(
-                        names, query=query, limit=SPEAKER_QUOTES_MAX, since=since, until=until))
-            except (AttributeError, NotImplementedError):
-                cache[key] = []
-        return cache[key]
+        if key not in self._quotes_by_key:
+            names = self._speaker_names(speaker)
+            if not names:
+                found: list[Quote] = []
+            elif query is None:
+                found = list(self.retriever.quotes_by(names))
+            else:
+                found = list(self.retriever.quotes_by(
+                    names, query=query, limit=SPEAKER_QUOTES_MAX, since=since, until=until))
+            self._quotes_by_key[key] = found
+        return self._quotes_by_key[key]
 
     def _speaker_names(self, speaker: str) -> list[str]:
-        """The indexed names (with at least one quote) that `speaker` matches."""
-        cache = self._quote_cache()
         key = ("names", speaker)
-        if key not in cache:
-            try:
-                cache[key] = [n for n in self.retriever.speakers() if speaker_matches(speaker, n)]
-            except (AttributeError, NotImplementedError):
-                cache[key] = []
-        return cache[key]  # type: ignore[return-value]
+        if key not in self._quotes_by_key:
+            self._quotes_by_key[key] = [n for n in self.retriever.speakers()
+                                        if speaker_matches(speaker, n)]
+        return self._quotes_by_key[key]
 
     def _speaker_at(self, article_id: str, start: int, end: int) -> str | None:
         for q in self._quotes_in(article_id):
@@ -477,158 +302,150 @@ class Assistant:
                 return q.speaker
         return None
 
-    def _candidates(self, query: str, hits: list[Any], speaker: str | None,
-                    since: str | None, until: str | None) -> list[_Candidate]:
+    # ------------------------------------------------------------------ candidates
+    def _candidates(self, q: Question, hits: list[Hit]) -> list[Candidate]:
+        """The sentences of the chunks found, then (who-said-what) the speaker's quotes."""
         seen: set[tuple[str, int]] = set()
-        out: list[_Candidate] = []
+        out: list[Candidate] = []
+        top = max((h.score for h in hits), default=1.0) or 1.0
 
-        def add(article: Article, spans: Sequence[tuple[int, int]], chunk_id: int,
-                cstart: int, cend: int, rank: int) -> None:
-            for s, e in spans:
+        def add(article: Article, spans: Sequence[tuple[int, int]], chunk_id: int, cstart: int,
+                cend: int, rank: int, score: float) -> None:
+            for i, (s, e) in enumerate(spans):
                 if (article.id, s) in seen or not article.text[s:e].strip():
                     continue
                 seen.add((article.id, s))
-                out.append(_Candidate(article, s, e, chunk_id, cstart, cend, rank,
-                                      self._speaker_at(article.id, s, e)))
+                nxt = spans[i + 1][1] if i + 1 < len(spans) else None
+                prev = spans[i - 1][0] if i > 0 else None
+                c = Candidate(article, s, e, chunk_id, cstart, cend, rank, score,
+                              self._speaker_at(article.id, s, e), nxt, prev)
+                # A quote rarely names its speaker in its own sentence ("…," he said), but
+                # it is theirs: the name counts as present.
+                c.terms = terms(c.text + (" " + c.speaker if c.speaker else ""))
+                out.append(c)
 
         for rank, hit in enumerate(hits):
             article = self._article(hit.article_id)
-            spans = hit.sentences or _chunk_sentences(self.retriever, hit)
-            add(article, spans, hit.chunk_id, hit.start, hit.end, rank)
-        if speaker:
-            # The speaker's own sentences compete even when retrieval ranked them low: the
-            # ones in the chunks that best match the question, however often they are quoted.
-            for q in self._speaker_quotes(speaker, query=query, since=since, until=until):
-                article = self._article(q.article_id)
-                if not _in_range(article.date, since, until):
+            add(article, hit.sentences or [(hit.start, hit.end)], hit.chunk_id, hit.start,
+                hit.end, rank, hit.score / top)
+        if q.speaker:
+            # The speaker's own sentences compete even when retrieval ranked them low.
+            for quote in self._speaker_quotes(q.speaker, query=q.search, since=q.since,
+                                              until=q.until):
+                article = self._article(quote.article_id)
+                if not _in_range(article.date, q.since, q.until):
                     continue
-                for chunk in self.retriever.chunks_of(q.article_id):
-                    if chunk.start <= q.sentence[0] < chunk.end:
+                for chunk in self.retriever.chunks_of(quote.article_id):
+                    if chunk.start <= quote.sentence[0] < chunk.end:
                         spans = [sp for sp in chunk.sentences
-                                 if sp[0] < q.sentence[1] and sp[1] > q.sentence[0]]
-                        add(article, spans, chunk.id, chunk.start, chunk.end, len(hits))
+                                 if sp[0] < quote.sentence[1] and sp[1] > quote.sentence[0]]
+                        add(article, spans, chunk.id, chunk.start, chunk.end, len(hits), 0.0)
                         break
         return out
 
-    # ------------------------------------------------------------------ scoring
-    def _score(self, question: str, cands: list[_Candidate], qvec: Any,
-               speaker: str | None) -> None:
-        asking = {_stem(w) for w in _ASKING_WORDS}
-        m = _COUNT_Q.match(question)
-        if m:  # "how long", "how many": the asking phrase, not the topic
-            asking.add(_stem(m.group(0).split()[-1].lower()))
-        q_tokens = _content_tokens(question) - asking
-        if not q_tokens:
-            q_tokens = _content_tokens(question)
-        for c in cands:
-            c.tokens = _content_tokens(c.text)
-            if speaker and c.speaker and speaker_matches(speaker, c.speaker):
-                # A quote rarely names its speaker in the same sentence ("…," he said), but it
-                # is by them: count the speaker's name as present.
-                c.tokens |= _content_tokens(c.speaker)
-        n = len(cands) + 1
-        df = {t: sum(1 for c in cands if t in c.tokens) for t in q_tokens}
-        # Words the candidates never contain get the highest weight: a question about
-        # "the capital of Australia" must not be answered by sentences about the capital only.
-        idf = {t: math.log(1 + n / (df[t] + 0.5)) for t in q_tokens}
-        total = sum(idf.values()) or 1.0
-        if qvec is not None:
-            self._dense_scores(cands, qvec)
-        kind, name = _question_kind(question)
-        key = _key_tokens(question, speaker) & q_tokens
-        relation = q_tokens - key
-        relation_total = sum(idf[t] for t in relation) or 1.0
-        for c in cands:
-            c.lexical = sum(idf[t] for t in q_tokens if t in c.tokens) / total
-            if qvec is not None:
-                c.score = DENSE_WEIGHT * c.dense + (1 - DENSE_WEIGHT) * c.lexical
-            else:
-                c.score = c.lexical
-            if speaker and c.speaker and speaker_matches(speaker, c.speaker):
-                c.score += SPEAKER_BONUS
-            if kind:
-                if _has_shape(kind, name, c.text):
-                    c.score += TYPE_BONUS
-                else:
-                    c.score *= TYPE_MISSING_FACTOR
-            if key and relation:
-                # The IDF-weighted share of the relation the sentence holds.
-                held = sum(idf[t] for t in relation if t in c.tokens) / relation_total
-                c.score *= RELATION_MISSING_FACTOR + (1 - RELATION_MISSING_FACTOR) * held
-                if c.tokens & key:
-                    c.score += KEY_RELATION_BONUS * held
-            if len(c.tokens) < 3:  # headlines and captions say little on their own
-                c.score *= 0.8
+    def _rank(self, q: Question, candidates: list[Candidate], qvec: np.ndarray | None,
+              model: AnswerModel) -> list[Candidate]:
+        vectors = self._sentence_vectors(candidates) if qvec is not None else None
+        describe(q.search, q.terms, q.kind, q.subject, q.speaker, candidates, qvec, vectors,
+                 self._rarity(q))
+        return model.rank(candidates)
 
-    def _dense_scores(self, cands: list[_Candidate], qvec: Any) -> None:
-        import numpy as np  # numpy is light, but only scoring needs it
+    def _rarity(self, q: Question) -> Rarity | None:
+        from .candidates import question_names
 
-        by_chunk: dict[int, list[_Candidate]] = {}
-        for c in cands:
-            by_chunk.setdefault(c.chunk_id, []).append(c)
-        missing = [cid for cid in by_chunk if cid not in self._vectors]
-        texts: list[str] = []
-        owners: list[tuple[int, tuple[str, int]]] = []
-        for cid in missing:
-            for c in by_chunk[cid]:
-                texts.append(c.text)
-                owners.append((cid, (c.article.id, c.start)))
-        if texts:
-            vecs = np.asarray(self.retriever.encode(texts), dtype=np.float32)
-            for (cid, key), v in zip(owners, vecs):
-                self._vectors.setdefault(cid, {})[key] = v
-        q = np.asarray(qvec, dtype=np.float32)
-        for cid, group in by_chunk.items():
-            cache = self._vectors.setdefault(cid, {})
-            need = [c for c in group if (c.article.id, c.start) not in cache]
-            if need:
-                vecs = np.asarray(self.retriever.encode([c.text for c in need]), dtype=np.float32)
-                for c, v in zip(need, vecs):
-                    cache[(c.article.id, c.start)] = v
-            for c in group:
-                c.dense = float(np.dot(cache[(c.article.id, c.start)], q))
+        words = list(dict.fromkeys([*q.terms, *question_names(q.search)]))
+        try:
+            counts, chunks = self.retriever.document_frequencies(words)
+        except (AttributeError, NotImplementedError):
+            return None
+        return Rarity(dict(zip(words, counts)), chunks)
 
-    # ------------------------------------------------------------------ composition
-    def _distinct(self, ranked: list[_Candidate], limit: int, *,
-                  min_score: float) -> list[_Candidate]:
-        chosen: list[_Candidate] = []
+    def _sentence_vectors(self, candidates: list[Candidate]) -> np.ndarray:
+        """Each candidate's vector, embedded once per chunk and generation (cached)."""
+        got = [self._vectors.get(c.chunk_id, {}).get(c.start) for c in candidates]
+        missing = [i for i, v in enumerate(got) if v is None]
+        if missing:
+            vecs = np.asarray(self.retriever.encode([candidates[i].text for i in missing]),
+                              dtype=np.float32)
+            for i, v in zip(missing, vecs):
+                got[i] = v
+                c = candidates[i]
+                by_start = self._vectors.get(c.chunk_id)
+                if by_start is None:
+                    by_start = self._vectors[c.chunk_id] = {}
+                by_start[c.start] = v
+        return np.stack(got)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ composing
+    def _choose(self, ranked: list[Candidate], model: AnswerModel) -> list[Candidate]:
+        """The best sentence; the next best when the best is not sure; the sentence right
+        after the best too when it is even less sure. Adjacent sentences become one span."""
+        best = ranked[0]
+        wanted = min(model.citations(best.probability), self.max_sentences)
+        chosen = [best]
+        if wanted >= 2:
+            for c in ranked[1:]:
+                if not any(self._near_duplicate(c, d) for d in chosen):
+                    chosen.append(c)
+                    break
+        if wanted >= 3 and best.next_end is not None:
+            after = next((c for c in ranked if c.article.id == best.article.id
+                          and c.previous_start == best.start and c.end == best.next_end), None)
+            if after is not None and all(after.key != d.key for d in chosen):
+                chosen.append(after)
+        return _joined(chosen)
+
+    def _distinct(self, ranked: list[Candidate], limit: int) -> list[Candidate]:
+        chosen: list[Candidate] = []
         for c in ranked:
             if len(chosen) >= limit:
                 break
-            if c.score < min_score:
-                break
-            if any(_near_duplicate(c, d, self._vectors) for d in chosen):
-                continue
-            chosen.append(c)
+            if not any(self._near_duplicate(c, d) for d in chosen):
+                chosen.append(c)
         return chosen
 
-    def _add_other_side(self, chosen: list[_Candidate], ranked: list[_Candidate],
-                        threshold: float, notes: list[str]) -> list[_Candidate]:
-        """When every kept quote speaks for one side, add the best quote from another."""
+    def _near_duplicate(self, a: Candidate, b: Candidate) -> bool:
+        if a.key == b.key:
+            return True
+        ta, tb = set(a.terms), set(b.terms)
+        if ta and tb and len(ta & tb) / len(ta | tb) >= DUPLICATE_JACCARD:
+            return True
+        va = self._vectors.get(a.chunk_id, {}).get(a.start)
+        vb = self._vectors.get(b.chunk_id, {}).get(b.start)
+        return va is not None and vb is not None and float(np.dot(va, vb)) >= DUPLICATE_COSINE
+
+    def _add_other_side(self, chosen: list[Candidate], ranked: list[Candidate],
+                        model: AnswerModel, notes: list[str]) -> list[Candidate]:
+        """When every cited quote speaks for one side, add the best quote from another side,
+        if it comes close. A side is what the article attaches to the speaker (an
+        organisation, a country: "Foreign Ministry spokesperson Zhao Lijian")."""
         sides = {self._side(c) for c in chosen if c.speaker} - {None}
-        if len(sides) != 1:
-            if len(sides) > 1:
-                notes.append("The sources speak for different sides: "
-                             + ", ".join(sorted(sides)) + ".")
+        if len(sides) > 1:
+            notes.append("The sources speak for different sides: " + ", ".join(sorted(sides)) + ".")
+        if len(sides) != 1 or len(chosen) >= self.max_sentences:
             return chosen
-        if len(chosen) >= self.max_sentences:
-            return chosen  # never push out a better sentence to make room
-        bar = max(threshold, chosen[0].score * OTHER_SIDE_SHARE)
+        bar = chosen[0].probability * OTHER_VIEW_SHARE
         for c in ranked:
-            if c.score < bar:
+            if c.probability < bar:
                 break
             side = self._side(c) if c.speaker else None
-            if side and side not in sides \
-                    and not any(_near_duplicate(c, d, self._vectors) for d in chosen):
+            if side and not any(_same_side(side, s) for s in sides) \
+                    and not any(self._near_duplicate(c, d) for d in chosen):
                 notes.append(f"Both sides: {next(iter(sides))} and {side}.")
                 return chosen + [c]
         return chosen
 
-    def _whole_quote(self, c: _Candidate) -> _Candidate:
+    def _side(self, c: Candidate) -> str | None:
+        """The organisation or country the article attaches to the speaker, or None."""
+        if not c.speaker:
+            return None
+        return affiliation(c.article.text, c.speaker)
+
+    def _whole_quote(self, c: Candidate) -> Candidate:
         """Widen a sentence to the whole quotation it is part of (same chunk, not too long):
         "…he wrote on Twitter." alone leaves out what he wrote."""
-        for q in self._quotes_in(c.article.id):
-            s, e = q.sentence
+        for quote in self._quotes_in(c.article.id):
+            s, e = quote.sentence
             if not (s < c.end and e > c.start):
                 continue
             s, e = min(s, c.start), max(e, c.end)
@@ -637,33 +454,8 @@ class Assistant:
                 return replace(c, start=s, end=e)
         return c
 
-    def _side(self, c: _Candidate) -> str | None:
-        """US, China or Russia: the side named nearest to the speaker's first mention."""
-        if not c.speaker:
-            return None
-        text = c.article.text
-        surname = c.speaker.split()[-1]
-        pos = text.find(surname)
-        if pos < 0:
-            return None
-        window_start = max(0, pos - 80)
-        before = text[window_start:pos]
-        after = text[pos: pos + 80]
-        best: tuple[int, str] | None = None
-        for side, words in _SIDE_WORDS.items():
-            for w in words:
-                for m in re.finditer(rf"\b{re.escape(w)}\b", before):
-                    d = len(before) - m.start()
-                    if best is None or d < best[0]:
-                        best = (d, side)
-                m = re.search(rf"\b{re.escape(w)}\b", after)
-                if m and (best is None or m.start() + 20 < best[0]):
-                    best = (m.start() + 20, side)  # prefer the role before a name
-        return best[1] if best else None
-
-    def _compose(self, question: str, resolved: str, chosen: list[_Candidate],
-                 abstained: bool, mode: str, reason: str | None, since: str | None,
-                 until: str | None, notes: list[str]) -> Answer:
+    def _compose(self, asked: str, q: Question, chosen: list[Candidate], abstained: bool,
+                 mode: str, reason: str | None, notes: list[str], confidence: float) -> Answer:
         if not abstained:
             # Publication order, so the reader can follow the story.
             chosen = sorted(chosen, key=lambda c: (c.article.date or "9999", c.article.id, c.start))
@@ -683,22 +475,25 @@ class Assistant:
                 parts.append(f"{sentence} [{cit.n}]")
             text = " ".join(parts)
         return Answer(
-            question=question, resolved_question=resolved, text=text, citations=citations,
+            question=asked, resolved_question=q.resolved, text=text, citations=citations,
             abstained=abstained, mode=mode, fallback_reason=reason if mode == "bm25" else None,
-            since=since, until=until, notes=tuple(notes),
+            since=q.since, until=q.until, notes=tuple(notes), confidence=round(confidence, 4),
+            generation=(getattr(self.retriever, "manifest", None) or {}).get("data"),
         )
 
-    def _citation(self, n: int, c: _Candidate) -> Citation:
+    def _citation(self, n: int, c: Candidate) -> Citation:
         a = c.article
         return Citation(
             n=n, article_id=a.id, title=a.title, date=a.date, source=a.source, url=a.url,
-            text=a.text[c.start:c.end], start=c.start, end=c.end, score=round(c.score, 4),
-            chunk_text=a.text[c.chunk_start:c.chunk_end], chunk_start=c.chunk_start,
-            chunk_end=c.chunk_end, speaker=c.speaker,
+            text=a.text[c.start:c.end], start=c.start, end=c.end,
+            score=round(c.probability, 4), chunk_text=a.text[c.chunk_start:c.chunk_end],
+            chunk_start=c.chunk_start, chunk_end=c.chunk_end, speaker=c.speaker,
         )
 
     # ------------------------------------------------------------------ "When was that?"
     def _previous_answer(self, history: list[Turn]) -> Answer | None:
+        if not history:
+            return None
         last = history[-1]
         if isinstance(last, Answer):
             return last
@@ -707,127 +502,92 @@ class Assistant:
         except QueryError:
             return None
 
-    def _when_answer(self, question: str, resolved: str, previous: Answer,
+    def _when_answer(self, asked: str, q: Question, previous: Answer,
                      notes: list[str]) -> Answer:
         """Date the previous answer: its sources' publication dates and time words near it."""
-        chosen: list[_Candidate] = []
+        from .candidates import has_shape
+
+        chosen: list[Candidate] = []
         for cit in previous.citations[:2]:
             article = self._article(cit.article_id)
-            spans = []
+            spans: list[tuple[int, int]] = []
+            cstart, cend, cid = cit.chunk_start, cit.chunk_end, -1
             for chunk in self.retriever.chunks_of(cit.article_id):
                 if chunk.start <= cit.start < chunk.end:
-                    spans = list(chunk.sentences)
-                    cstart, cend, cid = chunk.start, chunk.end, chunk.id
+                    spans, cstart, cend, cid = list(chunk.sentences), chunk.start, chunk.end, chunk.id
                     break
-            else:
-                cstart, cend, cid = cit.chunk_start, cit.chunk_end, -1
             # The cited sentence if it has a time word, else the nearest one in its chunk.
-            timed = [sp for sp in spans if _TIME_WORDS.search(article.text[sp[0]:sp[1]])]
+            timed = [sp for sp in spans if has_shape("time", None, article.text[sp[0]:sp[1]])]
             pick = (cit.start, cit.end)
-            if not _TIME_WORDS.search(cit.text) and timed:
+            if not has_shape("time", None, cit.text) and timed:
                 pick = min(timed, key=lambda sp: abs(sp[0] - cit.start))
-            cand = _Candidate(article, pick[0], pick[1], cid, cstart, cend, 0,
-                              self._speaker_at(article.id, *pick), score=cit.score)
-            if all((d.article.id, d.start) != (cand.article.id, cand.start) for d in chosen):
+            cand = Candidate(article, pick[0], pick[1], cid, cstart, cend, 0, 1.0,
+                             self._speaker_at(article.id, *pick), probability=cit.score)
+            if all(d.key != cand.key for d in chosen):
                 chosen.append(cand)
         dates = sorted({c.article.date for c in chosen if c.article.date})
         if dates:
             notes.append("Published " + " and ".join(dates) + "; the passages below say when.")
         else:
             notes.append("The articles carry no publication date.")
-        return self._compose(question, resolved, chosen, False, previous.mode,
-                             previous.fallback_reason, None, None, notes)
+        q = replace(q, since=None, until=None)
+        return replace(self._compose(asked, q, chosen, False, previous.mode, None, notes,
+                                     previous.confidence or 0.0),
+                       fallback_reason=previous.fallback_reason)
 
 
-def _without_overlaps(chosen: list[_Candidate]) -> list[_Candidate]:
+def affiliation(text: str, speaker: str) -> str | None:
+    """What an article attaches to a speaker at first mention: the capitalised words of the
+    title before the name ("Foreign Ministry spokesperson Zhao Lijian" -> "Foreign
+    Ministry"), else of the phrase after it ("Ned Price, a spokesman for the State
+    Department" -> "State Department"). None when the article names no such thing."""
+    for name in (speaker, speaker.split()[-1]):
+        at = text.find(name)
+        if at < 0:
+            continue
+        line_start = max(text.rfind(".", 0, at), text.rfind("\n", 0, at), at - 80) + 1
+        m = _AFFILIATION_BEFORE.search(text[line_start:at])
+        if m:
+            words = [w for w in m.group(1).split() if w not in speaker.split()]
+            if words and not (len(words) == 1 and words[0] in ("The", "A", "An")):
+                return " ".join(words).strip(" ,")
+        m = _AFFILIATION_AFTER.match(text[at + len(name): at + len(name) + 120])
+        if m:
+            return m.group(1).strip(" ,")
+    return None
+
+
+def _same_side(a: str, b: str) -> bool:
+    """Two affiliations are one side when they share a word's stem ("China"/"Chinese")."""
+    wa = {w[:4].lower() for w in a.split() if len(w) > 2}
+    wb = {w[:4].lower() for w in b.split() if len(w) > 2}
+    return bool(wa & wb)
+
+
+def _joined(chosen: list[Candidate]) -> list[Candidate]:
+    """Sentences that follow one another in an article become one citation span."""
+    out: list[Candidate] = []
+    for c in sorted(chosen, key=lambda c: (c.article.id, c.start)):
+        last = out[-1] if out else None
+        if last is not None and last.article.id == c.article.id and c.start >= last.end \
+                and not last.article.text[last.end:c.start].strip():
+            out[-1] = replace(last, end=c.end, next_end=c.next_end,
+                              chunk_start=min(last.chunk_start, c.chunk_start),
+                              chunk_end=max(last.chunk_end, c.chunk_end),
+                              probability=max(last.probability, c.probability))
+        else:
+            out.append(c)
+    return sorted(out, key=lambda c: -c.probability)
+
+
+def _without_overlaps(chosen: list[Candidate]) -> list[Candidate]:
     """Drop a citation that overlaps a better one (two sentences of one widened quote)."""
-    kept: list[_Candidate] = []
+    kept: list[Candidate] = []
     for c in chosen:
         if not any(c.article.id == d.article.id and c.start < d.end and d.start < c.end
                    for d in kept):
             kept.append(c)
     return kept
-
-
-def _question_kind(question: str) -> tuple[str | None, str | None]:
-    """The shape the answer should have: ("who_is", name), ("count", None), ("time", None),
-    or (None, None) when the question does not say."""
-    m = _WHO_IS.match(question)
-    if m:
-        name = m["name"].strip(" .,!?")
-        if _person_in(name):  # "Who is the spokesman?" asks for a name: no shape to check
-            return "who_is", _person_in(name)
-    if _COUNT_Q.match(question):
-        return "count", None
-    if _TIME_Q.match(question):
-        return "time", None
-    return None, None
-
-
-def _has_shape(kind: str, name: str | None, text: str) -> bool:
-    """Whether a sentence has the shape of the answer a question of this kind wants."""
-    if kind == "count":
-        return bool(_COUNT.search(text))
-    if kind == "time":
-        return bool(_TIME_SHAPE.search(text))
-    if kind == "who_is" and name:
-        return _appositive(name, text)
-    return False
-
-
-def _appositive(name: str, text: str) -> bool:
-    """Whether a sentence gives the person a role: "Zhao Lijian, spokesperson for …" or
-    "US Secretary of State Antony Blinken"."""
-    parts = name.split()
-    variants = [name] + ([parts[-1]] if len(parts) > 1 and len(parts[-1]) >= 4 else [])
-    for v in variants:
-        n = re.escape(v)
-        after = rf"\b{n}\s*,\s*[^,.;]{{0,60}}?\b(?i:{_ROLE_NOUNS})\b"
-        before = (rf"\b(?i:{_ROLE_NOUNS})(?:\s+(?:of|for)\s+[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)?)?"
-                  rf",?\s+{n}\b")
-        if re.search(after, text) or re.search(before, text):
-            return True
-    return False
-
-
-def _key_tokens(question: str, speaker: str | None) -> set[str]:
-    """The question's key entity as tokens: its speaker, else the names it mentions (the
-    capitalised words after the first)."""
-    if speaker:
-        return _content_tokens(speaker)
-    names = [m.group(0) for m in _NAME_IN_QUESTION.finditer(question) if m.start() > 0]
-    return _content_tokens(" ".join(names)) if names else set()
-
-
-def _chunk_sentences(retriever: Any, hit: Any) -> list[tuple[int, int]]:
-    for chunk in retriever.chunks_of(hit.article_id):
-        if chunk.id == hit.chunk_id:
-            return list(chunk.sentences)
-    return [(hit.start, hit.end)]
-
-
-def _near_duplicate(a: _Candidate, b: _Candidate, vectors: dict[int, Any]) -> bool:
-    if a.article.id == b.article.id and a.start == b.start:
-        return True
-    if a.tokens and b.tokens:
-        jaccard = len(a.tokens & b.tokens) / len(a.tokens | b.tokens)
-        if jaccard >= DUPLICATE_JACCARD:
-            return True
-    va = vectors.get(a.chunk_id, {}).get((a.article.id, a.start))
-    vb = vectors.get(b.chunk_id, {}).get((b.article.id, b.start))
-    if va is not None and vb is not None:
-        return float((va * vb).sum()) >= DUPLICATE_COSINE
-    return False
-
-
-def _looks_like_person(name: str) -> bool:
-    return _person_in(name) is not None  # the same test the quote extractor uses
-
-
-def _iso(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _in_range(date: str | None, since: str | None, until: str | None) -> bool:
@@ -849,7 +609,8 @@ def _range_text(since: str | None, until: str | None) -> str:
 def format_answer(answer: Answer) -> str:
     """Plain text for the terminal: the answer, how the question was read, and the sources.
 
-    Article text is printed as it is (never interpreted as markup).
+    Article text is printed as it is (never interpreted as markup); the CLI passes it through
+    `qa.text.terminal_safe`.
     """
     lines = [answer.text]
     if answer.resolved_question.strip() != answer.question.strip():

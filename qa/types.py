@@ -104,6 +104,10 @@ class Answer:
     since: str | None = None
     until: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # P(the articles answer the question), calibrated (qa.scoring); qa abstains below the
+    # fitted threshold. None when no model scored it.
+    confidence: float | None = None
+    generation: str | None = None  # the index generation every citation comes from
 
 
 @dataclass(frozen=True)

@@ -22,3 +22,13 @@ def test_when_was_that_refers_to_the_previous_question():
 def test_stand_alone_questions_and_empty_history_are_unchanged():
     assert resolve_followup("Who is Katrina Yu?", ["Who is Wang Yi?"]) == "Who is Katrina Yu?"
     assert resolve_followup("What did he say?", []) == "What did he say?"
+
+
+def test_a_question_that_names_its_own_person_keeps_its_pronouns():
+    """After a question about Trump, "Why did Bernie Sanders end his campaign?" stays about
+    Sanders (it became "…end Donald Trump's campaign?")."""
+    history = ["What did Donald Trump say about the election?"]
+    q = "Why did Bernie Sanders end his campaign?"
+    assert resolve_followup(q, history) == q
+    assert resolve_followup("Why did he end his campaign?", ["Why did Bernie Sanders quit?"]) \
+        == "Why did Bernie Sanders end Bernie Sanders’s campaign?"
