@@ -231,11 +231,19 @@ def _cached_export(name: str, *, quantize: bool = False) -> Path:
     return cached
 
 
+def export_pending(name: str, *, quantize: bool = False, index_dir: Path | None = None) -> bool:
+    """Whether using model `name` (beside `index_dir`, when given) first needs the one-time ONNX
+    export (~10-40 s, most of a first run): builds say so before they start it."""
+    if index_dir is not None and _valid_export(query_model_dir(index_dir, name, quantize=quantize), name):
+        return False
+    return not _valid_export(query_model_dir(_export_cache(), name, quantize=quantize), name)
+
+
 def ensure_query_model(index_dir: Path, name: str, *, quantize: bool = False) -> Path:
     """Export model `name` to ONNX beside the index unless that is already done.
 
     The export is made once per machine in ~/.cache/qa/onnx and linked (or copied) into each
-    index that uses the model; the folder is marked as the index's (`store.mark_generation`).
+    index that uses the model; the folder is marked as the index's (`mark_generation`).
 
     Raises:
         ModelUnavailableError: the export failed, or a folder qa did not make is in the way.
@@ -243,15 +251,15 @@ def ensure_query_model(index_dir: Path, name: str, *, quantize: bool = False) ->
     """
     import shutil
 
-    from . import store
+    from .index.ownership import index_id, is_marked, mark_generation
     from .onnx_embed import OnnxConfig, export_onnx
 
-    owner = store.index_id(index_dir)
+    owner = index_id(index_dir)
     target = query_model_dir(index_dir, name, quantize=quantize)
     if _valid_export(target, name):
         return target
     if target.exists() or target.is_symlink():
-        if owner is None or not store.is_marked(target, owner):
+        if owner is None or not is_marked(target, owner):
             raise ModelUnavailableError(
                 f"{target} is in the way and qa did not make it; move it elsewhere, then run "
                 "`qa index` again")
@@ -261,12 +269,12 @@ def ensure_query_model(index_dir: Path, name: str, *, quantize: bool = False) ->
     except OSError:  # no writable cache: export straight into the index
         return export_onnx(name, target, quantize=quantize)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    if tmp.exists() and owner is not None and store.is_marked(tmp, owner):
+    if tmp.exists() and owner is not None and is_marked(tmp, owner):
         shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         if owner is not None:
-            store.mark_generation(tmp, owner)
+            mark_generation(tmp, owner)
         # config.json last: a folder without it is never used.
         files = sorted(cached.iterdir(), key=lambda f: f.name == "config.json")
         for f in files:

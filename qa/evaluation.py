@@ -755,12 +755,9 @@ def check_eval_corpus_dir(corpus_dir: Path, index_dir: Path, default: Path) -> N
 
 def _manifest_corpus(index_dir: Path) -> str | None:
     """The corpus an index says it was built from; None when it holds no readable manifest."""
-    try:
-        manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    corpus = manifest.get("corpus") if isinstance(manifest, dict) else None
-    return corpus if isinstance(corpus, str) else None
+    from .index import recorded_corpus
+
+    return recorded_corpus(index_dir)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,5 +1,11 @@
 """Runs one build in its own process, for the crash tests: `python build_driver.py CORPUS INDEX
-[--slow SECONDS] [--full] [--wait SECONDS]`. Prints `embedding` when embedding starts, `done` at the end."""
+[--slow SECONDS] [--full] [--optimize] [--wait SECONDS] [--slow-merge SECONDS] [--tier N]`.
+Prints `embedding` when embedding starts, `merging` when a merge starts, `done` at the end.
+
+--slow-merge stretches every merge (before and after assembling the merged segment, and
+before each folder is renamed into place) so that a kill lands inside it; --tier sets the
+size-tiered policy's segments per tier.
+"""
 
 from __future__ import annotations
 
@@ -30,9 +36,38 @@ class SlowEmbedder(HashEmbedder):
         return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
 
 
+def _stretch_merges(delay: float) -> None:
+    from qa.index import writer
+
+    merge, place = writer.merge_segments, writer.place
+
+    def slow_merge(*args, **kw):
+        print("merging", flush=True)
+        time.sleep(delay)
+        out = merge(*args, **kw)
+        time.sleep(delay)
+        return out
+
+    def slow_place(*args, **kw):
+        time.sleep(delay / 4)
+        return place(*args, **kw)
+
+    writer.merge_segments, writer.place = slow_merge, slow_place
+
+
+def _arg(name: str, default: float) -> float:
+    return float(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+
+
 if __name__ == "__main__":
     corpus, index = sys.argv[1], sys.argv[2]
-    delay = float(sys.argv[sys.argv.index("--slow") + 1]) if "--slow" in sys.argv else 0.0
-    wait = float(sys.argv[sys.argv.index("--wait") + 1]) if "--wait" in sys.argv else 0.0
-    build_index(corpus, index, embedder=SlowEmbedder(delay), full="--full" in sys.argv, wait=wait)
+    if "--slow-merge" in sys.argv:
+        _stretch_merges(_arg("--slow-merge", 0.0))
+    if "--tier" in sys.argv:
+        from qa.index import writer
+
+        writer.SEGMENTS_PER_TIER = int(_arg("--tier", 10))
+    build_index(corpus, index, embedder=SlowEmbedder(_arg("--slow", 0.0)),
+                full="--full" in sys.argv, optimize="--optimize" in sys.argv,
+                wait=_arg("--wait", 0.0))
     print("done", flush=True)

@@ -34,7 +34,7 @@ def main() -> int:
                 r.reload_if_changed()
                 hits = r.search(QUERY, k=5, mode=mode)
                 line = {
-                    "data": r.manifest["data"],
+                    "generation": r.generation,
                     "articles": r.stats.articles,
                     "hits": [[h.chunk_id, h.score, h.via] for h in hits],
                 }

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from qa import Retriever, build_index
-from qa.store import read_manifest
+from qa.index import Index, read_manifest
 
 
 def _vectors(index):
-    return np.load(index / read_manifest(index)["data"] / "vectors.npy")
+    return Index.open(index).vectors()
 
 
 @pytest.mark.integration

@@ -1,18 +1,21 @@
-"""BM25 stays rank-bm25's: scores equal `BM25Okapi.get_scores` on the same tokens."""
+"""BM25 stays rank-bm25's: scores equal `BM25Okapi.get_scores` on the same tokens, over one
+segment or many (corpus statistics are global; term counts and lengths per segment)."""
 
 from __future__ import annotations
 
 import csv
+import random
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from qa.bm25 import fit_weights, prune_vocab, term_counts
+from qa.index.bm25 import CorpusStats, Postings, idf_of, length_norms, score_into, term_counts
 from qa.text import terms as tokenize
 
-from conftest import SEED_CORPUS, SHARED
+from conftest import SEED_CORPUS, SHARED, HashEmbedder
 
 
 def _real_docs() -> list[str]:
@@ -29,52 +32,149 @@ def _real_docs() -> list[str]:
     return docs
 
 
-def test_scores_equal_bm25okapi_on_a_real_corpus():
-    docs = [tokenize(d) for d in _real_docs()]
-    assert len(docs) > 500
+def _postings(docs: list[list[str]]) -> Postings:
     vocab: dict[str, int] = {}
-    tf = term_counts(docs, vocab)
+    counts = term_counts(docs, vocab)
     words = [""] * len(vocab)
     for w, i in vocab.items():
         words[i] = w
-    weights = fit_weights(tf, words)
+    return Postings.from_counts(counts, words)
+
+
+def _scores(parts: list[tuple[Postings, np.ndarray | None]], stats: CorpusStats,
+            tokens: list[str]) -> np.ndarray:
+    """Scores of every document, segment after segment, as an Index computes them."""
+    from collections import Counter
+
+    idf = dict(zip(stats.terms, idf_of(stats.n_docs, stats.df, stats.average_idf).tolist()))
+    out = []
+    for postings, live in parts:
+        seg = np.zeros(postings.n_docs)
+        norms = length_norms(postings.doclen, stats.avgdl)
+        for word, times in Counter(tokens).items():
+            if word in idf:
+                score_into(seg, postings, norms, word, idf[word], times)
+        out.append(seg if live is None else seg[live])
+    return np.concatenate(out)
+
+
+QUERIES = [
+    "What did Zhao Lijian say about NATO?",
+    "election results president vote",
+    "coronavirus cases hospital",
+    "the the of",  # stop-words only: no tokens
+    "nato nato expansion",  # a repeated term counts twice, as in rank-bm25
+    "zzzunknownword climate",
+]
+
+
+def test_scores_equal_bm25okapi_on_a_real_corpus():
+    docs = [tokenize(d) for d in _real_docs()]
+    assert len(docs) > 500
+    postings = _postings(docs)
+    stats = CorpusStats.of([(postings, None)])
     okapi = BM25Okapi(docs)
-    queries = [
-        "What did Zhao Lijian say about NATO?",
-        "election results president vote",
-        "coronavirus cases hospital",
-        "the the of",  # stop-words only: no tokens
-        "nato nato expansion",  # a repeated term counts twice, as in rank-bm25
-        "zzzunknownword climate",
-    ]
-    for q in queries:
+    for q in QUERIES:
         tokens = tokenize(q)
-        np.testing.assert_allclose(weights.scores(tokens), okapi.get_scores(tokens), rtol=1e-9, atol=1e-9)
-    assert weights.avgdl == pytest.approx(okapi.avgdl)
-    assert weights.average_idf == pytest.approx(okapi.average_idf)
+        np.testing.assert_allclose(_scores([(postings, None)], stats, tokens),
+                                   okapi.get_scores(tokens), rtol=1e-9, atol=1e-9)
+    assert stats.avgdl == pytest.approx(okapi.avgdl)
+    assert stats.average_idf == pytest.approx(okapi.average_idf)
+
+
+def test_segments_with_deletions_score_exactly_as_one_segment_and_as_bm25okapi():
+    """The corpus cut into segments, some documents deleted and re-added elsewhere: every
+    score equals (to the bit) a one-segment fit of the live documents, and BM25Okapi's."""
+    docs = [tokenize(d) for d in _real_docs()]
+    rng = random.Random(7)
+    cuts = sorted(rng.sample(range(1, len(docs)), 4))
+    pieces = [docs[a:b] for a, b in zip([0, *cuts], [*cuts, len(docs)])]
+    parts = []
+    for piece in pieces:
+        live = np.asarray([rng.random() > 0.2 for _ in piece])
+        parts.append((_postings(piece), live))
+    # The statistics as builds keep them: whole segments added, deleted documents removed.
+    stats = CorpusStats.empty()
+    for (postings, live), piece in zip(parts, pieces):
+        stats = stats.updated([(postings.terms, np.diff(postings.indptr), postings.n_docs,
+                                int(postings.doclen.sum()))], [])
+        from collections import Counter
+
+        gone = [d for d, keep in zip(piece, live) if not keep]
+        df = Counter(w for d in gone for w in set(d))
+        stats = stats.updated([], [(list(df), np.asarray(list(df.values())), len(gone),
+                                    sum(len(d) for d in gone))])
+    live_docs = [d for (_, live), piece in zip(parts, pieces) for d, keep in zip(piece, live) if keep]
+    assert stats.n_docs == len(live_docs)
+    recounted = CorpusStats.of(parts)
+    assert dict(zip(stats.terms, stats.df.tolist())) == dict(zip(recounted.terms, recounted.df.tolist()))
+    one = _postings(live_docs)
+    one_stats = CorpusStats.of([(one, None)])
+    assert stats.average_idf == one_stats.average_idf  # fsum: the order of terms is irrelevant
+    okapi = BM25Okapi(live_docs)
+    for q in QUERIES:
+        tokens = tokenize(q)
+        segmented = _scores(parts, stats, tokens)
+        assert np.array_equal(segmented, _scores([(one, None)], one_stats, tokens))
+        np.testing.assert_allclose(segmented, okapi.get_scores(tokens), rtol=1e-9, atol=1e-9)
 
 
 def test_negative_idf_floor_matches_rank_bm25():
     # "china" is in more than half the documents: its raw idf is negative and gets the floor.
     docs = [["china", "russia"], ["china", "nato"], ["china"], ["ukraine"]]
-    vocab: dict[str, int] = {}
-    tf = term_counts(docs, vocab)
-    words = sorted(vocab, key=vocab.get)
-    np.testing.assert_allclose(
-        fit_weights(tf, words).scores(["china", "nato"]), BM25Okapi(docs).get_scores(["china", "nato"])
-    )
+    postings = _postings(docs)
+    stats = CorpusStats.of([(postings, None)])
+    np.testing.assert_allclose(_scores([(postings, None)], stats, ["china", "nato"]),
+                               BM25Okapi(docs).get_scores(["china", "nato"]))
 
 
-def test_pruned_vocabulary_matches_a_fresh_fit():
+def test_terms_of_deleted_documents_leave_the_statistics():
     docs = [["a1", "b1"], ["b1", "c1"], ["c1", "d1"]]
-    vocab: dict[str, int] = {}
-    tf = term_counts(docs, vocab)
-    words = sorted(vocab, key=vocab.get)
-    tf2, words2 = prune_vocab(tf[1:], words)  # drop the first document: "a1" disappears
-    assert "a1" not in words2
-    np.testing.assert_allclose(
-        fit_weights(tf2, words2).scores(["b1", "c1"]), BM25Okapi(docs[1:]).get_scores(["b1", "c1"])
-    )
+    postings = _postings(docs)
+    live = np.asarray([False, True, True])  # the first document deleted: "a1" disappears
+    stats = CorpusStats.of([(postings, live)])
+    assert "a1" not in stats.terms and stats.n_docs == 2
+    np.testing.assert_allclose(_scores([(postings, live)], stats, ["b1", "c1"]),
+                               BM25Okapi(docs[1:]).get_scores(["b1", "c1"]))
+
+
+def test_an_index_in_segments_scores_exactly_as_one_built_in_one_go(seed_corpus, tmp_path):
+    """Through the real index: updates (added, changed, removed articles) give the same
+    BM25 scores, bit for bit, as a full build of the final corpus, and BM25Okapi's."""
+    from qa import build_index
+    from qa.build import embedding_input
+    from qa.index import Index
+
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    files = sorted(seed_corpus.glob("*.md"))
+    (seed_corpus / "tulips.md").write_text("---\ntitle: Tulips\n---\nTulip growers in Lisse "
+                                           "said China bought more bulbs than Russia.\n")
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    files[0].write_text(files[0].read_text() + "\nNATO and China met again in Lisse.\n")
+    files[1].unlink()
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    segmented = Index.open(index)
+    assert len(segmented.segments) == 3 and any(len(d) for d in segmented.deleted)
+    fresh = tmp_path / "fresh-corpus"
+    shutil.copytree(seed_corpus, fresh)
+    build_index(fresh, tmp_path / "one", embedder=HashEmbedder())
+    one = Index.open(tmp_path / "one")
+    assert len(one.segments) == 1
+    docs = [tokenize(embedding_input(a.title, c.text)) for a in one.articles()
+            for c in one.chunks_of(a.id)]
+    okapi = BM25Okapi(docs)
+    by_id_one = {int(i): r for r, i in enumerate(one.chunk_ids)}
+    for q in ["China Russia NATO", "tulip bulbs Lisse", "Katrina Yu Al Jazeera", "nato nato"]:
+        tokens = tokenize(q)
+        a, b = segmented.bm25_scores(tokens), one.bm25_scores(tokens)
+        live = np.flatnonzero(segmented.live) if segmented.live is not None else np.arange(len(a))
+        mine = {int(segmented.chunk_ids[r]): a[r] for r in live}
+        theirs = {int(i): b[r] for i, r in by_id_one.items()}
+        assert mine == theirs  # exactly equal floats, chunk by chunk
+        order = [one.chunk(r).id for r in range(len(b))]
+        np.testing.assert_allclose([theirs[i] for i in order], okapi.get_scores(tokens),
+                                   rtol=1e-9, atol=1e-9)
 
 
 def test_bm25_terms_are_stemmed_lowercased_and_without_stopwords():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qa import BuildLockedError, CorpusError, Retriever, build_index
-from qa.store import build_lock, claim_index_dir, read_manifest
+from qa.index import build_lock, claim_index_dir, read_manifest
 
 from conftest import HashEmbedder
 
@@ -41,18 +41,22 @@ def test_round_trip_every_chunk_offset_is_exact(seed_corpus, tmp_path):
 
 def test_manifest_records_what_the_issue_asks(seed_index):
     m = read_manifest(seed_index)
-    assert m["format_version"] == 2
+    assert m["format_version"] == 3
     assert m["model"] == {"name": "test-hash-64", "dim": 64, "normalized": True}
     assert m["tokenizer"]["lowercase"] is True and m["tokenizer"]["stopwords"]
     assert m["counts"]["articles"] == 5 and m["counts"]["chunks"] > 5
-    assert len(m["articles"]) == 5 and all(len(v["hash"]) == 64 for v in m["articles"].values())
     assert m["built_at"] and m["bm25"]["model"] == "rank_bm25.BM25Okapi"
+    assert m["bm25"]["docs"] == m["counts"]["chunks"] and m["bm25"]["total_length"] > 0
+    assert [s["chunks"] for s in m["segments"]] == [m["counts"]["chunks"]]
+    # Per-article hashes live with the articles, in the segment.
+    seg = seed_index / m["segments"][0]["name"]
+    records = [json.loads(line) for line in (seg / "articles.jsonl").read_text().splitlines()]
+    assert len(records) == 5 and all(len(r["hash"]) == 64 for r in records)
+    # Every file the manifest names has its size and checksum.
+    assert set(m["files"]) == set(m["checksums"]) and f"{seg.name}/texts.bin" in m["files"]
     # No pickle anywhere: every array file loads with allow_pickle=False.
-    data = seed_index / m["data"]
-    for f in data.glob("*.np[yz]"):
-        loaded = np.load(f, allow_pickle=False)
-        if hasattr(loaded, "files"):
-            [loaded[k] for k in loaded.files]
+    for f in seed_index.rglob("*.npy"):
+        np.load(f, allow_pickle=False)
 
 
 def test_adding_one_article_embeds_only_its_chunks(seed_corpus, tmp_path):
@@ -230,19 +234,20 @@ def test_an_index_from_other_tokenizer_settings_names_the_fix(seed_index):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
 
-def test_an_update_keeps_the_trained_ivf_lists_and_only_adds_and_removes(seed_corpus, tmp_path, monkeypatch):
-    """Above the exact-search size, an update must not retrain the IVF index (~90 s at 1M
-    chunks): removed chunks leave it, new ones join it, the trained lists stay."""
+def test_an_update_of_a_large_index_reuses_its_trained_quantizer(seed_corpus, tmp_path, monkeypatch):
+    """Above the exact-search size, an update must not retrain the IVF quantizer (~90 s at
+    1M chunks): the new segment's vectors join a copy of the trained one, removed chunks
+    are left out of searches, and the trained centroids stay."""
     import faiss
 
-    from qa import dense
+    from qa.index import dense
 
     monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
     first = read_manifest(index)
     assert first["dense"]["type"] == "IVF-SQ8" and first["dense"]["trained_chunks"] == first["counts"]["chunks"]
-    trained = faiss.read_index(str(index / first["data"] / "dense.faiss"))
+    trained = faiss.read_index(str(index / first["dense"]["trained"] / "trained.faiss"))
     centroids = trained.quantizer.reconstruct_n(0, trained.nlist)
 
     (seed_corpus / "2022-02-10-lighthouse-strike.md").write_text(NEW_ARTICLE, encoding="utf-8")
@@ -250,41 +255,35 @@ def test_an_update_keeps_the_trained_ivf_lists_and_only_adds_and_removes(seed_co
     gone.unlink()
     report = build_index(seed_corpus, index, embedder=HashEmbedder())
     second = read_manifest(index)
-    assert report.added and report.removed
-    assert second["dense"]["trained_chunks"] == first["dense"]["trained_chunks"]
-    updated = faiss.read_index(str(index / second["data"] / "dense.faiss"))
+    assert report.added and report.removed and len(second["segments"]) == 2
+    assert second["dense"] == first["dense"]
+    new_seg = second["segments"][1]
+    assert new_seg["dense"]["trained"] == first["dense"]["trained"]
+    updated = faiss.read_index(str(index / new_seg["name"] / "dense.faiss"))
     assert np.array_equal(updated.quantizer.reconstruct_n(0, updated.nlist), centroids)
     r = Retriever.open(index, embedder=HashEmbedder())
-    lists = updated.invlists
-    ids = {int(i) for lst in range(updated.nlist) if lists.list_size(lst)
-           for i in faiss.rev_swig_ptr(lists.get_ids(lst), lists.list_size(lst))}
-    assert ids == set(np.asarray(r._gen.c.chunk_ids).tolist())  # exactly the live chunks
     new_chunks = r.chunks_of(report.added[0])
+    assert updated.ntotal == len(new_chunks)
     hits = r.search(new_chunks[0].text, k=3, mode="dense")
     assert hits[0].article_id == report.added[0]
-
-    # Past twice the trained size the lists are trained afresh.
-    monkeypatch.setattr(dense, "ANN_THRESHOLD", 1)
-    from qa.build import _updated_ivf
-    small = dict(second["dense"], trained_chunks=second["counts"]["chunks"] // 3)
-    assert _updated_ivf(index, dict(second, dense=small), r._gen.c, r._gen.c, small) is None
+    everything = r.search("China Russia NATO lighthouse", k=100, mode="dense")
+    assert all(h.article_id != report.removed[0] for h in everything)
+    assert {h.chunk_id for h in everything} <= {c.id for a in r.articles() for c in r.chunks_of(a.id)}
 
 
 def test_unchanged_files_are_taken_from_the_index_without_decoding_their_texts(seed_corpus, tmp_path):
-    """An update copies unchanged articles' texts as bytes; their text is decoded only if a
-    build needs it (a BM25 recount, or an article that must be chunked again)."""
-    from qa import store
+    """An update leaves unchanged articles where they are; their text is decoded only if a
+    build needs it (an article that must be chunked again)."""
     from qa.build import _PreviousFiles
+    from qa.index import Index
 
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    manifest = read_manifest(index)
-    prev = store.load_contents(index / manifest["data"], with_tf=True)
-    known = _PreviousFiles(prev, manifest)
-    rel = prev.articles[0]["path"]
+    prev = Index.open(index, for_search=False)
+    known = _PreviousFiles(prev, prev.manifest)
+    seg = prev.segments[0]
+    rel = seg.articles[0]["path"]
     _, articles = known.get(rel)
     assert articles and all(a.text == "" for a in articles)
     full = known.with_its_text(articles[0])
-    assert full.text == prev.texts[0] and full.hash == articles[0].hash
-    prev.tf = None  # other tokenizer settings: every chunk is counted again, texts needed
-    assert _PreviousFiles(prev, manifest).get(rel)[1][0].text == prev.texts[0]
+    assert full.text == seg.texts[0] and full.hash == articles[0].hash

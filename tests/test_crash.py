@@ -1,5 +1,6 @@
 """A build killed with SIGKILL (a real process) leaves the previous index loadable and
-answering exactly as before; the next build completes and cleans up."""
+answering exactly as before; the next build completes and cleans up. Merges of segments
+(size-tiered during updates, or `--optimize`) are killed the same way."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from qa import Retriever, build_index
-from qa.store import read_manifest
+from qa.index import read_manifest
 
 from conftest import HashEmbedder
 
@@ -71,8 +72,58 @@ def test_sigkill_at_random_moments(seed_corpus, tmp_path, seed):
     assert (n == 5 and after == before) or n == 6
     build_index(seed_corpus, index, embedder=HashEmbedder())
     assert Retriever.open(index, embedder=HashEmbedder()).stats.articles == 6
-    leftovers = [p.name for p in index.iterdir() if p.name.startswith((".tmp-", "data-"))]
-    assert len([p for p in leftovers if p.startswith(".tmp-")]) == 0 and len(leftovers) <= 2
+    names = [p.name for p in index.iterdir()]
+    assert not [n for n in names if n.startswith(".tmp-")]
+    # The live generation and the one before it (kept for readers), and their segments.
+    assert len([n for n in names if n.startswith("gen-")]) <= 2
+    assert len([n for n in names if n.startswith("seg-")]) <= 2
+
+
+def _segments(index: Path) -> int:
+    return len(read_manifest(index)["segments"])
+
+
+@pytest.mark.parametrize("kind", ["optimize", "tiered"])
+@pytest.mark.parametrize("seed", range(int(os.environ.get("QA_CRASH_RUNS", "6"))))
+def test_sigkill_during_a_merge_keeps_a_working_index(seed_corpus, tmp_path, monkeypatch, kind, seed):
+    """A merge is published like any build: killed at a random moment inside it (reading
+    the segments, assembling, writing, renaming, swapping the manifest), the index is the
+    old set of segments or the merged one, answering the same either way; the next build
+    cleans up."""
+    from qa.index import writer
+
+    monkeypatch.setattr(writer, "SEGMENTS_PER_TIER", 3)
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    for i in range(2):  # two one-article segments beside the first: tier 0 holds two
+        (seed_corpus / f"extra-{i}.md").write_text(f"---\ntitle: Extra {i}\n---\nTulip {i} report.\n")
+        build_index(seed_corpus, index, embedder=HashEmbedder())
+    assert _segments(index) == 3
+    if kind == "tiered":  # the next update makes a third small segment: the tier is merged
+        (seed_corpus / "extra-2.md").write_text("---\ntitle: Extra 2\n---\nTulip 2 report.\n")
+        ref = tmp_path / "ref"
+        build_index(seed_corpus, ref, embedder=HashEmbedder())
+        valid = [_answers(index), _answers(ref)]
+        extra = ("--tier", "3")
+    else:
+        valid = [_answers(index)]
+        extra = ("--optimize",)
+    before_segments = _segments(index)
+    proc = _start(seed_corpus, index, "--slow-merge", "0.4", *extra)
+    line = proc.stdout.readline().strip()
+    if line == "embedding":
+        line = proc.stdout.readline().strip()
+    assert line == "merging", proc.stderr.read()
+    time.sleep(random.Random(seed).uniform(0.0, 1.2))  # 0.4 + assembling + 0.4 + 3 x 0.1
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert _answers(index) in valid
+    assert _segments(index) in ({before_segments, 1} if kind == "optimize"
+                                else {before_segments, before_segments + 1, 2})
+    report = build_index(seed_corpus, index, embedder=HashEmbedder(), optimize=True)
+    assert _segments(index) == 1 and _answers(index) == valid[-1]
+    assert not [p for p in index.iterdir() if p.name.startswith(".tmp-")]
+    assert report.articles == 5 + 2 + (kind == "tiered")
 
 
 @pytest.mark.integration

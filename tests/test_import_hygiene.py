@@ -24,7 +24,7 @@ def _loaded_after(code: str) -> set[str]:
 
 
 def test_import_qa_is_light():
-    assert _loaded_after("import qa, qa.cli, qa.retrieval, qa.build, qa.store, qa.ingest") == set()
+    assert _loaded_after("import qa, qa.cli, qa.retrieval, qa.build, qa.index, qa.ingest") == set()
 
 
 def test_open_and_bm25_search_need_no_model_libraries(seed_index):

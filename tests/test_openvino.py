@@ -20,7 +20,7 @@ from qa.embedding import (
 )
 from qa.errors import ModelUnavailableError
 from qa.onnx_embed import OnnxEmbedder, OpenVinoEmbedder
-from qa.store import read_manifest
+from qa.index import Index, read_manifest
 
 MODEL = "all-MiniLM-L6-v2"
 
@@ -102,7 +102,7 @@ def test_an_openvino_index_is_queried_with_the_onnxruntime_fp32_model(seed_corpu
 
 
 def _vectors(index):
-    return np.load(index / read_manifest(index)["data"] / "vectors.npy")
+    return Index.open(index).vectors()
 
 
 def test_backends_that_give_the_same_vectors_reuse_each_others(seed_index):

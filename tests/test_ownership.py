@@ -15,7 +15,7 @@ import pytest
 from conftest import SEED_CORPUS, HashEmbedder
 from qa import IndexOwnershipError, build_index
 from qa.cli import main
-from qa.store import GENERATION_MARKER, OWNER_MARKER, claim_index_dir, collect_garbage, index_id
+from qa.index import GENERATION_MARKER, OWNER_MARKER, claim_index_dir, collect_garbage, index_id
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -134,9 +134,9 @@ def test_a_new_index_folder_gets_the_marker_and_keeps_it(seed_corpus, tmp_path):
     assert first and (index / OWNER_MARKER).is_file()
     build_index(seed_corpus, index, embedder=HashEmbedder(), full=True)
     assert index_id(index) == first
-    generations = [p for p in index.iterdir() if p.name.startswith("data-")]
-    assert generations and all((g / GENERATION_MARKER).read_text().strip() == first
-                               for g in generations)
+    folders = [p for p in index.iterdir() if p.name.startswith(("seg-", "gen-"))]
+    assert {p.name[:4] for p in folders} == {"seg-", "gen-"}
+    assert all((g / GENERATION_MARKER).read_text().strip() == first for g in folders)
 
 
 def test_an_empty_existing_folder_is_adopted(seed_corpus, tmp_path):

@@ -26,11 +26,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa import IndexCorruptError, QAError, Retriever, build_index, dense, store
+from qa import IndexCorruptError, QAError, Retriever, build_index
 from qa.chunking import chunk_article
 from qa.cli import main
 from qa.ingest import load_corpus, read_article_file
-from qa.store import read_manifest
+from qa.index import TMP_PREFIX, dense, read_manifest
 
 from conftest import REPO, HashEmbedder
 from test_crash import DRIVER, _answers, _start
@@ -45,10 +45,23 @@ NEW = "---\ntitle: New\n---\nA brand new article on tulips.\n"
 def _leftovers(index: Path) -> dict[str, list[str]]:
     names = sorted(p.name for p in index.iterdir())
     return {
-        "tmp": [n for n in names if n.startswith(store.TMP_PREFIX)],
-        "data": [n for n in names if n.startswith(store.DATA_PREFIX)],
+        "tmp": [n for n in names if n.startswith(TMP_PREFIX)],
+        "data": [n for n in names if n.startswith("gen-")],  # one per published generation
+        "segments": [n for n in names if n.startswith("seg-")],
         "manifest_tmp": [n for n in names if n.startswith(".manifest.json.")],
     }
+
+
+def _segment(index: Path) -> Path:
+    """The one segment of a fresh index."""
+    segments = read_manifest(index)["segments"]
+    assert len(segments) == 1
+    return index / segments[0]["name"]
+
+
+def _key(path: Path) -> str:
+    """A file's key in the manifest's `files`: folder/name."""
+    return f"{path.parent.name}/{path.name}"
 
 
 @pytest.fixture
@@ -86,8 +99,10 @@ def test_repeated_sigkills_leave_a_working_index_and_no_pile_of_temp_folders(see
         after = _answers(index)
         assert after in (old, new), f"run {run}: a mixed or broken index"
         left = _leftovers(index)
-        # At most: the killed build's temp folder; live + kept + one renamed-but-unpublished.
+        # At most: the killed build's temp folder; live + kept + one renamed-but-unpublished
+        # generation (full builds: one segment each).
         assert len(left["tmp"]) <= 1 and len(left["data"]) <= 3, left
+        assert len(left["segments"]) <= 3, left
         outcomes.append(("killed" if proc.returncode == -signal.SIGKILL else "finished",
                          "old" if after == old else "new", len(left["tmp"]), len(left["data"])))
     print(f"\n{CRASH_RUNS} kills: {outcomes}")
@@ -96,6 +111,7 @@ def test_repeated_sigkills_leave_a_working_index_and_no_pile_of_temp_folders(see
     assert report.articles == 6 and _answers(index) == new
     left = _leftovers(index)
     assert left["tmp"] == [] and left["manifest_tmp"] == [] and len(left["data"]) <= 2, left
+    assert len(left["segments"]) <= 2, left
 
 
 # --- 2. A build that fails half-way -----------------------------------------------------------
@@ -112,6 +128,8 @@ def test_disk_full_half_way_keeps_the_old_index_and_says_so(
     """`qa index` when the disk fills while writing one file (half of it is written first)."""
     import faiss
 
+    if where == "dense.faiss":  # the seed corpus gets an IVF index: new segments write one
+        monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
     manifest, old = (index / "manifest.json").read_bytes(), _answers(index)
@@ -127,11 +145,12 @@ def test_disk_full_half_way_keeps_the_old_index_and_says_so(
         monkeypatch.setattr(np, "save", lambda f, a, **kw: half_then_full(f, a.tobytes())
                             if str(f).endswith("vectors.npy") else real_save(f, a, **kw))
     elif where == "dense.faiss":
-        monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)  # the seed corpus gets an IVF index
         monkeypatch.setattr(faiss, "write_index",
                             lambda ix, f: half_then_full(f, b"IxM2" * 4096))
     else:
-        monkeypatch.setattr(store, "write_json_atomic", lambda path, payload: half_then_full(
+        from qa.index import manifest as manifest_module
+
+        monkeypatch.setattr(manifest_module, "write_json_atomic", lambda path, payload: half_then_full(
             path.with_name(".manifest.json.deadbeef.tmp"), json.dumps(payload).encode()))
 
     code = main(["index", "--corpus", str(seed_corpus), "--index", str(index)])
@@ -147,6 +166,7 @@ def test_disk_full_half_way_keeps_the_old_index_and_says_so(
     assert report.added == ("new",)
     left = _leftovers(index)
     assert left["tmp"] == [] and left["manifest_tmp"] == [] and len(left["data"]) <= 2, left
+    assert len(left["segments"]) <= 2, left
 
 
 @pytest.fixture
@@ -249,7 +269,7 @@ def test_a_reader_searching_in_a_loop_during_rebuilds(mode, seed_corpus, tmp_pat
         assert [(cid, via) for cid, _score, via in x["hits"]] == valid[x["articles"]], x
     states = [x["articles"] for x in lines]
     assert states == sorted(states)  # never goes back to an older generation
-    assert lines[-1]["articles"] == 8 and lines[-1]["data"] == read_manifest(index)["data"]
+    assert lines[-1]["articles"] == 8 and lines[-1]["generation"] == read_manifest(index)["data"]
     print(f"\n{mode}: {len(lines)} searches, states seen {sorted(set(states))}")
 
 
@@ -293,7 +313,7 @@ def test_two_builds_at_once_the_second_refuses_or_waits(seed_corpus, tmp_path):
 def _damage(index: Path, how: str, tmp_path: Path, seed_corpus: Path) -> None:
     mpath = index / "manifest.json"
     m = json.loads(mpath.read_text())
-    data = index / m["data"]
+    data = _segment(index)
     if how == "truncated manifest":
         mpath.write_text(mpath.read_text()[:200])
     elif how == "edited manifest (data points outside)":
@@ -305,20 +325,26 @@ def _damage(index: Path, how: str, tmp_path: Path, seed_corpus: Path) -> None:
     elif how == "other tokenizer":
         m["tokenizer"] = dict(m["tokenizer"], lowercase=False)
         mpath.write_text(json.dumps(m))
+    elif how == "edited manifest (segment points outside)":
+        m["segments"][0]["name"] = "../../etc"
+        mpath.write_text(json.dumps(m))
     elif how.startswith("truncated "):
-        f = data / how.split()[1]
+        name = how.split()[1]
+        f = (index / m["data"] if name == "df.npy" else data) / name
         f.write_bytes(f.read_bytes()[: f.stat().st_size // 3])
     elif how == "chunks from another build":
         other = tmp_path / "other"
         (seed_corpus / "extra.md").write_text("---\ntitle: Extra\n---\nOne more article.\n")
         build_index(seed_corpus, other, embedder=HashEmbedder())
         for name in ("chunk_ids.npy", "chunk_start.npy"):  # sizes patched to match
-            src = other / read_manifest(other)["data"] / name
+            src = _segment(other) / name
             shutil.copy(src, data / name)
-            m["files"][name] = src.stat().st_size
+            m["files"][_key(data / name)] = src.stat().st_size
         mpath.write_text(json.dumps(m))
     elif how == "data folder deleted":
         shutil.rmtree(data)
+    elif how == "generation folder deleted":
+        shutil.rmtree(index / m["data"])
     elif how == "deeply nested manifest":
         mpath.write_text('{"a": ' * 100_000 + "1" + "}" * 100_000)
     elif how == "manifest is a FIFO":
@@ -332,12 +358,12 @@ def _damage(index: Path, how: str, tmp_path: Path, seed_corpus: Path) -> None:
         else:
             rows[0]["title"], rows[1]["date"] = 5, ["2022"]
         f.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        m["files"]["articles.jsonl"] = f.stat().st_size
+        m["files"][_key(f)] = f.stat().st_size
         mpath.write_text(json.dumps(m))
     elif how == "texts.bin is a FIFO":
         (data / "texts.bin").unlink()
         os.mkfifo(data / "texts.bin")
-        m["files"]["texts.bin"] = 0
+        m["files"][_key(data / "texts.bin")] = 0
         mpath.write_text(json.dumps(m))
     elif how == "texts.bin links outside the index":
         outside = tmp_path / "elsewhere.bin"
@@ -353,9 +379,11 @@ def _hung(signum, frame):
 
 CLI_DAMAGES = [
     "truncated manifest", "edited manifest (data points outside)", "other format version",
-    "other tokenizer", "truncated chunk_ids.npy", "truncated texts.bin", "truncated bm25_data.npy",
-    "truncated articles.jsonl",
-    "chunks from another build", "data folder deleted", "deeply nested manifest",
+    "edited manifest (segment points outside)",
+    "other tokenizer", "truncated chunk_ids.npy", "truncated texts.bin", "truncated bm25_tf.npy",
+    "truncated articles.jsonl", "truncated df.npy",
+    "chunks from another build", "data folder deleted", "generation folder deleted",
+    "deeply nested manifest",
     "manifest is a FIFO", "articles with wrong types", "article without id",
     "texts.bin is a FIFO", "texts.bin links outside the index",
 ]
@@ -376,7 +404,7 @@ def test_a_damaged_index_gives_the_cli_a_clear_error(how, seed_index, seed_corpu
 
 
 def test_a_truncated_vectors_file_through_the_cli_answers_from_bm25_and_says_why(seed_index, capsys):
-    f = seed_index / read_manifest(seed_index)["data"] / "vectors.npy"
+    f = _segment(seed_index) / "vectors.npy"
     f.write_bytes(f.read_bytes()[:64])
     assert main(["search", "Who is Katrina Yu?", "--index", str(seed_index)]) == 0
     captured = capsys.readouterr()
@@ -392,7 +420,7 @@ def test_a_same_size_garbage_dense_file_falls_back_without_a_crash(name, seed_co
         monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)  # the seed corpus gets an IVF index
     seed_index = tmp_path / "ix"
     build_index(seed_corpus, seed_index, embedder=HashEmbedder())
-    f = seed_index / read_manifest(seed_index)["data"] / name
+    f = _segment(seed_index) / name
     assert f.exists()
     f.write_bytes(bytes(random.Random(1).randrange(256) for _ in range(f.stat().st_size)))
     code = (
@@ -632,32 +660,29 @@ class _Payload:
         return (open, (self.marker, "w"))
 
 
-@pytest.mark.parametrize("name", ["text_offsets.npy", "chunk_ids.npy", "bm25_data.npy",
-                                  "bm25_tf.npz", "vectors.npy"])
+@pytest.mark.parametrize("name", ["text_offsets.npy", "chunk_ids.npy", "bm25_tf.npy",
+                                  "bm25_docs.npy", "df.npy", "order.npy", "vectors.npy"])
 def test_a_planted_pickle_in_the_index_is_refused_not_run(name, seed_index, seed_corpus, tmp_path):
     marker = tmp_path / "PWNED"
     _Payload.marker = str(marker)
     evil = np.array([_Payload(), 1], dtype=object)
-    data = seed_index / read_manifest(seed_index)["data"]
-    target = data / name
-    if name.endswith(".npy"):
-        np.save(target, evil, allow_pickle=True)
-    else:
-        with np.load(target, allow_pickle=False) as z:
-            members = {k: z[k] for k in z.files}
-        members[sorted(members)[0]] = evil
-        np.savez(target, **members)
+    generation = seed_index / read_manifest(seed_index)["data"]
+    target = (generation if name in ("df.npy", "order.npy") else _segment(seed_index)) / name
+    np.save(target, evil, allow_pickle=True)
     m = json.loads((seed_index / "manifest.json").read_text())
-    m["files"][name] = target.stat().st_size
+    m["files"][_key(target)] = target.stat().st_size
     (seed_index / "manifest.json").write_text(json.dumps(m))
 
-    if name in ("vectors.npy", "bm25_tf.npz"):  # read by builds only: they start afresh
-        (seed_corpus / "new.md").write_text(NEW)
-        report = build_index(seed_corpus, seed_index, embedder=HashEmbedder())
-        assert report.full and report.articles == 6
+    if name == "vectors.npy":  # the dense part: BM25 answers, and says what to run
+        r = Retriever.open(seed_index, embedder=HashEmbedder())
+        assert r.search("Katrina Yu")[0].via == "bm25" and "qa index --full" in r.fallback_reason
     else:
         with pytest.raises(IndexCorruptError, match="qa index --full"):
             Retriever.open(seed_index, embedder=HashEmbedder()).search("Katrina Yu")
+    (seed_corpus / "new.md").write_text(NEW)
+    report = build_index(seed_corpus, seed_index, embedder=HashEmbedder(), full=True)
+    assert report.full and report.articles == 6
+    assert Retriever.open(seed_index, embedder=HashEmbedder()).search("tulips")[0].via != "bm25"
     assert not marker.exists()
 
 
@@ -667,7 +692,8 @@ def test_markup_and_escapes_in_file_names_stay_literal_in_qa_index(
     (seed_corpus / "[bold red]evil[blink] \x1b[31mred\x07.txt").write_bytes(b"")
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix")]) == 0
     err = capsys.readouterr().err
-    assert "skipped [bold red]evil[blink] \\x1b[31mred\\x07.txt: empty file" in err
+    # Markup stays literal; the escape's ESC and the BEL are removed (qa.text.terminal_safe).
+    assert "skipped [bold red]evil[blink] [31mred.txt: empty file" in err and "\x1b" not in err
     assert "\x1b" not in err and "\x07" not in err
 
 
@@ -687,7 +713,7 @@ def test_markup_and_escapes_stay_literal_in_qa_ask_and_qa_quotes(argv, seed_corp
     index = make_index(seed_corpus)
     assert main([*argv, "--index", str(index)]) == 0
     out = capsys.readouterr().out
-    assert "[blink]never[/blink]" in out and "\\x1b[2J" in out
+    assert "[blink]never[/blink]" in out and "[2J" in out and "\x1b" not in out
     assert "\x1b" not in out
 
 
@@ -714,7 +740,7 @@ def test_a_doubled_bom_does_not_reach_the_title(tmp_path):
 def test_same_size_damage_is_found_by_qa_index_check(seed_index, capsys):
     assert main(["index", "--check", "--index", str(seed_index)]) == 0
     assert "intact" in capsys.readouterr().out
-    f = seed_index / read_manifest(seed_index)["data"] / "texts.bin"
+    f = _segment(seed_index) / "texts.bin"
     blob = bytearray(f.read_bytes())
     blob[10:14] = b"XXXX" if blob[10:14] != b"XXXX" else b"YYYY"  # same size, other bytes
     f.write_bytes(bytes(blob))
@@ -726,12 +752,12 @@ def test_same_size_damage_is_found_by_qa_index_check(seed_index, capsys):
 def test_vectors_of_another_width_fall_back_to_bm25_and_say_why(seed_index, capsys):
     import numpy as np
 
-    data = seed_index / read_manifest(seed_index)["data"]
+    data = _segment(seed_index)
     vectors = np.load(data / "vectors.npy")
     narrow = np.ascontiguousarray(vectors[:, :32])
     np.save(data / "vectors.npy", narrow)
     m = json.loads((seed_index / "manifest.json").read_text())
-    m["files"]["vectors.npy"] = (data / "vectors.npy").stat().st_size
+    m["files"][_key(data / "vectors.npy")] = (data / "vectors.npy").stat().st_size
     (seed_index / "manifest.json").write_text(json.dumps(m))
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     hits = r.search("Who is Katrina Yu?", k=3)

@@ -92,9 +92,9 @@ def test_falls_back_to_bm25_when_the_model_cannot_load_and_says_so(seed_index):
 
 
 def test_falls_back_to_bm25_when_the_dense_part_is_missing(seed_index):
-    from qa.store import read_manifest
+    from qa.index import read_manifest
 
-    data = seed_index / read_manifest(seed_index)["data"]
+    data = seed_index / read_manifest(seed_index)["segments"][0]["name"]
     (data / "vectors.npy").unlink()  # exact search is made from the vectors
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     hits = r.search("Katrina Yu", k=2)
@@ -148,7 +148,8 @@ def test_large_indexes_use_ivf_and_agree_with_exact_search(tmp_path, monkeypatch
     import csv
     import json
 
-    from qa import build_index, dense
+    from qa import build_index
+    from qa.index import dense
 
     from conftest import SHARED
 

@@ -128,7 +128,7 @@ def test_a_pinned_retriever_keeps_its_generation_across_a_reload(tmp_path):
 
 
 def test_an_index_rebuilt_by_another_process_is_picked_up_not_called_damaged(tmp_path):
-    """Two builds elsewhere delete the generation a reader opened; its first quote lookup
+    """Two full builds elsewhere delete the segments a reader opened; its first quote lookup
     said "run `qa index --full`" (wrong: the index is fine). Now: IndexChangedError, and a
     reload answers."""
     corpus, index = tmp_path / "corpus", tmp_path / "index"
@@ -137,7 +137,7 @@ def test_an_index_rebuilt_by_another_process_is_picked_up_not_called_damaged(tmp
     retriever = Retriever.open(index, embedder=HashEmbedder())
     for n in (1, 2):
         _variant(corpus, n)
-        build_index(corpus, index, embedder=HashEmbedder())
+        build_index(corpus, index, embedder=HashEmbedder(), full=True)
     with pytest.raises(IndexChangedError, match="Ask again") as raised:
         retriever.quotes("Kritenbrink")
     assert "--full" not in str(raised.value)
@@ -157,3 +157,23 @@ def test_a_citation_is_found_again_after_its_article_changed(real_text="One. Two
     assert ("New first line. " + real_text)[moved.start:moved.end] == c.text
     assert locate_citation(c, "Entirely rewritten.") is None
     assert locate_citation(replace(c, text="", start=3, end=4), "abcdef") is None
+
+
+def test_a_reader_keeps_its_segments_through_updates(tmp_path):
+    """Updates write new segments and leave the old ones as they are: a reader that opened
+    the index before two updates still answers from the set of segments it opened, exactly
+    as before, quotes included (they load on first use)."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    _variant(corpus, 0)
+    build_index(corpus, index, embedder=HashEmbedder())
+    reader = Retriever.open(index, embedder=HashEmbedder())
+    fresh = Retriever.open(index, embedder=HashEmbedder())
+    before = [_search_key(fresh.search(q, k=5)) for q in QUESTIONS]
+    quotes_before = fresh.quotes("Kritenbrink")
+    for n in (1, 2, 3):
+        _variant(corpus, n)
+        build_index(corpus, index, embedder=HashEmbedder())
+    assert reader.quotes("Kritenbrink") == quotes_before
+    assert [_search_key(reader.search(q, k=5)) for q in QUESTIONS] == before
+    assert reader.reload_if_changed()
+    assert [_search_key(reader.search(q, k=5)) for q in QUESTIONS] != before

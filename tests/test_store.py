@@ -9,14 +9,21 @@ import shutil
 import pytest
 
 from qa import IndexCorruptError, IndexMismatchError, IndexMissingError, Retriever
-from qa import store
-from qa.store import read_manifest
+from qa.index import read_manifest
 
 from conftest import HashEmbedder
 
 
 def _data(index):
-    return index / read_manifest(index)["data"]
+    """The one segment of a fresh index."""
+    segments = read_manifest(index)["segments"]
+    assert len(segments) == 1
+    return index / segments[0]["name"]
+
+
+def _key(path):
+    """A file's key in the manifest's `files`: folder/name."""
+    return f"{path.parent.name}/{path.name}"
 
 
 def test_missing_index_names_the_command(tmp_path):
@@ -51,7 +58,8 @@ def test_damaged_manifest(seed_index, damage):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
 
-@pytest.mark.parametrize("name", ["chunk_ids.npy", "sent_spans.npy", "bm25_data.npy", "bm25_indptr.npy", "texts.bin", "articles.jsonl", "vocab.json"])
+@pytest.mark.parametrize("name", ["chunk_ids.npy", "sent_spans.npy", "bm25_tf.npy", "bm25_docs.npy",
+                                  "bm25_indptr.npy", "bm25_terms.json", "texts.bin", "articles.jsonl"])
 def test_truncated_data_file(seed_index, name):
     f = _data(seed_index) / name
     f.write_bytes(f.read_bytes()[: max(1, f.stat().st_size // 2)])
@@ -59,8 +67,17 @@ def test_truncated_data_file(seed_index, name):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
 
-def test_data_folder_gone(seed_index):
-    shutil.rmtree(_data(seed_index))
+def test_generation_file_truncated(seed_index):
+    f = seed_index / read_manifest(seed_index)["data"] / "df.npy"
+    f.write_bytes(f.read_bytes()[:40])
+    with pytest.raises(IndexCorruptError, match=r"qa index --full"):
+        Retriever.open(seed_index, embedder=HashEmbedder())
+
+
+@pytest.mark.parametrize("which", ["segment", "generation"])
+def test_data_folder_gone(seed_index, which):
+    m = read_manifest(seed_index)
+    shutil.rmtree(_data(seed_index) if which == "segment" else seed_index / m["data"])
     with pytest.raises(IndexCorruptError, match="missing"):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
@@ -76,10 +93,11 @@ def test_truncated_vectors_file_falls_back_to_bm25_with_the_reason(seed_index):
 def test_other_format_version(seed_index):
     path = seed_index / "manifest.json"
     m = json.loads(path.read_text())
-    m["format_version"] = 99
-    path.write_text(json.dumps(m))
-    with pytest.raises(IndexMismatchError, match=r"format version 99.*qa index --full"):
-        Retriever.open(seed_index, embedder=HashEmbedder())
+    for old in (99, 2):  # 2: the single-folder layout before segments
+        m["format_version"] = old
+        path.write_text(json.dumps(m))
+        with pytest.raises(IndexMismatchError, match=rf"format version {old}.*qa index --full"):
+            Retriever.open(seed_index, embedder=HashEmbedder())
 
 
 def test_other_model(seed_index):
@@ -100,7 +118,7 @@ def test_chunks_that_disagree_with_the_vectors(seed_index, tmp_path, seed_corpus
     src, dst = _data(other) / "chunk_article.npy", _data(seed_index) / "chunk_article.npy"
     shutil.copy(src, dst)
     m = json.loads((seed_index / "manifest.json").read_text())
-    m["files"]["chunk_article.npy"] = dst.stat().st_size
+    m["files"][_key(dst)] = dst.stat().st_size
     (seed_index / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(IndexCorruptError, match="qa index --full"):
         Retriever.open(seed_index, embedder=HashEmbedder()).search("China")
@@ -112,7 +130,7 @@ def test_damaged_quotes_file_is_a_clear_error_when_quotes_are_asked_for(seed_ind
     m = json.loads((seed_index / "manifest.json").read_text())
     f = _data(seed_index) / "quote_names.json"
     f.write_text('{"speakers": [], "cues": []}')  # every speaker index now points nowhere
-    m["files"]["quote_names.json"] = f.stat().st_size
+    m["files"][_key(f)] = f.stat().st_size
     (seed_index / "manifest.json").write_text(json.dumps(m))
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     assert r.search("Katrina Yu", k=1, mode="bm25")  # searching does not need the quotes
@@ -125,10 +143,55 @@ def test_bm25_postings_pointing_past_the_chunks_are_a_clear_error_when_searched(
     the whole file at 1M chunks): the query that touches it gets the command to fix it."""
     import numpy as np
 
-    f = _data(seed_index) / "bm25_indices.npy"
+    f = _data(seed_index) / "bm25_docs.npy"
     bad = np.load(f)
     bad[:] = 10**6
     np.save(f, bad)
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     with pytest.raises(IndexCorruptError, match="qa index --full"):
         r.search("China Russia NATO", k=3, mode="bm25")
+
+
+def test_the_files_of_a_version_3_index(seed_index):
+    """The layout of format version 3, file by file: a change of it bumps FORMAT_VERSION."""
+    from qa.index import FORMAT_VERSION
+
+    m = read_manifest(seed_index)
+    assert FORMAT_VERSION == m["format_version"] == 3
+    seg, gen = m["segments"][0]["name"], m["data"]
+    tree = {p.relative_to(seed_index).as_posix() for p in seed_index.rglob("*")}
+    segment_files = {
+        ".qa-generation", "articles.jsonl", "texts.bin", "text_offsets.npy",
+        "chunk_ids.npy", "chunk_article.npy", "chunk_ordinal.npy", "chunk_start.npy",
+        "chunk_end.npy", "sent_spans.npy", "sent_ptr.npy",
+        "bm25_terms.json", "bm25_indptr.npy", "bm25_docs.npy", "bm25_tf.npy", "bm25_doclen.npy",
+        "vectors.npy",
+        "quote_article.npy", "quote_spans.npy", "quote_speaker.npy", "quote_cue.npy",
+        "quote_names.json",
+    }
+    generation_files = {".qa-generation", "terms.json", "df.npy", "deleted.npy", "order.npy"}
+    assert tree == {".qa-index", ".lock", "manifest.json", seg, gen,
+                    *(f"{seg}/{f}" for f in segment_files), *(f"{gen}/{f}" for f in generation_files)}
+    assert set(m["files"]) == set(m["checksums"]) == tree - {".qa-index", ".lock", "manifest.json", seg, gen}
+    # Every array loads without pickle.
+    import numpy as np
+
+    for f in seed_index.rglob("*.npy"):
+        np.load(f, allow_pickle=False)
+
+
+def test_the_files_of_an_ivf_segment(seed_corpus, tmp_path, monkeypatch):
+    """Above the exact-search size a segment also holds dense.faiss, and the index a trained
+    quantizer in ivf-*/trained.faiss."""
+    from qa import build_index
+    from qa.index import dense
+
+    monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)
+    index = tmp_path / "ix"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    m = read_manifest(index)
+    trained = m["dense"]["trained"]
+    assert trained.startswith("ivf-") and m["segments"][0]["dense"]["trained"] == trained
+    assert {p.name for p in (index / trained).iterdir()} == {".qa-generation", "trained.faiss"}
+    assert (index / m["segments"][0]["name"] / "dense.faiss").is_file()
+    assert f"{trained}/trained.faiss" in m["checksums"]
