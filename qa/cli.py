@@ -1,4 +1,4 @@
-"""The `qa` command: index, search, ask, quotes, eval, chat.
+"""The `qa` command: index, search, ask, quotes, watch, chat, config, completion, eval.
 
 Kept light at import: each subcommand imports what it needs, so `qa --help` is instant and
 `qa search` never waits on the chat UI's libraries.
@@ -7,6 +7,7 @@ Kept light at import: each subcommand imports what it needs, so `qa --help` is i
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -15,7 +16,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from . import config
+from . import __version__, config
 from .errors import QAError
 from .text import TERMINAL_UNSAFE, terminal_safe
 from .types import Answer
@@ -76,6 +77,34 @@ class _ProgressBar:
             self.t0 = time.perf_counter()
 
 
+class _BuildProgress:
+    """Names each stage of a build on stderr as it starts ("preparing the model for fast
+    queries (one time, 10-40 s)…", "reading articles…", "embedding 1646 chunks…", "writing the
+    index…"), with a bar while embedding many chunks.
+
+    `every_stage=False` (qa watch, where a small update is one line) names only the stages
+    that take long: the model's export and the embedding of many chunks.
+    """
+
+    def __init__(self, *, every_stage: bool = True) -> None:
+        self.every_stage = every_stage
+        self.stage = ""
+        self.bar = _ProgressBar()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from .build import describe_stage
+
+        if stage != self.stage or (stage == "read" and done == total == 0):
+            self.stage = stage
+            long = stage == "model" or (stage == "embed" and total >= 50)
+            # The bar names the embedding itself; "read n articles" comes as "embedding".
+            quiet = (stage == "embed" and total >= 50) or (stage == "read" and total > 0)
+            if (self.every_stage or long) and not quiet:
+                print(f"{describe_stage(stage, done, total)}…", file=sys.stderr, flush=True)
+        self.bar.start(stage, done, total)
+        self.bar(stage, done, total)
+
+
 def _print_json(payload: Any) -> None:
     text = json.dumps(payload, ensure_ascii=False, indent=2)
     # json.dumps escapes C0 controls inside strings itself, so a raw "\n" is layout; the rest
@@ -85,21 +114,38 @@ def _print_json(payload: Any) -> None:
         lambda m: "".join(c if c == "\n" else f"\\u{ord(c):04x}" for c in m.group()), text))
 
 
+def _from_stdin(value: str, what: str) -> str:
+    """`-` for a question or query means: read it from standard input."""
+    if value != "-":
+        return value
+    if sys.stdin is None or sys.stdin.isatty():
+        raise QAError(f"`-` reads the {what} from standard input, and nothing is piped in. "
+                      f"Try: echo \"Who is Zhao Lijian?\" | qa {what == 'query' and 'search' or 'ask'} -")
+    text = " ".join(sys.stdin.read().split())
+    if not text:
+        raise QAError(f"Standard input held no {what}. Pipe one in, e.g. "
+                      "echo \"Who is Zhao Lijian?\" | qa ask -")
+    return text
+
+
+def _date_filter(args: argparse.Namespace, retriever: Any) -> tuple[str | None, str | None]:
+    """--since/--until as ISO days; 'last week' counts back from the newest article."""
+    from .dates import date_range
+
+    return date_range(args.since, args.until, latest=retriever.latest_date,
+                      names=("--since", "--until"))
+
+
 # --- qa index ---------------------------------------------------------------------------
 def _cmd_index(args: argparse.Namespace) -> int:
     if args.check:
         return _check_index(config.index_path(args.index))
     from .build import build_index
 
-    bar = _ProgressBar()
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar.start(stage, done, total)
-        bar(stage, done, total)
-
     report = build_index(
         corpus=config.corpus_path(args.corpus), index=config.index_path(args.index),
-        full=args.full, progress=progress, wait=args.wait, backend=args.backend,
+        full=args.full, optimize=args.optimize, progress=_BuildProgress(), wait=args.wait,
+        backend=args.backend,
     )
     if args.json:
         _print_json(asdict(report))
@@ -126,9 +172,9 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _check_index(index: Any) -> int:
-    from . import store
+    from .index import verify
 
-    problems = store.verify(index)
+    problems = verify(index)
     if problems:
         for line in problems:
             print(f"damaged: {terminal_safe(line)}", file=sys.stderr)
@@ -140,16 +186,56 @@ def _check_index(index: Any) -> int:
     return 0
 
 
+# --- qa watch ---------------------------------------------------------------------------
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from .types import BuildReport
+    from .watch import describe_update, watch_index
+
+    corpus, index = config.corpus_path(args.corpus), config.index_path(args.index)
+    print(f"watching {terminal_safe(str(corpus))}/ for changes, keeping "
+          f"{terminal_safe(str(index))}/ current (Ctrl-C stops)", file=sys.stderr, flush=True)
+    skipped_before: set[str] = set()
+    first = True
+    progress = _BuildProgress()  # the first build names every stage; updates only long ones
+    try:
+        for outcome in watch_index(corpus, index, progress=progress):
+            progress.every_stage = False
+            if isinstance(outcome, QAError):
+                print(f"qa: {terminal_safe(str(outcome))}", file=sys.stderr, flush=True)
+                continue
+            report: BuildReport = outcome
+            for s in report.skipped:
+                if s.path not in skipped_before:
+                    print(f"skipped {terminal_safe(s.path)}: {terminal_safe(s.reason)}",
+                          file=sys.stderr)
+            skipped_before = {s.path for s in report.skipped}
+            for note in report.notes:
+                print(f"note: {terminal_safe(note)}", file=sys.stderr)
+            if report.up_to_date:
+                if first:
+                    print(f"index up to date: {report.articles} articles", flush=True)
+            else:
+                print(describe_update(report), flush=True)
+            first = False
+    except KeyboardInterrupt:
+        # Between builds the watcher is only waiting; during one, the build is abandoned and
+        # its temporary folder removed: the live index is the last one published.
+        print("\nstopped watching; the index is as of the last update.", file=sys.stderr)
+        return 0
+    return 0
+
+
 # --- qa search --------------------------------------------------------------------------
 def _cmd_search(args: argparse.Namespace) -> int:
     from .retrieval import Retriever
 
+    query = _from_stdin(args.query, "query")
     retriever = Retriever.open(config.index_path(args.index))
-    hits = retriever.search(args.query, k=args.k, since=args.since, until=args.until,
-                            mode=args.mode)
+    since, until = _date_filter(args, retriever)
+    hits = retriever.search(query, k=args.k, since=since, until=until, mode=args.mode)
     mode = args.mode if args.mode != "auto" else retriever.mode
     if args.json:
-        _print_json({"query": args.query, "mode": mode,
+        _print_json({"query": query, "mode": mode,
                      "fallback_reason": retriever.fallback_reason if mode == "bm25" else None,
                      "hits": [asdict(h) for h in hits]})
         return 0
@@ -170,8 +256,276 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- qa config --------------------------------------------------------------------------
+_EXAMPLE_CONFIG = """\
+# qa settings. Flags beat environment variables (QA_INDEX, ...), which beat this file.
+# `qa config` shows what is in force and where each value came from.
+
+# Where the index lives, and the folder of articles it is built from (~ is your home).
+index = "~/news/index"
+corpus = "~/news/articles"
+
+# The embedding model: a sentence-transformers name or a local folder.
+# model = "all-MiniLM-L6-v2"
+
+# The chat re-indexes the corpus while it is open, as files change.
+watch = true
+
+# The chat's colour theme (Ctrl+P, "Change theme", lists them).
+# theme = "textual-dark"
+
+# Hybrid ranking: the dense (meaning) share, 0 = keywords only, 1 = meaning only.
+# fusion_weight = 0.5
+"""
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    if args.example:
+        print(_EXAMPLE_CONFIG, end="")
+        return 0
+    from .retrieval import HYBRID_ALPHA
+
+    path = config.config_file()
+    settings = config.load_settings({"index": args.index, "corpus": args.corpus})
+    rows = []
+    for option in config.OPTIONS:
+        value = getattr(settings, option.name)
+        source = settings.source(option.name)
+        if option.name == "fusion_weight" and value is None:
+            value, source = HYBRID_ALPHA, "default (fitted: qa.retrieval.HYBRID_ALPHA)"
+        rows.append((option, value, source))
+    if args.json:
+        _print_json({"file": str(path), "file_exists": path.exists(), "settings": {
+            o.name: {"value": str(v) if o.kind == "path" else v, "source": s, "env": o.env}
+            for o, v, s in rows}})
+        return 0
+    state = "" if path.exists() else " (none yet: `qa config --example` prints one to start from)"
+    print(f"settings file: {terminal_safe(str(path))}{state}")
+    for option, value, source in rows:
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        print(f"{option.name:<14} = {terminal_safe(shown):<28} {terminal_safe(source)}")
+    return 0
+
+
+# --- qa completion ----------------------------------------------------------------------
+def _options_of(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    return [a for a in parser._actions if a.option_strings and a.help != argparse.SUPPRESS]
+
+
+def _long(action: argparse.Action) -> str:
+    return max(action.option_strings, key=len)
+
+
+def _takes_folder(action: argparse.Action) -> bool:
+    return _long(action) in ("--index", "--corpus", "--beir")
+
+
+def _completion_script(shell: str, parser: argparse.ArgumentParser) -> str:
+    """A completion script over the subcommands, their flags and their flags' choices."""
+    commands = _subparsers(parser)
+    if shell == "bash":
+        cases = []
+        for name, sub in commands.items():
+            flags = " ".join(_long(a) for a in _options_of(sub))
+            cases.append(f'        {name}) opts="{flags}" ;;')
+            for a in _options_of(sub):
+                if a.choices:
+                    choices = " ".join(map(str, a.choices))
+                    cases.insert(0, f'        {name}:{_long(a)}) COMPREPLY=($(compgen -W "{choices}" -- "$cur")); return ;;')
+            for a in sub._actions:
+                if not a.option_strings and a.choices:
+                    choices = " ".join(map(str, a.choices))
+                    cases.insert(0, f'        {name}:) COMPREPLY=($(compgen -W "{choices}" -- "$cur")); return ;;')
+        choice_cases = "\n".join(c for c in cases if ":" in c.split(")")[0])
+        flag_cases = "\n".join(c for c in cases if ":" not in c.split(")")[0])
+        return f"""\
+# qa completion for bash. Load it now:  source <(qa completion bash)
+# or for good:  qa completion bash > ~/.local/share/bash-completion/completions/qa
+_qa() {{
+    local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}"
+    local cmd="${{COMP_WORDS[1]}}" opts=""
+    if [ "$COMP_CWORD" -eq 1 ]; then
+        COMPREPLY=($(compgen -W "{' '.join(commands)} --help --version" -- "$cur"))
+        return
+    fi
+    case "$prev" in
+        --index|--corpus|--beir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    esac
+    local key="$cmd:$prev"
+    [ "$COMP_CWORD" -eq 2 ] && key="$cmd:"
+    case "$key" in
+{choice_cases}
+    esac
+    case "$cmd" in
+{flag_cases}
+    esac
+    if [[ "$cur" == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))
+    fi
+}}
+complete -o default -F _qa qa
+"""
+    if shell == "zsh":
+        def spec(a: argparse.Action) -> str:
+            text = (a.help or "").split(" (")[0].replace("'", "").replace("[", "(").replace("]", ")")
+            text = text.replace(":", " ").replace("%", "%%")
+            head = f"{_long(a)}[{text}]"
+            if a.nargs == 0:
+                return f"'{head}'"
+            if a.choices:
+                return f"'{head}:value:({' '.join(map(str, a.choices))})'"
+            if _takes_folder(a):
+                return f"'{head}:folder:_files -/'"
+            return f"'{head}:value:'"
+
+        described = "\n".join(
+            f"    '{name}:{(sub.description or '').replace(chr(39), '').replace(':', ' ')}'"
+            for name, sub in commands.items())
+        cases = []
+        for name, sub in commands.items():
+            specs = [spec(a) for a in _options_of(sub) if _long(a) != "--help"]
+            for a in sub._actions:
+                if not a.option_strings:
+                    values = f"({' '.join(map(str, a.choices))})" if a.choices else ""
+                    specs.append(f"'1:{a.dest}:{values}'")
+            cases.append(f"    {name}) _arguments {' '.join(specs)} ;;")
+        return f"""\
+#compdef qa
+# qa completion for zsh. Load it now:  source <(qa completion zsh)   (after compinit)
+# or for good:  qa completion zsh > "${{fpath[1]}}/_qa"
+_qa() {{
+  local -a commands
+  commands=(
+{described}
+  )
+  if (( CURRENT == 2 )); then
+    _describe 'command' commands
+    return
+  fi
+  shift words; (( CURRENT-- ))
+  case $words[1] in
+{chr(10).join(cases)}
+  esac
+}}
+if [ "$funcstack[1]" = "_qa" ]; then _qa "$@"; else compdef _qa qa; fi
+"""
+    lines = ["# qa completion for fish. Load it now:  qa completion fish | source",
+             "# or for good:  qa completion fish > ~/.config/fish/completions/qa.fish",
+             "complete -c qa -f",
+             "complete -c qa -n __fish_use_subcommand -l version -d 'print the version'"]
+    for name, sub in commands.items():
+        about = (sub.description or "").replace("'", "")
+        lines.append(f"complete -c qa -n __fish_use_subcommand -a {name} -d '{about}'")
+        for a in _options_of(sub):
+            if _long(a) == "--help":
+                continue
+            text = (a.help or "").split(" (")[0].replace("'", "")
+            rest = ""
+            if a.choices:
+                rest = f" -x -a '{' '.join(map(str, a.choices))}'"
+            elif _takes_folder(a):
+                rest = " -r -a '(__fish_complete_directories)'"
+            elif a.nargs != 0:
+                rest = " -r"
+            lines.append(f"complete -c qa -n '__fish_seen_subcommand_from {name}' "
+                         f"-l {_long(a)[2:]} -d '{text}'{rest}")
+        for a in sub._actions:
+            if not a.option_strings and a.choices:
+                lines.append(f"complete -c qa -n '__fish_seen_subcommand_from {name}' "
+                             f"-a '{' '.join(map(str, a.choices))}'")
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    print(_completion_script(args.shell, build_parser()), end="")
+    return 0
+
+
 # The dev set `qa eval --qa` runs when no file is given.
 _DEVSET = os.path.join(os.path.dirname(__file__), "devset.jsonl")
+
+# Shown under each command's --help: what a person types.
+EXAMPLES = {
+    "index": """\
+examples:
+  qa index                                  # corpus/ -> index/, only what changed
+  qa index --corpus ~/news --index ~/news-index
+  qa index --full                           # rebuild everything
+  qa index --check                          # verify the files against their checksums""",
+    "watch": """\
+examples:
+  qa watch                                  # keep index/ current as corpus/ changes
+  qa watch --corpus ~/news --index ~/news-index
+  Each update is one line: "index updated: +1 article, 0 changed, 0 removed (0.4 s)".
+  Ctrl-C stops.""",
+    "search": """\
+examples:
+  qa search "Zhao Lijian NATO"
+  qa search "sanctions" --since 2022-02 --until "March 2022" --k 10
+  qa search "video call" --since "last month" --json
+  echo "Xi Putin call" | qa search -
+
+dates (--since, --until): YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", or "last week",
+"last month", "last year", counted back from the newest article's date.""",
+    "ask": """\
+examples:
+  qa ask "Who is Katrina Yu?"
+  qa ask "What did China say about sovereignty?" --since 2022-02 --json
+  qa ask "What happened last week?" --since "last week"
+  echo "How long was the video call between Xi and Putin?" | qa ask -
+
+dates (--since, --until): YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", or "last week",
+"last month", "last year", counted back from the newest article's date.""",
+    "quotes": """\
+examples:
+  qa quotes "Zhao Lijian"
+  qa quotes Kritenbrink --since 2022 --json
+
+dates (--since, --until): YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", or "last week",
+"last month", "last year", counted back from the newest article's date.""",
+    "chat": """\
+examples:
+  qa                                        # the same as qa chat
+  qa chat --index ~/news-index --corpus ~/news
+  qa chat --server http://127.0.0.1:8000    # ask a running `qa serve` instead of an index
+  In the chat: /help lists the commands, F1 the keys, Ctrl+Q quits.""",
+    "serve": """\
+examples:
+  qa serve                                  # index/ on http://127.0.0.1:8000
+  qa serve --index ~/news-index --host 0.0.0.0 --port 8080
+  curl 'http://127.0.0.1:8000/ask?q=Who+is+Katrina+Yu%3F'
+  curl 'http://127.0.0.1:8000/search?q=sanctions&k=3&since=2022-02'
+  curl -X POST http://127.0.0.1:8000/ask -H 'Content-Type: application/json' \\
+       -d '{"question": "When was that?", "history": ["Who is Katrina Yu?"]}'
+  qa chat --server http://127.0.0.1:8000    # the chat, asking the server
+
+endpoints: GET /search?q=&k=&since=&until=&mode=   GET /ask?q=&since=&until=
+POST /ask {"question", "history", "since", "until"}   GET /health   GET /article/ID
+Bodies are the --json of qa search and qa ask; an error is {"error": message}: 400 for a
+bad query, 503 while there is no usable index. A build by `qa index` is picked up within a
+second. Needs the serve extra: pip install 'qa[serve]'.""",
+    "config": """\
+examples:
+  qa config                                 # each setting, and where it came from
+  qa config --example > ~/.config/qa/config.toml
+  QA_INDEX=/tmp/ix qa config                # the environment beats the file
+
+precedence: flags > environment (QA_INDEX, QA_CORPUS, QA_MODEL, QA_WATCH, QA_THEME,
+QA_FUSION_WEIGHT) > $XDG_CONFIG_HOME/qa/config.toml (~/.config/qa/config.toml) > defaults.""",
+    "completion": """\
+examples:
+  source <(qa completion bash)              # bash, now; add it to ~/.bashrc to keep it
+  source <(qa completion zsh)               # zsh, after compinit
+  qa completion fish | source               # fish""",
+    "eval": """\
+examples:
+  qa eval --qa                              # the packaged dev set, qa beside a baseline
+  qa eval --qa bench/sets/wikinews.jsonl --corpus ../shared/news/wikinews --split dev
+  qa eval --beir ../shared/eval/scifact --mode hybrid""",
+}
+_INDEX_HELP = "index folder (default index/; $QA_INDEX or the settings file)"
+_CORPUS_HELP = "articles folder (default corpus/; $QA_CORPUS or the settings file)"
+_DATE_HELP = "only articles published on or {} DATE (forms below)"
 
 
 # --- parser -----------------------------------------------------------------------------
@@ -179,14 +533,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa",
         description="Ask questions about a folder of news articles; answers are quoted and cited.",
-        epilog="With no command, opens the chat on index/.",
+        epilog="""\
+With no command, opens the chat on index/ (in a terminal; otherwise prints this help).
+
+examples:
+  qa index --corpus ~/news                  # build the index
+  qa ask "Who is Katrina Yu?"               # a cited answer
+  qa watch                                  # keep the index current as files change
+  qa                                        # the chat
+
+`qa COMMAND --help` shows each command's flags and examples.""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"qa {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("index", help="build or update the index from a corpus folder")
-    p.add_argument("--corpus", help="articles folder (default corpus/, or $QA_CORPUS)")
-    p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
+    p.add_argument("--corpus", help=_CORPUS_HELP)
+    p.add_argument("--index", help=_INDEX_HELP)
     p.add_argument("--full", action="store_true", help="rebuild everything from scratch")
+    p.add_argument("--optimize", action="store_true",
+                   help="merge the index's segments into one after updating (searches read one "
+                        "segment instead of several; updates merge small segments on their own)")
     p.add_argument("--check", action="store_true",
                    help="verify every file of the index against the checksums its manifest "
                         "records (finds damage that keeps a file's size); builds nothing")
@@ -200,13 +568,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the build report as JSON")
     p.set_defaults(func=_cmd_index)
 
+    p = sub.add_parser("watch", help="keep the index current as articles appear, change or go")
+    p.add_argument("--corpus", help=_CORPUS_HELP)
+    p.add_argument("--index", help=_INDEX_HELP)
+    p.set_defaults(func=_cmd_watch)
+
     p = sub.add_parser("search", help="ranked passages for a query")
-    p.add_argument("query")
+    p.add_argument("query", help="the words to look for; - reads them from standard input")
     p.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
-    p.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
-    p.add_argument("--until", help="only articles published on or before YYYY-MM-DD")
-    p.add_argument("--mode", default="auto", choices=["auto", "hybrid", "dense", "bm25"])
-    p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
+    p.add_argument("--since", metavar="DATE", help=_DATE_HELP.format("after"))
+    p.add_argument("--until", metavar="DATE", help=_DATE_HELP.format("before"))
+    p.add_argument("--mode", default="auto", choices=["auto", "hybrid", "dense", "bm25"],
+                   help="how to rank: hybrid (meaning and keywords), dense, bm25 (keywords); "
+                        "auto: hybrid, or bm25 when the model cannot load")
+    p.add_argument("--index", help=_INDEX_HELP)
     p.add_argument("--json", action="store_true", help="print hits as JSON")
     p.set_defaults(func=_cmd_search)
 
@@ -217,9 +592,10 @@ def build_parser() -> argparse.ArgumentParser:
         from .answer import Assistant, format_answer
         from .retrieval import Retriever
 
+        question = _from_stdin(args.question, "question")
         retriever = Retriever.open(config.index_path(args.index))
-        answer = Assistant(retriever).ask(args.question, since=args.since, until=args.until,
-                                          mode=args.mode)
+        since, until = _date_filter(args, retriever)
+        answer = Assistant(retriever).ask(question, since=since, until=until, mode=args.mode)
         if args.json:
             _print_json(asdict(answer))
         else:
@@ -227,23 +603,24 @@ def build_parser() -> argparse.ArgumentParser:
         return 0
 
     p = sub.add_parser("ask", help="a cited answer to a question (or “the articles don't say”)")
-    p.add_argument("question")
-    p.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
-    p.add_argument("--until", help="only articles published on or before YYYY-MM-DD")
-    p.add_argument("--mode", default="auto", choices=["auto", "hybrid", "bm25"])
-    p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
+    p.add_argument("question", help="the question; - reads it from standard input")
+    p.add_argument("--since", metavar="DATE", help=_DATE_HELP.format("after"))
+    p.add_argument("--until", metavar="DATE", help=_DATE_HELP.format("before"))
+    p.add_argument("--mode", default="auto", choices=["auto", "hybrid", "bm25"],
+                   help="how to search: hybrid (meaning and keywords), bm25 (keywords); "
+                        "auto: hybrid, or bm25 when the model cannot load")
+    p.add_argument("--index", help=_INDEX_HELP)
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(func=_cmd_ask)
 
     def _cmd_quotes(args: argparse.Namespace) -> int:
         from .answer import Assistant
-        from .dates import parse_date
         from .retrieval import Retriever
 
-        # Read like search's and the chat's /quotes: "--until 2022-02" is February's last day.
-        since = parse_date(args.since, name="since")
-        until = parse_date(args.until, name="until", end=True)
+        # The same dates as search's and the chat's /quotes: "--until 2022-02" is February's
+        # last day, "--since 'last month'" counts back from the newest article.
         retriever = Retriever.open(config.index_path(args.index))
+        since, until = _date_filter(args, retriever)
         found = Assistant(retriever).quotes(args.name, since=since, until=until)
         if args.json:
             _print_json([asdict(q) for q in found])
@@ -261,24 +638,65 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("quotes", help="what a person is quoted as saying")
     p.add_argument("name", help="full name or surname: “Zhao Lijian”, “Kritenbrink”")
-    p.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
-    p.add_argument("--until", help="only articles published on or before YYYY-MM-DD")
-    p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
+    p.add_argument("--since", metavar="DATE", help=_DATE_HELP.format("after"))
+    p.add_argument("--until", metavar="DATE", help=_DATE_HELP.format("before"))
+    p.add_argument("--index", help=_INDEX_HELP)
     p.add_argument("--json", action="store_true", help="print the quotes as JSON")
     p.set_defaults(func=_cmd_quotes)
 
     # chat: the Textual UI. textual is imported only when the chat opens.
     def _cmd_chat(args: argparse.Namespace) -> int:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise QAError("The chat needs a terminal (standard input and output are not one). "
+                          "For scripts use `qa ask`, `qa search` or `qa quotes`.")
+        settings = config.load_settings({"index": args.index, "corpus": args.corpus})
+        if args.server:  # a running `qa serve` answers: no index is opened here
+            from qa.tui.app import run_remote
+
+            run_remote(args.server, theme=settings.theme)
+            return 0
         from qa.tui.app import run
 
-        run(config.index_path(args.index), args.corpus or os.environ.get("QA_CORPUS"))
+        # No corpus given anywhere: the one the index was built from (its manifest says).
+        corpus = None if settings.is_default("corpus") else settings.corpus
+        run(settings.index, corpus, watch=settings.watch, theme=settings.theme)
         return 0
 
     p = sub.add_parser("chat", help="open the chat (what bare `qa` does)")
-    p.add_argument("--index", help="index folder (default index/, or $QA_INDEX)")
-    p.add_argument("--corpus", help="folder /rebuild reads (default: the one the index was "
-                                    "built from, else corpus/ beside the index)")
+    p.add_argument("--index", help=_INDEX_HELP)
+    p.add_argument("--corpus", help="folder /rebuild reads and the chat watches (default: the "
+                                    "one the index was built from, else corpus/ beside it)")
+    p.add_argument("--server", metavar="URL",
+                   help="ask a running `qa serve` (http://HOST:PORT) instead of opening an index")
     p.set_defaults(func=_cmd_chat)
+
+    # serve: the library over HTTP as JSON (qa/serve.py; FastAPI and uvicorn, the serve extra).
+    def _cmd_serve(args: argparse.Namespace) -> int:
+        from .serve import serve
+
+        serve(config.index_path(args.index), host=args.host, port=args.port,
+              announce=lambda line: print(terminal_safe(line), file=sys.stderr, flush=True))
+        return 0
+
+    p = sub.add_parser("serve", help="answer searches and questions over HTTP (JSON), for many "
+                                     "users or a load balancer")
+    p.add_argument("--index", help=_INDEX_HELP)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("config", help="show the settings in force and where each came from")
+    p.add_argument("--index", help="see the settings as with this --index flag")
+    p.add_argument("--corpus", help="see the settings as with this --corpus flag")
+    p.add_argument("--example", action="store_true",
+                   help="print a commented settings file to start from")
+    p.add_argument("--json", action="store_true", help="print the settings as JSON")
+    p.set_defaults(func=_cmd_config)
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash, zsh, fish)")
+    p.add_argument("shell", choices=["bash", "zsh", "fish"])
+    p.set_defaults(func=_cmd_completion)
 
     # eval: retrieval quality on a BEIR folder, or answer quality on a question set
     # (qa/evaluation.py does the work; this block only parses and prints).
@@ -356,15 +774,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=_cmd_eval)
 
+    for name, command in _subparsers(parser).items():
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
+        command.epilog = EXAMPLES.get(name)
+        command.description = command.description or _help_of(sub, name)
     return parser
+
+
+def _help_of(sub: argparse._SubParsersAction, name: str) -> str | None:
+    for action in sub._choices_actions:
+        if action.dest == name:
+            return action.help[:1].upper() + action.help[1:] + "." if action.help else None
+    return None
+
+
+def _unknown_command(argv: list[str], commands: list[str]) -> str | None:
+    """The message for `qa serach`: the first word is not a command (the top level has no
+    option that takes a value, so the first word that is not an option is the command)."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    if word is None or word in commands:
+        return None
+    close = difflib.get_close_matches(word, commands, n=1, cutoff=0.6)
+    if close:
+        return f"qa: unknown command '{terminal_safe(word)}'. Did you mean '{close[0]}'?"
+    return (f"qa: unknown command '{terminal_safe(word)}'. The commands are "
+            f"{', '.join(commands)}; `qa --help` says what each does.")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `qa` console script."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--" not in argv:  # after "--" everything is an argument, never a command
+        unknown = _unknown_command(argv, list(_subparsers(parser)))
+        if unknown:
+            print(unknown, file=sys.stderr)
+            return 2
     args = parser.parse_args(argv)
-    if args.command is None:  # bare `qa` opens the chat
-        if "chat" not in _commands(parser):
+    if args.command is None:  # bare `qa` opens the chat, in a terminal
+        if not (sys.stdin.isatty() and sys.stdout.isatty()) or "chat" not in _subparsers(parser):
             parser.print_help()
             return 0
         args = parser.parse_args(["chat"])
@@ -397,11 +845,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _commands(parser: argparse.ArgumentParser) -> set[str]:
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            return set(action.choices)
-    return set()
+            return dict(action.choices)
+    return {}
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def test_search_json_bm25_mode_and_markup_stays_literal(seed_corpus, make_index,
 
 def test_an_unexpected_model_failure_is_a_message_not_a_traceback(seed_corpus, seed_index, monkeypatch, capsys):
     import qa.build
-    from qa.store import read_manifest
+    from qa.index import read_manifest
 
     from conftest import HashEmbedder
 
@@ -193,6 +193,169 @@ def test_quotes_read_dates_like_search(seed_index, capsys):
     assert main(["quotes", "Zhao Lijian", "--until", "2022-02-28", "--index", str(seed_index),
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == in_february
-    assert main(["quotes", "Zhao Lijian", "--since", "last week", "--index",
+    # "last week" counts back from the newest article (2022-03-18): 2022-03-12 on.
+    assert main(["quotes", "Zhao Lijian", "--since", "last week", "--index", str(seed_index),
+                 "--json"]) == 0
+    last_week = json.loads(capsys.readouterr().out)
+    assert last_week and not any(q in in_february for q in last_week)
+    assert main(["quotes", "Zhao Lijian", "--since", "whenever", "--index",
                  str(seed_index)]) == 2
     assert "is not a date" in capsys.readouterr().err
+
+
+# --- shell habits -------------------------------------------------------------------------
+def test_version(capsys):
+    from qa import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"qa {__version__}"
+
+
+def test_a_mistyped_command_suggests_the_right_one(capsys):
+    assert main(["serach", "NATO"]) == 2
+    assert capsys.readouterr().err.strip() == "qa: unknown command 'serach'. Did you mean 'search'?"
+    assert main(["frobnicate"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown command 'frobnicate'" in err and "search" in err and "Did you mean" not in err
+
+
+def test_every_command_has_examples_in_its_help(capsys):
+    from qa.cli import _subparsers, build_parser
+
+    commands = _subparsers(build_parser())
+    assert {"index", "watch", "search", "ask", "quotes", "chat", "config", "completion",
+            "eval"} <= set(commands)
+    for name in commands:
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        out = capsys.readouterr().out
+        assert "examples:" in out, name
+        # RawDescriptionHelpFormatter: each example stays on its own line, as typed.
+        assert any(line.startswith(f"  qa {name}") or line.startswith("  qa ") or "| qa" in line
+                   or "qa completion" in line for line in out.splitlines()), name
+
+
+def test_bare_qa_without_a_terminal_prints_help():
+    out = subprocess.run([QA], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0
+    assert "usage: qa" in out.stdout and "examples:" in out.stdout
+    chat = subprocess.run([QA, "chat"], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert chat.returncode == 2 and "needs a terminal" in chat.stderr
+
+
+def test_ask_and_search_read_from_stdin(seed_index, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Who is Katrina Yu?\n"))
+    assert main(["ask", "-", "--index", str(seed_index), "--mode", "bm25", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["question"] == "Who is Katrina Yu?" and answer["citations"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("Katrina Yu"))
+    assert main(["search", "-", "--index", str(seed_index), "--mode", "bm25", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["query"] == "Katrina Yu"
+    monkeypatch.setattr("sys.stdin", io.StringIO("   \n"))
+    assert main(["ask", "-", "--index", str(seed_index)]) == 2
+    assert "Standard input held no question" in capsys.readouterr().err
+
+
+def test_ask_dash_from_a_real_pipe(seed_index):
+    out = subprocess.run([QA, "ask", "-", "--index", str(seed_index), "--mode", "bm25"],
+                         input="Who is Katrina Yu?", capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Katrina Yu" in out.stdout and "[1]" in out.stdout
+
+
+@pytest.mark.parametrize("since, until, first, last", [
+    ("2022", None, "2021-12-17", None),  # nothing before 2022 is kept
+    ("March 2022", None, "2022-03-01", None),
+    ("2022-02", "2022-02", "2022-02-01", "2022-02-28"),
+    ("last month", None, "2022-02-19", None),  # the newest article is dated 2022-03-18
+    (None, "February 2022", None, "2022-02-28"),
+])
+def test_search_dates_in_every_form(seed_index, capsys, since, until, first, last):
+    argv = ["search", "China", "--index", str(seed_index), "--mode", "bm25", "--json", "--k", "20"]
+    argv += ["--since", since] if since else []
+    argv += ["--until", until] if until else []
+    assert main(argv) == 0
+    dates = [h["date"] for h in json.loads(capsys.readouterr().out)["hits"]]
+    assert dates
+    if first and since != "2022":
+        assert min(dates) >= first
+    if since == "2022":
+        assert min(dates) >= "2022-01-01"
+    if last:
+        assert max(dates) <= last
+
+
+@pytest.mark.parametrize("argv", [
+    ["search", "China", "--since", "2023", "--until", "2022"],
+    ["ask", "What did China say?", "--since", "March 2022", "--until", "2022-02-01"],
+    ["quotes", "Zhao Lijian", "--since", "2022-03-18", "--until", "2022-03-17"],
+])
+def test_an_impossible_date_range_names_both_dates(seed_index, capsys, argv):
+    assert main([*argv, "--index", str(seed_index)]) == 2
+    err = capsys.readouterr().err
+    since, until = argv[argv.index("--since") + 1], argv[argv.index("--until") + 1]
+    assert "--since" in err and "--until" in err and "is after" in err
+    assert since in err and until in err
+
+
+def test_completion_scripts(tmp_path):
+    import shutil
+
+    bash = subprocess.run([QA, "completion", "bash"], capture_output=True, text=True, timeout=60)
+    assert bash.returncode == 0
+    probe = tmp_path / "probe.sh"
+    probe.write_text(bash.stdout + """
+COMP_WORDS=(qa sea); COMP_CWORD=1; _qa; echo "1:${COMPREPLY[*]}"
+COMP_WORDS=(qa search --mo); COMP_CWORD=2; _qa; echo "2:${COMPREPLY[*]}"
+COMP_WORDS=(qa search --mode h); COMP_CWORD=3; _qa; echo "3:${COMPREPLY[*]}"
+COMP_WORDS=(qa completion ''); COMP_CWORD=2; _qa; echo "4:${COMPREPLY[*]}"
+""")
+    out = subprocess.run(["bash", str(probe)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(":", 1) for line in out.stdout.splitlines())
+    assert lines["1"] == "search" and lines["2"] == "--mode" and lines["3"] == "hybrid"
+    assert lines["4"].split() == ["bash", "zsh", "fish"]
+    for shell in ("zsh", "fish"):
+        script = subprocess.run([QA, "completion", shell], capture_output=True, text=True,
+                                timeout=60)
+        since = "--since" if shell == "zsh" else "-l since"
+        assert script.returncode == 0 and "watch" in script.stdout and since in script.stdout
+        if shutil.which(shell):  # syntax check where the shell is installed
+            check = subprocess.run([shell, "-n"], input=script.stdout, capture_output=True,
+                                   text=True, timeout=60)
+            assert check.returncode == 0, check.stderr
+
+
+def test_index_names_each_stage_on_stderr(seed_corpus, tmp_path, capsys, monkeypatch):
+    import qa.build
+
+    from conftest import HashEmbedder
+
+    monkeypatch.setattr(qa.build, "default_embedder", lambda model=None: HashEmbedder())
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),
+                 "--backend", "torch"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["reading articles…", "embedding 19 chunks…", "writing the index…"]
+
+
+def test_the_first_build_on_a_machine_says_it_prepares_the_model(seed_corpus, tmp_path, capsys,
+                                                                 monkeypatch):
+    """The one-time ONNX export (~30 s) is named before it starts, on stderr."""
+    import qa.build
+    import qa.embedding
+
+    from conftest import HashEmbedder
+
+    exported = []
+    monkeypatch.setattr(qa.embedding, "export_pending", lambda name, **kw: not exported)
+    monkeypatch.setattr(qa.build, "build_embedder",
+                        lambda model, backend: exported.append(backend) or HashEmbedder())
+    assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),
+                 "--backend", "onnx"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "preparing the model for fast queries (one time, 10-40 s)…"
+    assert err[1:] == ["reading articles…", "embedding 19 chunks…", "writing the index…"]

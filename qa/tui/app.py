@@ -26,9 +26,21 @@ class QAApp(App[None]):
     # Below 100 columns the sources panel goes under the conversation instead of beside it.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
-    def __init__(self, settings: ChatSettings) -> None:
+    def __init__(self, settings: ChatSettings, theme: str | None = None) -> None:
         super().__init__()
         self.settings = settings
+        self.wanted_theme = theme
+
+    def on_mount(self) -> None:
+        theme = self.wanted_theme
+        if not theme or theme == self.theme:
+            return
+        if theme in self.available_themes:
+            self.theme = theme
+        else:
+            known = ", ".join(sorted(self.available_themes))
+            self.notify(f"No theme called {theme!r} (the `theme` setting; see `qa config`). "
+                        f"Themes: {known}.", severity="warning", markup=False, timeout=10)
 
     def get_default_screen(self) -> Screen:
         return ChatScreen(self.settings)
@@ -54,11 +66,22 @@ class QAApp(App[None]):
         yield SystemCommand("Quotes by…", "What a person is quoted as saying (/quotes NAME)", lambda: chat.prefill("/quotes "))
 
 
-def make_app(index_path: str | os.PathLike[str], corpus: str | os.PathLike[str] | None = None, *, embedder: Any | None = None) -> QAApp:
-    """Build the app for an index folder (and optionally the corpus folder `/rebuild` reads)."""
-    return QAApp(ChatSettings(index=Path(index_path), corpus=Path(corpus) if corpus else None, embedder=embedder))
+def make_app(index_path: str | os.PathLike[str], corpus: str | os.PathLike[str] | None = None, *,
+             embedder: Any | None = None, watch: bool = False, theme: str | None = None) -> QAApp:
+    """Build the app for an index folder (and optionally the corpus folder `/rebuild` reads
+    and, with `watch`, the chat watches for changes)."""
+    settings = ChatSettings(index=Path(index_path), corpus=Path(corpus) if corpus else None,
+                            embedder=embedder, watch=watch)
+    return QAApp(settings, theme=theme)
 
 
-def run(index_path: str | os.PathLike[str] = "index", corpus: str | os.PathLike[str] | None = None) -> None:
-    """Run the chat in the terminal until the user quits (what `qa chat` and bare `qa` call)."""
-    make_app(index_path, corpus).run()
+def run_remote(server: str, *, theme: str | None = None) -> None:
+    """Run the chat against the `qa serve` at `server` (what `qa chat --server URL` calls)."""
+    QAApp(ChatSettings.for_server(server), theme=theme).run()
+
+
+def run(index_path: str | os.PathLike[str] = "index", corpus: str | os.PathLike[str] | None = None,
+        *, watch: bool = True, theme: str | None = None) -> None:
+    """Run the chat in the terminal until the user quits (what `qa chat` and bare `qa` call).
+    `qa chat` passes the resolved settings (`qa.config`): watch on unless turned off."""
+    make_app(index_path, corpus, watch=watch, theme=theme).run()

@@ -22,8 +22,8 @@ class CommandSpec:
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("help", "/help", "Show keys and commands"),
     CommandSpec("rebuild", "/rebuild", "Re-index the corpus folder (only what changed)"),
-    CommandSpec("since", "/since DATE", "Only use articles from DATE on (/since off to clear)", True),
-    CommandSpec("until", "/until DATE", "Only use articles up to DATE (/until off to clear)", True),
+    CommandSpec("since", "/since DATE", "Only articles from DATE on (2022-03, March 2022, last week; off clears)", True),
+    CommandSpec("until", "/until DATE", "Only articles up to DATE (written as for /since; off clears)", True),
     CommandSpec("clear", "/clear", "Clear the conversation (and its follow-up context)"),
     CommandSpec("quotes", "/quotes NAME", "List what NAME is quoted as saying", True),
 )
@@ -60,24 +60,50 @@ def parse_command(line: str) -> Command | None:
     return Command(name, argument.strip())
 
 
-def parse_date_argument(argument: str, *, end: bool = False) -> str | None:
+def parse_date_argument(argument: str, *, end: bool = False, latest: str | None = None) -> str | None:
     """Turn a `/since` or `/until` argument into `YYYY-MM-DD`, or None to clear the filter.
 
-    Accepts `YYYY-MM-DD`, `YYYY-MM` and `YYYY`, or `off` to clear. A month or a year stands
-    for its first day, or its last day when `end` is set (for `/until 2022`).
+    Reads what `--since`/`--until` read (`qa.dates.parse_date`: YYYY-MM-DD, YYYY-MM, YYYY,
+    'March 2022', 'last week'...), or `off` to clear. A month or a year stands for its first
+    day, or its last day when `end` is set (for `/until 2022`).
+
+    Args:
+        latest: the newest article's date, which 'last week' counts back from.
 
     Raises:
         CommandError: the argument is not a date.
     """
+    from qa.dates import parse_date
     from qa.errors import QueryError
-    from qa.retrieval import parse_date
 
-    value = argument.strip().lower()
-    if value in _CLEAR_WORDS:
+    value = argument.strip()
+    if value.lower() in _CLEAR_WORDS:
         return None
     try:
-        return parse_date(value, end=end)
-    except QueryError:
-        raise CommandError(
-            f"Not a date: {argument!r}. Write it as YYYY-MM-DD, YYYY-MM or YYYY, or 'off'."
-        ) from None
+        return parse_date(value, name="/until" if end else "/since", end=end, latest=latest)
+    except QueryError as error:
+        raise CommandError(f"{error} Or 'off' to clear it.") from None
+
+
+def date_filter_after(command: Command, *, since: str | None, until: str | None,
+                      latest: str | None) -> tuple[str | None, str | None]:
+    """The (since, until) filter once `/since ARG` or `/until ARG` is applied to it.
+
+    Raises:
+        CommandError: the argument is not a date, or the range would start after it ends
+            (the message names both dates).
+    """
+    from qa.dates import date_range
+    from qa.errors import QueryError
+
+    # Read for errors first; then the range check sees the words as typed, to quote them.
+    value = parse_date_argument(command.argument, end=command.name == "until", latest=latest)
+    typed = command.argument.strip() if value is not None else None
+    if command.name == "since":
+        since = typed
+    else:
+        until = typed
+    try:
+        return date_range(since, until, latest=latest, names=("/since", "/until"))
+    except QueryError as error:
+        raise CommandError(str(error)) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -241,7 +242,7 @@ async def test_date_filter_commands_show_in_status_and_apply(built_index: Path, 
         answer = answers(app)[-1].answer
         assert all(c.date and c.date >= "2022-03-01" for c in answer.citations)
         await ask(pilot, "/since nonsense")
-        assert any("Not a date" in n.message for n in app._notifications)
+        assert any("/since 'nonsense' is not a date" in n.message for n in app._notifications)
         await ask(pilot, "/since off")
         assert on_screen(app, "dates until 2022-12-31")
 
@@ -372,3 +373,141 @@ async def test_an_index_rebuilt_in_another_terminal_is_picked_up(built_index: Pa
         assert any(c.title == "Lighthouse of Quillport reopens" for c in answer.citations)
         assert on_screen(app, "rebuilt elsewhere")
         assert not on_screen(app, "--full")
+
+
+# --- watching the corpus folder -------------------------------------------------------------
+async def wait_until(pilot: Pilot, condition, timeout: float = 10.0) -> bool:
+    """Pause until `condition()` holds (the watcher never finishes, so no waiting for workers)."""
+    loop_until = time.monotonic() + timeout
+    while time.monotonic() < loop_until:
+        await pilot.pause(0.1)
+        if condition():
+            return True
+    return False
+
+
+async def test_the_chat_picks_up_a_new_file_on_its_own(built_index: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(built_index, corpus_dir, embedder=embedder, watch=True)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.chat.watching and not app.chat.rebuilding
+                                and app.chat.caught_up and on_screen(app, "5 articles"))
+        assert not on_screen(app, "index updated")  # catching up on an unchanged folder is quiet
+        (corpus_dir / "2022-04-01-lighthouse.md").write_text(
+            "---\ntitle: Lighthouse of Quillport reopens\ndate: 2022-04-01\n---\n\n"
+            "The Quillport lighthouse reopened on Friday after a two-year restoration.\n", encoding="utf-8")
+        assert await wait_until(pilot, lambda: on_screen(app, "index updated: +1 article")), screen_text(app)
+        assert on_screen(app, "6 articles")
+        app.query_one(HistoryInput).value = "When did the Quillport lighthouse reopen?"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: bool(answers(app)))
+        answer = answers(app)[-1].answer
+        assert any(c.title == "Lighthouse of Quillport reopens" for c in answer.citations)
+        (corpus_dir / "2022-04-01-lighthouse.md").unlink()
+        assert await wait_until(pilot, lambda: on_screen(app, "index updated: 1 removed")), screen_text(app)
+        assert on_screen(app, "5 articles")
+        chat = app.chat
+    assert chat.watch_stop.is_set()  # quitting stops the watcher thread
+
+
+async def test_the_chat_catches_up_on_changes_made_while_it_was_closed(built_index: Path, corpus_dir: Path, embedder) -> None:
+    (corpus_dir / "2022-04-01-lighthouse.md").write_text(
+        "---\ntitle: Lighthouse of Quillport reopens\ndate: 2022-04-01\n---\n\nThe lighthouse reopened.\n",
+        encoding="utf-8")
+    app = make_app(built_index, corpus_dir, embedder=embedder, watch=True)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: on_screen(app, "index updated: +1 article")), screen_text(app)
+        assert on_screen(app, "6 articles")
+
+
+async def test_watching_off_leaves_the_index_alone(built_index: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(built_index, corpus_dir, embedder=embedder, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        (corpus_dir / "2022-04-01-lighthouse.md").write_text("---\ntitle: Late\n---\n\nLate news.\n", encoding="utf-8")
+        assert not await wait_until(pilot, lambda: on_screen(app, "6 articles"), timeout=2.0)
+        assert not app.chat.watching
+
+
+async def test_a_watch_update_during_a_rebuild_runs_after_it(built_index: Path, corpus_dir: Path, embedder) -> None:
+    """Changes seen while /rebuild runs are not lost: one more update follows it."""
+    release = threading.Event()
+    started = threading.Event()
+    builds: list[str] = []
+
+    def slow_build(corpus, index, *, full, progress, embedder):
+        from qa import build_index
+
+        builds.append("build")
+        if len(builds) == 1:
+            started.set()
+            release.wait(10)
+        return build_index(corpus=corpus, index=index, full=full, progress=progress, embedder=embedder)
+
+    settings = ChatSettings(index=built_index, corpus=corpus_dir, embedder=embedder, build_index=slow_build)
+    app = QAApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.query_one(HistoryInput).value = "/rebuild"
+        await pilot.press("enter")
+        assert started.wait(5)
+        (corpus_dir / "2022-04-01-lighthouse.md").write_text("---\ntitle: Late\n---\n\nLate news.\n", encoding="utf-8")
+        from qa.tui.screens.chat import CorpusChanged
+
+        app.chat.post_message(CorpusChanged({("added", str(corpus_dir / "2022-04-01-lighthouse.md"))}, first=False))
+        await pilot.pause(0.2)
+        assert app.chat.rebuild_again and len(builds) == 1
+        release.set()
+        assert await wait_until(pilot, lambda: on_screen(app, "6 articles") and not app.chat.rebuilding)
+        assert len(builds) == 2
+
+
+async def test_since_until_read_every_date_form_and_refuse_an_empty_range(built_index: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(built_index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await ask(pilot, "/since March 2022")
+        assert on_screen(app, "dates from 2022-03-01")
+        await ask(pilot, "/since last week")  # the newest article is dated 2022-03-18
+        assert on_screen(app, "dates from 2022-03-12")
+        await ask(pilot, "/until February 2022")
+        assert any("/since 2022-03-12 is after /until 'February 2022' (2022-02-28)" in n.message
+                   for n in app._notifications)
+        assert on_screen(app, "dates from 2022-03-12")  # the filter is unchanged
+        await ask(pilot, "/since off")
+        await ask(pilot, "/until 2022-02")
+        assert on_screen(app, "dates until 2022-02-28")
+
+
+async def test_the_theme_setting_applies_and_an_unknown_one_is_named(built_index: Path, corpus_dir: Path, embedder) -> None:
+    app = make_app(built_index, corpus_dir, embedder=embedder, theme="nord")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == "nord"
+    app = make_app(built_index, corpus_dir, embedder=embedder, theme="no-such-theme")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert any("No theme called 'no-such-theme'" in n.message for n in app._notifications)
+
+
+async def test_the_welcome_build_names_its_stages(tmp_path: Path, corpus_dir: Path, embedder) -> None:
+    release = threading.Event()
+
+    def paused_build(corpus, index, *, full, progress, embedder):
+        from qa import build_index
+
+        def held(stage, done, total):
+            progress(stage, done, total)
+            if stage == "embed" and done == 0:
+                release.wait(10)
+
+        return build_index(corpus=corpus, index=index, full=full, progress=held, embedder=embedder)
+
+    settings = ChatSettings(index=tmp_path / "no-index", corpus=corpus_dir, embedder=embedder, build_index=paused_build)
+    app = QAApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        assert await wait_until(pilot, lambda: on_screen(app, "Building: embedding 19 chunks…"))
+        release.set()
+        await settle(pilot)
+        assert app.screen is app.chat and on_screen(app, "5 articles")

@@ -1,13 +1,14 @@
 """The chat screen: the conversation, the sources of the selected answer, status and input.
 
 It also owns the session: the open retriever and assistant, the date filter, the
-conversation history, and the workers that open the index, load the model, answer and
-rebuild. Workers run in threads and only post messages; the handlers here touch widgets.
+conversation history, and the workers that open the index, load the model, answer, rebuild
+and watch the corpus folder (a change there starts the same incremental rebuild as /rebuild,
+and the status line says "index updated: +1 article"). Workers run in threads and only post
+messages; the handlers here touch widgets.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from qa.citation import locate_citation
 from qa.errors import IndexChangedError, IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
-from qa.tui.commands import Command, CommandError, parse_command, parse_date_argument
+from qa.tui.commands import Command, CommandError, date_filter_after, parse_command
 from qa.tui.literal import literal, one_line
 from qa.tui.screens.help import HelpScreen
 from qa.tui.screens.reader import ReaderScreen
@@ -71,15 +72,28 @@ class ChatSettings:
     open_retriever: Callable[[Path, Any | None], Any] = _open_retriever
     make_assistant: Callable[[Any], Any] = _make_assistant
     build_index: Callable[..., BuildReport] = _build_index
+    server: str | None = None  # the URL of a `qa serve` that answers instead (`--server`)
+    watch: bool = False  # re-index as the corpus folder changes (`qa chat`: the `watch` setting)
+
+    @classmethod
+    def for_server(cls, url: str, *, transport: Any | None = None) -> "ChatSettings":
+        """Ask the `qa serve` at `url` (`qa chat --server URL`) instead of opening an index;
+        its index is rebuilt where it runs. `transport`: how requests travel (tests)."""
+        from qa.remote import RemoteAssistant, RemoteRetriever
+
+        def open_remote(_index: Path, _embedder: Any | None) -> RemoteRetriever:
+            return RemoteRetriever.open(url, transport=transport)
+
+        return cls(index=Path(url), server=url, open_retriever=open_remote,
+                   make_assistant=RemoteAssistant)
 
     def corpus_folder(self) -> Path:
         """The folder `/rebuild` reads: `--corpus`, else the manifest's, else `corpus/` beside the index."""
         if self.corpus is not None:
             return Path(self.corpus)
-        try:
-            recorded = json.loads((self.index / "manifest.json").read_text(encoding="utf-8")).get("corpus")
-        except (OSError, ValueError, AttributeError):
-            recorded = None
+        from qa.index import recorded_corpus
+
+        recorded = recorded_corpus(self.index)
         if isinstance(recorded, str) and recorded:
             path = Path(recorded)
             return path if path.is_absolute() else (self.index.resolve().parent / path)
@@ -141,9 +155,19 @@ class RebuildProgress(Message):
 
 
 class RebuildFinished(Message):
-    def __init__(self, report: BuildReport) -> None:
+    def __init__(self, report: BuildReport, source: str = "user") -> None:
         super().__init__()
         self.report = report
+        self.source = source  # "user" (/rebuild, the welcome's button) or "watch"
+
+
+class CorpusChanged(Message):
+    """Files in the corpus folder appeared, changed or went (or, `first`: watching began)."""
+
+    def __init__(self, changes: set[tuple[str, str]], first: bool) -> None:
+        super().__init__()
+        self.changes = changes
+        self.first = first
 
 
 # The screen -----------------------------------------------------------------------------
@@ -175,6 +199,11 @@ class ChatScreen(Screen[None]):
         self.welcome: WelcomeScreen | None = None
         self.selected: AnswerMessage | None = None
         self._last_progress = 0.0
+        self.rebuild_source = "user"
+        self.rebuild_again = False  # the corpus changed during a rebuild: one more after it
+        self.watch_stop = threading.Event()
+        self.watching = False  # the watcher is listening
+        self.caught_up = False  # the rebuild that follows changes made while the chat was closed
 
     # Layout ----------------------------------------------------------------------------
 
@@ -197,6 +226,11 @@ class ChatScreen(Screen[None]):
         )
         self.query_one(HistoryInput).focus()
         self.open_index()
+        if self.settings.watch:
+            self.watch_corpus()
+
+    def on_unmount(self) -> None:
+        self.watch_stop.set()
 
     @property
     def status_bar(self) -> StatusBar:
@@ -257,10 +291,24 @@ class ChatScreen(Screen[None]):
             label = f"BM25 ({answer.fallback_reason})" if answer.fallback_reason else "BM25"
         self.post_message(AnswerReady(seq, answer, label))
 
+    @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
+    def watch_corpus(self) -> None:
+        """Watch the corpus folder (watchfiles: the thread sleeps until the system reports a
+        change); each batch of changes becomes a `CorpusChanged` for the UI thread."""
+        from qa.watch import corpus_changes
+
+        first = True
+        for changes in corpus_changes(self.settings.corpus_folder(), stop=self.watch_stop):
+            self.post_message(CorpusChanged(changes, first))
+            first = False
+
     @work(thread=True, exclusive=True, group="rebuild", exit_on_error=False)
-    def rebuild(self, full: bool = False) -> None:
+    def rebuild(self, full: bool = False, source: str = "user") -> None:
         """Incremental build of the corpus into the index, then reload what the chat reads."""
         settings = self.settings
+        if settings.server:
+            raise QAError(f"This chat asks the server at {settings.server}: rebuild the index "
+                          "where it runs (`qa index`); the server picks it up within a second.")
 
         def progress(stage: str, done: int, total: int) -> None:
             self.post_message(RebuildProgress(stage, done, total))
@@ -274,7 +322,7 @@ class ChatScreen(Screen[None]):
             self.post_message(IndexOpened(retriever, settings.make_assistant(retriever)))
         else:
             retriever.reload_if_changed()
-        self.post_message(RebuildFinished(report))
+        self.post_message(RebuildFinished(report, source))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker failures become notifications."""
@@ -282,7 +330,8 @@ class ChatScreen(Screen[None]):
             return
         worker, error = event.worker, event.worker.error
         message = user_message(error) if error is not None else "Something went wrong."
-        self.app.notify(message, title="Error", severity="error", markup=False, timeout=8)
+        title = "Not watching the corpus" if worker.group == "watch" else "Error"
+        self.app.notify(message, title=title, severity="error", markup=False, timeout=8)
         if worker.group == "ask":
             self.question_failed(message)
         elif worker.group == "rebuild":
@@ -291,6 +340,8 @@ class ChatScreen(Screen[None]):
                 self.welcome.build_failed(message)
         elif worker.group == "index":
             self.set_status(mode="index could not be opened")
+        elif worker.group == "watch":
+            self.set_status(notice="not watching the corpus folder")
 
     # Worker results --------------------------------------------------------------------
 
@@ -304,6 +355,23 @@ class ChatScreen(Screen[None]):
         self.close_welcome()
         if not self.model_settled:
             self.warm_up(self.retriever)
+        self.catch_up()
+
+    def on_corpus_changed(self, message: CorpusChanged) -> None:
+        if message.first:
+            self.watching = True
+            if not message.changes:
+                self.catch_up()
+                return
+        self.caught_up = True  # this rebuild also takes in what changed while the chat was closed
+        self.start_rebuild(source="watch")
+
+    def catch_up(self) -> None:
+        """Once the watcher listens and the index is open: take in what changed in the corpus
+        while the chat was closed (an unchanged folder costs a second and shows nothing)."""
+        if self.watching and self.retriever is not None and not self.caught_up:
+            self.caught_up = True
+            self.start_rebuild(source="watch")
 
     def on_index_reloaded(self, message: IndexReloaded) -> None:
         self.show_index_stats()
@@ -357,13 +425,28 @@ class ChatScreen(Screen[None]):
         self._last_progress = now
         bar = self.query_one("#rebuild-progress", ProgressBar)
         bar.update(total=message.total or None, progress=message.done)
-        self.query_one("#rebuild-label", Static).update(Text(f"Rebuilding: {message.stage}", style="italic"))
+        from qa.build import describe_stage  # loaded by the build already: no cost here
+
+        verb = "Updating" if self.rebuild_source == "watch" else "Rebuilding"
+        if message.stage == "model" or (message.stage == "embed" and message.total >= 50):
+            self.query_one("#rebuild-bar").display = True  # a long stage: shown for any rebuild
+        label = describe_stage(message.stage, message.done, message.total)
+        self.query_one("#rebuild-label", Static).update(Text(f"{verb}: {label}…", style="italic"))
         if self.welcome is not None:
             self.welcome.show_progress(message.stage, message.done, message.total)
 
     def on_rebuild_finished(self, message: RebuildFinished) -> None:
         self.rebuild_ended()
         report = message.report
+        if message.source == "watch" and self.welcome is None:
+            # Watching is quiet: the status line says what changed, nothing when nothing did.
+            if not report.up_to_date:
+                from qa.watch import describe_update
+
+                self.set_status(notice=describe_update(report, short=True))
+            if self.retriever is not None:
+                self.show_index_stats()
+            return
         if report.up_to_date:
             summary = f"Index already up to date: {report.articles} articles, {report.chunks} chunks."
         else:
@@ -388,6 +471,9 @@ class ChatScreen(Screen[None]):
         self.rebuilding = False
         self.query_one("#rebuild-bar").display = False
         self.set_status(busy="")
+        if self.rebuild_again:  # files changed while it ran: once more, after this one's results
+            self.rebuild_again = False
+            self.call_later(self.start_rebuild, source="watch")
 
     # Showing things --------------------------------------------------------------------
 
@@ -496,11 +582,10 @@ class ChatScreen(Screen[None]):
                 self.action_rebuild()
             elif command.name == "clear":
                 self.action_clear()
-            elif command.name == "since":
-                self.since = parse_date_argument(command.argument)
-                self.date_filter_changed()
-            elif command.name == "until":
-                self.until = parse_date_argument(command.argument, end=True)
+            elif command.name in ("since", "until"):
+                latest = self.retriever.latest_date if self.retriever is not None else None
+                self.since, self.until = date_filter_after(
+                    command, since=self.since, until=self.until, latest=latest)
                 self.date_filter_changed()
             elif command.name == "quotes":
                 self.show_quotes(command.argument)
@@ -558,20 +643,31 @@ class ChatScreen(Screen[None]):
 
     # Actions (keys, palette, commands) -------------------------------------------------
 
-    def start_rebuild(self, full: bool = False) -> None:
-        """Run an incremental rebuild in a worker, with the progress bar shown."""
+    def start_rebuild(self, full: bool = False, source: str = "user") -> None:
+        """Run an incremental rebuild in a worker, with the progress bar shown.
+
+        `source` "watch" (the corpus changed): a rebuild already running is followed by one
+        more, and the result shows in the status line only."""
         if self.rebuilding:
-            self.app.notify("A rebuild is already running.", severity="warning")
+            if source == "watch":
+                self.rebuild_again = True
+            else:
+                self.app.notify("A rebuild is already running.", severity="warning")
             return
         self.rebuilding = True
-        self.query_one("#rebuild-bar").display = True
-        self.query_one("#rebuild-label", Static).update(Text("Rebuilding: starting", style="italic"))
+        self.rebuild_source = source
+        verb = "Updating" if source == "watch" else "Rebuilding"
+        # An update after a change is usually a fraction of a second: its bar shows only for a
+        # long stage (on_rebuild_progress), the status line says "updating index…" meanwhile.
+        self.query_one("#rebuild-bar").display = source != "watch"
+        self.query_one("#rebuild-label", Static).update(Text(f"{verb}: starting…", style="italic"))
         self.query_one("#rebuild-progress", ProgressBar).update(total=None, progress=0)
-        self.set_status(busy="rebuilding…")
-        self.rebuild(full)
+        self.set_status(busy="updating index…" if source == "watch" else "rebuilding…")
+        self.rebuild(full, source)
 
     def action_rebuild(self) -> None:
-        self.note(Text.assemble(("Rebuilding the index from ", "dim"), one_line(str(self.settings.corpus_folder()), "dim bold"), ("…", "dim")))
+        if not self.settings.server:  # a server's index is not rebuilt here (the worker says so)
+            self.note(Text.assemble(("Rebuilding the index from ", "dim"), one_line(str(self.settings.corpus_folder()), "dim bold"), ("…", "dim")))
         self.start_rebuild()
 
     def action_clear(self) -> None:

@@ -14,7 +14,8 @@ from textual.widgets import Button, Footer, ProgressBar, Static
 
 from qa.tui.literal import literal
 
-FORMATS = ".txt, .md, .html or .jsonl"
+# The common ones, short enough for one line at 80 columns (qa.ingest.FORMATS has them all).
+FORMATS = ".txt .md .html .pdf .docx .csv …"
 
 
 def welcome_text(corpus: Path, index: Path, reason: str | None) -> Text:
@@ -70,12 +71,16 @@ class WelcomeScreen(Screen[None]):
         self._on_build()
 
     def show_progress(self, stage: str, done: int, total: int) -> None:
-        """Show the build's progress (called by the chat screen, on the UI thread)."""
+        """Show the build's progress (called by the chat screen, on the UI thread), each
+        stage named as `qa index` names it on the terminal."""
+        from qa.build import describe_stage  # loaded by the build already: no cost here
+
         bar = self.query_one("#welcome-progress", ProgressBar)
         bar.display = True
         self.query_one("#welcome-progress-label").display = True
         bar.update(total=total or None, progress=done)
-        self.query_one("#welcome-progress-label", Static).update(Text(f"Building: {stage} {done}/{total}", style="italic"))
+        label = "starting" if stage == "starting" else describe_stage(stage, done, total)
+        self.query_one("#welcome-progress-label", Static).update(Text(f"Building: {label}…", style="italic"))
 
     def build_failed(self, message: str) -> None:
         """Let the user try again after a failed build."""

@@ -22,6 +22,7 @@ class Status:
     since: str | None = None
     until: str | None = None
     busy: str = ""  # "rebuilding", "answering"...
+    notice: str = ""  # the last thing that happened on its own: "index updated: +1 article"
 
     def with_(self, **changes: object) -> "Status":
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -72,4 +73,6 @@ def render_status(status: Status) -> Text:
     line.append_text(Text.assemble(sep, ("dates ", "dim"), (dates, "bold" if status.since or status.until else "")))
     if status.busy:
         line.append_text(Text.assemble(sep, (status.busy, "italic")))
+    elif status.notice:
+        line.append_text(Text.assemble(sep, (status.notice, "italic")))
     return line

@@ -1,0 +1,170 @@
+"""Settings in one place: flags > environment > the TOML file > defaults; clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa import config
+from qa.cli import main
+from qa.errors import ConfigError
+
+ALL_ENV = [o.env for o in config.OPTIONS]
+
+
+@pytest.fixture
+def settings_file(tmp_path, monkeypatch) -> Path:
+    """$XDG_CONFIG_HOME/qa/config.toml in a temporary home, with no QA_* variable set."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    for name in ALL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "xdg" / "qa" / "config.toml"
+    path.parent.mkdir(parents=True)
+    return path
+
+
+def test_the_file_lives_under_xdg_config_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert config.config_file() == tmp_path / "qa" / "config.toml"
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert config.config_file() == tmp_path / "home" / ".config" / "qa" / "config.toml"
+
+
+def test_defaults_without_a_file(settings_file):
+    s = config.load_settings()
+    assert (s.index, s.corpus, s.model, s.watch, s.theme, s.fusion_weight) == (
+        Path("index"), Path("corpus"), config.PACKAGED_MODEL, True, "textual-dark", None)
+    assert all(source == "default" for _, source in s.sources)
+
+
+def test_flags_beat_environment_beat_file_beat_defaults(settings_file, monkeypatch, tmp_path):
+    settings_file.write_text(
+        '# my news desk\n'
+        'index = "~/desk/index"\n'
+        'corpus = "/data/articles"\n'
+        'watch = false\n'
+        'fusion_weight = 0.25\n', encoding="utf-8")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    s = config.load_settings()
+    assert s.index == tmp_path / "home" / "desk" / "index"  # ~ is the home folder
+    assert s.source("index") == f"{settings_file} line 2"
+    assert (s.corpus, s.watch, s.fusion_weight) == (Path("/data/articles"), False, 0.25)
+    assert s.source("watch") == f"{settings_file} line 4" and s.is_default("theme")
+
+    monkeypatch.setenv("QA_INDEX", "/env/index")
+    monkeypatch.setenv("QA_WATCH", "on")
+    s = config.load_settings()
+    assert (s.index, s.source("index"), s.watch, s.source("watch")) == (
+        Path("/env/index"), "QA_INDEX", True, "QA_WATCH")
+
+    s = config.load_settings({"index": "/flag/index", "corpus": None})
+    assert (s.index, s.source("index")) == (Path("/flag/index"), "--index")
+    assert s.source("corpus") == f"{settings_file} line 3"  # an absent flag does not count
+    # The one-setting helpers the rest of qa calls agree with the whole.
+    assert config.index_path() == Path("/env/index")
+    assert config.index_path("/flag/index") == Path("/flag/index")
+    assert config.corpus_path() == Path("/data/articles")
+    assert config.fusion_weight(0.5) == 0.25
+
+
+def test_retrieval_uses_the_fusion_weight_setting(settings_file, seed_index):
+    from qa import Retriever
+
+    assert Retriever.open(seed_index).fusion_weight == 0.5  # the fitted default
+    settings_file.write_text("fusion_weight = 0.8\n", encoding="utf-8")
+    assert Retriever.open(seed_index).fusion_weight == 0.8
+
+
+def test_qa_config_prints_each_setting_and_its_source(settings_file, monkeypatch, capsys):
+    settings_file.write_text('theme = "nord"\n\nwatch = false\n', encoding="utf-8")
+    monkeypatch.setenv("QA_CORPUS", "/env/corpus")
+    assert main(["config", "--index", "/flag/index"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"settings file: {settings_file}"
+    rows = {line.split()[0]: line for line in out[1:]}
+    assert set(rows) == {"index", "corpus", "model", "watch", "theme", "fusion_weight"}
+    assert rows["index"].split()[2:] == ["/flag/index", "--index"]
+    assert rows["corpus"].split()[2:] == ["/env/corpus", "QA_CORPUS"]
+    assert rows["theme"].split()[2:] == ["nord", str(settings_file), "line", "1"]
+    assert rows["watch"].split()[2:] == ["false", str(settings_file), "line", "3"]
+    assert rows["model"].split()[2:] == [config.PACKAGED_MODEL, "default"]
+    assert rows["fusion_weight"].split()[2] == "0.5" and "HYBRID_ALPHA" in rows["fusion_weight"]
+    assert main(["config", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["settings"]["watch"] == {"value": False, "source": f"{settings_file} line 3",
+                                            "env": "QA_WATCH"}
+
+
+def test_qa_config_example_is_a_valid_settings_file(settings_file, capsys):
+    assert main(["config", "--example"]) == 0
+    settings_file.write_text(capsys.readouterr().out, encoding="utf-8")
+    s = config.load_settings()
+    assert s.source("index").startswith(str(settings_file)) and s.watch is True
+    assert main(["config"]) == 0
+    assert "none yet" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('index = ~/news\n', r"config\.toml line 1, column 9 \('index = ~/news'\): invalid value"
+                         r".*in quotes"),
+    ('watch = true\nwatch = false\n', r"line 2.*cannot overwrite a value"),
+    ('indx = "x"\n', r"config\.toml line 1: unknown setting 'indx'\. Did you mean 'index'\?"),
+    ('\n[chat]\nwatch = true\n', r"config\.toml line 2: unknown setting 'chat'"),
+    ('watch = "yes"\n', r"config\.toml line 1: watch must be true or false \(no quotes\), not "
+                        r"'yes'\. Write e\.g\. watch = true"),
+    ('fusion_weight = 1.5\n', r"line 1: fusion_weight must be a number from 0 to 1, not 1\.5"),
+    ('fusion_weight = true\n', r"fusion_weight must be a number from 0 to 1, not true"),
+    ('index = ""\n', r"index must be a folder in quotes"),
+    ('model = 3\n', r"model must be a name in quotes, not 3"),
+])
+def test_a_malformed_file_names_the_file_the_line_and_the_fix(settings_file, text, expected):
+    settings_file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=expected) as error:
+        config.load_settings()
+    assert str(settings_file) in str(error.value)
+
+
+def test_a_malformed_file_is_a_clear_cli_error(settings_file, capsys):
+    settings_file.write_text('index = "ok"\nwatch = maybe\n', encoding="utf-8")
+    for argv in (["config"], ["search", "NATO"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"qa: settings file {settings_file} line 2, column 9")
+        assert "Traceback" not in err and "watch = false" in err
+
+
+@pytest.mark.parametrize("env, value, expected", [
+    ("QA_WATCH", "maybe", r"QA_WATCH='maybe' is not on or off"),
+    ("QA_FUSION_WEIGHT", "heavy", r"QA_FUSION_WEIGHT='heavy' is not a number from 0 to 1"),
+    ("QA_FUSION_WEIGHT", "-0.1", r"QA_FUSION_WEIGHT='-0.1' is not a number from 0 to 1"),
+])
+def test_a_bad_environment_variable_is_named(settings_file, monkeypatch, env, value, expected):
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError, match=expected):
+        config.load_settings()
+
+
+def test_an_unreadable_file_is_named(settings_file):
+    settings_file.write_bytes(b'index = "\xff\xfe"\n')
+    with pytest.raises(ConfigError, match=r"settings file .*config\.toml cannot be read"):
+        config.load_settings()
+
+
+def test_the_index_path_comes_from_the_file(settings_file, seed_index, capsys):
+    """A command with no --index and no $QA_INDEX uses the file's index."""
+    settings_file.write_text(f'index = "{seed_index}"\n', encoding="utf-8")
+    assert main(["search", "Katrina Yu", "--mode", "bm25", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hits"]
+
+
+def test_only_config_reads_the_settings_file():
+    """One owner per rule: no other module parses TOML or reads $XDG_CONFIG_HOME."""
+    root = Path(config.__file__).parent
+    for path in root.rglob("*.py"):
+        if path.name == "config.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "import toml" not in text and 'environ.get("XDG_CONFIG_HOME' not in text, path
