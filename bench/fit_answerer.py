@@ -47,6 +47,10 @@ SETS = (
     ("squad", SHARED / "eval" / "squad2-dev-subset" / "dev-v2.0-first5.json", None),
     ("wikinews", REPO / "bench" / "sets" / "wikinews.jsonl", SHARED / "news" / "wikinews"),
 )
+# Off-topic questions by construction: dev questions of one set asked of another set's
+# articles (SQuAD's Normans over Wikinews, Wikinews' marathons over SQuAD's paragraphs).
+CROSS = (("squad", "wikinews"), ("wikinews", "squad"), ("squad", "devset"))
+CROSS_QUESTIONS = 120
 MAX_FALSE_ABSTENTION = 0.04  # on each dev set; the target on test splits is 0.05
 LEXICAL_ONLY = ("cosine", "cosine_gap")  # zero when the model cannot load
 
@@ -95,6 +99,17 @@ def collect(name: str, qset, retriever, mode: str) -> list[dict]:
         if (i + 1) % 100 == 0:
             print(f"  {name} {mode}: {i + 1}/{len(qset.examples)}", file=sys.stderr, flush=True)
     return rows
+
+
+def off_topic(qset, n: int):
+    """The first `n` answerable questions of a set, as off-topic questions (for another
+    corpus), with every n-th question taken so that all its articles are represented."""
+    from dataclasses import replace
+
+    answerable = [e for e in qset.examples if e.kind == "answerable" and not e.history]
+    step = max(1, len(answerable) // n)
+    picked = [replace(e, kind="off_topic", answers=()) for e in answerable[::step][:n]]
+    return replace(qset, examples=tuple(picked))
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None,
@@ -243,6 +258,9 @@ def main() -> None:
         "max_false_abstention_per_dev_set": MAX_FALSE_ABSTENTION,
     }}
     opened = [(name, *open_set(path, corpus)) for name, path, corpus in SETS]
+    by_name = {name: (qset, retriever) for name, qset, retriever in opened}
+    opened += [(f"{q} over {c}", off_topic(by_name[q][0], CROSS_QUESTIONS), by_name[c][1])
+               for q, c in CROSS]
     reference = None
     for scoring, mode in (("hybrid", "auto"), ("lexical", "bm25")):
         rows = [row for name, qset, retriever in opened

@@ -33,7 +33,8 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("place", re.compile(r"^\s*(?:where|in\s+which\s+(?:city|country|town|region|state)|"
                          r"which\s+(?:city|country|town|region|state|place)|what\s+(?:city|country|"
                          r"town|region|state|place))\b", re.I)),
-    ("person", re.compile(r"^\s*(?:who|whom|whose)\b", re.I)),
+    ("person", re.compile(r"^\s*(?:who|whom|whose|what\s+(?:is|was|are|were)\s+the\s+names?\s+of|"
+                          r"name\s+the)\b", re.I)),
     ("reason", re.compile(r"^\s*(?:why|for\s+what\s+reason|what\s+(?:caused|led\s+to))\b", re.I)),
 )
 _WHO_IS = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?P<name>[^?]+?)\s*\??\s*$", re.I)
