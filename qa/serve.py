@@ -1,0 +1,297 @@
+"""`qa serve`: the library over HTTP, as JSON, for many users at once.
+
+    GET  /search?q=…&k=5&since=…&until=…&mode=auto   `qa search --json`
+    GET  /ask?q=…&since=…&until=…&mode=auto          `qa ask --json`
+    POST /ask  {"question", "history", "since", "until", "mode"}
+    GET  /health                                     generation, counts, model, mode
+    GET  /article/{id}   GET /chunks?article=ID   GET /quotes?speaker=NAME   (the chat's reader
+                                                     and /quotes)
+
+Bodies are the CLI's `--json` shapes (`dataclasses.asdict` of qa's types). A `QAError`
+becomes `{"error": message}`: HTTP 400 for a bad query, 503 when the index is missing,
+corrupt or otherwise unusable; nothing else ever shows a traceback (500 names the error).
+
+Stateless: a question carries its conversation (`history`), each answer is read from one index
+generation (`Assistant.ask` pins one) and says which, so replicas behind a load balancer
+answer alike. A build published by `qa index` is picked up within a second
+(`Retriever.reload_if_changed`, called at most once a second).
+
+The endpoints are plain functions: FastAPI runs them in its thread pool, so the encoder and
+FAISS (CPU-bound, and releasing the GIL) work for several requests at once; the Retriever and
+Assistant are thread-safe.
+
+This is the only module that imports FastAPI (the `serve` extra: pip install 'qa[serve]').
+"""
+
+# No `from __future__ import annotations` here: FastAPI reads the endpoints' parameter types
+# at run time, and the ones defined inside `create_app` resolve only as real objects.
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from .errors import IndexChangedError, IndexMissingError, QAError, QueryError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fastapi import FastAPI
+
+    from .answer import Assistant
+    from .embedding import Embedder
+    from .retrieval import Retriever
+
+RELOAD_EVERY_SECONDS = 1.0  # how often a request may look for a newer build
+MAX_K = 100  # hits per search: a page of results, not the index
+ASK_MODES = ("auto", "hybrid", "bm25")
+EXTRA_MISSING = ("qa serve needs FastAPI and uvicorn, which the default install leaves out. "
+                 "Install them with: pip install 'qa[serve]'")
+
+
+def _fastapi() -> Any:
+    """The fastapi module, or a QAError naming the extra to install."""
+    try:
+        import fastapi
+    except ImportError as exc:
+        raise QAError(f"{EXTRA_MISSING} ({exc}).") from None
+    return fastapi
+
+
+class Library:
+    """The retriever and assistant a server answers from, for one index folder.
+
+    Opened on first use (a server may start before the first build: it answers 503 until the
+    index exists), and looks for a newer build at most once every `reload_every` seconds.
+    Thread-safe.
+    """
+
+    def __init__(self, index: str | Path, *, embedder: "Embedder | None" = None,
+                 reload_every: float = RELOAD_EVERY_SECONDS) -> None:
+        self.index = Path(index)
+        self.embedder = embedder
+        self.reload_every = reload_every
+        self._retriever: "Retriever | None" = None
+        self._assistant: "Assistant | None" = None
+        self._open_error: QAError | None = None
+        self._next_check = 0.0
+        self._lock = threading.Lock()
+
+    def current(self) -> "tuple[Retriever, Assistant]":
+        """The open retriever and its assistant, after a look for a newer build if the last
+        look is `reload_every` seconds old.
+
+        Raises:
+            IndexMissingError, IndexCorruptError, IndexMismatchError: no usable index yet.
+        """
+        now = time.monotonic()
+        # One request looks, the others go on with what is open (they never wait on a reload;
+        # until the index first opens they do wait, to answer from it or with its error).
+        if now >= self._next_check and self._lock.acquire(blocking=self._retriever is None):
+            try:
+                if now >= self._next_check:
+                    self._next_check = now + self.reload_every
+                    self._refresh()
+            finally:
+                self._lock.release()
+        retriever, assistant = self._retriever, self._assistant
+        if retriever is None or assistant is None:
+            raise self._open_error or IndexMissingError(f"No index in {self.index}. Run `qa index`.")
+        return retriever, assistant
+
+    def _refresh(self) -> None:
+        if self._retriever is not None:
+            self._retriever.reload_if_changed()
+            return
+        from .answer import Assistant
+        from .retrieval import Retriever
+
+        try:
+            retriever = Retriever.open(self.index, embedder=self.embedder)
+        except QAError as error:
+            self._open_error = error
+            return
+        self._assistant = Assistant(retriever)
+        self._retriever, self._open_error = retriever, None
+
+    def warm_up(self) -> None:
+        """Open the index and load the model now, so the first request does not wait for it.
+
+        Raises:
+            QAError: the index cannot be opened (the server still starts, answering 503).
+        """
+        retriever, _ = self.current()
+        retriever.warm_up()
+
+
+def create_app(library: Library) -> "FastAPI":
+    """The HTTP API over one `Library`.
+
+    Raises:
+        QAError: FastAPI is not installed (the message names `pip install 'qa[serve]'`).
+    """
+    fastapi = _fastapi()
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from pydantic import BaseModel, Field
+    from starlette.exceptions import HTTPException
+
+    from .dates import date_range
+    from .remote import answer_from_json
+    from .types import Answer
+
+    app = fastapi.FastAPI(title="qa", summary="Cited answers from a folder of news articles.",
+                          docs_url=None, redoc_url=None)
+
+    def reply(payload: Any, status: int = 200) -> JSONResponse:
+        return JSONResponse(payload, status_code=status)
+
+    def error_reply(status: int, message: str) -> JSONResponse:
+        return reply({"error": message}, status)
+
+    @app.exception_handler(QAError)
+    def _qa_error(request: Any, error: QAError) -> JSONResponse:
+        return error_reply(400 if isinstance(error, QueryError) else 503, str(error))
+
+    @app.exception_handler(RequestValidationError)
+    def _bad_request(request: Any, error: RequestValidationError) -> JSONResponse:
+        problems = []
+        for item in error.errors():
+            if item.get("type") == "json_invalid":
+                problems.append("The request body is not JSON.")
+                continue
+            where = ".".join(str(p) for p in item.get("loc", ())[1:]) or "request"
+            problems.append(f"{where}: {item.get('msg', 'invalid')}")
+        return error_reply(400, "; ".join(problems) or "Bad request.")
+
+    @app.exception_handler(HTTPException)
+    def _http_error(request: Any, error: HTTPException) -> JSONResponse:
+        return error_reply(error.status_code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Any, error: Exception) -> JSONResponse:
+        # A bug, or a library failing unforeseen: named, never a traceback to the client.
+        return error_reply(500, f"unexpected error ({type(error).__name__}: {error})")
+
+    def dates(retriever: "Retriever", since: str | None, until: str | None
+              ) -> tuple[str | None, str | None]:
+        # The CLI's reading: "2022-02", "March 2022", "last week" (from the newest article).
+        return date_range(since, until, latest=retriever.latest_date)
+
+    def ask(question: str, history: list[str | Answer], since: str | None,
+            until: str | None, mode: str) -> JSONResponse:
+        if mode not in ASK_MODES:
+            raise QueryError(f"Unknown mode {mode!r}; use one of {', '.join(ASK_MODES)}.")
+        retriever, assistant = library.current()
+        lo, hi = dates(retriever, since, until)
+        try:
+            answer = assistant.ask(question, history, since=lo, until=hi, mode=mode)
+        except IndexChangedError:  # a build removed the generation mid-answer: the new one
+            retriever.reload_if_changed()
+            answer = assistant.ask(question, history, since=lo, until=hi, mode=mode)
+        return reply(asdict(answer))
+
+    @app.get("/search")
+    def search(q: str, k: int = 5, since: str | None = None, until: str | None = None,
+               mode: str = "auto") -> JSONResponse:
+        """Ranked passages: the body of `qa search --json`."""
+        if not 1 <= k <= MAX_K:
+            raise QueryError(f"k must be between 1 and {MAX_K}.")
+        retriever, _ = library.current()
+        lo, hi = dates(retriever, since, until)
+        hits = retriever.search(q, k=k, since=lo, until=hi, mode=mode)
+        used = mode if mode != "auto" else retriever.mode
+        return reply({"query": q, "mode": used,
+                      "fallback_reason": retriever.fallback_reason if used == "bm25" else None,
+                      "hits": [asdict(h) for h in hits]})
+
+    @app.get("/ask")
+    def ask_get(q: str, since: str | None = None, until: str | None = None,
+                mode: str = "auto") -> JSONResponse:
+        """A cited answer: the body of `qa ask --json`."""
+        return ask(q, [], since, until, mode)
+
+    class AskBody(BaseModel):
+        question: str
+        history: list[str | dict[str, Any]] = Field(default_factory=list)
+        since: str | None = None
+        until: str | None = None
+        mode: str = "auto"
+
+    @app.post("/ask")
+    def ask_post(body: AskBody) -> JSONResponse:
+        """A cited answer to a question in a conversation: `history` holds the earlier turns,
+        oldest first, as question strings or earlier answers (their JSON)."""
+        turns: list[str | Answer] = []
+        for n, turn in enumerate(body.history):
+            try:
+                turns.append(turn if isinstance(turn, str) else answer_from_json(turn))
+            except (TypeError, ValueError, KeyError) as error:
+                raise QueryError(f"history[{n}] is neither a question nor an answer "
+                                 f"of `qa ask --json` ({error}).") from None
+        return ask(body.question, turns, body.since, body.until, body.mode)
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        """Which generation answers, what it holds, and how it searches."""
+        retriever, _ = library.current()
+        return reply({
+            "status": "ok", "generation": retriever.generation,
+            "stats": asdict(retriever.stats), "mode": retriever.mode,
+            "fallback_reason": retriever.fallback_reason,
+            "dense_ready": retriever.dense_ready, "latest_date": retriever.latest_date,
+        })
+
+    @app.get("/article/{article_id:path}")
+    def article(article_id: str) -> JSONResponse:
+        """One article with its full text (what citations' offsets point into)."""
+        retriever, _ = library.current()
+        return reply(asdict(_article_or_404(retriever.article, article_id)))
+
+    @app.get("/chunks")
+    def chunks(article: str) -> JSONResponse:
+        """An article's chunks, in order."""
+        retriever, _ = library.current()
+        _article_or_404(retriever.article, article)
+        return reply([asdict(c) for c in retriever.chunks_of(article)])
+
+    @app.get("/quotes")
+    def quotes(speaker: str | None = None) -> JSONResponse:
+        """Attributed quotes, of one speaker when given (as the chat's /quotes lists them)."""
+        retriever, _ = library.current()
+        return reply([asdict(q) for q in retriever.quotes(speaker)])
+
+    return app
+
+
+def _article_or_404(read: Callable[[str], Any], article_id: str) -> Any:
+    from starlette.exceptions import HTTPException
+
+    try:
+        return read(article_id)
+    except KeyError:
+        raise HTTPException(404, f"No article {article_id!r} in the index.") from None
+
+
+def serve(index: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
+          announce: Callable[[str], None] = print) -> None:
+    """Run the server until interrupted: open the index and load the model first, then answer.
+
+    Raises:
+        QAError: FastAPI or uvicorn is missing (the message names `pip install 'qa[serve]'`).
+    """
+    _fastapi()
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise QAError(f"{EXTRA_MISSING} ({exc}).") from None
+    library = Library(index)
+    app = create_app(library)
+    try:
+        library.warm_up()
+        retriever, _ = library.current()
+        stats = retriever.stats
+        how = "hybrid" if retriever.dense_ready else f"BM25 ({retriever.fallback_reason})"
+        announce(f"qa serve: {stats.articles} articles, {stats.chunks} chunks from {index} "
+                 f"({how}) on http://{host}:{port}  (Ctrl-C stops)")
+    except QAError as error:  # answers 503 until a build appears
+        announce(f"qa serve: {error} Answering 503 until then, on http://{host}:{port}.")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
