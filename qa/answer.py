@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .candidates import Candidate, Rarity, describe
+from .candidates import _ROLE_NOUNS, Candidate, Rarity, describe
 from .conversation import Turn
 from .errors import ModelUnavailableError, QueryError
 from .question import MAX_QUESTION_CHARS, Question, read_question
@@ -420,9 +420,10 @@ class Assistant:
         if it comes close. A side is what the article attaches to the speaker (an
         organisation, a country: "Foreign Ministry spokesperson Zhao Lijian")."""
         sides = {self._side(c) for c in chosen if c.speaker} - {None}
-        if len(sides) > 1:
+        keys = {_side_key(side) for side in sides}  # type: ignore[arg-type]
+        if len(keys) > 1:
             notes.append("The sources speak for different sides: " + ", ".join(sorted(sides)) + ".")
-        if len(sides) != 1 or len(chosen) >= self.max_sentences:
+        if len(keys) != 1 or len(chosen) >= self.max_sentences:
             return chosen
         bar = chosen[0].probability * OTHER_VIEW_SHARE
         for c in ranked:
@@ -439,7 +440,8 @@ class Assistant:
         """The organisation or country the article attaches to the speaker, or None."""
         if not c.speaker:
             return None
-        return affiliation(c.article.text, c.speaker)
+        found = affiliation(c.article.text, c.speaker)
+        return found if found and _side_key(found) else None
 
     def _whole_quote(self, c: Candidate) -> Candidate:
         """Widen a sentence to the whole quotation it is part of (same chunk, not too long):
@@ -557,11 +559,28 @@ def affiliation(text: str, speaker: str) -> str | None:
     return None
 
 
+# Words of a title that say what a person is, not whom they speak for.
+_NOT_A_SIDE = re.compile(
+    rf"^(?:{_ROLE_NOUNS}|senior|top|deputy|former|acting|foreign|vice|assistant|special|"
+    r"interim|the|a|an|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|"
+    r"february|march|april|may|june|july|august|september|october|november|december)$", re.I)
+
+
+def _side_key(affiliation: str) -> str | None:
+    """What an affiliation stands for, as a comparable key: its first word that is not a
+    role or a modifier, by stem ("Chinese Foreign Minister" and "China's envoy": "chin")."""
+    for word in affiliation.split():
+        word = word.strip(",.’'s")
+        if len(word) > 1 and not _NOT_A_SIDE.match(word):
+            return word[:4].casefold()
+    return None
+
+
 def _same_side(a: str, b: str) -> bool:
-    """Two affiliations are one side when they share a word's stem ("China"/"Chinese")."""
-    wa = {w[:4].lower() for w in a.split() if len(w) > 2}
-    wb = {w[:4].lower() for w in b.split() if len(w) > 2}
-    return bool(wa & wb)
+    """Whether two affiliations speak for the same side ("Russian President" and "Chinese
+    President" do not)."""
+    ka, kb = _side_key(a), _side_key(b)
+    return ka is not None and ka == kb
 
 
 def _joined(chosen: list[Candidate]) -> list[Candidate]:

@@ -344,3 +344,20 @@ def test_adjacent_sentences_are_cited_as_one_exact_span(assistant):
     span = joined[0]
     assert (span.start, span.end) == (first.start, after.end)
     assert span.text == first.article.text[first.start:after.end]
+
+
+def test_sides_come_from_what_the_article_attaches_to_a_speaker():
+    """No list of countries: the side is the organisation or place the article names with
+    the speaker, in any world (football here), and a shared title is not a shared side."""
+    from qa.answer import _same_side, affiliation
+
+    text = ("Harbour City manager Ellen Varga said the result was fair. "
+            "Riverton captain Tom Okafor said the referee erred. "
+            "Ana Duarte, a spokeswoman for the Riverton Supporters Trust, said fans were angry.")
+    assert affiliation(text, "Ellen Varga") == "Harbour City"
+    assert affiliation(text, "Tom Okafor") == "Riverton"
+    assert affiliation(text, "Ana Duarte") == "Riverton Supporters Trust"
+    assert _same_side("Riverton", "Riverton Supporters Trust")
+    assert not _same_side("Harbour City", "Riverton")
+    assert not _same_side("Northland President", "Southland President")
+    assert _same_side("Northland Foreign Minister", "Northland's envoy")
