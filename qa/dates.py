@@ -297,3 +297,52 @@ def dates_in_question(
             _clean(question, m.span()),
         )
     return None, None, question
+
+
+# --- dates written in articles ---------------------------------------------------------------
+
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_PREFIX = (
+    r"(?:(?:published|updated|posted)(?:\s+on)?:?\s+)?"
+    r"(?:(?:mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(?:day)?\.?,?\s+)?"
+)
+# A time after the date, as e-mail and RSS write it: "Tue, 15 Mar 2022 10:00:00 +0000 (UTC)".
+_TIME = (
+    r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
+    r"(?:\s*(?:[+-]\d{2}:?\d{2}|[a-z]{1,5}))?(?:\s*\([^)]{1,10}\))?)?"
+)
+_DATE_FORMS = [
+    re.compile(r"(?P<year>\d{4})(?P<sep>[-/])(?P<mon>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?:[T ][\d:.+\-Z ]*)?", re.I),
+    re.compile(r"D:(?P<year>\d{4})(?P<mon>\d{2})(?P<day>\d{2})[\d+\-Z']*"),  # PDF metadata
+    re.compile(_PREFIX + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME, re.I),
+    re.compile(_PREFIX + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})" + _TIME, re.I),
+]  # fmt: skip
+
+
+def written_date(value: str) -> str | None:
+    """Read a whole string as a date written in an article or a file's metadata.
+
+    Args:
+        value: e.g. `2021-12-17`, `2021/12/17`, `December 17, 2021`,
+            `Friday, December 17, 2021`, `17 December 2021`, `Dec. 17, 2021`,
+            `2022-02-26T10:00:00Z`, an e-mail or RSS date (`Fri, 17 Dec 2021 10:00:00 +0000`)
+            or a PDF date (`D:20211217100000Z`). The date is the one written, whatever the
+            time zone.
+
+    Returns:
+        The ISO date `YYYY-MM-DD`, or None when the string is not (only) a valid date.
+    """
+    value = value.strip()
+    if len(value) > 60:  # a dateline is short; this also bounds the regex work
+        return None
+    for form in _DATE_FORMS:
+        m = form.fullmatch(value)
+        if not m:
+            continue
+        groups = m.groupdict()
+        month = int(groups["mon"]) if groups.get("mon") else _MONTHS[groups["month"].lower()]
+        try:
+            return _dt.date(int(groups["year"]), month, int(groups["day"])).isoformat()
+        except ValueError:
+            return None
+    return None

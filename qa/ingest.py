@@ -76,6 +76,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from qa.chunking import split_sentences
+from qa.dates import written_date
 from qa.errors import CorpusError
 from qa.types import Article, Skipped
 
@@ -97,58 +98,8 @@ FORMATS_TEXT = ".txt .md .html .jsonl .csv .tsv .pdf .docx .eml .mbox .rss .atom
 _NOT_ARTICLES = frozenset({"readme", "license", "licence", "copying"})
 
 # --- dates -----------------------------------------------------------------------------------
-
-_MONTHS = {
-    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4,
-    "april": 4, "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8,
-    "sep": 9, "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11,
-    "dec": 12, "december": 12,
-}  # fmt: skip
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-_PREFIX = (
-    r"(?:(?:published|updated|posted)(?:\s+on)?:?\s+)?"
-    r"(?:(?:mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(?:day)?\.?,?\s+)?"
-)
-# A time after the date, as e-mail and RSS write it: "Tue, 15 Mar 2022 10:00:00 +0000 (UTC)".
-_TIME = (
-    r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
-    r"(?:\s*(?:[+-]\d{2}:?\d{2}|[a-z]{1,5}))?(?:\s*\([^)]{1,10}\))?)?"
-)
-_DATE_FORMS = [
-    re.compile(r"(?P<year>\d{4})(?P<sep>[-/])(?P<mon>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?:[T ][\d:.+\-Z ]*)?", re.I),
-    re.compile(r"D:(?P<year>\d{4})(?P<mon>\d{2})(?P<day>\d{2})[\d+\-Z']*"),  # PDF metadata
-    re.compile(_PREFIX + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME, re.I),
-    re.compile(_PREFIX + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})" + _TIME, re.I),
-]  # fmt: skip
-
-
-def parse_date(value: str) -> str | None:
-    """Parse a whole string as a date in a common English form.
-
-    Args:
-        value: e.g. `2021-12-17`, `2021/12/17`, `December 17, 2021`,
-            `Friday, December 17, 2021`, `17 December 2021`, `Dec. 17, 2021`,
-            `2022-02-26T10:00:00Z`, an e-mail or RSS date (`Fri, 17 Dec 2021 10:00:00 +0000`)
-            or a PDF date (`D:20211217100000Z`). The date is the one written, whatever the
-            time zone.
-
-    Returns:
-        The ISO date `YYYY-MM-DD`, or None when the string is not (only) a valid date.
-    """
-    value = value.strip()
-    if len(value) > 60:  # a dateline is short; this also bounds the regex work
-        return None
-    for form in _DATE_FORMS:
-        m = form.fullmatch(value)
-        if not m:
-            continue
-        groups = m.groupdict()
-        month = int(groups["mon"]) if groups.get("mon") else _MONTHS[groups["month"].lower()]
-        try:
-            return _dt.date(int(groups["year"]), month, int(groups["day"])).isoformat()
-        except ValueError:
-            return None
-    return None
+# Dates written in articles and their files are read by qa.dates, the one date module.
+parse_date = written_date
 
 
 def _iso_date(value: object) -> str | None:
