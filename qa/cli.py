@@ -119,8 +119,9 @@ def _from_stdin(value: str, what: str) -> str:
     if value != "-":
         return value
     if sys.stdin is None or sys.stdin.isatty():
+        command = "search" if what == "query" else "ask"
         raise QAError(f"`-` reads the {what} from standard input, and nothing is piped in. "
-                      f"Try: echo \"Who is Zhao Lijian?\" | qa {what == 'query' and 'search' or 'ask'} -")
+                      f"Try: echo \"Who is Zhao Lijian?\" | qa {command} -")
     text = " ".join(sys.stdin.read().split())
     if not text:
         raise QAError(f"Standard input held no {what}. Pipe one in, e.g. "
@@ -470,7 +471,7 @@ dates (--since, --until): YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", or "last week
     "ask": """\
 examples:
   qa ask "Who is Katrina Yu?"
-  qa ask "What did China say about sovereignty?" --since 2022-02 --json
+  qa ask "What did the minister say about the budget?" --since 2022-02 --json
   qa ask "What happened last week?" --since "last week"
   echo "How long was the video call between Xi and Putin?" | qa ask -
 
