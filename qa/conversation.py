@@ -62,7 +62,7 @@ def previous_entity(history: Sequence[Turn]) -> str | None:
             if words:
                 cleaned.append(" ".join(words).rstrip("?.!,"))
         if cleaned:
-            # Prefer a multi-word name ("Zhao Lijian") over a place ("China").
+            # Prefer a multi-word name ("Jane Doe") over a place ("Springfield").
             cleaned.sort(key=lambda n: -len(n.split()))
             return cleaned[0]
         if isinstance(turn, Answer):

@@ -140,8 +140,8 @@ _BOILERPLATE_LINE = re.compile(
     | (?:https?://|www\.)\S+                        # a bare URL, usually an image
     """
 )
-# A photo credit glued to the end of a real line: "...Moscow and Beijing.  Kremlin.ru" or a
-# caption ending in "(Kremlin.ru)". Only the credit goes; the sentence stays.
+# A photo credit glued to the end of a real line: "...met in the capital.  Example.org" or a
+# caption ending in "(Example.org)". Only the credit goes; the sentence stays.
 _TRAILING_CREDIT = re.compile(
     r"(?i)(?:(?<=[.!?\"”’'])[ \t\u00a0]+(?:[\w-]+\.)+[a-z]{2,}|[ \t\u00a0]+\((?:[\w-]+\.)+[a-z]{2,}\))"
     r"[ \t\u00a0]*$"
