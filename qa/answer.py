@@ -30,7 +30,7 @@ from .candidates import _ROLE_NOUNS, Candidate, Rarity, describe
 from .conversation import Turn
 from .errors import ModelUnavailableError, QueryError
 from .question import MAX_QUESTION_CHARS, Question, read_question
-from .quotes import _person_in, speaker_matches
+from .quotes import is_person, person_names, speaker_matches
 from .retrieval import Retriever
 from .scoring import AnswerModel, load_model
 from .text import terms
@@ -185,7 +185,7 @@ class Assistant:
                          "as the question asks.")
         hits = self._search(q.search, q.since, q.until, mode)
         if not hits and q.dates_from_question:
-            # "What did Russia annex in 2014?": the date is about the event, not the article.
+            # "What did Freedonia annex in 2014?": the date is about the event, not the article.
             notes.append(f"No article was published {_range_text(q.since, q.until)}; "
                          "searched all articles instead.")
             q = replace(q, since=None, until=None)
@@ -207,7 +207,8 @@ class Assistant:
         if reason and lexical:
             notes.append("Scored by wording only (BM25)." if mode == "bm25"
                          else f"Scored by wording only (BM25): {reason}.")
-        person = q.speaker if q.speaker and _person_in(q.speaker) else None
+        person = q.speaker if q.speaker and is_person(q.speaker, self._known_names(hits)) \
+            else None
         abstain_note = None
         if person:
             # "What did Blinken tell Wang Yi?": words attributed to someone else (Wang Yi's
@@ -288,6 +289,17 @@ class Assistant:
                     names, query=query, limit=SPEAKER_QUOTES_MAX, since=since, until=until))
             self._quotes_by_key[key] = found
         return self._quotes_by_key[key]
+
+    def _known_names(self, hits: list[Hit]) -> list[str]:
+        """The index's speakers and the people the retrieved articles name: what `is_person`
+        needs to tell "Kritenbrink" and "Biden" (people) from "China" (a body)."""
+        key = ("speakers",)
+        if key not in self._quotes_by_key:
+            self._quotes_by_key[key] = list(self.retriever.speakers())
+        names = list(self._quotes_by_key[key])
+        for article_id in dict.fromkeys(h.article_id for h in hits):
+            names.extend(person_names(self._article(article_id).text))
+        return names
 
     def _speaker_names(self, speaker: str) -> list[str]:
         key = ("names", speaker)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .quotes import speaker_matches
+from .quotes import _TITLES, speaker_matches
 from .text import terms
 from .types import Article
 
@@ -46,14 +46,8 @@ _SHAPES = {
     "reason": re.compile(r"\b(?:because|due to|owing to|as a result|result of|caused|cause|"
                          r"reason|after|following|since|so that|in order to|amid|over)\b", re.I),
 }
-_ROLE_NOUNS = (
-    r"official|secretary|diplomat|spokesperson|spokesman|spokeswoman|minister|envoy|ambassador|"
-    r"president|correspondent|representative|counsellor|counselor|chancellor|premier|leader|"
-    r"analyst|reporter|editor|general|chief|director|head|adviser|advisor|senator|governor|"
-    r"chairman|chairwoman|chair|mayor|king|queen|prince|professor|expert|founder|author|"
-    r"captain|coach|player|actor|actress|singer|writer|member|manager|executive|ceo|officer|"
-    r"judge|lawyer|doctor|scientist|researcher|candidate|prime minister|lawmaker|activist"
-)
+# Roles and titles before or after a name: the person-name rule's own list (qa.quotes).
+_ROLE_NOUNS = "|".join(sorted((re.escape(t) for t in _TITLES), key=len, reverse=True))
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]*")
 
 
