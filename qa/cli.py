@@ -1,4 +1,4 @@
-"""The `qa` command: index, search, ask, quotes, watch, chat, config, completion, eval.
+"""The `qa` command: index, search, ask, quotes, history, watch, chat, config, completion, eval.
 
 Kept light at import: each subcommand imports what it needs, so `qa --help` is instant and
 `qa search` never waits on the chat UI's libraries.
@@ -135,6 +135,49 @@ def _date_filter(args: argparse.Namespace, retriever: Any) -> tuple[str | None, 
 
     return date_range(args.since, args.until, latest=retriever.latest_date,
                       names=("--since", "--until"))
+
+
+def _save_turn(conversation: int | None, answer: Answer, index: str) -> None:
+    """Keep the answer in the history; a history that cannot be written is a warning only."""
+    from .history import History
+
+    try:
+        History.open().add_turn(conversation, answer, index_path=index)
+    except QAError as exc:
+        print(f"qa: the answer was not saved to the history: {terminal_safe(str(exc))}",
+              file=sys.stderr)
+
+
+def _when(iso: str) -> str:
+    """A saved time (UTC) as local `YYYY-MM-DD HH:MM`."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return terminal_safe(iso)
+
+
+def _export_history(history: Any, args: argparse.Namespace) -> int:
+    """`qa history --export [ID] [-o FILE]`: a conversation as Markdown."""
+    from .export import conversation_markdown
+
+    wanted = args.export or args.conversation
+    conversation = history.conversation(wanted) if wanted else history.last_conversation()
+    if conversation is None:
+        raise QAError(f"No conversation {wanted}. `qa history` lists them." if wanted else
+                      "No conversations yet to export. `qa ask` and the chat save them.")
+    turns = history.turns(conversation.id)
+    text = conversation_markdown([t.answer for t in turns], index=conversation.index_path,
+                                 started=conversation.started)
+    if not args.output or args.output == "-":
+        print(text, end="")
+        return 0
+    with open(args.output, "w", encoding="utf-8") as out:
+        out.write(text)
+    print(f"wrote conversation {conversation.id} ({len(turns)} question"
+          f"{'s' if len(turns) != 1 else ''}) to {terminal_safe(args.output)}", file=sys.stderr)
+    return 0
 
 
 # --- qa index ---------------------------------------------------------------------------
@@ -474,6 +517,7 @@ examples:
   qa ask "What did the minister say about the budget?" --since 2022-02 --json
   qa ask "What happened last week?" --since "last week"
   echo "How long was the video call between Xi and Putin?" | qa ask -
+  qa ask --continue "When was that?"        # a follow-up on the last conversation
 
 dates (--since, --until): YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", or "last week",
 "last month", "last year", counted back from the newest article's date.""",
@@ -484,6 +528,15 @@ examples:
 
 dates (--since, --until): YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", or "last week",
 "last month", "last year", counted back from the newest article's date.""",
+    "history": """\
+examples:
+  qa history                                # conversations, newest first
+  qa history 12                             # one conversation's questions and answers
+  qa history --export -o report.md          # the newest conversation as Markdown
+  qa history --export 12 > report.md
+  qa ask --continue "What did he say next?" # follow up on the newest conversation
+
+Kept in $XDG_DATA_HOME/qa/history.db (~/.local/share/qa/history.db) by qa ask and the chat.""",
     "chat": """\
 examples:
   qa                                        # the same as qa chat
@@ -594,9 +647,22 @@ examples:
         from .retrieval import Retriever
 
         question = _from_stdin(args.question, "question")
-        retriever = Retriever.open(config.index_path(args.index))
+        index = config.index_path(args.index)
+        conversation, earlier = None, []
+        if args.continue_:  # follow up on the last conversation: its answers are the context
+            from .history import History
+
+            history = History.open()
+            last = history.last_conversation()
+            if last is None:
+                raise QAError("There is no earlier conversation to continue. Ask without "
+                              "--continue to start one.")
+            conversation, earlier = last.id, [t.answer for t in history.turns(last.id)]
+        retriever = Retriever.open(index)
         since, until = _date_filter(args, retriever)
-        answer = Assistant(retriever).ask(question, since=since, until=until, mode=args.mode)
+        answer = Assistant(retriever).ask(question, earlier, since=since, until=until,
+                                          mode=args.mode)
+        _save_turn(conversation, answer, str(index.resolve()))
         if args.json:
             _print_json(asdict(answer))
         else:
@@ -611,6 +677,9 @@ examples:
                    help="how to search: hybrid (meaning and keywords), bm25 (keywords); "
                         "auto: hybrid, or bm25 when the model cannot load")
     p.add_argument("--index", help=_INDEX_HELP)
+    p.add_argument("--continue", "-c", dest="continue_", action="store_true",
+                   help="follow up on the last conversation (`qa history`): “he”, “that” and "
+                        "“when was that?” refer to its questions and answers")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(func=_cmd_ask)
 
@@ -644,6 +713,57 @@ examples:
     p.add_argument("--index", help=_INDEX_HELP)
     p.add_argument("--json", action="store_true", help="print the quotes as JSON")
     p.set_defaults(func=_cmd_quotes)
+
+    # history: the conversations qa ask and the chat saved (qa/history.py, qa/export.py).
+    def _cmd_history(args: argparse.Namespace) -> int:
+        from .history import History
+
+        history = History.open()
+        if args.export is not None or args.output:
+            return _export_history(history, args)
+        if args.conversation is not None:
+            if history.conversation(args.conversation) is None:
+                raise QAError(f"No conversation {args.conversation}. `qa history` lists them.")
+            turns = history.turns(args.conversation)
+            if args.json:
+                _print_json([asdict(t) for t in reversed(turns)])
+                return 0
+            from .answer import format_answer
+
+            for turn in reversed(turns):  # newest first, as the list of conversations
+                print(f"── {_when(turn.asked)}  {terminal_safe(turn.answer.question)}")
+                print(terminal_safe(format_answer(_answer_for_terminal(turn.answer)),
+                                    multiline=True))
+                print()
+            return 0
+        conversations = history.conversations(limit=args.limit)
+        if args.json:
+            _print_json([asdict(c) for c in conversations])
+            return 0
+        if not conversations:
+            print(f"No conversations yet ({terminal_safe(str(history.path))}). `qa ask` and the "
+                  "chat save every question and answer.")
+            return 0
+        for c in conversations:
+            turns = f"{c.turns} question{'s' if c.turns != 1 else ''}"
+            print(f"{c.id:>5}  {_when(c.last_asked)}  {turns:<13} "
+                  f"{terminal_safe(c.first_question)}")
+        print(f"\n`qa history ID` shows one; `qa history --export ID -o FILE.md` writes it as "
+              "Markdown; `qa ask --continue` follows up on the newest.", file=sys.stderr)
+        return 0
+
+    p = sub.add_parser("history", help="the conversations kept: list, show, export as Markdown")
+    p.add_argument("conversation", nargs="?", type=int, metavar="ID",
+                   help="show this conversation's questions and answers")
+    p.add_argument("--limit", type=int, default=20, metavar="N",
+                   help="list at most N conversations (default 20)")
+    p.add_argument("--export", nargs="?", type=int, const=0, metavar="ID",
+                   help="write a conversation (default: the newest) as Markdown: questions, "
+                        "answers and numbered sources")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="with --export: write to FILE instead of standard output")
+    p.add_argument("--json", action="store_true", help="print conversations or turns as JSON")
+    p.set_defaults(func=_cmd_history)
 
     # chat: the Textual UI. textual is imported only when the chat opens.
     def _cmd_chat(args: argparse.Namespace) -> int:

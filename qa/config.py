@@ -107,6 +107,17 @@ def config_file() -> Path:
     return Path(base) / "qa" / "config.toml"
 
 
+def data_dir() -> Path:
+    """Where qa keeps what it writes for the user: `$XDG_DATA_HOME/qa`, else `~/.local/share/qa`."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "qa"
+
+
+def history_path() -> Path:
+    """The conversation history database (`qa history`, `qa ask --continue`, the chat)."""
+    return data_dir() / "history.db"
+
+
 def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
     """Resolve every setting: flags > environment > settings file > defaults.
 

@@ -51,3 +51,7 @@ class QueryError(QAError):
 
 class ModelUnavailableError(QAError):
     """The embedding model could not be loaded; search falls back to BM25."""
+
+
+class HistoryError(QAError):
+    """The conversation history database cannot be opened, read or written."""

@@ -23,6 +23,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # The user's settings file (~/.config/qa/config.toml) must not steer the tests: an empty one.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="qa-tests-config-")
+# Nor may the tests read or write the user's conversation history (~/.local/share/qa).
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="qa-tests-data-")
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_CORPUS = REPO / "corpus"
@@ -57,6 +59,14 @@ class HashEmbedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1
         return out / norms
+
+
+@pytest.fixture(autouse=True)
+def data_home(tmp_path_factory, monkeypatch) -> Path:
+    """Each test its own empty XDG_DATA_HOME: a conversation history starts empty."""
+    path = tmp_path_factory.mktemp("xdg-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(path))
+    return path
 
 
 @pytest.fixture

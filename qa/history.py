@@ -1,0 +1,265 @@
+"""Conversations kept: every question, its answer and citations, in one SQLite file.
+
+One row per turn in `turns`, grouped by `conversations`; each turn records the index it was
+asked of and the index generation its answer came from, so a saved answer can always be
+traced to the articles it quotes. The file is `qa.config.history_path()`
+(`$XDG_DATA_HOME/qa/history.db`).
+
+The schema evolves by numbered migrations (`MIGRATIONS`), applied once when the file is
+opened and recorded in SQLite's `user_version`; the methods that read and write turns know
+only the newest schema (simonw/llm keeps its migrations the same way). qa never drops or
+rewrites what it did not create: a file that is not a database, or one with tables qa did not
+make, or one written by a newer qa, is left alone with an error that says so.
+
+Writes are small (one row) and each call opens its own connection, so a `History` can be used
+from any thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import HistoryError
+from .types import Answer, Citation
+
+# --- migrations (run by `migrate`, never by the readers below) --------------------------
+
+
+def _m001_conversations_and_turns(db: sqlite3.Connection) -> None:
+    db.execute("""
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            started TEXT NOT NULL,          -- ISO 8601, UTC
+            index_path TEXT NOT NULL        -- the index (or server URL) it was asked of
+        )""")
+    db.execute("""
+        CREATE TABLE turns (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+            asked TEXT NOT NULL,            -- ISO 8601, UTC
+            index_path TEXT NOT NULL,
+            generation TEXT,                -- Answer.generation: the index data it came from
+            question TEXT NOT NULL,
+            resolved_question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            abstained INTEGER NOT NULL,
+            confidence REAL,
+            mode TEXT NOT NULL,
+            fallback_reason TEXT,
+            since TEXT,
+            until TEXT,
+            notes TEXT NOT NULL,            -- JSON list of strings
+            citations TEXT NOT NULL         -- JSON list of Citation fields
+        )""")
+    db.execute("CREATE INDEX turns_by_conversation ON turns (conversation_id, id)")
+
+
+Migration = Callable[[sqlite3.Connection], None]
+# Append only: migration n (1-based) brings a database from user_version n-1 to n.
+MIGRATIONS: tuple[Migration, ...] = (_m001_conversations_and_turns,)
+_OUR_TABLES = {"conversations", "turns"}
+
+
+def migrate(db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring `db` to the newest schema, one numbered migration at a time.
+
+    Each migration runs in its own transaction with the `user_version` it reaches, so a crash
+    leaves the database at the last version that completed.
+
+    Returns:
+        The schema version the database is at.
+
+    Raises:
+        HistoryError: the database is newer than this qa, or holds tables qa did not create.
+    """
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(migrations):
+        raise HistoryError(
+            f"The history database was written by a newer qa (schema {version}; this qa knows "
+            f"{len(migrations)}). Upgrade qa, or set XDG_DATA_HOME to use another folder.")
+    if version == 0:
+        tables = {row[0] for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+        if tables:
+            raise HistoryError(
+                "The history file holds tables qa did not create "
+                f"({', '.join(sorted(tables))}); qa leaves it as it is. Move it away and qa "
+                "starts a new one.")
+    for number in range(version + 1, len(migrations) + 1):
+        with db:  # one transaction per migration, with the version it reaches
+            db.execute("BEGIN")
+            migrations[number - 1](db)
+            db.execute(f"PRAGMA user_version = {number}")
+    return len(migrations)
+
+
+# --- what is kept -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One saved question and its answer."""
+
+    id: int
+    conversation_id: int
+    asked: str  # ISO 8601, UTC
+    index_path: str
+    answer: Answer  # its `generation` is the index generation it came from
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A run of turns that follow on from each other."""
+
+    id: int
+    started: str  # ISO 8601, UTC
+    index_path: str
+    turns: int
+    first_question: str
+    last_asked: str
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class History:
+    """The conversation history in one SQLite file.
+
+    Raises (every method): HistoryError when the file cannot be read or written.
+    """
+
+    def __init__(self, path: Path) -> None:
+        """Use `open` instead: it also creates the file and brings its schema up to date."""
+        self.path = Path(path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> "History":
+        """Open (creating when missing) the history at `path`, default `qa.config.history_path()`.
+
+        Raises:
+            HistoryError: the folder cannot be created, the file is not a database, was written
+                by a newer qa or holds tables qa did not create.
+        """
+        if path is None:
+            from .config import history_path
+
+            path = history_path()
+        history = cls(Path(path))
+        try:
+            history.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise HistoryError(f"Cannot create {history.path.parent} for the conversation "
+                               f"history ({error.strerror or error}).") from None
+        with history._connect() as db:
+            migrate(db)
+        return history
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        except sqlite3.Error as error:
+            raise HistoryError(f"Cannot open the history {self.path} ({error}).") from None
+        try:
+            db.row_factory = sqlite3.Row
+            yield db
+        except sqlite3.DatabaseError as error:
+            raise HistoryError(f"The history {self.path} cannot be used ({error}). Move it "
+                               "away and qa starts a new one.") from None
+        finally:
+            db.close()
+
+    # writing ---------------------------------------------------------------------------
+
+    def start_conversation(self, index_path: str) -> int:
+        """A new, empty conversation about the index at `index_path`; returns its id."""
+        with self._connect() as db:
+            cursor = db.execute("INSERT INTO conversations (started, index_path) VALUES (?, ?)",
+                                (_now(), index_path))
+            return int(cursor.lastrowid or 0)
+
+    def add_turn(self, conversation_id: int | None, answer: Answer, *, index_path: str) -> Turn:
+        """Save one answered question; `conversation_id` None starts a new conversation.
+
+        Returns:
+            The saved `Turn` (its `conversation_id` says where it went).
+        """
+        if conversation_id is None:
+            conversation_id = self.start_conversation(index_path)
+        asked = _now()
+        with self._connect() as db:
+            cursor = db.execute(
+                """INSERT INTO turns (conversation_id, asked, index_path, generation, question,
+                       resolved_question, answer, abstained, confidence, mode, fallback_reason,
+                       since, until, notes, citations)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (conversation_id, asked, index_path, answer.generation, answer.question,
+                 answer.resolved_question, answer.text, int(answer.abstained), answer.confidence,
+                 answer.mode, answer.fallback_reason, answer.since, answer.until,
+                 json.dumps(list(answer.notes), ensure_ascii=False),
+                 json.dumps([asdict(c) for c in answer.citations], ensure_ascii=False)))
+            return Turn(int(cursor.lastrowid or 0), conversation_id, asked, index_path, answer)
+
+    # reading ---------------------------------------------------------------------------
+
+    def conversations(self, limit: int | None = None) -> list[Conversation]:
+        """Conversations that hold at least one turn, the most recently used first."""
+        with self._connect() as db:
+            rows = db.execute(
+                """SELECT c.id, c.started, c.index_path, COUNT(t.id) AS turns,
+                          MAX(t.asked) AS last_asked, MAX(t.id) AS last_turn,
+                          (SELECT question FROM turns WHERE conversation_id = c.id
+                           ORDER BY id LIMIT 1) AS first_question
+                   FROM conversations c JOIN turns t ON t.conversation_id = c.id
+                   GROUP BY c.id ORDER BY last_turn DESC LIMIT ?""",
+                (-1 if limit is None else limit,)).fetchall()
+        return [Conversation(r["id"], r["started"], r["index_path"], r["turns"],
+                             r["first_question"], r["last_asked"]) for r in rows]
+
+    def last_conversation(self) -> Conversation | None:
+        """The conversation of the newest turn, or None when nothing was saved yet."""
+        found = self.conversations(limit=1)
+        return found[0] if found else None
+
+    def conversation(self, conversation_id: int) -> Conversation | None:
+        """One conversation by id (None when there is none with turns)."""
+        return next((c for c in self.conversations() if c.id == conversation_id), None)
+
+    def turns(self, conversation_id: int) -> list[Turn]:
+        """The turns of one conversation, oldest first."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM turns WHERE conversation_id = ? ORDER BY id",
+                              (conversation_id,)).fetchall()
+        return [_turn(row) for row in rows]
+
+    def questions(self, limit: int = 500) -> list[str]:
+        """The questions asked most recently, oldest first (for the chat's ↑), each once."""
+        with self._connect() as db:
+            rows = db.execute("SELECT question FROM turns ORDER BY id DESC LIMIT ?",
+                              (limit,)).fetchall()
+        seen: set[str] = set()
+        newest_first = [q for (q,) in rows if not (q in seen or seen.add(q))]
+        return newest_first[::-1]
+
+
+_CITATION_FIELDS = {f.name for f in fields(Citation)}
+
+
+def _turn(row: sqlite3.Row) -> Turn:
+    citations = tuple(Citation(**{k: v for k, v in c.items() if k in _CITATION_FIELDS})
+                      for c in json.loads(row["citations"]))
+    answer = Answer(
+        question=row["question"], resolved_question=row["resolved_question"], text=row["answer"],
+        citations=citations, abstained=bool(row["abstained"]), mode=row["mode"],
+        fallback_reason=row["fallback_reason"], since=row["since"], until=row["until"],
+        notes=tuple(json.loads(row["notes"])), confidence=row["confidence"],
+        generation=row["generation"])
+    return Turn(row["id"], row["conversation_id"], row["asked"], row["index_path"], answer)

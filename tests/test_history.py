@@ -1,0 +1,231 @@
+"""Conversations kept (qa/history.py), `qa history`, `qa ask --continue`, and the Markdown
+export (qa/export.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from qa import config
+from qa.cli import main
+from qa.errors import HistoryError
+from qa.export import conversation_markdown, markdown_text, source_paragraphs
+from qa.history import MIGRATIONS, History, migrate
+from qa.types import Answer, Citation
+
+
+def citation(n: int, article: str, text: str, **kw) -> Citation:
+    fields = dict(n=n, article_id=article, title=f"Title of {article}", date="2022-03-01",
+                  source="Harbour Gazette", url=f"https://news.example/{article}", text=text,
+                  start=0, end=len(text), score=0.5, chunk_text=text, chunk_start=0,
+                  chunk_end=len(text))
+    fields.update(kw)
+    return Citation(**fields)
+
+
+def answer(question: str = "Who is Zhao Lijian?", **kw) -> Answer:
+    cited = (citation(1, "a", "Zhao Lijian is a spokesman."),
+             citation(2, "b", "He spoke on Monday.", date="2022-03-02", speaker="Zhao Lijian"))
+    fields = dict(question=question, resolved_question=question,
+                  text="Zhao Lijian is a spokesman. [1] He spoke on Monday. [2]",
+                  citations=cited, abstained=False, mode="hybrid", confidence=0.91,
+                  generation="gen-7", notes=("a note",))
+    fields.update(kw)
+    return Answer(**fields)
+
+
+# --- the database ---------------------------------------------------------------------------
+
+def test_the_default_file_is_under_xdg_data_home(data_home: Path) -> None:
+    assert config.history_path() == data_home / "qa" / "history.db"
+    History.open().add_turn(None, answer(), index_path="/ix")
+    assert (data_home / "qa" / "history.db").is_file()
+
+
+def test_a_turn_round_trips_with_its_generation_and_citations(tmp_path: Path) -> None:
+    history = History.open(tmp_path / "h.db")
+    saved = history.add_turn(None, answer(), index_path="/news/index")
+    [turn] = history.turns(saved.conversation_id)
+    assert turn.answer == answer()  # every field, citations and generation included
+    assert turn.index_path == "/news/index" and turn.asked
+    row = sqlite3.connect(tmp_path / "h.db").execute(
+        "SELECT generation, question, abstained, confidence, citations FROM turns").fetchone()
+    assert row[:4] == ("gen-7", "Who is Zhao Lijian?", 0, 0.91)
+    assert json.loads(row[4])[1]["speaker"] == "Zhao Lijian"
+
+
+def test_conversations_are_listed_newest_first(tmp_path: Path) -> None:
+    history = History.open(tmp_path / "h.db")
+    first = history.add_turn(None, answer("Q1"), index_path="/ix").conversation_id
+    second = history.add_turn(None, answer("Q2"), index_path="/ix").conversation_id
+    history.add_turn(first, answer("Q1 follow-up"), index_path="/ix")
+    listed = history.conversations()
+    assert [c.id for c in listed] == [first, second]  # the first was used last
+    assert (listed[0].turns, listed[0].first_question) == (2, "Q1")
+    assert history.last_conversation().id == first
+    assert history.questions() == ["Q1", "Q2", "Q1 follow-up"]
+
+
+def test_migrations_run_once_and_record_the_version(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    History.open(path).add_turn(None, answer(), index_path="/ix")
+    History.open(path)  # a second open migrates nothing and keeps the turn
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 1
+
+
+def test_a_later_migration_upgrades_an_older_file(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
+    assert migrate(db, MIGRATIONS) == 1
+    db.execute("INSERT INTO conversations (started, index_path) VALUES ('t', '/ix')")
+
+    def m002_add_a_column(db: sqlite3.Connection) -> None:
+        db.execute("ALTER TABLE conversations ADD COLUMN title TEXT")
+
+    assert migrate(db, (*MIGRATIONS, m002_add_a_column)) == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("SELECT index_path, title FROM conversations").fetchall() == [("/ix", None)]
+
+
+def test_a_failing_migration_leaves_the_last_good_version(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
+    migrate(db)
+
+    def m002_broken(db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE half_done (x)")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(db, (*MIGRATIONS, m002_broken))
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "half_done" not in tables
+
+
+def test_a_newer_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    History.open(path)
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    before = path.read_bytes()
+    with pytest.raises(HistoryError, match="newer qa"):
+        History.open(path)
+    assert path.read_bytes() == before
+
+
+def test_files_qa_did_not_make_are_left_alone(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE notes (text)")
+    db.execute("INSERT INTO notes VALUES ('mine')")
+    db.commit()
+    db.close()
+    before = other.read_bytes()
+    with pytest.raises(HistoryError, match="did not create"):
+        History.open(other)
+    assert other.read_bytes() == before
+    not_a_db = tmp_path / "text.db"
+    not_a_db.write_text("just some notes\n" * 100, encoding="utf-8")
+    with pytest.raises(HistoryError, match="Move it away"):
+        History.open(not_a_db)
+    assert not_a_db.read_text(encoding="utf-8") == "just some notes\n" * 100
+
+
+# --- qa ask --continue and qa history -----------------------------------------------------
+
+def test_ask_saves_and_continue_follows_up(seed_index: Path, capsys) -> None:
+    assert main(["ask", "Who is Zhao Lijian?", "--index", str(seed_index), "--mode", "bm25"]) == 0
+    assert main(["ask", "--continue", "What did he say about NATO?", "--index", str(seed_index),
+                 "--mode", "bm25", "--json"]) == 0
+    out = capsys.readouterr().out
+    follow_up = json.loads(out[out.index("{"):])
+    assert "Zhao Lijian" in follow_up["resolved_question"]  # "he" read from the saved turn
+    history = History.open()
+    [conversation] = history.conversations()
+    turns = history.turns(conversation.id)
+    assert [t.answer.question for t in turns] == ["Who is Zhao Lijian?",
+                                                   "What did he say about NATO?"]
+    assert all(t.answer.generation and t.index_path == str(seed_index.resolve()) for t in turns)
+    # Without --continue, a new conversation.
+    assert main(["ask", "Who is Katrina Yu?", "--index", str(seed_index), "--mode", "bm25"]) == 0
+    assert len(History.open().conversations()) == 2
+
+
+def test_continue_with_no_history_says_what_to_do(seed_index: Path, capsys) -> None:
+    assert main(["ask", "--continue", "And then?", "--index", str(seed_index)]) == 2
+    assert "no earlier conversation" in capsys.readouterr().err
+
+
+def test_history_lists_shows_and_exports(seed_index: Path, tmp_path: Path, capsys) -> None:
+    assert main(["history"]) == 0
+    assert "No conversations yet" in capsys.readouterr().out
+    for question in ("Who is Zhao Lijian?", "Who is Katrina Yu?"):
+        assert main(["ask", question, "--index", str(seed_index), "--mode", "bm25"]) == 0
+    capsys.readouterr()
+    assert main(["history"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "Who is Katrina Yu?" in lines[0] and "Who is Zhao Lijian?" in lines[1]
+    assert main(["history", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [c["first_question"] for c in listed] == ["Who is Katrina Yu?", "Who is Zhao Lijian?"]
+    assert main(["history", str(listed[1]["id"])]) == 0
+    assert "Zhao Lijian" in capsys.readouterr().out
+    out_file = tmp_path / "report.md"
+    assert main(["history", "--export", str(listed[1]["id"]), "-o", str(out_file)]) == 0
+    markdown = out_file.read_text(encoding="utf-8")
+    assert "## 1. Who is Zhao Lijian?" in markdown and "**[1]**" in markdown
+    assert main(["history", "--export"]) == 0  # the newest, to standard output
+    assert "## 1. Who is Katrina Yu?" in capsys.readouterr().out
+    assert main(["history", "--export", "999"]) == 2
+    assert "No conversation 999" in capsys.readouterr().err
+
+
+# --- Markdown -----------------------------------------------------------------------------
+
+def test_export_has_question_answer_and_numbered_sources() -> None:
+    text = conversation_markdown([answer()], index="/news/index", started="2024-05-01T14:03:00+00:00")
+    assert text.startswith("# Questions to qa\n\n2024-05-01 14:03:00 UTC · index /news/index · 1 question\n")
+    assert "## 1. Who is Zhao Lijian?" in text
+    # One paragraph per source article, markers kept.
+    assert "Zhao Lijian is a spokesman. [1]\n\nHe spoke on Monday. [2]" in text
+    assert ("**[1]** **Title of a** — Harbour Gazette, 2022-03-01, <https://news.example/a>\n\n"
+            "> “Zhao Lijian is a spokesman.”") in text
+    assert "> Zhao Lijian: “He spoke on Monday.”" in text
+    assert "*Note: a note*" in text
+
+
+def test_untrusted_text_stays_text_in_markdown() -> None:
+    hostile = citation(1, "x", "Click [here](javascript:alert(1)) or <script>x</script> *now*",
+                       title="# [bold]Big[/] <b>title</b>", source="Evil_Outlet",
+                       url="javascript:alert(1)")
+    evil = answer(question="## <img src=x> [a](http://evil.example)",
+                  text="Click [here](javascript:alert(1)) or <script>x</script> *now* [1]\n"
+                       "# not a heading\n    not code https://evil.example &amp; [1]: http://x",
+                  citations=(hostile,), notes=())
+    text = conversation_markdown([evil])
+    unescaped = re.compile(r"(?<!\\)[<\[*]")  # HTML, links and emphasis need these bare
+    assert [m.group() for m in unescaped.finditer(text.split("Sources:")[0])
+            if not text[m.start():].startswith("[1]")] == []
+    assert "\\<script\\>" in text and "\\<b\\>title" in text
+    assert "\n# not" not in text and "\n    not code" not in text
+    assert "https\\://evil.example" in text and "\\&amp;" in text
+    assert "<javascript" not in text and "javascript\\:" not in text  # shown, not linked
+    # Still readable: the words are all there.
+    assert "Click \\[here\\](javascript:alert(1))" in text
+    assert markdown_text("AT&T said 3 * 4") == "AT&T said 3 \\* 4"
+
+
+def test_source_paragraphs_split_where_the_article_changes() -> None:
+    a = answer(text="(as of 2022-03-01) First. [1] Second. [2] Third. [3] Fourth [4] [5]",
+               citations=(citation(1, "a", "First."), citation(2, "a", "Second."),
+                          citation(3, "b", "Third."), citation(4, "c", "Fourth"),
+                          citation(5, "c", "Fourth")))
+    parts = [a.text[s:e] for s, e in source_paragraphs(a)]
+    assert parts == ["(as of 2022-03-01) First. [1] Second. [2]", "Third. [3]", "Fourth [4] [5]"]
+    plain = answer(text="The articles don't say.", citations=(), abstained=True)
+    assert [plain.text[s:e] for s, e in source_paragraphs(plain)] == ["The articles don't say."]
+    assert not re.search(r"\s$", parts[0])
