@@ -64,6 +64,10 @@ class QAApp(App[None]):
         yield SystemCommand("Until date…", "Only use articles up to a date (/until DATE)", lambda: chat.prefill("/until "))
         yield SystemCommand("Clear date filter", "Use articles of any date", lambda: chat.run_command_line("/since off", "/until off"))
         yield SystemCommand("Quotes by…", "What a person is quoted as saying (/quotes NAME)", lambda: chat.prefill("/quotes "))
+        yield SystemCommand("Past conversations", "Load a saved conversation (/history)", chat.action_past_conversations)
+        yield SystemCommand("Export conversation", "Save it as Markdown in the current folder (/export [FILE])", chat.export_conversation)
+        yield SystemCommand("Copy source", "The selected source's sentence and reference (Ctrl+Y)", chat.action_copy_source)
+        yield SystemCommand("Open source URL", "In a web browser (Ctrl+O)", chat.action_open_source_url)
 
 
 def make_app(index_path: str | os.PathLike[str], corpus: str | os.PathLike[str] | None = None, *,

@@ -26,6 +26,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("until", "/until DATE", "Only articles up to DATE (written as for /since; off clears)", True),
     CommandSpec("clear", "/clear", "Clear the conversation (and its follow-up context)"),
     CommandSpec("quotes", "/quotes NAME", "List what NAME is quoted as saying", True),
+    CommandSpec("history", "/history", "Load a past conversation (every question is kept)"),
+    CommandSpec("export", "/export [FILE]", "Save this conversation as Markdown (questions, answers, numbered sources)", True),
 )
 _BY_NAME = {spec.name: spec for spec in COMMANDS}
 _CLEAR_WORDS = {"", "off", "none", "any", "clear", "-"}

@@ -30,6 +30,7 @@ from qa.errors import IndexChangedError, IndexCorruptError, IndexMismatchError, 
 from qa.tui.commands import Command, CommandError, date_filter_after, parse_command
 from qa.tui.literal import literal, one_line
 from qa.tui.screens.help import HelpScreen
+from qa.tui.screens.history import HistoryScreen
 from qa.tui.screens.reader import ReaderScreen
 from qa.tui.screens.welcome import WelcomeScreen
 from qa.tui.widgets.history_input import HistoryInput
@@ -56,6 +57,23 @@ def _make_assistant(retriever: Any) -> Any:
     return Assistant(retriever)
 
 
+# Browsers that run inside the terminal: started from the chat they would fight it for the screen.
+CONSOLE_BROWSERS = {"www-browser", "links", "links2", "elinks", "lynx", "w3m"}
+
+
+def _open_in_browser(url: str) -> str | None:
+    """Open `url` in a graphical browser; None when it opened, else why it did not."""
+    import webbrowser  # stdlib; only needed when a source is opened
+
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        return "no web browser is set up here"
+    if getattr(browser, "name", "") in CONSOLE_BROWSERS:
+        return f"the only browser here ({browser.name}) runs in the terminal"
+    return None if browser.open(url, new=2) else "the browser did not start"
+
+
 def _build_index(corpus: Path, index: Path, *, full: bool, progress: Callable[[str, int, int], None], embedder: Any | None) -> BuildReport:
     from qa import build_index
 
@@ -74,6 +92,8 @@ class ChatSettings:
     build_index: Callable[..., BuildReport] = _build_index
     server: str | None = None  # the URL of a `qa serve` that answers instead (`--server`)
     watch: bool = False  # re-index as the corpus folder changes (`qa chat`: the `watch` setting)
+    open_url: Callable[[str], str | None] = _open_in_browser  # None: opened; else the reason
+    history_path: Path | None = None  # the conversation history (None: qa.config.history_path())
 
     @classmethod
     def for_server(cls, url: str, *, transport: Any | None = None) -> "ChatSettings":
@@ -161,6 +181,28 @@ class RebuildFinished(Message):
         self.source = source  # "user" (/rebuild, the welcome's button) or "watch"
 
 
+class HistoryOpened(Message):
+    """The conversation history is open; `questions` are the latest asked, oldest first."""
+
+    def __init__(self, history: Any, questions: list[str]) -> None:
+        super().__init__()
+        self.history = history
+        self.questions = questions
+
+
+class ConversationsListed(Message):
+    def __init__(self, conversations: list[Any]) -> None:
+        super().__init__()
+        self.conversations = conversations
+
+
+class ConversationLoaded(Message):
+    def __init__(self, conversation: Any, turns: list[Any]) -> None:
+        super().__init__()
+        self.conversation = conversation
+        self.turns = turns
+
+
 class CorpusChanged(Message):
     """Files in the corpus folder appeared, changed or went (or, `first`: watching began)."""
 
@@ -177,9 +219,16 @@ class ChatScreen(Screen[None]):
     """Questions and answers on the left, sources on the right, input and status below."""
 
     BINDINGS = [
+        Binding("ctrl+y", "copy_source", "Copy source"),
+        Binding("ctrl+o", "open_source_url", "Open URL"),
+        Binding("ctrl+down", "source(1)", "Next source"),
+        Binding("ctrl+up", "source(-1)", "Previous source", show=False),  # in the help
         Binding("ctrl+r", "rebuild", "Rebuild"),
-        Binding("ctrl+l", "clear", "Clear"),
+        Binding("ctrl+l", "clear", "Clear", show=False),  # in the help; /clear
         Binding("escape", "focus_input", "Input", show=False),
+        # Three stops: the input, the sources, the conversation (Up/Down move inside it).
+        Binding("tab", "focus_pane(1)", "Next pane", show=False),
+        Binding("shift+tab", "focus_pane(-1)", "Previous pane", show=False),
     ]
 
     def __init__(self, settings: ChatSettings) -> None:
@@ -204,6 +253,10 @@ class ChatScreen(Screen[None]):
         self.watch_stop = threading.Event()
         self.watching = False  # the watcher is listening
         self.caught_up = False  # the rebuild that follows changes made while the chat was closed
+        self.saved: Any | None = None  # qa.history.History, once open
+        self.history_lock = threading.Lock()  # turns are saved in order, to one conversation
+        self.conversation_id: int | None = None  # where the next turn is saved (None: a new one)
+        self.conversation_started: str | None = None
 
     # Layout ----------------------------------------------------------------------------
 
@@ -216,7 +269,7 @@ class ChatScreen(Screen[None]):
             yield Static("", id="rebuild-label")
             yield ProgressBar(id="rebuild-progress", show_eta=False)
         yield HistoryInput(placeholder="Ask about the articles, or /help", id="question")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#rebuild-bar").display = False
@@ -226,6 +279,7 @@ class ChatScreen(Screen[None]):
         )
         self.query_one(HistoryInput).focus()
         self.open_index()
+        self.open_history()
         if self.settings.watch:
             self.watch_corpus()
 
@@ -257,6 +311,38 @@ class ChatScreen(Screen[None]):
             self.post_message(IndexNeedsBuild(str(error), full=True))
             return
         self.post_message(IndexOpened(retriever, settings.make_assistant(retriever)))
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def open_history(self) -> None:
+        """Open the conversation history (creating it on first use) for ↑ and /history."""
+        from qa.history import History
+
+        history = History.open(self.settings.history_path)
+        self.post_message(HistoryOpened(history, history.questions()))
+
+    @work(thread=True, group="history-save", exit_on_error=False)
+    def save_turn(self, answer: Answer) -> None:
+        """Keep one answered question, in the conversation on screen."""
+        history = self.saved
+        if history is None:
+            return
+        where = self.settings.server or str(self.settings.index.resolve())
+        with self.history_lock:
+            turn = history.add_turn(self.conversation_id, answer, index_path=where)
+            self.conversation_id = turn.conversation_id
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def list_conversations(self) -> None:
+        self.post_message(ConversationsListed(self.saved.conversations(limit=200) if self.saved else []))
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def load_conversation(self, conversation_id: int) -> None:
+        history = self.saved
+        if history is None:
+            return
+        conversation = history.conversation(conversation_id)
+        if conversation is not None:
+            self.post_message(ConversationLoaded(conversation, history.turns(conversation_id)))
 
     @work(thread=True, exclusive=True, group="model", exit_on_error=False)
     def warm_up(self, retriever: Any) -> None:
@@ -330,7 +416,10 @@ class ChatScreen(Screen[None]):
             return
         worker, error = event.worker, event.worker.error
         message = user_message(error) if error is not None else "Something went wrong."
-        title = "Not watching the corpus" if worker.group == "watch" else "Error"
+        if worker.group in ("history", "history-save"):
+            message += " Questions are still answered, but not kept."
+        title = {"watch": "Not watching the corpus", "history": "Conversation history",
+                 "history-save": "Not saved to the history"}.get(worker.group or "", "Error")
         self.app.notify(message, title=title, severity="error", markup=False, timeout=8)
         if worker.group == "ask":
             self.question_failed(message)
@@ -373,6 +462,44 @@ class ChatScreen(Screen[None]):
             self.caught_up = True
             self.start_rebuild(source="watch")
 
+    def on_history_opened(self, message: HistoryOpened) -> None:
+        self.saved = message.history
+        question_input = self.query_one(HistoryInput)
+        # Lines typed before the history opened come after the saved ones.
+        question_input.history[:0] = message.questions
+
+    def on_conversations_listed(self, message: ConversationsListed) -> None:
+        def chosen(conversation_id: int | None) -> None:
+            if conversation_id is not None:
+                self.load_conversation(conversation_id)
+            else:
+                self.action_focus_input()
+
+        self.app.push_screen(HistoryScreen(message.conversations), chosen)
+
+    def on_conversation_loaded(self, message: ConversationLoaded) -> None:
+        """Show a past conversation as it was; new questions follow on from it."""
+        from qa.tui.screens.history import local_time
+
+        self.action_clear(note=False)
+        messages = self.query_one(MessageList)
+        last: AnswerMessage | None = None
+        for turn in message.turns:
+            messages.mount(QuestionMessage(turn.answer.question))
+            last = AnswerMessage(turn.answer, f"{turn.answer.mode} · saved {local_time(turn.asked)}")
+            messages.mount(last)
+            self.history.append(turn.answer)
+        with self.history_lock:
+            self.conversation_id = message.conversation.id
+        self.conversation_started = message.conversation.started
+        n = len(message.turns)
+        self.note(Text(f"Loaded the conversation of {local_time(message.conversation.started)} "
+                       f"({n} question{'s' if n != 1 else ''}); new questions follow on from it.",
+                       style="dim"))
+        if last is not None:
+            self.select_answer(last)
+        self.action_focus_input()
+
     def on_index_reloaded(self, message: IndexReloaded) -> None:
         self.show_index_stats()
         self.note("The index was rebuilt elsewhere; answers now come from the new one.", classes="note")
@@ -399,6 +526,7 @@ class ChatScreen(Screen[None]):
         self.pending = None
         messages.call_after_refresh(messages.scroll_end, animate=False)
         self.history.append(message.answer)
+        self.save_turn(message.answer)
         self.select_answer(answer_widget)
         self.set_status(busy="")
         if message.mode_label != MODEL_LOADING:
@@ -533,7 +661,8 @@ class ChatScreen(Screen[None]):
         elif located != citation:
             self.app.notify("This article has changed since the answer; the cited passage is "
                             "highlighted where it now stands.", markup=False)
-        self.app.push_screen(ReaderScreen(article, located))
+        # Escape from the reader comes back to the input, ready for the next question.
+        self.app.push_screen(ReaderScreen(article, located), lambda _: self.action_focus_input())
 
     # Input and commands ----------------------------------------------------------------
 
@@ -563,6 +692,10 @@ class ChatScreen(Screen[None]):
             self.pending.add_class("-cancelled")
         self.question_seq += 1
         self.pending_question = question
+        if self.conversation_started is None:
+            from datetime import datetime, timezone
+
+            self.conversation_started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         messages.add(QuestionMessage(question))
         waiting = "Searching…"
         if self.retriever is None:
@@ -589,6 +722,10 @@ class ChatScreen(Screen[None]):
                 self.date_filter_changed()
             elif command.name == "quotes":
                 self.show_quotes(command.argument)
+            elif command.name == "history":
+                self.action_past_conversations()
+            elif command.name == "export":
+                self.export_conversation(command.argument)
         except CommandError as error:
             self.app.notify(str(error), severity="warning", markup=False)
 
@@ -670,14 +807,104 @@ class ChatScreen(Screen[None]):
             self.note(Text.assemble(("Rebuilding the index from ", "dim"), one_line(str(self.settings.corpus_folder()), "dim bold"), ("…", "dim")))
         self.start_rebuild()
 
-    def action_clear(self) -> None:
+    def action_clear(self, note: bool = True) -> None:
+        """Start afresh: the next question begins a new saved conversation."""
         self.query_one(MessageList).clear()
         self.history.clear()
         self.pending = None
         self.question_seq += 1  # drop any answer still on its way
         self.selected = None
+        with self.history_lock:
+            self.conversation_id = None
+        self.conversation_started = None
         self.query_one(SourcesPanel).show((), empty=NO_SELECTION)
-        self.note(Text("Conversation cleared.", style="dim"))
+        if note:
+            self.note(Text("Conversation cleared.", style="dim"))
+
+    def action_past_conversations(self) -> None:
+        """Pick a saved conversation to load (/history)."""
+        if self.saved is None:
+            self.app.notify("The conversation history is not open.", severity="warning")
+            return
+        self.list_conversations()
+
+    def export_conversation(self, file: str = "") -> None:
+        """Write the answers on screen as Markdown (/export [FILE]) into FILE, by default
+        `qa-YYYY-MM-DD-HHMM.md` in the folder the chat was started from."""
+        from datetime import datetime, timezone
+
+        from qa.export import conversation_markdown
+
+        answers = [widget.answer for widget in self.query_one(MessageList).answers()]
+        if not answers:
+            self.app.notify("Nothing to export yet: ask a question first.", severity="warning")
+            return
+        now = datetime.now()
+        path = Path(file).expanduser() if file else Path(f"qa-{now:%Y-%m-%d-%H%M}.md")
+        where = self.settings.server or str(self.settings.index.resolve())
+        started = self.conversation_started or now.astimezone(timezone.utc).isoformat(timespec="seconds")
+        try:
+            path.write_text(conversation_markdown(answers, index=where, started=started), encoding="utf-8")
+        except OSError as error:
+            self.app.notify(f"Could not write {path}: {error.strerror or error}", severity="error", markup=False)
+            return
+        n = len(answers)
+        self.app.notify(f"Saved {n} answer{'s' if n != 1 else ''} as Markdown to {path.resolve()}",
+                        title="Export", markup=False, timeout=8)
+
+    def action_copy_source(self) -> None:
+        """Copy the highlighted source (its sentence and reference) to the clipboard."""
+        from qa.export import citation_text
+
+        citation = self.query_one(SourcesPanel).current
+        if citation is None:
+            self.app.notify("No source to copy: select an answer first.", severity="warning")
+            return
+        self.app.copy_to_clipboard(citation_text(citation))
+        self.app.notify(f"Copied source [{citation.n}] with its reference.", markup=False)
+
+    def action_open_source_url(self) -> None:
+        """Open the highlighted source's URL in a browser (or say why not)."""
+        citation = self.query_one(SourcesPanel).current
+        if citation is None:
+            self.app.notify("No source to open: select an answer first.", severity="warning")
+            return
+        if not citation.url:
+            self.app.notify(f"Source [{citation.n}] has no URL. Enter on it opens the article here.",
+                            severity="warning", markup=False)
+            return
+        self.open_in_browser(citation.url)
+
+    @work(thread=True, group="browser", exit_on_error=False)
+    def open_in_browser(self, url: str) -> None:
+        """Start the browser in a thread (it can take a second); say when there is none."""
+        reason = self.settings.open_url(url)
+        if reason is None:
+            self.app.call_from_thread(self.app.notify, f"Opened {url}", markup=False)
+        else:
+            self.app.call_from_thread(self.app.copy_to_clipboard, url)
+            self.app.call_from_thread(
+                self.app.notify, f"Could not open a browser ({reason}). The URL is copied: {url}",
+                severity="warning", markup=False, timeout=10)
+
+    def action_source(self, step: int) -> None:
+        """Highlight the next or previous source of the selected answer."""
+        self.query_one(SourcesPanel).move(step)
+
+    def action_focus_pane(self, step: int) -> None:
+        """Tab and Shift+Tab: input → sources → conversation, and round."""
+        question_input, sources = self.query_one(HistoryInput), self.query_one(SourcesPanel)
+        answers = self.query_one(MessageList).answers()
+        conversation = self.selected if self.selected in answers else (answers[-1] if answers else None)
+        stops = [w for w in (question_input, sources, conversation) if w is not None]
+        focused = self.focused
+        here = next((i for i, w in enumerate(stops) if w is focused), None)
+        if here is None and focused in answers:
+            here = len(stops) - 1
+        target = stops[((here if here is not None else -1) + step) % len(stops)]
+        target.focus()
+        if target is conversation:
+            self.query_one(MessageList).scroll_to_widget(target, animate=False)
 
     def action_focus_input(self) -> None:
         self.query_one(HistoryInput).focus()

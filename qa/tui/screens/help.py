@@ -15,8 +15,11 @@ from qa.tui.commands import COMMANDS
 KEYS: tuple[tuple[str, str], ...] = (
     ("Enter", "ask the question (or run the /command) in the input"),
     ("Up / Down", "in the input: earlier / later lines; in the chat: previous / next answer"),
-    ("Tab / Shift+Tab", "move between input, answers and sources"),
-    ("Enter on a source", "open the article at the cited passage (Escape comes back)"),
+    ("Tab / Shift+Tab", "input → sources → conversation, and round"),
+    ("Enter on a source", "open the article at the cited passage (Escape comes back to the input)"),
+    ("Ctrl+Down / Ctrl+Up", "next / previous source of the selected answer (n / p in the sources)"),
+    ("Ctrl+Y", "copy the selected source: its sentence, title, outlet, date and URL (c in the sources)"),
+    ("Ctrl+O", "open the selected source's URL in a browser (o in the sources)"),
     ("Escape", "back to the input"),
     ("F1", "this help"),
     ("Ctrl+P", "command palette (the same actions as the commands)"),

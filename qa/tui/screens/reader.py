@@ -45,10 +45,10 @@ def paragraph_text(article_text: str, span: tuple[int, int], citation: Citation 
 
 
 class ReaderScreen(Screen[None]):
-    """Shows one article; Escape goes back to the chat."""
+    """Shows one article; Escape goes back to the chat (whose input then has the focus)."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back to chat"),
+        Binding("escape", "back", "Back to chat"),
         Binding("n", "jump_to_citation", "Cited passage"),
     ]
 
@@ -84,6 +84,9 @@ class ReaderScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#reader-body").focus()
         self.call_after_refresh(self.action_jump_to_citation)
+
+    def action_back(self) -> None:
+        self.dismiss(None)  # the chat's callback puts the focus back in its input
 
     def action_jump_to_citation(self) -> None:
         if self._cited is not None:

@@ -16,17 +16,21 @@ _MARKER = re.compile(r"\[(\d+)\]")
 
 
 def render_answer(answer: Answer, mode_label: str) -> Text:
-    """The answer body: its text with citation markers emphasised, then how it was found.
+    """The answer body: one paragraph per source article (`qa.export.source_paragraphs`),
+    citation markers emphasised, then how it was found.
 
     Only markers whose number is one of the answer's citations are styled: an article
     sentence that itself contains "[3]" is left alone unless 3 is cited.
     """
+    from qa.export import source_paragraphs  # small, no heavy imports
+
     cited = {c.n for c in answer.citations}
     body = literal(answer.text, "italic" if answer.abstained else "")
     for match in _MARKER.finditer(answer.text):
         if int(match.group(1)) in cited:
             body.stylize("bold reverse", match.start(), match.end())
-    lines = [body]
+    spans = source_paragraphs(answer) or [(0, len(answer.text))]
+    lines = [Text("\n\n").join(body[start:end] for start, end in spans)]
     if answer.resolved_question and answer.resolved_question.strip() != answer.question.strip():
         lines.append(Text.assemble(("understood as: ", "dim"), literal(answer.resolved_question, "dim italic")))
     for note in answer.notes:

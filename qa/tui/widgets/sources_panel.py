@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -59,7 +60,18 @@ def render_citation(citation: Citation) -> Text:
 
 
 class SourcesPanel(OptionList):
-    """An `OptionList` of citations; Enter (or a click) opens the article at the citation."""
+    """An `OptionList` of citations; Enter (or a click) opens the article at the citation.
+
+    The chat's keys for the highlighted source (copy it, open its URL, next/previous) work
+    from anywhere in the chat; here, focused, they also have single letters.
+    """
+
+    BINDINGS = [
+        Binding("c", "screen.copy_source", "Copy", show=False),
+        Binding("o", "screen.open_source_url", "Open URL", show=False),
+        Binding("n", "screen.source(1)", "Next", show=False),
+        Binding("p", "screen.source(-1)", "Previous", show=False),
+    ]
 
     class Open(Message):
         """The user chose a citation to read in its article."""
@@ -86,6 +98,23 @@ class SourcesPanel(OptionList):
                 self.add_option(None)  # a divider between entries
             self.add_option(Option(render_citation(citation), id=f"c{i}"))
         self.highlighted = 0
+
+    @property
+    def current(self) -> Citation | None:
+        """The highlighted citation (the first when none is), or None when there are none."""
+        if not self.citations:
+            return None
+        index = self.highlighted if self.highlighted is not None else 0
+        return self.citations[max(0, min(index, len(self.citations) - 1))]
+
+    def move(self, step: int) -> Citation | None:
+        """Highlight the next (`step` 1) or previous (-1) citation, stopping at the ends,
+        scrolled into view; returns it."""
+        if not self.citations:
+            return None
+        index = self.highlighted if self.highlighted is not None else 0
+        self.highlighted = max(0, min(index + step, len(self.citations) - 1))
+        return self.current
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

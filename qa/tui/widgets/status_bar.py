@@ -40,7 +40,8 @@ def date_filter_label(since: str | None, until: str | None) -> str:
 
 
 class StatusBar(Static):
-    """One line (wrapping on narrow terminals) built from a `Status`."""
+    """One line built from a `Status`, never wrapped: parts are shortened or dropped to fit
+    the width (`render_status`), and it is laid out again when the terminal is resized."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__("", **kwargs)  # type: ignore[arg-type]
@@ -49,30 +50,66 @@ class StatusBar(Static):
     def on_mount(self) -> None:
         self.show(self.status)
 
+    def on_resize(self) -> None:
+        self.show(self.status)
+
     def show(self, status: Status) -> None:
         """Replace what the line shows."""
         self.status = status
-        self.update(render_status(status))
+        width = self.content_size.width
+        self.update(render_status(status, width if width > 0 else None))
 
 
-def render_status(status: Status) -> Text:
-    """The status line as literal `Text` (model names and reasons are never markup)."""
+# Ways to make the line shorter, tried in order until it fits: the model name goes first,
+# then the chunk count, an unfiltered date range, the labels and the fallback's reason.
+_SHORTER = (
+    {},
+    {"model": False},
+    {"model": False, "chunks": False},
+    {"model": False, "chunks": False, "any_dates": False},
+    {"model": False, "chunks": False, "any_dates": False, "labels": False},
+    {"model": False, "chunks": False, "labels": False, "any_dates": False, "reason": False},
+)
+
+
+def render_status(status: Status, width: int | None = None) -> Text:
+    """The status line as literal `Text` (model names and reasons are never markup).
+
+    Args:
+        width: the cells it must fit in; parts are dropped (`_SHORTER`) and, as a last
+            resort, the line is cut with an ellipsis. None: everything, whatever its length.
+    """
+    for shorter in _SHORTER:
+        line = _status_line(status, **shorter)
+        if width is None or line.cell_len <= width:
+            return line
+    line.truncate(width, overflow="ellipsis")
+    return line
+
+
+def _status_line(status: Status, *, model: bool = True, chunks: bool = True, labels: bool = True,
+                 any_dates: bool = True, reason: bool = True) -> Text:
     sep = (" │ ", "dim")
     if status.articles is None:
         counts = Text("index loading…", style="italic")
-    else:
+    elif chunks:
         counts = Text.assemble((f"{status.articles}", "bold"), " articles · ", (f"{status.chunks}", "bold"), " chunks")
-    mode = Text.assemble(("search ", "dim"), (status.mode, "bold"))
-    if status.fallback_reason:
+    else:
+        counts = Text.assemble((f"{status.articles}", "bold"), " articles")
+    mode = Text.assemble(("search " if labels else "", "dim"), (status.mode, "bold"))
+    if status.fallback_reason and reason:
         mode.append(" — ")
         mode.append_text(one_line(status.fallback_reason, "italic"))
     line = Text.assemble(counts, sep, mode)
-    if status.model:
+    if status.model and model:
         line.append_text(Text.assemble(sep, ("model ", "dim"), one_line(status.model)))
-    dates = date_filter_label(status.since, status.until)
-    line.append_text(Text.assemble(sep, ("dates ", "dim"), (dates, "bold" if status.since or status.until else "")))
+    if status.since or status.until or any_dates:
+        dates = date_filter_label(status.since, status.until)
+        line.append_text(Text.assemble(sep, ("dates " if labels else "", "dim"),
+                                       (dates, "bold" if status.since or status.until else "")))
     if status.busy:
         line.append_text(Text.assemble(sep, (status.busy, "italic")))
     elif status.notice:
         line.append_text(Text.assemble(sep, (status.notice, "italic")))
+    line.no_wrap = True
     return line
