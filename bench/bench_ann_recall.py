@@ -4,7 +4,7 @@ with SciFact's test queries.
 
     .venv/bin/python bench/bench_ann_recall.py [--index ~/.cache/qa/eval/scifact/index]
 
-The IVF layout is the one `qa.dense.dense_layout` gives a corpus of this size if it were above
+The IVF layout is the one `qa.index.dense.ivf_layout` gives a corpus of this size if it were above
 the threshold (nlist = 4·sqrt(n), nprobe = nlist/48); `--nprobe-scale` tries more probes.
 """
 
@@ -33,22 +33,21 @@ def main() -> None:
 
     import faiss
 
-    import qa.dense as dense
+    import qa.index.dense as dense
     from qa import Retriever
     from qa.evaluation import load_beir
-    from qa.store import load_contents, read_manifest
+    from qa.index import Index
 
     index = Path(args.index)
-    folder = index / read_manifest(index)["data"]
-    vectors = np.load(folder / "vectors.npy").astype(np.float32)
-    ids = load_contents(folder).chunk_ids
+    opened = Index.open(index)
+    vectors = opened.vectors().astype(np.float32)
+    ids = opened.chunk_ids if opened.live is None else opened.chunk_ids[opened.live]
     queries = list(load_beir(common.SCIFACT, "test").queries.values())
     qv = Retriever.open(index).encode(queries)
-    exact = dense.make_dense_index(vectors, ids)
+    exact = dense.flat_index(vectors, ids)
     _, truth = exact.search(qv, 10)
-    dense.ANN_THRESHOLD = 0  # force the approximate layout on this corpus
-    layout = dense.dense_layout(len(vectors))
-    ivf = dense.make_dense_index(vectors, ids)
+    layout = dense.ivf_layout(len(vectors))  # the approximate layout, forced on this corpus
+    ivf = dense.ivf_index(dense.train_ivf(vectors, layout), vectors, ids)
     rows = []
     for scale in (0.25, 0.5, 1):
         ivf.nprobe = max(1, int(layout["nprobe"] * scale))

@@ -11,10 +11,11 @@ the manifest atomically, under a lock.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from .index import (
 from .index.bm25 import B, EPSILON, K1, Postings, term_counts
 from .index.chunks import ChunkTable
 from .index.quotes import QuoteTableBuilder
-from .index.texts import TextStore
+from .index.texts import ArticleTable, TextStore
 from .ingest import load_corpus
 from .quotes import extract_quotes
 from .text import TOKENIZER, terms
@@ -429,7 +430,7 @@ def _segment_data(parts: list[_Part], file_keys: dict[str, tuple[int, int]],
         meta["file_key"] = list(file_keys.get(meta["path"], ()))
         articles.append(meta)
     return SegmentData(
-        articles=articles,
+        articles=ArticleTable.of(articles),
         texts=TextStore.concat([p.article.text for p in parts]),
         chunks=chunks,
         postings=Postings.from_counts(counts, words),
@@ -458,6 +459,19 @@ def _article_meta(a: Article, n_chunks: int) -> dict[str, Any]:
     }
 
 
+class _Known:
+    """An unchanged article as the index holds it, for `load_corpus(known=...)` and the diff:
+    only what they read (id, hash, path). Materialising a full `Article` for each of the
+    150k articles of a 1M-chunk index cost most of an update; an article that must be built
+    again becomes one in `_PreviousFiles.with_its_text`."""
+
+    __slots__ = ("id", "hash", "path", "where")
+    text = ""
+
+    def __init__(self, id: str, hash: str, path: str, where: tuple[int, int]) -> None:
+        self.id, self.hash, self.path, self.where = id, hash, path, where
+
+
 class _PreviousFiles:
     """The live articles of the previous build: by id (for the diff) and by source file,
     for `load_corpus(known=...)`: a file whose size and mtime are unchanged is taken from the
@@ -466,51 +480,47 @@ class _PreviousFiles:
 
     def __init__(self, prev: Index, manifest: dict[str, Any] | None) -> None:
         self._prev = prev
-        # Their texts are read only when a build needs them: unchanged articles stay in
-        # their segments, so decoding every unchanged text (1.7 GB of str at 1M chunks)
-        # would be waste.
-        self.without_text: dict[str, tuple[int, int]] = {}  # article id -> (segment, row)
         self.live: dict[str, tuple[int, int, str]] = {}  # article id -> (segment, row, hash)
         self._rows: dict[str, list[tuple[int, int]]] = {}
-        for s, row, a in prev.live_articles():
-            self.live[a["id"]] = (s, row, a["hash"])
-            if a.get("file_key"):
-                self._rows.setdefault(a["path"], []).append((s, row))
+        for s, seg in enumerate(prev.segments):
+            table = seg.articles
+            rows = prev.live_rows(s).tolist()
+            ids, hashes = table.ids, table.hashes
+            self.live.update((ids[r], (s, r, hashes[r])) for r in rows)
+            paths, keys = table.paths, table.file_keys
+            for r in rows:
+                if keys[r]:
+                    self._rows.setdefault(paths[r], []).append((s, r))  # type: ignore[arg-type]
         skipped = (manifest or {}).get("skipped_paths")
         self._reread = {str(p).split(":")[0] for p in skipped} if isinstance(skipped, list) else set()
 
-    def get(self, rel: str) -> tuple[tuple[int, int], list[Article]] | None:
+    def get(self, rel: str) -> tuple[tuple[int, int], list[Any]] | None:
         rows = self._rows.get(rel)
         if not rows or rel in self._reread:
             return None
         segments = self._prev.segments
-        metas = [segments[s].articles[r] for s, r in rows]
-        key = tuple(metas[0]["file_key"])
-        articles = [
-            Article(
-                id=m["id"], title=m["title"], date=m.get("date"), source=m.get("source") or "",
-                url=m.get("url"), path=m["path"], text="", hash=m["hash"],
-            )
-            for m in metas
-        ]
-        self.without_text.update((m["id"], sr) for m, sr in zip(metas, rows))
-        return key, articles  # type: ignore[return-value]
+        s0, r0 = rows[0]
+        key = tuple(segments[s0].articles.file_keys[r0])
+        found = []
+        for s, r in rows:
+            table = segments[s].articles
+            found.append(_Known(table.ids[r], table.hashes[r], rel, (s, r)))
+        return key, found  # type: ignore[return-value]
 
-    def with_its_text(self, art: Article) -> Article:
-        """`art` with its text, if it came from here without it."""
-        found = self.without_text.get(art.id)
-        if found is None or art.text:
+    def with_its_text(self, art: Any) -> Article:
+        """A full `Article` with its text, for one that came from here without it."""
+        if not isinstance(art, _Known):
             return art
-        s, row = found
-        return replace(art, text=self._prev.segments[s].texts[row])
+        s, row = art.where
+        seg = self._prev.segments[s]
+        m = seg.articles[row]
+        return Article(id=m["id"], title=m["title"], date=m.get("date"),
+                       source=m.get("source") or "", url=m.get("url"), path=m["path"],
+                       text=seg.texts[row], hash=m["hash"])
 
 
 def _manifest_fields(embedder: Embedder, corpus: Path, skipped: list) -> dict[str, Any]:
     """What a build records in the manifest beside what the index writer does."""
-    import faiss
-    import rank_bm25  # noqa: F401  (the model of record; its version is recorded below)
-    from importlib.metadata import version
-
     return {
         "corpus": str(corpus.resolve()),
         "model": {"name": embedder.name, "dim": _dim_of(embedder), "normalized": True},
@@ -521,12 +531,25 @@ def _manifest_fields(embedder: Embedder, corpus: Path, skipped: list) -> dict[st
         "bm25": {"model": "rank_bm25.BM25Okapi", "k1": K1, "b": B, "epsilon": EPSILON},
         "counts": {"skipped": len(skipped)},
         "skipped_paths": sorted({s.path for s in skipped}),
-        "versions": {
-            "qa": version("qa") if _installed("qa") else "dev",
-            "format": FORMAT_VERSION,
-            "faiss": faiss.__version__,
-            "rank_bm25": version("rank-bm25") if _installed("rank-bm25") else "?",
-        },
+        "versions": dict(_versions(), format=FORMAT_VERSION),
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict[str, str]:
+    """The versions of qa, FAISS and rank-bm25 (the model of record) this process runs
+    (looked up once: each package-metadata lookup scans the install)."""
+    import sys
+    from importlib.metadata import version
+
+    from . import __version__
+
+    faiss = sys.modules.get("faiss")  # importing it only for its version costs ~0.1 s
+    return {
+        "qa": __version__,
+        "faiss": faiss.__version__ if faiss is not None else
+        (version("faiss-cpu") if _installed("faiss-cpu") else "?"),
+        "rank_bm25": version("rank-bm25") if _installed("rank-bm25") else "?",
     }
 
 

@@ -405,13 +405,18 @@ def _bm25_search(ix: Index, tokens: Sequence[str], depth: int,
         candidates = candidates[mask[candidates]]
     ids = ix.chunk_ids
     if len(candidates) > depth:
-        # The depth-th best score; everything above it, then ties at it by chunk id, so the
-        # cut does not depend on where chunks sit in the index.
-        kth = np.partition(scores[candidates], len(candidates) - depth)[len(candidates) - depth]
-        above = candidates[scores[candidates] > kth]
-        tied = candidates[scores[candidates] == kth]
-        tied = tied[np.argsort(ids[tied], kind="stable")][: depth - len(above)]
-        candidates = np.concatenate([above, tied])
+        values = scores[candidates]
+        best = np.argpartition(-values, depth - 1)[:depth]
+        kth = values[best].min()
+        if np.count_nonzero(values >= kth) > depth:
+            # Ties at the cut: keep those with the lowest chunk ids, so the cut does not
+            # depend on where chunks sit in the index.
+            above = candidates[values > kth]
+            tied = candidates[values == kth]
+            tied = tied[np.argsort(ids[tied], kind="stable")][: depth - len(above)]
+            candidates = np.concatenate([above, tied])
+        else:
+            candidates = candidates[best]
     order = np.lexsort((ids[candidates], -scores[candidates]))  # ties: lower chunk id first
     rows = candidates[order]
     return _Ranked(rows, scores[rows])

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from qa.index.bm25 import CorpusStats, Postings, idf_of, length_norms, score_into, term_counts
+from qa.index.bm25 import (CorpusStats, Postings, add_up, idf_of, length_norms, term_counts,
+                           term_weights)
 from qa.text import terms as tokenize
 
 from conftest import SEED_CORPUS, SHARED, HashEmbedder
@@ -49,11 +50,10 @@ def _scores(parts: list[tuple[Postings, np.ndarray | None]], stats: CorpusStats,
     idf = dict(zip(stats.terms, idf_of(stats.n_docs, stats.df, stats.average_idf).tolist()))
     out = []
     for postings, live in parts:
-        seg = np.zeros(postings.n_docs)
         norms = length_norms(postings.doclen, stats.avgdl)
-        for word, times in Counter(tokens).items():
-            if word in idf:
-                score_into(seg, postings, norms, word, idf[word], times)
+        found = [term_weights(postings, norms, word, idf[word], times)
+                 for word, times in Counter(tokens).items() if word in idf]
+        seg = add_up([f for f in found if f is not None], postings.n_docs)
         out.append(seg if live is None else seg[live])
     return np.concatenate(out)
 

@@ -50,8 +50,8 @@ def test_manifest_records_what_the_issue_asks(seed_index):
     assert [s["chunks"] for s in m["segments"]] == [m["counts"]["chunks"]]
     # Per-article hashes live with the articles, in the segment.
     seg = seed_index / m["segments"][0]["name"]
-    records = [json.loads(line) for line in (seg / "articles.jsonl").read_text().splitlines()]
-    assert len(records) == 5 and all(len(r["hash"]) == 64 for r in records)
+    records = json.loads((seg / "articles.json").read_text())
+    assert len(records["id"]) == 5 and all(len(h) == 64 for h in records["hash"])
     # Every file the manifest names has its size and checksum.
     assert set(m["files"]) == set(m["checksums"]) and f"{seg.name}/texts.bin" in m["files"]
     # No pickle anywhere: every array file loads with allow_pickle=False.

@@ -351,13 +351,13 @@ def _damage(index: Path, how: str, tmp_path: Path, seed_corpus: Path) -> None:
         mpath.unlink()
         os.mkfifo(mpath)
     elif how in ("articles with wrong types", "article without id"):
-        f = data / "articles.jsonl"
-        rows = [json.loads(line) for line in f.read_text().splitlines()]
+        f = data / "articles.json"
+        columns = json.loads(f.read_text())
         if how == "article without id":
-            del rows[0]["id"]
+            columns["id"][0] = None
         else:
-            rows[0]["title"], rows[1]["date"] = 5, ["2022"]
-        f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+            columns["title"][0], columns["date"][1] = 5, ["2022"]
+        f.write_text(json.dumps(columns))
         m["files"][_key(f)] = f.stat().st_size
         mpath.write_text(json.dumps(m))
     elif how == "texts.bin is a FIFO":
@@ -381,7 +381,7 @@ CLI_DAMAGES = [
     "truncated manifest", "edited manifest (data points outside)", "other format version",
     "edited manifest (segment points outside)",
     "other tokenizer", "truncated chunk_ids.npy", "truncated texts.bin", "truncated bm25_tf.npy",
-    "truncated articles.jsonl", "truncated df.npy",
+    "truncated articles.json", "truncated df.npy",
     "chunks from another build", "data folder deleted", "generation folder deleted",
     "deeply nested manifest",
     "manifest is a FIFO", "articles with wrong types", "article without id",

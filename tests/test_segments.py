@@ -90,8 +90,8 @@ def test_an_update_writes_one_segment_and_leaves_the_others_as_they_were(seed_co
     assert [s["name"] for s in m["segments"]][0] == old.name and len(m["segments"]) == 2
     assert {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in old.iterdir()} == digest
     new = index / m["segments"][1]["name"]
-    records = [json.loads(x) for x in (new / "articles.jsonl").read_text().splitlines()]
-    assert sorted(r["id"] for r in records) == sorted([*report.added, *report.changed])
+    ids = json.loads((new / "articles.json").read_text())["id"]
+    assert sorted(ids) == sorted([*report.added, *report.changed])
     assert m["segments"][1]["chunks"] == counting.calls  # only the new segment was embedded
     # The changed article's old chunks are the first segment's deletions.
     ix = Index.open(index)

@@ -59,7 +59,7 @@ def test_damaged_manifest(seed_index, damage):
 
 
 @pytest.mark.parametrize("name", ["chunk_ids.npy", "sent_spans.npy", "bm25_tf.npy", "bm25_docs.npy",
-                                  "bm25_indptr.npy", "bm25_terms.json", "texts.bin", "articles.jsonl"])
+                                  "bm25_indptr.npy", "bm25_terms.json", "texts.bin", "articles.json"])
 def test_truncated_data_file(seed_index, name):
     f = _data(seed_index) / name
     f.write_bytes(f.read_bytes()[: max(1, f.stat().st_size // 2)])
@@ -161,7 +161,7 @@ def test_the_files_of_a_version_3_index(seed_index):
     seg, gen = m["segments"][0]["name"], m["data"]
     tree = {p.relative_to(seed_index).as_posix() for p in seed_index.rglob("*")}
     segment_files = {
-        ".qa-generation", "articles.jsonl", "texts.bin", "text_offsets.npy",
+        ".qa-generation", "articles.json", "texts.bin", "text_offsets.npy",
         "chunk_ids.npy", "chunk_article.npy", "chunk_ordinal.npy", "chunk_start.npy",
         "chunk_end.npy", "sent_spans.npy", "sent_ptr.npy",
         "bm25_terms.json", "bm25_indptr.npy", "bm25_docs.npy", "bm25_tf.npy", "bm25_doclen.npy",

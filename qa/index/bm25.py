@@ -286,22 +286,36 @@ def length_norms(doclen: np.ndarray, avgdl: float) -> np.ndarray:
     return np.full(len(doclen), K1 * (1 - B))
 
 
-def score_into(out: np.ndarray, postings: Postings, norms: np.ndarray, term: str,
-               idf: float, times: int) -> None:
-    """Add `times` x the BM25 weight of `term` to the scores of the segment's chunks it
-    holds (`out` is the segment's slice of the score array).
+def term_weights(postings: Postings, norms: np.ndarray, term: str, idf: float,
+                 times: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The chunks of a segment holding `term` and `times` x their BM25 weight for it, or None.
+    `norms` is `length_norms` of the segment's chunks.
 
     Raises:
-        ValueError: the postings point past the segment's last chunk (damaged files).
+        ValueError: the postings point outside the segment's chunks (damaged files).
     """
     found = postings.postings(term)
     if found is None:
-        return
+        return None
     docs, tf = found
     if len(docs) and int(docs.min()) < 0:
         raise ValueError(f"BM25 postings of {term!r} point before the first chunk")
-    f = tf.astype(np.float64)
     try:
-        out[docs] += times * (idf * (f * (K1 + 1) / (f + norms[docs])))
+        denominator = norms.take(docs)  # k1 * (1 - b + b * doclen / avgdl) ...
     except IndexError as exc:  # checked here, per term, rather than at load
         raise ValueError(f"BM25 postings of {term!r} point past the last chunk") from exc
+    np.add(denominator, tf, out=denominator)  # ... + tf
+    weight = tf * (times * idf * (K1 + 1))
+    np.divide(weight, denominator, out=weight)
+    return docs, weight
+
+
+def add_up(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    """Scores of n chunks from (chunk rows, weights) pairs, each chunk's weights summed in
+    the order given (term after term, as rank-bm25 sums them). One pass: adding each term's
+    weights by fancy indexing cost ~40 ns a posting, 12 ms for a common term at 1M chunks."""
+    if not parts:
+        return np.zeros(n, dtype=np.float64)
+    docs = np.concatenate([d for d, _ in parts])
+    weights = np.concatenate([w for _, w in parts])
+    return np.bincount(docs, weights=weights, minlength=n)

@@ -17,6 +17,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import BuildLockedError, QAError
@@ -91,8 +92,10 @@ def new_tmp_dir(index_dir: Path, owner: str) -> Path:
 def place(index_dir: Path, tmp_dir: Path, prefix: str) -> str:
     """Make a complete folder durable and give it its final name (`prefix` + a unique
     stamp); returns that name. Nothing names it yet: the manifest does, when swapped."""
-    for f in tmp_dir.iterdir():
-        fsync_file(f)
+    files = list(tmp_dir.iterdir())
+    # Concurrently: the file system commits them together (one by one, ~4 ms each here).
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(fsync_file, files))
     fsync_dir(tmp_dir)  # the folder's own entries, before a manifest can name it
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     final = index_dir / f"{prefix}{stamp}-{uuid.uuid4().hex[:8]}"

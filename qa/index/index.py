@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import IndexChangedError, IndexCorruptError, ModelUnavailableError, QAError
 from ..types import Article, Chunk, Quote
 from . import dense
-from .bm25 import CorpusStats, idf_of, length_norms, score_into
+from .bm25 import CorpusStats, add_up, idf_of, length_norms, term_weights
 from .manifest import check_files, read_manifest, rebuild_hint, recorded_corpus
 from .segment import DENSE_FILES, Segment
 from .texts import corrupt
@@ -139,7 +139,7 @@ class Index:
         segments = []
         for entry in entries:
             old = known.get(entry["name"])
-            same = old is not None and old.entry == entry and old._dim == dim
+            same = old is not None and old._dim == dim and _same_segment(old.entry, entry)
             segments.append(old if same else Segment(index_dir, entry, dim))
         folder = index_dir / gen
         try:
@@ -247,10 +247,9 @@ class Index:
                 return s, row
         return None
 
-    def live_articles(self) -> Iterator[tuple[int, int, dict[str, Any]]]:
-        """(segment number, row, record) of every live article, in corpus order."""
-        for s, row in self.order.tolist():
-            yield s, row, self.segments[s].articles[row]
+    def live_rows(self, s: int) -> np.ndarray:
+        """The article rows of segment `s` that are live."""
+        return np.flatnonzero(self.position[s] >= 0)
 
     # --- reading articles and chunks --------------------------------------------------------
     def article(self, article_id: str) -> Article:
@@ -289,7 +288,7 @@ class Index:
             text = seg.texts[arow]
             start, end = int(c.start[local]), int(c.end[local])
             sentences = c.sentences(local)
-        return Chunk(id=int(c.ids[local]), article_id=seg.articles[arow]["id"],
+        return Chunk(id=int(c.ids[local]), article_id=seg.articles.ids[arow],
                      ordinal=int(c.ordinal[local]), start=start, end=end, text=text[start:end],
                      sentences=sentences)
 
@@ -375,7 +374,7 @@ class Index:
                 arow = int(table.article[r])
                 if (s, arow) != last:
                     last, text = (s, arow), seg.texts[arow]
-            out.append(table.quote(r, seg.articles[arow]["id"], text))
+            out.append(table.quote(r, seg.articles.ids[arow], text))
         return out
 
     def speakers(self) -> list[str]:
@@ -399,20 +398,22 @@ class Index:
         Raises:
             IndexCorruptError: a postings file the query reads is damaged.
         """
-        out = np.zeros(self.n_rows, dtype=np.float64)
+        parts = []
         for word, times in Counter(tokens).items():
             t = self._term.get(word)
             if t is None:
                 continue
             idf = float(self._idf[t])
             for s, seg in enumerate(self.segments):
-                lo, hi = int(self.chunk_bases[s]), int(self.chunk_bases[s + 1])
                 try:
-                    score_into(out[lo:hi], seg.postings, self._norms[s], word, idf, times)
+                    found = term_weights(seg.postings, self._norms[s], word, idf, times)
                 except (ValueError, OSError) as exc:
                     raise IndexCorruptError(
                         f"The BM25 part of {self.path}/ is damaged ({exc}). "
                         f"{rebuild_hint(self.path)}") from exc
+                if found is not None:
+                    parts.append((found[0] + self.chunk_bases[s], found[1]))
+        out = add_up(parts, self.n_rows)
         if self.live is not None:
             out[~self.live] = 0.0
         return out
@@ -519,11 +520,18 @@ class Index:
         return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
+def _same_segment(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two manifest entries describe the same segment (its deletions may differ:
+    they are the generation's, not the segment's)."""
+    return {k: v for k, v in a.items() if k != "deleted_chunks"} == \
+        {k: v for k, v in b.items() if k != "deleted_chunks"}
+
+
 def _article_dates(seg: Segment) -> np.ndarray:
     """YYYYMMDD of each article of a segment (0: no date)."""
     cached = getattr(seg, "_article_dates", None)
     if cached is None:
-        cached = np.asarray([_date_key(a.get("date")) for a in seg.articles], dtype=np.int64)
+        cached = np.asarray([_date_key(d) for d in seg.articles.dates], dtype=np.int64)
         seg._article_dates = cached  # type: ignore[attr-defined]  (a segment never changes)
     return cached
 

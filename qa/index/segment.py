@@ -2,7 +2,7 @@
 
     seg-<stamp>-<id>/
       .qa-generation   the index's id (qa deletes only folders that carry it)
-      articles.jsonl, texts.bin, text_offsets.npy           texts   (qa.index.texts)
+      articles.json, texts.bin, text_offsets.npy            texts   (qa.index.texts)
       chunk_*.npy, sent_spans.npy, sent_ptr.npy               chunks  (qa.index.chunks)
       bm25_terms.json, bm25_indptr.npy, bm25_docs.npy,
       bm25_tf.npy, bm25_doclen.npy                            bm25    (qa.index.bm25)
@@ -28,7 +28,7 @@ from .bm25 import Postings
 from .chunks import ChunkTable
 from .ownership import mark_generation
 from .quotes import QuoteTable
-from .texts import TextStore, corrupt
+from .texts import ArticleTable, TextStore, corrupt
 
 PART_FILES = (*texts.FILES, *chunks.FILES, *bm25.POSTINGS_FILES, *quotes.FILES)
 DENSE_FILES = dense.FILES
@@ -38,7 +38,7 @@ DENSE_FILES = dense.FILES
 class SegmentData:
     """A segment being written, all in memory: what a build or a merge assembled."""
 
-    articles: list[dict[str, Any]]
+    articles: ArticleTable
     texts: TextStore
     chunks: ChunkTable
     postings: Postings
@@ -54,7 +54,7 @@ class SegmentData:
     def save(self, folder: Path, owner: str) -> None:
         """Write every part into `folder` (a new temporary folder of the index)."""
         mark_generation(folder, owner)
-        texts.save_articles(folder, self.articles)
+        self.articles.save(folder)
         self.texts.save(folder)
         self.chunks.save(folder)
         self.postings.save(folder)
@@ -85,7 +85,7 @@ class Segment:
         self._quotes: QuoteTable | None = None
         self._dense: Any = None
         try:
-            self.articles = texts.load_articles(self.folder)
+            self.articles = ArticleTable.load(self.folder)
         except (OSError, ValueError, TypeError, RecursionError) as exc:
             raise corrupt(self.folder, exc) from exc
         if len(self.articles) != self.n_articles:
@@ -93,7 +93,7 @@ class Segment:
                 f"The index data in {self.folder} is inconsistent (it holds "
                 f"{len(self.articles)} articles, the manifest says {self.n_articles}). "
                 "Run `qa index --full` to rebuild the index.")
-        self.row_of = {a["id"]: i for i, a in enumerate(self.articles)}
+        self.row_of = dict(zip(self.articles.ids, range(self.n_articles)))
         if len(self.row_of) != len(self.articles):
             raise IndexCorruptError(f"The index data in {self.folder} lists an article twice. "
                                     "Run `qa index --full` to rebuild the index.")

@@ -41,7 +41,7 @@ from .index import DELETED_FILE, ORDER_FILE, Index
 from .manifest import FORMAT_VERSION, GENERATION_PREFIX, SEGMENT_PREFIX, TRAINED_PREFIX, write_manifest
 from .quotes import QuoteTableBuilder
 from .segment import Segment, SegmentData
-from .texts import TextStore
+from .texts import ArticleTable, TextStore, corrupt
 
 SEGMENTS_PER_TIER = 10
 MAX_DELETED_SHARE = 0.5
@@ -111,7 +111,12 @@ class IndexWriter:
         s.alive[rows] = False
         segment = s.segment
         assert segment is not None, "only published segments have deletions"
-        table = segment.chunks
+        try:  # mapped: an update reads the rows of the deleted articles only
+            table = ChunkTable.load(segment.folder, segment.n_articles, for_queries=False)
+            if len(table) != segment.n_chunks:
+                raise ValueError("the chunk table disagrees with the manifest")
+        except (OSError, ValueError) as exc:
+            raise corrupt(segment.folder, exc) from exc
         lo = np.searchsorted(table.article, rows, side="left")
         hi = np.searchsorted(table.article, rows, side="right")
         chunk_rows = ranges(lo, hi)
@@ -126,10 +131,10 @@ class IndexWriter:
         df: Counter[str] = Counter()
         length = 0
         for r, a, b in zip(rows.tolist(), lo.tolist(), hi.tolist()):
-            record = segment.articles[r]
+            title = segment.articles.titles[r]
             text = segment.texts[r]
             for c in range(a, b):
-                words = self.analyze(record["title"], text[int(table.start[c]) : int(table.end[c])])
+                words = self.analyze(title, text[int(table.start[c]) : int(table.end[c])])
                 if len(words) != int(doclen[c]):
                     self._stats_stale = True  # the tokenizer changed: count afresh at commit
                     return
@@ -461,7 +466,7 @@ def merge_segments(inputs: Sequence[Segment | SegmentData], alive: Sequence[np.n
         maps.append(mapping)
         offsets.append(len(articles))
         records = seg.articles
-        articles.extend(dict(records[r]) for r in rows.tolist())
+        articles.extend(records.take(rows.tolist()))
         store = seg.texts
         for lo, hi in _runs(rows):
             text_pieces.append((store, lo, hi))
@@ -483,7 +488,7 @@ def merge_segments(inputs: Sequence[Segment | SegmentData], alive: Sequence[np.n
 
             docs = []
             for r, a, b in zip(rows.tolist(), lo.tolist(), hi.tolist()):
-                text, title = store[r], records[r]["title"]
+                text, title = store[r], records.titles[r]
                 docs.extend(analyze(title, text[int(table.start[c]) : int(table.end[c])])
                             for c in range(a, b))
             count_blocks.append(term_counts(docs, terms))
@@ -514,7 +519,7 @@ def merge_segments(inputs: Sequence[Segment | SegmentData], alive: Sequence[np.n
                                           minlength=len(articles)).tolist()):
         a["chunks"] = n
     data = SegmentData(
-        articles=articles, texts=TextStore.concat(text_pieces), chunks=chunks,
+        articles=ArticleTable.of(articles), texts=TextStore.concat(text_pieces), chunks=chunks,
         postings=Postings.from_counts(counts, vocab), quotes=builder.table(),
         vectors=np.concatenate(vector_blocks) if has_vectors and vector_blocks else
         (np.zeros((0, 1), np.float32) if has_vectors else None),
