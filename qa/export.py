@@ -110,22 +110,22 @@ def _url(url: str | None) -> str:
 
 
 def citation_reference(citation: Citation) -> str:
-    """`Title — Outlet, 2022-03-01, https://…` in plain text (what the chat copies)."""
-    parts = [citation.title or citation.article_id, citation.source or "unknown outlet",
-             citation.date or "undated"]
-    if citation.url:
-        parts.append(citation.url)
-    head = terminal_safe(f"{parts[0]} — " + ", ".join(parts[1:]))
-    return head
+    """`Title — Outlet, 2022-03-01, https://…` in plain text (an unknown outlet is left out)."""
+    parts = [p for p in (citation.source, citation.date or "undated", citation.url) if p]
+    return terminal_safe(f"{citation.title or citation.article_id} — " + ", ".join(parts))
+
+
+def _quoted(sentence: str) -> str:
+    """The sentence in quotation marks, unless it opens with its own."""
+    sentence = " ".join(sentence.split())
+    return sentence if sentence.startswith(("“", '"', "‘", "'")) else f"“{sentence}”"
 
 
 def citation_text(citation: Citation) -> str:
-    """The cited sentence in quotation marks, with its reference: what the chat copies."""
-    sentence = terminal_safe(" ".join(citation.text.split()))
-    if not sentence.startswith(("“", '"', "‘", "'")):
-        sentence = f"“{sentence}”"
+    """The cited sentence in quotation marks, then `[n]` and its reference: what the chat
+    copies."""
     who = f"{terminal_safe(citation.speaker)}: " if citation.speaker else ""
-    return f"{who}{sentence}\n[{citation.n}] {citation_reference(citation)}"
+    return f"{who}{terminal_safe(_quoted(citation.text))}\n[{citation.n}] {citation_reference(citation)}"
 
 
 def _answer_markdown(answer: Answer) -> list[str]:
@@ -146,13 +146,12 @@ def _answer_markdown(answer: Answer) -> list[str]:
 
 
 def _citation_markdown(c: Citation) -> list[str]:
-    meta = [markdown_text(c.source or "unknown outlet"), markdown_text(c.date or "undated")]
+    meta = [markdown_text(p) for p in (c.source, c.date or "undated") if p]
     if c.url:
         meta.append(_url(c.url))
     head = f"**[{c.n}]** **{markdown_text(c.title or c.article_id)}** — {', '.join(meta)}"
-    sentence = markdown_text(" ".join(c.text.split()))
     who = f"{markdown_text(c.speaker)}: " if c.speaker else ""
-    return [head, "", f"> {who}“{sentence}”"]
+    return [head, "", f"> {who}{markdown_text(_quoted(c.text))}"]
 
 
 def conversation_markdown(answers: Sequence[Answer], *, index: str | None = None,

@@ -229,3 +229,11 @@ def test_source_paragraphs_split_where_the_article_changes() -> None:
     plain = answer(text="The articles don't say.", citations=(), abstained=True)
     assert [plain.text[s:e] for s, e in source_paragraphs(plain)] == ["The articles don't say."]
     assert not re.search(r"\s$", parts[0])
+
+
+def test_a_sentence_that_opens_a_quote_keeps_its_own_marks_and_no_outlet_is_left_out() -> None:
+    quoted = citation(1, "a", "“We will reopen,” the master said.", source="")
+    text = conversation_markdown([answer(text="“We will reopen,” the master said. [1]",
+                                         citations=(quoted,))])
+    assert "> “We will reopen,” the master said.\n" in text
+    assert "**[1]** **Title of a** — 2022-03-01, <https://news.example/a>" in text

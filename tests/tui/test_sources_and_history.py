@@ -201,7 +201,7 @@ async def test_export_writes_the_conversation_as_markdown(built_index: Path, cor
     first, second = last.citations[:2]
     # One paragraph per source article, then the numbered sources with their quoted spans.
     assert "[1]\n\n(as of" in text.split("## 2.")[1]
-    assert f"**[2]** **{second.title}** — unknown outlet, {second.date}" in text
+    assert f"**[2]** **{second.title}** — {second.date}" in text  # no outlet: left out
     assert f"> “{' '.join(first.text.split())[:50]}" in text.replace("\\", "")
 
 
@@ -335,3 +335,21 @@ async def test_an_answer_from_several_articles_has_a_paragraph_per_source(built_
         paragraphs = widget.content.plain.split("\n\n")
         assert paragraphs[0].endswith("[1]") and paragraphs[1].startswith("(as of")
         assert paragraphs[1].split("\n")[0].endswith("[2]")
+
+
+async def test_every_source_is_shown_whole_when_the_panel_scrolls(built_index: Path, corpus_dir: Path, embedder) -> None:
+    """Entries that overflow the panel bring its scrollbar: each is still shown to its end,
+    with the divider before the next (they were measured before the scrollbar narrowed them)."""
+    app = make_app(built_index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await ask(pilot, TWO_ARTICLES)
+        panel = app.query_one(SourcesPanel)
+        assert panel.virtual_size.height > panel.scrollable_content_region.height  # it scrolls
+        await pilot.press("ctrl+down")
+        await pilot.pause()
+        region = panel.region
+        lines = [line[region.x + 1:region.right - 3].strip()
+                 for line in screen_lines(app)[region.y + 1:region.bottom - 1]]
+        second = next(i for i, line in enumerate(lines) if line.startswith("[2] "))
+        assert second > 0 and set(lines[second - 1]) == {"─"}, lines

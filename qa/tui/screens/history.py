@@ -49,7 +49,9 @@ class HistoryScreen(ModalScreen[int | None]):
                                   style="italic"))
                 return
             options = OptionList(id="history-list")
-            for conversation in self.conversations:
+            for i, conversation in enumerate(self.conversations):
+                if i:
+                    options.add_option(None)  # a divider between conversations
                 options.add_option(Option(conversation_row(conversation), id=f"h{conversation.id}"))
             yield options
             yield Static(Text("Enter loads it (new questions follow on from it) · Escape goes back",
