@@ -19,7 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import fields
+from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
 from .errors import QAError, QueryError
@@ -203,7 +203,7 @@ class RemoteRetriever:
         """The server loads its model when it starts; this only refreshes what it says."""
         try:
             self._read_health()
-        except QAError:
+        except QAError:  # the chat's next question makes the same request and shows why
             pass
 
     def reload_if_changed(self) -> bool:
@@ -257,8 +257,6 @@ class RemoteAssistant:
             QueryError: the server found the question unanswerable as asked (empty, bad dates).
             QAError: the server failed or cannot be reached.
         """
-        from dataclasses import asdict
-
         turns = [t if isinstance(t, str) else asdict(t) for t in history]
         reply = self.retriever.request("POST", "/ask", body={
             "question": question, "history": turns, "since": since, "until": until, "mode": mode})

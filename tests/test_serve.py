@@ -218,10 +218,9 @@ def test_a_rebuild_is_picked_up_within_a_second(client: TestClient, library: Lib
     reload = retriever.reload_if_changed
     monkeypatch.setattr(retriever, "reload_if_changed", lambda: calls.append(1) or reload())
     started = time.monotonic()
-    for _ in range(30):  # about 30 requests inside a second: at most two looks for a build
+    for _ in range(30):  # many requests, at most one look for a build per second
         client.get("/health")
-    if time.monotonic() - started < 1.0:
-        assert len(calls) <= 2
+    assert len(calls) <= int(time.monotonic() - started) + 1
     (seed_corpus / "2022-04-01-lighthouse.md").write_text(LIGHTHOUSE, encoding="utf-8")
     make_index(seed_corpus, seed_index)
     deadline = time.monotonic() + 5
