@@ -8,6 +8,7 @@ import pytest
 from textual.pilot import Pilot
 
 from qa.history import History
+from qa.types import Answer, Citation
 from qa.tui.app import QAApp, make_app
 from qa.tui.screens.chat import ChatSettings
 from qa.tui.screens.history import HistoryScreen
@@ -20,7 +21,7 @@ from qa.tui.widgets.status_bar import StatusBar
 from .screen import on_screen, screen_lines
 
 SIZE = (120, 34)
-TWO_ARTICLES = "What did China say about Ukraine?"  # cites two articles of the seed corpus
+TWO_ARTICLES = "What did China say about Ukraine?"  # TwoSourceAssistant answers from two articles
 
 LIGHTHOUSE = """---
 title: Lighthouse of Quillport reopens
@@ -33,6 +34,40 @@ The Quillport lighthouse reopened on Friday after a two-year restoration, the ha
 
 Tourists queued along the pier to climb its 212 steps.
 """
+
+
+class TwoSourceAssistant:
+    """Answers every question with two sentences from each of two articles of the index, cited
+    by their offsets: these tests are about the chat, whatever the answerer would choose."""
+
+    def __init__(self, retriever) -> None:
+        self.retriever = retriever
+
+    def ask(self, question: str, history=(), *, since=None, until=None, mode="auto") -> Answer:
+        hits: list = []
+        for hit in self.retriever.search("China Russia Ukraine", k=10, mode="bm25"):
+            if all(h.article_id != hit.article_id for h in hits) and len(hit.sentences) >= 2:
+                hits.append(hit)
+        citations, parts = [], []
+        for hit in hits[:2]:
+            article = self.retriever.article(hit.article_id)
+            parts.append(f"(as of {article.date})")
+            for start, end in hit.sentences[:2]:
+                n = len(citations) + 1
+                citations.append(Citation(
+                    n=n, article_id=article.id, title=article.title, date=article.date,
+                    source=article.source, url=article.url, text=article.text[start:end],
+                    start=start, end=end, score=0.9, chunk_text=hit.text, chunk_start=hit.start,
+                    chunk_end=hit.end))
+                parts.append(f"{' '.join(article.text[start:end].split())} [{n}]")
+        return Answer(question=question, resolved_question=question, text=" ".join(parts),
+                      citations=tuple(citations), abstained=False, mode="bm25", confidence=0.9,
+                      generation="test")
+
+
+def two_source_app(index: Path, corpus: Path, embedder) -> QAApp:
+    return QAApp(ChatSettings(index=index, corpus=corpus, embedder=embedder,
+                              make_assistant=TwoSourceAssistant))
 
 
 async def settle(pilot: Pilot) -> None:
@@ -67,7 +102,7 @@ def url_index(corpus_dir: Path, make_index, tmp_path: Path) -> Path:
 # --- sources one key away -----------------------------------------------------------------
 
 async def test_tab_goes_input_sources_conversation(built_index: Path, corpus_dir: Path, embedder) -> None:
-    app = make_app(built_index, corpus_dir, embedder=embedder)
+    app = two_source_app(built_index, corpus_dir, embedder)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, "Who is Zhao Lijian?")
@@ -90,23 +125,24 @@ async def test_tab_goes_input_sources_conversation(built_index: Path, corpus_dir
 
 
 async def test_next_previous_and_copy_a_source(built_index: Path, corpus_dir: Path, embedder) -> None:
-    app = make_app(built_index, corpus_dir, embedder=embedder)
+    app = two_source_app(built_index, corpus_dir, embedder)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, TWO_ARTICLES)
-        first, second = answers(app)[-1].answer.citations[:2]
+        citations = answers(app)[-1].answer.citations
+        first, second = citations[:2]
         panel = app.query_one(SourcesPanel)
         assert panel.current == first
         # From the input (still focused): keys that do not type.
         await pilot.press("ctrl+down")
         assert panel.current == second and app.focused is app.query_one(HistoryInput)
-        await pilot.press("ctrl+down")  # stops at the last
-        assert panel.current == second
         await pilot.press("ctrl+y")
         copied = app.clipboard
         assert " ".join(second.text.split())[:60] in copied
         assert f"[2] {second.title} — " in copied and second.date in copied
-        await pilot.press("ctrl+up")
+        await pilot.press(*["ctrl+down"] * len(citations))  # stops at the last
+        assert panel.current == citations[-1]
+        await pilot.press(*["ctrl+up"] * len(citations))
         assert panel.current == first
         # In the sources panel, single letters.
         panel.focus()
@@ -185,7 +221,7 @@ async def test_keys_are_shown_in_the_footer_and_help(built_index: Path, corpus_d
 # --- export -------------------------------------------------------------------------------
 
 async def test_export_writes_the_conversation_as_markdown(built_index: Path, corpus_dir: Path, embedder, tmp_path: Path) -> None:
-    app = make_app(built_index, corpus_dir, embedder=embedder)
+    app = two_source_app(built_index, corpus_dir, embedder)
     out = tmp_path / "report.md"
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -200,7 +236,7 @@ async def test_export_writes_the_conversation_as_markdown(built_index: Path, cor
     assert "## 1. Who is Zhao Lijian?" in text and f"## 2. {TWO_ARTICLES}" in text
     first, second = last.citations[:2]
     # One paragraph per source article, then the numbered sources with their quoted spans.
-    assert "[1]\n\n(as of" in text.split("## 2.")[1]
+    assert "[2]\n\n(as of" in text.split("## 2.")[1]
     assert f"**[2]** **{second.title}** — {second.date}" in text  # no outlet: left out
     assert f"> “{' '.join(first.text.split())[:50]}" in text.replace("\\", "")
 
@@ -308,7 +344,7 @@ async def test_status_line_never_wraps_at_80_columns(built_index: Path, corpus_d
 
 
 async def test_narrow_layout_keeps_the_conversation_and_reflows_sources(built_index: Path, corpus_dir: Path, embedder) -> None:
-    app = make_app(built_index, corpus_dir, embedder=embedder)
+    app = two_source_app(built_index, corpus_dir, embedder)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, TWO_ARTICLES)
@@ -327,20 +363,20 @@ async def test_narrow_layout_keeps_the_conversation_and_reflows_sources(built_in
 
 
 async def test_an_answer_from_several_articles_has_a_paragraph_per_source(built_index: Path, corpus_dir: Path, embedder) -> None:
-    app = make_app(built_index, corpus_dir, embedder=embedder)
+    app = two_source_app(built_index, corpus_dir, embedder)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, TWO_ARTICLES)
         widget = answers(app)[-1]
         paragraphs = widget.content.plain.split("\n\n")
-        assert paragraphs[0].endswith("[1]") and paragraphs[1].startswith("(as of")
-        assert paragraphs[1].split("\n")[0].endswith("[2]")
+        assert paragraphs[0].startswith("(as of") and paragraphs[0].endswith("[2]")
+        assert paragraphs[1].startswith("(as of") and paragraphs[1].split("\n")[0].endswith("[4]")
 
 
 async def test_every_source_is_shown_whole_when_the_panel_scrolls(built_index: Path, corpus_dir: Path, embedder) -> None:
     """Entries that overflow the panel bring its scrollbar: each is still shown to its end,
     with the divider before the next (they were measured before the scrollbar narrowed them)."""
-    app = make_app(built_index, corpus_dir, embedder=embedder)
+    app = two_source_app(built_index, corpus_dir, embedder)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, TWO_ARTICLES)
