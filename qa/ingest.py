@@ -16,7 +16,9 @@ Formats (`FORMATS`):
 * `.eml` and `.mbox` newsletters (subject → title, `Date` → date, sender name → source; the
   text/plain part, else the text/html part through the HTML path);
 * RSS/Atom feeds (`.rss`, `.atom`, and `.xml` files that are feeds), through feedparser: one
-  article per entry (title, published date, link, content or summary as text).
+  article per entry (title, published date, link, content or summary as text);
+* `.feeds` files: feed URLs, one a line, fetched (with a timeout) on every `qa index`; a feed
+  that cannot be fetched (no network) is listed as skipped and keeps what was indexed from it.
 
 Every other file that is not hidden is listed as skipped with the reason (unsupported format,
 a README or licence file, not a regular file), never dropped silently; hidden files and folders
@@ -90,10 +92,14 @@ __all__ = [
 
 FORMATS = (
     ".txt", ".md", ".html", ".htm", ".jsonl", ".csv", ".tsv", ".pdf", ".docx", ".eml", ".mbox",
-    ".rss", ".atom", ".xml",
+    ".rss", ".atom", ".xml", ".feeds",
 )  # fmt: skip
 # The readable formats as the user reads them in messages (.htm and .xml feeds go unsaid).
-FORMATS_TEXT = ".txt .md .html .jsonl .csv .tsv .pdf .docx .eml .mbox .rss .atom"
+FORMATS_TEXT = ".txt .md .html .jsonl .csv .tsv .pdf .docx .eml .mbox .rss .atom .feeds"
+# A `.feeds` file lists feed URLs, one a line; each is fetched on every `qa index`.
+FEED_TIMEOUT = 15.0  # seconds per feed
+FEED_MAX_BYTES = 20 << 20
+_FETCH_FAILED = "could not be fetched"
 # Files that come with a downloaded corpus and describe it; they are not articles.
 _NOT_ARTICLES = frozenset({"readme", "license", "licence", "copying"})
 
@@ -471,6 +477,8 @@ def read_article_file(path: Path, root: Path) -> tuple[list[Article], list[Skipp
         return _read_mbox(path, rel)
     if ext in (".rss", ".atom", ".xml"):
         return _read_feed(data, rel)
+    if ext == ".feeds":
+        return _read_feed_list(data, rel)
     raw = _decode(data)
     if raw is None:
         return [], [Skipped(rel, "not UTF-8 text; re-save it as UTF-8")]
@@ -985,6 +993,44 @@ def _read_feed(data: bytes, rel: str) -> Read:
     return articles, skipped
 
 
+def _read_feed_list(data: bytes, rel: str) -> Read:
+    """A `.feeds` file: feed URLs, one a line (`#` starts a comment). Each feed is fetched
+    (with a timeout) and read like a feed file; one that cannot be fetched is listed as
+    skipped with the reason, and the rest are read."""
+    from urllib.error import URLError
+    from urllib.request import urlopen
+
+    text = _decode(data)
+    if text is None:
+        return [], [Skipped(rel, "not UTF-8 text; re-save it as UTF-8")]
+    urls = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    urls = [u for u in urls if u]
+    if not urls:
+        return [], [Skipped(rel, "lists no feed URL (one URL a line)")]
+    articles: list[Article] = []
+    skipped: list[Skipped] = []
+    for n, url in enumerate(urls, start=1):
+        if not re.match(r"(?i)^(?:https?|file)://", url):
+            skipped.append(Skipped(f"{rel}:{n}", f"{url!r} is not an http(s) or file URL"))
+            continue
+        try:
+            with urlopen(url, timeout=FEED_TIMEOUT) as response:  # noqa: S310 (the user's URLs)
+                body = response.read(FEED_MAX_BYTES + 1)
+        except (URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            skipped.append(Skipped(
+                f"{rel}:{n}", f"{url} {_FETCH_FAILED} ({reason}); is there a network? The "
+                "articles indexed from it before are kept; run `qa index` again when it is back"))
+            continue
+        if len(body) > FEED_MAX_BYTES:
+            skipped.append(Skipped(f"{rel}:{n}", f"{url} is larger than {FEED_MAX_BYTES >> 20} MB"))
+            continue
+        found, bad = _read_feed(body, rel)
+        articles.extend(found)
+        skipped.extend(Skipped(f"{rel}:{n}", f"{url}: {s.reason}") for s in bad)
+    return articles, skipped
+
+
 # --- the corpus walk ---------------------------------------------------------------------------
 
 
@@ -1120,10 +1166,15 @@ def load_corpus(
         if file_keys is not None and key is not None:
             file_keys[rel] = key
         cached = known.get(rel) if known else None
-        if cached is not None and key is not None and cached[0] == key:
+        feed_list = path.suffix.lower() == ".feeds"  # fetched every time: feeds change
+        if cached is not None and key is not None and cached[0] == key and not feed_list:
             found, bad = list(cached[1]), []
         else:
             found, bad = read_article_file(path, root)
+            if feed_list and cached is not None and any(_FETCH_FAILED in b.reason for b in bad):
+                # No network: what was indexed from the unreachable feeds stays.
+                have = {a.id for a in found}
+                found += [a for a in cached[1] if a.id not in have]
         skipped.extend(bad)
         for article in found:
             where = article.path

@@ -244,7 +244,7 @@ def test_unsupported_and_unreadable_files_are_listed_with_their_reason(tmp_path:
     articles, skipped = load_corpus(tmp_path)
     assert [a.id for a in articles] == ["good"]
     why = {s.path: s.reason for s in skipped}
-    formats = ".txt .md .html .jsonl .csv .tsv .pdf .docx .eml .mbox .rss .atom"
+    formats = ".txt .md .html .jsonl .csv .tsv .pdf .docx .eml .mbox .rss .atom .feeds"
     assert why["budget.xlsx"] == f"unsupported format .xlsx; qa reads {formats}"
     assert why["Makefile"] == f"unsupported format (no file extension); qa reads {formats}"
     assert why["README.md"].startswith("a README or licence file, not an article")
@@ -400,3 +400,42 @@ def test_a_folder_of_every_format_builds_and_updates_incrementally(
     assert counting.calls == third.embedded_chunks == 1
     hit = Retriever.open(index, embedder=HashEmbedder()).search("Balestrand fog", k=1, mode="bm25")[0]
     assert hit.article_id == "fjord/fjord-example-com-p-103"
+
+
+def test_a_feed_url_list_is_fetched_and_an_unreachable_feed_is_skipped_with_its_reason(tmp_path):
+    """A `.feeds` file lists feed URLs. A file:// URL stands in for a site (tests never leave
+    the machine); 127.0.0.1:9 (discard, closed) stands in for a network that is not there."""
+    from qa.ingest import load_corpus
+
+    feeds = tmp_path / "sites"
+    feeds.mkdir()
+    shutil.copy(FORMATS / "fjord.rss", feeds / "fjord.rss")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "news.feeds").write_text(
+        f"# my feeds\n{(feeds / 'fjord.rss').as_uri()}\nhttp://127.0.0.1:9/feed.xml\nnot a url\n")
+    articles, skipped = load_corpus(corpus)
+    assert len(articles) == 2 and all(a.path == "news.feeds" for a in articles)
+    reasons = " ".join(s.reason for s in skipped)
+    assert "http://127.0.0.1:9/feed.xml could not be fetched" in reasons and "network" in reasons
+    assert "not an http(s) or file URL" in reasons
+
+
+def test_a_feed_that_cannot_be_fetched_keeps_what_was_indexed_from_it(tmp_path):
+    from conftest import HashEmbedder
+    from qa import Retriever, build_index
+
+    feeds = tmp_path / "sites"
+    feeds.mkdir()
+    shutil.copy(FORMATS / "fjord.rss", feeds / "fjord.rss")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "news.feeds").write_text((feeds / "fjord.rss").as_uri() + "\n")
+    (corpus / "other.md").write_text("---\ntitle: Other\n---\nA story of its own.\n")
+    build_index(corpus, tmp_path / "ix", embedder=HashEmbedder())
+    before = {a.id for a in Retriever.open(tmp_path / "ix", embedder=HashEmbedder()).articles()}
+    (feeds / "fjord.rss").unlink()  # the site is unreachable now
+    report = build_index(corpus, tmp_path / "ix", embedder=HashEmbedder())
+    assert any("could not be fetched" in s.reason for s in report.skipped)
+    after = {a.id for a in Retriever.open(tmp_path / "ix", embedder=HashEmbedder()).articles()}
+    assert after == before and len(before) == 3
