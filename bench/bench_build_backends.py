@@ -1,25 +1,31 @@
-"""Build throughput by embedding backend, side by side in one run (issue 6's build target).
+"""Build throughput by embedding backend, side by side with plain encode in one run (issue 16).
 
-    .venv/bin/python bench/bench_build_backends.py [--docs 400] [--rounds 3] [--no-write]
+    .venv/bin/python bench/bench_build_backends.py [--chunks 256] [--rounds 3] [--no-write]
 
-A SciFact subset is written as a corpus; each round (variants in rotating order) times:
-- *ST encode*: plain `SentenceTransformer.encode` fp32 (batch 32) on the build's own chunk
-  texts — the reference the target is stated against;
-- *build torch / onnx / onnx-int8 / openvino*: a whole `qa.build_index(full=True)` of that
-  corpus (ingest, chunking, embedding, BM25, FAISS, writing), the model already loaded.
-  openvino runs the fp32 export in bf16 where the CPU has it (the precision is printed).
-Throughput is chunks per second; the ratio is against ST encode in the same round. Quality of
-each backend is measured separately with `qa eval --beir` (see the SciFact sections).
+Real news chunks: the Wikinews corpus in shared/news cut by the build's own chunker, each
+embedded as the build does (`embedding_input(title, chunk)`), a fixed shuffle of `--chunks` of
+them. Each round times, in rotating order (the cores are shared with other work, so variants
+are interleaved and the per-round ratio is what is compared):
+- *ST encode*: plain `SentenceTransformer.encode` fp32, batch 32 — the reference;
+- every build backend's `encode` as the build calls it: torch, onnx (fp32), onnx-int8
+  (onnxruntime dynamic, per-channel), openvino (fp32 export; bf16 only where the CPU has it
+  natively), openvino-int8 (NNCF post-training int8), the OpenVINO ones both with one
+  stream per core (THROUGHPUT, what the build uses) and one stream over both cores
+  (LATENCY): streams against threads;
+- openvino with a bf16 precision hint, on CPUs without native bf16 only on `--bf16-chunks`
+  of them (emulated bf16 is so slow that the full set would take most of the run).
+Embedding is ~99% of a full build (*Where the time goes*), so a backend's encode throughput is
+its build throughput. The CPU's model and vector extensions are printed with every figure;
+cosine to ST fp32 is printed per backend. Then the backend `qa.calibrate` picks here.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
+import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,32 +36,13 @@ import common  # noqa: E402
 SECTION = "Build throughput by backend"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--docs", type=int, default=400, help="SciFact documents in the corpus")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--no-write", action="store_true", help="print only")
-    args = ap.parse_args()
-
-    from sentence_transformers import SentenceTransformer
-
-    from qa import build_index, config
-    from qa.build import embedding_input
-    from qa.embedding import build_embedder, default_embedder
-    from qa.ingest import load_corpus
-    from qa.build import CHUNKING
+def news_chunks(n: int) -> list[str]:
+    """`n` real Wikinews chunks as the build embeds them (fixed shuffle)."""
+    from qa.build import CHUNKING, embedding_input
     from qa.chunking import chunk_article
+    from qa.ingest import load_corpus
 
-    work = Path(tempfile.mkdtemp(prefix="qa-bench-backends-"))
-    corpus = work / "corpus"
-    corpus.mkdir()
-    with open(common.SCIFACT / "corpus.jsonl", encoding="utf-8") as src, \
-            open(corpus / "scifact.jsonl", "w", encoding="utf-8") as dst:
-        for i, line in enumerate(src):
-            if i >= args.docs:
-                break
-            dst.write(line)
-    articles, _ = load_corpus(corpus)
+    articles, _ = load_corpus(common.NEWS / "wikinews")
     texts = [
         embedding_input(a.title, c.text)
         for a in articles
@@ -63,73 +50,130 @@ def main() -> None:
                                max_words=CHUNKING["max_words"],
                                overlap_sentences=CHUNKING["overlap_sentences"])
     ]
+    random.Random(0).shuffle(texts)
+    return texts[:n]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--chunks", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--bf16-chunks", type=int, default=16)
+    ap.add_argument("--no-write", action="store_true", help="print only")
+    args = ap.parse_args()
+
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from qa import calibrate, config
+    from qa.embedding import _cached_export, _cached_openvino_int8, build_embedder
+    from qa.onnx_embed import OpenVinoEmbedder
+
+    machine = calibrate.cpu()
+    here = machine.describe()
+    print(f"CPU: {here}", flush=True)
+    texts = news_chunks(args.chunks)
     n = len(texts)
-    st = SentenceTransformer(config.resolve_model_path(config.PACKAGED_MODEL), device="cpu")
+    name = config.PACKAGED_MODEL
+    st = SentenceTransformer(config.resolve_model_path(name), device="cpu")
+    fp32, int8 = _cached_export(name), _cached_openvino_int8(name)
     embedders = {
-        "build torch": default_embedder(),
-        "build onnx": build_embedder(None, "onnx"),
-        "build onnx-int8": build_embedder(None, "onnx-int8"),
-        "build openvino": build_embedder(None, "openvino"),
+        "torch": build_embedder(name, "torch"),
+        "onnx": build_embedder(name, "onnx"),
+        "onnx-int8": build_embedder(name, "onnx-int8"),
+        "openvino (streams)": OpenVinoEmbedder(fp32),
+        "openvino (threads)": OpenVinoEmbedder(fp32, hint="LATENCY"),
+        "openvino-int8 (streams)": OpenVinoEmbedder(int8),
+        "openvino-int8 (threads)": OpenVinoEmbedder(int8, hint="LATENCY"),
     }
-    for e in embedders.values():  # load and warm up outside the timings
-        e.encode(texts[:8])
-    st.encode(texts[:8])
-    precision = getattr(embedders["build openvino"], "precision", None)
-    print(f"openvino precision: {precision}", flush=True)
+    native_bf16 = any(f in machine.flags for f in ("avx512_bf16", "amx_bf16"))
+    bf16 = OpenVinoEmbedder(fp32, precision="bf16")
+    if native_bf16:
+        embedders["openvino bf16 hint"] = bf16
 
-    def run_st() -> float:
-        t = time.perf_counter()
-        st.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
-        return time.perf_counter() - t
+    reference = st.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+    fidelity: dict[str, tuple[float, float]] = {}
+    for label, e in embedders.items():  # loads, warms up, and measures fidelity
+        cos = (e.encode(texts) * reference).sum(axis=1)
+        fidelity[label] = (float(cos.min()), float(cos.mean()))
+        print(f"{label} [{getattr(e, 'precision', None) or 'fp32'}]: cosine to ST fp32 "
+              f"min {cos.min():.5f} mean {cos.mean():.5f}", flush=True)
 
-    def run_build(name: str) -> float:
-        index = work / f"index-{name.split()[-1]}"
-        t = time.perf_counter()
-        report = build_index(corpus, index, full=True, embedder=embedders[name])
-        elapsed = time.perf_counter() - t
-        assert report.chunks == n, (report.chunks, n)
-        return elapsed
+    def timed(run) -> float:
+        start = time.perf_counter()
+        run()
+        return time.perf_counter() - start
 
-    variants = {"ST encode": run_st, **{k: (lambda k=k: run_build(k)) for k in embedders}}
-    times: dict[str, list[float]] = {k: [] for k in variants}
+    variants = {"ST encode": lambda: st.encode(texts, batch_size=32, normalize_embeddings=True,
+                                               show_progress_bar=False)}
+    variants.update({label: (lambda e=e: e.encode(texts)) for label, e in embedders.items()})
+    speeds: dict[str, list[float]] = {k: [] for k in variants}
     names = list(variants)
     for r in range(args.rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
-        for name in order:
-            times[name].append(variants[name]())
-            print(f"round {r + 1} {name}: {n / times[name][-1]:.1f} chunks/s", flush=True)
-    shutil.rmtree(work, ignore_errors=True)
+        for label in names[r % len(names):] + names[: r % len(names)]:
+            speeds[label].append(n / timed(variants[label]))
+            print(f"round {r + 1} {label}: {speeds[label][-1]:.1f} chunks/s ({here})", flush=True)
 
-    ref = statistics.median(times["ST encode"])
+    bf16_row = None
+    if not native_bf16:  # emulated: a few chunks against ST on the same few, once
+        few = texts[: args.bf16_chunks]
+        bf16.encode(few[:2])
+        t_st = timed(lambda: st.encode(few, batch_size=32, normalize_embeddings=True,
+                                       show_progress_bar=False))
+        t_bf = timed(lambda: bf16.encode(few))
+        cos = (bf16.encode(few) * reference[: len(few)]).sum(axis=1)
+        bf16_row = (len(few) / t_bf, t_st / t_bf, float(cos.min()), bf16.precision)
+        print(f"openvino bf16 hint (no native bf16) on {len(few)} chunks: {bf16_row[0]:.2f} "
+              f"chunks/s, {bf16_row[1]:.2f}x ST ({here})", flush=True)
+
+    choice = calibrate.choose_backend(name)
+    print(f"qa.calibrate chooses {choice.backend}: {choice.reason}", flush=True)
+
     rows = []
-    for name in names:
-        med = statistics.median(times[name])
-        ratios = [a / b for a, b in zip(times["ST encode"], times[name])]
-        rows.append((name, n / med, ref / med, min(ratios), max(ratios)))
-    table = ["| variant | chunks/s (median) | vs ST encode | per-round ratio range |",
-             "|---|---:|---:|---:|"]
-    table += [f"| {a} | {b:.1f} | {c:.2f}x | {d:.2f}–{e:.2f} |" for a, b, c, d, e in rows]
+    for label in names:
+        ratios = [s / ref for s, ref in zip(speeds[label], speeds["ST encode"])]
+        cos_min, cos_mean = fidelity.get(label, (1.0, 1.0))
+        rows.append((label, statistics.median(speeds[label]), min(speeds[label]),
+                     max(speeds[label]), statistics.median(ratios), min(ratios), max(ratios),
+                     cos_min, cos_mean))
+    table = ["| variant | chunks/s median (range) | vs ST encode, median (per-round range) "
+             "| cosine to ST fp32 min / mean |", "|---|---:|---:|---:|"]
+    table += [f"| {a} | {b:.1f} ({c:.1f}–{d:.1f}) | **{e:.2f}x** ({f:.2f}–{g:.2f}) | "
+              f"{h:.4f} / {i:.4f} |" for a, b, c, d, e, f, g, h, i in rows]
+    if bf16_row:
+        table.append(f"| openvino bf16 hint, {args.bf16_chunks} chunks once (runs as "
+                     f"{bf16_row[3]}; no native bf16) | {bf16_row[0]:.2f} | {bf16_row[1]:.2f}x | "
+                     f"{bf16_row[2]:.4f} / – |")
     body = "\n".join([
         common.section_header(),
         "",
-        f"{n} chunks from {args.docs} SciFact abstracts (title + ~150 words each), {args.rounds} "
-        "rounds, variants in rotating order; a *build* is a whole `build_index(full=True)`. "
-        "Ratios are per round, against plain `SentenceTransformer.encode` fp32 in that round. "
-        f"openvino ran in {precision} (OpenVINO {_openvino_version()}, THROUGHPUT hint, "
-        "batches of 16 in flight on one stream per core).",
+        f"CPU: **{here}**. {n} real Wikinews chunks (title + ~150 words, as the build embeds "
+        f"them), {args.rounds} rounds, variants in rotating order; each backend's `encode` as "
+        "the build calls it (embedding is ~99% of a full build). Ratios are per round, against "
+        "plain `SentenceTransformer.encode` fp32 (batch 32) in that round. *streams*: OpenVINO's "
+        "THROUGHPUT hint (one stream per core, batches of 16 in flight, what the build uses); "
+        f"*threads*: the LATENCY hint (one stream on every core). OpenVINO "
+        f"{_version('openvino')}, onnxruntime {_version('onnxruntime')}, nncf "
+        f"{_version('nncf')}, torch {_version('torch')}.",
         "",
         *table,
+        "",
+        f"`qa.calibrate` on this machine: **{choice.backend}** — {choice.reason}.",
     ])
     print(body)
-    print(json.dumps({r[0]: {"chunks_per_s": r[1], "ratio": r[2]} for r in rows}))
+    print(json.dumps({r[0]: {"chunks_per_s": r[1], "ratio": r[4], "ratio_range": [r[5], r[6]]}
+                      for r in rows}))
     if not args.no_write:
         common.replace_section(SECTION, body)
 
 
-def _openvino_version() -> str:
-    import openvino
+def _version(package: str) -> str:
+    import importlib.metadata
 
-    return openvino.__version__.split("-")[0]
+    try:
+        return importlib.metadata.version(package).split("-")[0]
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 if __name__ == "__main__":

@@ -612,11 +612,12 @@ examples:
     p.add_argument("--check", action="store_true",
                    help="verify every file of the index against the checksums its manifest "
                         "records (finds damage that keeps a file's size); builds nothing")
-    p.add_argument("--backend", choices=["torch", "onnx", "onnx-int8", "openvino"],
+    p.add_argument("--backend", choices=["torch", "onnx", "onnx-int8", "openvino",
+                                         "openvino-int8"],
                    help="embedding runtime for the build (default: $QA_BUILD_BACKEND, else the "
-                        "index's own, else openvino when installed, else torch); openvino is "
-                        "about twice as fast as torch with the same vectors (bf16, cosine "
-                        "0.9999); onnx-int8 1.7x, vectors within cosine 0.99")
+                        "index's own, else the fastest measured on this machine once, see "
+                        "`qa config`); torch, onnx and openvino give the same vectors "
+                        "(openvino: bf16 where native); the int8 ones are faster, close to fp32")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another running build instead of failing")
     p.add_argument("--json", action="store_true", help="print the build report as JSON")

@@ -119,20 +119,26 @@ class SentenceTransformerEmbedder:
         return normalize_rows(out)
 
 
-BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
+BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
 
 
-def default_backend() -> str:
-    """The build backend when none is chosen: "openvino" when the package is installed
-    (about twice sentence-transformers' throughput, same vectors to cosine 0.9999), else
-    "torch". Checked without importing openvino."""
+def default_backend(name: str | None = None) -> str:
+    """The build backend when none is chosen: the fastest of the candidates measured on this
+    machine (`qa.calibrate.choose_backend`; measured once, then cached per CPU and library
+    versions), "torch" when nothing else can run."""
+    from .calibrate import choose_backend
+
+    return choose_backend(config.model_name(name)).backend
+
+
+def _installed(package: str) -> bool:
+    """Whether `package` can be imported, checked without importing it."""
     import importlib.util
 
     try:
-        found = importlib.util.find_spec("openvino") is not None
+        return importlib.util.find_spec(package) is not None
     except (ImportError, ValueError):
-        found = False
-    return "openvino" if found else "torch"
+        return False
 
 
 def default_embedder(name: str | None = None) -> Embedder:
@@ -156,16 +162,19 @@ def build_embedder(name: str | None, backend: str | None) -> Embedder:
     picks the runtime.
 
     "torch" is sentence-transformers itself; "onnx" runs the same weights with onnxruntime
-    (identical vectors); "onnx-int8" uses dynamically quantised weights (1.7x the build
-    throughput, vectors at cosine >= 0.99 of fp32); "openvino" runs the fp32 export with
-    OpenVINO, in bf16 on CPUs with native bf16 (about 2x, cosine >= 0.9999). See
-    docs/benchmarks.md. Queries of "openvino" indexes use the onnxruntime fp32 export.
+    (identical vectors); "onnx-int8" uses dynamically quantised weights (vectors at cosine
+    ~0.99 of fp32); "openvino" runs the fp32 export with OpenVINO, in bf16 on CPUs with
+    native bf16 (2.45x there, cosine >= 0.9999; ~1x elsewhere); "openvino-int8" runs an NNCF
+    int8 quantisation of it (for CPUs without bf16; cosine >= 0.99 on news chunks, SciFact
+    nDCG@10 within 0.005 of fp32). See docs/benchmarks.md. Queries of every index but an
+    "onnx-int8" one use the onnxruntime fp32 export.
 
     Raises:
         QueryError: unknown backend name.
-        ModelUnavailableError: "openvino" without the openvino package.
+        ModelUnavailableError: "openvino" without the openvino package, "openvino-int8"
+            without it or nncf.
     """
-    backend = backend or os.environ.get("QA_BUILD_BACKEND") or default_backend()
+    backend = backend or os.environ.get("QA_BUILD_BACKEND") or default_backend(name)
     if backend not in BACKENDS:
         from .errors import QueryError
 
@@ -173,15 +182,17 @@ def build_embedder(name: str | None, backend: str | None) -> Embedder:
     name = config.model_name(name)
     if backend == "torch":
         return SentenceTransformerEmbedder(name)
-    if backend == "openvino":
+    if backend in ("openvino", "openvino-int8"):
         from .onnx_embed import OpenVinoEmbedder
 
-        if default_backend() != "openvino":  # fail before the corpus is read, not mid-build
-            raise ModelUnavailableError(
-                "The openvino build backend needs the openvino package, which is not "
-                "installed. Run `pip install openvino`, or use --backend torch."
-            )
-
+        for package in ("openvino", "nncf") if backend == "openvino-int8" else ("openvino",):
+            if not _installed(package):  # fail before the corpus is read, not mid-build
+                raise ModelUnavailableError(
+                    f"The {backend} build backend needs the {package} package, which is not "
+                    f"installed. Run `pip install {package}`, or use --backend torch."
+                )
+        if backend == "openvino-int8":
+            return OpenVinoEmbedder(_cached_openvino_int8(name))
         return OpenVinoEmbedder(_cached_export(name, quantize=False))
     from .onnx_embed import OnnxEmbedder
 
@@ -226,6 +237,27 @@ def _cached_export(name: str, *, quantize: bool = False) -> Path:
             for stale in cached.parent.glob(f".{cached.name}.tmp-*"):
                 shutil.rmtree(stale, ignore_errors=True)
         export_onnx(name, cached, quantize=quantize)
+        for f in cached.iterdir():
+            f.chmod(0o444)
+    return cached
+
+
+def _cached_openvino_int8(name: str) -> Path:
+    """The machine-wide NNCF int8 quantisation of `name`'s fp32 export, made on first use
+    (~30-60 s: the fp32 model is run on the 64 news chunks of qa/calibration_text.jsonl).
+    Read-only, like the exports."""
+    import shutil
+
+    from .calibrate import calibration_texts
+    from .onnx_embed import OV_INT8_RECIPE, quantize_openvino_int8
+
+    fp32 = query_model_dir(_export_cache(), name, quantize=False)
+    cached = fp32.with_name(f"{fp32.name}-ov-int8-{OV_INT8_RECIPE}")
+    if not _valid_export(cached, name):
+        shutil.rmtree(cached, ignore_errors=True)
+        for stale in cached.parent.glob(f".{cached.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        quantize_openvino_int8(_cached_export(name), cached, calibration_texts(64))
         for f in cached.iterdir():
             f.chmod(0o444)
     return cached

@@ -1,6 +1,6 @@
-"""The "openvino" build backend: the fp32 ONNX export run by OpenVINO (bf16 where the CPU has
-it), the default build backend when the package is installed. Queries of its indexes go
-through the onnxruntime fp32 export, like "torch" and "onnx" builds."""
+"""The "openvino" build backends: the fp32 ONNX export run by OpenVINO (bf16 where the CPU has
+it), and its NNCF int8 quantisation ("openvino-int8", for CPUs without bf16). Queries of their
+indexes go through the onnxruntime fp32 export, like "torch" and "onnx" builds."""
 
 from __future__ import annotations
 
@@ -116,15 +116,17 @@ def test_backends_that_give_the_same_vectors_reuse_each_others(seed_index):
     assert manifest is None and "onnx-int8" in why
 
 
-def test_default_backend_is_openvino_only_when_installed(no_openvino, tmp_path, monkeypatch):
+def test_without_openvino_the_default_is_onnx_and_nothing_is_measured(no_openvino, tmp_path,
+                                                                    monkeypatch):
+    from qa import calibrate
     from qa.build import _live_backend
 
-    assert default_backend() == "torch"
-    assert _live_backend(tmp_path / "new") == "torch"
-    monkeypatch.undo()
-    expected = "openvino" if importlib.util.find_spec("openvino") else "torch"
-    assert default_backend() == expected
-    assert _live_backend(tmp_path / "new") == expected
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # nothing measured before
+    monkeypatch.setattr(calibrate, "_memo", {})
+    monkeypatch.setattr(calibrate, "measure_backends", None)  # calling it would fail
+    assert calibrate.candidates() == ("onnx",)
+    assert default_backend() == "onnx"
+    assert _live_backend(tmp_path / "new") == "onnx"
 
 
 def test_openvino_backend_without_the_package_is_a_clear_error(no_openvino, seed_corpus, tmp_path,
@@ -147,3 +149,34 @@ def test_openvino_failing_at_load_is_model_unavailable(no_openvino):
     with pytest.raises(ModelUnavailableError, match="pip install openvino.*--backend torch"):
         embedder.encode(["x"])
     assert not embedder.loaded
+
+
+@pytest.mark.integration
+def test_openvino_int8_vectors_stay_within_cosine_099_of_fp32_on_real_news_chunks():
+    """The quality gate of the int8 build path, on chunks it was not calibrated on: every
+    chunk of the seed corpus (real news), embedded as the build embeds it."""
+    from sentence_transformers import SentenceTransformer
+
+    from qa.build import CHUNKING, embedding_input
+    from qa.chunking import chunk_article
+    from qa.config import resolve_model_path
+    from qa.ingest import load_corpus
+
+    from conftest import SEED_CORPUS
+
+    articles, _ = load_corpus(SEED_CORPUS)
+    texts = [embedding_input(a.title, c.text) for a in articles
+             for c in chunk_article(a, target_words=CHUNKING["target_words"],
+                                    max_words=CHUNKING["max_words"],
+                                    overlap_sentences=CHUNKING["overlap_sentences"])]
+    assert len(texts) >= 10
+    reference = SentenceTransformer(resolve_model_path(MODEL), device="cpu").encode(
+        texts, batch_size=16, normalize_embeddings=True)
+
+    embedder = build_embedder(MODEL, "openvino-int8")
+    vectors = embedder.encode(texts)
+
+    assert backend_of(embedder) == "openvino-int8" and embedder.precision == "int8+f32"
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() >= 0.99, sorted(cosines.round(4))[:5]
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

@@ -1,0 +1,127 @@
+"""The build backend is chosen by measuring this machine once, then remembered per CPU and
+library versions; an explicit backend always wins."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa import calibrate
+from qa.calibrate import Choice, Cpu, choose_backend, decide
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path, monkeypatch):
+    """A private XDG cache and no choice remembered in this process."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(calibrate, "_memo", {})
+    monkeypatch.setattr(calibrate, "candidates", lambda: ("onnx", "openvino", "openvino-int8"))
+    return tmp_path / "cache"
+
+
+class FakeMeasure:
+    def __init__(self, speeds: dict[str, float], failed: dict[str, str] | None = None) -> None:
+        self.speeds, self.failed, self.calls = speeds, failed or {}, []
+
+    def __call__(self, backends, texts):
+        self.calls.append((tuple(backends), len(texts)))
+        return {b: s for b, s in self.speeds.items() if b in backends}, self.failed
+
+
+def test_the_fastest_wins_but_int8_only_by_a_margin() -> None:
+    assert decide({"onnx": 10, "openvino": 17, "openvino-int8": 40}).backend == "openvino-int8"
+    # Within 15% of the best exact backend: the exact one, whose vectors equal fp32's.
+    assert decide({"onnx": 10, "openvino": 17, "openvino-int8": 19}).backend == "openvino"
+    assert decide({"onnx": 20, "openvino": 17}).backend == "onnx"
+    assert decide({}, {"onnx": "export failed"}).backend == "torch"
+    reason = decide({"onnx": 10, "openvino-int8": 30}).reason
+    assert "openvino-int8 30.0" in reason and "onnx 10.0" in reason
+
+
+def test_measured_once_then_read_from_the_cache(cache_home, monkeypatch) -> None:
+    measure = FakeMeasure({"onnx": 10.0, "openvino": 12.0, "openvino-int8": 30.0})
+    first = choose_backend("all-MiniLM-L6-v2", measure=measure)
+    assert first.backend == "openvino-int8"
+    assert measure.calls == [(("onnx", "openvino", "openvino-int8"), calibrate.SAMPLE)]
+    assert "this CPU" in first.reason and first.chunks_per_s["openvino-int8"] == 30.0
+
+    monkeypatch.setattr(calibrate, "_memo", {})  # a new process
+    again = choose_backend("all-MiniLM-L6-v2", measure=measure)
+    assert again == first and len(measure.calls) == 1
+    saved = json.loads((cache_home / "qa" / "backend.json").read_text())
+    assert list(saved["machines"].values())[0]["backend"] == "openvino-int8"
+
+
+def test_another_cpu_or_library_version_measures_again(monkeypatch) -> None:
+    measure = FakeMeasure({"onnx": 10.0, "openvino": 25.0})
+    assert choose_backend("m", measure=measure).backend == "openvino"
+    monkeypatch.setattr(calibrate, "_memo", {})
+    monkeypatch.setattr(calibrate, "cpu", lambda: Cpu("Other CPU", ("avx2", "fma")))
+    measure.speeds = {"onnx": 10.0, "openvino": 9.0}
+    assert choose_backend("m", measure=measure).backend == "onnx"
+    assert len(measure.calls) == 2
+
+    real_version = calibrate.importlib.metadata.version
+    monkeypatch.setattr(calibrate, "_memo", {})
+    monkeypatch.setattr(calibrate.importlib.metadata, "version",
+                        lambda p: "99.0" if p == "openvino" else real_version(p))
+    choose_backend("m", measure=measure)
+    assert len(measure.calls) == 3
+
+
+def test_a_backend_that_cannot_load_is_left_out_with_its_reason() -> None:
+    measure = FakeMeasure({"onnx": 10.0}, {"openvino-int8": "nncf is missing"})
+    choice = choose_backend("m", measure=measure)
+    assert choice.backend == "onnx" and choice.failed == {"openvino-int8": "nncf is missing"}
+
+
+def test_a_damaged_or_unwritable_cache_only_costs_a_measurement(cache_home, monkeypatch) -> None:
+    path = cache_home / "qa" / "backend.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    measure = FakeMeasure({"onnx": 10.0, "openvino": 20.0})
+    assert choose_backend("m", measure=measure).backend == "openvino"
+    assert json.loads(path.read_text())["version"] == calibrate.CACHE_VERSION
+
+    monkeypatch.setattr(calibrate, "_memo", {})
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-such-place")  # cannot be written
+    assert choose_backend("m", measure=measure).backend == "openvino"
+
+
+def test_without_openvino_the_only_candidate_is_taken_without_measuring(monkeypatch) -> None:
+    monkeypatch.setattr(calibrate, "candidates", lambda: ("onnx",))
+    measure = FakeMeasure({})
+    assert choose_backend("m", measure=measure).backend == "onnx" and measure.calls == []
+
+
+def test_an_explicit_backend_is_never_second_guessed(monkeypatch) -> None:
+    from qa import embedding
+
+    def no_calibration(*a, **kw):
+        raise AssertionError("calibrated although a backend was given")
+
+    monkeypatch.setattr(calibrate, "choose_backend", no_calibration)
+    assert isinstance(embedding.build_embedder("all-MiniLM-L6-v2", "torch"),
+                      embedding.SentenceTransformerEmbedder)
+    monkeypatch.setenv("QA_BUILD_BACKEND", "torch")
+    assert isinstance(embedding.build_embedder("all-MiniLM-L6-v2", None),
+                      embedding.SentenceTransformerEmbedder)
+    monkeypatch.delenv("QA_BUILD_BACKEND")
+    monkeypatch.setattr(calibrate, "choose_backend",
+                        lambda model, **kw: Choice("openvino-int8", "measured"))
+    assert embedding.default_backend() == "openvino-int8"
+
+
+def test_cpu_describes_what_the_runtimes_can_use() -> None:
+    here = calibrate.cpu()
+    assert here.model and set(here.flags) <= set(calibrate.FLAGS)
+    text = Cpu("Some Xeon", ("avx2", "fma", "avx512f", "avx512_vnni")).describe()
+    assert text == "Some Xeon; avx2 fma avx512f avx512_vnni (no avx512_bf16, no amx_bf16)"
+
+
+def test_calibration_text_is_real_news_chunks() -> None:
+    texts = calibrate.calibration_texts(64)
+    assert len(texts) == 64 and len(set(texts)) == 64
+    words = sorted(len(t.split()) for t in texts)
+    assert words[0] >= 20 and 100 <= words[32] <= 220
