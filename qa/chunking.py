@@ -103,7 +103,7 @@ def _segments(text: str) -> list[Span]:
     while pos <= n:
         nl = text.find("\n", pos)
         line_end = n if nl == -1 else nl
-        first, last = _trim(text, pos, line_end)
+        first, last = trim_span(text, pos, line_end)
         if first < last:
             head = text[first]
             joins = seg_start >= 0 and (prev_final or head.islower())
@@ -174,7 +174,8 @@ def _token_before(text: str, end: int) -> str:
     return text[start:end]
 
 
-def _trim(text: str, start: int, end: int) -> Span:
+def trim_span(text: str, start: int, end: int) -> Span:
+    """The span without the whitespace at its ends."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -183,7 +184,7 @@ def _trim(text: str, start: int, end: int) -> Span:
 
 
 def _append_trimmed(text: str, start: int, end: int, spans: list[Span]) -> None:
-    start, end = _trim(text, start, end)
+    start, end = trim_span(text, start, end)
     if start < end:
         spans.append((start, end))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .chunking import trim_span
 from .text import terminal_safe
 from .types import Answer, Citation
 
@@ -45,7 +46,7 @@ def source_paragraphs(answer: Answer) -> list[Span]:
         else:
             cuts.append((match.end(), article_of[n]))
     if not cuts:
-        return [_trim(text, 0, len(text))] if text.strip() else []
+        return [trim_span(text, 0, len(text))] if text.strip() else []
     spans: list[Span] = []
     start, article = 0, None
     for end, cited in cuts:
@@ -56,15 +57,7 @@ def source_paragraphs(answer: Answer) -> list[Span]:
         start, article = end, cited
     if text[start:].strip():
         spans[-1] = (spans[-1][0], len(text))
-    return [_trim(text, a, b) for a, b in spans]
-
-
-def _trim(text: str, start: int, end: int) -> Span:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    return [trim_span(text, a, b) for a, b in spans]
 
 
 # --- Markdown -----------------------------------------------------------------------------
