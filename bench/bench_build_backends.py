@@ -96,7 +96,9 @@ def main() -> None:
     for label, e in embedders.items():  # loads, warms up, and measures fidelity
         cos = (e.encode(texts) * reference).sum(axis=1)
         fidelity[label] = (float(cos.min()), float(cos.mean()))
-        print(f"{label} [{getattr(e, 'precision', None) or 'fp32'}]: cosine to ST fp32 "
+        quantized = getattr(getattr(e, "config", None), "quantized", False)
+        precision = getattr(e, "precision", None) or ("int8" if quantized else "fp32")
+        print(f"{label} [{precision}]: cosine to ST fp32 "
               f"min {cos.min():.5f} mean {cos.mean():.5f}", flush=True)
 
     def timed(run) -> float:

@@ -338,17 +338,32 @@ def _cmd_config(args: argparse.Namespace) -> int:
         if option.name == "fusion_weight" and value is None:
             value, source = HYBRID_ALPHA, "default (fitted: qa.retrieval.HYBRID_ALPHA)"
         rows.append((option, value, source))
+    backend, why = _build_backend(settings.model)
     if args.json:
         _print_json({"file": str(path), "file_exists": path.exists(), "settings": {
             o.name: {"value": str(v) if o.kind == "path" else v, "source": s, "env": o.env}
-            for o, v, s in rows}})
+            for o, v, s in rows}, "build_backend": {"value": backend, "source": why}})
         return 0
     state = "" if path.exists() else " (none yet: `qa config --example` prints one to start from)"
     print(f"settings file: {terminal_safe(str(path))}{state}")
     for option, value, source in rows:
         shown = str(value).lower() if isinstance(value, bool) else str(value)
         print(f"{option.name:<14} = {terminal_safe(shown):<28} {terminal_safe(source)}")
+    print(f"{'build_backend':<14} = {backend or '(not measured yet)':<28} {terminal_safe(why)}")
     return 0
+
+
+def _build_backend(model: str) -> tuple[str | None, str]:
+    """The build backend a new index gets, and why; never measures (qa.calibrate does that
+    on the first build that needs it)."""
+    from .calibrate import cached_choice
+
+    if os.environ.get("QA_BUILD_BACKEND"):
+        return os.environ["QA_BUILD_BACKEND"], "QA_BUILD_BACKEND"
+    choice = cached_choice(model)
+    if choice is None:
+        return None, "the first `qa index` measures this machine's backends (~1 min, once)"
+    return choice.backend, f"{choice.reason} ({choice.measured_at})"
 
 
 # --- qa completion ----------------------------------------------------------------------

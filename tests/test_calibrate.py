@@ -125,3 +125,21 @@ def test_calibration_text_is_real_news_chunks() -> None:
     assert len(texts) == 64 and len(set(texts)) == 64
     words = sorted(len(t.split()) for t in texts)
     assert words[0] >= 20 and 100 <= words[32] <= 220
+
+
+def test_qa_config_shows_the_build_backend_and_why(capsys, monkeypatch) -> None:
+    from qa.cli import main
+
+    monkeypatch.delenv("QA_BUILD_BACKEND", raising=False)
+    assert main(["config"]) == 0
+    assert "build_backend  = (not measured yet)" in capsys.readouterr().out
+
+    choose_backend("all-MiniLM-L6-v2", measure=FakeMeasure({"onnx": 10.0, "openvino": 21.0}))
+    assert main(["config"]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("build_backend")][0]
+    assert "openvino" in line and "openvino 21.0, onnx 10.0 chunks/s" in line
+
+    monkeypatch.setenv("QA_BUILD_BACKEND", "torch")
+    assert main(["config", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["build_backend"]
+    assert shown == {"value": "torch", "source": "QA_BUILD_BACKEND"}
