@@ -180,3 +180,21 @@ def test_openvino_int8_vectors_stay_within_cosine_099_of_fp32_on_real_news_chunk
     cosines = (vectors * reference).sum(axis=1)
     assert cosines.min() >= 0.99, sorted(cosines.round(4))[:5]
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.integration
+def test_an_openvino_int8_index_records_its_backend_and_is_queried_in_fp32(seed_corpus, tmp_path):
+    index = tmp_path / "ov-int8"
+    build_index(seed_corpus, index, backend="openvino-int8")
+
+    assert read_manifest(index)["embedding_backend"] == "openvino-int8"
+    assert (query_model_dir(index, MODEL, quantize=False) / "config.json").exists()
+    r = Retriever.open(index)
+    hits = r.search("How long was the video call between Xi and Putin?", k=3)
+    assert hits and r.mode == "hybrid"
+    assert type(r._embedder) is OnnxEmbedder and not r._embedder.config.quantized
+    # int8 vectors are close to fp32 ones, not equal: switching to or from it rebuilds.
+    from qa.build import _load_previous
+
+    _, previous, why = _load_previous(index, MODEL, "openvino")
+    assert previous is None and "openvino" in why
