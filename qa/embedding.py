@@ -165,8 +165,8 @@ def build_embedder(name: str | None, backend: str | None) -> Embedder:
     (identical vectors); "onnx-int8" uses dynamically quantised weights (vectors at cosine
     ~0.99 of fp32); "openvino" runs the fp32 export with OpenVINO, in bf16 on CPUs with
     native bf16 (2.45x there, cosine >= 0.9999; ~1x elsewhere); "openvino-int8" runs an NNCF
-    int8 quantisation of it (for CPUs without bf16; cosine >= 0.99 on news chunks, SciFact
-    nDCG@10 within 0.005 of fp32). See docs/benchmarks.md. Queries of every index but an
+    int8 quantisation of it (for CPUs without bf16; cosine >= 0.99 to fp32 on news chunks,
+    tested; ~1.2x OpenVINO fp32 here). See docs/benchmarks.md. Queries of every index but an
     "onnx-int8" one use the onnxruntime fp32 export.
 
     Raises:
