@@ -18,7 +18,7 @@ from qa.citation import locate_citation
 from qa.errors import IndexChangedError
 
 QUESTIONS = ("What did Zhao Lijian say about NATO?", "Who is Katrina Yu?",
-             "What did the US say China could do?")
+             "What did the US say China could do?", "What did Xi say in December?")
 ROUNDS = 8  # rebuilds by the writer
 SECONDS = 60  # and never longer than this
 
@@ -41,8 +41,12 @@ def _search_key(hits) -> tuple:
 
 
 def _answer_key(answer) -> tuple:
-    return (answer.text, answer.abstained,
-            tuple((c.article_id, c.start, c.end, c.text) for c in answer.citations))
+    """What a reader sees: the text, the citations with their dates, and the notes and date
+    range the answer states (the chat printed a new generation's citation beside the old
+    one's "no article of that month" note)."""
+    return (answer.text, answer.abstained, answer.since, answer.until, answer.notes,
+            answer.generation is not None,
+            tuple((c.article_id, c.start, c.end, c.text, c.date) for c in answer.citations))
 
 
 def _references(tmp_path: Path) -> dict[str, set[tuple]]:
