@@ -3,7 +3,7 @@
     from qa import build_index, Retriever, Assistant
     build_index(corpus="corpus", index="index")        # incremental
     retriever = Retriever.open("index")                  # the model loads lazily
-    hits = retriever.search("What did Zhao Lijian say about NATO?", k=5)
+    hits = retriever.search("What did the mayor say about the strike?", k=5)
     answer = Assistant(retriever).ask("Who is Katrina Yu?")
 
 Names are imported on first use, so `import qa` stays instant (the embedding model's

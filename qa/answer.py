@@ -292,7 +292,7 @@ class Assistant:
 
     def _known_names(self, hits: list[Hit]) -> list[str]:
         """The index's speakers and the people the retrieved articles name: what `is_person`
-        needs to tell "Kritenbrink" and "Biden" (people) from "China" (a body)."""
+        needs to tell "Kritenbrink" and "Varga" (people) from "Freedonia" (a body)."""
         key = ("speakers",)
         if key not in self._quotes_by_key:
             self._quotes_by_key[key] = list(self.retriever.speakers())
@@ -580,7 +580,7 @@ _NOT_A_SIDE = re.compile(
 
 def _side_key(affiliation: str) -> str | None:
     """What an affiliation stands for, as a comparable key: its first word that is not a
-    role or a modifier, by stem ("Chinese Foreign Minister" and "China's envoy": "chin")."""
+    role or a modifier, by stem ("Northland Foreign Minister" and "Northland's envoy": "nort")."""
     for word in affiliation.split():
         word = word.strip(",.’'s")
         if len(word) > 1 and not _NOT_A_SIDE.match(word):
@@ -589,7 +589,7 @@ def _side_key(affiliation: str) -> str | None:
 
 
 def _same_side(a: str, b: str) -> bool:
-    """Whether two affiliations speak for the same side ("Russian President" and "Chinese
+    """Whether two affiliations speak for the same side ("Northland President" and "Southland
     President" do not)."""
     ka, kb = _side_key(a), _side_key(b)
     return ka is not None and ka == kb

@@ -8,7 +8,7 @@ Sentence boundaries, in order of strength:
 
 * a paragraph break (a blank or whitespace-only line) always ends a sentence;
 * a line break after a line with no final punctuation ends a sentence (headings such as
-  "Russia's security concerns should be addressed properly: China"), unless the next line starts
+  "Security concerns should be addressed properly: the ministry"), unless the next line starts
   with a lower-case letter, which is how a hard-wrapped sentence continues;
 * `.`, `!`, `?` or `…` (closing quotes and brackets stay with the sentence: `."`, `.”`, `?'`,
   `.)`), followed by whitespace and an upper-case letter, an opening quote or bracket, or a digit;

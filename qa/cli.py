@@ -519,10 +519,10 @@ examples:
   Ctrl-C stops.""",
     "search": """\
 examples:
-  qa search "Zhao Lijian NATO"
+  qa search "harbour strike pay"
   qa search "sanctions" --since 2022-02 --until "March 2022" --k 10
   qa search "video call" --since "last month" --json
-  echo "Xi Putin call" | qa search -
+  echo "lighthouse reopening" | qa search -
 
 dates (--since, --until): YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", or "last week",
 "last month", "last year", counted back from the newest article's date.""",
@@ -531,7 +531,7 @@ examples:
   qa ask "Who is Katrina Yu?"
   qa ask "What did the minister say about the budget?" --since 2022-02 --json
   qa ask "What happened last week?" --since "last week"
-  echo "How long was the video call between Xi and Putin?" | qa ask -
+  echo "How long did the strike last?" | qa ask -
   qa ask --continue "When was that?"        # a follow-up on the last conversation
 
 dates (--since, --until): YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", or "last week",

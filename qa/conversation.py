@@ -1,7 +1,7 @@
 """Follow-up questions: read a question in the light of the turns before it.
 
-After "Who is Zhao Lijian?", "What did he say about NATO?" means "What did Zhao Lijian say
-about NATO?"; "When was that?" asks about the previous answer. The resolved question is shown
+After "Who is Zhao Lijian?", "What did he say about the alliance?" means "What did Zhao Lijian
+say about the alliance?"; "When was that?" asks about the previous answer. The resolved question is shown
 to the user, so the rewriting is plain string substitution a reader can check.
 """
 
@@ -86,7 +86,7 @@ def resolve_followup(question: str, history: Sequence[Turn] = ()) -> str:
 
     Returns:
         The question with pronouns replaced by the entity of the previous turns ("What did
-        Zhao Lijian say about NATO?"), or, for "When was that?", the question tied to the
+        Zhao Lijian say about the alliance?"), or, for "When was that?", the question tied to the
         previous one ("When was that? (re: What did Kritenbrink say about the meeting?)").
         The question unchanged when there is no history or nothing to resolve.
     """

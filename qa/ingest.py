@@ -142,7 +142,7 @@ _BOILERPLATE_LINE = re.compile(
     | click\ here\ to\ subscribe\.?
     | (?:image|images|photo|photos|photograph|picture|credit|photo\ credit|image\ credit|
         image\ source|photo\ source)\s*:\s*[^.!?]{1,60}
-    | \(?(?:[\w-]+\.)+[a-z]{2,}\)?                 # a bare credit such as "(Kremlin.ru)"
+    | \(?(?:[\w-]+\.)+[a-z]{2,}\)?                 # a bare credit such as "(Palace.gov)"
     | (?:https?://|www\.)\S+                        # a bare URL, usually an image
     """
 )
@@ -160,8 +160,8 @@ def strip_boilerplate(text: str) -> str:
 
     Only whole lines go ("Leave a Reply", "Your email address will not be published.",
     "Back to top button", "Labels: , , ,", "Follow @x Tweet", share/subscribe lines, bare URLs,
-    photo credit lines such as "Image: AP" or "(Kremlin.ru)"), plus a credit glued to the end of
-    a line ("... Beijing.  Kremlin.ru"). Other lines are kept byte for byte; runs of blank
+    photo credit lines such as "Image: AP" or "(Palace.gov)"), plus a credit glued to the end of
+    a line ("... the capital.  Palace.gov"). Other lines are kept byte for byte; runs of blank
     (whitespace-only) lines become one empty line, and the result is trimmed.
 
     Args:

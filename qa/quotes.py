@@ -364,7 +364,7 @@ def _group_name(toks: list[_Tok], g: _Group) -> _Name | None:
     while items and items[0].key.endswith(("-year-old", "-based", "-born", "-led", "-backed", "-style", "-era")):
         items = items[1:]
     if at_start and len(items) > 2 and items[0].key.endswith("ing"):
-        items = items[1:]  # "Leading Xi Jinping to endorse …": a participle opens the sentence
+        items = items[1:]  # "Leading the minister to endorse …": a participle opens the sentence
     while len(items) > 1 and items[-1].key in _POSTNOMINALS:
         items = items[:-1]
     while (len(items) > 2 and items[0].text.isupper() and "." not in items[0].text and len(items[0].text) > 1
@@ -417,7 +417,7 @@ def _person_in(phrase: str) -> str | None:
     """The last name in a phrase that may be a person's, with titles, roles and possessives
     removed: "Foreign Ministry spokesperson Zhao Lijian" → "Zhao Lijian", "Secretary of State
     Antony Blinken" → "Antony Blinken". Organisations ("the Foreign Ministry", "Labour Party")
-    and roles alone give None. A single capitalised word ("Kritenbrink", "China") is returned
+    and roles alone give None. A single capitalised word ("Kritenbrink", "Freedonia") is returned
     as it is: whether it names a person is for the data to say (`is_person`)."""
     toks = _tokens(phrase)
     best = None
@@ -505,7 +505,7 @@ def _is_owner(toks: list[_Tok], groups: list[_Group], gi: int, hi: int) -> bool:
 
 def _is_modifier(toks: list[_Tok], g: _Group, hi: int) -> bool:
     """A name used as an adjective before a role or body: "Houthi military spokesperson",
-    "the El Paso mayor", "German officials", "Chinese University political scientist"."""
+    "the El Paso mayor", "German officials", "Northland University political scientist"."""
     k = g.last + 1
     for step in range(3):
         if k >= hi:
@@ -1699,8 +1699,8 @@ def is_person(name: str, known_speakers: Iterable[str]) -> bool:
     A name with a person's shape (two to four capitalised name words, after titles: "Zhao
     Lijian", "Secretary Antony Blinken") is a person. A single word is a person only when a
     known name with a person's shape contains it: "Kritenbrink" is, where "Daniel Kritenbrink"
-    is quoted; "China" is not, where no person's name holds that word, and a body that speaks
-    ("the Kremlin", "Foreign Ministry") never is.
+    is quoted; "Freedonia" is not, where no person's name holds that word, and a body that
+    speaks ("the Palace", "Foreign Ministry") never is.
 
     Args:
         name: a name as `find_speaker` gives it.

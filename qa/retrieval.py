@@ -229,7 +229,7 @@ class Retriever:
         if not tokens and dense is None:
             raise QueryError(
                 "The question has no searchable words (only stop-words or punctuation). "
-                "Ask about a person, place or event, e.g. “What did Zhao Lijian say about NATO?”"
+                "Ask about a person, place or event, e.g. “What did the mayor say about the strike?”"
             )
         sparse_ranked = _bm25_search(ix, tokens, depth, mask)
         if dense is None:

@@ -55,7 +55,7 @@ def tokenize(text: str) -> list[str]:
 
     Returns:
         Tokens in order, with stop-words and possessive endings removed
-        ("NATO's" -> "nato"); repeated words are kept (BM25 counts them).
+        ("UNESCO's" -> "unesco"); repeated words are kept (BM25 counts them).
     """
     out: list[str] = []
     for match in _WORD.finditer(unicodedata.normalize("NFKC", text).lower()):
