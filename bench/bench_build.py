@@ -1,17 +1,25 @@
-"""Build speed: a full build against plain `SentenceTransformer.encode`, and incremental adds.
+"""Build speed: a full build against plain `SentenceTransformer.encode`, and incremental adds;
+optionally the same figures for another version of qa in the same run (`--against`).
 
-    .venv/bin/python bench/bench_build.py [--docs N] [--sizes 10k,100k] [--no-write]
+    .venv/bin/python bench/bench_build.py [--docs N] [--sizes 100k,1M] [--skip-full]
+        [--against /tmp/qa-before] [--profile] [--no-write]
 
 1. Full build of SciFact (5,183 abstracts, ~8.8k chunks) with the real model, then plain
    `SentenceTransformer.encode` on exactly the strings the build embedded (title + chunk
    text), in the same process, so the ratio shows what the build adds on top of the model.
    The model is loaded before either is timed; its load time is reported on its own.
 2. Incremental rebuild: one new article (a real Wikinews story) added to synthetic corpora of
-   10k and 100k chunks. Those indexes are built once with `RandomEmbedder` (see
-   bench/common.py); the timed rebuild uses the real, already loaded, model, so it embeds the
-   new article for real and reuses everything else.
+   100k and 1M chunks. Those indexes are built once with `RandomEmbedder` (see
+   bench/common.py), in a process of their own; the timed rebuild runs in a fresh process
+   that first loads the real model (the default build backend) and then adds the article:
+   its wall time, the time of each stage, and the process's peak RSS.
 
-Each incremental size runs in a child process so its peak RSS is its own.
+`--against PATH` measures a second checkout of qa (a git worktree of an earlier commit) in
+the same run: each figure is taken for both, one after the other, by these same scripts (the
+child imports `qa` from PATH; its indexes get folders of their own, since formats differ).
+`--profile` adds cProfile's largest costs of this checkout's incremental rebuilds.
+
+Each measurement runs in a child process so its peak RSS is its own.
 """
 
 from __future__ import annotations
@@ -29,13 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (needs the path above)
 
 SECTION = "Build"
+TARGETS = {"add_s": {100_000: 0.5, 1_000_000: 2.0}, "rss_mib": {1_000_000: 1536}}
 
 
-def full_build(docs: int | None) -> dict:
+def full_build(docs: int | None, backend: str) -> dict:
     """Time a full SciFact build and plain encode of the same strings."""
     from qa import Retriever, build_index
     from qa.build import embedding_input
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.embedding import SentenceTransformerEmbedder, backend_of, build_embedder
 
     work = Path(tempfile.mkdtemp(prefix="qa-bench-build-", dir=common.WORK.parent))
     try:
@@ -50,8 +59,7 @@ def full_build(docs: int | None) -> dict:
                 dst.write(line)
 
         t = time.perf_counter()
-        embedder = SentenceTransformerEmbedder()
-        embedder.load()
+        embedder = build_embedder(None, backend)
         embedder.encode(["warm-up sentence so the first batch is not special"])
         model_load = time.perf_counter() - t
 
@@ -73,7 +81,11 @@ def full_build(docs: int | None) -> dict:
             for article in retriever.articles()
             for chunk in retriever.chunks_of(article.id)
         ]
-        model = embedder._model  # the very same SentenceTransformer the build used
+        plain = SentenceTransformerEmbedder()
+        plain.load()
+        model = plain._model
+        model.encode(texts[:32], batch_size=32, normalize_embeddings=True,
+                     convert_to_numpy=True, show_progress_bar=False)
         started = time.perf_counter()
         model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
                      show_progress_bar=False)
@@ -83,6 +95,7 @@ def full_build(docs: int | None) -> dict:
         return {
             "documents": report.articles,
             "chunks": report.chunks,
+            "backend": backend_of(embedder),
             "model_load_seconds": model_load,
             "build_seconds": build_seconds,
             "build_chunks_per_s": report.chunks / build_seconds,
@@ -96,106 +109,223 @@ def full_build(docs: int | None) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def incremental(n_chunks: int) -> dict:
-    """Add one real article to a synthetic index of `n_chunks` chunks; time the rebuild."""
-    from qa import build_index
-    from qa.embedding import build_embedder, default_backend
+def prepare(n_chunks: int) -> dict:
+    """The base index of `n_chunks` chunks, as it was built (an earlier added article
+    removed): built or brought back here, so the timed process starts from it."""
+    _, _, info = common.synthetic_index(n_chunks)
+    return info
 
-    corpus, index, base = common.index_plus_one_article(n_chunks, f"added-{int(time.time())}.txt")
-    backend = default_backend()  # what `qa index` uses
+
+def incremental(n_chunks: int, backend: str, profile: bool = False) -> dict:
+    """Load the model, then add one real article to the synthetic index; time the update."""
+    from qa import build_index
+    from qa.embedding import build_embedder
+
+    base = common.WORK / f"synth-{common.size_label(n_chunks)}"
+    corpus, index = base / "corpus", common.index_folder(base)
+    common.warm_page_cache(index)  # what an earlier build evicted: equal footing for both
     embedder = build_embedder(None, backend)
-    embedder.encode(["warm-up"])  # loads the model: "model already loaded"
+    embedder.encode(["warm-up"])  # the model is loaded before the clock starts
+    rss_model = common.peak_rss_mib()
+    title, text, _ = next(common.wikinews_stories())
+    (corpus / f"added-{int(time.time())}.txt").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+    marks: list[tuple[str, float]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        marks.append((f"{stage} {done}/{total}", time.perf_counter()))
+
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
-    report = build_index(corpus=corpus, index=index, embedder=embedder)
+    report = build_index(corpus=corpus, index=index, embedder=embedder, progress=progress)
     seconds = time.perf_counter() - started
-    return {
+    if profiler is not None:
+        profiler.disable()
+    stages = _stages(started, marks, started + seconds)
+    out = {
         "size": n_chunks,
         "chunks": report.chunks,
         "added": len(report.added),
         "embedded_chunks": report.embedded_chunks,
         "backend": backend,
         "seconds": seconds,
-        "base_build_seconds_random_vectors": base["seconds"],
+        "stages": stages,
+        "rss_model_mib": rss_model,
         "peak_rss_mib": common.peak_rss_mib(),
     }
+    if profiler is not None:
+        out["profile"] = _top(profiler)
+    return out
 
 
-def render(full: dict | None, incs: list[dict]) -> str:
+def _stages(start: float, marks: list[tuple[str, float]], end: float) -> dict[str, float]:
+    """Seconds from the start to the corpus read, to the embedding, to the write, to the end."""
+    at = {name: t for name, t in reversed(marks)}  # the first time each mark was seen
+    read_done = next((t for n, t in marks if n.startswith("read") and not n.endswith("0/0")), start)
+    embed_start = next((t for n, t in marks if n.startswith("embed")), read_done)
+    write_start = at.get("write 0/1", end)
+    return {"open + read corpus": read_done - start, "diff + chunk + quotes": embed_start - read_done,
+            "embed": write_start - embed_start, "write + publish": end - write_start}
+
+
+def _top(profiler, n: int = 14) -> list[list]:
+    """The largest cumulative costs among qa's own functions."""
+    import pstats
+
+    stats = pstats.Stats(profiler)
+    rows = []
+    for (file, line, func), (_, calls, own, cum, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if "/qa/" in file:
+            rows.append([round(cum, 3), round(own, 3), calls,
+                         f"{file.split('/qa/', 1)[1]}:{line}({func})"])
+    rows.sort(key=lambda r: -r[0])
+    others = []
+    for (file, line, func), (_, calls, own, cum, _) in stats.stats.items():  # type: ignore[attr-defined]
+        others.append([round(own, 3), calls, f"{Path(file).name}:{line}({func})"])
+    others.sort(key=lambda r: -r[0])
+    return rows[:n] + [["own"] + r for r in others[:8]]
+
+
+def _row(label: str, before: object, after: object, target: str = "") -> str:
+    return f"| {label} | {before} | {after} | {target} |"
+
+
+def render(full: dict[str, dict], incs: dict[str, list[dict]], codes: dict[str, str]) -> str:
     """The Markdown body of the `## Build` section."""
-    out = [common.section_header(), ""]
+    labels = list(codes)
+    two = len(labels) == 2
+    head = [common.section_header(), ""]
+    if two:
+        head += [f"Side by side in one run: *before* = `{codes['before']}` (a git worktree of "
+                 f"the code before segments), *after* = `{codes['after']}`.", ""]
+    out = head
+    cols = " | ".join(labels)
+    out += [f"| figure | {cols} | target |", "|---|" + "---:|" * len(labels) + "---|"]
+
+    def line(name: str, values: list[str], target: str = "") -> None:
+        out.append(f"| {name} | " + " | ".join(values) + f" | {target} |")
+
     if full:
-        out += [
-            "### Full build (SciFact, real model)",
-            "",
-            "| documents | chunks | build s | build chunks/s | plain encode chunks/s | ratio |",
-            "|---:|---:|---:|---:|---:|---:|",
-            f"| {full['documents']} | {full['chunks']} | {full['build_seconds']:.1f} | "
-            f"{full['build_chunks_per_s']:.1f} | {full['plain_chunks_per_s']:.1f} | "
-            f"{full['ratio']:.2f} |",
-            "",
-            f"Model load (not in either figure): {full['model_load_seconds']:.1f} s. "
-            f"Embed stage of the build: {full['embed_stage_seconds']:.1f} s of "
-            f"{full['build_seconds']:.1f} s. Peak RSS of the process: "
-            f"{full['peak_rss_mib']:.0f} MiB.",
-            "",
-            "*Build chunks/s* is chunks in the index / wall time of `build_index(full=True)` "
-            "(read, chunk, quotes, embed, BM25, FAISS, write). *Plain encode* is "
-            "`SentenceTransformer.encode(batch_size=32)` on the same title+chunk strings in "
-            "the same process. *Ratio* = build / plain: 1.0 would mean the build costs "
-            "nothing beyond the model.",
-            "",
-        ]
-    if incs:
-        out += [
-            "### Incremental rebuild: one article added",
-            "",
-            "| index size | chunks after | embedded | backend | rebuild s | peak RSS MiB |",
-            "|---:|---:|---:|---|---:|---:|",
-        ]
-        for r in incs:
-            out.append(
-                f"| {common.size_label(r['size'])} | {r['chunks']} | {r['embedded_chunks']} | "
-                f"{r.get('backend', 'torch')} | {r['seconds']:.2f} | {r['peak_rss_mib']:.0f} |"
-            )
-        out += [
-            "",
-            "Synthetic corpora of recombined Reuters-21578 and Wikinews sentences; their "
-            "stored vectors are random unit vectors (`bench/common.py` `RandomEmbedder`), so "
-            "the base index builds in minutes. The timed rebuild uses the real model, loaded "
-            "beforehand, and embeds only the new article; the rest is the cost of reading the "
-            "corpus, diffing hashes, copying reused rows, refitting BM25 and writing a new "
-            "generation.",
-            "",
-        ]
+        line("full build, SciFact: chunks/s (build s)",
+             [f"{full[c]['build_chunks_per_s']:.1f} ({full[c]['build_seconds']:.1f})" if c in full
+              else "–" for c in labels], "no worse")
+        line("full build / plain encode", [f"{full[c]['ratio']:.2f}" if c in full else "–"
+                                           for c in labels])
+    sizes = sorted({r["size"] for rows in incs.values() for r in rows})
+    for size in sizes:
+        rows = {c: next((r for r in incs.get(c, []) if r["size"] == size), None) for c in labels}
+        label = common.size_label(size)
+        target = TARGETS["add_s"].get(size)
+        line(f"add one article, {label} chunks: s",
+             [f"{r['seconds']:.2f}" if r else "–" for r in rows.values()],
+             f"≤ {target} s" if target else "")
+        rss_target = TARGETS["rss_mib"].get(size)
+        line(f"peak RSS of that update, {label}: MiB",
+             [f"{r['peak_rss_mib']:.0f}" if r else "–" for r in rows.values()],
+             f"≤ {rss_target} MiB (1.5 GB)" if rss_target else "")
+    out.append("")
+    for size in sizes:
+        for c in labels:
+            r = next((r for r in incs.get(c, []) if r["size"] == size), None)
+            if r:
+                parts = ", ".join(f"{k} {v:.2f} s" for k, v in r["stages"].items())
+                out.append(f"- {common.size_label(size)}, {c}: {parts}; {r['chunks']} chunks after, "
+                           f"{r['embedded_chunks']} embedded ({r['backend']}); RSS with the model "
+                           f"loaded {r['rss_model_mib']:.0f} MiB.")
+    if full:
+        for c in labels:
+            if c in full:
+                f = full[c]
+                out.append(f"- Full build, {c}: {f['documents']} documents, {f['chunks']} chunks, "
+                           f"{f['backend']}; model load {f['model_load_seconds']:.1f} s (not "
+                           f"counted); embed stage {f['embed_stage_seconds']:.1f} of "
+                           f"{f['build_seconds']:.1f} s; plain encode {f['plain_chunks_per_s']:.1f} "
+                           f"chunks/s; peak RSS {f['peak_rss_mib']:.0f} MiB.")
+    out += [
+        "",
+        "*Full build* is `build_index(full=True)` (read, chunk, quotes, embed, BM25, FAISS, "
+        "write) with the default build backend, model loaded beforehand; *plain encode* is "
+        "`SentenceTransformer.encode(batch_size=32)` on the same title+chunk strings in the same "
+        "process. *Add one article*: a fresh process loads the real model, then `build_index` "
+        "adds one Wikinews story to a synthetic corpus (recombined Reuters-21578 and Wikinews "
+        "sentences, random unit vectors from `bench/common.py` `RandomEmbedder`, so the base "
+        "builds in minutes; every file of the index is read once first, so both checkouts "
+        "start from a warm page cache); peak RSS is that process's VmHWM, model included. "
+        "Both checkouts use the same build backend (`--backend`).",
+        "",
+    ]
+    profiles = [(c, r) for c in labels for r in incs.get(c, []) if r.get("profile")]
+    for c, r in profiles:
+        out += [f"Profile of the {common.size_label(r['size'])} add ({c}; cProfile, so slower "
+                "than above): qa's functions by cumulative time, then the largest own times.", "",
+                "| cumulative s | own s | calls | function |", "|---:|---:|---:|---|"]
+        for row in r["profile"]:
+            if row[0] == "own":
+                out.append(f"| | {row[1]} | {row[2]} | `{row[3]}` |")
+            else:
+                out.append(f"| {row[0]} | {row[1]} | {row[2]} | `{row[3]}` |")
+        out.append("")
     return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, help="only the first N SciFact documents")
-    parser.add_argument("--sizes", default="10k,100k", help="incremental sizes (default 10k,100k)")
+    parser.add_argument("--sizes", default="100k,1M", help="incremental sizes (default 100k,1M)")
     parser.add_argument("--skip-full", action="store_true", help="only the incremental part")
+    parser.add_argument("--against", help="another checkout of qa to measure beside this one")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile this checkout's incremental rebuilds")
+    parser.add_argument("--backend", default="openvino",
+                        help="build backend of the timed builds, the same for both checkouts "
+                             "(default openvino: the default of the code before segments)")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="incremental adds per size and checkout (the median is kept)")
     parser.add_argument("--no-write", action="store_true", help="print; leave the doc alone")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:  # one measurement in a fresh process; the parent reads the JSON line
         kind, _, value = args.child.partition(":")
-        result = full_build(int(value) if value else None) if kind == "full" else incremental(
-            int(value))
+        if kind == "full":
+            result = full_build(int(value) if value else None, args.backend)
+        elif kind == "prepare":
+            result = prepare(int(value))
+        else:
+            result = incremental(int(value), args.backend, profile=kind == "inc-profile")
         print(json.dumps(result))
         return 0
 
-    full = None
+    codes = {"before": args.against, "after": None} if args.against else {"after": None}
+    commits = {c: common.code_commit(path) for c, path in codes.items()}
+    full: dict[str, dict] = {}
     if not args.skip_full:
-        full = common.run_json([__file__, "--child", f"full:{args.docs or ''}"])
-        print(json.dumps(full, indent=1))
-    incs = []
+        for c, path in codes.items():
+            full[c] = common.run_json([__file__, "--child", f"full:{args.docs or ''}",
+                                       "--backend", args.backend], code=path)
+            print(c, json.dumps(full[c], indent=1), flush=True)
+    incs: dict[str, list[dict]] = {c: [] for c in codes}
     for size in common.parse_sizes(args.sizes) if args.sizes else []:
-        result = common.run_json([__file__, "--child", f"inc:{size}"])
-        print(json.dumps(result, indent=1))
-        incs.append(result)
-    body = render(full, incs)
+        for c, path in codes.items():
+            runs = []
+            profiled = args.profile and path is None
+            for run in range(args.runs + profiled):  # the profiled run is not timed
+                info = common.run_json([__file__, "--child", f"prepare:{size}"], code=path)
+                print(c, "base", json.dumps(info), flush=True)
+                kind = "inc-profile" if run == args.runs else "inc"
+                result = common.run_json([__file__, "--child", f"{kind}:{size}",
+                                          "--backend", args.backend], code=path)
+                print(c, json.dumps({k: v for k, v in result.items() if k != "profile"}), flush=True)
+                runs.append(result)
+            timed = sorted(runs[: args.runs], key=lambda r: r["seconds"])[args.runs // 2]
+            if profiled:
+                timed = dict(timed, profile=runs[-1]["profile"])
+            incs[c].append(timed)
+    body = render(full, incs, commits)
     print(body)
     if not args.no_write:
         common.replace_section(SECTION, body)

@@ -1,6 +1,7 @@
 """Query latency and memory at growing index sizes.
 
-    .venv/bin/python bench/bench_query.py [--sizes 1k,10k,100k,1M] [--queries 50] [--no-write]
+    .venv/bin/python bench/bench_query.py [--sizes 1k,10k,100k,1M] [--queries 50]
+        [--against /tmp/qa-before] [--segments 10 --segments-size 1M] [--no-write]
 
 For each size, in a fresh child process (so peak RSS is that size's alone):
 open the index, load the model, then time `Retriever.search(k=10)` in hybrid and in BM25-only
@@ -12,6 +13,12 @@ by the real model, so hybrid latency includes the real query encoding. Questions
 headlines turned into questions; their answers are mostly not in the synthetic corpus, which
 makes `ask` do its full work (score every candidate sentence) before it answers or abstains.
 SciFact (real vectors, 8.8k chunks) is measured as well when its eval index exists.
+
+`--against PATH` measures another checkout of qa (a git worktree) in the same run, size by
+size, with these same scripts (see bench/common.py `code_env`). `--segments K` adds two rows
+for this checkout at `--segments-size`: the index as K live segments (a build of most of the
+corpus, then K-1 updates of one part file each), and the same index merged into one
+(`qa index --optimize`).
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ def measure(index: Path, asks: list[str], label: str, vectors: str) -> dict:
     """Open `index`, warm the model, and time searches and answers."""
     from qa import Retriever
 
+    common.warm_page_cache(index)  # both checkouts' indexes start from a warm page cache
     rss_before_open = common.peak_rss_mib()
     started = time.perf_counter()
     retriever = Retriever.open(index)
@@ -100,31 +108,55 @@ def measure(index: Path, asks: list[str], label: str, vectors: str) -> dict:
 
 
 def child(spec: str, n_queries: int) -> dict:
-    """One size (`synth:<chunks>` or `scifact`), measured in this process."""
+    """One index (`synth:<chunks>`, `segmented:<chunks>:<k>`, `merged:<chunks>:<k>` or
+    `scifact`), measured in this process."""
+    import os
+
     if spec == "scifact":
         return measure(SCIFACT_INDEX, scifact_questions(n_queries), "SciFact", "real")
-    size = int(spec.split(":", 1)[1])
+    kind, size_text, *rest = spec.split(":")
+    size = int(size_text)
+    label = common.size_label(size)
+    code = os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] or None
     # Built (or reused) in a grandchild so the build's memory does not count here.
-    common.run_json([__file__, "--build", str(size)])
-    index = common.WORK / f"synth-{common.size_label(size)}" / "index"
-    return measure(index, questions(n_queries), common.size_label(size), "random")
+    if kind == "synth":
+        common.run_json([__file__, "--build", str(size)], code=code)
+        index = common.index_folder(common.WORK / f"synth-{label}")
+        return measure(index, questions(n_queries), label, "random")
+    k = int(rest[0])
+    info = common.run_json([__file__, "--build-segmented", f"{size}:{k}"])
+    base = common.WORK / f"synth-{label}" / f"segmented-{k}"
+    index = base / "index" if kind == "segmented" else base / "merged"
+    what = f"{label}, {info['segments']} segments" if kind == "segmented" else f"{label}, merged"
+    return measure(index, questions(n_queries), what, "random")
 
 
-def render(rows: list[dict], threads: int | None = None) -> str:
+def render(rows: list[dict], threads: int | None = None,
+           commits: dict[str, str] | None = None) -> str:
     """The Markdown body of this script's section."""
     def ms(v: float | None) -> str:
         return "n/a" if v is None else f"{v:.1f}"
 
-    out = [
-        common.section_header(),
-        "",
-        "| index | chunks | vectors | open s | hybrid p50/p95 ms | BM25 p50/p95 ms | "
+    out = [common.section_header(), ""]
+    if commits and len(commits) > 1:
+        out += [f"Side by side in one run: *before* = `{commits['before']}` (a git worktree of "
+                f"the code before segments), *after* = `{commits['after']}`.", ""]
+    segmented = [r for r in rows if "segments" in r["label"]]
+    merged = [r for r in rows if r["label"].endswith("merged")]
+    if segmented and merged:
+        ratio = segmented[0]["hybrid_p50_ms"] / merged[0]["hybrid_p50_ms"]
+        out += [f"Hybrid p50 with {segmented[0]['label'].split(', ')[1]} / merged into one: "
+                f"{segmented[0]['hybrid_p50_ms']:.1f} / {merged[0]['hybrid_p50_ms']:.1f} ms = "
+                f"**{ratio:.2f}x** (target: at most 1.2x).", ""]
+    out += [
+        "| index | code | chunks | vectors | open s | hybrid p50/p95 ms | BM25 p50/p95 ms | "
         "ask p50/p95 ms | RSS after open MiB | peak RSS MiB |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         out.append(
-            f"| {r['label']} | {r['chunks']} | {r['vectors']} | {r['open_seconds']:.2f} | "
+            f"| {r['label']} | {r.get('code', 'after')} | {r['chunks']} | {r['vectors']} | "
+            f"{r['open_seconds']:.2f} | "
             f"{ms(r['hybrid_p50_ms'])} / {ms(r['hybrid_p95_ms'])} | "
             f"{ms(r['bm25_p50_ms'])} / {ms(r['bm25_p95_ms'])} | "
             f"{ms(r['ask_p50_ms'])} / {ms(r['ask_p95_ms'])} | "
@@ -136,17 +168,18 @@ def render(rows: list[dict], threads: int | None = None) -> str:
         "encoding + FAISS + BM25 + fusion. The question is encoded by the ONNX export of the "
         "model that `qa index` writes beside the index (the product's query path; the synthetic "
         "indexes get it from `ensure_query_model`). *BM25*: `mode=\"bm25\"`. *ask*: "
-        "`Assistant(retriever).ask(q)`, one question at a time, no history.",
+        "`Assistant(retriever).ask(q)`, one question at a time, no history. Every file of "
+        "the index is read once before it is opened (a warm page cache for every row).",
         "- *vectors*: `random` = synthetic corpus (recombined Reuters-21578 + Wikinews "
         "sentences) with random unit vectors (bench/common.py `RandomEmbedder`); `real` = "
         "embedded by all-MiniLM-L6-v2. Up to 200k chunks the dense part is exact (flat) "
-        "search; above, IVF-SQ8 scanning nprobe = nlist/12 lists (qa/dense.py), which is "
+        "search; above, IVF-SQ8 scanning nprobe = nlist/12 lists (qa/index/dense.py), which is "
         "why 1M can be faster than 100k.",
         "- *RSS after open*: peak RSS once the index is open, before the model loads; "
         "*peak RSS*: the process's high-water mark (VmHWM) after the model loaded and every "
         "search and ask ran: the ONNX Runtime query model, the dense index (IVF-SQ8 codes: "
         "~390 MiB at 1M) and the chunk tables; texts, sentence spans and BM25 postings are "
-        "read by range (qa/diskarray.py), not mapped. One child process per size"
+        "read by range (qa/index/diskarray.py), not mapped. One child process per size"
         + ("." if any(r["chunks"] > 200_000 for r in rows) else
            "; sizes above 100k were not run (`--sizes 1M` builds a 1M-chunk synthetic index "
            "first)."),
@@ -168,13 +201,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int,
                         help="torch intra-op threads for the model (default: torch's choice, "
                              "one per core); see the section text for why it matters here")
+    parser.add_argument("--against", help="another checkout of qa to measure beside this one")
+    parser.add_argument("--segments", type=int, help="also measure an index in this many "
+                        "segments, and merged (this checkout only)")
+    parser.add_argument("--segments-size", default="1M", help="its size (default 1M)")
     parser.add_argument("--no-write", action="store_true", help="print; leave the doc alone")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--build-segmented", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.build:
         _, _, info = common.synthetic_index(args.build)
+        print(json.dumps(info))
+        return 0
+    if args.build_segmented:
+        size, k = (int(x) for x in args.build_segmented.split(":"))
+        index, info = common.segmented_index(size, k)
+        common.merged_copy(index)
         print(json.dumps(info))
         return 0
     if args.child:
@@ -190,13 +234,28 @@ def main(argv: list[str] | None = None) -> int:
     specs = [f"synth:{n}" for n in common.parse_sizes(args.sizes)] if args.sizes else []
     if not args.no_scifact and (SCIFACT_INDEX / "manifest.json").exists():
         specs.append("scifact")
+    codes = {"before": args.against, "after": None} if args.against else {"after": None}
+    commits = {c: common.code_commit(path) for c, path in codes.items()}
     rows = []
     for spec in specs:
-        extra = ["--threads", str(args.threads)] if args.threads else []
-        row = common.run_json([__file__, "--child", spec, "--queries", str(args.queries), *extra])
-        print(json.dumps(row))
-        rows.append(row)
-    body = render(rows, args.threads)
+        for c, path in codes.items():
+            if spec == "scifact" and path is not None:
+                continue  # the eval index is in this checkout's format
+            extra = ["--threads", str(args.threads)] if args.threads else []
+            row = common.run_json([__file__, "--child", spec, "--queries", str(args.queries),
+                                   *extra], code=path)
+            row["code"] = c
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    if args.segments:
+        size = common.parse_sizes(args.segments_size)[0]
+        for kind in ("segmented", "merged"):
+            row = common.run_json([__file__, "--child", f"{kind}:{size}:{args.segments}",
+                                   "--queries", str(args.queries)])
+            row["code"] = "after"
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    body = render(rows, args.threads, commits)
     print(body)
     if not args.no_write:
         common.replace_section(SECTION, body)

@@ -38,7 +38,9 @@ SCIFACT = SHARED / "eval" / "scifact"
 #: Big generated corpora and indexes live outside the repo (they are rebuilt, never committed).
 WORK = Path(os.environ.get("QA_BENCH_DIR", Path.home() / ".cache" / "qa" / "bench"))
 
-if str(ROOT) not in sys.path:  # run as `python bench/x.py` from a fresh clone
+if str(ROOT) not in sys.path and not os.environ.get("QA_BENCH_CODE"):
+    # Run as `python bench/x.py` from a fresh clone. Not when measuring another checkout:
+    # its `qa` comes first on PYTHONPATH (code_env).
     sys.path.insert(0, str(ROOT))
 
 
@@ -67,7 +69,7 @@ def machine() -> str:
     except AttributeError:
         cores = os.cpu_count() or 0
     return (
-        f"{cores} cores ({cpu}), {ram}, {platform.system()} {platform.release()}, "
+        f"{cores} cores ({cpu}; {cpu_flags()}), {ram}, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}; load average {_load()} when written "
         "(the cores are shared: figures taken under load are slower than on an idle machine)"
     )
@@ -147,22 +149,97 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def warm_page_cache(folder: Path) -> float:
+    """Read every file under `folder` once, so that timed queries find it in the page cache
+    whatever ran before (a build of another index evicts it); returns the GiB read."""
+    total = 0
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            with open(path, "rb") as fh:
+                while block := fh.read(1 << 24):
+                    total += len(block)
+    return total / 2**30
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0-100), linear interpolation, as numpy computes it."""
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 
 
-def run_json(args: Sequence[str], *, timeout: float = 7200) -> dict:
+def run_json(args: Sequence[str], *, timeout: float = 14400, code: str | None = None) -> dict:
     """Run a child Python script that prints one JSON object on its last stdout line.
 
     Each size is measured in its own process so peak RSS belongs to that size alone.
+    `code`: a checkout of another version of qa (a git worktree) whose `qa` package the
+    child imports instead of this one's (see `code_env`); the benchmark scripts stay these.
     """
     proc = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        env=code_env(code),
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------------------------
+# Two versions of qa side by side
+# --------------------------------------------------------------------------------------------
+
+
+def code_env(code: str | None) -> dict[str, str]:
+    """The environment of a child measuring the qa in checkout `code` (None: this one).
+
+    The child imports `qa` from `code` (PYTHONPATH comes before the editable install), and
+    its synthetic indexes get their own folders (`QA_BENCH_CODE`), since versions may write
+    different formats. The corpora are shared.
+    """
+    env = dict(os.environ)
+    if code:
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(code).resolve()), env.get("PYTHONPATH", "")])
+        env["QA_BENCH_CODE"] = code_label(code)
+    else:
+        env.pop("QA_BENCH_CODE", None)
+    return env
+
+
+def code_label(code: str | None) -> str:
+    """"before" for another checkout, "" for this one (as index folder suffixes)."""
+    return "before" if code else ""
+
+
+def code_commit(code: str | None) -> str:
+    """The commit a checkout is at (short hash), with "+changes" if its tree differs."""
+    where = Path(code) if code else ROOT
+    try:
+        head = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--", "qa"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + (" + uncommitted changes" if dirty else "")
+
+
+def index_folder(base: Path) -> Path:
+    """The index folder of a synthetic corpus for the qa this process imports."""
+    label = os.environ.get("QA_BENCH_CODE", "")
+    return base / (f"index-{label}" if label else "index")
+
+
+def cpu_flags() -> str:
+    """The CPU's vector extensions that matter here (AVX-512 variants, bf16, AMX)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = line.split(":", 1)[1].split()
+                wanted = [f for f in flags if f.startswith(("avx512", "amx")) or f in
+                          ("avx2", "fma", "sha_ni")]
+                bf16 = "with bf16" if any("bf16" in f for f in flags) else "no bf16"
+                return f"{', '.join(wanted)} ({bf16})"
+    except OSError:
+        pass
+    return "unknown"
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,9 +433,14 @@ def synthetic_index(n_chunks: int) -> tuple[Path, Path, dict]:
 
     base = WORK / f"synth-{size_label(n_chunks)}"
     corpus = write_synthetic_corpus(base / "corpus", n_chunks)
-    index = base / "index"
+    for old in corpus.glob("added-*.txt"):  # left by an interrupted incremental benchmark
+        old.unlink()
+    index = index_folder(base)
     started = time.perf_counter()
     report = build_index(corpus=corpus, index=index, embedder=RandomEmbedder())
+    # An index at rest: a second, no-op build removes the folders the first one kept for
+    # readers of the generation before it (the next timed update would otherwise pay for it).
+    build_index(corpus=corpus, index=index, embedder=RandomEmbedder())
     # A real `qa index` exports the torch-free ONNX query model beside the index and queries
     # use it; a build with a custom embedder does not, so do it here to measure that path.
     from qa.embedding import ensure_query_model
@@ -382,9 +464,70 @@ def index_plus_one_article(n_chunks: int, name: str) -> tuple[Path, Path, dict]:
     from qa import build_index
 
     corpus, index, base = synthetic_index(n_chunks)
-    for old in corpus.glob("added-*.txt"):
-        old.unlink()
-    build_index(corpus=corpus, index=index, embedder=RandomEmbedder())
     title, text, _ = next(wikinews_stories())
     (corpus / name).write_text(f"{title}\n\n{text}\n", encoding="utf-8")
     return corpus, index, base
+
+
+def segmented_index(n_chunks: int, segments: int) -> tuple[Path, dict]:
+    """The synthetic index of `n_chunks` chunks grown by `segments - 1` updates, each adding
+    one part file of new articles (~15k chunks, recombined with other seeds): `segments`
+    live segments, as updates leave an index (the size-tiered policy merges a tier only at
+    ten). The base is a hard-linked copy of `synthetic_index(n_chunks)` (segments are never
+    modified, so sharing their files is safe). Built once under
+    `WORK/synth-<size>/segmented-<k>/`.
+
+    Returns (index folder, {"segments", "chunks", "seconds"}).
+    """
+    import shutil
+    import time
+
+    from qa import build_index
+
+    base = WORK / f"synth-{size_label(n_chunks)}"
+    _, source, _ = synthetic_index(n_chunks)
+    work = base / f"segmented-{segments}"
+    index = work / "index"
+    done = work / ".complete"
+    if done.exists():
+        return index, json.loads(done.read_text())
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    shutil.copytree(source, index, copy_function=os.link)
+    corpus = work / "corpus"
+    corpus.mkdir()
+    for part in (base / "corpus").glob("part-*.jsonl"):
+        os.link(part, corpus / part.name)
+    started = time.perf_counter()
+    for k in range(1, segments):
+        with (corpus / f"extra-{k:02d}.jsonl").open("w", encoding="utf-8") as out:
+            for record in synthetic_articles(15_000, seed=k):
+                out.write(json.dumps(record) + "\n")
+        build_index(corpus=corpus, index=index, embedder=RandomEmbedder())
+    from qa.index import read_manifest
+
+    manifest = read_manifest(index)
+    info = {"segments": len(manifest["segments"]), "chunks": manifest["counts"]["chunks"],
+            "seconds": time.perf_counter() - started}
+    done.write_text(json.dumps(info))
+    return index, info
+
+
+def merged_copy(index: Path) -> Path:
+    """A copy of `index` with its segments merged into one (`qa index --optimize`)."""
+    import shutil
+
+    from qa import build_index
+    from qa.index import recorded_corpus
+
+    merged = index.parent / "merged"
+    done = index.parent / "merged.complete"
+    if done.exists():
+        return merged
+    shutil.rmtree(merged, ignore_errors=True)
+    shutil.copytree(index, merged, copy_function=os.link)  # segments are never modified
+    corpus = recorded_corpus(index)
+    assert corpus is not None
+    build_index(corpus=corpus, index=merged, embedder=RandomEmbedder(), optimize=True)
+    done.write_text("1")
+    return merged
