@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from qa.index.bm25 import (CorpusStats, Postings, add_up, idf_of, length_norms, term_counts,
+from qa.index.bm25 import (CorpusStats, Postings, add_into, idf_of, length_norms, term_counts,
                            term_weights)
 from qa.text import terms as tokenize
 
@@ -51,9 +51,11 @@ def _scores(parts: list[tuple[Postings, np.ndarray | None]], stats: CorpusStats,
     out = []
     for postings, live in parts:
         norms = length_norms(postings.doclen, stats.avgdl)
-        found = [term_weights(postings, norms, word, idf[word], times)
-                 for word, times in Counter(tokens).items() if word in idf]
-        seg = add_up([f for f in found if f is not None], postings.n_docs)
+        seg = np.zeros(postings.n_docs)
+        for word, times in Counter(tokens).items():
+            found = term_weights(postings, norms, word, idf[word], times) if word in idf else None
+            if found is not None:
+                add_into(seg, *found)
         out.append(seg if live is None else seg[live])
     return np.concatenate(out)
 

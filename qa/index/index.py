@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import IndexChangedError, IndexCorruptError, ModelUnavailableError, QAError
 from ..types import Article, Chunk, Quote
 from . import dense
-from .bm25 import CorpusStats, add_up, idf_of, length_norms, term_weights
+from .bm25 import CorpusStats, add_into, idf_of, length_norms, term_weights
 from .manifest import check_files, read_manifest, rebuild_hint, recorded_corpus
 from .segment import DENSE_FILES, Segment
 from .texts import corrupt
@@ -398,7 +398,7 @@ class Index:
         Raises:
             IndexCorruptError: a postings file the query reads is damaged.
         """
-        parts = []
+        out = np.zeros(self.n_rows, dtype=np.float64)
         for word, times in Counter(tokens).items():
             t = self._term.get(word)
             if t is None:
@@ -412,8 +412,8 @@ class Index:
                         f"The BM25 part of {self.path}/ is damaged ({exc}). "
                         f"{rebuild_hint(self.path)}") from exc
                 if found is not None:
-                    parts.append((found[0] + self.chunk_bases[s], found[1]))
-        out = add_up(parts, self.n_rows)
+                    lo, hi = int(self.chunk_bases[s]), int(self.chunk_bases[s + 1])
+                    add_into(out[lo:hi], *found)
         if self.live is not None:
             out[~self.live] = 0.0
         return out
