@@ -248,14 +248,16 @@ def render(full: dict[str, dict], incs: dict[str, list[dict]], codes: dict[str, 
     out += [
         "",
         "*Full build* is `build_index(full=True)` (read, chunk, quotes, embed, BM25, FAISS, "
-        "write) with the default build backend, model loaded beforehand; *plain encode* is "
+        "write) with the build backend `--backend`, model loaded beforehand; *plain encode* is "
         "`SentenceTransformer.encode(batch_size=32)` on the same title+chunk strings in the same "
         "process. *Add one article*: a fresh process loads the real model, then `build_index` "
         "adds one Wikinews story to a synthetic corpus (recombined Reuters-21578 and Wikinews "
         "sentences, random unit vectors from `bench/common.py` `RandomEmbedder`, so the base "
         "builds in minutes; every file of the index is read once first, so both checkouts "
         "start from a warm page cache); peak RSS is that process's VmHWM, model included. "
-        "Both checkouts use the same build backend (`--backend`).",
+        "Both checkouts use the same build backend (`--backend`). Stages are cut at the "
+        "build's progress marks: the code before segments reports writing only after "
+        "assembling the new generation, so its *embed* includes that assembly.",
         "",
     ]
     profiles = [(c, r) for c in labels for r in incs.get(c, []) if r.get("profile")]
