@@ -141,6 +141,10 @@ def render(rows: list[dict], threads: int | None = None,
     if commits and len(commits) > 1:
         out += [f"Side by side in one run: *before* = `{commits['before']}` (a git worktree of "
                 f"the code before segments), *after* = `{commits['after']}`.", ""]
+    rounds = max((r.get("rounds", 1) for r in rows), default=1)
+    if rounds > 1:
+        out += [f"Every figure is the median of {rounds} rounds; each round measured every row "
+                "once, one after another, each in a fresh process.", ""]
     segmented = [r for r in rows if "segments" in r["label"]]
     merged = [r for r in rows if r["label"].endswith("merged")]
     if segmented and merged:
@@ -192,6 +196,17 @@ def render(rows: list[dict], threads: int | None = None,
     return "\n".join(out)
 
 
+def _median_row(runs: list[dict]) -> dict:
+    """One row whose every number is the median of that figure over the rounds."""
+    row = dict(runs[0])
+    for key, value in row.items():
+        if isinstance(value, float):
+            values = sorted(r[key] for r in runs if r.get(key) is not None)
+            row[key] = values[len(values) // 2] if values else None
+    row["rounds"] = len(runs)
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1k,10k,100k",
@@ -205,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segments", type=int, help="also measure an index in this many "
                         "segments, and merged (this checkout only)")
     parser.add_argument("--segments-size", default="1M", help="its size (default 1M)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every row this many times, the rows of each round after "
+                             "one another, and report each figure's median over the rounds "
+                             "(on a shared machine, load that comes and goes then hits both "
+                             "checkouts alike)")
     parser.add_argument("--no-write", action="store_true", help="print; leave the doc alone")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
@@ -236,25 +256,26 @@ def main(argv: list[str] | None = None) -> int:
         specs.append("scifact")
     codes = {"before": args.against, "after": None} if args.against else {"after": None}
     commits = {c: common.code_commit(path) for c, path in codes.items()}
-    rows = []
+    plan: list[tuple[str, str, str | None]] = []  # (child spec, code label, checkout)
     for spec in specs:
         for c, path in codes.items():
             if spec == "scifact" and path is not None:
                 continue  # the eval index is in this checkout's format
-            extra = ["--threads", str(args.threads)] if args.threads else []
-            row = common.run_json([__file__, "--child", spec, "--queries", str(args.queries),
-                                   *extra], code=path)
-            row["code"] = c
-            print(json.dumps(row), flush=True)
-            rows.append(row)
+            plan.append((spec, c, path))
     if args.segments:
         size = common.parse_sizes(args.segments_size)[0]
-        for kind in ("segmented", "merged"):
-            row = common.run_json([__file__, "--child", f"{kind}:{size}:{args.segments}",
-                                   "--queries", str(args.queries)])
-            row["code"] = "after"
+        plan += [(f"{kind}:{size}:{args.segments}", "after", None)
+                 for kind in ("segmented", "merged")]
+    extra = ["--threads", str(args.threads)] if args.threads else []
+    runs: dict[int, list[dict]] = {i: [] for i in range(len(plan))}
+    for round_ in range(args.rounds):
+        for i, (spec, c, path) in enumerate(plan):
+            row = common.run_json([__file__, "--child", spec, "--queries", str(args.queries),
+                                   *extra], code=path)
+            row["code"], row["round"] = c, round_ + 1
             print(json.dumps(row), flush=True)
-            rows.append(row)
+            runs[i].append(row)
+    rows = [_median_row(runs[i]) for i in range(len(plan))]
     body = render(rows, args.threads, commits)
     print(body)
     if not args.no_write:
