@@ -23,6 +23,7 @@ from . import config
 from .embedding import Embedder
 from .errors import IndexMismatchError, ModelUnavailableError, QAError, QueryError
 from .index import Index, check_model, read_manifest
+from .index.backend import LOCAL, DateRange, date_mask, date_range, store_of
 from .text import TOKENIZER, terms
 from .types import Article, Chunk, Hit, IndexStats, Quote
 
@@ -40,10 +41,6 @@ DateLike = str | _dt.date | None
 
 
 from .dates import parse_date  # noqa: E402 - the one date parser; re-exported for callers
-
-
-def _date_key(iso: str | None) -> int:
-    return int(iso.replace("-", "")) if iso else 0
 
 
 @dataclass(frozen=True)
@@ -158,6 +155,8 @@ class Retriever:
             pass
 
     def _ensure_dense(self, index: Index) -> None:
+        if store_of(index.manifest)["backend"] != LOCAL:
+            return  # the store holds the vectors: the folder's FAISS files are not read
         try:
             index.load_dense()
         except ModelUnavailableError as exc:
@@ -208,7 +207,7 @@ class Retriever:
         query = _capped(query)
         ix = self._index  # this search reads one generation from here to its last hit
         lo, hi = parse_date(since, name="since"), parse_date(until, name="until", end=True)
-        mask = _date_mask(ix, lo, hi)
+        dates = date_range(lo, hi)
         tokens = terms(query)
         want_dense = mode in ("auto", "hybrid", "dense")
         depth = max(100, k * 4)
@@ -216,7 +215,7 @@ class Retriever:
         dense: _Ranked | None = None
         if want_dense:
             try:
-                dense = self._dense_search(ix, query, depth, mask)
+                dense = self._dense_search(ix, query, depth, dates)
                 if mode == "auto":
                     self.mode, self.fallback_reason = "hybrid", None
             except ModelUnavailableError as exc:
@@ -231,19 +230,19 @@ class Retriever:
                 "The question has no searchable words (only stop-words or punctuation). "
                 "Ask about a person, place or event, e.g. “What did the mayor say about the strike?”"
             )
-        sparse_ranked = _bm25_search(ix, tokens, depth, mask)
+        sparse_ranked = _lexical_search(ix, query, tokens, depth, dates)
         if dense is None:
             n = min(k, len(sparse_ranked.rows))
             return _hits(ix, sparse_ranked.rows[:n], sparse_ranked.scores[:n], ["bm25"] * n)
         return self._fuse(ix, dense, sparse_ranked, k)
 
     def _dense_search(self, ix: Index, query: str, depth: int,
-                      mask: np.ndarray | None) -> _Ranked:
+                      dates: DateRange | None) -> _Ranked:
         self._ensure_dense(ix)
         qv = self.encode([query])
         if ix.n_chunks == 0:
             return _Ranked(np.zeros(0, np.int64), np.zeros(0))
-        rows, scores = ix.dense_search(qv, min(depth, ix.n_chunks), mask)
+        rows, scores = ix.ranked_rows(ix.store.dense_search(qv, min(depth, ix.n_chunks), dates))
         return _Ranked(rows, scores)
 
     def _fuse(self, ix: Index, dense: _Ranked, sparse_: _Ranked, k: int) -> list[Hit]:
@@ -329,7 +328,7 @@ class Retriever:
         ix = self._index
         rows = ix.quote_rows(list(names))
         lo, hi = parse_date(since, name="since"), parse_date(until, name="until", end=True)
-        mask = _date_mask(ix, lo, hi)
+        mask = date_mask(ix, date_range(lo, hi))
         if mask is not None and len(rows):
             rows = rows.take(mask[ix.quote_chunk_rows(rows)])
         if limit is not None and len(rows) > limit:
@@ -381,45 +380,16 @@ def _capped(query: str) -> str:
     return query[: cut if cut > 0 else MAX_QUERY_CHARS]
 
 
-def _date_mask(ix: Index, lo: str | None, hi: str | None) -> np.ndarray | None:
-    if lo is None and hi is None:
-        return None
-    d = ix.chunk_date
-    mask = d > 0
-    if lo:
-        mask &= d >= _date_key(lo)
-    if hi:
-        mask &= d <= _date_key(hi)
-    return mask
-
-
 def _bm25_scores(ix: Index, tokens: Sequence[str]) -> np.ndarray:
     return ix.bm25_scores(tokens)
 
 
-def _bm25_search(ix: Index, tokens: Sequence[str], depth: int,
-                 mask: np.ndarray | None) -> _Ranked:
-    scores = _bm25_scores(ix, tokens)
-    candidates = np.flatnonzero(scores > 0)
-    if mask is not None:
-        candidates = candidates[mask[candidates]]
-    ids = ix.chunk_ids
-    if len(candidates) > depth:
-        values = scores[candidates]
-        best = np.argpartition(-values, depth - 1)[:depth]
-        kth = values[best].min()
-        if np.count_nonzero(values >= kth) > depth:
-            # Ties at the cut: keep those with the lowest chunk ids, so the cut does not
-            # depend on where chunks sit in the index.
-            above = candidates[values > kth]
-            tied = candidates[values == kth]
-            tied = tied[np.argsort(ids[tied], kind="stable")][: depth - len(above)]
-            candidates = np.concatenate([above, tied])
-        else:
-            candidates = candidates[best]
-    order = np.lexsort((ids[candidates], -scores[candidates]))  # ties: lower chunk id first
-    rows = candidates[order]
-    return _Ranked(rows, scores[rows])
+def _lexical_search(ix: Index, query: str, tokens: Sequence[str], depth: int,
+                    dates: DateRange | None) -> _Ranked:
+    if not tokens:  # nothing qa's tokenizer can search (stop-words only): no lexical list
+        return _Ranked(np.zeros(0, np.int64), np.zeros(0))
+    rows, scores = ix.ranked_rows(ix.store.lexical_search(query, tokens, depth, dates))
+    return _Ranked(rows, scores)
 
 
 def _hits(ix: Index, rows: np.ndarray, scores: np.ndarray, via: list[str]) -> list[Hit]:

@@ -26,6 +26,8 @@ import numpy as np
 from ..errors import IndexChangedError, IndexCorruptError, ModelUnavailableError, QAError
 from ..types import Article, Chunk, Quote
 from . import dense
+from .backend import Ranked, StoreBackend, open_backend
+from .backend import date_key as _date_key
 from .bm25 import CorpusStats, add_into, idf_of, length_norms, term_weights
 from .manifest import check_files, read_manifest, rebuild_hint, recorded_corpus
 from .segment import DENSE_FILES, Segment
@@ -34,10 +36,6 @@ from .texts import corrupt
 DELETED_FILE = "deleted.npy"  # int64 chunk ids, each segment's sorted, in segment order
 ORDER_FILE = "order.npy"  # int32 (live articles x 2): (segment number, article row)
 GENERATION_FILES = ("terms.json", "df.npy", DELETED_FILE, ORDER_FILE)
-
-
-def _date_key(iso: str | None) -> int:
-    return int(iso.replace("-", "")) if iso else 0
 
 
 @dataclass(frozen=True)
@@ -94,6 +92,8 @@ class Index:
         self.live: np.ndarray | None = None  # global chunk rows still live (None: all)
         self.chunk_ids = np.zeros(0, np.int64)
         self.chunk_date = np.zeros(0, np.int64)
+        self._store: StoreBackend | None = None
+        self._live_ids: tuple[np.ndarray, np.ndarray] | None = None  # sorted live ids, rows
         self._term: dict[str, int] = {}  # term -> its row in the corpus statistics
         self._idf = np.zeros(0)
         self._norms: list[np.ndarray] = []
@@ -506,6 +506,41 @@ class Index:
         all_rows, all_scores = np.concatenate(rows), np.concatenate(scores)
         order = np.lexsort((self.chunk_ids[all_rows], -all_scores))[:depth]
         return all_rows[order], all_scores[order]
+
+    # --- the store ----------------------------------------------------------------------------
+    @property
+    def store(self) -> StoreBackend:
+        """The search store this generation's manifest records (qa.index.backend: the
+        folder's own FAISS and BM25 parts, or Milvus), opened on first use.
+
+        Raises:
+            StoreUnavailableError: a Milvus store cannot be used (pymilvus missing, the
+                address unreachable); the message says what to run.
+        """
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = open_backend(self)
+        return self._store
+
+    def ranked_rows(self, ranked: Ranked) -> tuple[np.ndarray, np.ndarray]:
+        """A store's answer as (rows, scores) of this generation, in the store's order.
+        Ids that are not live here (chunks of a newer build, or of a crashed one) are dropped."""
+        if ranked.rows is not None:
+            return ranked.rows, ranked.scores
+        ids = np.asarray(ranked.ids, dtype=np.int64)
+        if self._live_ids is None:
+            # Live rows only: an article deleted and added again has its id twice, once dead.
+            rows = np.flatnonzero(self.live) if self.live is not None \
+                else np.arange(len(self.chunk_ids))
+            order = np.argsort(self.chunk_ids[rows], kind="stable")
+            self._live_ids = (self.chunk_ids[rows][order], rows[order])
+        sorted_ids, rows_of = self._live_ids
+        if not len(sorted_ids) or not len(ids):
+            return np.zeros(0, np.int64), np.zeros(0)
+        pos = np.clip(np.searchsorted(sorted_ids, ids), 0, len(sorted_ids) - 1)
+        found = sorted_ids[pos] == ids
+        return rows_of[pos][found], np.asarray(ranked.scores, dtype=np.float64)[found]
 
     def vectors(self) -> np.ndarray:
         """Every live chunk's vector, in row order (tests and benchmarks)."""
