@@ -36,10 +36,13 @@ from .index import (
     folders_of,
     read_manifest,
 )
+from .index.backend import BACKENDS as STORE_BACKENDS
+from .index.backend import LOCAL, MILVUS, StoreChunks, date_key, store_of
 from .index.bm25 import B, EPSILON, K1, Postings, term_counts
 from .index.chunks import ChunkTable
 from .index.quotes import QuoteTableBuilder
 from .index.texts import ArticleTable, TextStore
+from .index.store_sync import StoreSync, chunks_of, live_chunk_ids, milvus_target
 from .ingest import load_corpus
 from .quotes import extract_quotes
 from .text import TOKENIZER, terms
@@ -136,6 +139,8 @@ def build_index(
     model: str | None = None,
     backend: str | None = None,
     wait: float = 0.0,
+    store: str | None = None,
+    milvus_uri: str | None = None,
 ) -> BuildReport:
     """Build or update the index of a corpus folder.
 
@@ -156,6 +161,12 @@ def build_index(
             $QA_BUILD_BACKEND, else the index's own backend, else "openvino" when the
             openvino package is installed, else "torch".
         wait: seconds to wait for another build's lock before giving up.
+        store: where searches rank chunks: "local" (the folder's own FAISS and BM25 parts)
+            or "milvus" (a Milvus collection, synced before the manifest is published; see
+            qa.index.store_sync). Default: the index's own, else "local". Moving an index
+            to another store reuses its vectors (nothing is embedded again).
+        milvus_uri: the Milvus address (`http://host:19530`) or a milvus-lite file
+            (`./x.db`, recorded absolute), for store "milvus" (default: the index's own).
 
     Returns:
         A BuildReport: what was added, changed, removed, kept, skipped, and how long it took.
@@ -163,6 +174,7 @@ def build_index(
     Raises:
         CorpusError: the corpus folder is missing, empty, or nothing in it could be read.
         BuildLockedError: another build of the same index is running.
+        StoreUnavailableError: the Milvus store cannot be reached (the index is unchanged).
     """
     t0 = time.perf_counter()
     corpus_dir, index_dir = Path(corpus), Path(index)
@@ -179,25 +191,32 @@ def build_index(
         live_before: dict[str, Any] | None = None
         with contextlib.suppress(QAError):
             live_before = read_manifest(index_dir)
+        target = _store_target(index_dir, owner, store, milvus_uri, live_before)
+        sync = None
+        if target["backend"] != LOCAL:
+            sync = StoreSync.open(index_dir, target, _dim_of(embedder), live_before)
         prev_manifest, prev, _why = (None, None, "full build requested")
         if not full:
             prev_manifest, prev, _why = _load_previous(index_dir, embedder.name, backend_of(embedder))
         try:
             return _build(corpus_dir, index_dir, owner, prev, prev_manifest, embedder, progress,
-                          optimize=optimize, live_before=live_before, t0=t0)
+                          optimize=optimize, live_before=live_before, t0=t0, target=target,
+                          sync=sync)
         except IndexCorruptError:
             if prev is None:
                 raise
             # A part of the previous index this update had to read is damaged (sizes were
             # checked on open, contents only when read): build everything afresh.
             return _build(corpus_dir, index_dir, owner, None, None, embedder, progress,
-                          optimize=optimize, live_before=live_before, t0=t0)
+                          optimize=optimize, live_before=live_before, t0=t0, target=target,
+                          sync=sync)
 
 
 def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
            prev_manifest: dict[str, Any] | None, embedder: Embedder,
            progress: BuildProgress | None, *, optimize: bool,
-           live_before: dict[str, Any] | None, t0: float) -> BuildReport:
+           live_before: dict[str, Any] | None, t0: float, target: dict[str, str],
+           sync: StoreSync | None) -> BuildReport:
     """One build under the lock: read the corpus, diff it against `prev` (None: build
     everything), embed what is new, write the next generation and publish it."""
     file_keys: dict[str, tuple[int, int]] = {}
@@ -240,11 +259,14 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
     recount = prev_manifest is not None and prev_manifest.get("tokenizer") != TOKENIZER
 
     writer = IndexWriter(index_dir, owner, prev, _analyze)
-    if prev is not None and not (added or changed or removed or recount) \
+    moves = store_of(live_before or {}) != target
+    if prev is not None and not (added or changed or removed or recount or moves) \
             and not (optimize and not writer.optimized):
         # Nothing to do: the live index already describes this corpus (an index built
         # before the fast query model existed still gets it, once).
         notes = _export_query_model(index_dir, embedder, progress)
+        if sync is not None:  # rows a crashed build left in the store go now
+            sync.finish(prev)
         return BuildReport(
             index=str(index_dir), added=(), changed=(), removed=(),
             unchanged=tuple(unchanged), skipped=tuple(skipped), articles=len(articles),
@@ -262,15 +284,19 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
         new = writer.add(_segment_data(parts, file_keys, embedder))
         order_seg[order_seg == -1] = new
     writer.set_order(order_seg, order_row)
+    store_notes = _sync_before_publish(sync, parts, writer, prev, live_before, unchanged,
+                                       progress) if sync is not None else []
     if recount:
         writer.recount()
     if optimize:
         writer.merge_all()
     else:
         writer.merge_due()
-    manifest = writer.commit(_manifest_fields(embedder, corpus_dir, skipped))
+    manifest = writer.commit(dict(_manifest_fields(embedder, corpus_dir, skipped), store=target))
+    if sync is not None:
+        sync.finish(Index.from_manifest(index_dir, manifest, for_search=False))
     collect_garbage(index_dir, owner, keep=folders_of(live_before))
-    notes = _export_query_model(index_dir, embedder, progress)
+    notes = store_notes + _export_query_model(index_dir, embedder, progress)
     if progress:
         progress("write", 1, 1)
     return BuildReport(
@@ -282,6 +308,72 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
     )
 
 
+
+
+def _store_target(index_dir: Path, owner: str, store: str | None, milvus_uri: str | None,
+                  live: dict[str, Any] | None) -> dict[str, str]:
+    """The store this build syncs and its manifest records: the one asked for, else the
+    index's own, else the local one."""
+    recorded = store_of(live or {})
+    store = store or recorded["backend"]
+    if store not in STORE_BACKENDS:
+        raise QAError(f"Unknown store backend {store!r}; use one of {', '.join(STORE_BACKENDS)}.")
+    if store == LOCAL:
+        return {"backend": LOCAL}
+    uri = milvus_uri or (recorded.get("uri") if recorded["backend"] == MILVUS else None)
+    if not uri:
+        raise QAError("A Milvus store needs its address: add `--milvus-uri http://HOST:19530` "
+                      "(a Milvus server) or `--milvus-uri ./qa.db` (a milvus-lite file), or "
+                      "set milvus_uri in the settings file.")
+    return milvus_target(index_dir, owner, uri)
+
+
+def _sync_before_publish(sync: StoreSync, parts: list[_Part], writer: IndexWriter,
+                         prev: Index | None, live_before: dict[str, Any] | None,
+                         unchanged: list[str], progress: BuildProgress | None) -> list[str]:
+    """Upsert this build's chunks into the Milvus store before the manifest names them
+    (qa.index.store_sync); a store new to this index also gets every unchanged chunk, its
+    stored vector reused. Returns a note for the build report."""
+    new_ids = np.concatenate([np.asarray(p.chunk_ids, np.int64) for p in parts]) if parts \
+        else np.zeros(0, np.int64)
+    removed = [*writer.removed_ids]
+    if prev is None and live_before is not None and not sync.fresh:
+        # A full rebuild: whatever was live before and is not rebuilt goes.
+        with contextlib.suppress(QAError):
+            removed.append(live_chunk_ids(Index.from_manifest(
+                writer.index_dir, live_before, for_search=False)))
+    gone = np.setdiff1d(np.concatenate(removed) if removed else np.zeros(0, np.int64), new_ids)
+    sync.begin([new_ids, gone])
+    sync.upsert(_store_chunks(parts))
+    carried = 0
+    if sync.fresh and prev is not None and unchanged:
+        for batch in chunks_of(prev, set(unchanged), embedding_input):
+            sync.upsert(batch)
+            carried += len(batch)
+    sync.acknowledged()
+    where = f"Milvus at {sync.target['uri']} (collection {sync.target['collection']})"
+    if carried:
+        return [f"search store: {where}; {carried} indexed chunks copied with their vectors "
+                f"(not embedded again), {len(new_ids)} new ones upserted"]
+    return [f"search store: {where}; {len(new_ids)} chunks upserted, {len(gone)} removed"]
+
+
+def _store_chunks(parts: list[_Part]) -> StoreChunks:
+    """The chunks of new and changed articles, as a store takes them."""
+    texts, articles, dates = [], [], []
+    for p in parts:
+        for s, e in zip(p.starts, p.ends):
+            texts.append(embedding_input(p.article.title, p.article.text[s:e]))
+            articles.append(p.article.id)
+            dates.append(date_key(p.article.date))
+    blocks = [p.vectors for p in parts if p.vectors is not None and len(p.vectors)]
+    return StoreChunks(
+        ids=_concat([p.chunk_ids for p in parts], np.int64),
+        vectors=np.concatenate(blocks).astype(np.float32, copy=False) if blocks
+        else np.zeros((0, 1), np.float32),
+        texts=texts, articles=articles, dates=np.asarray(dates, np.int64),
+        starts=_concat([p.starts for p in parts], np.int64),
+        ends=_concat([p.ends for p in parts], np.int64))
 
 
 def _live_backend(index_dir: Path) -> str:

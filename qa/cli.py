@@ -186,10 +186,12 @@ def _cmd_index(args: argparse.Namespace) -> int:
         return _check_index(config.index_path(args.index))
     from .build import build_index
 
+    runtime, store = _index_backends(args.backend)
     report = build_index(
         corpus=config.corpus_path(args.corpus), index=config.index_path(args.index),
         full=args.full, optimize=args.optimize, progress=_BuildProgress(), wait=args.wait,
-        backend=args.backend,
+        backend=runtime, store=config.store_backend(store),
+        milvus_uri=config.milvus_uri(args.milvus_uri),
     )
     if args.json:
         _print_json(asdict(report))
@@ -213,6 +215,19 @@ def _cmd_index(args: argparse.Namespace) -> int:
         f"{report.articles} articles, {report.chunks} chunks ({report.embedded_chunks} embedded)."
     )
     return 0
+
+
+def _index_backends(values: list[str] | None) -> tuple[str | None, str | None]:
+    """`--backend` names an embedding runtime, a search store, or one of each (given twice)."""
+    from .errors import QAError
+    from .index.backend import BACKENDS as STORES
+
+    runtimes = [v for v in values or [] if v not in STORES]
+    stores = [v for v in values or [] if v in STORES]
+    if len(runtimes) > 1 or len(stores) > 1:
+        raise QAError("Give --backend at most once for the embedding runtime and once for the "
+                      "search store, e.g. `--backend openvino --backend milvus`.")
+    return (runtimes[0] if runtimes else None), (stores[0] if stores else None)
 
 
 def _check_index(index: Any) -> int:
@@ -320,6 +335,11 @@ watch = true
 
 # Hybrid ranking: the dense (meaning) share, 0 = keywords only, 1 = meaning only.
 # fusion_weight = 0.5
+
+# The search store `qa index` builds: "local" (the index folder, no server) or "milvus",
+# at a Milvus server's address or in a milvus-lite file. An index keeps its own unless told.
+# backend = "milvus"
+# milvus_uri = "http://milvus.internal:19530"
 """
 
 
@@ -627,12 +647,20 @@ examples:
     p.add_argument("--check", action="store_true",
                    help="verify every file of the index against the checksums its manifest "
                         "records (finds damage that keeps a file's size); builds nothing")
-    p.add_argument("--backend", choices=["torch", "onnx", "onnx-int8", "openvino",
-                                         "openvino-int8"],
+    p.add_argument("--backend", action="append",
+                   choices=["torch", "onnx", "onnx-int8", "openvino", "openvino-int8",
+                            "local", "milvus"],
                    help="embedding runtime for the build (default: $QA_BUILD_BACKEND, else the "
                         "index's own, else the fastest measured on this machine once, see "
                         "`qa config`); torch, onnx and openvino give the same vectors "
-                        "(openvino: bf16 where native); the int8 ones are faster, close to fp32")
+                        "(openvino: bf16 where native); the int8 ones are faster, close to fp32. "
+                        "Or the search store: local (the index folder, the default) or milvus "
+                        "(with --milvus-uri; an existing index moves there without embedding "
+                        "again). Give it twice for both")
+    p.add_argument("--milvus-uri", metavar="URI",
+                   help="the Milvus store: a server (http://milvus.internal:19530) or a "
+                        "milvus-lite file (./qa.db, recorded as an absolute path); default "
+                        "$QA_MILVUS_URI, the settings file, else the index's own")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another running build instead of failing")
     p.add_argument("--json", action="store_true", help="print the build report as JSON")

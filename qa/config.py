@@ -4,7 +4,7 @@ Each setting is resolved in this order, the first that has it winning:
 
 1. a command-line flag (`--index`, `--corpus`, ...), passed in by the caller;
 2. an environment variable (`QA_INDEX`, `QA_CORPUS`, `QA_MODEL`, `QA_WATCH`, `QA_THEME`,
-   `QA_FUSION_WEIGHT`);
+   `QA_FUSION_WEIGHT`, `QA_BACKEND`, `QA_MILVUS_URI`);
 3. the settings file, `$XDG_CONFIG_HOME/qa/config.toml` (default `~/.config/qa/config.toml`):
 
        index = "~/news/index"
@@ -13,6 +13,8 @@ Each setting is resolved in this order, the first that has it winning:
        watch = true
        theme = "nord"
        fusion_weight = 0.5
+       backend = "milvus"            # qa index: the search store (default: the index's own)
+       milvus_uri = "http://milvus.internal:19530"
 
 4. the defaults below.
 
@@ -76,6 +78,12 @@ OPTIONS: tuple[Option, ...] = (
     # that uses them, not here).
     Option("fusion_weight", "QA_FUSION_WEIGHT", "fraction", None,
            "the dense share of hybrid ranking, from 0 (BM25 only) to 1 (dense only)"),
+    # Where `qa index` keeps the search store; unset, an index keeps the one it was built
+    # with (qa.index.backend).
+    Option("backend", "QA_BACKEND", "text", "local",
+           "the search store `qa index` builds: local (the index folder) or milvus"),
+    Option("milvus_uri", "QA_MILVUS_URI", "text", "",
+           "the Milvus store's address (http://host:19530) or milvus-lite file (./qa.db)"),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -91,6 +99,8 @@ class Settings:
     watch: bool
     theme: str
     fusion_weight: float | None  # None: qa.retrieval.HYBRID_ALPHA
+    backend: str
+    milvus_uri: str
     sources: tuple[tuple[str, str], ...]
 
     def source(self, name: str) -> str:
@@ -181,6 +191,18 @@ def fusion_weight(default: float) -> float:
     """The dense share of hybrid ranking: `$QA_FUSION_WEIGHT`, the file, else `default`."""
     value = _setting("fusion_weight")
     return default if value is None else value
+
+
+def store_backend(value: str | None = None) -> str | None:
+    """The search store asked for (the argument, `$QA_BACKEND`, the file); None when none
+    is: an index keeps its own."""
+    found, source = _resolve(_BY_NAME["backend"], value, None)
+    return None if source == "default" else str(found)
+
+
+def milvus_uri(value: str | None = None) -> str | None:
+    """The Milvus address asked for (the argument, `$QA_MILVUS_URI`, the file), or None."""
+    return _setting("milvus_uri", value) or None
 
 
 def resolve_model_path(name: str) -> str:

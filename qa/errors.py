@@ -55,3 +55,8 @@ class ModelUnavailableError(QAError):
 
 class HistoryError(QAError):
     """The conversation history database cannot be opened, read or written."""
+
+
+class StoreUnavailableError(QAError):
+    """The index's search store (Milvus) cannot be used: its client library is missing or
+    its address cannot be reached."""

@@ -99,6 +99,9 @@ class IndexWriter:
             self._order_seg = base.order[:, 0].astype(np.int64)
             self._order_row = base.order[:, 1].astype(np.int64)
         self._stats_stale = False
+        # Chunk ids of the articles deleted by this writer (a store outside the folder
+        # removes them after the commit: qa.index.store_sync).
+        self.removed_ids: list[np.ndarray] = []
 
     # --- what changes ------------------------------------------------------------------------
     def delete(self, seg: int, rows: Sequence[int]) -> None:
@@ -121,6 +124,7 @@ class IndexWriter:
         hi = np.searchsorted(table.article, rows, side="right")
         chunk_rows = ranges(lo, hi)
         gone = np.asarray(table.ids)[chunk_rows]
+        self.removed_ids.append(gone)
         s.deleted_ids = np.union1d(s.deleted_ids if s.deleted_ids is not None
                                    else np.zeros(0, np.int64), gone)
         if self._stats_stale:
