@@ -24,7 +24,15 @@ import numpy as np
 from . import config
 from .chunking import chunk_article
 from .embedding import Embedder, backend_of, build_embedder, default_embedder
-from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
+from .errors import (
+    CorpusError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    QAError,
+    StoreUnavailableError,
+)
+from .executors import EmbedJob, Executor, LocalExecutor
 from .index import (
     FORMAT_VERSION,
     Index,
@@ -136,6 +144,7 @@ def build_index(
     optimize: bool = False,
     progress: BuildProgress | None = None,
     embedder: Embedder | None = None,
+    executor: Executor | None = None,
     model: str | None = None,
     backend: str | None = None,
     wait: float = 0.0,
@@ -155,6 +164,8 @@ def build_index(
         optimize: merge every segment into one afterwards (`qa index --optimize`).
         progress: optional callback progress(stage, done, total).
         embedder: the embedding model (default: the packaged all-MiniLM-L6-v2, or $QA_MODEL).
+        executor: where the new chunks are embedded (qa.executors): None embeds here with
+            `embedder`; a `RayExecutor` runs the same model and backend on a Ray cluster.
         model: a model name or path, when no embedder is given.
         backend: "torch", "onnx", "onnx-int8" or "openvino" (about twice as fast as torch,
             same vectors; see docs/benchmarks.md), when no embedder is given. Default:
@@ -194,12 +205,17 @@ def build_index(
         target = _store_target(index_dir, owner, store, milvus_uri, live_before)
         sync = None
         if target["backend"] != LOCAL:
-            sync = StoreSync.open(index_dir, target, _dim_of(embedder), live_before)
+            try:
+                sync = StoreSync.open(index_dir, target, _dim_of(embedder), live_before)
+            except StoreUnavailableError as exc:
+                raise StoreUnavailableError(f"{exc} The index in {index_dir}/ is unchanged.") \
+                    from exc
         prev_manifest, prev, _why = (None, None, "full build requested")
         if not full:
             prev_manifest, prev, _why = _load_previous(index_dir, embedder.name, backend_of(embedder))
         try:
-            return _build(corpus_dir, index_dir, owner, prev, prev_manifest, embedder, progress,
+            return _build(corpus_dir, index_dir, owner, prev, prev_manifest, embedder,
+                          executor or LocalExecutor(embedder), progress,
                           optimize=optimize, live_before=live_before, t0=t0, target=target,
                           sync=sync)
         except IndexCorruptError:
@@ -207,13 +223,14 @@ def build_index(
                 raise
             # A part of the previous index this update had to read is damaged (sizes were
             # checked on open, contents only when read): build everything afresh.
-            return _build(corpus_dir, index_dir, owner, None, None, embedder, progress,
+            return _build(corpus_dir, index_dir, owner, None, None, embedder,
+                          executor or LocalExecutor(embedder), progress,
                           optimize=optimize, live_before=live_before, t0=t0, target=target,
                           sync=sync)
 
 
 def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
-           prev_manifest: dict[str, Any] | None, embedder: Embedder,
+           prev_manifest: dict[str, Any] | None, embedder: Embedder, executor: Executor,
            progress: BuildProgress | None, *, optimize: bool,
            live_before: dict[str, Any] | None, t0: float, target: dict[str, str],
            sync: StoreSync | None) -> BuildReport:
@@ -275,7 +292,7 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
         )
 
     parts = [_new_part(art) for art in fresh]
-    embedded = _embed_new_parts(parts, embedder, progress)
+    embedded = _embed_new_parts(parts, embedder, executor, progress)
     if progress:
         progress("write", 0, 1)
     for seg, rows in deleted.items():
@@ -292,7 +309,7 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
         writer.merge_all()
     else:
         writer.merge_due()
-    manifest = writer.commit(dict(_manifest_fields(embedder, corpus_dir, skipped), store=target))
+    manifest = writer.commit(dict(_manifest_fields(embedder, executor, corpus_dir, skipped), store=target))
     if sync is not None:
         sync.finish(Index.from_manifest(index_dir, manifest, for_search=False))
     collect_garbage(index_dir, owner, keep=folders_of(live_before))
@@ -462,8 +479,10 @@ def _new_part(art: Article) -> _Part:
     )
 
 
-def _embed_new_parts(parts: list[_Part], embedder: Embedder, progress: BuildProgress | None) -> int:
-    """Embed the chunks of new and changed articles in one batched pass."""
+def _embed_new_parts(parts: list[_Part], embedder: Embedder, executor: Executor,
+                     progress: BuildProgress | None) -> int:
+    """Embed the chunks of new and changed articles with the executor, in one job; every
+    vector is back before anything is written."""
     todo = parts
     texts = [
         embedding_input(p.article.title, p.article.text[s:e])
@@ -475,7 +494,9 @@ def _embed_new_parts(parts: list[_Part], embedder: Embedder, progress: BuildProg
     cb = (lambda done, total: progress("embed", done, total)) if progress else None
     if progress:
         progress("embed", 0, len(texts))
-    vectors = embedder.encode(texts, progress=cb)
+    job = EmbedJob(ids=_concat([p.chunk_ids for p in todo], np.int64), texts=texts,
+                   model=embedder.name, backend=backend_of(embedder))
+    vectors = executor.embed(job, progress=cb)
     at = 0
     for p in todo:
         n = len(p.starts)
@@ -611,12 +632,14 @@ class _PreviousFiles:
                        text=seg.texts[row], hash=m["hash"])
 
 
-def _manifest_fields(embedder: Embedder, corpus: Path, skipped: list) -> dict[str, Any]:
+def _manifest_fields(embedder: Embedder, executor: Executor, corpus: Path,
+                     skipped: list) -> dict[str, Any]:
     """What a build records in the manifest beside what the index writer does."""
     return {
         "corpus": str(corpus.resolve()),
         "model": {"name": embedder.name, "dim": _dim_of(embedder), "normalized": True},
         "embedding_backend": backend_of(embedder),
+        "executor": executor.describe(),  # informational: where this build's chunks were embedded
         "tokenizer": TOKENIZER,
         "chunking": CHUNKING,
         "embedding_input": "title + newline + chunk text",

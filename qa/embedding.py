@@ -157,7 +157,8 @@ def backend_of(embedder: Embedder) -> str:
     return "torch"
 
 
-def build_embedder(name: str | None, backend: str | None) -> Embedder:
+def build_embedder(name: str | None, backend: str | None, *,
+                   threads: int | None = None) -> Embedder:
     """The embedder for a build: `backend` (or $QA_BUILD_BACKEND, else `default_backend()`)
     picks the runtime.
 
@@ -168,6 +169,9 @@ def build_embedder(name: str | None, backend: str | None) -> Embedder:
     int8 quantisation of it (for CPUs without bf16; cosine >= 0.99 to fp32 on news chunks,
     tested; ~1.2x OpenVINO fp32 here). See docs/benchmarks.md. Queries of every index but an
     "onnx-int8" one use the onnxruntime fp32 export.
+
+    `threads` caps the inference threads of the onnx and openvino runtimes (None: every
+    core); a Ray actor given one CPU runs one (qa.executors).
 
     Raises:
         QueryError: unknown backend name.
@@ -192,11 +196,11 @@ def build_embedder(name: str | None, backend: str | None) -> Embedder:
                     f"installed. Run `pip install {package}`, or use --backend torch."
                 )
         if backend == "openvino-int8":
-            return OpenVinoEmbedder(_cached_openvino_int8(name))
-        return OpenVinoEmbedder(_cached_export(name, quantize=False))
+            return OpenVinoEmbedder(_cached_openvino_int8(name), threads=threads)
+        return OpenVinoEmbedder(_cached_export(name, quantize=False), threads=threads)
     from .onnx_embed import OnnxEmbedder
 
-    return OnnxEmbedder(_cached_export(name, quantize=backend == "onnx-int8"))
+    return OnnxEmbedder(_cached_export(name, quantize=backend == "onnx-int8"), threads=threads)
 
 
 # --- the fast query path ------------------------------------------------------------------

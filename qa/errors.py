@@ -57,6 +57,11 @@ class HistoryError(QAError):
     """The conversation history database cannot be opened, read or written."""
 
 
+class ExecutorUnavailableError(QAError):
+    """The build's executor (a Ray cluster) cannot be used: ray is not installed, the
+    cluster cannot be reached, or its job failed. The index is unchanged."""
+
+
 class StoreUnavailableError(QAError):
     """The index's search store (Milvus) cannot be used: its client library is missing or
     its address cannot be reached."""

@@ -1,0 +1,263 @@
+"""Executors: where the embed stage of a build runs.
+
+Embedding is ~99% of a build, so it is the one stage that can leave the machine. An
+`Executor` turns an `EmbedJob` (chunk ids and their texts, in order, with the model and the
+embedding backend) into one vector per text, in the same order. Everything around it (reading
+articles, the content-hash diff, writing the segment, publishing the manifest) stays in
+qa.build, on the machine that owns the index.
+
+- `LocalExecutor`: this process's embedder, as every build did before (the default).
+- `RayExecutor`: a Ray Data job on an existing Ray cluster: an actor pool, one CPU and one
+  inference thread per actor, each actor loading the model once. Rows carry their chunk id,
+  so a batch Ray retries after a node dies gives the same rows again, and the vectors are put
+  back in order by id, never by arrival. The build publishes nothing until every id came back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .embedding import Embedder, build_embedder
+from .errors import ExecutorUnavailableError
+
+Progress = Callable[[int, int], None]
+
+LOCAL, RAY = "local", "ray"
+EXECUTORS = (LOCAL, RAY)
+
+_INSTALL = "pip install 'qa[scale]'"
+
+
+@dataclass(frozen=True)
+class EmbedJob:
+    """What the embed stage of a build has to do.
+
+    ids: one content-derived int64 chunk id per text (the same text always has the same id).
+    texts: what each chunk is embedded as (qa.build.embedding_input).
+    model: the embedding model's name; backend: its runtime (qa.embedding.BACKENDS).
+    """
+
+    ids: np.ndarray
+    texts: Sequence[str]
+    model: str
+    backend: str
+
+
+class Executor(Protocol):
+    """Runs the embed stage of a build."""
+
+    def embed(self, job: EmbedJob, progress: Progress | None = None) -> np.ndarray:
+        """One L2-normalised float32 vector per text of `job`, in the job's order.
+        `progress(done, total)` is called as chunks come back."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records about the executor that built it (informational)."""
+        ...
+
+
+class LocalExecutor:
+    """The embedder of this process, in one batched pass."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def embed(self, job: EmbedJob, progress: Progress | None = None) -> np.ndarray:
+        return self.embedder.encode(job.texts, progress=progress)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": LOCAL}
+
+
+class RayExecutor:
+    """Embeds on a running Ray cluster with Ray Data (`pip install 'qa[scale]'`).
+
+    Args:
+        address: the cluster's address, "HEAD:6379" (what `ray start --head` prints).
+        actors: how many model actors to run (default: one per CPU of the cluster).
+        batch_size: chunks per batch (a retried batch re-embeds this many).
+        connect_timeout: seconds to wait for the head node to answer before giving up.
+    """
+
+    def __init__(self, address: str, *, actors: int | None = None, batch_size: int = 16,
+                 connect_timeout: float = 10.0) -> None:
+        if not address:
+            raise ExecutorUnavailableError(
+                "The Ray executor needs the cluster's address: add `--ray-address HEAD:6379` "
+                "(start a cluster with `ray start --head`), or set ray_address in the "
+                "settings file.")
+        self.address = address
+        self.actors = actors
+        self.batch_size = batch_size
+        self.connect_timeout = connect_timeout
+        # chunks embedded on each node, by node id, of the last job (the manifest's record)
+        self.chunks_by_node: dict[str, int] = {}
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": RAY, "address": self.address, "chunks_by_node": dict(self.chunks_by_node)}
+
+    def embed(self, job: EmbedJob, progress: Progress | None = None) -> np.ndarray:
+        """Run the job on the cluster; raises ExecutorUnavailableError (the index is then
+        unchanged) when ray is missing, the cluster cannot be reached or the job fails."""
+        ray = _import_ray()
+        total = len(job.texts)
+        if total == 0:
+            return np.zeros((0, 0), np.float32)
+        unique = _unique_by_id(job)
+        self._check_reachable()
+        ray_was_up = ray.is_initialized()
+        try:
+            if not ray_was_up:
+                ray.init(address=self.address, logging_level=logging.WARNING,
+                         log_to_driver=False, configure_logging=False)
+            vectors, nodes = self._run(ray, job, unique, progress)
+        except ExecutorUnavailableError:
+            raise
+        except Exception as exc:  # ray's own errors (a failed task, a lost cluster...)
+            raise ExecutorUnavailableError(
+                f"The Ray job at {self.address} failed ({_first_line(exc)}); the index is "
+                "unchanged. Check `ray status` on the head node, then run `qa index "
+                "--executor ray` again (or leave out --executor to embed here).") from None
+        finally:
+            if not ray_was_up:
+                with contextlib.suppress(Exception):
+                    ray.shutdown()
+        self.chunks_by_node = nodes
+        index_of = {chunk_id: n for n, chunk_id in enumerate(unique)}
+        positions = np.fromiter((index_of[int(i)] for i in job.ids), np.int64, total)
+        return vectors[positions]
+
+    def _check_reachable(self) -> None:
+        """Fail in seconds on a wrong address: ray.init itself retries for minutes."""
+        host, _, port = self.address.rpartition(":")
+        if not host or not port.isdigit() or "://" in self.address:
+            raise ExecutorUnavailableError(
+                f"--ray-address {self.address!r} is not HOST:PORT. Give the head node's "
+                "address as `ray start --head` printed it, e.g. --ray-address 10.0.0.5:6379.")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)),
+                                          timeout=self.connect_timeout):
+                pass
+        except OSError as exc:
+            raise ExecutorUnavailableError(
+                f"No Ray cluster answers at {self.address} ({exc.strerror or exc}); the index "
+                "is unchanged. Start one with `ray start --head --port "
+                f"{port}` (and `ray start --address {self.address}` on the other machines), "
+                "or check --ray-address.") from None
+
+    def _run(self, ray: Any, job: EmbedJob, unique: dict[int, int],
+             progress: Progress | None) -> tuple[np.ndarray, dict[str, int]]:
+        import ray.data
+
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # qa prints its own progress lines
+        context.print_on_execution_start = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        ids = np.fromiter(unique, np.int64, len(unique))
+        texts = [job.texts[row] for row in unique.values()]
+        actors = self.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        blocks = max(1, min(-(-len(ids) // self.batch_size), 10_000))
+        dataset = ray.data.from_items(
+            [{"id": int(i), "text": t} for i, t in zip(ids, texts)], override_num_blocks=blocks)
+        embedded = dataset.map_batches(
+            _EmbedActor,
+            fn_constructor_kwargs={"model": job.model, "backend": job.backend},
+            batch_size=self.batch_size,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=actors),
+            num_cpus=1,
+            # A node that dies takes its actor and its batch with it: the actor is started
+            # again where there is room and the batch is sent again (the same ids, so the
+            # same rows).
+            max_restarts=-1,
+            max_task_retries=-1,
+        )
+        row_of = {int(i): n for n, i in enumerate(ids)}
+        vectors: np.ndarray | None = None
+        done = np.zeros(len(ids), bool)
+        nodes: dict[str, int] = {}
+        if progress:
+            progress(0, len(job.texts))
+        for batch in embedded.iter_batches(batch_size=None, batch_format="numpy"):
+            rows = np.fromiter((row_of[int(i)] for i in batch["id"]), np.int64, len(batch["id"]))
+            if vectors is None:
+                vectors = np.zeros((len(ids), batch["vector"].shape[1]), np.float32)
+            vectors[rows] = batch["vector"]
+            done[rows] = True
+            for node in batch["node"]:
+                nodes[str(node)] = nodes.get(str(node), 0) + 1
+            if progress:
+                progress(int(done.sum()) * len(job.texts) // len(ids), len(job.texts))
+        if vectors is None or not done.all():
+            missing = len(ids) - int(done.sum())
+            raise ExecutorUnavailableError(
+                f"The Ray job at {self.address} returned no vectors for {missing} of "
+                f"{len(ids)} chunks; the index is unchanged. Run `qa index --executor ray` "
+                "again.")
+        return vectors, nodes
+
+
+class _EmbedActor:
+    """One model on one CPU: loaded once when the actor starts, then fed batches."""
+
+    def __init__(self, model: str, backend: str) -> None:
+        import ray
+
+        self.node = ray.get_runtime_context().get_node_id()
+        if backend == "torch":
+            import torch  # one inference thread per actor: Ray gives the actor one CPU
+
+            torch.set_num_threads(1)
+        self.embedder = build_embedder(model, backend, threads=1)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        texts = [str(t) for t in batch["text"]]
+        vectors = self.embedder.encode(texts, batch_size=len(texts))
+        return {"id": batch["id"], "vector": np.asarray(vectors, np.float32),
+                "node": np.full(len(texts), self.node)}
+
+
+def make_executor(kind: str | None, ray_address: str | None = None) -> Executor | None:
+    """The executor `qa index --executor KIND` asks for; None for the local one (the build
+    then wraps its own embedder)."""
+    if kind in (None, "", LOCAL):
+        return None
+    if kind == RAY:
+        _import_ray()
+        return RayExecutor(ray_address or "")
+    raise ExecutorUnavailableError(f"Unknown executor {kind!r}; use one of {', '.join(EXECUTORS)}.")
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401  (Ray Data is its own extra of ray)
+    except ImportError:
+        raise ExecutorUnavailableError(
+            "The Ray executor needs ray[data], which is not installed. Run "
+            f"`{_INSTALL}` (here and on every node of the cluster), or leave out "
+            "--executor to embed on this machine.") from None
+    return ray
+
+
+def _unique_by_id(job: EmbedJob) -> dict[int, int]:
+    """Each chunk id once, with the row of its first text: ids are derived from content, so
+    a repeated id is a repeated text, embedded once."""
+    if len(job.ids) != len(job.texts):
+        raise ValueError(f"{len(job.ids)} chunk ids for {len(job.texts)} texts")
+    first: dict[int, int] = {}
+    for row, chunk_id in enumerate(job.ids.tolist()):
+        first.setdefault(int(chunk_id), row)
+    return first
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
