@@ -186,12 +186,16 @@ def _cmd_index(args: argparse.Namespace) -> int:
         return _check_index(config.index_path(args.index))
     from .build import build_index
 
+    from .executors import make_executor
+
     runtime, store = _index_backends(args.backend)
+    executor = make_executor(config.executor_name(args.executor),
+                             config.ray_address(args.ray_address))
     report = build_index(
         corpus=config.corpus_path(args.corpus), index=config.index_path(args.index),
         full=args.full, optimize=args.optimize, progress=_BuildProgress(), wait=args.wait,
         backend=runtime, store=config.store_backend(store),
-        milvus_uri=config.milvus_uri(args.milvus_uri),
+        milvus_uri=config.milvus_uri(args.milvus_uri), executor=executor,
     )
     if args.json:
         _print_json(asdict(report))
@@ -340,6 +344,11 @@ watch = true
 # at a Milvus server's address or in a milvus-lite file. An index keeps its own unless told.
 # backend = "milvus"
 # milvus_uri = "http://milvus.internal:19530"
+
+# Where `qa index` embeds: "local" (this machine) or "ray", a running Ray cluster whose head
+# node is at ray_address (`ray start --head` prints it; pip install 'qa[scale]' on every node).
+# executor = "ray"
+# ray_address = "10.0.0.5:6379"
 """
 
 
@@ -530,7 +539,8 @@ examples:
   qa index                                  # corpus/ -> index/, only what changed
   qa index --corpus ~/news --index ~/news-index
   qa index --full                           # rebuild everything
-  qa index --check                          # verify the files against their checksums""",
+  qa index --check                          # verify the files against their checksums
+  qa index --executor ray --ray-address 10.0.0.5:6379   # embed on a Ray cluster""",
     "watch": """\
 examples:
   qa watch                                  # keep index/ current as corpus/ changes
@@ -661,6 +671,14 @@ examples:
                    help="the Milvus store: a server (http://milvus.internal:19530) or a "
                         "milvus-lite file (./qa.db, recorded as an absolute path); default "
                         "$QA_MILVUS_URI, the settings file, else the index's own")
+    p.add_argument("--executor", choices=["local", "ray"],
+                   help="where the new chunks are embedded: local (this machine, the default) "
+                        "or ray (a running Ray cluster at --ray-address; needs "
+                        "pip install 'qa[scale]' here and on its nodes); $QA_EXECUTOR or the "
+                        "settings file otherwise")
+    p.add_argument("--ray-address", metavar="HOST:PORT",
+                   help="the Ray cluster's head node, as `ray start --head` printed it "
+                        "(e.g. 10.0.0.5:6379); default $QA_RAY_ADDRESS or the settings file")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another running build instead of failing")
     p.add_argument("--json", action="store_true", help="print the build report as JSON")

@@ -4,7 +4,7 @@ Each setting is resolved in this order, the first that has it winning:
 
 1. a command-line flag (`--index`, `--corpus`, ...), passed in by the caller;
 2. an environment variable (`QA_INDEX`, `QA_CORPUS`, `QA_MODEL`, `QA_WATCH`, `QA_THEME`,
-   `QA_FUSION_WEIGHT`, `QA_BACKEND`, `QA_MILVUS_URI`);
+   `QA_FUSION_WEIGHT`, `QA_BACKEND`, `QA_MILVUS_URI`, `QA_EXECUTOR`, `QA_RAY_ADDRESS`);
 3. the settings file, `$XDG_CONFIG_HOME/qa/config.toml` (default `~/.config/qa/config.toml`):
 
        index = "~/news/index"
@@ -15,6 +15,8 @@ Each setting is resolved in this order, the first that has it winning:
        fusion_weight = 0.5
        backend = "milvus"            # qa index: the search store (default: the index's own)
        milvus_uri = "http://milvus.internal:19530"
+       executor = "ray"              # qa index: embed on a Ray cluster (default: local)
+       ray_address = "10.0.0.5:6379"
 
 4. the defaults below.
 
@@ -84,6 +86,10 @@ OPTIONS: tuple[Option, ...] = (
            "the search store `qa index` builds: local (the index folder) or milvus"),
     Option("milvus_uri", "QA_MILVUS_URI", "text", "",
            "the Milvus store's address (http://host:19530) or milvus-lite file (./qa.db)"),
+    Option("executor", "QA_EXECUTOR", "text", "local",
+           "where `qa index` embeds: local (this machine) or ray (a Ray cluster)"),
+    Option("ray_address", "QA_RAY_ADDRESS", "text", "",
+           "the Ray cluster's head node, HOST:6379 (what `ray start --head` prints)"),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -101,6 +107,8 @@ class Settings:
     fusion_weight: float | None  # None: qa.retrieval.HYBRID_ALPHA
     backend: str
     milvus_uri: str
+    executor: str
+    ray_address: str
     sources: tuple[tuple[str, str], ...]
 
     def source(self, name: str) -> str:
@@ -203,6 +211,16 @@ def store_backend(value: str | None = None) -> str | None:
 def milvus_uri(value: str | None = None) -> str | None:
     """The Milvus address asked for (the argument, `$QA_MILVUS_URI`, the file), or None."""
     return _setting("milvus_uri", value) or None
+
+
+def executor_name(value: str | None = None) -> str:
+    """Where `qa index` embeds: "local" or "ray" (the argument, `$QA_EXECUTOR`, the file)."""
+    return str(_setting("executor", value))
+
+
+def ray_address(value: str | None = None) -> str | None:
+    """The Ray cluster's address (the argument, `$QA_RAY_ADDRESS`, the file), or None."""
+    return _setting("ray_address", value) or None
 
 
 def resolve_model_path(name: str) -> str:

@@ -86,7 +86,7 @@ def test_qa_config_prints_each_setting_and_its_source(settings_file, monkeypatch
     assert out[0] == f"settings file: {settings_file}"
     rows = {line.split()[0]: line for line in out[1:]}
     assert set(rows) == {"index", "corpus", "model", "watch", "theme", "fusion_weight",
-                         "backend", "milvus_uri", "build_backend"}
+                         "backend", "milvus_uri", "executor", "ray_address", "build_backend"}
     assert rows["index"].split()[2:] == ["/flag/index", "--index"]
     assert rows["corpus"].split()[2:] == ["/env/corpus", "QA_CORPUS"]
     assert rows["theme"].split()[2:] == ["nord", str(settings_file), "line", "1"]
