@@ -476,6 +476,15 @@ class Index:
         for s, seg in enumerate(self.segments):
             index = seg.dense_index()
             lo = int(self.chunk_bases[s])
+            if isinstance(index, dense.ExactIndex):
+                allowed = None if mask is None else mask[lo : lo + seg.n_chunks]
+                if self.live is not None and len(self.deleted[s]):
+                    live = self.live[lo : lo + seg.n_chunks]
+                    allowed = live if allowed is None else allowed & live
+                dist, found = index.search(query, depth, allowed)
+                scores.append(dist)
+                rows.append(found + lo)
+                continue
             selector = None
             if mask is not None:
                 allowed = mask[lo : lo + seg.n_chunks]
