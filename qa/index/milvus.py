@@ -37,6 +37,7 @@ ARTICLE_BYTES = 4096
 
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
+_loaded: set[tuple[str, str]] = set()  # collections this process has made searchable
 
 
 def is_local_file(uri: str) -> bool:
@@ -75,13 +76,24 @@ def _client(uri: str) -> Any:
         return client
 
 
+def _detail(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
 def _unreachable(uri: str, exc: BaseException) -> StoreUnavailableError:
     what = "open the milvus-lite file" if is_local_file(uri) else "reach Milvus at"
-    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
     return StoreUnavailableError(
-        f"Cannot {what} {uri} ({detail}). Check that the address is right and Milvus is "
-        "running (a milvus-lite file can be open in one process at a time), then run the "
-        "command again. The index folder was not changed.")
+        f"Cannot {what} {uri} ({_detail(exc)}). Check that the address is right and Milvus "
+        "is running (a milvus-lite file can be open in one process at a time), then run the "
+        "command again.")
+
+
+def _failed(uri: str, exc: BaseException) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"The Milvus store at {uri} failed a request ({_detail(exc)}). Check that Milvus is "
+        "running and reachable, then run the command again; `qa index --full` rebuilds "
+        "the store if it lost data.")
 
 
 def forget_client(uri: str) -> None:
@@ -89,6 +101,8 @@ def forget_client(uri: str) -> None:
     free for another process)."""
     with _clients_lock:
         client = _clients.pop(uri, None)
+        for key in [k for k in _loaded if k[0] == uri]:
+            _loaded.discard(key)
     if client is not None:
         try:
             client.close()
@@ -115,7 +129,18 @@ class MilvusBackend:
         except StoreUnavailableError:
             raise
         except Exception as exc:  # pymilvus raises MilvusException and grpc's RpcError
-            raise _unreachable(self.uri, exc) from exc
+            raise _failed(self.uri, exc) from exc
+
+    def _ensure_loaded(self) -> None:
+        """Load the collection for searching: a Milvus that restarted (or a milvus-lite
+        file opened again) holds it released."""
+        key = (self.uri, self.collection)
+        if key in _loaded:
+            return
+        state = str(self._call("get_load_state", self.collection).get("state", ""))
+        if not state.endswith("Loaded"):
+            self._call("load_collection", self.collection)
+        _loaded.add(key)
 
     # --- the collection ---------------------------------------------------------------------
     def exists(self) -> bool:
@@ -169,17 +194,20 @@ class MilvusBackend:
         return None
 
     def drop(self) -> None:
-        """Drop the collection (tests and benchmarks)."""
+        """Drop the collection (its rows are stale: a store no manifest records)."""
+        _loaded.discard((self.uri, self.collection))
         if self.exists():
             self._call("drop_collection", self.collection)
 
     def count(self) -> int:
         """Rows in the collection (with Strong consistency: every acknowledged upsert)."""
+        self._ensure_loaded()
         rows = self._call("query", self.collection, filter="", output_fields=["count(*)"])
         return int(rows[0]["count(*)"]) if rows else 0
 
     def present(self, ids: Sequence[int]) -> np.ndarray:
         """Which of `ids` the collection holds (sorted, unique)."""
+        self._ensure_loaded()
         found: list[int] = []
         ids = [int(i) for i in ids]
         for at in range(0, len(ids), BATCH):
@@ -217,6 +245,7 @@ class MilvusBackend:
 
     def _search(self, data: list[Any], field: str, metric: str, depth: int,
                 dates: DateRange | None) -> list[dict[str, Any]]:
+        self._ensure_loaded()
         found = self._call("search", self.collection, data=data, anns_field=field,
                            limit=max(1, min(depth, 16384)), filter=_date_filter(dates),
                            search_params={"metric_type": metric}, output_fields=["id"])
