@@ -156,28 +156,31 @@ class RayExecutor:
              progress: Progress | None) -> tuple[np.ndarray, dict[str, int]]:
         import ray.data
 
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # its notes are not the user's
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # qa prints its own progress lines
         context.print_on_execution_start = False
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
         ids = np.fromiter(unique, np.int64, len(unique))
         texts = [job.texts[row] for row in unique.values()]
         actors = self.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        blocks = max(1, min(-(-len(ids) // self.batch_size), 10_000))
+        # A small job still gives every actor a few batches; one block per batch, so that
+        # Ray Data does not bundle several into one task.
+        per_batch = max(1, min(self.batch_size, -(-len(ids) // (2 * actors))))
+        blocks = max(1, min(-(-len(ids) // per_batch), 100_000))
         dataset = ray.data.from_items(
             [{"id": int(i), "text": t} for i, t in zip(ids, texts)], override_num_blocks=blocks)
+        # Ray Data restarts an actor whose node died, wherever there is room, and sends its
+        # batch again (max_restarts=-1, max_task_retries=-1 are its defaults for actor pools;
+        # naming them again is deprecated): the same ids, so the same rows.
         embedded = dataset.map_batches(
             _EmbedActor,
             fn_constructor_kwargs={"model": job.model, "backend": job.backend},
-            batch_size=self.batch_size,
+            batch_size=per_batch,
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=actors),
+            # One batch at a time per actor: batches go to whichever actor is free, and a
+            # node that dies holds up one batch only.
+            compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
             num_cpus=1,
-            # A node that dies takes its actor and its batch with it: the actor is started
-            # again where there is room and the batch is sent again (the same ids, so the
-            # same rows).
-            max_restarts=-1,
-            max_task_retries=-1,
         )
         row_of = {int(i): n for n, i in enumerate(ids)}
         vectors: np.ndarray | None = None
@@ -185,13 +188,13 @@ class RayExecutor:
         nodes: dict[str, int] = {}
         if progress:
             progress(0, len(job.texts))
-        for batch in embedded.iter_batches(batch_size=None, batch_format="numpy"):
-            rows = np.fromiter((row_of[int(i)] for i in batch["id"]), np.int64, len(batch["id"]))
+        for out in embedded.iter_batches(batch_size=None, batch_format="numpy"):
+            rows = np.fromiter((row_of[int(i)] for i in out["id"]), np.int64, len(out["id"]))
             if vectors is None:
-                vectors = np.zeros((len(ids), batch["vector"].shape[1]), np.float32)
-            vectors[rows] = batch["vector"]
+                vectors = np.zeros((len(ids), out["vector"].shape[1]), np.float32)
+            vectors[rows] = out["vector"]
             done[rows] = True
-            for node in batch["node"]:
+            for node in out["node"]:
                 nodes[str(node)] = nodes.get(str(node), 0) + 1
             if progress:
                 progress(int(done.sum()) * len(job.texts) // len(ids), len(job.texts))

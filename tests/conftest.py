@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -59,6 +60,22 @@ class HashEmbedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1
         return out / norms
+
+
+def netns_prefix(what: str) -> list[str]:
+    """The command prefix that runs a command in a new network namespace with only loopback
+    up (so a multi-process server or cluster talks only to loopback); skips the test, naming
+    `what` runs there, where that is not permitted."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip(f"unshare or ip is not installed: this test runs {what} in a network "
+                    "namespace of its own (util-linux, iproute2)")
+    flag = "-n" if os.geteuid() == 0 else "-rn"
+    probe = subprocess.run(["unshare", flag, "sh", "-c", "ip link set lo up"],
+                           capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        pytest.skip(f"`unshare {flag}` is not permitted here ({probe.stderr.strip()}): this "
+                    f"test runs {what} in a network namespace of its own, on loopback only")
+    return ["unshare", flag, "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,144 @@
+"""Starts a real 2-node Ray cluster and runs `qa index --executor ray` against it, for
+test_distributed.py and bench/bench_ray.py. Run it inside a network namespace of its own
+(only loopback exists there; Ray would otherwise advertise the machine's routable address):
+
+    unshare -n sh -c 'ip link set lo up && exec python ray_driver.py SPEC.json OUT.json'
+
+The cluster is `ray.cluster_utils.Cluster`: a head node and a second node, each its own
+raylet (and the head its GCS), each with one CPU. SPEC: {"builds": [{"corpus", "index",
+"args": [...], "kill_worker": bool}], "nodes": 2, "max_seconds"}. Builds run one after
+another as `qa index --corpus C --index I --executor ray --ray-address ADDR ARGS...`. With
+"kill_worker", the second node's worker processes and raylet are SIGKILLed as soon as one of
+its workers is running a batch (its process title names the `submit` of Ray Data's map
+worker); that node is gone for the builds after it.
+
+OUT: {"head", "worker": node ids, "address", "builds": [{"returncode", "stdout", "stderr",
+"seconds", "killed": {"after_seconds", "pids", "build_running"} or null}], "error"?}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+QA = ("import sys; from qa.cli import main; sys.exit(main(sys.argv[1:]))",)
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Ray's workers are the raylet's children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # the command name is in parentheses and may hold spaces: the ppid follows it
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def title(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+            "utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def kill_node(node: Any, raylet_pid: int) -> list[int]:
+    """SIGKILL a node's workers, then its raylet and the rest of its processes."""
+    pids = children_of(raylet_pid)
+    for pid in pids:
+        sigkill(pid)
+    node.kill_all_processes(check_alive=False, allow_graceful=False)
+    return pids + [raylet_pid]
+
+
+def sigkill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def run_build(build: dict[str, Any], address: str, worker: Any, raylet_pid: int | None,
+              deadline: float) -> dict[str, Any]:
+    cmd = [sys.executable, "-c", *QA, "index", "--corpus", build["corpus"], "--index",
+           build["index"], "--executor", "ray", "--ray-address", address, *build.get("args", [])]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = None
+    try:
+        if build.get("kill_worker") and raylet_pid is not None:
+            while proc.poll() is None and time.monotonic() < deadline:
+                busy = [p for p in children_of(raylet_pid) if ".submit" in title(p)
+                        and "MapWorker" in title(p)]
+                if busy:
+                    titles = [title(p) for p in busy]
+                    running = proc.poll() is None
+                    pids = kill_node(worker, raylet_pid)
+                    killed = {"after_seconds": round(time.monotonic() - t0, 2), "pids": pids,
+                              "titles": titles, "build_running": running}
+                    break
+                time.sleep(0.02)
+        out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        err += "\n[ray_driver: the build did not finish in time and was killed]"
+    return {"returncode": proc.returncode, "stdout": out, "stderr": err,
+            "seconds": round(time.monotonic() - t0, 2), "killed": killed}
+
+
+def main(spec_path: str, out_path: str) -> int:
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    deadline = time.monotonic() + float(spec.get("max_seconds", 240))
+    result: dict[str, Any] = {"builds": []}
+    cluster = None
+    try:
+        from ray.cluster_utils import Cluster
+
+        t0 = time.monotonic()
+        cluster = Cluster(initialize_head=True, head_node_args={
+            "num_cpus": 1, "include_dashboard": False,
+            # A node that stops answering is declared dead after ~2 s instead of ~15 s.
+            "_system_config": {"health_check_period_ms": 500,
+                               "health_check_failure_threshold": 4}})
+        worker = cluster.add_node(num_cpus=1) if int(spec.get("nodes", 2)) > 1 else None
+        cluster.wait_for_nodes(timeout=60)
+        result.update(address=cluster.address, head=cluster.head_node.node_id,
+                      worker=worker.node_id if worker else None,
+                      cluster_seconds=round(time.monotonic() - t0, 2))
+        raylet = worker.all_processes["raylet"][0].process.pid if worker else None
+        for build in spec["builds"]:
+            result["builds"].append(run_build(build, cluster.address, worker, raylet, deadline))
+            if build.get("kill_worker"):
+                raylet = None  # that node is gone
+    except Exception:
+        result["error"] = traceback.format_exc()
+    finally:
+        if cluster is not None:
+            try:
+                cluster.shutdown()
+            except Exception:
+                result.setdefault("teardown", traceback.format_exc())
+        # Anything the cluster left behind in this namespace (its GCS, raylets, workers).
+        ray_cli = Path(sys.executable).with_name("ray")
+        if ray_cli.exists():
+            subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True, timeout=60)
+        Path(out_path).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,203 @@
+"""Distributed builds on Ray (issue 15): `qa index --executor ray` on a real 2-node cluster.
+
+The cluster (tests/ray_driver.py) runs inside a network namespace the test makes, where only
+loopback exists: Ray advertises the machine's routable address otherwise. Its two nodes share
+this machine but are separate raylets with one CPU each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conftest import HashEmbedder, netns_prefix
+from qa import build_index
+from qa.errors import ExecutorUnavailableError
+from qa.executors import RayExecutor, make_executor
+
+HERE = Path(__file__).resolve().parent
+BACKEND = "onnx"  # the same fp32 runtime for the local build and the actors
+
+QUESTIONS = ("Who is Katrina Yu?", "What did Zhao Lijian say about NATO?",
+             "How long was the video call between Xi and Putin?", "sanctions")
+
+
+def require_ray() -> None:
+    """Skip without ray, unless CI requires the scale extra (QA_REQUIRE_SCALE=1): then fail."""
+    try:
+        import ray  # noqa: F401
+        import ray.data  # noqa: F401
+    except ImportError:
+        message = "ray[data] is not installed: pip install 'qa[scale]' to run the Ray tests"
+        if os.environ.get("QA_REQUIRE_SCALE") == "1":
+            pytest.fail(f"QA_REQUIRE_SCALE=1 but {message}")
+        pytest.skip(message)
+
+
+def vectors_by_chunk_id(index_dir: Path) -> dict[int, np.ndarray]:
+    from qa.index import Index
+
+    index = Index.open(index_dir, for_search=False)
+    vectors = index.vectors()
+    return {index.chunk(row).id: vectors[row] for row in range(len(vectors))}
+
+
+def answer_shape(answer: Any) -> dict[str, Any]:
+    """An answer as a user sees it: its text and citations (scores to 5 places)."""
+    shown = asdict(answer)
+    shown.pop("generation")  # each index names its own generation
+
+    def rounded(value: Any) -> Any:
+        if isinstance(value, float):
+            return round(value, 5)
+        if isinstance(value, dict):
+            return {k: rounded(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [rounded(v) for v in value]
+        return value
+
+    return rounded(shown)
+
+
+@pytest.mark.integration
+def test_ray_build_on_two_nodes_equals_a_local_build_and_survives_a_killed_node(
+        seed_corpus: Path, tmp_path: Path) -> None:
+    require_ray()
+    prefix = netns_prefix("a 2-node Ray cluster")
+    from qa.answer import Assistant
+    from qa.index import read_manifest
+    from qa.retrieval import Retriever
+
+    local = tmp_path / "local"
+    build_index(seed_corpus, local, backend=BACKEND)
+    killed_corpus = tmp_path / "corpus-killed"
+    shutil.copytree(seed_corpus, killed_corpus)
+    spec = {"builds": [
+        {"corpus": str(seed_corpus), "index": str(tmp_path / "ray"),
+         "args": ["--backend", BACKEND]},
+        {"corpus": str(killed_corpus), "index": str(tmp_path / "ray-killed"),
+         "args": ["--backend", BACKEND], "kill_worker": True},
+    ], "max_seconds": 240}
+    (tmp_path / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    out = tmp_path / "out.json"
+    subprocess.run([*prefix, sys.executable, str(HERE / "ray_driver.py"),
+                    str(tmp_path / "spec.json"), str(out)],
+                   check=True, timeout=360, cwd=HERE.parent, env=os.environ.copy())
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert "error" not in result, result["error"]
+    normal, killed = result["builds"]
+    for build in (normal, killed):
+        assert build["returncode"] == 0, build["stderr"]
+        assert "Traceback" not in build["stderr"], build["stderr"]
+        assert "embedding" in build["stderr"]  # the build's own progress lines
+        assert "Full build" in build["stdout"], build["stdout"]
+
+    expected = vectors_by_chunk_id(local)
+    for name in ("ray", "ray-killed"):
+        got = vectors_by_chunk_id(tmp_path / name)
+        assert set(got) == set(expected), name
+        cosines = [float(expected[i] @ got[i]) for i in expected]
+        assert min(cosines) >= 0.9999, (name, min(cosines))
+
+    # Both nodes embedded chunks of the first build, and every chunk came back once.
+    head, worker = result["head"], result["worker"]
+    executor = read_manifest(tmp_path / "ray")["executor"]
+    assert executor["name"] == "ray"
+    assert set(executor["chunks_by_node"]) == {head, worker}, executor
+    assert sum(executor["chunks_by_node"].values()) == len(expected)
+
+    # The second node was SIGKILLed while its actor ran a batch, mid-build; the batch it
+    # held was embedded again on the head node, and the build completed.
+    kill = killed["killed"]
+    assert kill is not None and kill["build_running"], killed
+    assert any(".submit" in t for t in kill["titles"]), kill
+    by_node = read_manifest(tmp_path / "ray-killed")["executor"]["chunks_by_node"]
+    assert by_node == {head: len(expected)}, (by_node, kill)
+
+    # Searches and answers are the local build's.
+    local_retriever = Retriever.open(local)
+    local_assistant = Assistant(local_retriever)
+    for name in ("ray", "ray-killed"):
+        retriever = Retriever.open(tmp_path / name)
+        assistant = Assistant(retriever)
+        for q in QUESTIONS:
+            hits, want = retriever.search(q, k=5), local_retriever.search(q, k=5)
+            assert [h.chunk_id for h in hits] == [h.chunk_id for h in want], (name, q)
+            assert np.allclose([h.score for h in hits], [h.score for h in want], atol=1e-5)
+            assert answer_shape(assistant.ask(q)) == answer_shape(local_assistant.ask(q))
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_ray_address_fails_fast_and_leaves_the_index_untouched(
+        seed_corpus: Path, tmp_path: Path) -> None:
+    require_ray()
+    from qa.index import read_manifest
+
+    index = tmp_path / "index"
+    build_index(seed_corpus, index, embedder=HashEmbedder())
+    before = read_manifest(index)
+    (seed_corpus / "new.md").write_text("# A new article\n\nThe harbour strike ended today.\n",
+                                        encoding="utf-8")
+    address = f"127.0.0.1:{closed_port()}"
+    with pytest.raises(ExecutorUnavailableError) as refused:
+        build_index(seed_corpus, index, embedder=HashEmbedder(),
+                    executor=RayExecutor(address, connect_timeout=5))
+    assert f"No Ray cluster answers at {address}" in str(refused.value)
+    assert "ray start --head" in str(refused.value) and "unchanged" in str(refused.value)
+    assert read_manifest(index) == before
+
+
+def test_qa_index_with_an_unreachable_cluster_says_what_to_run(seed_corpus: Path,
+                                                                tmp_path: Path) -> None:
+    require_ray()
+    address = f"127.0.0.1:{closed_port()}"
+    run = subprocess.run(
+        [sys.executable, "-c", "import sys; from qa.cli import main; sys.exit(main(sys.argv[1:]))",
+         "index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "index"),
+         "--executor", "ray", "--ray-address", address, "--backend", BACKEND],
+        capture_output=True, text=True, timeout=120, cwd=HERE.parent)
+    assert run.returncode == 2, run.stderr
+    assert f"No Ray cluster answers at {address}" in run.stderr
+    assert "Traceback" not in run.stderr
+    from qa.errors import IndexMissingError
+    from qa.index import read_manifest
+
+    with pytest.raises(IndexMissingError):
+        read_manifest(tmp_path / "index")
+
+
+def test_the_ray_executor_needs_an_address() -> None:
+    require_ray()
+    with pytest.raises(ExecutorUnavailableError, match="--ray-address HEAD:6379"):
+        make_executor("ray", None)
+    with pytest.raises(ExecutorUnavailableError, match="is not HOST:PORT"):
+        RayExecutor("ray://head").embed(_job())
+
+
+def test_without_ray_the_message_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    with pytest.raises(ExecutorUnavailableError, match=r"pip install 'qa\[scale\]'"):
+        make_executor("ray", "127.0.0.1:6379")
+    assert make_executor("local", None) is None  # the local build needs nothing of ray
+
+
+def _job() -> Any:
+    from qa.executors import EmbedJob
+
+    return EmbedJob(ids=np.array([1], np.int64), texts=["a"], model="m", backend="onnx")
