@@ -77,6 +77,7 @@ def measure(index: Path, asks: list[str], label: str, vectors: str) -> dict:
 
     hybrid = timed(lambda q: retriever.search(q, k=10, mode="hybrid"))
     bm25 = timed(lambda q: retriever.search(q, k=10, mode="bm25"))
+    split = stage_split(retriever, asks)
     ask: list[float] = []
     ask_error = None
     try:
@@ -103,8 +104,69 @@ def measure(index: Path, asks: list[str], label: str, vectors: str) -> dict:
         "rss_interpreter_mib": rss_before_open,
         "rss_after_open_mib": rss_after_open,
         "peak_rss_mib": common.peak_rss_mib(),
+        "hybrid_split_p50_ms": split,
+        "cpu": _cpu(),
     }
     return row
+
+
+STAGES = {  # (owner module, class or None, function) -> stage of a hybrid search
+    "encode": ("qa.retrieval", "Retriever", "encode"),
+    "dense": ("qa.index", "Index", "dense_search"),
+    "bm25": ("qa.index", "Index", "bm25_scores"),
+}
+
+
+def stage_split(retriever, asks: list[str]) -> dict[str, float] | None:
+    """p50 ms of each stage of a hybrid search (query encoding, dense search, BM25 scores,
+    and the rest: BM25's top-k, fusion, hits), timed by wrapping the stage functions for a
+    second pass over the questions (the figures above are taken unwrapped). None where the
+    code measured has other stage functions (an older checkout)."""
+    import importlib
+
+    spent: dict[str, float] = {}
+    saved = []
+    try:
+        for stage, (module, cls, name) in STAGES.items():
+            owner = getattr(importlib.import_module(module), cls)
+            fn = getattr(owner, name)
+            saved.append((owner, name, fn))
+
+            def wrapped(*a, _fn=fn, _stage=stage, **kw):
+                t = time.perf_counter()
+                try:
+                    return _fn(*a, **kw)
+                finally:
+                    spent[_stage] = spent.get(_stage, 0.0) + time.perf_counter() - t
+
+            setattr(owner, name, wrapped)
+    except (ImportError, AttributeError):
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+        return None
+    per: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "rest")}
+    try:
+        for q in asks:
+            spent.clear()
+            t = time.perf_counter()
+            retriever.search(q, k=10, mode="hybrid")
+            total = time.perf_counter() - t
+            for stage in STAGES:
+                per[stage].append(1000 * spent.get(stage, 0.0))
+            per["rest"].append(1000 * (total - sum(spent.values())))
+    finally:
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+    return {stage: common.percentile(v, 50) for stage, v in per.items()}
+
+
+def _cpu() -> str:
+    """The CPU model and the flags that decide the kernels, printed with every row."""
+    try:
+        from qa.calibrate import cpu
+    except ImportError:  # an older checkout
+        return common.cpu_flags()
+    return cpu().describe()
 
 
 def child(spec: str, n_queries: int) -> dict:
@@ -166,6 +228,16 @@ def render(rows: list[dict], threads: int | None = None,
             f"{ms(r['ask_p50_ms'])} / {ms(r['ask_p95_ms'])} | "
             f"{r['rss_after_open_mib']:.0f} | {r['peak_rss_mib']:.0f} |"
         )
+    split_rows = [r for r in rows if r.get("hybrid_split_p50_ms")]
+    if split_rows:
+        out += ["", "Where a hybrid search's time goes (p50 ms of each stage, a second pass "
+                "over the same questions with the stage functions wrapped):", "",
+                "| index | code | encode query | dense search | BM25 scores | rest (BM25 top-k, "
+                "fusion, hits) |", "|---|---|---:|---:|---:|---:|"]
+        for r in split_rows:
+            sp = r["hybrid_split_p50_ms"]
+            out.append(f"| {r['label']} | {r.get('code', 'after')} | {ms(sp['encode'])} | "
+                       f"{ms(sp['dense'])} | {ms(sp['bm25'])} | {ms(sp['rest'])} |")
     out += [
         "",
         "- *hybrid*: `Retriever.search(q, k=10, mode=\"hybrid\")` after `warm_up()`: query "
@@ -176,9 +248,9 @@ def render(rows: list[dict], threads: int | None = None,
         "the index is read once before it is opened (a warm page cache for every row).",
         "- *vectors*: `random` = synthetic corpus (recombined Reuters-21578 + Wikinews "
         "sentences) with random unit vectors (bench/common.py `RandomEmbedder`); `real` = "
-        "embedded by all-MiniLM-L6-v2. Up to 200k chunks the dense part is exact (flat) "
-        "search; above, IVF-SQ8 scanning nprobe = nlist/12 lists (qa/index/dense.py), which is "
-        "why 1M can be faster than 100k.",
+        "embedded by all-MiniLM-L6-v2. Up to 200k chunks the dense part is exact search "
+        "(`ExactIndex`: an int8 scan, then exact scores of the candidates, certified by a "
+        "bound); above, IVF-SQ8 scanning nprobe = nlist/12 lists (qa/index/dense.py).",
         "- *RSS after open*: peak RSS once the index is open, before the model loads; "
         "*peak RSS*: the process's high-water mark (VmHWM) after the model loaded and every "
         "search and ask ran: the ONNX Runtime query model, the dense index (IVF-SQ8 codes: "
@@ -203,6 +275,9 @@ def _median_row(runs: list[dict]) -> dict:
         if isinstance(value, float):
             values = sorted(r[key] for r in runs if r.get(key) is not None)
             row[key] = values[len(values) // 2] if values else None
+        elif isinstance(value, dict):  # the stage split: each stage's median
+            parts = [r[key] for r in runs if isinstance(r.get(key), dict)]
+            row[key] = {k: sorted(p[k] for p in parts)[len(parts) // 2] for k in value}
     row["rounds"] = len(runs)
     return row
 
