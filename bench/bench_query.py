@@ -160,6 +160,23 @@ def stage_split(retriever, asks: list[str]) -> dict[str, float] | None:
     return {stage: common.percentile(v, 50) for stage, v in per.items()}
 
 
+def _use_flat_dense() -> None:
+    """Search exact segments with a flat float32 FAISS index, as qa did before ExactIndex
+    (`--flat-too`): Index.dense_search then takes its selector path, as it does for IVF."""
+    from qa.index import dense
+
+    load = dense.load_dense_index
+
+    def flat(folder, layout, ids, dim):
+        if dense.is_ivf(layout):
+            return load(folder, layout, ids, dim)
+        index = dense.flat_index(dense.read_vectors(folder)[:], ids)
+        dense.set_faiss_threads("search")
+        return index
+
+    dense.load_dense_index = flat
+
+
 def _cpu() -> str:
     """The CPU model and the flags that decide the kernels, printed with every row."""
     try:
@@ -238,6 +255,10 @@ def render(rows: list[dict], threads: int | None = None,
             sp = r["hybrid_split_p50_ms"]
             out.append(f"| {r['label']} | {r.get('code', 'after')} | {ms(sp['encode'])} | "
                        f"{ms(sp['dense'])} | {ms(sp['bm25'])} | {ms(sp['rest'])} |")
+    if any(r.get("code") == "flat" for r in rows):
+        out += ["", "*code* `flat`: this checkout with exact segments searched by a flat "
+                "float32 FAISS index (IndexFlatIP, qa's exact search before `ExactIndex`; "
+                "`--flat-too`), the same index and questions, in the same run."]
     out += [
         "",
         "- *hybrid*: `Retriever.search(q, k=10, mode=\"hybrid\")` after `warm_up()`: query "
@@ -300,8 +321,13 @@ def main(argv: list[str] | None = None) -> int:
                              "one another, and report each figure's median over the rounds "
                              "(on a shared machine, load that comes and goes then hits both "
                              "checkouts alike)")
+    parser.add_argument("--flat-too", action="store_true",
+                        help="also measure each synthetic size with the dense part searched by "
+                             "a flat float32 FAISS index (the exact search before ExactIndex), "
+                             "same code and index otherwise")
     parser.add_argument("--no-write", action="store_true", help="print; leave the doc alone")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--dense", help=argparse.SUPPRESS)
     parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--build-segmented", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -321,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
             import torch
 
             torch.set_num_threads(args.threads)
+        if args.dense == "flat":
+            _use_flat_dense()
         row = child(args.child, args.queries)
         row["threads"] = args.threads or "default"
         print(json.dumps(row))
@@ -337,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             if spec == "scifact" and path is not None:
                 continue  # the eval index is in this checkout's format
             plan.append((spec, c, path))
+        if args.flat_too and spec.startswith("synth:"):
+            plan.append((spec, "flat", None))
     if args.segments:
         size = common.parse_sizes(args.segments_size)[0]
         plan += [(f"{kind}:{size}:{args.segments}", "after", None)
@@ -345,8 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[int, list[dict]] = {i: [] for i in range(len(plan))}
     for round_ in range(args.rounds):
         for i, (spec, c, path) in enumerate(plan):
+            dense = ["--dense", "flat"] if c == "flat" else []
             row = common.run_json([__file__, "--child", spec, "--queries", str(args.queries),
-                                   *extra], code=path)
+                                   *extra, *dense], code=path)
             row["code"], row["round"] = c, round_ + 1
             print(json.dumps(row), flush=True)
             runs[i].append(row)
