@@ -326,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
                              "a flat float32 FAISS index (the exact search before ExactIndex), "
                              "same code and index otherwise")
     parser.add_argument("--no-write", action="store_true", help="print; leave the doc alone")
+    parser.add_argument("--section", default=SECTION,
+                        help=f"the docs/benchmarks.md section to write (default {SECTION!r})")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--dense", help=argparse.SUPPRESS)
     parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
@@ -385,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     body = render(rows, args.threads, commits)
     print(body)
     if not args.no_write:
-        common.replace_section(SECTION, body)
+        common.replace_section(args.section, body)
     return 0
 
 
