@@ -14,7 +14,7 @@ import contextlib
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,14 @@ from .index.bm25 import B, EPSILON, K1, Postings, term_counts
 from .index.chunks import ChunkTable
 from .index.quotes import QuoteTableBuilder
 from .index.texts import ArticleTable, TextStore
-from .index.store_sync import StoreSync, chunks_of, live_chunk_ids, milvus_target
+from .index.store_sync import (
+    StoreSync,
+    chunks_of,
+    connect,
+    live_chunk_ids,
+    milvus_target,
+    resolve_uri,
+)
 from .ingest import load_corpus
 from .quotes import extract_quotes
 from .text import TOKENIZER, terms
@@ -189,6 +196,8 @@ def build_index(
     """
     t0 = time.perf_counter()
     corpus_dir, index_dir = Path(corpus), Path(index)
+    # The store first: a missing or unreachable address fails before any model loads.
+    store_uri = _store_uri(index_dir, store, milvus_uri)
     if embedder is None:
         backend = backend or os.environ.get("QA_BUILD_BACKEND") or _live_backend(index_dir)
         if backend != "torch":  # the first build on a machine exports the model (~30 s)
@@ -202,14 +211,11 @@ def build_index(
         live_before: dict[str, Any] | None = None
         with contextlib.suppress(QAError):
             live_before = read_manifest(index_dir)
-        target = _store_target(index_dir, owner, store, milvus_uri, live_before)
+        target = milvus_target(owner, store_uri) if store_uri else {"backend": LOCAL}
         sync = None
-        if target["backend"] != LOCAL:
-            try:
+        if store_uri:
+            with _unchanged(index_dir):
                 sync = StoreSync.open(index_dir, target, _dim_of(embedder), live_before)
-            except StoreUnavailableError as exc:
-                raise StoreUnavailableError(f"{exc} The index in {index_dir}/ is unchanged.") \
-                    from exc
         prev_manifest, prev, _why = (None, None, "full build requested")
         if not full:
             prev_manifest, prev, _why = _load_previous(index_dir, embedder.name, backend_of(embedder))
@@ -327,22 +333,34 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
 
 
 
-def _store_target(index_dir: Path, owner: str, store: str | None, milvus_uri: str | None,
-                  live: dict[str, Any] | None) -> dict[str, str]:
-    """The store this build syncs and its manifest records: the one asked for, else the
-    index's own, else the local one."""
-    recorded = store_of(live or {})
+def _store_uri(index_dir: Path, store: str | None, milvus_uri: str | None) -> str | None:
+    """The Milvus address this build syncs (None: the local store), checked reachable: the
+    store asked for, else the index's own, else the local one."""
+    recorded: dict[str, str] = {"backend": LOCAL}
+    with contextlib.suppress(QAError):
+        recorded = store_of(read_manifest(index_dir))
     store = store or recorded["backend"]
     if store not in STORE_BACKENDS:
         raise QAError(f"Unknown store backend {store!r}; use one of {', '.join(STORE_BACKENDS)}.")
     if store == LOCAL:
-        return {"backend": LOCAL}
+        return None
     uri = milvus_uri or (recorded.get("uri") if recorded["backend"] == MILVUS else None)
     if not uri:
         raise QAError("A Milvus store needs its address: add `--milvus-uri http://HOST:19530` "
                       "(a Milvus server) or `--milvus-uri ./qa.db` (a milvus-lite file), or "
                       "set milvus_uri in the settings file.")
-    return milvus_target(index_dir, owner, uri)
+    uri = resolve_uri(uri)
+    with _unchanged(index_dir):
+        connect(uri)
+    return uri
+
+
+@contextlib.contextmanager
+def _unchanged(index_dir: Path) -> Iterator[None]:
+    try:
+        yield
+    except StoreUnavailableError as exc:
+        raise StoreUnavailableError(f"{exc} The index in {index_dir}/ is unchanged.") from exc
 
 
 def _sync_before_publish(sync: StoreSync, parts: list[_Part], writer: IndexWriter,

@@ -394,6 +394,24 @@ def test_an_unreachable_milvus_leaves_the_index_untouched(seed_corpus: Path,
     assert {p.name: p.stat().st_mtime_ns for p in index.iterdir() if p.name != ".lock"} == before
 
 
+def test_cli_store_errors_say_what_to_run(seed_corpus: Path, tmp_path: Path, capsys) -> None:
+    from qa.cli import main
+
+    index = tmp_path / "index"
+    build(seed_corpus, index, "local", None)
+    args = ["index", "--corpus", str(seed_corpus), "--index", str(index), "--backend", "milvus"]
+    assert main(args) == 2  # no address anywhere
+    err = capsys.readouterr().err
+    assert "--milvus-uri" in err and "Traceback" not in err
+    assert main([*args, "--backend", "onnx", "--backend", "torch"]) == 2
+    assert "at most once" in capsys.readouterr().err
+    need_milvus()
+    assert main([*args, "--milvus-uri", "http://127.0.0.1:1"]) == 2  # a closed port
+    err = capsys.readouterr().err
+    assert "Cannot reach Milvus at http://127.0.0.1:1" in err and "unchanged" in err, err
+    assert Index.open(index).store.name == "local"
+
+
 def test_without_pymilvus_the_message_names_the_extra(seed_index: Path, tmp_path: Path) -> None:
     """Run where pymilvus cannot be imported (a stub that raises ImportError)."""
     shadow = tmp_path / "shadow"

@@ -13,6 +13,8 @@
       ivf-*/           a trained IVF quantizer shared by the segments of a large index
       onnx-*/          the query model (qa.embedding)
       .lock            held while a build runs
+      store-sync.json  chunk ids a Milvus store has yet to drop, while a sync is unfinished
+                       (qa.index.store_sync; the manifest records the store itself)
       .tmp-*/          a build in progress, or the remains of a killed one
 
 Readers: `Index.open(path)` (qa.index.index). Builds: `IndexWriter` (qa.index.writer), under

@@ -62,7 +62,7 @@ def _pymilvus() -> Any:
     return pymilvus
 
 
-def _client(uri: str) -> Any:
+def client_for(uri: str) -> Any:
     """The process's client for `uri` (a milvus-lite file is served once per process)."""
     with _clients_lock:
         client = _clients.get(uri)
@@ -121,7 +121,7 @@ class MilvusBackend:
     def __init__(self, uri: str, collection: str) -> None:
         self.uri = uri
         self.collection = collection
-        self._client = _client(uri)
+        self._client = client_for(uri)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -33,7 +33,7 @@ import numpy as np
 from .backend import MILVUS, StoreChunks, date_key, store_of
 from .files import write_json_atomic
 from .index import Index
-from .milvus import MilvusBackend, collection_name, is_local_file
+from .milvus import MilvusBackend, client_for, collection_name, is_local_file
 
 JOURNAL = "store-sync.json"
 BATCH = 2048  # chunks read from the index per upsert call when migrating
@@ -42,14 +42,21 @@ BATCH = 2048  # chunks read from the index per upsert call when migrating
 TextOf = Callable[[str, str], str]
 
 
-def milvus_target(index_dir: Path, owner: str, uri: str) -> dict[str, str]:
-    """The store record of a Milvus target, as the manifest keeps it. A milvus-lite path is
-    resolved against the current directory and recorded absolute, so `qa ask` finds it
-    from anywhere."""
+def resolve_uri(uri: str) -> str:
+    """A Milvus address as the manifest records it: a milvus-lite path resolved against the
+    current directory (absolute, so `qa ask` finds it from anywhere); a server's as given."""
     uri = uri.strip()
-    if is_local_file(uri):
-        uri = str(Path(uri).expanduser().resolve())
-    return {"backend": MILVUS, "uri": uri, "collection": collection_name(owner)}
+    return str(Path(uri).expanduser().resolve()) if is_local_file(uri) else uri
+
+
+def milvus_target(owner: str, uri: str) -> dict[str, str]:
+    """The store record of a Milvus target (`uri` resolved): one collection per index."""
+    return {"backend": MILVUS, "uri": resolve_uri(uri), "collection": collection_name(owner)}
+
+
+def connect(uri: str) -> None:
+    """Open the process's connection to `uri` now (raises StoreUnavailableError)."""
+    client_for(uri)
 
 
 class StoreSync:
