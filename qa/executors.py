@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .embedding import Embedder, build_embedder
-from .errors import ExecutorUnavailableError
+from .errors import ExecutorUnavailableError, QAError
 
 Progress = Callable[[int, int], None]
 
@@ -84,10 +84,12 @@ class RayExecutor:
         actors: how many model actors to run (default: one per CPU of the cluster).
         batch_size: chunks per batch (a retried batch re-embeds this many).
         connect_timeout: seconds to wait for the head node to answer before giving up.
+        start_timeout: seconds to wait for every actor to start (a cluster without room for
+            them fails then, rather than waiting for ever).
     """
 
     def __init__(self, address: str, *, actors: int | None = None, batch_size: int = 16,
-                 connect_timeout: float = 10.0) -> None:
+                 connect_timeout: float = 10.0, start_timeout: float = 300.0) -> None:
         if not address:
             raise ExecutorUnavailableError(
                 "The Ray executor needs the cluster's address: add `--ray-address HEAD:6379` "
@@ -97,6 +99,7 @@ class RayExecutor:
         self.actors = actors
         self.batch_size = batch_size
         self.connect_timeout = connect_timeout
+        self.start_timeout = start_timeout
         # chunks embedded on each node, by node id, of the last job (the manifest's record)
         self.chunks_by_node: dict[str, int] = {}
 
@@ -122,7 +125,7 @@ class RayExecutor:
             raise
         except Exception as exc:  # ray's own errors (a failed task, a lost cluster...)
             raise ExecutorUnavailableError(
-                f"The Ray job at {self.address} failed ({_first_line(exc)}); the index is "
+                f"The Ray job at {self.address} failed ({_reason(exc)}); the index is "
                 "unchanged. Check `ray status` on the head node, then run `qa index "
                 "--executor ray` again (or leave out --executor to embed here).") from None
         finally:
@@ -160,6 +163,9 @@ class RayExecutor:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # qa prints its own progress lines
         context.print_on_execution_start = False
+        # Batches go out once every actor has its model: each node gets its share from the
+        # start, and a pool that cannot start fails in bounded time.
+        context.wait_for_min_actors_s = max(1, int(self.start_timeout))
         ids = np.fromiter(unique, np.int64, len(unique))
         texts = [job.texts[row] for row in unique.values()]
         actors = self.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -261,6 +267,15 @@ def _unique_by_id(job: EmbedJob) -> dict[int, int]:
     return first
 
 
-def _first_line(exc: BaseException) -> str:
+def _reason(exc: BaseException) -> str:
+    """Why a Ray job failed, in a line: qa's own error on a node (a model that cannot load
+    there names its fix) when there is one inside Ray's wrapping, else Ray's first line."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, QAError):
+            return str(cause)
+        cause = getattr(cause, "cause", None) or cause.__cause__
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]

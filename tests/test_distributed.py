@@ -161,6 +161,7 @@ def test_unreachable_ray_address_fails_fast_and_leaves_the_index_untouched(
     assert f"No Ray cluster answers at {address}" in str(refused.value)
     assert "ray start --head" in str(refused.value) and "unchanged" in str(refused.value)
     assert read_manifest(index) == before
+    assert before["executor"] == {"name": "local"}  # what built it, as the manifest records
 
 
 def test_qa_index_with_an_unreachable_cluster_says_what_to_run(seed_corpus: Path,
@@ -195,6 +196,22 @@ def test_without_ray_the_message_names_the_extra(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ExecutorUnavailableError, match=r"pip install 'qa\[scale\]'"):
         make_executor("ray", "127.0.0.1:6379")
     assert make_executor("local", None) is None  # the local build needs nothing of ray
+
+
+def test_a_failed_ray_job_names_the_error_a_node_raised() -> None:
+    """Ray wraps an actor's exception (RayTaskError.cause); qa's own message is what the user
+    needs, e.g. a model that cannot load on a node and how to fix it."""
+    from qa.errors import ModelUnavailableError
+    from qa.executors import _reason
+
+    class Wrapped(Exception):
+        def __init__(self, cause: BaseException) -> None:
+            super().__init__("ray::MapWorker(MapBatches(_EmbedActor)).submit() (pid=1)\n...")
+            self.cause = cause
+
+    inner = ModelUnavailableError("The embedding model 'm' could not be loaded. Reinstall.")
+    assert _reason(Wrapped(inner)) == str(inner)
+    assert _reason(RuntimeError("lost the cluster\ndetails")) == "RuntimeError: lost the cluster"
 
 
 def _job() -> Any:

@@ -1,0 +1,203 @@
+"""Build throughput on Ray: the local loop against `qa index --executor ray` on 1 and 2 nodes.
+
+    .venv/bin/python bench/bench_ray.py [--articles 60] [--backend openvino] [--rounds 1]
+        [--max-seconds 1500] [--no-write]
+
+The script runs itself again inside a network namespace of its own (`unshare -n`, only
+loopback up), as the Ray tests do. There it writes the first --articles Wikinews articles
+(../shared/news/wikinews) as one CSV corpus and builds it from scratch (`qa index --full`)
+three ways, in one run, in this order each round:
+
+- local: `qa index` as every build runs without --executor (one process, the backend's
+  threads on every core);
+- ray, 1 node: a Ray cluster of one node with one CPU (tests/ray_driver.py starts it with
+  ray.cluster_utils), `qa index --executor ray`: one actor, one inference thread;
+- ray, 2 nodes: the same with a second node of one CPU: two actors.
+
+chunks/s = embedded chunks / the whole build's wall time as `qa index --json` reports it
+(reading, embedding, writing; for Ray also connecting and starting the actors, which load the
+model). Starting the cluster is not counted (it is printed). The two "nodes" are two raylets on
+this one host and share its cores with the driver and with whatever else runs here: the load
+average before and after each row is part of the figure. Writes the "Distributed builds on
+Ray" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+SECTION = "Distributed builds on Ray"
+IN_NETNS = "QA_BENCH_RAY_NETNS"
+DRIVER = common.ROOT / "tests" / "ray_driver.py"
+QA = "import sys; from qa.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def in_network_namespace() -> None:
+    """Run this script again in a new network namespace with only loopback up."""
+    flag = "-n" if os.geteuid() == 0 else "-rn"
+    if shutil.which("unshare") is None:
+        sys.exit("bench_ray: needs `unshare` (util-linux) to run in a network namespace.")
+    env = {**os.environ, IN_NETNS: "1"}
+    command = ["unshare", flag, "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
+               sys.executable, *sys.argv]
+    sys.exit(subprocess.run(command, env=env).returncode)
+
+
+def write_corpus(folder: Path, articles: int) -> int:
+    """The first `articles` Wikinews articles as one CSV file; returns how many were written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    csv.field_size_limit(1 << 26)
+    written = 0
+    with (folder / "wikinews.csv").open("w", encoding="utf-8", newline="") as out:
+        writer = None
+        for path in sorted((common.NEWS / "wikinews").glob("*.csv")):
+            with path.open(encoding="utf-8", newline="") as handle:
+                reader = csv.DictReader(handle)
+                for row in reader:
+                    if written >= articles:
+                        return written
+                    if writer is None:
+                        writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [])
+                        writer.writeheader()
+                    writer.writerow(row)
+                    written += 1
+    return written
+
+
+def load1() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def local_build(corpus: Path, index: Path, backend: str, seconds: float) -> dict[str, Any]:
+    load_before = load1()
+    run = subprocess.run([sys.executable, "-c", QA, "index", "--corpus", str(corpus), "--index",
+                          str(index), "--full", "--json", "--backend", backend],
+                         capture_output=True, text=True, timeout=seconds)
+    if run.returncode != 0:
+        raise SystemExit(f"bench_ray: the local build failed:\n{run.stderr}")
+    report = json.loads(run.stdout)
+    return {"chunks": report["embedded_chunks"], "seconds": report["seconds"],
+            "load": (load_before, load1()), "nodes": {}, "cluster_seconds": None}
+
+
+def ray_build(corpus: Path, index: Path, backend: str, nodes: int, seconds: float,
+              work: Path) -> dict[str, Any]:
+    spec = {"nodes": nodes, "max_seconds": seconds, "builds": [
+        {"corpus": str(corpus), "index": str(index),
+         "args": ["--full", "--json", "--backend", backend]}]}
+    spec_path, out_path = work / f"spec-{nodes}.json", work / f"out-{nodes}.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    load_before = load1()
+    subprocess.run([sys.executable, str(DRIVER), str(spec_path), str(out_path)],
+                   check=True, timeout=seconds + 120)
+    result = json.loads(out_path.read_text(encoding="utf-8"))
+    if "error" in result:
+        raise SystemExit(f"bench_ray: the Ray cluster failed:\n{result['error']}")
+    build = result["builds"][0]
+    if build["returncode"] != 0:
+        raise SystemExit(f"bench_ray: the Ray build failed:\n{build['stderr']}")
+    report = json.loads(build["stdout"])
+    from qa.index import read_manifest
+
+    by_node = read_manifest(index)["executor"]["chunks_by_node"]
+    names = {result["head"]: "head", result.get("worker"): "second"}
+    return {"chunks": report["embedded_chunks"], "seconds": report["seconds"],
+            "load": (load_before, load1()), "cluster_seconds": result["cluster_seconds"],
+            "nodes": {names.get(k, k[:8]): v for k, v in by_node.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=60)
+    parser.add_argument("--backend", default="openvino",
+                        help="the embedding backend of every build (default openvino, what "
+                             "qa calibrate chose on this machine)")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--max-seconds", type=float, default=1500,
+                        help="give up on a build after this long")
+    parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
+    args = parser.parse_args()
+    if os.environ.get(IN_NETNS) != "1":
+        in_network_namespace()
+
+    work = Path(tempfile.mkdtemp(prefix="qa-bench-ray-"))
+    try:
+        corpus = work / "corpus"
+        n_articles = write_corpus(corpus, args.articles)
+        rows: list[tuple[str, dict[str, Any]]] = []
+        t_end = time.monotonic() + args.max_seconds * 3 * args.rounds
+        for r in range(args.rounds):
+            for name, run in (
+                ("local loop", lambda i: local_build(corpus, i, args.backend, args.max_seconds)),
+                ("ray, 1 node", lambda i: ray_build(corpus, i, args.backend, 1,
+                                                     args.max_seconds, work)),
+                ("ray, 2 nodes", lambda i: ray_build(corpus, i, args.backend, 2,
+                                                      args.max_seconds, work)),
+            ):
+                if time.monotonic() > t_end:
+                    break
+                index = work / f"index-{r}-{name.replace(' ', '').replace(',', '')}"
+                row = run(index)
+                print(f"round {r + 1} {name}: {row['chunks']} chunks in {row['seconds']:.1f} s "
+                      f"= {row['chunks'] / row['seconds']:.2f} chunks/s, load {row['load']}, "
+                      f"by node {row['nodes']}, cluster start {row['cluster_seconds']} s",
+                      flush=True)
+                rows.append((name, row))
+        body = report(rows, n_articles, args)
+        print(body)
+        if not args.no_write:
+            common.replace_section(SECTION, body)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(rows: list[tuple[str, dict[str, Any]]], n_articles: int, args: Any) -> str:
+    local = [r for n, r in rows if n == "local loop"]
+    base = sum(r["chunks"] for r in local) / sum(r["seconds"] for r in local) if local else None
+    lines = [
+        common.section_header(),
+        f"- Corpus: the first {n_articles} Wikinews articles (../shared/news/wikinews), "
+        f"{rows[0][1]['chunks'] if rows else 0} chunks, each build from scratch "
+        f"(`qa index --full`), embedding backend {args.backend} everywhere.",
+        "- local loop: `qa index` without --executor, the backend's threads on both cores. "
+        "ray: `qa index --executor ray` against a `ray.cluster_utils.Cluster` of 1 or 2 "
+        "nodes, each node one CPU (one actor, one inference thread). The 2 nodes are two "
+        "raylets on this one 2-core host, sharing it with the driver (qa index itself) and "
+        "with other work: the 1-minute load average is given before and after each row.",
+        "- chunks/s counts the whole build as `qa index --json` reports it; for Ray that "
+        "includes connecting and starting the actors (each loads the model), not starting "
+        "the cluster (its time is given).",
+        "",
+        "| build | round | chunks | seconds | chunks/s | vs local | chunks by node | "
+        "cluster start (s) | load before / after |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    rounds: dict[str, int] = {}
+    for name, row in rows:
+        rounds[name] = rounds.get(name, 0) + 1
+        rate = row["chunks"] / row["seconds"]
+        ratio = f"{rate / base:.2f}x" if base else "-"
+        nodes = ", ".join(f"{k} {v}" for k, v in row["nodes"].items()) or "-"
+        start = row["cluster_seconds"] if row["cluster_seconds"] is not None else "-"
+        lines.append(f"| {name} | {rounds[name]} | {row['chunks']} | {row['seconds']:.1f} | "
+                     f"{rate:.2f} | {ratio} | {nodes} | {start} | "
+                     f"{row['load'][0]} / {row['load'][1]} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
