@@ -367,8 +367,8 @@ def main(argv: list[str] | None = None) -> int:
             if spec == "scifact" and path is not None:
                 continue  # the eval index is in this checkout's format
             plan.append((spec, c, path))
-        if args.flat_too and spec.startswith("synth:"):
-            plan.append((spec, "flat", None))
+        if args.flat_too and spec.startswith("synth:") and int(spec[6:]) <= 200_000:
+            plan.append((spec, "flat", None))  # above 200k chunks the dense part is IVF
     if args.segments:
         size = common.parse_sizes(args.segments_size)[0]
         plan += [(f"{kind}:{size}:{args.segments}", "after", None)
