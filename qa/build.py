@@ -282,7 +282,8 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
     recount = prev_manifest is not None and prev_manifest.get("tokenizer") != TOKENIZER
 
     writer = IndexWriter(index_dir, owner, prev, _analyze)
-    moves = store_of(live_before or {}) != target
+    # A store the live manifest does not record, or one emptied behind its back, is filled.
+    moves = store_of(live_before or {}) != target or (sync is not None and sync.fresh)
     if prev is not None and not (added or changed or removed or recount or moves) \
             and not (optimize and not writer.optimized):
         # Nothing to do: the live index already describes this corpus (an index built

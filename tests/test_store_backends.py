@@ -356,6 +356,11 @@ def test_migration_reuses_the_vectors_and_back_again(seed_corpus: Path, tmp_path
     # A plain `qa index` keeps the store the index records.
     assert build_index(seed_corpus, index, embedder=embedder).up_to_date
     assert Index.open(index).manifest["store"]["backend"] == "milvus"
+    # A collection dropped behind the index's back is filled again, from the stored vectors.
+    ix.store.drop()  # type: ignore[attr-defined]
+    assert not build_index(seed_corpus, index, embedder=embedder).up_to_date
+    assert Index.open(index).store.count() == ix.n_chunks  # type: ignore[attr-defined]
+    assert embedder.calls == 0
     build_index(seed_corpus, index, embedder=embedder, store="local")
     assert Index.open(index).store.name == "local"
 
