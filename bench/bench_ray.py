@@ -28,6 +28,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,10 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
+sys.path.insert(0, str(common.ROOT / "tests"))
+from ray_driver import QaRun  # noqa: E402
+
 SECTION = "Distributed builds on Ray"
 IN_NETNS = "QA_BENCH_RAY_NETNS"
 DRIVER = common.ROOT / "tests" / "ray_driver.py"
-QA = "import sys; from qa.cli import main; sys.exit(main(sys.argv[1:]))"
+PROGRESS = re.compile(r"embedding (\d+)/(\d+) chunks")
 
 
 def in_network_namespace() -> None:
@@ -82,15 +86,25 @@ def load1() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def steady_rate(lines: list[tuple[float, str]]) -> float | None:
+    """chunks/s between the first progress line past 0 chunks and the last one: embedding
+    once it runs, without the model loading (local) or the actors starting (Ray)."""
+    points = [(t, int(m[1])) for t, line in lines if (m := PROGRESS.search(line))]
+    started = [(t, n) for t, n in points if n > 0]
+    if len(started) < 2 or started[-1][0] <= started[0][0]:
+        return None
+    return (started[-1][1] - started[0][1]) / (started[-1][0] - started[0][0])
+
+
 def local_build(corpus: Path, index: Path, backend: str, seconds: float) -> dict[str, Any]:
     load_before = load1()
-    run = subprocess.run([sys.executable, "-c", QA, "index", "--corpus", str(corpus), "--index",
-                          str(index), "--full", "--json", "--backend", backend],
-                         capture_output=True, text=True, timeout=seconds)
-    if run.returncode != 0:
-        raise SystemExit(f"bench_ray: the local build failed:\n{run.stderr}")
-    report = json.loads(run.stdout)
+    run = QaRun(["index", "--corpus", str(corpus), "--index", str(index), "--full", "--json",
+                 "--backend", backend]).finish(time.monotonic() + seconds)
+    if run["returncode"] != 0:
+        raise SystemExit(f"bench_ray: the local build failed:\n{run['stderr']}")
+    report = json.loads(run["stdout"])
     return {"chunks": report["embedded_chunks"], "seconds": report["seconds"],
+            "steady": steady_rate(run["stderr_times"]),
             "load": (load_before, load1()), "nodes": {}, "cluster_seconds": None}
 
 
@@ -116,6 +130,7 @@ def ray_build(corpus: Path, index: Path, backend: str, nodes: int, seconds: floa
     by_node = read_manifest(index)["executor"]["chunks_by_node"]
     names = {result["head"]: "head", result.get("worker"): "second"}
     return {"chunks": report["embedded_chunks"], "seconds": report["seconds"],
+            "steady": steady_rate(build["stderr_times"]),
             "load": (load_before, load1()), "cluster_seconds": result["cluster_seconds"],
             "nodes": {names.get(k, k[:8]): v for k, v in by_node.items()}}
 
@@ -153,7 +168,8 @@ def main() -> None:
                 index = work / f"index-{r}-{name.replace(' ', '').replace(',', '')}"
                 row = run(index)
                 print(f"round {r + 1} {name}: {row['chunks']} chunks in {row['seconds']:.1f} s "
-                      f"= {row['chunks'] / row['seconds']:.2f} chunks/s, load {row['load']}, "
+                      f"= {row['chunks'] / row['seconds']:.2f} chunks/s (steady "
+                      f"{row['steady'] or 0:.2f}), load {row['load']}, "
                       f"by node {row['nodes']}, cluster start {row['cluster_seconds']} s",
                       flush=True)
                 rows.append((name, row))
@@ -180,11 +196,13 @@ def report(rows: list[tuple[str, dict[str, Any]]], n_articles: int, args: Any) -
         "with other work: the 1-minute load average is given before and after each row.",
         "- chunks/s counts the whole build as `qa index --json` reports it; for Ray that "
         "includes connecting and starting the actors (each loads the model), not starting "
-        "the cluster (its time is given).",
+        "the cluster (its time is given). *steady chunks/s*: from the first progress line "
+        "past 0 chunks to the last (the build prints one per tenth of the chunks), i.e. "
+        "embedding once the model or the actors are up.",
         "",
-        "| build | round | chunks | seconds | chunks/s | vs local | chunks by node | "
-        "cluster start (s) | load before / after |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| build | round | chunks | seconds | chunks/s | vs local | steady chunks/s | "
+        "chunks by node | cluster start (s) | load before / after |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     rounds: dict[str, int] = {}
     for name, row in rows:
@@ -193,8 +211,9 @@ def report(rows: list[tuple[str, dict[str, Any]]], n_articles: int, args: Any) -
         ratio = f"{rate / base:.2f}x" if base else "-"
         nodes = ", ".join(f"{k} {v}" for k, v in row["nodes"].items()) or "-"
         start = row["cluster_seconds"] if row["cluster_seconds"] is not None else "-"
+        steady = f"{row['steady']:.2f}" if row["steady"] else "-"
         lines.append(f"| {name} | {rounds[name]} | {row['chunks']} | {row['seconds']:.1f} | "
-                     f"{rate:.2f} | {ratio} | {nodes} | {start} | "
+                     f"{rate:.2f} | {ratio} | {steady} | {nodes} | {start} | "
                      f"{row['load'][0]} / {row['load'][1]} |")
     return "\n".join(lines)
 

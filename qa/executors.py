@@ -169,19 +169,23 @@ class RayExecutor:
         ids = np.fromiter(unique, np.int64, len(unique))
         texts = [job.texts[row] for row in unique.values()]
         actors = self.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        # A small job still gives every actor a few batches; one block per batch, so that
-        # Ray Data does not bundle several into one task.
+        # A small job still gives every actor a few batches.
         per_batch = max(1, min(self.batch_size, -(-len(ids) // (2 * actors))))
-        blocks = max(1, min(-(-len(ids) // per_batch), 100_000))
-        dataset = ray.data.from_items(
-            [{"id": int(i), "text": t} for i, t in zip(ids, texts)], override_num_blocks=blocks)
+        # Each batch is one block of its own, made here with its chunk ids: a block is what
+        # Ray Data hands a task (batch_size=None), so blocks are never bundled together or
+        # split, and a batch sent again after a node died holds the same ids.
+        import pyarrow as pa  # a dependency of ray[data]
+
+        dataset = ray.data.from_arrow([
+            pa.table({"id": ids[at:at + per_batch], "text": texts[at:at + per_batch]})
+            for at in range(0, len(ids), per_batch)])
         # Ray Data restarts an actor whose node died, wherever there is room, and sends its
         # batch again (max_restarts=-1, max_task_retries=-1 are its defaults for actor pools;
-        # naming them again is deprecated): the same ids, so the same rows.
+        # naming them again is deprecated in Ray 2.60).
         embedded = dataset.map_batches(
             _EmbedActor,
             fn_constructor_kwargs={"model": job.model, "backend": job.backend},
-            batch_size=per_batch,
+            batch_size=None,
             batch_format="numpy",
             # One batch at a time per actor: batches go to whichever actor is free, and a
             # node that dies holds up one batch only.

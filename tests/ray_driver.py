@@ -12,8 +12,9 @@ another as `qa index --corpus C --index I --executor ray --ray-address ADDR ARGS
 its workers is running a batch (its process title names the `submit` of Ray Data's map
 worker); that node is gone for the builds after it.
 
-OUT: {"head", "worker": node ids, "address", "builds": [{"returncode", "stdout", "stderr",
-"seconds", "killed": {"after_seconds", "pids", "build_running"} or null}], "error"?}.
+OUT: {"head", "worker": node ids, "address", "cluster_seconds", "builds": [{"returncode",
+"stdout", "stderr", "stderr_times": [[seconds, line]], "seconds", "killed": {"after_seconds",
+"pids", "titles", "build_running"} or null}], "error"?}.
 """
 
 from __future__ import annotations
@@ -23,12 +24,51 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
-QA = ("import sys; from qa.cli import main; sys.exit(main(sys.argv[1:]))",)
+QA = "import sys; from qa.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+class QaRun:
+    """`qa ARGS...` in a child process; each line it writes on stderr (its progress) is kept
+    with the seconds since the start, as it arrives."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen([sys.executable, "-c", QA, *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.lines: list[tuple[float, str]] = []
+        self.out: list[str] = []
+        self.readers = [threading.Thread(target=self._read_err, daemon=True),
+                        threading.Thread(target=lambda: self.out.append(self.proc.stdout.read()),
+                                         daemon=True)]
+        for reader in self.readers:
+            reader.start()
+
+    def _read_err(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append((round(time.monotonic() - self.t0, 3), line.rstrip("\n")))
+
+    def finish(self, deadline: float) -> dict[str, Any]:
+        """Wait for the end (killing it at `deadline`); returncode, stdout, stderr, seconds
+        and the timed stderr lines."""
+        note = ""
+        try:
+            self.proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            note = "\n[ray_driver: qa did not finish in time and was killed]"
+        seconds = round(time.monotonic() - self.t0, 2)
+        for reader in self.readers:
+            reader.join(timeout=30)
+        return {"returncode": self.proc.returncode, "stdout": "".join(self.out),
+                "stderr": "\n".join(line for _, line in self.lines) + note,
+                "stderr_times": self.lines, "seconds": seconds}
 
 
 def children_of(pid: int) -> list[int]:
@@ -73,31 +113,22 @@ def sigkill(pid: int) -> None:
 
 def run_build(build: dict[str, Any], address: str, worker: Any, raylet_pid: int | None,
               deadline: float) -> dict[str, Any]:
-    cmd = [sys.executable, "-c", *QA, "index", "--corpus", build["corpus"], "--index",
-           build["index"], "--executor", "ray", "--ray-address", address, *build.get("args", [])]
-    t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = QaRun(["index", "--corpus", build["corpus"], "--index", build["index"],
+                 "--executor", "ray", "--ray-address", address, *build.get("args", [])])
     killed = None
-    try:
-        if build.get("kill_worker") and raylet_pid is not None:
-            while proc.poll() is None and time.monotonic() < deadline:
-                busy = [p for p in children_of(raylet_pid) if ".submit" in title(p)
-                        and "MapWorker" in title(p)]
-                if busy:
-                    titles = [title(p) for p in busy]
-                    running = proc.poll() is None
-                    pids = kill_node(worker, raylet_pid)
-                    killed = {"after_seconds": round(time.monotonic() - t0, 2), "pids": pids,
-                              "titles": titles, "build_running": running}
-                    break
-                time.sleep(0.02)
-        out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        err += "\n[ray_driver: the build did not finish in time and was killed]"
-    return {"returncode": proc.returncode, "stdout": out, "stderr": err,
-            "seconds": round(time.monotonic() - t0, 2), "killed": killed}
+    if build.get("kill_worker") and raylet_pid is not None:
+        while run.proc.poll() is None and time.monotonic() < deadline:
+            busy = [p for p in children_of(raylet_pid) if ".submit" in title(p)
+                    and "MapWorker" in title(p)]
+            if busy:
+                titles = [title(p) for p in busy]
+                running = run.proc.poll() is None
+                pids = kill_node(worker, raylet_pid)
+                killed = {"after_seconds": round(time.monotonic() - run.t0, 2), "pids": pids,
+                          "titles": titles, "build_running": running}
+                break
+            time.sleep(0.02)
+    return dict(run.finish(deadline), killed=killed)
 
 
 def main(spec_path: str, out_path: str) -> int:
