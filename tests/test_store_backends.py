@@ -438,6 +438,13 @@ def test_without_pymilvus_the_message_names_the_extra(seed_index: Path, tmp_path
                          capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 2, out.stdout
     assert "pip install 'qa[scale]'" in out.stderr and "Traceback" not in out.stderr
+    # ...and a build asked for a Milvus store says the same, before anything is written.
+    out = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--index", str(index),
+                          "--corpus", str(tmp_path / "nowhere"), "--backend", "milvus",
+                          "--milvus-uri", str(tmp_path / "x.db")],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 2, out.stdout
+    assert "pip install 'qa[scale]'" in out.stderr and "Traceback" not in out.stderr
 
 
 # --- kill -9 mid-insert, and the CLI end to end (in a network namespace) ---------------------

@@ -56,8 +56,8 @@ def _pymilvus() -> Any:
         import pymilvus
     except ImportError as exc:
         raise StoreUnavailableError(
-            "This index keeps its search store in Milvus, and pymilvus is not installed. "
-            f"Run `{INSTALL_HINT}`, or rebuild it with the local store: "
+            "A Milvus search store needs pymilvus, which is not installed. "
+            f"Run `{INSTALL_HINT}`, or keep the index's store local: "
             "`qa index --backend local`.") from exc
     return pymilvus
 
