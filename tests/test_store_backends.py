@@ -365,6 +365,70 @@ def test_migration_reuses_the_vectors_and_back_again(seed_corpus: Path, tmp_path
     assert Index.open(index).store.name == "local"
 
 
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.scale
+def test_a_crash_before_the_manifest_leaves_rows_no_reader_sees_and_the_next_build_drops(
+        seed_corpus: Path, tmp_path: Path, milvus_db: Path, monkeypatch) -> None:
+    from qa.index.writer import IndexWriter
+
+    index = tmp_path / "index"
+    build(seed_corpus, index, "milvus", milvus_db)
+    n = Index.open(index).n_chunks
+    (seed_corpus / "tulips.md").write_text(
+        "---\ntitle: Tulips\n---\nThe tulip parade in Lisse drew forty floats.\n",
+        encoding="utf-8")
+
+    def crash(self, meta):
+        raise Crash("killed after the upserts, before the manifest")
+
+    with monkeypatch.context() as m:
+        m.setattr(IndexWriter, "commit", crash)
+        with pytest.raises(Crash):
+            build(seed_corpus, index, "milvus", milvus_db)
+    ix = Index.open(index)
+    assert ix.n_chunks == n and ix.store.count() > n  # type: ignore[attr-defined]
+    reader = Retriever.open(index, embedder=HashEmbedder())
+    for mode in ("hybrid", "dense", "bm25"):  # the old generation never shows the new rows
+        assert all(h.title != "Tulips" for h in reader.search("tulip parade Lisse", k=50,
+                                                                mode=mode)), mode
+    (seed_corpus / "tulips.md").unlink()  # the article goes before the next build
+    assert build(seed_corpus, index, "milvus", milvus_db).up_to_date
+    assert Index.open(index).store.count() == n  # type: ignore[attr-defined]
+
+
+@pytest.mark.scale
+def test_a_crash_after_the_manifest_leaves_removed_rows_the_next_build_drops(
+        seed_corpus: Path, tmp_path: Path, milvus_db: Path, monkeypatch) -> None:
+    from qa.index.store_sync import StoreSync
+
+    index = tmp_path / "index"
+    (seed_corpus / "tulips.md").write_text(
+        "---\ntitle: Tulips\n---\nThe tulip parade in Lisse drew forty floats.\n",
+        encoding="utf-8")
+    build(seed_corpus, index, "milvus", milvus_db)
+    n = Index.open(index).n_chunks
+    (seed_corpus / "tulips.md").unlink()
+
+    def crash(self, published):
+        raise Crash("killed after the manifest, before the deletes")
+
+    with monkeypatch.context() as m:
+        m.setattr(StoreSync, "finish", crash)
+        with pytest.raises(Crash):
+            build(seed_corpus, index, "milvus", milvus_db)
+    ix = Index.open(index)  # the new generation is live; the store still holds tulips
+    assert ix.n_chunks < n and ix.store.count() == n  # type: ignore[attr-defined]
+    reader = Retriever.open(index, embedder=HashEmbedder())
+    for mode in ("hybrid", "dense", "bm25"):
+        assert all(h.title != "Tulips" for h in reader.search("tulip parade Lisse", k=50,
+                                                                mode=mode)), mode
+    assert build(seed_corpus, index, "milvus", milvus_db).up_to_date  # nothing to rebuild...
+    assert Index.open(index).store.count() == ix.n_chunks  # ...but the store converges
+
+
 @pytest.mark.scale
 def test_a_relative_milvus_lite_path_is_recorded_absolute(seed_corpus: Path, tmp_path: Path,
                                                           monkeypatch) -> None:
