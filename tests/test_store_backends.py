@@ -430,6 +430,23 @@ def test_a_crash_after_the_manifest_leaves_removed_rows_the_next_build_drops(
 
 
 @pytest.mark.scale
+def test_index_check_finds_rows_the_store_lost(seed_corpus: Path, tmp_path: Path,
+                                              milvus_db: Path, capsys) -> None:
+    from qa.cli import main
+
+    index = tmp_path / "index"
+    build(seed_corpus, index, "milvus", milvus_db)
+    assert main(["index", "--check", "--index", str(index)]) == 0
+    ix = Index.open(index)
+    ix.store.delete(ix.chunk_ids[:2])
+    capsys.readouterr()
+    assert main(["index", "--check", "--index", str(index)]) == 2
+    assert f"lacks 2 of the index's {ix.n_chunks} chunks" in capsys.readouterr().err
+    build(seed_corpus, index, "milvus", milvus_db, full=True)  # what the message says to run
+    assert main(["index", "--check", "--index", str(index)]) == 0
+
+
+@pytest.mark.scale
 def test_a_relative_milvus_lite_path_is_recorded_absolute(seed_corpus: Path, tmp_path: Path,
                                                           monkeypatch) -> None:
     need_milvus()

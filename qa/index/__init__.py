@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .backend import LOCAL, store_of
 from .files import sha256_of
 from .generations import TMP_PREFIX, build_lock, collect_garbage, folders_of, new_tmp_dir
 from .index import Index, QuoteRows
@@ -46,16 +47,18 @@ from .writer import IndexWriter
 
 def verify(index_dir: Path) -> list[str]:
     """Check every file of the live generation against the manifest's checksums (`qa index
-    --check`). Returns what is wrong, one line each; empty when all is well.
+    --check`), and that a Milvus store holds every live chunk. Returns what is wrong, one
+    line each; empty when all is well.
 
     Raises:
         IndexMissingError, IndexCorruptError, IndexMismatchError: as `read_manifest`.
+        StoreUnavailableError: the index's Milvus store cannot be reached.
     """
     manifest = read_manifest(index_dir)
     sums = manifest.get("checksums")
     if not isinstance(sums, dict) or not sums:
         return [f"{index_dir}/{MANIFEST} records no checksums"]
-    problems = []
+    problems: list[str] = []
     for key, expected in sorted(sums.items()):
         parts = split_file_key(str(key))
         if parts is None:
@@ -70,6 +73,12 @@ def verify(index_dir: Path) -> list[str]:
             problems.append(f"{path} is missing")
         elif got != expected:
             problems.append(f"{path} has changed since it was written")
+    if not problems and store_of(manifest)["backend"] != LOCAL:
+        # The files are whole: does the search store hold every live chunk? (It may hold
+        # more: rows a killed build left, which readers drop and the next build deletes.)
+        from .store_sync import check_store
+
+        problems.extend(check_store(Index.from_manifest(index_dir, manifest, for_search=False)))
     return problems
 
 

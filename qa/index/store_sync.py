@@ -133,6 +133,29 @@ class StoreSync:
         return int(len(stale))
 
 
+def check_store(index: Index) -> list[str]:
+    """What a Milvus store lacks of a generation (`qa index --check`), one line each; empty
+    when it holds every live chunk (rows it holds beyond them are harmless: readers drop
+    them, and the next build deletes them).
+
+    Raises:
+        StoreUnavailableError: the store cannot be reached.
+    """
+    store = store_of(index.manifest)
+    if store["backend"] != MILVUS:
+        return []
+    backend = MilvusBackend(store["uri"], store["collection"])
+    where = f"the Milvus store {store['uri']} (collection {store['collection']})"
+    if not backend.exists():
+        return [f"{where} does not exist; run `qa index` to fill it again"]
+    live = live_chunk_ids(index)
+    missing = len(live) - len(backend.present(live.tolist()))
+    if missing:
+        return [f"{where} lacks {missing} of the index's {len(live)} chunks; run "
+                "`qa index --full` to upsert them again"]
+    return []
+
+
 def live_chunk_ids(index: Index) -> np.ndarray:
     """The ids of every live chunk of a generation (opened for search or not), sorted."""
     parts = []
