@@ -320,7 +320,8 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
     if sync is not None:
         sync.finish(Index.from_manifest(index_dir, manifest, for_search=False))
     collect_garbage(index_dir, owner, keep=folders_of(live_before))
-    notes = store_notes + _export_query_model(index_dir, embedder, progress)
+    notes = store_notes + _moved_home(live_before, target) \
+        + _export_query_model(index_dir, embedder, progress)
     if progress:
         progress("write", 1, 1)
     return BuildReport(
@@ -332,6 +333,16 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
     )
 
 
+
+
+def _moved_home(live_before: dict[str, Any] | None, target: dict[str, Any]) -> list[str]:
+    """A note when an index leaves its Milvus store for the folder: the collection stays."""
+    before = store_of(live_before or {})
+    if before["backend"] != MILVUS or store_of({"store": target})["backend"] != LOCAL:
+        return []
+    return [f"search store: back in the index folder; the Milvus collection "
+            f"{before.get('collection')} at {before.get('uri')} is left as it was (drop it "
+            f"there when nothing else reads it)"]
 
 
 def _store_uri(index_dir: Path, store: str | None, milvus_uri: str | None) -> str | None:

@@ -691,7 +691,7 @@ examples:
 
     p = sub.add_parser("search", help="ranked passages for a query")
     p.add_argument("query", help="the words to look for; - reads them from standard input")
-    p.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument("-k", "--k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--since", metavar="DATE", help=_DATE_HELP.format("after"))
     p.add_argument("--until", metavar="DATE", help=_DATE_HELP.format("before"))
     p.add_argument("--mode", default="auto", choices=["auto", "hybrid", "dense", "bm25"],

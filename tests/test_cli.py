@@ -359,3 +359,10 @@ def test_the_first_build_on_a_machine_says_it_prepares_the_model(seed_corpus, tm
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "preparing the model for fast queries (one time, 10-40 s)…"
     assert err[1:] == ["reading articles…", "embedding 19 chunks…", "writing the index…"]
+
+
+def test_search_takes_k_short_and_long(seed_index, capsys):
+    for flag in ("-k", "--k"):
+        assert main(["search", "China", "--index", str(seed_index), "--mode", "bm25",
+                     "--json", flag, "2"]) == 0
+        assert len(json.loads(capsys.readouterr().out)["hits"]) == 2

@@ -361,8 +361,11 @@ def test_migration_reuses_the_vectors_and_back_again(seed_corpus: Path, tmp_path
     assert not build_index(seed_corpus, index, embedder=embedder).up_to_date
     assert Index.open(index).store.count() == ix.n_chunks  # type: ignore[attr-defined]
     assert embedder.calls == 0
-    build_index(seed_corpus, index, embedder=embedder, store="local")
+    back = build_index(seed_corpus, index, embedder=embedder, store="local")
     assert Index.open(index).store.name == "local"
+    # The user is told that the collection qa filled stays in Milvus, and where.
+    assert any("back in the index folder" in n and str(milvus_db) in n for n in back.notes), \
+        back.notes
 
 
 class Crash(Exception):
