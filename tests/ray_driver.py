@@ -6,15 +6,17 @@ test_distributed.py and bench/bench_ray.py. Run it inside a network namespace of
 
 The cluster is `ray.cluster_utils.Cluster`: a head node and a second node, each its own
 raylet (and the head its GCS), each with one CPU. SPEC: {"builds": [{"corpus", "index",
-"args": [...], "kill_worker": bool}], "nodes": 2, "max_seconds"}. Builds run one after
-another as `qa index --corpus C --index I --executor ray --ray-address ADDR ARGS...`. With
+"args": [...], "add_files": {name: text}, "kill_worker": bool}], "nodes": 2, "max_seconds"}.
+Builds run one after another as `qa index --corpus C --index I --executor ray --ray-address
+ADDR ARGS...`, each after writing its "add_files" into its corpus. With
 "kill_worker", the second node's worker processes and raylet are SIGKILLed as soon as one of
 its workers is running a batch (its process title names the `submit` of Ray Data's map
 worker); that node is gone for the builds after it.
 
 OUT: {"head", "worker": node ids, "address", "cluster_seconds", "builds": [{"returncode",
-"stdout", "stderr", "stderr_times": [[seconds, line]], "seconds", "killed": {"after_seconds",
-"pids", "titles", "build_running"} or null}], "error"?}.
+"stdout", "stderr", "stderr_times": [[seconds, line]], "seconds", "executor": what the
+manifest records, "killed": {"after_seconds", "pids", "titles", "build_running"} or null}],
+"error"?}.
 """
 
 from __future__ import annotations
@@ -152,7 +154,14 @@ def main(spec_path: str, out_path: str) -> int:
                       cluster_seconds=round(time.monotonic() - t0, 2))
         raylet = worker.all_processes["raylet"][0].process.pid if worker else None
         for build in spec["builds"]:
-            result["builds"].append(run_build(build, cluster.address, worker, raylet, deadline))
+            for name, text in build.get("add_files", {}).items():
+                (Path(build["corpus"]) / name).write_text(text, encoding="utf-8")
+            done = run_build(build, cluster.address, worker, raylet, deadline)
+            if done["returncode"] == 0:
+                from qa.index import read_manifest
+
+                done["executor"] = read_manifest(Path(build["index"])).get("executor")
+            result["builds"].append(done)
             if build.get("kill_worker"):
                 raylet = None  # that node is gone
     except Exception:

@@ -28,6 +28,23 @@ from qa.executors import RayExecutor, make_executor
 HERE = Path(__file__).resolve().parent
 BACKEND = "onnx"  # the same fp32 runtime for the local build and the actors
 
+# An update adds this article: only its chunks go to the cluster.
+NEW_ARTICLE = """# Harbour strike ends in Northland
+
+Dock workers in the port of Northland returned to work on Monday after a strike that had
+lasted eleven days, the port authority said. The union and the port operator agreed on a
+pay rise of four percent this year and three percent next year, and on a review of night
+shifts.
+
+"We are glad the cranes are moving again," a spokeswoman for the port authority said. Ships
+that had waited outside the harbour began to berth on Monday morning, and the operator
+expects the backlog of containers to be cleared within two weeks.
+
+The strike had delayed deliveries of fuel and grain to the region. Local shops reported
+shortages of some goods last week, and the regional government had asked both sides to
+return to talks.
+"""
+
 QUESTIONS = ("Who is Katrina Yu?", "What did Zhao Lijian say about NATO?",
              "How long was the video call between Xi and Putin?", "sanctions")
 
@@ -80,11 +97,14 @@ def test_ray_build_on_two_nodes_equals_a_local_build_and_survives_a_killed_node(
 
     local = tmp_path / "local"
     build_index(seed_corpus, local, backend=BACKEND)
+    before_update = vectors_by_chunk_id(local)
     killed_corpus = tmp_path / "corpus-killed"
     shutil.copytree(seed_corpus, killed_corpus)
     spec = {"builds": [
         {"corpus": str(seed_corpus), "index": str(tmp_path / "ray"),
          "args": ["--backend", BACKEND]},
+        {"corpus": str(seed_corpus), "index": str(tmp_path / "ray"),
+         "args": ["--backend", BACKEND], "add_files": {"harbour-strike.md": NEW_ARTICLE}},
         {"corpus": str(killed_corpus), "index": str(tmp_path / "ray-killed"),
          "args": ["--backend", BACKEND], "kill_worker": True},
     ], "max_seconds": 240}
@@ -95,26 +115,33 @@ def test_ray_build_on_two_nodes_equals_a_local_build_and_survives_a_killed_node(
                    check=True, timeout=360, cwd=HERE.parent, env=os.environ.copy())
     result = json.loads(out.read_text(encoding="utf-8"))
     assert "error" not in result, result["error"]
-    normal, killed = result["builds"]
-    for build in (normal, killed):
+    normal, update, killed = result["builds"]
+    for build in (normal, update, killed):
         assert build["returncode"] == 0, build["stderr"]
         assert "Traceback" not in build["stderr"], build["stderr"]
         assert "embedding" in build["stderr"]  # the build's own progress lines
-        assert "Full build" in build["stdout"], build["stdout"]
+    assert "Full build" in normal["stdout"] and "Full build" in killed["stdout"]
+    assert "1 added, 0 changed, 0 removed" in update["stdout"], update["stdout"]
 
+    build_index(seed_corpus, local, backend=BACKEND)  # the same update, here
     expected = vectors_by_chunk_id(local)
-    for name in ("ray", "ray-killed"):
+    new_ids = set(expected) - set(before_update)
+    assert new_ids and set(before_update) < set(expected)
+    for name, want in (("ray", expected), ("ray-killed", before_update)):
         got = vectors_by_chunk_id(tmp_path / name)
-        assert set(got) == set(expected), name
-        cosines = [float(expected[i] @ got[i]) for i in expected]
+        assert set(got) == set(want), name
+        cosines = [float(want[i] @ got[i]) for i in want]
         assert min(cosines) >= 0.9999, (name, min(cosines))
 
-    # Both nodes embedded chunks of the first build, and every chunk came back once.
+    # Both nodes embedded chunks of the first build, and every chunk came back once; the
+    # update sent the cluster the new article's chunks only.
     head, worker = result["head"], result["worker"]
-    executor = read_manifest(tmp_path / "ray")["executor"]
+    executor = normal["executor"]
     assert executor["name"] == "ray"
     assert set(executor["chunks_by_node"]) == {head, worker}, executor
-    assert sum(executor["chunks_by_node"].values()) == len(expected)
+    assert sum(executor["chunks_by_node"].values()) == len(before_update)
+    assert sum(update["executor"]["chunks_by_node"].values()) == len(new_ids)
+    assert read_manifest(tmp_path / "ray")["executor"] == update["executor"]
 
     # The second node was SIGKILLed while its actor ran a batch, mid-build; the batch it
     # held was embedded again on the head node, and the build completed.
@@ -122,14 +149,14 @@ def test_ray_build_on_two_nodes_equals_a_local_build_and_survives_a_killed_node(
     assert kill is not None and kill["build_running"], killed
     assert any(".submit" in t for t in kill["titles"]), kill
     by_node = read_manifest(tmp_path / "ray-killed")["executor"]["chunks_by_node"]
-    assert by_node == {head: len(expected)}, (by_node, kill)
+    assert by_node == {head: len(before_update)}, (by_node, kill)
 
-    # Searches and answers are the local build's.
-    local_retriever = Retriever.open(local)
-    local_assistant = Assistant(local_retriever)
-    for name in ("ray", "ray-killed"):
-        retriever = Retriever.open(tmp_path / name)
-        assistant = Assistant(retriever)
+    # Searches and answers are those of a local build of the same corpus.
+    local_killed = tmp_path / "local-killed"
+    build_index(killed_corpus, local_killed, backend=BACKEND)
+    for name, reference in (("ray", local), ("ray-killed", local_killed)):
+        retriever, local_retriever = Retriever.open(tmp_path / name), Retriever.open(reference)
+        assistant, local_assistant = Assistant(retriever), Assistant(local_retriever)
         for q in QUESTIONS:
             hits, want = retriever.search(q, k=5), local_retriever.search(q, k=5)
             assert [h.chunk_id for h in hits] == [h.chunk_id for h in want], (name, q)
