@@ -4,8 +4,8 @@
 with a dense part. While the whole index holds up to `ANN_THRESHOLD` chunks, search is exact:
 each segment's `ExactIndex` is made from `vectors.npy` when a reader first needs it (8-bit
 codes scanned first, the candidates scored from the float vectors, with a bound that makes
-the answer exact; see the class). Above the threshold a quantizer is trained once (k-means over a
-sample: an inverted file with 8-bit scalar-quantised vectors, IVF-SQ8) and kept in its own
+the answer exact; see the class). Above the threshold a quantizer is trained once (k-means
+over a sample: an inverted file with 8-bit scalar-quantised vectors, IVF-SQ8) and kept in its own
 folder (`ivf-*/trained.faiss`); each segment written while it is current gets `dense.faiss`,
 its vectors added to a copy of it. Segments that share a quantizer share the coarse step
 of a search (which lists to scan), so ten segments cost about what one does.
@@ -162,8 +162,8 @@ class ExactIndex:
         if n:
             faiss.copy_array_to_vector(codes.reshape(-1), self.scan.codes)
             self.scan.ntotal = n
-        # What the last search did (for benchmarks): rows scored exactly, and whether the
-        # range search was needed.
+        # What the last search did, for benchmarks (with several threads, one of theirs):
+        # rows scored exactly, and whether the range search was needed.
         self.last_scored = 0
         self.last_widened = False
 
@@ -214,10 +214,14 @@ class ExactIndex:
         lam = 127.0 / top
         whole = np.clip(np.rint(scaled * lam), -127, 127)
         delta = whole / lam - scaled
+        # The scan's integer sums are exact in float32 while every partial sum stays below
+        # 2**24 (d <= 1040); above, each addition may round: n * 2**-24 * sum |terms|.
+        d = len(whole)
+        summed = 0.0 if d * 127 * 127 < 2**24 else d * 2.0**-24 * 127 * float(np.abs(whole).sum())
         eps = (min(float(np.abs(q64) @ self.err), float(np.linalg.norm(q64)) * self.row_err)
                + min(float(np.linalg.norm(delta)) * self.code_norm,
                      127.0 * float(np.abs(delta).sum()))
-               + SLACK + 2.0 / lam)  # 2 / lam: the scan's sum rounded to float32 at most
+               + (summed + 2.0) / lam + SLACK)  # 2 / lam: the sum's last rounding, if any
         return whole.astype(np.float32).reshape(1, -1), lam, eps
 
     def _exact(self, rows: np.ndarray, q64: np.ndarray) -> np.ndarray:
