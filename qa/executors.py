@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -83,7 +84,8 @@ class RayExecutor:
         address: the cluster's address, "HEAD:6379" (what `ray start --head` prints).
         actors: how many model actors to run (default: one per CPU of the cluster).
         batch_size: chunks per batch (a retried batch re-embeds this many).
-        connect_timeout: seconds to wait for the head node to answer before giving up.
+        connect_timeout: seconds to wait for the head node's port to answer, and then for
+            Ray to connect (six times as long), before giving up.
         start_timeout: seconds to wait for every actor to start (a cluster without room for
             them fails then, rather than waiting for ever).
     """
@@ -118,8 +120,7 @@ class RayExecutor:
         ray_was_up = ray.is_initialized()
         try:
             if not ray_was_up:
-                ray.init(address=self.address, logging_level=logging.WARNING,
-                         log_to_driver=False, configure_logging=False)
+                self._connect(ray)
             vectors, nodes = self._run(ray, job, unique, progress)
         except ExecutorUnavailableError:
             raise
@@ -136,6 +137,31 @@ class RayExecutor:
         index_of = {chunk_id: n for n, chunk_id in enumerate(unique)}
         positions = np.fromiter((index_of[int(i)] for i in job.ids), np.int64, total)
         return vectors[positions]
+
+    def _connect(self, ray: Any) -> None:
+        """ray.init, bounded in time: at a port that answers but is not a Ray head node (the
+        dashboard's 8265, say) it would retry for minutes. Its thread is left behind then;
+        the build fails and the process ends."""
+        failure: list[BaseException] = []
+
+        def connect() -> None:
+            try:
+                ray.init(address=self.address, logging_level=logging.ERROR,
+                         log_to_driver=False)
+            except BaseException as exc:  # handed to the caller's thread
+                failure.append(exc)
+
+        thread = threading.Thread(target=connect, name="qa-ray-connect", daemon=True)
+        thread.start()
+        thread.join(6 * self.connect_timeout)
+        if thread.is_alive():
+            raise ExecutorUnavailableError(
+                f"{self.address} answers, but no Ray cluster connected there within "
+                f"{6 * self.connect_timeout:.0f} s; the index is unchanged. Give the head "
+                "node's GCS address as `ray start --head` printed it (port 6379 unless "
+                "--port said otherwise), then run `qa index --executor ray` again.")
+        if failure:
+            raise failure[0]
 
     def _check_reachable(self) -> None:
         """Fail in seconds on a wrong address: ray.init itself retries for minutes."""

@@ -210,6 +210,43 @@ def test_qa_index_with_an_unreachable_cluster_says_what_to_run(seed_corpus: Path
         read_manifest(tmp_path / "index")
 
 
+# A port that accepts connections and never answers: what a wrong port (the dashboard's, say)
+# looks like to ray.init, which would retry for minutes.
+SILENT_PORT = """
+import socket, threading, time
+import numpy as np
+from qa.errors import ExecutorUnavailableError
+from qa.executors import EmbedJob, RayExecutor
+
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(16)
+held = []
+threading.Thread(target=lambda: [held.append(server.accept()) for _ in range(64)],
+                 daemon=True).start()
+t0 = time.monotonic()
+try:
+    RayExecutor(f"127.0.0.1:{server.getsockname()[1]}", connect_timeout=2).embed(
+        EmbedJob(ids=np.array([1], np.int64), texts=["a"], model="m", backend="onnx"))
+    print("no error")
+except ExecutorUnavailableError as exc:
+    print(exc)
+print(f"seconds {time.monotonic() - t0:.1f}")
+"""
+
+
+def test_a_port_that_is_not_a_ray_head_fails_in_bounded_time() -> None:
+    require_ray()
+    prefix = netns_prefix("ray.init against a silent loopback port")
+    run = subprocess.run([*prefix, sys.executable, "-c", SILENT_PORT], capture_output=True,
+                         text=True, timeout=120, cwd=HERE.parent)
+    assert run.returncode == 0, run.stderr
+    assert "answers, but no Ray cluster connected there within 12 s" in run.stdout, run.stdout
+    assert "ray start --head" in run.stdout
+    seconds = float(run.stdout.split("seconds ")[1])
+    assert seconds < 60, run.stdout  # 12 s of waiting, not ray.init's minutes of retries
+
+
 def test_the_ray_executor_needs_an_address() -> None:
     require_ray()
     with pytest.raises(ExecutorUnavailableError, match="--ray-address HEAD:6379"):
