@@ -120,13 +120,14 @@ def seed_index(seed_corpus: Path, make_index) -> Path:
 
 @pytest.fixture(scope="session")
 def real_seed_index(tmp_path_factory) -> Path:
-    """The seed corpus indexed with the real packaged model (built once per session)."""
+    """The seed corpus indexed with the real packaged model (built once per session), by
+    torch: the reference fp32 vectors, whichever runtime this machine's calibration picks."""
     from qa import build_index
 
     root = tmp_path_factory.mktemp("real")
     corpus = root / "corpus"
     shutil.copytree(SEED_CORPUS, corpus)
-    build_index(corpus, root / "index")
+    build_index(corpus, root / "index", backend="torch")
     return root / "index"
 
 
