@@ -46,7 +46,8 @@ return to talks.
 """
 
 QUESTIONS = ("Who is Katrina Yu?", "What did Zhao Lijian say about NATO?",
-             "How long was the video call between Xi and Putin?", "sanctions")
+             "How long was the video call between Xi and Putin?", "sanctions",
+             "How long did the dock workers strike?")
 
 
 def require_ray() -> None:
