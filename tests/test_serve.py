@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conftest import HashEmbedder
+from conftest import HashEmbedder, netns_prefix
 from qa.errors import QAError, QueryError
 
 fastapi = pytest.importorskip("fastapi", reason="the serve extra: pip install -e '.[serve]'")
@@ -284,7 +283,7 @@ def test_remote_retriever_and_assistant_match_the_library(client: TestClient, lo
 
 def test_remote_names_a_server_it_cannot_reach() -> None:
     # Inside a network namespace of its own no server can be listening: the message says so.
-    prefix = netns_prefix()
+    prefix = netns_prefix("its server")
     code = ("from qa.remote import RemoteRetriever\n"
             "try:\n    RemoteRetriever.open('http://127.0.0.1:9', timeout=5)\n"
             "except Exception as e:\n    print(type(e).__name__, e)\n")
@@ -353,25 +352,10 @@ def test_the_chat_asks_the_server(client: TestClient, local) -> None:
 
 
 # --- the real server, with concurrent clients, in a network namespace -------------------------
-def netns_prefix() -> list[str]:
-    """The command prefix that runs a command in a new network namespace with only loopback
-    up; skips the test where that is not permitted."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        pytest.skip("unshare or ip is not installed: this test runs its server in a network "
-                    "namespace of its own (util-linux, iproute2)")
-    flag = "-n" if os.geteuid() == 0 else "-rn"
-    probe = subprocess.run(["unshare", flag, "sh", "-c", "ip link set lo up"],
-                           capture_output=True, text=True, timeout=30)
-    if probe.returncode != 0:
-        pytest.skip(f"`unshare {flag}` is not permitted here ({probe.stderr.strip()}): this "
-                    "test talks only to loopback inside a network namespace of its own")
-    return ["unshare", flag, "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
-
-
 @pytest.mark.integration
 def test_real_server_answers_concurrent_clients_like_the_library(real_seed_index: Path,
                                                                  tmp_path: Path) -> None:
-    prefix = netns_prefix()
+    prefix = netns_prefix("its server")
     retriever = Retriever.open(real_seed_index)
     assistant = Assistant(retriever)
     requests: list[dict[str, Any]] = []

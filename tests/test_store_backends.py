@@ -26,7 +26,7 @@ from qa.errors import StoreUnavailableError
 from qa.index import Index
 from qa.index.backend import LocalBackend, StoreBackend, StoreChunks
 
-from conftest import SEED_CORPUS, HashEmbedder
+from conftest import SEED_CORPUS, HashEmbedder, netns_prefix
 
 HERE = Path(__file__).resolve().parent
 STORES = ["local", pytest.param("milvus", marks=pytest.mark.scale)]
@@ -48,21 +48,6 @@ def need_milvus() -> None:
         if os.environ.get("QA_REQUIRE_SCALE") == "1":
             pytest.fail(f"QA_REQUIRE_SCALE=1: {message}")
         pytest.skip(message)
-
-
-def netns_prefix() -> list[str]:
-    """Run a command in a network namespace with only loopback up (skips where unshare is
-    not permitted): milvus-lite listens on 127.0.0.1."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        pytest.skip("unshare or ip is not installed: this test runs milvus-lite in a network "
-                    "namespace of its own (util-linux, iproute2)")
-    flag = "-n" if os.geteuid() == 0 else "-rn"
-    probe = subprocess.run(["unshare", flag, "sh", "-c", "ip link set lo up"],
-                           capture_output=True, text=True, timeout=30)
-    if probe.returncode != 0:
-        pytest.skip(f"`unshare {flag}` is not permitted here ({probe.stderr.strip()}): this "
-                    "test talks only to loopback inside a network namespace of its own")
-    return ["unshare", flag, "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
 
 
 @pytest.fixture
@@ -533,7 +518,7 @@ def test_without_pymilvus_the_message_names_the_extra(seed_index: Path, tmp_path
 
 # --- kill -9 mid-insert, and the CLI end to end (in a network namespace) ---------------------
 def run_kill(mode: str, store: str, work: Path, seed: int) -> dict:
-    prefix = netns_prefix() if store == "milvus" else []
+    prefix = netns_prefix("milvus-lite") if store == "milvus" else []
     out = subprocess.run([*prefix, sys.executable, str(HERE / "store_kill_driver.py"),
                           "scenario", mode, store, str(work), str(seed)],
                          capture_output=True, text=True, timeout=240)
@@ -571,7 +556,7 @@ def test_cli_index_into_milvus_lite_then_ask_cites_exactly(real_seed_index: Path
                                                            tmp_path: Path) -> None:
     """`qa index --backend milvus --milvus-uri ./x.db` on a built index, then `qa ask`."""
     need_milvus()
-    prefix = netns_prefix()
+    prefix = netns_prefix("milvus-lite")
     index = tmp_path / "index"
     shutil.copytree(real_seed_index, index)
     corpus = Index.recorded_corpus(real_seed_index)
