@@ -54,13 +54,15 @@ def test_the_range_search_keeps_it_exact_when_the_candidates_do_not_suffice(monk
     vectors = _clustered(12_000, 384, seed=5)
     ids = np.arange(len(vectors), dtype=np.int64)
     index = dense.ExactIndex(vectors, ids)
-    widened = 0
-    for q in _unit(np.random.default_rng(6).standard_normal((15, 384))):
-        scores, rows = index.search(q[None], 50)
-        want_scores, want_rows = _truth(vectors, ids, q, 50)
-        assert np.array_equal(rows, want_rows) and np.array_equal(scores, want_scores)
-        widened += index.last_widened
-    assert widened > 0
+    allowed = np.random.default_rng(7).random(len(vectors)) < 0.5
+    for mask in (None, allowed):  # the range search honours the mask too
+        widened = 0
+        for q in _unit(np.random.default_rng(6).standard_normal((15, 384))):
+            scores, rows = index.search(q[None], 50, mask)
+            want_scores, want_rows = _truth(vectors, ids, q, 50, mask)
+            assert np.array_equal(rows, want_rows) and np.array_equal(scores, want_scores)
+            widened += index.last_widened
+        assert widened > 0
 
 
 def test_ties_go_to_the_lower_chunk_id_and_masks_are_honoured():
