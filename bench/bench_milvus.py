@@ -39,14 +39,9 @@ SECTION = "Search on a Milvus store (milvus-lite)"
 DEVSET = common.ROOT / "qa" / "devset.jsonl"
 
 
-def netns() -> list[str]:
-    flag = "-n" if os.geteuid() == 0 else "-rn"
-    return ["unshare", flag, "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
-
-
 def run_child(args: list[str], *, isolated: bool) -> dict:
     """A child of this script, in a network namespace when it opens milvus-lite."""
-    cmd = [*(netns() if isolated else []), sys.executable, __file__, *args]
+    cmd = [*(common.netns_prefix() if isolated else []), sys.executable, __file__, *args]
     proc = subprocess.run(cmd, cwd=common.ROOT, capture_output=True, text=True, timeout=14400)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stderr[-3000:]}")

@@ -45,20 +45,8 @@ sys.path.insert(0, str(common.ROOT / "tests"))
 from ray_driver import QaRun  # noqa: E402
 
 SECTION = "Distributed builds on Ray"
-IN_NETNS = "QA_BENCH_RAY_NETNS"
 DRIVER = common.ROOT / "tests" / "ray_driver.py"
 PROGRESS = re.compile(r"embedding (\d+)/(\d+) chunks")
-
-
-def in_network_namespace() -> None:
-    """Run this script again in a new network namespace with only loopback up."""
-    flag = "-n" if os.geteuid() == 0 else "-rn"
-    if shutil.which("unshare") is None:
-        sys.exit("bench_ray: needs `unshare` (util-linux) to run in a network namespace.")
-    env = {**os.environ, IN_NETNS: "1"}
-    command = ["unshare", flag, "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
-               sys.executable, *sys.argv]
-    sys.exit(subprocess.run(command, env=env).returncode)
 
 
 def write_corpus(folder: Path, articles: int) -> int:
@@ -146,8 +134,7 @@ def main() -> None:
                         help="give up on a build after this long")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
     args = parser.parse_args()
-    if os.environ.get(IN_NETNS) != "1":
-        in_network_namespace()
+    common.in_network_namespace("bench_ray")
 
     work = Path(tempfile.mkdtemp(prefix="qa-bench-ray-"))
     try:

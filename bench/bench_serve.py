@@ -22,9 +22,7 @@ import argparse
 import contextlib
 import http.client
 import json
-import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -40,19 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 SECTION = "Serving"
-IN_NETNS = "QA_BENCH_SERVE_NETNS"
 PORT = 8000
-
-
-def in_network_namespace() -> None:
-    """Run this script again in a new network namespace with only loopback up."""
-    flag = "-n" if os.geteuid() == 0 else "-rn"
-    if shutil.which("unshare") is None:
-        sys.exit("bench_serve: needs `unshare` (util-linux) to run in a network namespace.")
-    env = {**os.environ, IN_NETNS: "1"}
-    command = ["unshare", flag, "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
-               sys.executable, *sys.argv]
-    sys.exit(subprocess.run(command, env=env).returncode)
 
 
 def ensure_index(corpus: Path) -> Path:
@@ -151,8 +137,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="per endpoint and level")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    if os.environ.get(IN_NETNS) != "1":
-        in_network_namespace()
+    common.in_network_namespace("bench_serve")
     if not args.corpus.is_dir():  # a fresh clone without shared/: the seed corpus
         args.corpus, args.questions = common.ROOT / "corpus", common.ROOT / "qa" / "devset.jsonl"
     index = ensure_index(args.corpus)

@@ -23,6 +23,7 @@ import platform
 import random
 import re
 import resource
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -531,3 +532,24 @@ def merged_copy(index: Path) -> Path:
     build_index(corpus=corpus, index=merged, embedder=RandomEmbedder(), optimize=True)
     done.write_text("1")
     return merged
+
+
+NETNS_MARK = "QA_BENCH_NETNS"
+
+
+def netns_prefix() -> list[str]:
+    """The prefix that runs a command in a new network namespace with only loopback up: the
+    benchmarks of servers and clusters talk to nothing else (Ray would otherwise swap
+    127.0.0.1 for the machine's routable address)."""
+    flag = "-n" if os.geteuid() == 0 else "-rn"
+    return ["unshare", flag, "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
+
+
+def in_network_namespace(name: str) -> None:
+    """Run this script again inside a network namespace of its own, unless it already is."""
+    if os.environ.get(NETNS_MARK) == "1":
+        return
+    if shutil.which("unshare") is None:
+        sys.exit(f"{name}: needs `unshare` (util-linux) to run in a network namespace.")
+    env = {**os.environ, NETNS_MARK: "1"}
+    sys.exit(subprocess.run([*netns_prefix(), sys.executable, *sys.argv], env=env).returncode)
