@@ -10,9 +10,11 @@ Two kinds of index:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -76,6 +78,20 @@ def netns_prefix(what: str) -> list[str]:
         pytest.skip(f"`unshare {flag}` is not permitted here ({probe.stderr.strip()}): this "
                     f"test runs {what} in a network namespace of its own, on loopback only")
     return ["unshare", flag, "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
+
+
+def run_driver(prefix: list[str], driver: str, spec: dict, tmp_path: Path, *,
+               timeout: float) -> dict:
+    """Run tests/<driver> (after `prefix`, e.g. netns_prefix's) with `spec` as its JSON
+    input and return the JSON it writes: the way the multi-process tests drive a server or
+    a cluster inside their network namespace."""
+    here = Path(__file__).resolve().parent
+    (tmp_path / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    out = tmp_path / "out.json"
+    subprocess.run([*prefix, sys.executable, str(here / driver), str(tmp_path / "spec.json"),
+                    str(out)], check=True, timeout=timeout, cwd=here.parent,
+                   env=os.environ.copy())
+    return json.loads(out.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ this machine but are separate raylets with one CPU each.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import HashEmbedder, netns_prefix
+from conftest import HashEmbedder, netns_prefix, run_driver
 from qa import build_index
 from qa.errors import ExecutorUnavailableError
 from qa.executors import RayExecutor, make_executor
@@ -109,12 +108,7 @@ def test_ray_build_on_two_nodes_equals_a_local_build_and_survives_a_killed_node(
         {"corpus": str(killed_corpus), "index": str(tmp_path / "ray-killed"),
          "args": ["--backend", BACKEND], "kill_worker": True},
     ], "max_seconds": 240}
-    (tmp_path / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
-    out = tmp_path / "out.json"
-    subprocess.run([*prefix, sys.executable, str(HERE / "ray_driver.py"),
-                    str(tmp_path / "spec.json"), str(out)],
-                   check=True, timeout=360, cwd=HERE.parent, env=os.environ.copy())
-    result = json.loads(out.read_text(encoding="utf-8"))
+    result = run_driver(prefix, "ray_driver.py", spec, tmp_path, timeout=360)
     assert "error" not in result, result["error"]
     normal, update, killed = result["builds"]
     for build in (normal, update, killed):

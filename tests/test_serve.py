@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from conftest import HashEmbedder, netns_prefix
+from conftest import HashEmbedder, netns_prefix, run_driver
 from qa.errors import QAError, QueryError
 
 fastapi = pytest.importorskip("fastapi", reason="the serve extra: pip install -e '.[serve]'")
@@ -389,12 +388,7 @@ def test_real_server_answers_concurrent_clients_like_the_library(real_seed_index
 
     spec = {"index": str(real_seed_index), "port": 8000, "requests": requests,
             "threads": [4, 16], "max_requests": 160, "max_seconds": 30, "start_seconds": 180}
-    (tmp_path / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
-    out = tmp_path / "out.json"
-    subprocess.run([*prefix, sys.executable, str(HERE / "serve_driver.py"),
-                    str(tmp_path / "spec.json"), str(out)],
-                   check=True, timeout=600, cwd=HERE.parent, env=os.environ.copy())
-    result = json.loads(out.read_text(encoding="utf-8"))
+    result = run_driver(prefix, "serve_driver.py", spec, tmp_path, timeout=600)
     assert "error" not in result, result
     assert "Traceback" not in result["log"], result["log"]
     for threads in ("4", "16"):
