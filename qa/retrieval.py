@@ -366,7 +366,7 @@ class Retriever:
             articles=ix.n_articles, chunks=ix.n_chunks,
             model=str(m["model"].get("name")), dim=int(m["model"].get("dim") or 0),
             built_at=str(m.get("built_at", "")), format_version=int(m["format_version"]),
-            dense=ix.dense_error is None,
+            dense=ix.dense_error is None, store=store_of(m)["backend"],
         )
 
 

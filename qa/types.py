@@ -157,3 +157,4 @@ class IndexStats:
     built_at: str
     format_version: int
     dense: bool  # the index has a dense part
+    store: str = "local"  # where its chunks are ranked: "local" (the folder) or "milvus"

@@ -336,6 +336,7 @@ def test_migration_reuses_the_vectors_and_back_again(seed_corpus: Path, tmp_path
                                     "collection": ix.manifest["store"]["collection"]}
     assert ix.store.count() == ix.n_chunks  # type: ignore[attr-defined]
     moved = Retriever.open(index, embedder=HashEmbedder())
+    assert moved.stats.store == "milvus" and local.stats.store == "local"
     assert [h.chunk_id for h in moved.search("Katrina Yu correspondent", k=5,
                                              mode="dense")] == expected
     # A plain `qa index` keeps the store the index records.

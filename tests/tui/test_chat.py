@@ -511,3 +511,13 @@ async def test_the_welcome_build_names_its_stages(tmp_path: Path, corpus_dir: Pa
         release.set()
         await settle(pilot)
         assert app.screen is app.chat and on_screen(app, "5 articles")
+
+
+def test_status_line_names_a_store_other_than_the_folder() -> None:
+    from qa.tui.widgets.status_bar import Status, render_status
+
+    base = Status(articles=5, chunks=19, mode="hybrid", model="all-MiniLM-L6-v2")
+    assert "store" not in render_status(base).plain  # the index folder: nothing to say
+    line = render_status(base.with_(store="milvus")).plain
+    assert "store milvus" in line and line.index("store") < line.index("model")
+    assert "store" not in render_status(base.with_(store="milvus"), width=40).plain  # dropped with the model

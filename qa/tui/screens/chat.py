@@ -614,7 +614,7 @@ class ChatScreen(Screen[None]):
             mode, reason = (MODEL_LOADING, None) if stats.dense else ("BM25", retriever.fallback_reason or "index has no dense part")
         else:
             mode, reason = self.status_bar.status.mode, self.status_bar.status.fallback_reason
-        self.set_status(articles=stats.articles, chunks=stats.chunks, model=stats.model, mode=mode, fallback_reason=reason)
+        self.set_status(articles=stats.articles, chunks=stats.chunks, model=stats.model, store=stats.store, mode=mode, fallback_reason=reason)
 
     def show_welcome(self, reason: str | None) -> None:
         if self.welcome is None:

@@ -19,6 +19,7 @@ class Status:
     mode: str = "loading index…"  # "hybrid", "BM25 (model loading)", "BM25"...
     fallback_reason: str | None = None
     model: str = ""
+    store: str = "local"  # shown when it is not the index folder: "store milvus"
     since: str | None = None
     until: str | None = None
     busy: str = ""  # "rebuilding", "answering"...
@@ -101,6 +102,8 @@ def _status_line(status: Status, *, model: bool = True, chunks: bool = True, lab
         mode.append(" — ")
         mode.append_text(one_line(status.fallback_reason, "italic"))
     line = Text.assemble(counts, sep, mode)
+    if status.store != "local" and model:
+        line.append_text(Text.assemble(sep, ("store ", "dim"), one_line(status.store)))
     if status.model and model:
         line.append_text(Text.assemble(sep, ("model ", "dim"), one_line(status.model)))
     if status.since or status.until or any_dates:
