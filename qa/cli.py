@@ -558,7 +558,7 @@ dates (--since, --until): YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", or "last week
 "last month", "last year", counted back from the newest article's date.""",
     "ask": """\
 examples:
-  qa ask "Who is Katrina Yu?"
+  qa ask "Who leads the dockworkers’ union?"
   qa ask "What did the minister say about the budget?" --since 2022-02 --json
   qa ask "What happened last week?" --since "last week"
   echo "How long did the strike last?" | qa ask -
@@ -592,10 +592,10 @@ examples:
 examples:
   qa serve                                  # index/ on http://127.0.0.1:8000
   qa serve --index ~/news-index --host 0.0.0.0 --port 8080
-  curl 'http://127.0.0.1:8000/ask?q=Who+is+Katrina+Yu%3F'
+  curl 'http://127.0.0.1:8000/ask?q=Who+leads+the+dockworkers+union%3F'
   curl 'http://127.0.0.1:8000/search?q=sanctions&k=3&since=2022-02'
   curl -X POST http://127.0.0.1:8000/ask -H 'Content-Type: application/json' \\
-       -d '{"question": "When was that?", "history": ["Who is Katrina Yu?"]}'
+       -d '{"question": "When was that?", "history": ["Who leads the dockworkers’ union?"]}'
   qa chat --server http://127.0.0.1:8000    # the chat, asking the server
 
 endpoints: GET /search?q=&k=&since=&until=&mode=   GET /ask?q=&since=&until=
@@ -636,10 +636,10 @@ def build_parser() -> argparse.ArgumentParser:
 With no command, opens the chat on index/ (in a terminal; otherwise prints this help).
 
 examples:
-  qa index --corpus ~/news                  # build the index
-  qa ask "Who is Katrina Yu?"               # a cited answer
-  qa watch                                  # keep the index current as files change
-  qa                                        # the chat
+  qa index --corpus ~/news                    # build the index
+  qa ask "Who leads the dockworkers’ union?"  # a cited answer
+  qa watch                                    # keep the index current as files change
+  qa                                          # the chat
 
 `qa COMMAND --help` shows each command's flags and examples.""",
         formatter_class=argparse.RawDescriptionHelpFormatter,

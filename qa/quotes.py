@@ -1207,7 +1207,7 @@ def _extract(article: Article, sentences: list[Span], out: list[Quote]) -> None:
         starts_sentence = look_from == sent[0] and not before.strip(" \t\"“")
         if speaker is None and starts_sentence and prev is not None:
             # A quote that starts its sentence, right after a quote in the same paragraph,
-            # continues the same speaker ("…,” said Katrina Yu. “It’s refused …”).
+            # continues the same speaker ("…,” said Ana Reyes. “It’s refused …”).
             if "\n" not in text[prev.end: m.start()]:
                 speaker, cue = prev.speaker, "continued"
         if speaker is None:
@@ -1468,7 +1468,7 @@ _SUBORDINATE = re.compile(
 
 
 def _attribute(before: str, after: str, who: _Speakers) -> _Attribution | None:
-    # After the quote: '…," said Katrina Yu'; '…," he told reporters'; '…", according to X'.
+    # After the quote: '…," said Ana Reyes'; '…," he told reporters'; '…", according to X'.
     m = _AFTER_VERB_FIRST.match(after)
     if m:
         name = who.speaker(_subject_of_phrase(m["subj"], "inverted"))

@@ -201,7 +201,7 @@ class Retriever:
         if mode not in MODES:
             raise QueryError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
         if not query or not query.strip():
-            raise QueryError("The question is empty. Type a question, e.g. “Who is Katrina Yu?”")
+            raise QueryError("The question is empty. Type a question, e.g. “Who leads the dockworkers’ union?”")
         if k < 1:
             raise QueryError("k must be at least 1.")
         query = _capped(query)
