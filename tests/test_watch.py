@@ -148,12 +148,20 @@ def test_watching_a_missing_folder_says_so(tmp_path):
 
 
 # --- the command ----------------------------------------------------------------------
+def _interruptible() -> None:
+    """In the child before exec: Ctrl-C stops it, as in a terminal. A test run started as a
+    background job of a script inherits SIGINT ignored, and Python keeps an inherited
+    SIG_IGN, so the Ctrl-C these tests send would go unheard."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Process:
     """A running `qa watch`, its lines read in a thread."""
 
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, env={**os.environ, **env})
+                                     text=True, env={**os.environ, **env},
+                                     preexec_fn=_interruptible)
         self.lines: queue.Queue = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
