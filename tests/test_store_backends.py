@@ -37,6 +37,17 @@ QUESTIONS = [  # (question, words the top hit holds)
 ]
 
 
+# An article the crash tests add, and the check that a reader of the live generation never
+# sees it in any search mode.
+TULIPS = "---\ntitle: Tulips\n---\nThe tulip parade in Lisse drew forty floats.\n"
+
+
+def assert_no_tulips(reader: Retriever) -> None:
+    for mode in ("hybrid", "dense", "bm25"):
+        assert all(h.title != "Tulips" for h in reader.search("tulip parade Lisse", k=50,
+                                                                mode=mode)), mode
+
+
 def need_milvus() -> None:
     """Skip (or, with QA_REQUIRE_SCALE=1, fail) when pymilvus with milvus-lite is missing."""
     try:
@@ -366,9 +377,7 @@ def test_a_crash_before_the_manifest_leaves_rows_no_reader_sees_and_the_next_bui
     index = tmp_path / "index"
     build(seed_corpus, index, "milvus", milvus_db)
     n = Index.open(index).n_chunks
-    (seed_corpus / "tulips.md").write_text(
-        "---\ntitle: Tulips\n---\nThe tulip parade in Lisse drew forty floats.\n",
-        encoding="utf-8")
+    (seed_corpus / "tulips.md").write_text(TULIPS, encoding="utf-8")
 
     def crash(self, meta):
         raise Crash("killed after the upserts, before the manifest")
@@ -380,9 +389,7 @@ def test_a_crash_before_the_manifest_leaves_rows_no_reader_sees_and_the_next_bui
     ix = Index.open(index)
     assert ix.n_chunks == n and ix.store.count() > n  # type: ignore[attr-defined]
     reader = Retriever.open(index, embedder=HashEmbedder())
-    for mode in ("hybrid", "dense", "bm25"):  # the old generation never shows the new rows
-        assert all(h.title != "Tulips" for h in reader.search("tulip parade Lisse", k=50,
-                                                                mode=mode)), mode
+    assert_no_tulips(reader)  # the old generation never shows the new rows
     (seed_corpus / "tulips.md").unlink()  # the article goes before the next build
     assert build(seed_corpus, index, "milvus", milvus_db).up_to_date
     assert Index.open(index).store.count() == n  # type: ignore[attr-defined]
@@ -394,9 +401,7 @@ def test_a_crash_after_the_manifest_leaves_removed_rows_the_next_build_drops(
     from qa.index.store_sync import StoreSync
 
     index = tmp_path / "index"
-    (seed_corpus / "tulips.md").write_text(
-        "---\ntitle: Tulips\n---\nThe tulip parade in Lisse drew forty floats.\n",
-        encoding="utf-8")
+    (seed_corpus / "tulips.md").write_text(TULIPS, encoding="utf-8")
     build(seed_corpus, index, "milvus", milvus_db)
     n = Index.open(index).n_chunks
     (seed_corpus / "tulips.md").unlink()
@@ -411,9 +416,7 @@ def test_a_crash_after_the_manifest_leaves_removed_rows_the_next_build_drops(
     ix = Index.open(index)  # the new generation is live; the store still holds tulips
     assert ix.n_chunks < n and ix.store.count() == n  # type: ignore[attr-defined]
     reader = Retriever.open(index, embedder=HashEmbedder())
-    for mode in ("hybrid", "dense", "bm25"):
-        assert all(h.title != "Tulips" for h in reader.search("tulip parade Lisse", k=50,
-                                                                mode=mode)), mode
+    assert_no_tulips(reader)
     assert build(seed_corpus, index, "milvus", milvus_db).up_to_date  # nothing to rebuild...
     assert Index.open(index).store.count() == ix.n_chunks  # ...but the store converges
 
