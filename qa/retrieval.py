@@ -334,7 +334,7 @@ class Retriever:
         if limit is not None and len(rows) > limit:
             tokens = terms(_capped(query or ""))
             if tokens:
-                scores = _bm25_scores(ix, tokens)[ix.quote_chunk_rows(rows)]
+                scores = ix.bm25_scores(tokens)[ix.quote_chunk_rows(rows)]
                 best = np.argsort(-scores, kind="stable")[:limit]  # ties: earlier quotes
                 rows = rows.take(np.sort(best))
             else:
@@ -378,10 +378,6 @@ def _capped(query: str) -> str:
         return query
     cut = query.rfind(" ", 0, MAX_QUERY_CHARS)
     return query[: cut if cut > 0 else MAX_QUERY_CHARS]
-
-
-def _bm25_scores(ix: Index, tokens: Sequence[str]) -> np.ndarray:
-    return ix.bm25_scores(tokens)
 
 
 def _lexical_search(ix: Index, query: str, tokens: Sequence[str], depth: int,
