@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from . import config
+from . import config, nlp
+from .analysis import Analysis
 from .chunking import chunk_article
 from .embedding import Embedder, backend_of, build_embedder, default_embedder
 from .errors import (
@@ -48,6 +49,7 @@ from .index.backend import BACKENDS as STORE_BACKENDS
 from .index.backend import LOCAL, MILVUS, StoreChunks, date_key, store_of
 from .index.bm25 import B, EPSILON, K1, Postings, term_counts
 from .index.chunks import ChunkTable
+from .index.phrases import PhraseTableBuilder
 from .index.quotes import QuoteTableBuilder
 from .index.texts import ArticleTable, TextStore
 from .index.store_sync import (
@@ -59,13 +61,13 @@ from .index.store_sync import (
     resolve_uri,
 )
 from .ingest import load_corpus
-from .quotes import extract_quotes
 from .text import TOKENIZER, terms
-from .types import Article, BuildReport, Chunk, Quote
+from .types import Article, BuildReport, Chunk, Phrase, Quote
 
 # progress(stage, done, total), stages in this order: "model" (only when the machine has no
 # ONNX export of the model yet: the first build, ~10-40 s), "read" (0, 0 before reading; n, n
-# after), "embed" (chunks done of total) and "write" (0, 1 then 1, 1).
+# after), "embed" (chunks done of total), "analyse" (articles parsed of total: the parse runs
+# beside the embedding, this is the wait for what is left) and "write" (0, 1 then 1, 1).
 BuildProgress = Callable[[str, int, int], None]
 
 
@@ -75,6 +77,8 @@ def describe_stage(stage: str, done: int, total: int) -> str:
         return "preparing the model for fast queries (one time, 10-40 s)"
     if stage == "read":
         return f"read {total} article{'s' if total != 1 else ''}" if total else "reading articles"
+    if stage == "analyse":
+        return f"analysing {total} article{'s' if total != 1 else ''}"
     if stage == "embed":
         return f"embedding {total} chunk{'s' if total != 1 else ''}"
     if stage == "write":
@@ -97,7 +101,7 @@ def embedding_input(title: str, chunk_text: str) -> str:
 
 @dataclass
 class _Part:
-    """One new or changed article's share of a new segment: chunks, quotes, vectors."""
+    """One new or changed article's share of a new segment: chunks, phrases, quotes, vectors."""
 
     article: Article
     chunk_ids: list[int]
@@ -107,6 +111,7 @@ class _Part:
     sentences: list[list[tuple[int, int]]]
     vectors: np.ndarray | None = None
     quotes: list[Quote] = field(default_factory=list)
+    phrases: list[Phrase] = field(default_factory=list)
 
 
 def _load_previous(
@@ -124,6 +129,8 @@ def _load_previous(
         manifest = index.manifest
         if manifest.get("chunking") != CHUNKING:
             return None, None, "the chunking settings changed"
+        if manifest.get("nlp") != nlp.PIPELINE:
+            return None, None, "the NLP pipeline changed"
         if (manifest.get("model") or {}).get("name") != model:
             return None, None, f"the model changed to {model}"
         previous = manifest.get("embedding_backend", "torch")
@@ -299,7 +306,18 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
         )
 
     parts = [_new_part(art) for art in fresh]
-    embedded = _embed_new_parts(parts, embedder, executor, progress)
+    # Sentences repeat across overlapping chunks; each is analysed once.
+    analysis = Analysis.start([p.article for p in parts],
+                              [sorted({sp for spans in p.sentences for sp in spans}) for p in parts])
+    try:
+        embedded = _embed_new_parts(parts, embedder, executor, progress)
+        if progress and parts:
+            progress("analyse", 0, len(parts))
+        for part, found in zip(parts, analysis.results(
+                (lambda done, total: progress("analyse", done, total)) if progress else None)):
+            part.phrases, part.quotes = list(found.phrases), list(found.quotes)
+    finally:
+        analysis.close()
     if progress:
         progress("write", 0, 1)
     for seg, rows in deleted.items():
@@ -490,22 +508,13 @@ def _new_part(art: Article) -> _Part:
         max_words=CHUNKING["max_words"],
         overlap_sentences=CHUNKING["overlap_sentences"],
     )
-    sentences = [list(c.sentences) for c in chunks]
-    all_sentences = [s for c in chunks for s in c.sentences]
-    # Sentences can repeat across overlapping chunks; quotes need each sentence once.
-    unique_sentences = sorted(set(all_sentences))
-    try:
-        quotes = extract_quotes(art, unique_sentences)
-    except Exception:  # a quote finder bug must never cost the user their index
-        quotes = []
     return _Part(
         article=art,
         chunk_ids=[c.id for c in chunks],
         ordinals=[c.ordinal for c in chunks],
         starts=[c.start for c in chunks],
         ends=[c.end for c in chunks],
-        sentences=sentences,
-        quotes=quotes,
+        sentences=[list(c.sentences) for c in chunks],
     )
 
 
@@ -563,8 +572,10 @@ def _segment_data(parts: list[_Part], file_keys: dict[str, tuple[int, int]],
         sent_ptr=sent_ptr,
     )
     quotes = QuoteTableBuilder()
+    phrases = PhraseTableBuilder()
     for row, p in enumerate(parts):
         quotes.add_quotes(row, p.quotes)
+        phrases.add_phrases(row, p.phrases)
     blocks = [p.vectors for p in parts if p.vectors is not None and len(p.vectors)]
     dim = int(blocks[0].shape[1]) if blocks else (_dim_of(embedder) or 1)
     articles = []
@@ -578,6 +589,7 @@ def _segment_data(parts: list[_Part], file_keys: dict[str, tuple[int, int]],
         chunks=chunks,
         postings=Postings.from_counts(counts, words),
         quotes=quotes.table(),
+        phrases=phrases.table(),
         vectors=np.concatenate(blocks).astype(np.float32, copy=False) if blocks
         else np.zeros((0, dim), np.float32),
     )
@@ -672,6 +684,7 @@ def _manifest_fields(embedder: Embedder, executor: Executor, corpus: Path,
         "executor": executor.describe(),  # informational: where this build's chunks were embedded
         "tokenizer": TOKENIZER,
         "chunking": CHUNKING,
+        "nlp": nlp.PIPELINE,
         "embedding_input": "title + newline + chunk text",
         "bm25": {"model": "rank_bm25.BM25Okapi", "k1": K1, "b": B, "epsilon": EPSILON},
         "counts": {"skipped": len(skipped)},

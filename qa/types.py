@@ -43,6 +43,30 @@ class Chunk:
     sentences: tuple[Span, ...]  # article offsets of the sentences inside the chunk
 
 
+#: spaCy's entity labels (OntoNotes 5), as `qa.nlp` finds them.
+ENTITY_LABELS = (
+    "PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
+    "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL",
+)
+NOUN_PHRASE = "NP"
+#: Sentences that are never answers: questions, the headline repeated in the text, and
+#: fragments without a finite verb (bylines, captions, credits, datelines, navigation).
+SENTENCE_ROLES = ("QUESTION", "HEADLINE", "FRAGMENT")
+#: Every label a `Phrase` can have. A stored phrase's label is its position here, so this
+#: order is part of the index format (`qa.index.phrases`).
+PHRASE_LABELS = (*ENTITY_LABELS, NOUN_PHRASE, *SENTENCE_ROLES)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A labelled span of an article found by the NLP pipeline at index time (`qa.nlp`):
+    `article.text[start:end]` is it; `label` is one of `PHRASE_LABELS`."""
+
+    start: int
+    end: int
+    label: str
+
+
 @dataclass(frozen=True)
 class Skipped:
     """An input that was not indexed, and why."""

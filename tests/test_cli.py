@@ -339,7 +339,8 @@ def test_index_names_each_stage_on_stderr(seed_corpus, tmp_path, capsys, monkeyp
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),
                  "--backend", "torch"]) == 0
     err = capsys.readouterr().err.splitlines()
-    assert err == ["reading articles…", "embedding 19 chunks…", "writing the index…"]
+    assert err == ["reading articles…", "embedding 19 chunks…", "analysing 5 articles…",
+                   "writing the index…"]
 
 
 def test_the_first_build_on_a_machine_says_it_prepares_the_model(seed_corpus, tmp_path, capsys,
@@ -358,7 +359,8 @@ def test_the_first_build_on_a_machine_says_it_prepares_the_model(seed_corpus, tm
                  "--backend", "onnx"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "preparing the model for fast queries (one time, 10-40 s)…"
-    assert err[1:] == ["reading articles…", "embedding 19 chunks…", "writing the index…"]
+    assert err[1:] == ["reading articles…", "embedding 19 chunks…", "analysing 5 articles…",
+                       "writing the index…"]
 
 
 def test_search_takes_k_short_and_long(seed_index, capsys):

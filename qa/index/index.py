@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IndexChangedError, IndexCorruptError, ModelUnavailableError, QAError
-from ..types import Article, Chunk, Quote
+from ..types import Article, Chunk, Phrase, Quote
 from . import dense
 from .backend import Ranked, StoreBackend, open_backend
 from .backend import date_key as _date_key
@@ -306,6 +306,17 @@ class Index:
     def chunks_of(self, article_id: str) -> list[Chunk]:
         """An article's chunks, in order."""
         return [self.chunk(r) for r in self.chunk_rows_of(article_id)]
+
+    # --- phrases ----------------------------------------------------------------------------
+    def phrases_of(self, article_id: str) -> list[Phrase]:
+        """What the NLP pipeline found in a live article (entities, noun phrases, sentences
+        that are not answers), in text order; none for an unknown id."""
+        found = self.locate(article_id)
+        if found is None:
+            return []
+        s, row = found
+        with self._reading():
+            return self.segments[s].phrases.phrases(row)
 
     # --- quotes -----------------------------------------------------------------------------
     def quote_rows(self, names: Sequence[str] | None = None) -> QuoteRows:

@@ -16,8 +16,8 @@ from ..errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .files import regular_file, write_json_atomic
 
 # A change of the layout bumps this; an index of another version must be rebuilt.
-# 3: segments (seg-*/) and a generation folder (gen-*/) instead of one data-*/ folder.
-FORMAT_VERSION = 3
+# 4: a phrases part in every segment (entities, noun phrases, sentence roles).
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 MANIFEST_TMP = re.compile(r"\.manifest\.json\.[0-9a-f]{8}\.tmp")
 

