@@ -12,9 +12,11 @@ Checks, for every line of the JSONL file:
   * split is by article: all questions of one article share a split, and that split equals
     the documented rule (sha1(url) as an integer: even -> dev, odd -> test);
     off_topic questions alternate dev/test in file order.
+    Test-only sets (wikinews_fresh.jsonl, or --all-test) instead require split == "test" on
+    every line; dev-only sets (wikinews_dev.jsonl, or --all-dev) require split == "dev".
 Prints counts per kind and split and exits non-zero on any error.
 
-Usage: python3 bench/sets/check_sets.py [SET.jsonl] [--csv FILE ...]
+Usage: python3 bench/sets/check_sets.py [SET.jsonl] [--csv FILE ...] [--all-test | --all-dev]
 """
 import argparse
 import csv
@@ -33,6 +35,8 @@ DEFAULT_CSVS = [
 ]
 # Sets whose every question is in the test split (nothing is tuned on them).
 ALL_TEST_SETS = {"wikinews_fresh.jsonl"}
+# Sets whose every question is in the dev split (used only for fitting; nothing is reported).
+ALL_DEV_SETS = {"wikinews_dev.jsonl"}
 KEYS = {"id", "question", "answers", "kind", "article", "split"}
 KINDS = {"answerable", "unanswerable", "off_topic"}
 SPLITS = {"dev", "test"}
@@ -66,8 +70,14 @@ def main():
     ap.add_argument("--csv", nargs="+", default=DEFAULT_CSVS)
     ap.add_argument("--all-test", action="store_true",
                     help="the set is test-only: every question must have split 'test'")
+    ap.add_argument("--all-dev", action="store_true",
+                    help="the set is dev-only: every question must have split 'dev'")
     args = ap.parse_args()
     all_test = args.all_test or os.path.basename(args.set) in ALL_TEST_SETS
+    all_dev = args.all_dev or os.path.basename(args.set) in ALL_DEV_SETS
+    if all_test and all_dev:
+        ap.error("a set cannot be both test-only and dev-only")
+    single = "test" if all_test else "dev" if all_dev else None
 
     texts = load_corpus(args.csv)
     errors = []
@@ -100,8 +110,8 @@ def main():
                 continue
             if split not in SPLITS:
                 errors.append(f"{where}: bad split {split!r}")
-            elif all_test and split != "test":
-                errors.append(f"{where}: split {split} != test (this set is test-only)")
+            elif single and split != single:
+                errors.append(f"{where}: split {split} != {single} (this set is {single}-only)")
             if not isinstance(q["question"], str) or not q["question"].strip():
                 errors.append(f"{where}: empty question")
             if not isinstance(answers, list):
@@ -119,7 +129,7 @@ def main():
                 errors.append(f"{where}: article url not in corpus: {art!r}")
                 continue
             article_split[art].add(split)
-            if not all_test and split != split_rule(art):
+            if not single and split != split_rule(art):
                 errors.append(f"{where}: split {split} != rule {split_rule(art)}")
             if kind == "unanswerable":
                 if answers:
@@ -136,14 +146,14 @@ def main():
     for art, s in article_split.items():
         if len(s) > 1:
             errors.append(f"article in both splits: {art}")
-    if not all_test:  # a test-only set's off_topic splits are already checked above
+    if not single:  # a single-split set's off_topic splits are already checked above
         for i, (where, split) in enumerate(off_splits):
             want = "dev" if i % 2 == 0 else "test"
             if split != want:
                 errors.append(f"{where}: off_topic #{i} should be {want} (alternating)")
 
     print(f"{args.set}: {n} questions, {len(article_split)} distinct articles"
-          + (" (test-only set)" if all_test else ""))
+          + (f" ({single}-only set)" if single else ""))
     print(f"{'kind':<14}{'dev':>6}{'test':>6}{'total':>7}")
     for kind in ("answerable", "unanswerable", "off_topic"):
         d, t = counts[(kind, "dev")], counts[(kind, "test")]
