@@ -12,7 +12,7 @@ and BM25 `Retriever.search(k=10)` p50/p95 over the same questions.
 milvus-lite is Milvus's embedded test double: pure Python, one process, an exact scan. Its
 figures say what the store seam costs on it, not what a Milvus cluster serves.
 
-Then the answer dev set (qa/devset.jsonl over the seed corpus, the real model) is asked on
+Then the answer dev set (bench/sets/seeds.jsonl over the seed corpus, the real model) is asked on
 the local store and on milvus-lite (a copy of the same index, moved): figures side by side and
 every question whose answer differs.
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 SECTION = "Search on a Milvus store (milvus-lite)"
-DEVSET = common.ROOT / "qa" / "devset.jsonl"
+DEVSET = common.ROOT / "bench" / "sets" / "seeds.jsonl"
 
 
 def run_child(args: list[str], *, isolated: bool) -> dict:
@@ -144,7 +144,7 @@ def render(rows: list[dict], dev: dict[str, dict] | None) -> str:
             f"{r['bm25_p50_ms']:.1f} / {r['bm25_p95_ms']:.1f} | {move} |")
     if dev:
         local, milvus = dev["local"], dev["milvus"]
-        lines += ["", "The answer dev set (qa/devset.jsonl, seed corpus, real model), the same "
+        lines += ["", "The answer dev set (bench/sets/seeds.jsonl, seed corpus, real model), the same "
                   "index on each store:", "",
                   "| store | answer in citations | false abstention | correct abstention "
                   "(unanswerable / off-topic) | answered |", "|---|---:|---:|---:|---:|"]

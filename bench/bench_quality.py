@@ -3,8 +3,11 @@
     .venv/bin/python bench/bench_quality.py [--skip-beir] [--split test] [--no-write]
 
 Runs `qa eval --beir` on SciFact (the table beside the published anchors) and `qa eval --qa`
-on the TEST split of each question set — qa/devset.jsonl (+ its held-out file), the SQuAD 2.0
-subset and bench/sets/wikinews.jsonl — with the naive baseline in the same run. Tuning
+on the TEST split of each question set — bench/sets/seeds.jsonl over corpus/, the SQuAD 2.0
+subset, bench/sets/wikinews.jsonl and bench/sets/wikinews_fresh.jsonl (all test) over the
+Wikinews articles — with the naive baseline in the same run: answer in cited text, cited
+characters, abstention, answers at confidence >= 0.8 that are wrong, whether the answer
+phrase holds the answer, and the reliability of the confidence. Tuning
 (bench/fit_answerer.py) reads only the dev splits.
 """
 
@@ -70,11 +73,12 @@ def beir_body(data: dict, command: str) -> str:
 
 
 def qa_body(results: list[tuple[str, dict]], command: str) -> str:
-    """One table: qa beside the baseline on each set's split, then where abstention stands."""
+    """qa beside the baseline on each set's split, where abstention stands, and how reliable
+    qa's confidence is."""
     rows = ["| set (split) | questions | answer in cited text, qa / baseline | cited chars, qa / "
             "baseline | false abstention | unanswerable abstained | off-topic abstained | "
-            "answer in top-5 | p50 ms, qa / baseline |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "sure and wrong | phrase holds answer | answer in top-5 | p50 ms, qa / baseline |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 
     def rate(v: float | None) -> str:
         return "—" if v is None else f"{v:.3f}"
@@ -86,10 +90,15 @@ def qa_body(results: list[tuple[str, dict]], command: str) -> str:
             f"**{rate(qa['answer_in_citations'])}** / {rate(base['answer_in_citations'])} | "
             f"{qa['cited_characters'] or 0:.0f} / {base['cited_characters'] or 0:.0f} | "
             f"{rate(qa['false_abstention'])} | {rate(qa['correct_abstention_unanswerable'])} | "
-            f"{rate(qa['correct_abstention_off_topic'])} | {rate(d['answer_in_top_k'])} | "
+            f"{rate(qa['correct_abstention_off_topic'])} | {rate(qa.get('sure_and_wrong'))} | "
+            f"{rate(qa.get('phrase_holds_answer'))} | {rate(d['answer_in_top_k'])} | "
             f"{qa['p50_ms'] or 0:.0f} / {base['p50_ms'] or 0:.0f} |")
     out = [f"Command: `{command}` (one run per set; qa and the baseline answer the same "
-           "questions in the same run).", "", *rows, ""]
+           "questions in the same run).", "", *rows, "",
+           "*Sure and wrong*: answers given at confidence >= 0.8 whose cited text holds no "
+           "expected answer, as a share of all answered questions. *Phrase holds answer*: of "
+           "the answers whose citations hold an expected answer, the share whose marked answer "
+           "phrase holds one.", ""]
     for name, d in results:
         curve = d.get("curve") or []
         picks = [p for p in curve if p["false_abstention"] is not None
@@ -100,15 +109,30 @@ def qa_body(results: list[tuple[str, dict]], command: str) -> str:
                        f"qa abstains on {rate(p['correct_abstention_unanswerable'])} of the "
                        f"unanswerable and {rate(p['correct_abstention_off_topic'])} of the "
                        "off-topic questions.")
+    out += ["", "Reliability of the confidence (answers given, by confidence: answers / share "
+                "right):", "",
+            "| set (split) | " + " | ".join(
+                f"{b['low']:.1f}-{b['high']:.1f}" for b in (results[0][1].get("reliability")
+                                                            or [])) + " |",
+            "|---|" + "---:|" * len(results[0][1].get("reliability") or [])]
+    for name, d in results:
+        bins = d.get("reliability") or []
+        out.append(f"| {name} ({d['split']}) | " + " | ".join(
+            f"{b['answers']} / {rate(b['right'])}" for b in bins) + " |")
     return "\n".join(out) + "\n"
 
 
-SETS = (  # (name, file, corpus or None for SQuAD); qa's own set keeps its test split apart
-    ("qa devset", common.ROOT / "qa" / "devset{}.jsonl", common.ROOT / "corpus"),
+WIKINEWS = common.ROOT.parent / "shared" / "news" / "wikinews"
+SETS = (  # (name, file, corpus or None for SQuAD, splits it has)
+    ("seeds", common.ROOT / "bench" / "sets" / "seeds.jsonl", common.ROOT / "corpus",
+     ("dev", "test")),
     ("SQuAD 2.0 subset", common.ROOT.parent / "shared" / "eval" / "squad2-dev-subset"
-     / "dev-v2.0-first5.json", None),
-    ("Wikinews", common.ROOT / "bench" / "sets" / "wikinews.jsonl",
-     common.ROOT.parent / "shared" / "news" / "wikinews"),
+     / "dev-v2.0-first5.json", None, ("dev", "test")),
+    ("Wikinews", common.ROOT / "bench" / "sets" / "wikinews.jsonl", WIKINEWS, ("dev", "test")),
+    ("Wikinews, new questions", common.ROOT / "bench" / "sets" / "wikinews_fresh.jsonl", WIKINEWS,
+     ("test",)),
+    ("Wikinews, dev questions", common.ROOT / "bench" / "sets" / "wikinews_dev.jsonl", WIKINEWS,
+     ("dev",)),
 )
 
 
@@ -138,11 +162,12 @@ def main(argv: list[str] | None = None) -> int:
             common.replace_section(BEIR_SECTION, body)
     if not args.skip_qa:
         results = []
-        for name, file, corpus in SETS:
+        for name, file, corpus, splits in SETS:
             for split in args.split:
+                if split not in splits:
+                    continue
                 extra = ["--corpus", str(corpus)] if corpus else []
-                path = str(file).format("_heldout" if split == "test" else "")
-                data, _ = run_eval(["--qa", path, "--split", split, *extra])
+                data, _ = run_eval(["--qa", str(file), "--split", split, *extra])
                 results.append((name, data))
         body = qa_body(results, "qa eval --qa SET --split SPLIT [--corpus DIR]")
         print(body)

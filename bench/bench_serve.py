@@ -139,7 +139,7 @@ def main() -> int:
     args = parser.parse_args()
     common.in_network_namespace("bench_serve")
     if not args.corpus.is_dir():  # a fresh clone without shared/: the seed corpus
-        args.corpus, args.questions = common.ROOT / "corpus", common.ROOT / "qa" / "devset.jsonl"
+        args.corpus, args.questions = common.ROOT / "corpus", common.ROOT / "bench" / "sets" / "seeds.jsonl"
     index = ensure_index(args.corpus)
     asked = questions(args.questions)
     # The set lists a few questions per article in a row; shuffled (fixed seed), concurrent

@@ -31,21 +31,42 @@ def _answer_for_terminal(answer: Answer) -> Answer:
     """An `Answer` whose fields are terminal-safe, for `format_answer` to lay out."""
     from dataclasses import replace
 
+    def safe(value: str, multiline: bool = False) -> str:
+        return terminal_safe(value, multiline=multiline).replace(_MARKS[0], "").replace(
+            _MARKS[1], "")
+
     def field(value: str | None) -> str | None:
-        return terminal_safe(value) if value is not None else None
+        return safe(value) if value is not None else None
 
     citations = tuple(
-        replace(c, title=terminal_safe(c.title), date=field(c.date), source=terminal_safe(c.source),
-                url=field(c.url), text=terminal_safe(c.text), speaker=field(c.speaker))
+        replace(c, title=safe(c.title), date=field(c.date), source=safe(c.source),
+                url=field(c.url), text=safe(c.text), speaker=field(c.speaker))
         for c in answer.citations
     )
+    phrase = answer.answer
     return replace(
-        answer, question=terminal_safe(answer.question),
-        resolved_question=terminal_safe(answer.resolved_question),
-        text=terminal_safe(answer.text, multiline=True), citations=citations,
+        answer, question=safe(answer.question), resolved_question=safe(answer.resolved_question),
+        text=safe(answer.text, multiline=True), citations=citations,
         fallback_reason=field(answer.fallback_reason),
-        notes=tuple(terminal_safe(n) for n in answer.notes),
+        notes=tuple(safe(n) for n in answer.notes),
+        answer=replace(phrase, text=safe(phrase.text)) if phrase is not None else None,
     )
+
+
+# The answer phrase is marked with two private-use characters while the text is made safe,
+# then they become bold on a terminal (or nothing in a pipe): no article text can inject
+# an escape sequence, and marks an article carries itself are removed first.
+_MARKS = ("\ue000", "\ue001")
+
+
+def _shown_answer(answer: Answer) -> str:
+    """An answer laid out for the terminal (`format_answer`), its phrase bold on a tty."""
+    from .answer import format_answer
+
+    text = terminal_safe(format_answer(_answer_for_terminal(answer), marks=_MARKS),
+                         multiline=True)
+    bold = ("\x1b[1m", "\x1b[22m") if sys.stdout.isatty() else ("", "")
+    return text.replace(_MARKS[0], bold[0]).replace(_MARKS[1], bold[1])
 
 
 class _ProgressBar:
@@ -529,9 +550,6 @@ def _cmd_completion(args: argparse.Namespace) -> int:
     return 0
 
 
-# The dev set `qa eval --qa` runs when no file is given.
-_DEVSET = os.path.join(os.path.dirname(__file__), "devset.jsonl")
-
 # Shown under each command's --help: what a person types.
 EXAMPLES = {
     "index": """\
@@ -705,7 +723,7 @@ examples:
 
     # ask / quotes: cited answers and who-said-what (qa/answer.py, qa/quotes.py).
     def _cmd_ask(args: argparse.Namespace) -> int:
-        from .answer import Assistant, format_answer
+        from .answer import Assistant
         from .retrieval import Retriever
 
         question = _from_stdin(args.question, "question")
@@ -728,7 +746,7 @@ examples:
         if args.json:
             _print_json(asdict(answer))
         else:
-            print(terminal_safe(format_answer(_answer_for_terminal(answer)), multiline=True))
+            print(_shown_answer(answer))
         return 0
 
     p = sub.add_parser("ask", help="a cited answer to a question (or “the articles don't say”)")
@@ -790,12 +808,10 @@ examples:
             if args.json:
                 _print_json([asdict(t) for t in reversed(turns)])
                 return 0
-            from .answer import format_answer
 
             for turn in reversed(turns):  # newest first, as the list of conversations
                 print(f"── {_when(turn.asked)}  {terminal_safe(turn.answer.question)}")
-                print(terminal_safe(format_answer(_answer_for_terminal(turn.answer)),
-                                    multiline=True))
+                print(_shown_answer(turn.answer))
                 print()
             return 0
         conversations = history.conversations(limit=args.limit)
@@ -935,11 +951,11 @@ examples:
     what.add_argument("--beir", metavar="DIR",
                       help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv): "
                            "nDCG@10, Recall@100, MRR@10 per mode, document level")
-    what.add_argument("--qa", metavar="SET", nargs="?", const=_DEVSET,
+    what.add_argument("--qa", metavar="SET",
                       help="question set: a .jsonl of {question, answers, kind, history?, "
                            "split?} about --corpus, or SQuAD 2.0 JSON (its paragraphs are the "
-                           "corpus); default the packaged qa/devset.jsonl. qa and the baseline "
-                           "side by side: answer cited, abstention, citation length, latency")
+                           "corpus). qa and the baseline side by side: answer cited, "
+                           "abstention, confidence, citation length, latency")
     p.add_argument("--corpus", help="--qa with a .jsonl set: the articles it is about "
                                     "(default corpus/, or $QA_CORPUS)")
     p.add_argument("--split", help="--beir: the qrels split (default test); --qa: dev, test or "

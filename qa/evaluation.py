@@ -493,6 +493,8 @@ SQUAD_CORPUS_FILE = "squad.jsonl"
 #: Passages checked for "answer in the top-k retrieved passages", the ceiling of both systems.
 CEILING_K = 5
 
+#: An answer at this confidence or above is "sure" (`qa.answer.compose.certainty`).
+SURE = 0.8
 #: Confidence thresholds of the abstention curve: 0.00, 0.05, ..., 1.00.
 CURVE_THRESHOLDS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(21))
 
@@ -774,6 +776,8 @@ class SystemOutcome:
     cited: tuple[str, ...]  # the cited sentences, verbatim
     ms: float  # wall time of the answer
     confidence: float | None = None  # `Answer.confidence`, when the answer carries one
+    phrase: str | None = None  # `Answer.answer.text`: the phrase marked as the answer
+    phrase_holds_answer: bool = False  # that phrase contains an expected answer
 
 
 @dataclass(frozen=True)
@@ -803,6 +807,12 @@ class SystemFigures:
     cited_sentences: float | None  # mean per answered question
     cited_characters: float | None  # mean per answered question
     p50_ms: float | None
+    # Of the answered questions, the share answered at confidence >= SURE whose cited text
+    # holds no expected answer (or that had none to give): sure and wrong.
+    sure_and_wrong: float | None = None
+    # Of the answers whose citations hold an expected answer, the share whose answer phrase
+    # holds one too.
+    phrase_holds_answer: float | None = None
 
 
 @dataclass(frozen=True)
@@ -815,6 +825,17 @@ class CurvePoint:
     correct_abstention: float | None  # over unanswerable and off-topic together
     correct_abstention_unanswerable: float | None
     correct_abstention_off_topic: float | None
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    """Answers given at a confidence in [low, high) and the share of them that was right
+    (their citations hold an expected answer)."""
+
+    low: float
+    high: float
+    answers: int
+    right: float | None
 
 
 @dataclass(frozen=True)
@@ -836,6 +857,7 @@ class QAReport:
     baseline: SystemFigures
     curve: tuple[CurvePoint, ...] | None  # None when answers carry no confidence
     outcomes: tuple[QAOutcome, ...] = ()
+    reliability: tuple[ReliabilityBin, ...] | None = None  # qa's answers, by confidence
 
     def as_json(self) -> dict[str, Any]:
         """Every figure, the curve and each question's outcome (rates to four places)."""
@@ -872,10 +894,19 @@ class QAReport:
              _num(self.qa.cited_characters, 0), _num(self.baseline.cited_characters, 0)),
             ("p50 latency per question (ms)", _num(self.qa.p50_ms, 1),
              _num(self.baseline.p50_ms, 1)),
+            (f"answered at confidence >= {SURE} and wrong (of answered)",
+             _rate(self.qa.sure_and_wrong), _rate(self.baseline.sure_and_wrong)),
+            ("answer phrase holds the answer (of right answers)",
+             _rate(self.qa.phrase_holds_answer), _rate(self.baseline.phrase_holds_answer)),
         ]
         lines += [f"{name:<52}{a:>9}{b:>10}" for name, a, b in rows]
         lines += ["", f"answer in the top-{self.k} retrieved passages (ceiling of both): "
                       f"{_rate(self.answer_in_top_k)} of {kinds['answerable']} answerable"]
+        if self.reliability:
+            lines += ["", "reliability of qa's confidence (answers given):",
+                      f"{'confidence':>12}  {'answers':>7}  {'right':>6}"]
+            lines += [f"{b.low:>5.2f}-{b.high:<5.2f}  {b.answers:>7}  {_rate(b.right):>6}"
+                      for b in self.reliability]
         lines.append("")
         if self.curve is None:
             lines.append("abstention curve: n/a (qa's answers carry no confidence)")
@@ -937,10 +968,14 @@ def score_answer(answer: Any, example: QAExample, ms: float) -> SystemOutcome:
         return SystemOutcome(abstained=True, in_citations=False, cited=(), ms=ms)
     cited = tuple(c.text for c in answer.citations)
     abstained = bool(answer.abstained)
+    phrase = getattr(getattr(answer, "answer", None), "text", None)
     return SystemOutcome(
         abstained=abstained,
         in_citations=(not abstained) and contains_answer("\n".join(cited), example.answers),
         cited=cited, ms=ms, confidence=answer_confidence(answer),
+        phrase=phrase if not abstained else None,
+        phrase_holds_answer=bool(phrase) and not abstained
+        and contains_answer(phrase, example.answers),
     )
 
 
@@ -964,8 +999,15 @@ def system_figures(system: str, outcomes: Sequence[QAOutcome]) -> SystemFigures:
     def rate(flags: list[bool]) -> float | None:
         return sum(flags) / len(flags) if flags else None
 
+    sure = [s for _, s in mine if not s.abstained and s.confidence is not None
+            and s.confidence >= SURE]
+    right_cited = [s for s in by_kind["answerable"] if s.in_citations]
     return SystemFigures(
         system=system,
+        sure_and_wrong=(sum(not s.in_citations for s in sure) / len(answered)
+                        if answered and any(s.confidence is not None for _, s in mine) else None),
+        phrase_holds_answer=(rate([s.phrase_holds_answer for s in right_cited])
+                             if any(s.phrase is not None for s in right_cited) else None),
         answer_in_citations=rate([s.in_citations for s in by_kind["answerable"]]),
         false_abstention=rate([s.abstained for s in by_kind["answerable"]]),
         correct_abstention_unanswerable=rate([s.abstained for s in by_kind["unanswerable"]]),
@@ -1012,6 +1054,23 @@ def abstention_curve(
     )
 
 
+def reliability(outcomes: Sequence[QAOutcome],
+                bins: Sequence[float] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0001)
+                ) -> tuple[ReliabilityBin, ...] | None:
+    """qa's answers (not abstentions) grouped by confidence, with the share right in each:
+    whether a confidence means what it says. None when answers carry no confidence."""
+    given = [o.qa for o in outcomes if not o.qa.abstained and o.qa.confidence is not None]
+    if not given:
+        return None
+    out = []
+    for low, high in zip(bins, bins[1:]):
+        inside = [s for s in given if low <= s.confidence < high]  # type: ignore[operator]
+        out.append(ReliabilityBin(round(low, 2), round(min(high, 1.0), 2), len(inside),
+                                  sum(s.in_citations for s in inside) / len(inside)
+                                  if inside else None))
+    return tuple(out)
+
+
 def summarise_qa(
     qset: QuestionSet, outcomes: Sequence[QAOutcome], *, corpus: str = "", index: str = "",
     articles: int = 0, build_seconds: float = 0.0, k: int = CEILING_K,
@@ -1029,6 +1088,7 @@ def summarise_qa(
         baseline=system_figures("baseline", outcomes),
         curve=abstention_curve(outcomes),
         outcomes=tuple(outcomes),
+        reliability=reliability(outcomes),
     )
 
 
@@ -1095,7 +1155,7 @@ def evaluate_qa(
 
         assistant = Assistant(retriever)
     if baseline is None:
-        from qa.baseline import BaselineAssistant
+        from qa.answer.baseline import BaselineAssistant
 
         baseline = BaselineAssistant(retriever)
     if hasattr(retriever, "warm_up"):

@@ -108,28 +108,31 @@ def citation_reference(citation: Citation) -> str:
     return terminal_safe(f"{citation.title or citation.article_id} — " + ", ".join(parts))
 
 
-def _quoted(sentence: str) -> str:
-    """The sentence in quotation marks, unless it opens with its own."""
-    sentence = " ".join(sentence.split())
-    return sentence if sentence.startswith(("“", '"', "‘", "'")) else f"“{sentence}”"
+def _folded(sentence: str) -> str:
+    """A cited sentence on one line. No quotation marks are added: only words the article
+    itself quotes carry them."""
+    return " ".join(sentence.split())
 
 
 def citation_text(citation: Citation) -> str:
-    """The cited sentence in quotation marks, then `[n]` and its reference: what the chat
-    copies."""
+    """The cited sentence, then `[n]` and its reference: what the chat copies."""
     who = f"{terminal_safe(citation.speaker)}: " if citation.speaker else ""
-    return f"{who}{terminal_safe(_quoted(citation.text))}\n[{citation.n}] {citation_reference(citation)}"
+    return f"{who}{terminal_safe(_folded(citation.text))}\n[{citation.n}] {citation_reference(citation)}"
 
 
 def _answer_markdown(answer: Answer) -> list[str]:
     cited = {c.n for c in answer.citations}
+    phrase = answer.answer if not answer.abstained else None
     paragraphs = []
     for start, end in source_paragraphs(answer):
         piece = answer.text[start:end]
         out, last = [], 0
         for match in _MARKER.finditer(piece):
             if int(match.group(1)) in cited:  # our markers stay as [n]; the rest is text
-                out.append(_inline(piece[last:match.start()], multiline=True))
+                text = _inline(piece[last:match.start()], multiline=True)
+                if phrase is not None and int(match.group(1)) == phrase.n:
+                    text = _bold_once(text, _inline(_folded(phrase.text)))
+                out.append(text)
                 out.append(match.group())
                 last = match.end()
         out.append(_inline(piece[last:], multiline=True))
@@ -138,13 +141,21 @@ def _answer_markdown(answer: Answer) -> list[str]:
     return paragraphs
 
 
+def _bold_once(markdown: str, phrase: str) -> str:
+    """The last occurrence of `phrase` in a sentence's Markdown in bold: the answer phrase."""
+    at = markdown.rfind(phrase) if phrase else -1
+    if at < 0:
+        return markdown
+    return f"{markdown[:at]}**{phrase}**{markdown[at + len(phrase):]}"
+
+
 def _citation_markdown(c: Citation) -> list[str]:
     meta = [markdown_text(p) for p in (c.source, c.date or "undated") if p]
     if c.url:
         meta.append(_url(c.url))
     head = f"**[{c.n}]** **{markdown_text(c.title or c.article_id)}** — {', '.join(meta)}"
     who = f"{markdown_text(c.speaker)}: " if c.speaker else ""
-    return [head, "", f"> {who}{markdown_text(_quoted(c.text))}"]
+    return [head, "", f"> {who}{markdown_text(_folded(c.text))}"]
 
 
 def conversation_markdown(answers: Sequence[Answer], *, index: str | None = None,

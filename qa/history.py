@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import HistoryError
-from .types import Answer, Citation
+from .types import Answer, AnswerPhrase, Citation
 
 # --- migrations (run by `migrate`, never by the readers below) --------------------------
 
@@ -61,9 +61,14 @@ def _m001_conversations_and_turns(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX turns_by_conversation ON turns (conversation_id, id)")
 
 
+def _m002_answer_phrase(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE turns ADD COLUMN phrase TEXT")  # JSON of Answer.answer, or NULL
+    db.execute("ALTER TABLE turns ADD COLUMN certainty TEXT")  # Answer.certainty
+
+
 Migration = Callable[[sqlite3.Connection], None]
 # Append only: migration n (1-based) brings a database from user_version n-1 to n.
-MIGRATIONS: tuple[Migration, ...] = (_m001_conversations_and_turns,)
+MIGRATIONS: tuple[Migration, ...] = (_m001_conversations_and_turns, _m002_answer_phrase)
 _OUR_TABLES = {"conversations", "turns"}
 
 
@@ -199,13 +204,15 @@ class History:
             cursor = db.execute(
                 """INSERT INTO turns (conversation_id, asked, index_path, generation, question,
                        resolved_question, answer, abstained, confidence, mode, fallback_reason,
-                       since, until, notes, citations)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       since, until, notes, citations, phrase, certainty)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (conversation_id, asked, index_path, answer.generation, answer.question,
                  answer.resolved_question, answer.text, int(answer.abstained), answer.confidence,
                  answer.mode, answer.fallback_reason, answer.since, answer.until,
                  json.dumps(list(answer.notes), ensure_ascii=False),
-                 json.dumps([asdict(c) for c in answer.citations], ensure_ascii=False)))
+                 json.dumps([asdict(c) for c in answer.citations], ensure_ascii=False),
+                 json.dumps(asdict(answer.answer), ensure_ascii=False)
+                 if answer.answer is not None else None, answer.certainty))
             return Turn(int(cursor.lastrowid or 0), conversation_id, asked, index_path, answer)
 
     # reading ---------------------------------------------------------------------------
@@ -251,6 +258,7 @@ class History:
 
 
 _CITATION_FIELDS = {f.name for f in fields(Citation)}
+_PHRASE_FIELDS = {f.name for f in fields(AnswerPhrase)}
 
 
 def _turn(row: sqlite3.Row) -> Turn:
@@ -261,5 +269,7 @@ def _turn(row: sqlite3.Row) -> Turn:
         citations=citations, abstained=bool(row["abstained"]), mode=row["mode"],
         fallback_reason=row["fallback_reason"], since=row["since"], until=row["until"],
         notes=tuple(json.loads(row["notes"])), confidence=row["confidence"],
-        generation=row["generation"])
+        generation=row["generation"], certainty=row["certainty"],
+        answer=AnswerPhrase(**{k: v for k, v in json.loads(row["phrase"]).items()
+                               if k in _PHRASE_FIELDS}) if row["phrase"] else None)
     return Turn(row["id"], row["conversation_id"], row["asked"], row["index_path"], answer)

@@ -286,8 +286,10 @@ def phrases_of(parsed: ParsedArticle, title: str, sentences: Iterable[Span],
         for np_ in doc.noun_chunks:
             out.append(Phrase(offset + np_.start_char, offset + np_.end_char, NOUN_PHRASE))
         for tok in doc:
-            if tok.tag_ in _FINITE_TAGS or (tok.tag_ == "VB" and tok.dep_ in ("ROOT", "ccomp",
-                                                                             "conj")):
+            # A finite verb, or a verb heading the sentence (the small model tags some past
+            # tenses as participles: "The lighthouse reopened on Friday" has a VBN root).
+            if tok.tag_ in _FINITE_TAGS or (tok.dep_ in ("ROOT", "ccomp", "conj")
+                                            and tok.tag_ in ("VB", "VBN")):
                 finite.append(offset + tok.idx)
             elif tok.text == "?":
                 asks.append(offset + tok.idx)

@@ -23,7 +23,7 @@ from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
 from .errors import QAError, QueryError
-from .types import Answer, Article, Chunk, Citation, Hit, IndexStats, Quote
+from .types import Answer, AnswerPhrase, Article, Chunk, Citation, Hit, IndexStats, Quote
 
 TIMEOUT_SECONDS = 60.0  # an answer takes well under a second; a first one after a rebuild, more
 _ARTICLE_CACHE = 32  # articles kept for the reader, per server generation
@@ -68,6 +68,8 @@ def answer_from_json(data: Mapping[str, Any]) -> Answer:
     values = _known(Answer, data)
     values["citations"] = tuple(citation_from_json(c) for c in values.get("citations", ()))
     values["notes"] = tuple(str(n) for n in values.get("notes", ()))
+    phrase = values.get("answer")
+    values["answer"] = AnswerPhrase(**_known(AnswerPhrase, phrase)) if phrase else None
     return Answer(**values)
 
 

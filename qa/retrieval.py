@@ -25,7 +25,7 @@ from .errors import IndexMismatchError, ModelUnavailableError, QAError, QueryErr
 from .index import Index, check_model, read_manifest
 from .index.backend import LOCAL, DateRange, date_mask, date_range, store_of
 from .text import TOKENIZER, terms
-from .types import Article, Chunk, Hit, IndexStats, Quote
+from .types import Article, Chunk, Hit, IndexStats, Phrase, Quote
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
 # Convex fusion: dense weight after min-max normalising each list. 0.5 was picked on SciFact's
@@ -340,6 +340,11 @@ class Retriever:
             else:
                 rows = rows.take(np.arange(limit))
         return ix.materialise(rows)
+
+    def phrases_of(self, article_id: str) -> list[Phrase]:
+        """What the NLP pipeline found in one article at index time (entities, noun phrases,
+        sentences that are not answers), in text order; empty for an unknown id."""
+        return self._index.phrases_of(article_id)
 
     def quotes_in(self, article_id: str) -> list[Quote]:
         """One article's quotes, in text order (an empty list for an unknown id)."""

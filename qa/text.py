@@ -89,6 +89,11 @@ def terms(text: str) -> list[str]:
     return _stemmer().stemWords(tokenize(text))
 
 
+def stem(word: str) -> str:
+    """One word's Snowball stem, as `terms` stems it (lower-case the word first)."""
+    return str(_stemmer().stemWord(word))
+
+
 # --- text for a terminal -------------------------------------------------------------------
 # Characters an article or a file name must never send to a terminal: C0 controls (ESC starts
 # escape sequences that recolour, retitle or clear the screen; CR overwrites a line), DEL, C1

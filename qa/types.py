@@ -115,6 +115,18 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class AnswerPhrase:
+    """The phrase that answers, inside citation `n`: `article.text[start:end] == text`."""
+
+    text: str
+    start: int
+    end: int
+    article_id: str
+    n: int  # the citation it lies in
+    label: str  # what kind of phrase it is: an entity label, "NP", or "REASON"
+
+
+@dataclass(frozen=True)
 class Answer:
     """An extractive answer: verbatim sentences with `[n]` markers, and their citations."""
 
@@ -128,10 +140,13 @@ class Answer:
     since: str | None = None
     until: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
-    # P(the articles answer the question), calibrated (qa.scoring); qa abstains below the
-    # fitted threshold. None when no model scored it.
+    # P(the answer is right), calibrated on dev splits (qa.answer.scoring): of answers given at
+    # 0.8, about 8 in 10 are right. qa abstains below the fitted threshold. None when no model
+    # scored it.
     confidence: float | None = None
     generation: str | None = None  # the index generation every citation comes from
+    answer: AnswerPhrase | None = None  # the phrase that answers, when the question asks for a kind
+    certainty: str | None = None  # the confidence in words: "sure", "likely" or "unsure"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-from qa.conversation import refers_to_previous_answer, resolve_followup
+from qa.answer.conversation import refers_to_previous_answer, resolve_followup
 from qa.types import Answer
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import SHARED, HashEmbedder
 
-from qa.baseline import BaselineAssistant, candidate_sentences, rrf_rank
+from qa.answer.baseline import BaselineAssistant, candidate_sentences, rrf_rank
 from qa.errors import QAError, QueryError
 from qa.evaluation import (
     SQUAD_CORPUS_FILE,
@@ -319,8 +319,8 @@ def test_squad_is_told_by_content_and_split_by_article(tmp_path: Path) -> None:
 
 def test_packaged_sets_are_split_once() -> None:
     root = Path(__file__).resolve().parent.parent
-    dev = load_qa_examples(root / "qa" / "devset.jsonl")
-    held_out = load_qa_examples(root / "qa" / "devset_heldout.jsonl")
+    dev = load_qa_examples(root / "bench" / "sets" / "seeds.jsonl", "dev")
+    held_out = load_qa_examples(root / "bench" / "sets" / "seeds.jsonl", "test")
     assert len(dev) == 53 and {e.split for e in dev} == {"dev"}
     assert len(held_out) == 15 and {e.split for e in held_out} == {"test"}
     assert sum(e.answerable for e in dev) == 35 and sum(e.answerable for e in held_out) == 10
@@ -501,7 +501,8 @@ def test_figures_per_system_and_kind(tmp_path: Path) -> None:
     assert by_id["set:2"]["baseline"]["in_citations"]
     assert by_id["set:2"]["qa"]["confidence"] == pytest.approx(0.3)
     assert by_id["set:6"]["qa"] == {"abstained": True, "in_citations": False, "cited": [],
-                                    "ms": by_id["set:6"]["qa"]["ms"], "confidence": None}
+                                    "ms": by_id["set:6"]["qa"]["ms"], "confidence": None,
+                                    "phrase": None, "phrase_holds_answer": False}
     assert by_id["set:1"]["baseline"]["cited"] == [RIGHT, WRONG]
 
 

@@ -81,15 +81,22 @@ def test_migrations_run_once_and_record_the_version(tmp_path: Path) -> None:
 
 def test_a_later_migration_upgrades_an_older_file(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
-    assert migrate(db, MIGRATIONS) == 1
+    assert migrate(db, MIGRATIONS[:1]) == 1  # a file of the first schema
     db.execute("INSERT INTO conversations (started, index_path) VALUES ('t', '/ix')")
+    db.execute("""INSERT INTO turns (conversation_id, asked, index_path, question,
+                  resolved_question, answer, abstained, mode, notes, citations)
+                  VALUES (1, 't', '/ix', 'Q', 'Q', 'A', 0, 'hybrid', '[]', '[]')""")
+    n = len(MIGRATIONS)
+    assert migrate(db, MIGRATIONS) == n  # every later one, once
+    assert db.execute("PRAGMA user_version").fetchone()[0] == n
 
-    def m002_add_a_column(db: sqlite3.Connection) -> None:
+    def m_next_add_a_column(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE conversations ADD COLUMN title TEXT")
 
-    assert migrate(db, (*MIGRATIONS, m002_add_a_column)) == 2
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert migrate(db, (*MIGRATIONS, m_next_add_a_column)) == n + 1
     assert db.execute("SELECT index_path, title FROM conversations").fetchall() == [("/ix", None)]
+    assert db.execute("SELECT question, phrase, certainty FROM turns").fetchall() == [
+        ("Q", None, None)]
 
 
 def test_a_failing_migration_leaves_the_last_good_version(tmp_path: Path) -> None:
@@ -102,7 +109,7 @@ def test_a_failing_migration_leaves_the_last_good_version(tmp_path: Path) -> Non
 
     with pytest.raises(sqlite3.OperationalError):
         migrate(db, (*MIGRATIONS, m002_broken))
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "half_done" not in tables
 
@@ -192,9 +199,10 @@ def test_export_has_question_answer_and_numbered_sources() -> None:
     assert "## 1. Who is Zhao Lijian?" in text
     # One paragraph per source article, markers kept.
     assert "Zhao Lijian is a spokesman. [1]\n\nHe spoke on Monday. [2]" in text
+    # The cited sentence as the article has it: no quotation marks the article does not have.
     assert ("**[1]** **Title of a** — Harbour Gazette, 2022-03-01, <https://news.example/a>\n\n"
-            "> “Zhao Lijian is a spokesman.”") in text
-    assert "> Zhao Lijian: “He spoke on Monday.”" in text
+            "> Zhao Lijian is a spokesman.") in text
+    assert "> Zhao Lijian: He spoke on Monday." in text and "“" not in text
     assert "*Note: a note*" in text
 
 
@@ -237,3 +245,16 @@ def test_a_sentence_that_opens_a_quote_keeps_its_own_marks_and_no_outlet_is_left
                                          citations=(quoted,))])
     assert "> “We will reopen,” the master said.\n" in text
     assert "**[1]** **Title of a** — 2022-03-01, <https://news.example/a>" in text
+
+
+def test_the_answer_phrase_and_certainty_are_kept_and_exported_in_bold(tmp_path: Path) -> None:
+    from qa.types import AnswerPhrase
+
+    phrase = AnswerPhrase(text="a spokesman", start=15, end=26, article_id="a", n=1, label="NP")
+    given = answer(answer=phrase, certainty="sure")
+    history = History.open(tmp_path / "h.db")
+    turn = history.add_turn(None, given, index_path="/ix")
+    (read,) = history.turns(turn.conversation_id)
+    assert read.answer.answer == phrase and read.answer.certainty == "sure"
+    text = conversation_markdown([read.answer])
+    assert "Zhao Lijian is **a spokesman**. [1]" in text

@@ -121,6 +121,18 @@ def test_ask_get_and_post_give_the_library_answer(client: TestClient, local) -> 
     assert dated.json()["since"] == "2022-02-01"
 
 
+def test_ask_gives_the_answer_phrase_with_exact_offsets(client: TestClient, local) -> None:
+    retriever, assistant = local
+    question = "How many times have Putin and Xi met since 2013?"
+    expected = assistant.ask(question)
+    got = client.get("/ask", params={"q": question}).json()
+    assert got["certainty"] == expected.certainty and "answer" in got
+    assert expected.answer is not None and got["answer"]["text"] == expected.answer.text
+    phrase = got["answer"]
+    article = client.get(f"/article/{phrase['article_id']}").json()
+    assert article["text"][phrase["start"]:phrase["end"]] == phrase["text"]
+
+
 def test_health_says_generation_counts_model_and_mode(client: TestClient, local) -> None:
     retriever, _ = local
     health = client.get("/health").json()

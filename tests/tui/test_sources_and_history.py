@@ -238,7 +238,7 @@ async def test_export_writes_the_conversation_as_markdown(built_index: Path, cor
     # One paragraph per source article, then the numbered sources with their quoted spans.
     assert "[2]\n\n(as of" in text.split("## 2.")[1]
     assert f"**[2]** **{second.title}** — {second.date}" in text  # no outlet: left out
-    assert f"> “{' '.join(first.text.split())[:50]}" in text.replace("\\", "")
+    assert f"> {' '.join(first.text.split())[:50]}" in text.replace("\\", "")
 
 
 async def test_export_without_a_name_writes_in_the_current_folder(built_index: Path, corpus_dir: Path, embedder, tmp_path: Path, monkeypatch) -> None:

@@ -22,10 +22,14 @@ def render_answer(answer: Answer, mode_label: str) -> Text:
     Only markers whose number is one of the answer's citations are styled: an article
     sentence that itself contains "[3]" is left alone unless 3 is cited.
     """
+    from qa.answer.compose import phrase_in_text
     from qa.export import source_paragraphs  # small, no heavy imports
 
     cited = {c.n for c in answer.citations}
     body = literal(answer.text, "italic" if answer.abstained else "")
+    phrase = phrase_in_text(answer)
+    if phrase is not None:
+        body.stylize("bold underline", *phrase)
     for match in _MARKER.finditer(answer.text):
         if int(match.group(1)) in cited:
             body.stylize("bold reverse", match.start(), match.end())
@@ -36,6 +40,9 @@ def render_answer(answer: Answer, mode_label: str) -> Text:
     for note in answer.notes:
         lines.append(literal(note, "dim italic"))
     footer = Text.assemble(("via ", "dim"), (mode_label, "dim bold"))
+    if answer.certainty and not answer.abstained:
+        footer.append(" · ", "dim")
+        footer.append(answer.certainty, "bold" if answer.certainty == "sure" else "dim bold")
     if answer.citations:
         n = len(answer.citations)
         footer.append(f" · {n} source{'s' if n != 1 else ''}", "dim")

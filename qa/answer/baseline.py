@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import QueryError
-from .retrieval import RRF_K, Retriever
-from .text import terms
-from .types import Answer, Citation, Hit
+from ..errors import QueryError
+from ..retrieval import RRF_K, Retriever
+from ..text import terms
+from ..types import Answer, Citation, Hit
 
 #: Chunks retrieved per question: the depth the assistant retrieves by default.
 BASELINE_K = 8

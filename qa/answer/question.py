@@ -2,43 +2,29 @@
 
 A question is read once, before anything is searched: the follow-up it may be (resolved
 against the history, `qa.conversation`), the publication dates it names (`qa.dates`), the
-person whose words it asks for (`qa.quotes.find_speaker`), and the shape of the answer it
-wants (a person, a time, a place, a count, a reason, a role for "Who is X?").
+person whose words it asks for (`qa.quotes.find_speaker`), and the kind of answer it wants
+(`qa.answer.answer_type`: a person, a time, a place, a number, a reason, a role for "Who is
+X?", a noun phrase).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..dates import dates_in_question, parse_date
+from ..errors import QueryError
+from ..nlp import NLPUnavailableError
+from ..quotes import find_speaker
+from ..text import terms
+from .answer_type import AnswerType, answer_type
 from .conversation import Turn, refers_to_previous_answer, resolve_followup
-from .dates import dates_in_question, parse_date
-from .errors import QueryError
-from .quotes import _person_in, find_speaker
-from .text import terms
 
 #: Longer questions are cut at a word boundary (a pasted article is not a question).
 MAX_QUESTION_CHARS = 1000
 #: Earlier turns read for a follow-up.
 HISTORY_TURNS = 6
-
-# The answer shapes a question can ask for, from its first words.
-_KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("count", re.compile(r"^\s*(?:how\s+(?:many|much|long|often|far|big|large|old|tall|high|"
-                         r"deep|fast)|what\s+(?:number|percentage|proportion|share|amount))\b", re.I)),
-    ("time", re.compile(r"^\s*(?:when|since\s+when|what\s+(?:time|date|day|year|month|decade|"
-                        r"century)|in\s+what\s+year|which\s+(?:year|day|month|date))\b", re.I)),
-    ("place", re.compile(r"^\s*(?:where|in\s+which\s+(?:city|country|town|region|state)|"
-                         r"which\s+(?:city|country|town|region|state|place)|what\s+(?:city|country|"
-                         r"town|region|state|place))\b", re.I)),
-    ("person", re.compile(r"^\s*(?:who|whom|whose|what\s+(?:is|was|are|were)\s+the\s+names?\s+of|"
-                          r"name\s+the)\b", re.I)),
-    ("reason", re.compile(r"^\s*(?:why|for\s+what\s+reason|what\s+(?:caused|led\s+to))\b", re.I)),
-)
-_WHO_IS = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?P<name>[^?]+?)\s*\??\s*$", re.I)
-
 
 @dataclass(frozen=True)
 class Question:
@@ -51,9 +37,7 @@ class Question:
         since, until: the publication-date filter (ISO days), from the caller or the question.
         dates_from_question: the filter was read from the question's own words.
         speaker: whose words a who-said-what question asks for, or None.
-        kind: the answer's shape: "count", "time", "place", "person", "reason", "who_is", or
-            None when the question does not say.
-        subject: for "Who is X?", X.
+        answer_type: the kind of phrase that answers it, from its parse.
         about_previous_answer: "When was that?" and the like: a question about the last answer.
         notes: what the reader should know about how the question was read.
     """
@@ -65,8 +49,7 @@ class Question:
     until: str | None = None
     dates_from_question: bool = False
     speaker: str | None = None
-    kind: str | None = None
-    subject: str | None = None
+    answer_type: AnswerType = field(default_factory=AnswerType)
     about_previous_answer: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -94,7 +77,7 @@ def read_question(text: str, history: Sequence[Turn] = (), *, since: str | None 
     """
     if not isinstance(text, str) or not text.strip():
         raise QueryError("The question is empty. Ask something about the articles, "
-                         "for example “Who is Zhao Lijian?”.")
+                         "for example “Who leads the union?”.")
     notes: list[str] = []
     asked = " ".join(text.split())
     if len(asked) > MAX_QUESTION_CHARS:
@@ -119,21 +102,12 @@ def read_question(text: str, history: Sequence[Turn] = (), *, since: str | None 
     if not terms(search) and not about_previous:
         raise QueryError("The question has no words to search for (only common words or "
                          "punctuation). Name a person, place or event from the articles.")
-    kind, subject = answer_kind(search)
+    try:
+        asked_for = answer_type(search)
+    except NLPUnavailableError as exc:
+        asked_for = AnswerType()
+        notes.append(f"The question was read without its parse: {exc}")
     return Question(asked=asked, resolved=resolved, search=search, since=since, until=until,
                     dates_from_question=from_question, speaker=find_speaker(search),
-                    kind=kind, subject=subject, about_previous_answer=about_previous,
+                    answer_type=asked_for, about_previous_answer=about_previous,
                     notes=tuple(notes))
-
-
-def answer_kind(question: str) -> tuple[str | None, str | None]:
-    """The shape of the answer a question asks for, and for "Who is X?" the X."""
-    m = _WHO_IS.match(question)
-    if m:
-        name = _person_in(m["name"].strip(" .,!?"))
-        if name:  # "Who is the spokesman?" asks for a person, not a role
-            return "who_is", name
-    for kind, pattern in _KIND_RULES:
-        if pattern.match(question):
-            return kind, None
-    return None, None

@@ -1,0 +1,197 @@
+"""What one question reads of one index generation: articles, their phrases and quotes, the
+speakers, sentence vectors and how rare the question's words are, each kept in caches that
+belong to that generation (a changed article keeps its id but not its text)."""
+
+from __future__ import annotations
+
+import bisect
+import datetime as _dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..quotes import person_names, speaker_matches
+from ..retrieval import Retriever
+from ..types import Article, Hit, Phrase, Quote
+from .features import Rarity
+
+#: Entries kept in each cache of a generation.
+CACHE_ENTRIES = 2048
+#: A who-said-what question reads at most this many of the speaker's quotes beyond what the
+#: search found: those in the chunks that best match the question.
+SPEAKER_QUOTES_MAX = 50
+
+
+class Bounded(dict):  # type: ignore[type-arg]
+    """A dict that forgets its oldest entries beyond `limit` (insertion order)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.limit:
+            try:
+                del self[next(iter(self))]
+            except (KeyError, RuntimeError, StopIteration):  # another thread evicted it
+                break
+
+
+@dataclass
+class Caches:
+    """One generation's caches, shared by the questions that read it."""
+
+    vectors: Bounded = field(default_factory=lambda: Bounded(CACHE_ENTRIES))  # chunk -> start -> vector
+    articles: Bounded = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
+    phrases: Bounded = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
+    quotes: Bounded = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
+
+
+class Generations:
+    """The caches of the last two generations an assistant read."""
+
+    def __init__(self) -> None:
+        self._by_generation: Bounded = Bounded(2)
+        self._lock = threading.Lock()
+
+    def of(self, generation: object) -> Caches:
+        with self._lock:
+            caches = self._by_generation.get(generation)
+            if caches is None:
+                caches = self._by_generation[generation] = Caches()
+            return caches
+
+
+class Evidence:
+    """One generation of the index, as the answer path reads it (see the module docstring).
+
+    Args:
+        retriever: a retriever pinned to one generation (`Retriever.pinned`).
+        caches: that generation's caches.
+    """
+
+    def __init__(self, retriever: Retriever, caches: Caches) -> None:
+        self.retriever = retriever
+        self.caches = caches
+
+    @property
+    def generation(self) -> str | None:
+        return (getattr(self.retriever, "manifest", None) or {}).get("data")
+
+    def article(self, article_id: str) -> Article:
+        cache = self.caches.articles
+        if article_id not in cache:
+            cache[article_id] = self.retriever.article(article_id)
+        return cache[article_id]
+
+    def phrases(self, article_id: str) -> tuple[list[Phrase], list[int]]:
+        """The article's phrases in text order, and their starts (for `bisect`)."""
+        cache = self.caches.phrases
+        if article_id not in cache:
+            found = list(self.retriever.phrases_of(article_id)) \
+                if hasattr(self.retriever, "phrases_of") else []
+            cache[article_id] = (found, [p.start for p in found])
+        return cache[article_id]
+
+    def role_at(self, article_id: str, start: int, end: int) -> str | None:
+        """The label of a sentence that is never an answer (a question, the headline, a
+        fragment), when [start, end) is one; else None."""
+        phrases, starts = self.phrases(article_id)
+        i = bisect.bisect_left(starts, start)
+        while i < len(phrases) and phrases[i].start == start:
+            if phrases[i].end == end and phrases[i].label in ("QUESTION", "HEADLINE", "FRAGMENT"):
+                return phrases[i].label
+            i += 1
+        return None
+
+    def corpus_today(self) -> _dt.date | None:
+        """The newest article's date: a month with no year means its last occurrence in the
+        articles' time, not in the reader's."""
+        latest = getattr(self.retriever, "latest_date", None)
+        try:
+            return _dt.date.fromisoformat(latest) if isinstance(latest, str) else None
+        except ValueError:
+            return None
+
+    # --- quotes and speakers --------------------------------------------------------------
+    def quotes_in(self, article_id: str) -> list[Quote]:
+        key = ("article", article_id)
+        if key not in self.caches.quotes:
+            self.caches.quotes[key] = list(self.retriever.quotes_in(article_id))
+        return self.caches.quotes[key]
+
+    def speaker_quotes(self, speaker: str, *, query: str | None = None,
+                       since: str | None = None, until: str | None = None) -> list[Quote]:
+        """The quotes of every indexed name that `speaker` matches; with a `query`, only the
+        SPEAKER_QUOTES_MAX whose chunks best match it, within the dates."""
+        key = ("speaker", speaker, query, since, until)
+        if key not in self.caches.quotes:
+            names = self.speaker_names(speaker)
+            if not names:
+                found: list[Quote] = []
+            elif query is None:
+                found = list(self.retriever.quotes_by(names))
+            else:
+                found = list(self.retriever.quotes_by(
+                    names, query=query, limit=SPEAKER_QUOTES_MAX, since=since, until=until))
+            self.caches.quotes[key] = found
+        return self.caches.quotes[key]
+
+    def known_names(self, hits: Sequence[Hit]) -> list[str]:
+        """The index's speakers and the people the retrieved articles name: what `is_person`
+        needs to tell a person's surname from a place."""
+        key = ("speakers",)
+        if key not in self.caches.quotes:
+            self.caches.quotes[key] = list(self.retriever.speakers())
+        names = list(self.caches.quotes[key])
+        for article_id in dict.fromkeys(h.article_id for h in hits):
+            names.extend(person_names(self.article(article_id).text))
+        return names
+
+    def speaker_names(self, speaker: str) -> list[str]:
+        key = ("names", speaker)
+        if key not in self.caches.quotes:
+            self.caches.quotes[key] = [n for n in self.retriever.speakers()
+                                       if speaker_matches(speaker, n)]
+        return self.caches.quotes[key]
+
+    def speaker_at(self, article_id: str, start: int, end: int) -> str | None:
+        """Who speaks in [start, end) of an article, when a quote of theirs is there."""
+        for q in self.quotes_in(article_id):
+            if q.sentence[0] < end and q.sentence[1] > start:
+                return q.speaker
+        return None
+
+    # --- vectors and word counts ----------------------------------------------------------
+    def sentence_vectors(self, keys: Sequence[tuple[int, int]], texts: Sequence[str]) -> np.ndarray:
+        """Each sentence's vector (`keys`: (chunk id, start)), embedded once per generation."""
+        cache = self.caches.vectors
+        got = [cache.get(chunk, {}).get(start) for chunk, start in keys]
+        missing = [i for i, v in enumerate(got) if v is None]
+        if missing:
+            vecs = np.asarray(self.retriever.encode([texts[i] for i in missing]), dtype=np.float32)
+            for i, v in zip(missing, vecs):
+                got[i] = v
+                chunk, start = keys[i]
+                by_start = cache.get(chunk)
+                if by_start is None:
+                    by_start = cache[chunk] = {}
+                by_start[start] = v
+        return np.stack(got)  # type: ignore[arg-type]
+
+    def vector(self, chunk_id: int, start: int) -> np.ndarray | None:
+        """A sentence vector already computed, or None."""
+        return self.caches.vectors.get(chunk_id, {}).get(start)
+
+    def rarity(self, words: Sequence[str]) -> Rarity | None:
+        """How often the corpus uses each of `words` (None when the retriever cannot say)."""
+        words = list(dict.fromkeys(words))
+        try:
+            counts, chunks = self.retriever.document_frequencies(words)
+        except (AttributeError, NotImplementedError):
+            return None
+        return Rarity(dict(zip(words, counts)), chunks)

@@ -1,0 +1,142 @@
+"""What kind of answer a question asks for, the answer phrase inside the cited sentence, and
+sentences that are never answers (qa.answer.answer_type, qa.answer.phrase, candidates)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import pytest
+
+from qa import Assistant, Retriever
+from qa.answer import format_answer
+from qa.answer.answer_type import answer_type
+
+STRIKE = """---
+title: Harbour strike ends after nine days
+date: 2024-05-02
+---
+Harbour strike ends after nine days
+
+By Staff Reporter
+
+The dockworkers of Port Elm ended their strike on Thursday after nine days, the union said.
+
+Maria Okafor, who leads the Elm Dockworkers Union, said 1,200 members voted to accept a 4% pay rise.
+
+Will the port recover its lost trade?
+
+Shipping companies had diverted 30 vessels to Northgate during the strike because the cranes stood idle.
+"""
+
+INTERVIEW = """---
+title: Candidate explains her run for mayor
+date: 2024-06-10
+---
+Jane Arrow, a teacher from Elmwood, is running for mayor of Elmwood.
+
+Why did you decide to run for mayor of Elmwood?
+
+I decided to run because the library closed and nobody in the council fought for it.
+"""
+
+
+@pytest.mark.parametrize("question, kind, some_label", [
+    ("Who leads the union?", "person", "PERSON"),
+    ("When did the strike end?", "time", "DATE"),
+    ("Where did the ships go?", "place", "GPE"),
+    ("How many members voted?", "number", "CARDINAL"),
+    ("What percentage did the pay rise by?", "number", "PERCENT"),
+    ("Which company bought the port?", "organisation", "ORG"),
+    ("In which city was the summit held?", "place", "GPE"),
+    ("Why did the union end the strike?", "reason", None),
+    ("What did the union agree to accept?", "thing", "NP"),
+    ("What was the name of the ship?", "thing", "PRODUCT"),
+    ("What was her birth name?", "name", "PERSON"),
+    ("What is the new vaccine called?", "name", "PRODUCT"),
+])
+def test_the_kind_of_answer_is_read_from_the_question(question, kind, some_label):
+    asked = answer_type(question)
+    assert asked.kind == kind
+    if some_label:
+        assert some_label in asked.labels
+
+
+def test_who_is_a_named_person_asks_for_a_role():
+    asked = answer_type("Who is Maria Okafor?")
+    assert asked.kind == "role" and asked.subject == "Maria Okafor"
+    assert answer_type("Who is the spokesman?").kind == "person"
+
+
+def test_a_question_without_a_kind_marks_no_phrase():
+    assert answer_type("What did the union say about the strike?").kind == "thing"
+    assert answer_type("Tell me about the strike").kind is None
+
+
+@pytest.fixture
+def strike(seed_corpus, make_index):
+    corpus = seed_corpus  # other articles beside these two, as in a real folder (BM25 needs them)
+    (corpus / "strike.md").write_text(STRIKE, encoding="utf-8")
+    (corpus / "interview.md").write_text(INTERVIEW, encoding="utf-8")
+    retriever = Retriever.open(make_index(corpus), embedder=None)
+    return retriever, Assistant(retriever, abstain_threshold=0.0)
+
+
+@pytest.mark.parametrize("question, phrase", [
+    ("When did the dockworkers of Port Elm end their strike?", "Thursday"),
+    ("How many union members voted on the pay rise?", "1,200"),
+    ("Who leads the Elm Dockworkers Union?", "Maria Okafor"),
+    ("By what percentage will the dockworkers' pay rise?", "4%"),
+    ("How many vessels were diverted during the strike?", "30"),
+])
+def test_the_answer_phrase_is_an_exact_span_of_the_asked_kind(strike, question, phrase):
+    retriever, assistant = strike
+    ans = assistant.ask(question, mode="bm25")
+    assert not ans.abstained and ans.answer is not None, question
+    assert ans.answer.text == phrase
+    article = retriever.article(ans.answer.article_id)
+    assert article.text[ans.answer.start:ans.answer.end] == ans.answer.text
+    cited = next(c for c in ans.citations if c.n == ans.answer.n)
+    assert cited.start <= ans.answer.start and ans.answer.end <= cited.end
+    payload = json.loads(json.dumps(asdict(ans)))
+    assert {payload["answer"][k] for k in ("text", "start", "end")} == {
+        phrase, ans.answer.start, ans.answer.end}
+
+
+def test_a_reason_is_the_clause_after_because(strike):
+    _, assistant = strike
+    ans = assistant.ask("Why did shipping companies divert vessels to Northgate?", mode="bm25")
+    assert ans.answer is not None and ans.answer.text == "because the cranes stood idle"
+
+
+def test_the_phrase_is_marked_where_the_answer_is_shown(strike):
+    _, assistant = strike
+    ans = assistant.ask("How many union members voted on the pay rise?", mode="bm25")
+    shown = format_answer(ans, marks=("<<", ">>"))
+    assert "<<1,200>>" in shown
+    assert "1,200" in format_answer(ans) and "<<" not in format_answer(ans)
+    from qa.answer.compose import phrase_in_text
+
+    start, end = phrase_in_text(ans)
+    assert ans.text[start:end] == "1,200"
+
+
+def test_questions_headlines_and_bylines_are_never_cited_as_answers(strike):
+    _, assistant = strike
+    for question in ("Why did Jane Arrow decide to run for mayor of Elmwood?",
+                     "Will the port recover its lost trade?",
+                     "Who reported on the harbour strike ending after nine days?"):
+        ans = assistant.ask(question, mode="bm25")
+        for c in ans.citations:
+            assert not c.text.rstrip().endswith("?"), (question, c.text)
+            assert c.text.strip() not in ("By Staff Reporter",
+                                          "Harbour strike ends after nine days"), question
+    ans = assistant.ask("Why did Jane Arrow decide to run for mayor of Elmwood?", mode="bm25")
+    assert "because the library closed" in " ".join(c.text for c in ans.citations)
+
+
+def test_confidence_reads_as_words():
+    from qa.answer.compose import certainty
+
+    assert [certainty(x) for x in (0.95, 0.8, 0.79, 0.5, 0.2, None)] == [
+        "sure", "sure", "likely", "likely", "unsure", None]
