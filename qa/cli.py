@@ -349,6 +349,16 @@ watch = true
 # node is at ray_address (`ray start --head` prints it; pip install 'qa[scale]' on every node).
 # executor = "ray"
 # ray_address = "10.0.0.5:6379"
+
+# .feeds files: URLs on this machine or the local network (loopback, link-local, private
+# addresses) are refused unless this is true; a whole feed may take feed_timeout seconds.
+# allow_private_feeds = false
+# feed_timeout = 30
+
+# qa serve: a token every request must carry (Authorization: Bearer TOKEN; `qa chat --server`
+# sends it), and the Host names it answers to beyond its own address and localhost.
+# serve_token = "a-long-random-string"
+# allowed_hosts = "qa.example.org"
 """
 
 
@@ -366,6 +376,8 @@ def _cmd_config(args: argparse.Namespace) -> int:
         source = settings.source(option.name)
         if option.name == "fusion_weight" and value is None:
             value, source = HYBRID_ALPHA, "default (fitted: qa.retrieval.HYBRID_ALPHA)"
+        if option.secret:  # a token is not printed where a screen or a log may keep it
+            value = "(set)" if value else "(not set)"
         rows.append((option, value, source))
     backend, why = _build_backend(settings.model)
     if args.json:
