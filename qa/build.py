@@ -43,6 +43,7 @@ from .index import (
     collect_garbage,
     folders_of,
     read_manifest,
+    refuse_foreign_manifest,
 )
 from .index.backend import BACKENDS as STORE_BACKENDS
 from .index.backend import LOCAL, MILVUS, StoreChunks, date_key, store_of
@@ -131,6 +132,8 @@ def _load_previous(
             return None, None, f"the embedding backend changed to {backend}"
         if any(not seg.layout for seg in index.segments):
             return None, None, "the previous index has no vectors"
+        if index.dense_error:  # damaged vectors: embed everything again
+            return None, None, f"the previous index's {index.dense_error}"
         return manifest, index, ""
     except IndexMissingError:
         return None, None, "there is no previous index"
@@ -205,6 +208,7 @@ def build_index(
         embedder = build_embedder(model, backend) if backend != "torch" else default_embedder(model)
     owner = claim_index_dir(index_dir, corpus_dir)
     with build_lock(index_dir, wait=wait):
+        refuse_foreign_manifest(index_dir)
         collect_garbage(index_dir, owner)
         # Readers may hold the live generation (FAISS loads lazily): its folders stay one
         # build longer, full rebuilds included.
@@ -284,7 +288,10 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
     writer = IndexWriter(index_dir, owner, prev, _analyze)
     # A store the live manifest does not record, or one emptied behind its back, is filled.
     moves = store_of(live_before or {}) != target or (sync is not None and sync.fresh)
-    if prev is not None and not (added or changed or removed or recount or moves) \
+    # Files whose times changed but not their contents (a copy): the next manifest records
+    # the new times, so that opening the index does not hash them again.
+    restamp = prev is not None and bool(prev.verified)
+    if prev is not None and not (added or changed or removed or recount or moves or restamp) \
             and not (optimize and not writer.optimized):
         # Nothing to do: the live index already describes this corpus (an index built
         # before the fast query model existed still gets it, once).
@@ -322,6 +329,10 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
     collect_garbage(index_dir, owner, keep=folders_of(live_before))
     notes = store_notes + _moved_home(live_before, target) \
         + _export_query_model(index_dir, embedder, progress)
+    if restamp:
+        notes.append(f"{len(prev.verified)} index files had other modification times than the "
+                     "index recorded (a copy?); their checksums matched, and the index now "
+                     "records their times")
     if progress:
         progress("write", 1, 1)
     return BuildReport(

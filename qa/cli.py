@@ -235,9 +235,13 @@ def _index_backends(values: list[str] | None) -> tuple[str | None, str | None]:
 
 
 def _check_index(index: Any) -> int:
-    from .index import verify
+    from .embedding import query_model_problems
+    from .index import read_manifest, verify
 
     problems = verify(index)
+    manifest = read_manifest(index)
+    problems += query_model_problems(index, str(manifest["model"].get("name")),
+                                     quantize=manifest.get("embedding_backend") == "onnx-int8")
     if problems:
         for line in problems:
             print(f"damaged: {terminal_safe(line)}", file=sys.stderr)
@@ -245,7 +249,8 @@ def _check_index(index: Any) -> int:
               f"`qa index --full --index {terminal_safe(str(index))}` to rebuild it.",
               file=sys.stderr)
         return 2
-    print(f"Index {terminal_safe(str(index))}/ is intact: every file matches its checksum.")
+    print(f"Index {terminal_safe(str(index))}/ is intact: every file matches its checksum, "
+          "the parts agree with the manifest, and the query model is sound.")
     return 0
 
 

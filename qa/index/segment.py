@@ -28,6 +28,7 @@ from .bm25 import Postings
 from .chunks import ChunkTable
 from .ownership import mark_generation
 from .quotes import QuoteTable
+from .files import READ_ERRORS
 from .texts import ArticleTable, TextStore, corrupt
 
 PART_FILES = (*texts.FILES, *chunks.FILES, *bm25.POSTINGS_FILES, *quotes.FILES)
@@ -86,7 +87,7 @@ class Segment:
         self._dense: Any = None
         try:
             self.articles = ArticleTable.load(self.folder)
-        except (OSError, ValueError, TypeError, RecursionError) as exc:
+        except READ_ERRORS as exc:
             raise corrupt(self.folder, exc) from exc
         if len(self.articles) != self.n_articles:
             raise IndexCorruptError(
@@ -109,8 +110,7 @@ class Segment:
                         value = load()
                     except IndexCorruptError:
                         raise
-                    except (OSError, ValueError, KeyError, TypeError, EOFError,
-                            RecursionError) as exc:
+                    except READ_ERRORS as exc:
                         raise corrupt(self.folder, exc) from exc
                     setattr(self, attr, value)
         return value
