@@ -148,6 +148,16 @@ def _save_turn(conversation: int | None, answer: Answer, index: str) -> None:
               file=sys.stderr)
 
 
+def _shortened(text: str, limit: int) -> str:
+    """`text` on one line of at most `limit` characters, cut at a word with an ellipsis (a
+    pasted article as a question is a line of the history list, not a page)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit - 1] + "…"
+
+
 def _when(iso: str) -> str:
     """A saved time (UTC) as local `YYYY-MM-DD HH:MM`."""
     from datetime import datetime
@@ -829,7 +839,7 @@ examples:
         for c in conversations:
             turns = f"{c.turns} question{'s' if c.turns != 1 else ''}"
             print(f"{c.id:>5}  {_when(c.last_asked)}  {turns:<13} "
-                  f"{terminal_safe(c.first_question)}")
+                  f"{_shortened(terminal_safe(c.first_question), 100)}")
         print(f"\n`qa history ID` shows one; `qa history --export ID -o FILE.md` writes it as "
               "Markdown; `qa ask --continue` follows up on the newest.", file=sys.stderr)
         return 0
