@@ -118,6 +118,10 @@ class StoreSync:
         """Every upsert so far is durable in the store: the manifest may now name them."""
         self.store.flush()
 
+    def compact(self) -> None:
+        """Ask the store to compact the collection (merge segments, drop deleted rows)."""
+        self.store.compact()
+
     def finish(self, published: Index) -> int:
         """Delete the journal's ids that are not live in `published`; returns how many."""
         pending = self._pending()
