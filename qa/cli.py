@@ -402,10 +402,12 @@ def _cmd_config(args: argparse.Namespace) -> int:
         return 0
     state = "" if path.exists() else " (none yet: `qa config --example` prints one to start from)"
     print(f"settings file: {terminal_safe(str(path))}{state}")
+    width = max(len(o.name) for o in config.OPTIONS)
     for option, value, source in rows:
         shown = str(value).lower() if isinstance(value, bool) else str(value)
-        print(f"{option.name:<14} = {terminal_safe(shown):<28} {terminal_safe(source)}")
-    print(f"{'build_backend':<14} = {backend or '(not measured yet)':<28} {terminal_safe(why)}")
+        print(f"{option.name:<{width}} = {terminal_safe(shown):<28} {terminal_safe(source)}")
+    print(f"{'build_backend':<{width}} = {backend or '(not measured yet)':<28} "
+          f"{terminal_safe(why)}")
     return 0
 
 

@@ -160,6 +160,10 @@ class History:
         except OSError as error:
             raise HistoryError(f"Cannot create {history.path.parent} for the conversation "
                                f"history ({error.strerror or error}).") from None
+        if history.path.exists() and not history.path.is_file():  # SQLite would wait on a FIFO
+            raise HistoryError(f"The history {history.path} is not a regular file (a folder, a "
+                               "pipe or a device). Move it away and qa starts a new one there, "
+                               "or set XDG_DATA_HOME to keep the history somewhere else.")
         with history._connect() as db:
             migrate(db)
         return history

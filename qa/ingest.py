@@ -1036,6 +1036,8 @@ def _read_eml(data: bytes, rel: str) -> Read:
     try:
         message = email.message_from_bytes(data, policy=policy.default)
         found = _email_article(message, id=_article_id(rel), rel=rel, fallback_title=Path(rel).stem)
+    except _LimitHit:
+        raise
     except Exception as exc:  # the email package raises on some malformed headers
         return [], [Skipped(rel, f"e-mail could not be read ({type(exc).__name__}: {exc})")]
     if isinstance(found, str):

@@ -320,3 +320,22 @@ def test_a_huge_question_is_shortened_in_the_list(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert max(len(line) for line in out.splitlines()) < 200, len(out)
     assert "Who is very" in out and "…" in out
+
+
+def test_a_history_that_is_a_fifo_is_refused_not_waited_on(tmp_path):
+    import os
+    import signal
+
+    path = tmp_path / "h.db"
+    os.mkfifo(path)
+
+    def hung(*_):
+        raise AssertionError("History.open waited on a FIFO")
+
+    signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        with pytest.raises(HistoryError, match="not a regular file"):
+            History.open(path)
+    finally:
+        signal.alarm(0)
