@@ -92,6 +92,22 @@ def test_a_manifest_that_is_a_folder_is_named_not_its_temporary_file(seed_corpus
     assert not list(index.glob(".manifest.json.*.tmp"))
 
 
+def test_the_phrase_files_are_never_written_through_a_link(tmp_path):
+    """The phrases part writes its files as every part does (qa.index.files.create): a link
+    planted where a phrase file goes is refused and its target left as it was."""
+    from qa.index.phrases import FILES, PhraseTable
+
+    victim = tmp_path / "precious.txt"
+    victim.write_text("do not overwrite me\n")
+    for name in FILES:
+        folder = tmp_path / name.removesuffix(".npy")
+        folder.mkdir()
+        (folder / name).symlink_to(victim)
+        with pytest.raises(OSError):
+            PhraseTable.empty().save(folder)
+        assert victim.read_text() == "do not overwrite me\n"
+
+
 # --- finding 5: damaged parts ------------------------------------------------------------------
 @pytest.mark.parametrize("keep_mtime", [False, True], ids=["rewritten", "bit-rot"])
 def test_damaged_article_texts_are_a_clear_error_and_qa_index_repairs_them(
@@ -161,6 +177,45 @@ def test_vectors_damaged_by_bit_rot_are_refused_when_loaded(seed_corpus, make_in
     retriever = Retriever.open(index, embedder=HashEmbedder())
     retriever.search("Who is Katrina Yu?", k=3)
     assert retriever.mode == "bm25" and "qa index" in (retriever.fallback_reason or "")
+
+
+@pytest.mark.parametrize("keep_mtime", [False, True], ids=["rewritten", "bit-rot"])
+def test_a_damaged_phrase_file_is_found_and_named_like_the_other_parts(
+        seed_corpus, make_index, capsys, keep_mtime):
+    """The phrases part (format 4) gets what every part gets: same-size damage is caught at
+    open naming the file, or, with the time put back, where the part is read (a typed error
+    naming the folder and the command), `qa index --check` names the file, and `qa index`
+    repairs it."""
+    index = make_index(seed_corpus)
+    path = segment_file(index, "phrase_label.npy")
+    labels = np.load(path)
+    assert len(labels), "the seed articles have phrases"
+    offset = os.path.getsize(path) - labels.nbytes
+    damage(path, offset, b"\x7f" * len(labels), keep_mtime=keep_mtime)  # no such label
+
+    code, out, err = cli(capsys, "index", "--check", "--index", str(index))
+    assert code == 2 and "intact" not in out, out
+    assert "phrase_label.npy" in err and "changed since it was written" in err, err
+
+    if keep_mtime:  # the check at open passes (same size, same time): the read finds it
+        opened = Index.open(index)
+        with pytest.raises(IndexCorruptError) as caught:
+            opened.phrases_of(opened.articles()[0].id)
+        message = str(caught.value)
+        assert path.parent.name in message and "qa index --full" in message, message
+        assert "unexpected" not in message
+        return
+    with pytest.raises(IndexCorruptError) as caught:
+        Index.open(index)
+    assert str(path) in str(caught.value) and "qa index" in str(caught.value)
+    code, out, err = cli(capsys, "search", "Katrina Yu", "--mode", "bm25", "--index", str(index))
+    assert code == 2 and "phrase_label.npy" in err and "qa index" in err and out == "", err
+    assert "unexpected" not in err and "Traceback" not in err
+    report = build_index(seed_corpus, index, embedder=HashEmbedder())
+    assert not report.up_to_date
+    repaired = Index.open(index)
+    assert all(repaired.phrases_of(a.id) for a in repaired.articles())
+    assert cli(capsys, "index", "--check", "--index", str(index))[0] == 0
 
 
 # --- finding 9: qa index --check ---------------------------------------------------------------
