@@ -44,6 +44,7 @@ from .index import (
     collect_garbage,
     folders_of,
     read_manifest,
+    refuse_foreign_manifest,
 )
 from .index.backend import BACKENDS as STORE_BACKENDS
 from .index.backend import LOCAL, MILVUS, StoreChunks, date_key, store_of
@@ -138,6 +139,8 @@ def _load_previous(
             return None, None, f"the embedding backend changed to {backend}"
         if any(not seg.layout for seg in index.segments):
             return None, None, "the previous index has no vectors"
+        if index.dense_error:  # damaged vectors: embed everything again
+            return None, None, f"the previous index's {index.dense_error}"
         return manifest, index, ""
     except IndexMissingError:
         return None, None, "there is no previous index"
@@ -212,6 +215,7 @@ def build_index(
         embedder = build_embedder(model, backend) if backend != "torch" else default_embedder(model)
     owner = claim_index_dir(index_dir, corpus_dir)
     with build_lock(index_dir, wait=wait):
+        refuse_foreign_manifest(index_dir)
         collect_garbage(index_dir, owner)
         # Readers may hold the live generation (FAISS loads lazily): its folders stay one
         # build longer, full rebuilds included.
@@ -291,8 +295,12 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
     writer = IndexWriter(index_dir, owner, prev, _analyze)
     # A store the live manifest does not record, or one emptied behind its back, is filled.
     moves = store_of(live_before or {}) != target or (sync is not None and sync.fresh)
-    if prev is not None and not (added or changed or removed or recount or moves) \
-            and not (optimize and not writer.optimized):
+    # Files whose times changed but not their contents (a copy): the next manifest records
+    # the new times, so that opening the index does not hash them again.
+    restamp = prev is not None and bool(prev.verified)
+    # --optimize on a Milvus store also rewrites the store (see _sync_before_publish).
+    if prev is not None and not (added or changed or removed or recount or moves or restamp) \
+            and not (optimize and (not writer.optimized or sync is not None)):
         # Nothing to do: the live index already describes this corpus (an index built
         # before the fast query model existed still gets it, once).
         notes = _export_query_model(index_dir, embedder, progress)
@@ -327,7 +335,7 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
         order_seg[order_seg == -1] = new
     writer.set_order(order_seg, order_row)
     store_notes = _sync_before_publish(sync, parts, writer, prev, live_before, unchanged,
-                                       progress) if sync is not None else []
+                                       progress, rewrite=optimize) if sync is not None else []
     if recount:
         writer.recount()
     if optimize:
@@ -338,8 +346,14 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
     if sync is not None:
         sync.finish(Index.from_manifest(index_dir, manifest, for_search=False))
     collect_garbage(index_dir, owner, keep=folders_of(live_before))
+    if sync is not None and optimize:
+        sync.compact()
     notes = store_notes + _moved_home(live_before, target) \
         + _export_query_model(index_dir, embedder, progress)
+    if restamp:
+        notes.append(f"{len(prev.verified)} index files had other modification times than the "
+                     "index recorded (a copy?); their checksums matched, and the index now "
+                     "records their times")
     if progress:
         progress("write", 1, 1)
     return BuildReport(
@@ -395,10 +409,14 @@ def _unchanged(index_dir: Path) -> Iterator[None]:
 
 def _sync_before_publish(sync: StoreSync, parts: list[_Part], writer: IndexWriter,
                          prev: Index | None, live_before: dict[str, Any] | None,
-                         unchanged: list[str], progress: BuildProgress | None) -> list[str]:
+                         unchanged: list[str], progress: BuildProgress | None, *,
+                         rewrite: bool = False) -> list[str]:
     """Upsert this build's chunks into the Milvus store before the manifest names them
     (qa.index.store_sync); a store new to this index also gets every unchanged chunk, its
-    stored vector reused. Returns a note for the build report."""
+    stored vector reused, and so does one being rewritten (`rewrite`, `qa index --optimize`:
+    milvus-lite keeps BM25 statistics per segment and each update adds one, so its lexical
+    ranking drifts from a fresh build's until every row is in one segment again; see
+    docs/reliability.md). Returns a note for the build report."""
     new_ids = np.concatenate([np.asarray(p.chunk_ids, np.int64) for p in parts]) if parts \
         else np.zeros(0, np.int64)
     removed = [*writer.removed_ids]
@@ -411,7 +429,7 @@ def _sync_before_publish(sync: StoreSync, parts: list[_Part], writer: IndexWrite
     sync.begin([new_ids, gone])
     sync.upsert(_store_chunks(parts))
     carried = 0
-    if sync.fresh and prev is not None and unchanged:
+    if (sync.fresh or rewrite) and prev is not None and unchanged:
         for batch in chunks_of(prev, set(unchanged), embedding_input):
             sync.upsert(batch)
             carried += len(batch)

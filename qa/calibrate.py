@@ -242,8 +242,10 @@ def calibration_texts(n: int = SAMPLE) -> list[str]:
 
 def _read_cache() -> dict[str, Any]:
     try:
-        data = json.loads(cache_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        from .regular_files import read_regular
+
+        data = json.loads(read_regular(cache_file(), limit=1 << 20).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # not a regular file, too big, not JSON
         return {}
     if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
         return {}

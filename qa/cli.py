@@ -169,6 +169,16 @@ def _save_turn(conversation: int | None, answer: Answer, index: str) -> None:
               file=sys.stderr)
 
 
+def _shortened(text: str, limit: int) -> str:
+    """`text` on one line of at most `limit` characters, cut at a word with an ellipsis (a
+    pasted article as a question is a line of the history list, not a page)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit - 1] + "…"
+
+
 def _when(iso: str) -> str:
     """A saved time (UTC) as local `YYYY-MM-DD HH:MM`."""
     from datetime import datetime
@@ -256,9 +266,13 @@ def _index_backends(values: list[str] | None) -> tuple[str | None, str | None]:
 
 
 def _check_index(index: Any) -> int:
-    from .index import verify
+    from .embedding import query_model_problems
+    from .index import read_manifest, verify
 
     problems = verify(index)
+    manifest = read_manifest(index)
+    problems += query_model_problems(index, str(manifest["model"].get("name")),
+                                     quantize=manifest.get("embedding_backend") == "onnx-int8")
     if problems:
         for line in problems:
             print(f"damaged: {terminal_safe(line)}", file=sys.stderr)
@@ -266,7 +280,8 @@ def _check_index(index: Any) -> int:
               f"`qa index --full --index {terminal_safe(str(index))}` to rebuild it.",
               file=sys.stderr)
         return 2
-    print(f"Index {terminal_safe(str(index))}/ is intact: every file matches its checksum.")
+    print(f"Index {terminal_safe(str(index))}/ is intact: every file matches its checksum, "
+          "the parts agree with the manifest, and the query model is sound.")
     return 0
 
 
@@ -370,6 +385,16 @@ watch = true
 # node is at ray_address (`ray start --head` prints it; pip install 'qa[scale]' on every node).
 # executor = "ray"
 # ray_address = "10.0.0.5:6379"
+
+# .feeds files: URLs on this machine or the local network (loopback, link-local, private
+# addresses) are refused unless this is true; a whole feed may take feed_timeout seconds.
+# allow_private_feeds = false
+# feed_timeout = 30
+
+# qa serve: a token every request must carry (Authorization: Bearer TOKEN; `qa chat --server`
+# sends it), and the Host names it answers to beyond its own address and localhost.
+# serve_token = "a-long-random-string"
+# allowed_hosts = "qa.example.org"
 """
 
 
@@ -387,6 +412,8 @@ def _cmd_config(args: argparse.Namespace) -> int:
         source = settings.source(option.name)
         if option.name == "fusion_weight" and value is None:
             value, source = HYBRID_ALPHA, "default (fitted: qa.retrieval.HYBRID_ALPHA)"
+        if option.secret:  # a token is not printed where a screen or a log may keep it
+            value = "(set)" if value else "(not set)"
         rows.append((option, value, source))
     backend, why = _build_backend(settings.model)
     if args.json:
@@ -396,10 +423,12 @@ def _cmd_config(args: argparse.Namespace) -> int:
         return 0
     state = "" if path.exists() else " (none yet: `qa config --example` prints one to start from)"
     print(f"settings file: {terminal_safe(str(path))}{state}")
+    width = max(len(o.name) for o in config.OPTIONS)
     for option, value, source in rows:
         shown = str(value).lower() if isinstance(value, bool) else str(value)
-        print(f"{option.name:<14} = {terminal_safe(shown):<28} {terminal_safe(source)}")
-    print(f"{'build_backend':<14} = {backend or '(not measured yet)':<28} {terminal_safe(why)}")
+        print(f"{option.name:<{width}} = {terminal_safe(shown):<28} {terminal_safe(source)}")
+    print(f"{'build_backend':<{width}} = {backend or '(not measured yet)':<28} "
+          f"{terminal_safe(why)}")
     return 0
 
 
@@ -609,7 +638,8 @@ examples:
     "serve": """\
 examples:
   qa serve                                  # index/ on http://127.0.0.1:8000
-  qa serve --index ~/news-index --host 0.0.0.0 --port 8080
+  qa serve --index ~/news-index --host 10.0.0.11 --allowed-host qa.example.org
+  QA_SERVE_TOKEN=s3cret qa serve            # every request needs Authorization: Bearer s3cret
   curl 'http://127.0.0.1:8000/ask?q=Who+leads+the+dockworkers+union%3F'
   curl 'http://127.0.0.1:8000/search?q=sanctions&k=3&since=2022-02'
   curl -X POST http://127.0.0.1:8000/ask -H 'Content-Type: application/json' \\
@@ -619,8 +649,10 @@ examples:
 endpoints: GET /search?q=&k=&since=&until=&mode=   GET /ask?q=&since=&until=
 POST /ask {"question", "history", "since", "until"}   GET /health   GET /article/ID
 Bodies are the --json of qa search and qa ask; an error is {"error": message}: 400 for a
-bad query, 503 while there is no usable index. A build by `qa index` is picked up within a
-second. Needs the serve extra: pip install 'qa[serve]'.""",
+bad query or a Host it does not answer to, 401 without the token, 503 while there is no
+usable index. Beyond this machine, put it behind a TLS proxy (README, "Serving more than
+one machine"). A build by `qa index` is picked up within a second. Needs the serve extra:
+pip install 'qa[serve]'.""",
     "config": """\
 examples:
   qa config                                 # each setting, and where it came from
@@ -825,7 +857,7 @@ examples:
         for c in conversations:
             turns = f"{c.turns} question{'s' if c.turns != 1 else ''}"
             print(f"{c.id:>5}  {_when(c.last_asked)}  {turns:<13} "
-                  f"{terminal_safe(c.first_question)}")
+                  f"{_shortened(terminal_safe(c.first_question), 100)}")
         print(f"\n`qa history ID` shows one; `qa history --export ID -o FILE.md` writes it as "
               "Markdown; `qa ask --continue` follows up on the newest.", file=sys.stderr)
         return 0
@@ -852,7 +884,7 @@ examples:
         if args.server:  # a running `qa serve` answers: no index is opened here
             from qa.tui.app import run_remote
 
-            run_remote(args.server, theme=settings.theme)
+            run_remote(args.server, theme=settings.theme)  # it sends serve_token, if set
             return 0
         from qa.tui.app import run
 
@@ -874,7 +906,9 @@ examples:
         from .serve import serve
 
         serve(config.index_path(args.index), host=args.host, port=args.port,
-              announce=lambda line: print(terminal_safe(line), file=sys.stderr, flush=True))
+              announce=lambda line: print(terminal_safe(line), file=sys.stderr, flush=True),
+              token=config.serve_token(args.token),
+              hosts=config.allowed_hosts(args.allowed_host))
         return 0
 
     p = sub.add_parser("serve", help="answer searches and questions over HTTP (JSON), for many "
@@ -883,6 +917,15 @@ examples:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a Host name to answer to besides the address it listens on and "
+                        "localhost (the name clients or a proxy use; repeat for several; "
+                        "*.example.org for a domain); default $QA_ALLOWED_HOSTS or the "
+                        "settings file")
+    p.add_argument("--token", metavar="TOKEN",
+                   help="require Authorization: Bearer TOKEN on every request (better kept in "
+                        "$QA_SERVE_TOKEN or the settings file than on a command line others "
+                        "can see)")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("config", help="show the settings in force and where each came from")

@@ -4,7 +4,8 @@ Each setting is resolved in this order, the first that has it winning:
 
 1. a command-line flag (`--index`, `--corpus`, ...), passed in by the caller;
 2. an environment variable (`QA_INDEX`, `QA_CORPUS`, `QA_MODEL`, `QA_WATCH`, `QA_THEME`,
-   `QA_FUSION_WEIGHT`, `QA_BACKEND`, `QA_MILVUS_URI`, `QA_EXECUTOR`, `QA_RAY_ADDRESS`);
+   `QA_FUSION_WEIGHT`, `QA_BACKEND`, `QA_MILVUS_URI`, `QA_EXECUTOR`, `QA_RAY_ADDRESS`,
+   `QA_ALLOW_PRIVATE_FEEDS`, `QA_FEED_TIMEOUT`, `QA_SERVE_TOKEN`, `QA_ALLOWED_HOSTS`);
 3. the settings file, `$XDG_CONFIG_HOME/qa/config.toml` (default `~/.config/qa/config.toml`):
 
        index = "~/news/index"
@@ -17,6 +18,10 @@ Each setting is resolved in this order, the first that has it winning:
        milvus_uri = "http://milvus.internal:19530"
        executor = "ray"              # qa index: embed on a Ray cluster (default: local)
        ray_address = "10.0.0.5:6379"
+       allow_private_feeds = false   # .feeds: also fetch from this machine and the LAN
+       feed_timeout = 30             # .feeds: seconds for a whole feed, at most
+       serve_token = "..."           # qa serve: required on every request (qa chat sends it)
+       allowed_hosts = "qa.example.org"  # qa serve: more Host names it answers to
 
 4. the defaults below.
 
@@ -35,6 +40,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError
+from .regular_files import FileTooLargeError, NotRegularFileError, read_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,6 +61,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # transformers prints a "Loading weights" bar on stderr; qa shows its own progress instead.
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# OpenVINO's and NNCF's telemetry (the openvino_telemetry package) writes a client id and
+# usage counts under ~/intel/ on import and would report them: qa writes only what it owns and
+# runs offline. Without that package both libraries use their own no-op stubs. An application
+# that loaded it before qa keeps it.
+sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
+
+SETTINGS_FILE_LIMIT = 1 << 20  # bytes: a settings file is a few lines
 
 
 @dataclass(frozen=True)
@@ -63,9 +76,10 @@ class Option:
 
     name: str
     env: str
-    kind: str  # "path", "text", "bool" or "fraction"
+    kind: str  # "path", "text", "bool", "fraction" or "seconds"
     default: Any
     help: str
+    secret: bool = False  # `qa config` does not print its value
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -90,6 +104,19 @@ OPTIONS: tuple[Option, ...] = (
            "where `qa index` embeds: local (this machine) or ray (a Ray cluster)"),
     Option("ray_address", "QA_RAY_ADDRESS", "text", "",
            "the Ray cluster's head node, HOST:6379 (what `ray start --head` prints)"),
+    # A `.feeds` file is content anyone may have written: by default it reaches only public
+    # addresses, never this machine, the local network or a cloud's metadata service.
+    Option("allow_private_feeds", "QA_ALLOW_PRIVATE_FEEDS", "bool", False,
+           "fetch .feeds URLs on this machine and the local network too (loopback, "
+           "link-local and private addresses)"),
+    Option("feed_timeout", "QA_FEED_TIMEOUT", "seconds", 30.0,
+           "seconds a whole feed may take to arrive (one deadline, however it trickles in)"),
+    Option("serve_token", "QA_SERVE_TOKEN", "text", "",
+           "a token `qa serve` requires on every request (Authorization: Bearer TOKEN); "
+           "`qa chat --server` sends it", secret=True),
+    Option("allowed_hosts", "QA_ALLOWED_HOSTS", "text", "",
+           "Host names `qa serve` answers to besides the address it listens on and "
+           "localhost, comma-separated (the names clients and proxies use)"),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -109,6 +136,10 @@ class Settings:
     milvus_uri: str
     executor: str
     ray_address: str
+    allow_private_feeds: bool
+    feed_timeout: float
+    serve_token: str
+    allowed_hosts: str
     sources: tuple[tuple[str, str], ...]
 
     def source(self, name: str) -> str:
@@ -223,6 +254,30 @@ def ray_address(value: str | None = None) -> str | None:
     return _setting("ray_address", value) or None
 
 
+def allow_private_feeds() -> bool:
+    """Whether `.feeds` URLs may reach loopback, link-local and private addresses."""
+    return bool(_setting("allow_private_feeds"))
+
+
+def feed_timeout() -> float:
+    """Seconds a whole feed may take (`$QA_FEED_TIMEOUT`, the file, else 30)."""
+    return float(_setting("feed_timeout"))
+
+
+def serve_token(value: str | None = None) -> str | None:
+    """The token `qa serve` requires and `qa chat --server` sends (the argument,
+    `$QA_SERVE_TOKEN`, the file), or None."""
+    return _setting("serve_token", value) or None
+
+
+def allowed_hosts(values: list[str] | None = None) -> list[str]:
+    """Extra Host names for `qa serve` (the arguments, else `$QA_ALLOWED_HOSTS` or the file,
+    comma-separated)."""
+    given = ",".join(values) if values else None
+    text = str(_setting("allowed_hosts", given) or "")
+    return [h.strip() for h in text.split(",") if h.strip()]
+
+
 def resolve_model_path(name: str) -> str:
     """Map a model name to what SentenceTransformer loads (a local path for the packaged one)."""
     if name == PACKAGED_MODEL:
@@ -256,6 +311,13 @@ def _from_env(option: Option, raw: str) -> Any:
         except ValueError:
             raise ConfigError(f"{option.env}={raw!r} is not a number from 0 to 1. Set it to "
                               f"e.g. 0.5, or unset it for the fitted default.") from None
+    if option.kind == "seconds":
+        try:
+            return _seconds(float(text))
+        except ValueError:
+            raise ConfigError(f"{option.env}={_short(raw)} is not a number of seconds from "
+                              f"1 to {MAX_SECONDS:g}. Set it to e.g. {option.default:g}, or "
+                              "unset it.") from None
     return text
 
 
@@ -265,20 +327,52 @@ def _fraction(value: float) -> float:
     return float(value)
 
 
+MAX_SECONDS = 3600.0
+
+
+def _seconds(value: float) -> float:
+    if not 1.0 <= value <= MAX_SECONDS:  # also refuses nan
+        raise ValueError(value)
+    return float(value)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A value as quoted in a message: repr'd, and cut (a value may be megabytes long)."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
 def _read_file(path: Path) -> dict[str, tuple[Any, str]]:
     """The file's settings, each with where it stands ("FILE line N"); {} without a file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # A regular file only (a link to one is fine): a FIFO would block every command and
+        # /dev/zero never ends.
+        text = read_regular(path, limit=SETTINGS_FILE_LIMIT).decode("utf-8")
     except FileNotFoundError:
         return {}
+    except NotRegularFileError:
+        raise ConfigError(f"The settings file {path} is not a regular file (a pipe, a device, "
+                          "a folder or a link to one), so qa does not read it. Replace it with "
+                          f"a file (`qa config --example > {path}` writes one), or remove it; "
+                          "qa then uses its defaults.") from None
+    except FileTooLargeError:
+        raise ConfigError(f"The settings file {path} is larger than "
+                          f"{SETTINGS_FILE_LIMIT >> 20} MB; a settings file is a few lines. "
+                          f"Replace it (`qa config --example > {path}`), or remove it.") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"The settings file {path} cannot be read ({reason}). Fix it or "
                           "remove it; qa then uses its defaults.") from None
+    if text.startswith("\ufeff"):  # a byte-order mark, as some editors write UTF-8
+        text = text[1:]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_syntax_message(path, text, str(exc))) from None
+    except RecursionError:
+        raise ConfigError(f"settings file {path}: a value is nested too deeply to read. Write "
+                          'each setting as name = value, text in quotes: index = '
+                          '"~/news/index".') from None
     lines = text.splitlines()
     out: dict[str, tuple[Any, str]] = {}
     for key, value in data.items():
@@ -289,17 +383,20 @@ def _read_file(path: Path) -> dict[str, tuple[Any, str]]:
             close = difflib.get_close_matches(key, list(_BY_NAME), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ConfigError(
-                f"settings file {where}: unknown setting '{key}'.{hint} The settings are "
-                f"{', '.join(_BY_NAME)}, each written as name = value at the top of the file.")
+                f"settings file {where}: unknown setting {_short(key)}.{hint} The settings "
+                f"are {', '.join(_BY_NAME)}, each written as name = value at the top of the "
+                "file.")
         out[key] = (_from_file(option, value, f"settings file {where}"), where)
     return out
 
 
 def _from_file(option: Option, value: Any, where: str) -> Any:
     example = {"path": f'{option.name} = "~/news/{option.name}"',
-               "text": f'{option.name} = "{option.default}"',
-               "bool": f"{option.name} = true", "fraction": f"{option.name} = 0.5"}[option.kind]
-    shown = repr(value) if not isinstance(value, bool) else str(value).lower()
+               "text": f'{option.name} = "{option.default or "..."}"',
+               "bool": f"{option.name} = true", "fraction": f"{option.name} = 0.5",
+               "seconds": f"{option.name} = {option.default:g}" if option.kind == "seconds"
+               else ""}[option.kind]
+    shown = _short(value) if not isinstance(value, bool) else str(value).lower()
     if option.kind in ("path", "text"):
         if isinstance(value, str) and value.strip():
             return Path(value).expanduser() if option.kind == "path" else value.strip()
@@ -311,6 +408,14 @@ def _from_file(option: Option, value: Any, where: str) -> Any:
             return value
         raise ConfigError(f"{where}: {option.name} must be true or false (no quotes), not "
                           f"{shown}. Write e.g. {example}")
+    if option.kind == "seconds":
+        try:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(value)
+            return _seconds(float(value))
+        except ValueError:
+            raise ConfigError(f"{where}: {option.name} must be a number of seconds from 1 to "
+                              f"{MAX_SECONDS:g}, not {shown}. Write e.g. {example}") from None
     try:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(value)
@@ -341,7 +446,7 @@ def _syntax_message(path: Path, text: str, error: str) -> str:
     line, column = int(m[1]), int(m[2])
     lines = text.splitlines()
     shown = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-    quoted = f" ({shown!r})" if shown else ""
+    quoted = f" ({_short(shown)})" if shown else ""
     return (f"settings file {path} line {line}, column {column}{quoted}: {what[:1].lower()}{what[1:]}. Write "
             'each setting as name = value, with text and folders in quotes (index = '
             '"~/news/index") and true/false or numbers bare (watch = false).')

@@ -292,7 +292,9 @@ def ensure_query_model(index_dir: Path, name: str, *, quantize: bool = False) ->
 
     owner = index_id(index_dir)
     target = query_model_dir(index_dir, name, quantize=quantize)
-    if _valid_export(target, name):
+    # Checked whole (~0.1 s: the model's SHA-256, the tokenizer parsed): a damaged copy is
+    # replaced, so `qa index` repairs what `qa index --check` finds here.
+    if _valid_export(target, name, thorough=True):
         return target
     if target.exists() or target.is_symlink():
         if owner is None or not is_marked(target, owner):
@@ -327,15 +329,35 @@ def ensure_query_model(index_dir: Path, name: str, *, quantize: bool = False) ->
     return target
 
 
-def _valid_export(folder: Path, name: str) -> bool:
-    from .onnx_embed import OnnxConfig
+def _valid_export(folder: Path, name: str, *, thorough: bool = False) -> bool:
+    """Whether `folder` holds a usable export of model `name`: its config, a model file of
+    the recorded size and a tokenizer, all regular files; `thorough`: also the model's
+    SHA-256 and a tokenizer that parses (qa.onnx_embed.export_problems)."""
+    from .onnx_embed import TOKENIZER_FILE, OnnxConfig, export_problems
+    from .regular_files import is_regular
 
+    if thorough:
+        return (folder / "config.json").exists() and not export_problems(folder, name=name)
     try:
         cfg = OnnxConfig.read(folder)
     except ModelUnavailableError:
         return False
     model = folder / cfg.onnx_file
-    return cfg.source_model == name and model.exists() and model.stat().st_size == cfg.onnx_bytes
+    return (cfg.source_model == name and is_regular(model)
+            and model.stat().st_size == cfg.onnx_bytes and is_regular(folder / TOKENIZER_FILE))
+
+
+def query_model_problems(index_dir: Path, name: str, *, quantize: bool = False) -> list[str]:
+    """What is wrong with the query model exported beside an index (`qa index --check`), one
+    line each; empty when it is sound or there is none (queries then load the model itself)."""
+    from .onnx_embed import export_problems
+
+    folder = query_model_dir(index_dir, name, quantize=quantize)
+    if not (folder.exists() or folder.is_symlink()):
+        return []
+    if folder.is_symlink() or not folder.is_dir():
+        return [f"{folder} is not a folder qa made"]
+    return export_problems(folder, name=name)
 
 
 def fast_query_embedder(index_dir: Path, name: str, *, quantize: bool = False) -> Embedder | None:

@@ -66,6 +66,8 @@ def _m002_answer_phrase(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE turns ADD COLUMN certainty TEXT")  # Answer.certainty
 
 
+BUSY_SECONDS = 5.0  # how long a write waits for another process's transaction
+
 Migration = Callable[[sqlite3.Connection], None]
 # Append only: migration n (1-based) brings a database from user_version n-1 to n.
 MIGRATIONS: tuple[Migration, ...] = (_m001_conversations_and_turns, _m002_answer_phrase)
@@ -163,6 +165,10 @@ class History:
         except OSError as error:
             raise HistoryError(f"Cannot create {history.path.parent} for the conversation "
                                f"history ({error.strerror or error}).") from None
+        if history.path.exists() and not history.path.is_file():  # SQLite would wait on a FIFO
+            raise HistoryError(f"The history {history.path} is not a regular file (a folder, a "
+                               "pipe or a device). Move it away and qa starts a new one there, "
+                               "or set XDG_DATA_HOME to keep the history somewhere else.")
         with history._connect() as db:
             migrate(db)
         return history
@@ -170,15 +176,14 @@ class History:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
         except sqlite3.Error as error:
-            raise HistoryError(f"Cannot open the history {self.path} ({error}).") from None
+            raise _history_error(self.path, error) from None
         try:
             db.row_factory = sqlite3.Row
             yield db
-        except sqlite3.DatabaseError as error:
-            raise HistoryError(f"The history {self.path} cannot be used ({error}). Move it "
-                               "away and qa starts a new one.") from None
+        except sqlite3.Error as error:
+            raise _history_error(self.path, error) from None
         finally:
             db.close()
 
@@ -245,7 +250,7 @@ class History:
         with self._connect() as db:
             rows = db.execute("SELECT * FROM turns WHERE conversation_id = ? ORDER BY id",
                               (conversation_id,)).fetchall()
-        return [_turn(row) for row in rows]
+        return [_turn(row, self.path) for row in rows]
 
     def questions(self, limit: int = 500) -> list[str]:
         """The questions asked most recently, oldest first (for the chat's ↑), each once."""
@@ -257,19 +262,55 @@ class History:
         return newest_first[::-1]
 
 
+def _history_error(path: Path, error: sqlite3.Error) -> HistoryError:
+    """What happened to the history, in words, and what to do: a locked, read-only or full
+    database is not a damaged one, and moving it away would lose it for nothing."""
+    code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(error).lower()
+    if primary in (5, 6) or "locked" in text:  # SQLITE_BUSY, SQLITE_LOCKED
+        return HistoryError(
+            f"The history {path} is locked: another qa (or another program) is writing to it "
+            f"({error}). Try again in a moment; if it stays locked, close the other program.")
+    if primary == 8 or "readonly" in text or "read-only" in text:  # SQLITE_READONLY
+        return HistoryError(
+            f"The history {path} is read-only ({error}). Check the permissions of the file and "
+            "its folder (both must be writable by you), or set XDG_DATA_HOME to keep the "
+            "history somewhere else.")
+    if primary == 13 or "full" in text:  # SQLITE_FULL
+        return HistoryError(
+            f"The disk holding the history {path} is full ({error}); nothing was saved. Free "
+            "some space there, or set XDG_DATA_HOME to keep the history somewhere else.")
+    if primary in (3, 10, 14):  # SQLITE_PERM, SQLITE_IOERR, SQLITE_CANTOPEN
+        return HistoryError(
+            f"Cannot open the history {path} ({error}). Check that its folder exists and is "
+            "writable by you, or set XDG_DATA_HOME to keep the history somewhere else.")
+    return HistoryError(f"The history {path} cannot be used ({error}). Move it away and qa "
+                        "starts a new one.")
+
+
 _CITATION_FIELDS = {f.name for f in fields(Citation)}
 _PHRASE_FIELDS = {f.name for f in fields(AnswerPhrase)}
 
 
-def _turn(row: sqlite3.Row) -> Turn:
-    citations = tuple(Citation(**{k: v for k, v in c.items() if k in _CITATION_FIELDS})
-                      for c in json.loads(row["citations"]))
-    answer = Answer(
-        question=row["question"], resolved_question=row["resolved_question"], text=row["answer"],
-        citations=citations, abstained=bool(row["abstained"]), mode=row["mode"],
-        fallback_reason=row["fallback_reason"], since=row["since"], until=row["until"],
-        notes=tuple(json.loads(row["notes"])), confidence=row["confidence"],
-        generation=row["generation"], certainty=row["certainty"],
-        answer=AnswerPhrase(**{k: v for k, v in json.loads(row["phrase"]).items()
-                               if k in _PHRASE_FIELDS}) if row["phrase"] else None)
+def _turn(row: sqlite3.Row, path: Path) -> Turn:
+    """A saved turn; HistoryError naming it when its row no longer reads as one."""
+    try:
+        citations = tuple(Citation(**{k: v for k, v in c.items() if k in _CITATION_FIELDS})
+                          for c in json.loads(row["citations"]))
+        answer = Answer(
+            question=row["question"], resolved_question=row["resolved_question"],
+            text=row["answer"], citations=citations, abstained=bool(row["abstained"]),
+            mode=row["mode"], fallback_reason=row["fallback_reason"], since=row["since"],
+            until=row["until"], notes=tuple(json.loads(row["notes"])),
+            confidence=row["confidence"], generation=row["generation"],
+            certainty=row["certainty"],
+            answer=AnswerPhrase(**{k: v for k, v in json.loads(row["phrase"]).items()
+                                   if k in _PHRASE_FIELDS}) if row["phrase"] else None)
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        raise HistoryError(
+            f"In the history {path}, turn {row['id']} of conversation "
+            f"{row['conversation_id']} is damaged ({type(exc).__name__}: {exc}); the other "
+            "turns are unaffected. `qa history` lists the conversations; to drop that turn: "
+            f"sqlite3 {path} 'DELETE FROM turns WHERE id = {row['id']}'") from None
     return Turn(row["id"], row["conversation_id"], row["asked"], row["index_path"], answer)

@@ -17,8 +17,15 @@ Formats (`FORMATS`):
   text/plain part, else the text/html part through the HTML path);
 * RSS/Atom feeds (`.rss`, `.atom`, and `.xml` files that are feeds), through feedparser: one
   article per entry (title, published date, link, content or summary as text);
-* `.feeds` files: feed URLs, one a line, fetched (with a timeout) on every `qa index`; a feed
-  that cannot be fetched (no network) is listed as skipped and keeps what was indexed from it.
+* `.feeds` files: feed URLs, one a line, fetched on every `qa index` (qa.fetch: one deadline
+  for the whole feed, a size cap, public addresses only unless `allow_private_feeds` is set,
+  `file://` only inside the corpus folder); a feed that cannot be fetched (no network) is
+  listed as skipped and keeps what was indexed from it.
+
+Limits: an article's text, the records of one file, and what a `.docx` unpacks into are
+bounded (`MAX_ARTICLE_CHARS`, `MAX_RECORDS`, `MAX_DOCX_UNPACKED`, `MAX_DOCX_PARTS`,
+`MAX_PARAGRAPHS`), so one file cannot take a build's memory and time; each limit that is hit
+is a skipped file (or record) with the reason.
 
 Every other file that is not hidden is listed as skipped with the reason (unsupported format,
 a README or licence file, not a regular file), never dropped silently; hidden files and folders
@@ -64,6 +71,7 @@ import csv
 import datetime as _dt
 import hashlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -74,12 +82,15 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from qa import config
 from qa.chunking import split_sentences
 from qa.dates import written_date
 from qa.errors import CorpusError
+from qa.fetch import FeedRefused, FeedUnavailable, fetch_feed
+from qa.regular_files import NotRegularFileError, read_regular
 from qa.types import Article, Skipped
 
 if TYPE_CHECKING:
@@ -97,9 +108,17 @@ FORMATS = (
 # The readable formats as the user reads them in messages (.htm and .xml feeds go unsaid).
 FORMATS_TEXT = ".txt .md .html .jsonl .csv .tsv .pdf .docx .eml .mbox .rss .atom .feeds"
 # A `.feeds` file lists feed URLs, one a line; each is fetched on every `qa index`.
-FEED_TIMEOUT = 15.0  # seconds per feed
-FEED_MAX_BYTES = 20 << 20
 _FETCH_FAILED = "could not be fetched"
+# What one file may unpack into. A news article is thousands of characters and a .docx a few
+# hundred kilobytes unpacked; these are orders of magnitude above, and far below what would
+# exhaust a build (a 1 MB .docx once unpacked to a 537-million-character article, 3.6 GB).
+# One article's text (~10 million words): docs/reliability.md has a 50 MB article read and
+# chunked in seconds; 537 million characters took 3.6 GB.
+MAX_ARTICLE_CHARS = 64_000_000
+MAX_RECORDS = 1_000_000  # rows of a table, lines of a .jsonl, messages, feed entries
+MAX_DOCX_UNPACKED = 100 << 20  # bytes, all parts of a .docx together (python-docx reads all)
+MAX_DOCX_PARTS = 10_000
+MAX_PARAGRAPHS = 100_000  # of one document
 # Files that come with a downloaded corpus and describe it; they are not articles.
 _NOT_ARTICLES = frozenset({"readme", "license", "licence", "copying"})
 
@@ -334,6 +353,26 @@ def _content_hash(title: str, date: str | None, source: str, url: str | None, te
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+class _LimitHit(Exception):
+    """A file or record goes past one of the limits above; the message is the skip reason."""
+
+
+def _too_long(length: int, *, at_least: bool = False) -> _LimitHit:
+    return _LimitHit(
+        f"the article is {'over ' if at_least else ''}{length:,} characters long, more than qa "
+        f"indexes as one article ({MAX_ARTICLE_CHARS:,}); split it into several files")
+
+
+def _check_length(text: str) -> None:
+    if len(text) > MAX_ARTICLE_CHARS:
+        raise _too_long(len(text))
+
+
+def _more_records(rel: str, counted: int, more: int) -> Skipped:
+    return Skipped(rel, f"holds more than {counted:,} articles: the first {counted:,} are read "
+                        f"and {more:,} more are not; split the file into smaller ones")
+
+
 def _make_article(
     *,
     id: str,
@@ -345,6 +384,7 @@ def _make_article(
     url: str | None,
     fallback_title: str,
 ) -> Article:
+    _check_length(text)
     url = url.strip() or None if url else None
     source = (source or "").strip() or _host(url)
     title = " ".join((title or "").split()) or _title_from_text(text, fallback_title)
@@ -413,7 +453,11 @@ def _article_from_body(
     The body loses its boilerplate and its header lines (date marker, dateline, headline).
     `date` (stated by the record) wins over a dateline, which wins over `file_date` (a
     document's own creation date).
+
+    Raises:
+        _LimitHit: the text is longer than MAX_ARTICLE_CHARS.
     """
+    _check_length(text)  # before the work below, which a huge text would make long
     body = strip_boilerplate(_normalise(text))
     body, date, title = _recover_header(body, date=date, title=title)
     if not _has_words(body):
@@ -453,13 +497,24 @@ def read_article_file(path: Path, root: Path) -> tuple[list[Article], list[Skipp
     problem = _format_problem(path.name)
     if problem:
         return [], [Skipped(rel, problem)]
-    ext = path.suffix.lower()
     try:
-        data = path.read_bytes()
+        # A regular file, not through a link (the walk reports links; this also holds if one
+        # was put in its place since).
+        data = read_regular(path, follow_links=False)
+    except NotRegularFileError:
+        return [], [Skipped(rel, "not a regular file (a pipe, socket or device)")]
     except PermissionError:
         return [], [Skipped(rel, "cannot be read (permission denied); check its permissions")]
     except OSError as exc:
         return [], [Skipped(rel, f"cannot be read ({exc.strerror or exc})")]
+    try:
+        return _read_data(path, rel, root, data)
+    except _LimitHit as limit:
+        return [], [Skipped(rel, str(limit))]
+
+
+def _read_data(path: Path, rel: str, root: Path, data: bytes) -> Read:
+    ext = path.suffix.lower()
     if not data.strip():
         return [], [Skipped(rel, "empty file")]
     if ext == ".pdf":
@@ -478,7 +533,7 @@ def read_article_file(path: Path, root: Path) -> tuple[list[Article], list[Skipp
     if ext in (".rss", ".atom", ".xml"):
         return _read_feed(data, rel)
     if ext == ".feeds":
-        return _read_feed_list(data, rel)
+        return _read_feed_list(data, rel, root)
     raw = _decode(data)
     if raw is None:
         return [], [Skipped(rel, "not UTF-8 text; re-save it as UTF-8")]
@@ -606,14 +661,28 @@ def _read_jsonl(text: str, rel: str) -> Read:
     articles: list[Article] = []
     skipped: list[Skipped] = []
     file_id = _article_id(rel)
-    for number, line in enumerate(text.split("\n"), start=1):
+    records = 0
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        records += 1
+        if records > MAX_RECORDS:
+            more = sum(1 for rest in lines[number - 1 :] if rest.strip())
+            skipped.append(_more_records(rel, MAX_RECORDS, more))
+            break
         where = f"{rel}:{number}"
         try:
+            _check_length(line)
             record = json.loads(line)
+        except _LimitHit as limit:
+            skipped.append(Skipped(where, f"line {number}: {limit}"))
+            continue
         except json.JSONDecodeError as exc:
             skipped.append(Skipped(where, f"line {number}: not valid JSON ({exc.msg})"))
+            continue
+        except RecursionError:
+            skipped.append(Skipped(where, f"line {number}: JSON nested too deeply"))
             continue
         if not isinstance(record, dict):
             skipped.append(Skipped(where, f"line {number}: not a JSON object"))
@@ -675,7 +744,9 @@ def _read_table(text: str, rel: str, *, delimiter: str) -> Read:
     """One article per row of a CSV/TSV whose header names a text column."""
     # Article bodies are longer than csv's default 128 KB field limit (a process-wide setting).
     csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    parts = text.split("\n")
+    lines = [line + "\n" for line in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    reader = csv.reader(iter(lines), delimiter=delimiter)
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -700,17 +771,26 @@ def _read_table(text: str, rel: str, *, delimiter: str) -> Read:
     skipped: list[Skipped] = []
     file_id = _article_id(rel)
     number = 0
-    try:
-        for row in reader:
-            if not row:
-                continue  # a blank line
-            number += 1
+    rows = _table_rows(lines, reader.line_num, delimiter)
+    for line_no, row in rows:
+        if not row:
+            continue  # a blank line
+        number += 1
+        where = f"{rel}:{number}"
+        if number > MAX_RECORDS:
+            more = 1 + sum(1 for _, rest in rows if rest)
+            skipped.append(_more_records(rel, MAX_RECORDS, more))
+            break
+        if isinstance(row, str):
+            skipped.append(Skipped(where, f"row {number} (line {line_no}): {row}"))
+            continue
 
-            def cell(field: str, row: list[str] = row) -> str:
-                at = column.get(field)
-                return row[at].strip() if at is not None and at < len(row) else ""
+        def cell(field: str, row: list[str] = row) -> str:
+            at = column.get(field)
+            return row[at].strip() if at is not None and at < len(row) else ""
 
-            record_id = cell("id")
+        record_id = cell("id")
+        try:
             article = _article_from_body(
                 cell("text"),
                 id=f"{file_id}/{record_id or number}",
@@ -721,16 +801,57 @@ def _read_table(text: str, rel: str, *, delimiter: str) -> Read:
                 url=cell("url") or None,
                 fallback_title=record_id or f"row {number}",
             )
-            if article is None:
-                skipped.append(Skipped(f"{rel}:{number}", f"row {number}: no text"))
-            else:
-                articles.append(article)
-    except csv.Error as exc:
-        number += 1
-        skipped.append(
-            Skipped(f"{rel}:{number}", f"row {number}: not valid CSV, the rest is unread ({exc})")
-        )
+        except _LimitHit as limit:
+            skipped.append(Skipped(where, f"row {number}: {limit}"))
+            continue
+        if article is None:
+            skipped.append(Skipped(where, f"row {number}: no text"))
+        else:
+            articles.append(article)
     return articles, skipped
+
+
+_MAX_BROKEN_ROWS = 100  # rows a table may break before the rest of it is left unread
+
+
+def _table_rows(lines: list[str], first: int, delimiter: str) -> Iterator[tuple[int, Any]]:
+    """The rows of a table from line index `first` on, each with the line it starts on
+    (1-based): its fields, or (a str) why it could not be read.
+
+    Read strictly: a quote opened in a field and never closed would otherwise run on,
+    silently, to the next quote anywhere in the file, merging the rows between into one
+    field. A row that breaks strict reading on its own line (`"Quoted," he said`) is read
+    leniently, as written; one that ran on over several lines is reported, and reading starts
+    again on its second line, so the rows it swallowed are read.
+    """
+    broken = 0
+    at = first
+    while at < len(lines):
+        reader = csv.reader(itertools.islice(lines, at, None), delimiter=delimiter, strict=True)
+        done = 0  # lines of the rows read so far, from `at`
+        try:
+            for row in reader:
+                yield at + done + 1, row
+                done = reader.line_num
+            return
+        except csv.Error as exc:
+            begin = at + done  # the broken row's first line
+            if reader.line_num - done <= 1:
+                try:
+                    yield begin + 1, next(csv.reader([lines[begin]], delimiter=delimiter), [])
+                except csv.Error as lenient:
+                    yield begin + 1, f"not valid CSV ({lenient})"
+            else:
+                broken += 1
+                if broken > _MAX_BROKEN_ROWS:
+                    yield begin + 1, (f"not valid CSV ({exc}), and {_MAX_BROKEN_ROWS} rows "
+                                      "before it were not either: the rest is unread")
+                    return
+                yield begin + 1, (
+                    f"a quote opened on this line is not closed before the next row starts "
+                    f"(a stray quote?), so this line is skipped and the lines after it are read "
+                    f"as rows; fix the quotes to index it ({exc})")
+            at = begin + 1
 
 
 # --- documents: PDF and DOCX ---------------------------------------------------------------------
@@ -813,14 +934,47 @@ _PYTHON_DOCX_TEMPLATE_CREATED = _dt.datetime(2013, 12, 23, 23, 15, tzinfo=_dt.ti
 
 def _read_docx(data: bytes, rel: str) -> Read:
     # python-docx costs ~0.2 s to import: only when a .docx is read.
-    import docx
+    import zipfile
 
+    import docx
+    from docx.oxml.ns import qn
+
+    # python-docx reads every part of the package into memory and parses its XML: what the
+    # zip says it unpacks into is checked first (zipfile never yields more than a member's
+    # declared size, so the declaration is a real bound).
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            members = package.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        return [], [Skipped(rel, f"not a readable .docx file ({type(exc).__name__}: {exc})")]
+    unpacked = sum(m.file_size for m in members)
+    if len(members) > MAX_DOCX_PARTS or unpacked > MAX_DOCX_UNPACKED:
+        return [], [Skipped(
+            rel, f"the .docx unpacks to {unpacked / (1 << 20):,.0f} MB in {len(members):,} parts, "
+                 f"more than qa reads ({MAX_DOCX_UNPACKED >> 20} MB, {MAX_DOCX_PARTS:,} parts); "
+                 "save the text as a smaller document or a .txt")]
     try:
         document = docx.Document(io.BytesIO(data))
-        paragraphs = [p.text for p in document.paragraphs if p.text.strip()]
+        body = document.element.body
+        count = sum(1 for _ in itertools.islice(body.iterchildren(qn("w:p")), MAX_PARAGRAPHS + 1))
+        if count > MAX_PARAGRAPHS:
+            return [], [Skipped(
+                rel, f"the document has more than {MAX_PARAGRAPHS:,} paragraphs, more than qa "
+                     "reads in one article; split it into several documents")]
+        paragraphs: list[str] = []
+        length = 0
+        for p in document.paragraphs:
+            text = p.text
+            if text.strip():
+                paragraphs.append(text)
+                length += len(text) + 2
+                if length > MAX_ARTICLE_CHARS:
+                    raise _too_long(length, at_least=True)
         props = document.core_properties
         title = _document_title(props.title)
         created = props.created
+    except _LimitHit:
+        raise
     except Exception as exc:  # not a zip, not a Word document, or a damaged one
         return [], [Skipped(rel, f"not a readable .docx file ({type(exc).__name__}: {exc})")]
     if created == _PYTHON_DOCX_TEMPLATE_CREATED:
@@ -882,6 +1036,8 @@ def _read_eml(data: bytes, rel: str) -> Read:
     try:
         message = email.message_from_bytes(data, policy=policy.default)
         found = _email_article(message, id=_article_id(rel), rel=rel, fallback_title=Path(rel).stem)
+    except _LimitHit:
+        raise
     except Exception as exc:  # the email package raises on some malformed headers
         return [], [Skipped(rel, f"e-mail could not be read ({type(exc).__name__}: {exc})")]
     if isinstance(found, str):
@@ -906,12 +1062,18 @@ def _read_mbox(path: Path, rel: str) -> Read:
     except Exception as exc:
         return [], [Skipped(rel, f"mailbox could not be read ({type(exc).__name__}: {exc})")]
     try:
-        for number, message in enumerate(box, start=1):
+        messages = enumerate(box, start=1)
+        for number, message in messages:
             where = f"{rel}:{number}"
+            if number > MAX_RECORDS:
+                skipped.append(_more_records(rel, MAX_RECORDS, 1 + sum(1 for _ in messages)))
+                break
             try:
                 found = _email_article(
                     message, id=f"{file_id}/{number}", rel=rel, fallback_title=f"message {number}"
                 )
+            except _LimitHit as limit:
+                found = str(limit)
             except Exception as exc:  # the email package raises on some malformed headers
                 found = f"could not be read ({type(exc).__name__}: {exc})"
             if isinstance(found, str):
@@ -972,20 +1134,27 @@ def _read_feed(data: bytes, rel: str) -> Read:
     articles: list[Article] = []
     skipped: list[Skipped] = []
     for number, entry in enumerate(feed.entries, start=1):
+        if number > MAX_RECORDS:
+            skipped.append(_more_records(rel, MAX_RECORDS, len(feed.entries) - MAX_RECORDS))
+            break
         title = entry.get("title") or ""
         if (entry.get("title_detail") or {}).get("type") == "text/html":
             title = _html_to_text(title)
-        article = _article_from_body(
-            _entry_text(entry),
-            id=f"{file_id}/{_entry_key(entry, number)}",
-            rel=rel,
-            title=title.strip() or None,
-            date=_iso_date(entry.get("published") or entry.get("updated") or "")
-            or _iso_date(entry.get("published_parsed") or entry.get("updated_parsed")),
-            source=source,
-            url=_str_or_none(entry.get("link")),
-            fallback_title=f"entry {number}",
-        )
+        try:
+            article = _article_from_body(
+                _entry_text(entry),
+                id=f"{file_id}/{_entry_key(entry, number)}",
+                rel=rel,
+                title=title.strip() or None,
+                date=_iso_date(entry.get("published") or entry.get("updated") or "")
+                or _iso_date(entry.get("published_parsed") or entry.get("updated_parsed")),
+                source=source,
+                url=_str_or_none(entry.get("link")),
+                fallback_title=f"entry {number}",
+            )
+        except _LimitHit as limit:
+            skipped.append(Skipped(f"{rel}:{number}", f"entry {number}: {limit}"))
+            continue
         if article is None:
             skipped.append(Skipped(f"{rel}:{number}", f"entry {number}: no text"))
         else:
@@ -993,13 +1162,11 @@ def _read_feed(data: bytes, rel: str) -> Read:
     return articles, skipped
 
 
-def _read_feed_list(data: bytes, rel: str) -> Read:
+def _read_feed_list(data: bytes, rel: str, root: Path) -> Read:
     """A `.feeds` file: feed URLs, one a line (`#` starts a comment). Each feed is fetched
-    (with a timeout) and read like a feed file; one that cannot be fetched is listed as
-    skipped with the reason, and the rest are read."""
-    from urllib.error import URLError
-    from urllib.request import urlopen
-
+    (qa.fetch: within `feed_timeout`, from allowed places only) and read like a feed file; one
+    that cannot be fetched or is refused is listed as skipped with the reason, and the rest
+    are read."""
     text = _decode(data)
     if text is None:
         return [], [Skipped(rel, "not UTF-8 text; re-save it as UTF-8")]
@@ -1007,6 +1174,7 @@ def _read_feed_list(data: bytes, rel: str) -> Read:
     urls = [u for u in urls if u]
     if not urls:
         return [], [Skipped(rel, "lists no feed URL (one URL a line)")]
+    timeout, allow_private = config.feed_timeout(), config.allow_private_feeds()
     articles: list[Article] = []
     skipped: list[Skipped] = []
     for n, url in enumerate(urls, start=1):
@@ -1014,16 +1182,14 @@ def _read_feed_list(data: bytes, rel: str) -> Read:
             skipped.append(Skipped(f"{rel}:{n}", f"{url!r} is not an http(s) or file URL"))
             continue
         try:
-            with urlopen(url, timeout=FEED_TIMEOUT) as response:  # noqa: S310 (the user's URLs)
-                body = response.read(FEED_MAX_BYTES + 1)
-        except (URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            skipped.append(Skipped(
-                f"{rel}:{n}", f"{url} {_FETCH_FAILED} ({reason}); is there a network? The "
-                "articles indexed from it before are kept; run `qa index` again when it is back"))
+            body = fetch_feed(url, corpus=root, timeout=timeout, allow_private=allow_private)
+        except FeedRefused as refused:
+            skipped.append(Skipped(f"{rel}:{n}", f"{url} is not fetched: {refused}"))
             continue
-        if len(body) > FEED_MAX_BYTES:
-            skipped.append(Skipped(f"{rel}:{n}", f"{url} is larger than {FEED_MAX_BYTES >> 20} MB"))
+        except FeedUnavailable as reason:
+            skipped.append(Skipped(
+                f"{rel}:{n}", f"{url} {_FETCH_FAILED} ({reason}). The articles indexed from "
+                "it before are kept; run `qa index` again when it is back"))
             continue
         found, bad = _read_feed(body, rel)
         articles.extend(found)

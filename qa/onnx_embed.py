@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import warnings
@@ -38,6 +39,7 @@ import numpy as np
 
 from . import config
 from .errors import ModelUnavailableError
+from .regular_files import read_regular
 
 Progress = Callable[[int, int], None]
 
@@ -82,6 +84,7 @@ class OnnxConfig:
     onnx_sha256: str
     onnx_bytes: int
     pad_token_id: int
+    tokenizer_sha256: str = ""  # exports made before it was recorded have none
 
     def _check(self) -> None:
         """Reject a tampered config: the model file must be a plain name inside the folder,
@@ -101,7 +104,9 @@ class OnnxConfig:
         """Read and check `config.json`. Raises ModelUnavailableError when missing or foreign."""
         path = onnx_dir / CONFIG_FILE
         try:
-            raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            # A regular file, not through a link: a FIFO in its place would hang every query.
+            raw: dict[str, Any] = json.loads(
+                read_regular(path, limit=1 << 20, follow_links=False).decode("utf-8"))
             if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
                 raise ValueError(
                     f"format version {raw.get('format_version') if isinstance(raw, dict) else None!r}"
@@ -113,7 +118,7 @@ class OnnxConfig:
         except (OSError, ValueError, TypeError, RecursionError) as exc:
             raise ModelUnavailableError(
                 f"The ONNX model in {onnx_dir} is missing or unreadable ({exc}). "
-                "Rebuild it with `qa index --full`."
+                "Rebuild it with `qa index --full` (`qa index` replaces a damaged copy too)."
             ) from exc
 
 
@@ -252,6 +257,7 @@ def _export_into(model_name_or_path: str, folder: Path, *, quantize: bool) -> On
         onnx_sha256=_sha256(onnx_path),
         onnx_bytes=onnx_path.stat().st_size,
         pad_token_id=int(hf_tokenizer.pad_token_id or 0),
+        tokenizer_sha256=_sha256(folder / TOKENIZER_FILE),
     )
 
 
@@ -400,6 +406,46 @@ def _MeanPooledEncoder(auto_model: Any, torch: Any) -> Any:  # noqa: N802 (a cla
     return MeanPooledEncoder()
 
 
+TOKENIZER_LIMIT = 64 << 20  # bytes (all-MiniLM-L6-v2's tokenizer.json: 0.7 MB)
+
+
+def export_problems(onnx_dir: Path, *, name: str | None = None) -> list[str]:
+    """What is wrong with an exported model folder, one line each (empty when it is sound):
+    its config, the model file (regular, of the recorded size and SHA-256) and the tokenizer
+    (regular, of the recorded SHA-256 when one is recorded, and readable by `tokenizers`).
+    `name`: the model it must be an export of. Reads the whole model (~90 MB)."""
+    try:
+        cfg = OnnxConfig.read(onnx_dir)
+    except ModelUnavailableError as exc:
+        return [str(exc)]
+    problems = []
+    if name is not None and cfg.source_model != name:
+        problems.append(f"{onnx_dir} holds an export of {cfg.source_model!r}, not {name!r}")
+    model = onnx_dir / cfg.onnx_file
+    try:
+        st = os.lstat(model)
+        if not stat.S_ISREG(st.st_mode):
+            problems.append(f"{model} is not a regular file")
+        elif st.st_size != cfg.onnx_bytes or _sha256(model) != cfg.onnx_sha256:
+            problems.append(f"{model} has changed since it was exported")
+    except OSError as exc:
+        problems.append(f"{model} cannot be read ({exc.strerror or exc})")
+    tokenizer = onnx_dir / TOKENIZER_FILE
+    try:
+        data = read_regular(tokenizer, limit=TOKENIZER_LIMIT, follow_links=False)
+        if cfg.tokenizer_sha256 and hashlib.sha256(data).hexdigest() != cfg.tokenizer_sha256:
+            problems.append(f"{tokenizer} has changed since it was exported")
+        else:
+            from tokenizers import Tokenizer
+
+            Tokenizer.from_str(data.decode("utf-8"))
+    except OSError as exc:
+        problems.append(f"{tokenizer} cannot be read ({exc.strerror or exc})")
+    except Exception as exc:  # tokenizers raises its own Exception for a bad file
+        problems.append(f"{tokenizer} is not a tokenizer ({type(exc).__name__}: {exc})")
+    return problems
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -493,22 +539,28 @@ class OnnxEmbedder:
                 raise ModelUnavailableError(
                     f"The ONNX embedding model in {self._dir} could not be loaded "
                     f"({type(exc).__name__}: {exc}). Search falls back to BM25. "
-                    "Rebuild it with `qa index --full`."
+                    "Rebuild it with `qa index --full` (`qa index` replaces a damaged copy too)."
                 ) from exc
             self._tokenizer = tokenizer
             self._session = session
 
     def _check_size(self, onnx_path: Path) -> None:
         # A size check catches a truncated copy for free; hashing 90 MB on every query
-        # process would cost ~0.1 s, so the sha256 is for manifests and audits.
-        size = onnx_path.stat().st_size
-        if size != self.config.onnx_bytes:
-            raise ValueError(f"{onnx_path.name} is {size} bytes, expected {self.config.onnx_bytes}")
+        # process would cost ~0.1 s, so the sha256 is for builds and `qa index --check`
+        # (`export_problems`).
+        st = os.lstat(onnx_path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"{onnx_path.name} is not a regular file")
+        if st.st_size != self.config.onnx_bytes:
+            raise ValueError(f"{onnx_path.name} is {st.st_size} bytes, expected "
+                             f"{self.config.onnx_bytes}")
 
     def _load_tokenizer(self) -> Any:
         from tokenizers import Tokenizer
 
-        tokenizer = Tokenizer.from_file(str(self._dir / TOKENIZER_FILE))
+        text = read_regular(self._dir / TOKENIZER_FILE, limit=TOKENIZER_LIMIT,
+                            follow_links=False).decode("utf-8")
+        tokenizer = Tokenizer.from_str(text)
         tokenizer.enable_truncation(max_length=self.config.max_length)
         tokenizer.no_padding()  # padded per batch in encode(), to the batch's longest
         return tokenizer

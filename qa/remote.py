@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
+from . import config
 from .errors import QAError, QueryError
 from .types import Answer, AnswerPhrase, Article, Chunk, Citation, Hit, IndexStats, Quote
 
@@ -103,9 +104,11 @@ class RemoteRetriever:
     """
 
     def __init__(self, url: str, *, timeout: float = TIMEOUT_SECONDS,
-                 transport: Transport | None = None) -> None:
+                 transport: Transport | None = None, token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        # The token `qa serve` requires, when it does: the argument, else the settings.
+        self._token = token if token is not None else config.serve_token()
         self._send = transport or self._urllib
         self._health: dict[str, Any] = {}
         self._articles: dict[tuple[str | None, str], Article] = {}
@@ -113,7 +116,7 @@ class RemoteRetriever:
 
     @classmethod
     def open(cls, url: str, *, timeout: float = TIMEOUT_SECONDS,
-             transport: Transport | None = None) -> "RemoteRetriever":
+             transport: Transport | None = None, token: str | None = None) -> "RemoteRetriever":
         """Connect to the server at `url` (`http://host:port`) and read its index's health.
 
         Args:
@@ -124,7 +127,7 @@ class RemoteRetriever:
         """
         if not url.startswith(("http://", "https://")):
             raise QAError(f"--server takes an address like http://127.0.0.1:8000, not {url!r}.")
-        remote = cls(url, timeout=timeout, transport=transport)
+        remote = cls(url, timeout=timeout, transport=transport, token=token)
         remote._read_health()
         return remote
 
@@ -153,11 +156,17 @@ class RemoteRetriever:
             raise QueryError(message)
         if status == 404:
             raise KeyError(message)
+        if status == 401:
+            raise QAError(f"The server at {self.url} needs a token ({message}). Set serve_token "
+                          "in the settings file, or QA_SERVE_TOKEN, to the one it was started "
+                          "with.")
         raise QAError(f"The server at {self.url} says: {message}")
 
     def _urllib(self, method: str, target: str, data: bytes | None) -> tuple[int, bytes]:
-        request = urllib.request.Request(target, data=data, method=method, headers={
-            "Content-Type": "application/json", "Accept": "application/json"})
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        request = urllib.request.Request(target, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as reply:
                 return reply.status, reply.read()

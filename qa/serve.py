@@ -11,6 +11,12 @@ Bodies are the CLI's `--json` shapes (`dataclasses.asdict` of qa's types). A `QA
 becomes `{"error": message}`: HTTP 400 for a bad query, 503 when the index is missing,
 corrupt or otherwise unusable; nothing else ever shows a traceback (500 names the error).
 
+Who may ask: `qa serve` answers only requests whose `Host` header names the address it
+listens on, localhost, or a name given with `--allowed-host` / the `allowed_hosts` setting
+(a web page elsewhere that points its own name at 127.0.0.1 — DNS rebinding — gets 400),
+and, when a token is set (`--token`, `serve_token`, `QA_SERVE_TOKEN`), only requests that
+carry it (`Authorization: Bearer TOKEN`; 401 otherwise), on every endpoint.
+
 Stateless: a question carries its conversation (`history`), each answer is read from one index
 generation (`Assistant.ask` pins one) and says which, so replicas behind a load balancer
 answer alike. A build published by `qa index` is picked up within a second
@@ -25,8 +31,11 @@ This is the only module that imports FastAPI (the `serve` extra: pip install 'qa
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoints' parameter types
 # at run time, and the ones defined inside `create_app` resolve only as real objects.
+import hmac
+import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -122,8 +131,43 @@ class Library:
         retriever.warm_up()
 
 
-def create_app(library: Library) -> "FastAPI":
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+_EVERY_INTERFACE = ("", "0.0.0.0", "::")
+
+
+def allowed_hosts(bound: str, extra: Sequence[str] = ()) -> list[str]:
+    """The Host names a server listening on `bound` answers to: that address (or, listening
+    on every interface, this machine's host name), localhost and its loopback addresses, and
+    `extra` (what clients and proxies use: `qa.example.org`, `10.0.0.5`, `*.example.org`)."""
+    hosts = set(_LOOPBACK_NAMES)
+    if bound in _EVERY_INTERFACE:
+        hosts.add(socket.gethostname().lower())
+    else:
+        hosts.add(bound.strip("[]").lower())
+    hosts.update(h.strip().lower() for h in extra if h.strip())
+    return sorted(hosts)
+
+
+def _host_of(header: str) -> str:
+    """The name in a Host header, without its port ("[::1]:8000" -> "::1")."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def _host_allowed(host: str, allowed: Sequence[str]) -> bool:
+    return any(host == a or (a.startswith("*.") and host.endswith(a[1:])) for a in allowed)
+
+
+def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
+               token: str | None = None) -> "FastAPI":
     """The HTTP API over one `Library`.
+
+    Args:
+        allowed_hosts: the Host names it answers to (see `allowed_hosts`); None: any (for
+            tests and embedding; `serve` always passes them).
+        token: when set, every request must carry `Authorization: Bearer <token>`.
 
     Raises:
         QAError: FastAPI is not installed (the message names `pip install 'qa[serve]'`).
@@ -146,6 +190,32 @@ def create_app(library: Library) -> "FastAPI":
 
     def error_reply(status: int, message: str) -> JSONResponse:
         return reply({"error": message}, status)
+
+    hosts = None if allowed_hosts is None else list(allowed_hosts)
+    secret = token.encode() if token else None
+
+    # Checked before routing, so unknown paths are covered too; the replies are the API's
+    # own JSON errors (starlette's TrustedHostMiddleware answers in plain text).
+    @app.middleware("http")
+    async def _guard(request: Any, call_next: Any) -> Any:
+        if hosts is not None:
+            host = _host_of(request.headers.get("host", ""))
+            if not _host_allowed(host, hosts):
+                return error_reply(400, (
+                    f"This server does not answer to the host {host!r}. It answers to "
+                    f"{', '.join(hosts)}; if clients reach it as {host!r} (through a proxy or "
+                    f"a DNS name), start it with --allowed-host {host} or add it to the "
+                    "allowed_hosts setting."))
+        if secret is not None:
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                                     secret):
+                reply_ = error_reply(401, (
+                    "This server needs a token: send the header Authorization: Bearer TOKEN "
+                    "(`qa chat --server` sends the serve_token setting or QA_SERVE_TOKEN)."))
+                reply_.headers["WWW-Authenticate"] = "Bearer"
+                return reply_
+        return await call_next(request)
 
     @app.exception_handler(QAError)
     def _qa_error(request: Any, error: QAError) -> JSONResponse:
@@ -272,8 +342,13 @@ def _article_or_404(read: Callable[[str], Any], article_id: str) -> Any:
 
 
 def serve(index: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
-          announce: Callable[[str], None] = print) -> None:
+          announce: Callable[[str], None] = print, token: str | None = None,
+          hosts: Sequence[str] = ()) -> None:
     """Run the server until interrupted: open the index and load the model first, then answer.
+
+    Args:
+        token: required on every request when set (`Authorization: Bearer TOKEN`).
+        hosts: Host names to answer to besides `host` and localhost (`allowed_hosts`).
 
     Raises:
         QAError: FastAPI or uvicorn is missing (the message names `pip install 'qa[serve]'`).
@@ -284,7 +359,10 @@ def serve(index: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
     except ImportError as exc:
         raise QAError(f"{EXTRA_MISSING} ({exc}).") from None
     library = Library(index)
-    app = create_app(library)
+    answered = allowed_hosts(host, hosts)
+    app = create_app(library, allowed_hosts=answered, token=token)
+    announce(f"qa serve: answering Host {', '.join(answered)}; "
+             + ("a token is required on every request" if token else "no token is required"))
     try:
         library.warm_up()
         retriever, _ = library.current()

@@ -3,8 +3,9 @@ Run it inside a network namespace of its own (only loopback exists there):
 
     unshare -n sh -c 'ip link set lo up && exec python serve_driver.py SPEC.json OUT.json'
 
-SPEC: {"index", "port", "requests": [{"method", "path", "body"?, "via"?}], "threads": [4, 16],
-"max_requests", "max_seconds", "start_seconds"}. Each round sends at most max_requests
+SPEC: {"index", "port", "requests": [{"method", "path", "body"?, "headers"?, "via"?}],
+"threads": [4, 16], "max_requests", "max_seconds", "start_seconds", "env"?: variables set for
+the server and the clients, "wait_headers"?: headers of the requests that wait for it to be up}. Each round sends at most max_requests
 requests or runs for at most max_seconds, whichever ends first; request i of a round is
 requests[i % len(requests)]. `"via": "remote"` sends a POST /ask through qa.remote's client
 (urllib) instead of http.client. OUT: {"rounds": {threads: [[i, status, body], ...]},
@@ -26,14 +27,15 @@ from dataclasses import asdict
 from typing import Any
 
 
-def wait_until_up(port: int, server: subprocess.Popen, seconds: float) -> None:
+def wait_until_up(port: int, server: subprocess.Popen, seconds: float,
+                  headers: dict[str, str] | None = None) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"qa serve exited with {server.returncode}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/health")
+            conn.request("GET", "/health", headers=headers or {})
             if conn.getresponse().status == 200:
                 return
         except OSError:
@@ -46,6 +48,7 @@ def send(conn: http.client.HTTPConnection, request: dict[str, Any]) -> tuple[int
     body = request.get("body")
     data = None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"} if data is not None else {}
+    headers.update(request.get("headers", {}))
     conn.request(request["method"], request["path"], body=data, headers=headers)
     reply = conn.getresponse()
     return reply.status, json.loads(reply.read())
@@ -103,13 +106,14 @@ def run_round(port: int, requests: list[dict[str, Any]], threads: int, max_reque
 def main() -> int:
     spec = json.loads(open(sys.argv[1], encoding="utf-8").read())
     port = int(spec.get("port", 8000))
+    os.environ.update(spec.get("env", {}))  # the server's settings, and its clients'
     log = tempfile.TemporaryFile()
     server = subprocess.Popen(
         [sys.executable, "-m", "qa.cli", "serve", "--index", spec["index"], "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
     out: dict[str, Any] = {"rounds": {}}
     try:
-        wait_until_up(port, server, spec.get("start_seconds", 180))
+        wait_until_up(port, server, spec.get("start_seconds", 180), spec.get("wait_headers"))
         for threads in spec["threads"]:
             out["rounds"][str(threads)] = run_round(
                 port, spec["requests"], threads, spec["max_requests"], spec["max_seconds"])

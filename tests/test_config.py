@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,7 +90,9 @@ def test_qa_config_prints_each_setting_and_its_source(settings_file, monkeypatch
     assert out[0] == f"settings file: {settings_file}"
     rows = {line.split()[0]: line for line in out[1:]}
     assert set(rows) == {"index", "corpus", "model", "watch", "theme", "fusion_weight",
-                         "backend", "milvus_uri", "executor", "ray_address", "build_backend"}
+                         "backend", "milvus_uri", "executor", "ray_address",
+                         "allow_private_feeds", "feed_timeout", "serve_token", "allowed_hosts",
+                         "build_backend"}
     assert rows["index"].split()[2:] == ["/flag/index", "--index"]
     assert rows["corpus"].split()[2:] == ["/env/corpus", "QA_CORPUS"]
     assert rows["theme"].split()[2:] == ["nord", str(settings_file), "line", "1"]
@@ -169,3 +175,49 @@ def test_only_config_reads_the_settings_file():
             continue
         text = path.read_text(encoding="utf-8")
         assert "import toml" not in text and 'environ.get("XDG_CONFIG_HOME' not in text, path
+
+
+# --- files that are not what they seem (issue 22) ------------------------------------------
+def run_config_command(env_home: Path) -> subprocess.CompletedProcess:
+    """`qa config` in a child process with 1 GB of address space and a deadline: a settings
+    file that blocks or never ends must neither hang the test nor eat the machine."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env["XDG_CONFIG_HOME"] = str(env_home)
+    try:
+        return subprocess.run([sys.executable, "-m", "qa.cli", "config"], capture_output=True,
+                              text=True, timeout=60, env=env, preexec_fn=limit,
+                              cwd=Path(__file__).resolve().parent.parent)
+    except subprocess.TimeoutExpired:
+        pytest.fail("qa config hung on the settings file")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
+def test_a_settings_file_that_is_not_a_regular_file_is_refused(settings_file, kind):
+    if kind == "fifo":
+        os.mkfifo(settings_file)
+    else:
+        os.symlink("/dev/zero", settings_file)
+    done = run_config_command(settings_file.parent.parent)
+    assert done.returncode == 2, done.stderr
+    assert "not a regular file" in done.stderr and str(settings_file) in done.stderr
+
+
+def test_a_settings_file_written_with_a_byte_order_mark_is_read(settings_file):
+    settings_file.write_bytes('\ufeffindex = "/srv/news-index"\n'.encode("utf-8"))
+    assert config.load_settings().index == Path("/srv/news-index")
+
+
+@pytest.mark.parametrize("text", [
+    "index = " + "[" * 5000 + "]" * 5000 + "\n",                  # nested past the parser
+    "index = [" + ", ".join(['"' + "x" * 50 + '"'] * 12000) + "]\n",  # a 650 KB value
+    "index = \"" + "x" * 600_000 + "\n",                           # a 600 KB broken line
+], ids=["nested", "huge-value", "huge-line"])
+def test_a_huge_or_deeply_nested_value_gives_a_short_message(settings_file, text):
+    settings_file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config.load_settings()
+    assert len(str(caught.value)) < 600, len(str(caught.value))
+    assert str(settings_file) in str(caught.value)

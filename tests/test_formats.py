@@ -402,16 +402,19 @@ def test_a_folder_of_every_format_builds_and_updates_incrementally(
     assert hit.article_id == "fjord/fjord-example-com-p-103"
 
 
-def test_a_feed_url_list_is_fetched_and_an_unreachable_feed_is_skipped_with_its_reason(tmp_path):
-    """A `.feeds` file lists feed URLs. A file:// URL stands in for a site (tests never leave
-    the machine); 127.0.0.1:9 (discard, closed) stands in for a network that is not there."""
+def test_a_feed_url_list_is_fetched_and_an_unreachable_feed_is_skipped_with_its_reason(
+        tmp_path, monkeypatch):
+    """A `.feeds` file lists feed URLs. A file:// URL inside the corpus (in a hidden folder,
+    not indexed on its own) stands in for a site (tests never leave the machine);
+    127.0.0.1:9 (discard, closed) for a network that is not there — loopback, so only with
+    allow_private_feeds (tests/test_feeds.py has what is refused)."""
     from qa.ingest import load_corpus
 
-    feeds = tmp_path / "sites"
-    feeds.mkdir()
-    shutil.copy(FORMATS / "fjord.rss", feeds / "fjord.rss")
+    monkeypatch.setenv("QA_ALLOW_PRIVATE_FEEDS", "1")
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
+    feeds = corpus / ".sites"
+    feeds.mkdir(parents=True)
+    shutil.copy(FORMATS / "fjord.rss", feeds / "fjord.rss")
     (corpus / "news.feeds").write_text(
         f"# my feeds\n{(feeds / 'fjord.rss').as_uri()}\nhttp://127.0.0.1:9/feed.xml\nnot a url\n")
     articles, skipped = load_corpus(corpus)
@@ -425,11 +428,10 @@ def test_a_feed_that_cannot_be_fetched_keeps_what_was_indexed_from_it(tmp_path):
     from conftest import HashEmbedder
     from qa import Retriever, build_index
 
-    feeds = tmp_path / "sites"
-    feeds.mkdir()
-    shutil.copy(FORMATS / "fjord.rss", feeds / "fjord.rss")
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
+    feeds = corpus / ".sites"
+    feeds.mkdir(parents=True)
+    shutil.copy(FORMATS / "fjord.rss", feeds / "fjord.rss")
     (corpus / "news.feeds").write_text((feeds / "fjord.rss").as_uri() + "\n")
     (corpus / "other.md").write_text("---\ntitle: Other\n---\nA story of its own.\n")
     build_index(corpus, tmp_path / "ix", embedder=HashEmbedder())

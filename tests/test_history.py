@@ -258,3 +258,105 @@ def test_the_answer_phrase_and_certainty_are_kept_and_exported_in_bold(tmp_path:
     assert read.answer.answer == phrase and read.answer.certainty == "sure"
     text = conversation_markdown([read.answer])
     assert "Zhao Lijian is **a spokesman**. [1]" in text
+
+
+# --- a history that cannot be used, and what qa says (issue 22) ---------------------------
+def connect_as(monkeypatch, setup) -> None:
+    """Every connection History makes goes through `setup(connection)` first: how a
+    read-only or full database is made here (the tests run as root, whom chmod and a full
+    disk rarely stop)."""
+    import qa.history
+
+    real = sqlite3.connect
+
+    def connect(path, *args, **kwargs):
+        db = real(path, *args, **kwargs)
+        setup(db, path)
+        return db
+
+    monkeypatch.setattr(qa.history.sqlite3, "connect", connect)
+
+
+def readonly(db, path) -> None:
+    db.execute("PRAGMA query_only = ON")
+
+
+def full(db, path) -> None:
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+@pytest.mark.parametrize("state, said, advice", [
+    ("read-only", "read-only", "permission"),
+    ("full", "full", "free"),
+])
+def test_a_history_that_cannot_be_written_says_why_and_what_to_do(tmp_path, monkeypatch, state,
+                                                                    said, advice):
+    path = tmp_path / "h.db"
+    History.open(path).add_turn(None, answer(), index_path="/ix")
+    connect_as(monkeypatch, readonly if state == "read-only" else full)
+    with pytest.raises(HistoryError) as caught:
+        History.open(path).add_turn(None, answer("x" * 20000), index_path="/ix")
+    message = str(caught.value)
+    assert said in message and advice in message.lower(), message
+    assert "Move it away" not in message
+
+
+def test_a_locked_history_says_another_program_holds_it(tmp_path, monkeypatch):
+    import qa.history
+
+    monkeypatch.setattr(qa.history, "BUSY_SECONDS", 0.2, raising=False)
+    path = tmp_path / "h.db"
+    History.open(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(HistoryError) as caught:
+            History.open(path).add_turn(None, answer(), index_path="/ix")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    message = str(caught.value)
+    assert "locked" in message and "again" in message and "Move it away" not in message
+
+
+def test_a_damaged_row_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    """A turn whose citations are not JSON: 'unexpected error (JSONDecodeError)' before."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    history = History.open()
+    saved = history.add_turn(None, answer(), index_path="/ix")
+    db = sqlite3.connect(config.history_path())
+    db.execute("UPDATE turns SET citations = '[{\"n\": 1' WHERE id = ?", (saved.id,))
+    db.commit()
+    db.close()
+    assert main(["history", str(saved.conversation_id)]) == 2
+    err = capsys.readouterr().err
+    assert "unexpected" not in err and f"turn {saved.id}" in err and "qa history" in err, err
+
+
+def test_a_huge_question_is_shortened_in_the_list(monkeypatch, capsys):
+    History.open().add_turn(None, answer("Who is " + "very " * 200_000 + "tall?"),
+                            index_path="/ix")
+    assert main(["history"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) < 200, len(out)
+    assert "Who is very" in out and "…" in out
+
+
+def test_a_history_that_is_a_fifo_is_refused_not_waited_on(tmp_path):
+    import os
+    import signal
+
+    path = tmp_path / "h.db"
+    os.mkfifo(path)
+
+    def hung(*_):
+        raise AssertionError("History.open waited on a FIFO")
+
+    signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        with pytest.raises(HistoryError, match="not a regular file"):
+            History.open(path)
+    finally:
+        signal.alarm(0)

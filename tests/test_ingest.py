@@ -180,14 +180,16 @@ def test_permission_error_is_reported_even_as_root(
     # Root reads any file, so the failing read is simulated for the one locked file.
     write(tmp_path / "good.txt", "Readable.")
     write(tmp_path / "locked.txt", "Secret.")
-    real = Path.read_bytes
+    import qa.ingest
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == "locked.txt":
+    real = qa.ingest.read_regular
+
+    def read_regular(path, **kw) -> bytes:
+        if Path(path).name == "locked.txt":
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(path, **kw)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(qa.ingest, "read_regular", read_regular)
     articles, skipped = load_corpus(tmp_path)
     assert [a.id for a in articles] == ["good"]
     assert reasons(skipped) == {

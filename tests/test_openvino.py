@@ -198,3 +198,22 @@ def test_an_openvino_int8_index_records_its_backend_and_is_queried_in_fp32(seed_
 
     _, previous, why = _load_previous(index, MODEL, "openvino")
     assert previous is None and "openvino" in why
+
+
+def test_openvino_and_nncf_write_no_telemetry_id_into_home(tmp_path) -> None:
+    """Importing nncf (the openvino-int8 backend) made openvino_telemetry write a client id
+    under ~/intel/ and count uses there (issue 22): qa writes only what it owns."""
+    import os
+    import subprocess
+
+    if importlib.util.find_spec("nncf") is None:
+        pytest.skip("nncf is not installed")
+    home = tmp_path / "home"
+    home.mkdir()
+    code = ("import qa.onnx_embed, nncf, openvino\n"
+            "from openvino.tools import ovc\n"
+            "print('imported')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "HOME": str(home)})
+    assert done.returncode == 0 and "imported" in done.stdout, done.stderr
+    assert sorted(p.name for p in home.iterdir()) == []

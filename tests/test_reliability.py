@@ -30,7 +30,7 @@ from qa import IndexCorruptError, QAError, Retriever, build_index
 from qa.chunking import chunk_article
 from qa.cli import main
 from qa.ingest import load_corpus, read_article_file
-from qa.index import TMP_PREFIX, dense, read_manifest
+from qa.index import TMP_PREFIX, dense, read_manifest, sha256_of
 
 from conftest import REPO, HashEmbedder
 from test_crash import DRIVER, _answers, _start
@@ -135,18 +135,22 @@ def test_disk_full_half_way_keeps_the_old_index_and_says_so(
     manifest, old = (index / "manifest.json").read_bytes(), _answers(index)
     (seed_corpus / "new.md").write_text(NEW)
 
-    def half_then_full(path, data: bytes):
-        with open(path, "wb") as fh:
+    def half_then_full(target, data: bytes):
+        if hasattr(target, "write"):  # the file qa opened (qa.index.files.create)
+            target.write(data[: len(data) // 2])
+            raise _enospc(target.name)
+        with open(target, "wb") as fh:
             fh.write(data[: len(data) // 2])
-        raise _enospc(path)
+        raise _enospc(target)
 
     if where == "vectors.npy":
         real_save = np.save
         monkeypatch.setattr(np, "save", lambda f, a, **kw: half_then_full(f, a.tobytes())
-                            if str(f).endswith("vectors.npy") else real_save(f, a, **kw))
-    elif where == "dense.faiss":
-        monkeypatch.setattr(faiss, "write_index",
-                            lambda ix, f: half_then_full(f, b"IxM2" * 4096))
+                            if str(getattr(f, "name", f)).endswith("vectors.npy")
+                            else real_save(f, a, **kw))
+    elif where == "dense.faiss":  # qa streams FAISS's bytes into a file it created
+        monkeypatch.setattr(dense, "write_faiss",
+                            lambda ix, path: half_then_full(path, b"IxM2" * 4096))
     else:
         from qa.index import manifest as manifest_module
 
@@ -758,6 +762,8 @@ def test_vectors_of_another_width_fall_back_to_bm25_and_say_why(seed_index, caps
     np.save(data / "vectors.npy", narrow)
     m = json.loads((seed_index / "manifest.json").read_text())
     m["files"][_key(data / "vectors.npy")] = (data / "vectors.npy").stat().st_size
+    # Its checksum too: a file that checks out, of the wrong width.
+    m["checksums"][_key(data / "vectors.npy")] = sha256_of(data / "vectors.npy")
     (seed_index / "manifest.json").write_text(json.dumps(m))
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     hits = r.search("Who is Katrina Yu?", k=3)

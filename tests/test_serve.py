@@ -413,6 +413,54 @@ def test_real_server_answers_concurrent_clients_like_the_library(real_seed_index
             assert (status, body) == (want_status, want_body), (threads, requests[i % len(requests)])
 
 
+# --- who may ask: the Host header and the token (issue 22) ----------------------------------
+def test_qa_serve_checks_the_host_header_and_the_token(seed_index: Path, tmp_path: Path) -> None:
+    """DNS rebinding: a page on attacker.example that resolves its name to 127.0.0.1 makes a
+    browser on this machine send `Host: attacker.example`; `qa serve` answers only the names
+    it serves (the address it listens on, localhost, --allowed-host). A token set in the
+    environment (QA_SERVE_TOKEN) is required on every endpoint."""
+    prefix = netns_prefix("its server")
+    token = {"Authorization": "Bearer s3cret-token"}
+    port = 8765
+    requests = [
+        {"method": "GET", "path": "/health", "headers": token},
+        {"method": "GET", "path": "/health", "headers": {**token, "Host": f"localhost:{port}"}},
+        {"method": "GET", "path": "/search?q=Katrina", "headers": {
+            **token, "Host": f"attacker.example:{port}"}},
+        {"method": "GET", "path": "/search?q=Katrina"},
+        {"method": "GET", "path": "/article/anything", "headers": {
+            "Authorization": "Bearer wrong"}},
+        {"method": "POST", "path": "/ask", "body": {"question": "Who is Katrina Yu?"}},
+        # The chat's client (qa chat --server) sends the token of the settings.
+        {"method": "POST", "path": "/ask", "via": "remote",
+         "body": {"question": "Who is Katrina Yu?"}},
+    ]
+    spec = {"index": str(seed_index), "port": port, "requests": requests, "threads": [1],
+            "max_requests": len(requests), "max_seconds": 60, "start_seconds": 120,
+            "env": {"QA_SERVE_TOKEN": "s3cret-token"}, "wait_headers": token}
+    result = run_driver(prefix, "serve_driver.py", spec, tmp_path, timeout=300)
+    assert "error" not in result, result
+    statuses = [status for _, status, _ in sorted(result["rounds"]["1"])]
+    assert statuses == [200, 200, 400, 401, 401, 401, 200], (statuses, result["log"])
+    bodies = [body for _, _, body in sorted(result["rounds"]["1"])]
+    assert "attacker.example" in bodies[2]["error"] and "--allowed-host" in bodies[2]["error"]
+    assert "token" in bodies[3]["error"]
+
+
+def test_allowed_hosts_and_token_in_process(library: Library) -> None:
+    from qa.serve import allowed_hosts
+
+    hosts = allowed_hosts("127.0.0.1", ["qa.example.org"])
+    assert {"127.0.0.1", "localhost", "qa.example.org"} <= set(hosts)
+    app = TestClient(create_app(library, allowed_hosts=hosts, token="t0k"),
+                     raise_server_exceptions=False)
+    ok = {"Authorization": "Bearer t0k"}
+    assert app.get("/health", headers={**ok, "Host": "qa.example.org"}).status_code == 200
+    assert app.get("/health", headers={**ok, "Host": "localhost:8000"}).status_code == 200
+    assert app.get("/health", headers={**ok, "Host": "evil.example"}).status_code == 400
+    assert app.get("/health", headers={"Host": "localhost"}).status_code == 401
+
+
 def test_only_qa_serve_imports_the_server_libraries() -> None:
     """The default install has no FastAPI: the rest of qa, the chat's client included, must
     never need it."""

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from qa import IndexCorruptError, IndexMismatchError, IndexMissingError, Retriever
-from qa.index import read_manifest
+from qa.index import read_manifest, sha256_of
 
 from conftest import HashEmbedder
 
@@ -131,6 +131,7 @@ def test_damaged_quotes_file_is_a_clear_error_when_quotes_are_asked_for(seed_ind
     f = _data(seed_index) / "quote_names.json"
     f.write_text('{"speakers": [], "cues": []}')  # every speaker index now points nowhere
     m["files"][_key(f)] = f.stat().st_size
+    m["checksums"][_key(f)] = sha256_of(f)  # a consistent edit: the check at open passes
     (seed_index / "manifest.json").write_text(json.dumps(m))
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     assert r.search("Katrina Yu", k=1, mode="bm25")  # searching does not need the quotes
@@ -139,14 +140,19 @@ def test_damaged_quotes_file_is_a_clear_error_when_quotes_are_asked_for(seed_ind
 
 
 def test_bm25_postings_pointing_past_the_chunks_are_a_clear_error_when_searched(seed_index):
-    """Same-size damage is not caught by the size check, nor scanned for at open (that read
-    the whole file at 1M chunks): the query that touches it gets the command to fix it."""
+    """Same-size damage that keeps the file's time (a failing disk) passes the check at open,
+    which does not scan postings either (that read the whole file at 1M chunks): the query
+    that touches it gets the command to fix it."""
+    import os
+
     import numpy as np
 
     f = _data(seed_index) / "bm25_docs.npy"
+    before = os.stat(f)
     bad = np.load(f)
     bad[:] = 10**6
     np.save(f, bad)
+    os.utime(f, ns=(before.st_atime_ns, before.st_mtime_ns))
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     with pytest.raises(IndexCorruptError, match="qa index --full"):
         r.search("China Russia NATO", k=3, mode="bm25")

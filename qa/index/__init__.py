@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import QAError
 from .backend import LOCAL, store_of
 from .files import sha256_of
 from .generations import TMP_PREFIX, build_lock, collect_garbage, folders_of, new_tmp_dir
@@ -38,6 +39,7 @@ from .manifest import (
     check_model,
     read_manifest,
     recorded_corpus,
+    refuse_foreign_manifest,
     split_file_key,
 )
 from .ownership import GENERATION_MARKER, OWNER_MARKER, claim_index_dir, index_id, is_marked, mark_generation
@@ -47,8 +49,9 @@ from .writer import IndexWriter
 
 def verify(index_dir: Path) -> list[str]:
     """Check every file of the live generation against the manifest's checksums (`qa index
-    --check`), and that a Milvus store holds every live chunk. Returns what is wrong, one
-    line each; empty when all is well.
+    --check`), then what checksums cannot see: that the parts fit together and agree with
+    the manifest's counts, and that a Milvus store holds every live chunk. Returns what is
+    wrong, one line each; empty when all is well.
 
     Raises:
         IndexMissingError, IndexCorruptError, IndexMismatchError: as `read_manifest`.
@@ -73,6 +76,18 @@ def verify(index_dir: Path) -> list[str]:
             problems.append(f"{path} is missing")
         elif got != expected:
             problems.append(f"{path} has changed since it was written")
+    if problems:
+        return problems
+    try:  # the manifest itself has no checksum: do its counts describe these files?
+        index = Index.from_manifest(index_dir, manifest, for_search=True)
+    except QAError as exc:
+        return [str(exc)]
+    counts = manifest.get("counts") if isinstance(manifest.get("counts"), dict) else {}
+    for key, actual in (("articles", index.n_articles), ("chunks", index.n_chunks),
+                        ("segments", len(index.segments))):
+        if counts.get(key) != actual:
+            problems.append(f"{index_dir}/{MANIFEST} counts {counts.get(key)!r} {key}; the "
+                            f"index holds {actual}")
     if not problems and store_of(manifest)["backend"] != LOCAL:
         # The files are whole: does the search store hold every live chunk? (It may hold
         # more: rows a killed build left, which readers drop and the next build deletes.)
@@ -87,5 +102,5 @@ __all__ = [
     "SEGMENT_PREFIX", "TMP_PREFIX", "Index", "IndexWriter", "QuoteRows", "Segment",
     "SegmentData", "build_lock", "check_model", "claim_index_dir", "collect_garbage",
     "folders_of", "index_id", "is_marked", "mark_generation", "new_tmp_dir", "read_manifest",
-    "recorded_corpus", "verify",
+    "recorded_corpus", "refuse_foreign_manifest", "verify",
 ]

@@ -29,6 +29,7 @@ import numpy as np
 from scipy import sparse
 
 from .diskarray import NpyRanges
+from .files import save_npy, write_new_text
 
 K1 = 1.5
 B = 0.75
@@ -142,12 +143,10 @@ class Postings:
         return out
 
     def save(self, folder: Path) -> None:
-        (folder / POSTINGS_FILES[0]).write_text(json.dumps(self.terms, ensure_ascii=False),
-                                                encoding="utf-8")
+        write_new_text(folder / POSTINGS_FILES[0], json.dumps(self.terms, ensure_ascii=False))
         for name, arr, dtype in zip(POSTINGS_FILES[1:], (self.indptr, self.docs, self.tf, self.doclen),
                                     (np.int64, np.int32, np.int32, np.int32)):
-            np.save(folder / name, np.ascontiguousarray(np.asarray(arr), dtype=dtype),
-                    allow_pickle=False)
+            save_npy(folder / name, np.ascontiguousarray(np.asarray(arr), dtype=dtype))
 
     @classmethod
     def load(cls, folder: Path, n_docs: int) -> "Postings":
@@ -167,6 +166,7 @@ class Postings:
             or docs.dtype != np.int32 or tf.dtype != np.int32 or len(docs) != len(tf)
             or int(indptr[0]) != 0 or int(indptr[-1]) != len(docs)
             or doclen.ndim != 1 or doclen.dtype != np.int32 or len(doclen) != n_docs
+            or (len(doclen) and int(doclen.min()) < 0)
         ):
             # Chunk rows are not scanned here (that read all of bm25_docs.npy, ~400 MB at 1M
             # chunks, on every open): `score_into` checks the postings a query touches.
@@ -259,9 +259,8 @@ class CorpusStats:
         return CorpusStats(terms, all_df, n, total)
 
     def save(self, folder: Path) -> None:
-        (folder / STATS_FILES[0]).write_text(json.dumps(self.terms, ensure_ascii=False),
-                                             encoding="utf-8")
-        np.save(folder / STATS_FILES[1], np.asarray(self.df, dtype=np.int64), allow_pickle=False)
+        write_new_text(folder / STATS_FILES[0], json.dumps(self.terms, ensure_ascii=False))
+        save_npy(folder / STATS_FILES[1], np.asarray(self.df, dtype=np.int64))
 
     @classmethod
     def load(cls, folder: Path, summary: dict[str, Any]) -> "CorpusStats":
@@ -300,6 +299,8 @@ def term_weights(postings: Postings, norms: np.ndarray, term: str, idf: float,
     docs, tf = found
     if len(docs) and int(docs.min()) < 0:
         raise ValueError(f"BM25 postings of {term!r} point before the first chunk")
+    if len(tf) and int(tf.min()) <= 0:
+        raise ValueError(f"BM25 frequencies of {term!r} are not counts")
     try:
         denominator = norms.take(docs)  # k1 * (1 - b + b * doclen / avgdl) ...
     except IndexError as exc:  # checked here, per term, rather than at load

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .diskarray import NpyRanges
+from .files import save_npy
 
 FILES = ("chunk_ids.npy", "chunk_article.npy", "chunk_ordinal.npy", "chunk_start.npy",
          "chunk_end.npy", "sent_spans.npy", "sent_ptr.npy")
@@ -106,8 +107,7 @@ class ChunkTable:
                   "sent_ptr": self.sent_ptr}
         for (key, arr), name in zip(arrays.items(), FILES):
             out = np.ascontiguousarray(np.asarray(arr), dtype=_DTYPES[key])
-            np.save(folder / name, out.reshape(-1, 2) if key == "sent_spans" else out,
-                    allow_pickle=False)
+            save_npy(folder / name, out.reshape(-1, 2) if key == "sent_spans" else out)
 
     @classmethod
     def load(cls, folder: Path, n_articles: int, *, for_queries: bool = True) -> "ChunkTable":

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .files import create, save_npy
+
 # Above this many chunks the dense part is approximate: an inverted file (IVF) with 8-bit
 # scalar-quantised vectors, so 1M chunks fit in ~400 MB and a query scans ~8% of them.
 # Below it, exact search.
@@ -138,6 +140,12 @@ class ExactIndex:
             np.maximum(peak, np.abs(block).max(axis=0), out=peak)
         if not np.isfinite(peak).all():
             raise ValueError("the vectors hold values that are not finite")
+        # Stored rows are unit length (or zero): anything else was damaged on disk.
+        for lo in range(0, n, _BLOCK_ROWS):
+            block = self.vectors[lo : lo + _BLOCK_ROWS]
+            norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+            if bool(np.any((np.abs(norms - 1) > 1e-3) & (norms > 0))):
+                raise ValueError("the vectors are not unit length: the file is damaged")
         step = np.where(peak > 0, peak / np.float32(127), np.float32(1)).astype(np.float32)
         self.step = step.astype(np.float64)
         codes = np.empty((n, d), np.uint8)
@@ -261,18 +269,21 @@ def flat_index(vectors: np.ndarray, ids: np.ndarray) -> Any:
 
 def save_dense(folder: Path, vectors: np.ndarray, index: Any | None) -> None:
     """Write a segment's dense part: its vectors, and its IVF index when it has one."""
-    np.save(folder / VECTORS_FILE, np.ascontiguousarray(vectors, dtype=np.float32),
-            allow_pickle=False)
+    save_npy(folder / VECTORS_FILE, np.ascontiguousarray(vectors, dtype=np.float32))
     if index is not None:
-        import faiss
-
-        faiss.write_index(index, str(folder / FAISS_FILE))
+        write_faiss(index, folder / FAISS_FILE)
 
 
 def save_trained(folder: Path, trained: Any) -> None:
+    write_faiss(trained, folder / TRAINED_FILE)
+
+
+def write_faiss(index: Any, path: Path) -> None:
+    """A FAISS index into a new file (qa.index.files.create), streamed as FAISS writes it."""
     import faiss
 
-    faiss.write_index(trained, str(folder / TRAINED_FILE))
+    with create(path) as fh:
+        faiss.write_index(index, faiss.PyCallbackIOWriter(fh.write))
 
 
 def load_trained(folder: Path) -> Any:
@@ -294,7 +305,12 @@ def load_dense_index(folder: Path, layout: dict[str, Any], ids: np.ndarray, dim:
         if layout.get("nprobe"):
             index.nprobe = int(layout["nprobe"])
     else:
-        index = ExactIndex(read_vectors(folder), ids)  # read by range: no file pages mapped
+        vectors = read_vectors(folder)  # read by range: no file pages mapped
+        if isinstance(dim, int) and dim > 0 and len(vectors.shape) == 2 \
+                and vectors.shape[1] != dim:
+            raise ValueError(f"the dense part has vectors of width {vectors.shape[1]}, the "
+                             f"model {dim}")
+        index = ExactIndex(vectors, ids)
     if index.ntotal != len(ids):
         raise ValueError("the dense part has another number of chunks than the index")
     if isinstance(dim, int) and dim > 0 and index.d != dim:

@@ -15,12 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..regular_files import open_regular
+
 
 class PreadFile:
     """A read-only file sliced like bytes: `f[lo:hi]` returns those bytes (one pread)."""
 
     def __init__(self, path: Path, *, offset: int = 0, size: int | None = None) -> None:
-        self._fd = os.open(path, os.O_RDONLY)
+        # A regular file, not through a link: what opening the index checked, still.
+        self._fd = open_regular(path, follow_links=False)
         weakref.finalize(self, os.close, self._fd)
         self._offset = offset
         self._size = os.fstat(self._fd).st_size - offset if size is None else size

@@ -1,4 +1,9 @@
-"""Writing and checking the files of an index: fsync, atomic JSON, plain-file checks, checksums."""
+"""Writing and checking the files of an index: fsync, atomic JSON, plain-file checks, checksums.
+
+Every file qa writes in an index is new: `create` opens it with O_EXCL | O_NOFOLLOW, so a
+link or a file someone put where qa writes (into its folder, with the name qa is about to
+use) is refused instead of written through.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,39 @@ import hashlib
 import json
 import os
 import stat
+import tokenize
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+# What reading a damaged file of an index raises, from the standard library and numpy (an
+# .npy header is parsed by Python's tokenizer: a broken one raises TokenError or
+# SyntaxError). Readers turn these into IndexCorruptError naming the command that repairs it.
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, ValueError, KeyError, TypeError, EOFError, RecursionError, IndexError,
+    OverflowError, SyntaxError, tokenize.TokenError)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def create(path: Path, mode: str = "wb", *, encoding: str | None = None) -> IO[Any]:
+    """Open `path` for writing as a new file: never through a link, never over a file that
+    is already there (FileExistsError)."""
+    return open(path, mode, encoding=encoding,  # noqa: SIM115 (the caller closes it)
+                opener=lambda name, _flags: os.open(name, _NEW_FILE, 0o644))
+
+
+def save_npy(path: Path, array: Any) -> None:
+    """`np.save` into a new file (see `create`), without pickles."""
+    import numpy as np
+
+    with create(path) as fh:
+        np.save(fh, array, allow_pickle=False)
+
+
+def write_new_text(path: Path, text: str) -> None:
+    """UTF-8 text into a new file (see `create`)."""
+    with create(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def fsync_dir(path: Path) -> None:
@@ -27,16 +62,30 @@ def fsync_file(path: Path) -> None:
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON beside `path`, fsync it, then rename over `path`."""
+    """Write JSON beside `path`, fsync it, then rename over `path`.
+
+    Raises:
+        IsADirectoryError: `path` is a folder (named, not the temporary file).
+        OSError: the write failed; the temporary file is removed.
+    """
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise IsADirectoryError(errno.EISDIR, "a folder is where qa writes this file", str(path))
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     text = json.dumps(payload, ensure_ascii=False)  # the C encoder; indent=2 is pure Python
     if len(text) < 100_000:  # small manifests stay readable
         text = json.dumps(payload, ensure_ascii=False, indent=2)
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with create(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     fsync_dir(path.parent)
 
 
@@ -66,3 +115,10 @@ def file_checksums(folder: Path, prefix: str = "") -> dict[str, str]:
 def file_sizes(folder: Path, prefix: str = "") -> dict[str, int]:
     """{prefix + name: size} of every file in `folder`."""
     return {prefix + f.name: f.stat().st_size for f in sorted(folder.iterdir()) if f.is_file()}
+
+
+def file_stamps(folder: Path, prefix: str = "") -> dict[str, int]:
+    """{prefix + name: modification time in ns} of every file in `folder`: a rewrite of a
+    file, even one that keeps its size, changes its stamp (qa.index.manifest.check_files)."""
+    return {prefix + f.name: f.stat().st_mtime_ns for f in sorted(folder.iterdir())
+            if f.is_file()}

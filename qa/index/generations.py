@@ -14,13 +14,14 @@ import errno
 import fcntl
 import os
 import shutil
+import stat
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import BuildLockedError, QAError
+from ..errors import BuildLockedError, IndexOwnershipError, QAError
 from .files import fsync_dir, fsync_file
 from .manifest import (
     GENERATION_PREFIX,
@@ -45,7 +46,7 @@ def build_lock(index_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
     """
     index_dir.mkdir(parents=True, exist_ok=True)
     lock_path = index_dir / LOCK
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(lock_path)
     deadline = time.monotonic() + wait
     try:
         while True:
@@ -67,6 +68,33 @@ def build_lock(index_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the flock
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file, opened for writing its holder's pid: never through a link (the pid
+    would be written into the link's target), and only qa's own plain file.
+
+    Raises:
+        IndexOwnershipError: `.lock` is a link, a folder, a pipe or a file with other names.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+                     | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+            raise
+        fd = -1
+    st = os.fstat(fd) if fd >= 0 else None
+    if st is None or not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        if fd >= 0:
+            os.close(fd)
+        what = "a symbolic link" if path.is_symlink() else (
+            "a file with other names (hard links)" if st is not None and stat.S_ISREG(st.st_mode)
+            else "not a regular file")
+        raise IndexOwnershipError(
+            f"{path} is {what}, not qa's lock file, so qa will not write into it. Remove it "
+            f"(qa makes a new one), then run `qa index` again.")
+    return fd
 
 
 def _read_lock_holder(fd: int) -> str:

@@ -29,7 +29,8 @@ from . import dense
 from .backend import Ranked, StoreBackend, open_backend
 from .backend import date_key as _date_key
 from .bm25 import CorpusStats, add_into, idf_of, length_norms, term_weights
-from .manifest import check_files, read_manifest, rebuild_hint, recorded_corpus
+from .files import READ_ERRORS, regular_file
+from .manifest import check_files, file_changed, read_manifest, rebuild_hint, recorded_corpus
 from .segment import DENSE_FILES, Segment
 from .texts import corrupt
 
@@ -60,9 +61,12 @@ class Index:
 
     def __init__(self, path: Path, manifest: dict[str, Any], segments: list[Segment],
                  stats: CorpusStats, deleted: list[np.ndarray], order: np.ndarray,
-                 *, for_search: bool) -> None:
+                 *, for_search: bool, verified: dict[str, int] | None = None) -> None:
         self.path = path
         self.manifest = manifest
+        # Files whose modification time was not the recorded one but whose checksum was (a
+        # copy, a `touch`): the next build records their times (`stamps`).
+        self.verified: dict[str, int] = dict(verified or {})
         self.generation = str(manifest["data"])
         self.segments = tuple(segments)
         self.stats = stats
@@ -133,7 +137,7 @@ class Index:
                 raise IndexCorruptError(
                     f"The index in {index_dir}/ names a data folder ({name!r}) that is missing. "
                     f"{rebuild_hint(index_dir)}")
-        check_files(index_dir, manifest, folders, skip=frozenset(DENSE_FILES))
+        verified = check_files(index_dir, manifest, folders, skip=frozenset(DENSE_FILES))
         dim = (manifest.get("model") or {}).get("dim")
         known = {s.name: s for s in reuse.segments} if reuse is not None else {}
         segments = []
@@ -160,7 +164,7 @@ class Index:
                     raise ValueError("the article order names articles that do not exist")
                 if len(np.unique(seg_of * (1 << 32) + row_of)) != len(order):
                     raise ValueError("the article order lists an article twice")
-        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        except READ_ERRORS as exc:
             raise corrupt(folder, exc) from exc
         bounds = np.cumsum([0, *counts])
         deleted = [deleted_all[bounds[i] : bounds[i + 1]] for i in range(len(entries))]
@@ -169,7 +173,17 @@ class Index:
             raise IndexCorruptError(
                 f"The index in {index_dir}/ is inconsistent (its statistics count "
                 f"{stats.n_docs} chunks, its segments {live_chunks}). {rebuild_hint(index_dir)}")
-        return cls(index_dir, manifest, segments, stats, deleted, order, for_search=for_search)
+        return cls(index_dir, manifest, segments, stats, deleted, order, for_search=for_search,
+                   verified=verified)
+
+    @property
+    def stamps(self) -> dict[str, int]:
+        """Every file's modification time as the next manifest records it."""
+        recorded = self.manifest.get("stamps")
+        out = {k: v for k, v in recorded.items() if isinstance(v, int)} \
+            if isinstance(recorded, dict) else {}
+        out.update(self.verified)
+        return out
 
     @staticmethod
     def recorded_corpus(path: str | Path) -> str | None:
@@ -442,10 +456,18 @@ class Index:
             needed = dense.FAISS_FILE if dense.is_ivf(seg.layout) else dense.VECTORS_FILE
             key = f"{seg.name}/{needed}"
             path = seg.folder / needed
-            if key not in files or not path.exists():
+            if key not in files or not (path.exists() or path.is_symlink()):
                 return "the index has no dense part; run `qa index --full` to add it"
-            if path.stat().st_size != files[key]:
-                return "the dense part is damaged; run `qa index --full` to rebuild it"
+            try:
+                size = regular_file(path)
+            except OSError:
+                size = None
+            changed = file_changed(self.manifest, key, path) if size == files[key] else None
+            if changed is None:
+                return ("the dense part is damaged (changed since it was written); run "
+                        "`qa index --full` to rebuild it")
+            if changed:
+                self.verified[key] = changed
         return None
 
     @property

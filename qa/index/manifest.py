@@ -2,18 +2,32 @@
 
 It names the generation's own folder (`data`: global BM25 statistics, deletions, article
 order) and the live segments, and records the format version, model, tokenizer, counts, and
-the size and SHA-256 of every file it names (`files`, `checksums`, keyed `folder/name`).
+the size, SHA-256 and modification time of every file it names (`files`, `checksums`,
+`stamps`, keyed `folder/name`).
+
+Opening an index checks every file it reads against that record (`check_files`): its size,
+and its modification time. A rewrite that keeps a file's size changes its time; a file
+whose time differs is hashed, and only a changed checksum is damage (a copy made without
+keeping times costs a hash of each file per open, until the next `qa index` records the new
+times). Damage that keeps the time too (failing disks) is what `qa index --check`, which
+hashes everything, is for.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from .files import regular_file, write_json_atomic
+from ..errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    IndexOwnershipError,
+)
+from .files import regular_file, sha256_of, write_json_atomic
 
 # A change of the layout bumps this; an index of another version must be rebuilt.
 # 4: a phrases part in every segment (entities, noun phrases, sentence roles).
@@ -105,8 +119,12 @@ def _malformed_fields(m: dict[str, Any]) -> list[str]:
     return wrong
 
 
+# Counts in a manifest above this are not counts (2**40: a trillion chunks).
+_MAX_COUNT = 1 << 40
+
+
 def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _MAX_COUNT
 
 
 def split_file_key(key: str) -> tuple[str, str] | None:
@@ -119,14 +137,21 @@ def split_file_key(key: str) -> tuple[str, str] | None:
 
 
 def check_files(index_dir: Path, manifest: dict[str, Any], folders: set[str],
-                skip: frozenset[str] = frozenset()) -> None:
+                skip: frozenset[str] = frozenset()) -> dict[str, int]:
     """Check that every file the manifest records for `folders` is a plain file of the
-    recorded size. File names in `skip` are left to their part (the dense files: a missing
-    or damaged one means BM25-only search with the reason, not an unusable index).
+    recorded size and modification time, or else of the recorded checksum. File names in
+    `skip` are left to their part (the dense files: a missing or damaged one means BM25-only
+    search with the reason, not an unusable index; see `file_changed`).
+
+    Returns:
+        The modification times of files whose time was not the recorded one (or was not
+        recorded) and whose checksum matched: what the next manifest records.
 
     Raises:
-        IndexCorruptError: a file is missing, not a plain file, or has another size.
+        IndexCorruptError: a file is missing, not a plain file, or has another size or
+            other contents.
     """
+    verified: dict[str, int] = {}
     for key, size in manifest["files"].items():
         parts = split_file_key(str(key))
         if parts is None:
@@ -146,6 +171,31 @@ def check_files(index_dir: Path, manifest: dict[str, Any], folders: set[str],
                 else f"has {actual} bytes, expected {size}"
             raise IndexCorruptError(
                 f"The index file {path} {what} (truncated or modified). {rebuild_hint(index_dir)}")
+        changed = file_changed(manifest, key, path)
+        if changed is None:
+            raise IndexCorruptError(
+                f"The index file {path} has changed since it was written (same size, other "
+                f"contents). {rebuild_hint(index_dir)}")
+        if changed:
+            verified[key] = changed
+    return verified
+
+
+def file_changed(manifest: dict[str, Any], key: str, path: Path) -> int | None:
+    """0 when file `key` (at `path`, a plain file of the recorded size) has the modification
+    time the manifest records; else its time if its checksum is the recorded one (or none is
+    recorded); None when its contents changed or it cannot be read."""
+    stamps, sums = manifest.get("stamps"), manifest.get("checksums")
+    try:
+        mtime = os.lstat(path).st_mtime_ns
+        if isinstance(stamps, dict) and stamps.get(key) == mtime:
+            return 0
+        expected = sums.get(key) if isinstance(sums, dict) else None
+        if isinstance(expected, str) and sha256_of(path) != expected:
+            return None
+    except OSError:
+        return None
+    return mtime or 1
 
 
 def check_model(index_dir: Path, manifest: dict[str, Any], model: str | None) -> None:
@@ -170,6 +220,16 @@ def recorded_corpus(index_dir: Path) -> str | None:
         return None
     corpus = manifest.get("corpus") if isinstance(manifest, dict) else None
     return corpus if isinstance(corpus, str) and corpus else None
+
+
+def refuse_foreign_manifest(index_dir: Path) -> None:
+    """Raise IndexOwnershipError when a folder stands where the manifest goes (a build would
+    fail only at its end, naming its temporary file)."""
+    path = index_dir / MANIFEST
+    if path.is_dir() and not path.is_symlink():
+        raise IndexOwnershipError(
+            f"{path} is a folder, where qa keeps the index's manifest, and qa deletes nothing "
+            f"it did not make. Move it out of {index_dir}/, then run `qa index` again.")
 
 
 def write_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:

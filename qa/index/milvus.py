@@ -229,6 +229,11 @@ class MilvusBackend:
     def flush(self) -> None:
         self._call("flush", self.collection)
 
+    def compact(self) -> None:
+        """Start a compaction of the collection (a server merges segments and drops deleted
+        rows in the background; milvus-lite has nothing to do)."""
+        self._call("compact", self.collection)
+
     def close(self) -> None:
         return None  # the client is the process's, shared by every generation read
 

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from ..errors import IndexOwnershipError
-from .files import fsync_dir
+from .files import fsync_dir, write_new_text
 
 OWNER_MARKER = ".qa-index"
 GENERATION_MARKER = ".qa-generation"
@@ -49,7 +49,7 @@ def claim_index_dir(index_dir: Path, corpus_dir: Path | None = None) -> str:
     new_id = uuid.uuid4().hex
     marker = index_dir / OWNER_MARKER
     try:
-        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     except FileExistsError:  # another build claimed it a moment ago
         claimed = index_id(index_dir)
         if claimed is None:
@@ -82,7 +82,8 @@ def index_id(index_dir: Path) -> str | None:
 def mark_generation(folder: Path, owner: str) -> None:
     """Write the index's id into a folder qa just made inside it (a segment, a generation, a
     build in progress, a model copy): what `collect_garbage` checks before deleting it."""
-    (folder / GENERATION_MARKER).write_text(owner + "\n", encoding="utf-8")
+    if not is_marked(folder, owner):
+        write_new_text(folder / GENERATION_MARKER, owner + "\n")
 
 
 def is_marked(folder: Path, owner: str) -> bool:

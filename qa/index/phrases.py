@@ -16,6 +16,7 @@ import numpy as np
 
 from ..types import PHRASE_LABELS as LABELS
 from ..types import Phrase
+from .files import save_npy
 
 FILES = ("phrase_article.npy", "phrase_spans.npy", "phrase_label.npy")
 _LABEL_ID = {label: i for i, label in enumerate(LABELS)}
@@ -48,19 +49,25 @@ class PhraseTable:
                 for (s, e), k in zip(self.spans[lo:hi].tolist(), self.label[lo:hi].tolist())]
 
     def save(self, folder: Path) -> None:
+        """Write the columns into new files of `folder` (qa.index.files.create: O_EXCL |
+        O_NOFOLLOW, never through a link or over a file already there)."""
         for name, arr in zip(FILES, (self.article, self.spans, self.label)):
-            np.save(folder / name, np.ascontiguousarray(arr), allow_pickle=False)
+            save_npy(folder / name, np.ascontiguousarray(arr))
 
     @classmethod
     def load(cls, folder: Path, n_articles: int) -> "PhraseTable":
         """Read a segment's phrases.
 
         Raises:
-            ValueError, OSError: the files are not what `save` wrote.
+            ValueError, OSError (and the other `qa.index.files.READ_ERRORS` of a damaged .npy
+            header): the files are not what `save` wrote. `Segment.phrases` turns them into
+            IndexCorruptError, as it does for every part.
         """
         cols = [np.load(folder / name, allow_pickle=False) for name in FILES]
         if cols[0].dtype != np.int32 or cols[1].dtype != np.int32 or cols[2].dtype != np.int8:
             raise ValueError("the phrase columns have other types")
+        if cols[0].ndim != 1 or cols[2].ndim != 1 or cols[1].ndim != 2 or cols[1].shape[1] != 2:
+            raise ValueError("the phrase columns have other shapes")
         table = cls(*cols)
         n = len(table)
         ok = len(table.spans) == n and len(table.label) == n and (n == 0 or (

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..types import Quote
+from .files import save_npy, write_new_text
 
 ARRAYS = ("quote_article.npy", "quote_spans.npy", "quote_speaker.npy", "quote_cue.npy")
 NAMES = "quote_names.json"
@@ -76,11 +77,9 @@ class QuoteTable:
             "quote_cue.npy": np.asarray(self.cue, dtype=np.int32),
         }
         for name, arr in arrays.items():
-            np.save(folder / name, np.ascontiguousarray(arr), allow_pickle=False)
-        (folder / NAMES).write_text(
-            json.dumps({"speakers": self.speakers, "cues": self.cues}, ensure_ascii=False),
-            encoding="utf-8",
-        )
+            save_npy(folder / name, np.ascontiguousarray(arr))
+        write_new_text(folder / NAMES, json.dumps({"speakers": self.speakers, "cues": self.cues},
+                                                  ensure_ascii=False))
 
     @classmethod
     def load(cls, folder: Path, n_articles: int) -> "QuoteTable":

@@ -30,6 +30,7 @@ from .chunks import ChunkTable
 from .ownership import mark_generation
 from .phrases import PhraseTable
 from .quotes import QuoteTable
+from .files import READ_ERRORS
 from .texts import ArticleTable, TextStore, corrupt
 
 PART_FILES = (*texts.FILES, *chunks.FILES, *bm25.POSTINGS_FILES, *quotes.FILES, *phrases.FILES)
@@ -91,7 +92,7 @@ class Segment:
         self._dense: Any = None
         try:
             self.articles = ArticleTable.load(self.folder)
-        except (OSError, ValueError, TypeError, RecursionError) as exc:
+        except READ_ERRORS as exc:
             raise corrupt(self.folder, exc) from exc
         if len(self.articles) != self.n_articles:
             raise IndexCorruptError(
@@ -114,8 +115,7 @@ class Segment:
                         value = load()
                     except IndexCorruptError:
                         raise
-                    except (OSError, ValueError, KeyError, TypeError, EOFError,
-                            RecursionError) as exc:
+                    except READ_ERRORS as exc:
                         raise corrupt(self.folder, exc) from exc
                     setattr(self, attr, value)
         return value

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .backend import MILVUS, StoreChunks, date_key, store_of
+from ..regular_files import read_regular
 from .files import write_json_atomic
 from .index import Index
 from .milvus import MilvusBackend, client_for, collection_name, is_local_file
@@ -89,7 +90,7 @@ class StoreSync:
     def _journal(self) -> list[dict[str, Any]]:
         path = self.index_dir / JOURNAL
         try:
-            entries = json.loads(path.read_text(encoding="utf-8"))
+            entries = json.loads(read_regular(path, follow_links=False).decode("utf-8"))
         except (OSError, ValueError):
             return []
         return [e for e in entries if isinstance(e, dict) and isinstance(e.get("ids"), list)] \
@@ -116,6 +117,10 @@ class StoreSync:
     def acknowledged(self) -> None:
         """Every upsert so far is durable in the store: the manifest may now name them."""
         self.store.flush()
+
+    def compact(self) -> None:
+        """Ask the store to compact the collection (merge segments, drop deleted rows)."""
+        self.store.compact()
 
     def finish(self, published: Index) -> int:
         """Delete the journal's ids that are not live in `published`; returns how many."""

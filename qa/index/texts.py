@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from .diskarray import PreadFile
+from .files import create, save_npy, write_new_text
 
 ARTICLE_FIELDS = ("id", "title", "date", "source", "url", "path", "hash", "file_key", "chunks")
 FILES = ("articles.json", "texts.bin", "text_offsets.npy")
@@ -29,9 +30,10 @@ FILES = ("articles.json", "texts.bin", "text_offsets.npy")
 class TextStore:
     """Article texts in one UTF-8 file, read by byte range on demand."""
 
-    def __init__(self, blob: Any, offsets: np.ndarray) -> None:
+    def __init__(self, blob: Any, offsets: np.ndarray, folder: Path | None = None) -> None:
         self._blob = blob
         self._offsets = offsets
+        self.folder = folder  # where it was read from (for the message if it is damaged)
 
     @classmethod
     def concat(cls, pieces: Sequence[str | tuple["TextStore", int, int]]) -> "TextStore":
@@ -73,13 +75,21 @@ class TextStore:
         return len(self._offsets) - 1
 
     def __getitem__(self, row: int) -> str:
+        """The text of article `row`.
+
+        Raises:
+            IndexCorruptError: the bytes read are not what was written (not UTF-8, or gone).
+        """
         lo, hi = int(self._offsets[row]), int(self._offsets[row + 1])
-        return bytes(self._blob[lo:hi]).decode("utf-8")
+        try:
+            return bytes(self._blob[lo:hi]).decode("utf-8")
+        except (UnicodeDecodeError, ValueError, OSError) as exc:
+            raise corrupt(self.folder or Path("."), exc) from exc
 
     def save(self, folder: Path) -> None:
-        with open(folder / "texts.bin", "wb") as fh:
+        with create(folder / "texts.bin") as fh:
             fh.write(memoryview(self._blob)[: int(self._offsets[-1])])
-        np.save(folder / "text_offsets.npy", self._offsets, allow_pickle=False)
+        save_npy(folder / "text_offsets.npy", self._offsets)
 
     @classmethod
     def load(cls, folder: Path) -> "TextStore":
@@ -90,7 +100,7 @@ class TextStore:
         if offsets.ndim != 1 or len(offsets) == 0 or int(offsets[-1]) != size \
                 or (len(offsets) > 1 and bool(np.any(np.diff(offsets) < 0))):
             raise ValueError("texts.bin does not match its offsets")
-        return cls(blob, offsets)
+        return cls(blob, offsets, folder)
 
 
 class ArticleTable:
@@ -122,8 +132,8 @@ class ArticleTable:
     def save(self, folder: Path) -> None:
         columns = {k: list(self.columns[k]) for k in ARTICLE_FIELDS}
         columns["file_key"] = [list(v) if v else [] for v in columns["file_key"]]
-        (folder / "articles.json").write_text(
-            json.JSONEncoder(ensure_ascii=False).encode(columns), encoding="utf-8")
+        write_new_text(folder / "articles.json",
+                       json.JSONEncoder(ensure_ascii=False).encode(columns))
 
     @classmethod
     def load(cls, folder: Path) -> "ArticleTable":

@@ -35,7 +35,7 @@ import numpy as np
 from . import dense
 from .bm25 import CorpusStats, Postings
 from .chunks import ChunkTable, ranges
-from .files import file_checksums, file_sizes
+from .files import READ_ERRORS, file_checksums, file_sizes, file_stamps, save_npy
 from .generations import new_tmp_dir, place
 from .index import DELETED_FILE, ORDER_FILE, Index
 from .manifest import FORMAT_VERSION, GENERATION_PREFIX, SEGMENT_PREFIX, TRAINED_PREFIX, write_manifest
@@ -64,6 +64,7 @@ class _Seg:
     alive: np.ndarray  # bool per article row
     files: dict[str, int] = field(default_factory=dict)
     checksums: dict[str, str] = field(default_factory=dict)
+    stamps: dict[str, int] = field(default_factory=dict)
     deleted_ids: np.ndarray | None = None  # chunk ids of deleted articles, sorted
 
 
@@ -89,6 +90,7 @@ class IndexWriter:
         if base is not None:
             files = base.manifest.get("files") or {}
             sums = base.manifest.get("checksums") or {}
+            stamps = base.stamps
             for seg, pos in zip(base.segments, base.position):
                 prefix = seg.name + "/"
                 self._segs.append(_Seg(
@@ -96,6 +98,7 @@ class IndexWriter:
                     n_chunks=seg.n_chunks, layout=dict(seg.layout), alive=pos >= 0,
                     files={k: v for k, v in files.items() if k.startswith(prefix)},
                     checksums={k: v for k, v in sums.items() if k.startswith(prefix)},
+                    stamps={k: v for k, v in stamps.items() if k.startswith(prefix)},
                     deleted_ids=base.deleted[len(self._segs)]))
             self._order_seg = base.order[:, 0].astype(np.int64)
             self._order_row = base.order[:, 1].astype(np.int64)
@@ -119,7 +122,7 @@ class IndexWriter:
             table = ChunkTable.load(segment.folder, segment.n_articles, for_queries=False)
             if len(table) != segment.n_chunks:
                 raise ValueError("the chunk table disagrees with the manifest")
-        except (OSError, ValueError) as exc:
+        except READ_ERRORS as exc:
             raise corrupt(segment.folder, exc) from exc
         lo = np.searchsorted(table.article, rows, side="left")
         hi = np.searchsorted(table.article, rows, side="right")
@@ -132,7 +135,10 @@ class IndexWriter:
             return
         # The statistics lose what these chunks counted: their terms, found again the way
         # the build found them, and checked against the stored lengths.
-        doclen = np.load(segment.folder / "bm25_doclen.npy", allow_pickle=False)
+        try:
+            doclen = np.load(segment.folder / "bm25_doclen.npy", allow_pickle=False)
+        except READ_ERRORS as exc:
+            raise corrupt(segment.folder, exc) from exc
         df: Counter[str] = Counter()
         length = 0
         for r, a, b in zip(rows.tolist(), lo.tolist(), hi.tolist()):
@@ -360,20 +366,18 @@ class IndexWriter:
             try:
                 self._stats.save(tmp)
                 deleted = [self._segs[i].deleted_ids for i in keep]
-                np.save(tmp / DELETED_FILE,
-                        np.concatenate([np.asarray(d if d is not None else [], np.int64)
-                                        for d in deleted]) if deleted else np.zeros(0, np.int64),
-                        allow_pickle=False)
-                np.save(tmp / ORDER_FILE,
-                        np.stack([order_seg, self._order_row]).T.astype(np.int32).reshape(-1, 2),
-                        allow_pickle=False)
-                files, sums = file_sizes(tmp), file_checksums(tmp)
+                save_npy(tmp / DELETED_FILE,
+                         np.concatenate([np.asarray(d if d is not None else [], np.int64)
+                                         for d in deleted]) if deleted else np.zeros(0, np.int64))
+                save_npy(tmp / ORDER_FILE,
+                         np.stack([order_seg, self._order_row]).T.astype(np.int32).reshape(-1, 2))
+                files, sums, stamps = file_sizes(tmp), file_checksums(tmp), file_stamps(tmp)
                 gen = place(self.index_dir, tmp, GENERATION_PREFIX)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
             self._made.append(self.index_dir / gen)
-            manifest = self._manifest(meta, gen, keep, files, sums)
+            manifest = self._manifest(meta, gen, keep, files, sums, stamps)
             write_manifest(self.index_dir, manifest)
         except BaseException:
             # The folders this writer placed are named by no manifest; the next build's
@@ -400,7 +404,8 @@ class IndexWriter:
         tmp = new_tmp_dir(self.index_dir, self.owner)
         try:
             data.save(tmp, self.owner)
-            s.files, s.checksums = file_sizes(tmp), file_checksums(tmp)
+            # Stamps now: renaming the folder into place leaves its files' times as they are.
+            s.files, s.checksums, s.stamps = file_sizes(tmp), file_checksums(tmp), file_stamps(tmp)
             s.name = place(self.index_dir, tmp, SEGMENT_PREFIX)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -408,16 +413,20 @@ class IndexWriter:
         self._made.append(self.index_dir / s.name)
         s.files = {f"{s.name}/{k}": v for k, v in s.files.items()}
         s.checksums = {f"{s.name}/{k}": v for k, v in s.checksums.items()}
+        s.stamps = {f"{s.name}/{k}": v for k, v in s.stamps.items()}
 
     def _manifest(self, meta: dict[str, Any], gen: str, keep: list[int],
-                  gen_files: dict[str, int], gen_sums: dict[str, str]) -> dict[str, Any]:
+                  gen_files: dict[str, int], gen_sums: dict[str, str],
+                  gen_stamps: dict[str, int]) -> dict[str, Any]:
         files = {f"{gen}/{k}": v for k, v in gen_files.items()}
         sums = {f"{gen}/{k}": v for k, v in gen_sums.items()}
+        stamps = {f"{gen}/{k}": v for k, v in gen_stamps.items()}
         entries = []
         for i in keep:
             s = self._segs[i]
             files.update(s.files)
             sums.update(s.checksums)
+            stamps.update(s.stamps)
             entries.append({"name": s.name, "articles": s.n_articles, "chunks": s.n_chunks,
                             "deleted_chunks": int(len(s.deleted_ids)) if s.deleted_ids is not None
                             else 0,
@@ -432,6 +441,7 @@ class IndexWriter:
         for t in sorted(x for x in trained if isinstance(x, str)):
             folder = self.index_dir / t
             files.update(file_sizes(folder, f"{t}/"))
+            stamps.update(file_stamps(folder, f"{t}/"))
             carried = {k: v for k, v in previous.items() if k.startswith(f"{t}/")}
             sums.update(carried or file_checksums(folder, f"{t}/"))
         n_articles = sum(int(self._segs[i].alive.sum()) for i in keep)
@@ -448,6 +458,7 @@ class IndexWriter:
                        "vocab": len(self._stats.terms)},
             "files": dict(sorted(files.items())),
             "checksums": dict(sorted(sums.items())),
+            "stamps": dict(sorted(stamps.items())),
         }
 
 
