@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import logging
 import re
 import sys
 import time
@@ -91,6 +92,13 @@ def extract(keys: list[str]) -> dict:
     from qa import nlp
     from qa.quotes import extract_quotes
 
+    failures: list[str] = []
+
+    class Failures(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            failures.append(record.getMessage())
+
+    logging.getLogger("qa").addHandler(Failures(logging.ERROR))
     by_key, news = load_articles()
     wanted = [by_key[k] for k in keys if k in by_key]
     todo = list({id(a): a for a in [*wanted, *news]}.values())
@@ -121,7 +129,7 @@ def extract(keys: list[str]) -> dict:
             quotes[k] = [[q.start, q.end, q.speaker, q.cue, q.text] for q in run(a)]
     return {"quotes": quotes, "seconds": min(passes), "passes": passes, "parse_s": parse_s,
             "timed_articles": len(news), "timed_chars": sum(len(a.text) for a in news),
-            "commit": common.code_commit(None)}
+            "commit": common.code_commit(None), "failures": failures}
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,7 +232,7 @@ def score(rows: list[dict], spans: dict[str, tuple[int, int]], quotes: dict[str,
 
 
 def measure(code: str | None, keys: list[str]) -> dict:
-    return common.run_json([__file__, "--child", ",".join(keys)], code=code)
+    return common.run_json([__file__, "--child", json.dumps(keys)], code=code)
 
 
 def _pct(x: float) -> str:
@@ -235,6 +243,9 @@ def report(name: str, result: dict, split_scores: dict[str, dict]) -> list[str]:
     lines = [f"{name} ({result['commit']}): extract_quotes over {result['timed_articles']} "
              f"Wikinews articles ({result['timed_chars']:,} characters): {result['seconds']:.2f} s "
              f"(best of {PASSES}: " + ", ".join(f"{s:.2f}" for s in result["passes"]) + ")"]
+    if result.get("failures"):
+        lines.append(f"  extraction failures logged: {len(result['failures'])} "
+                     f"({result['failures'][0]})")
     for split, s in split_scores.items():
         lines.append(
             f"  {split}: recall {_pct(s['recall'])} ({s['recall_n'][0]}/{s['recall_n'][1]}), "
@@ -254,7 +265,7 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(extract(args.child.split(","))))
+        print(json.dumps(extract(json.loads(args.child))))
         return
 
     from qa.ingest import load_corpus  # noqa: F401  (fails early when qa is not installed)
@@ -278,6 +289,7 @@ def main() -> None:
     results = {}
     for name, code in codes.items():
         result = measure(code, keys)
+        result["commit"] = f"export at {code}" if code else result["commit"]
         scores = {s: score([r for r in rows if r["split"] == s], spans, result["quotes"])
                   for s in splits}
         results[name] = (result, scores)
