@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .quotes import _TITLES, speaker_matches
+from .quotes import TITLES, speaker_matches
 from .text import terms
 from .types import Article
 
@@ -47,7 +47,7 @@ _SHAPES = {
                          r"reason|after|following|since|so that|in order to|amid|over)\b", re.I),
 }
 # Roles and titles before or after a name: the person-name rule's own list (qa.quotes).
-_ROLE_NOUNS = "|".join(sorted((re.escape(t) for t in _TITLES), key=len, reverse=True))
+_ROLE_NOUNS = "|".join(sorted((re.escape(t) for t in TITLES), key=len, reverse=True))
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]*")
 
 

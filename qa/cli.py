@@ -764,7 +764,9 @@ examples:
             art = retriever.article(q.article_id)
             print(f"{terminal_safe(q.speaker)} ({terminal_safe(q.cue)}) — "
                   f"{terminal_safe(art.title)}, {terminal_safe(art.date or 'undated')}")
-            print(textwrap.fill("“" + terminal_safe(" ".join(q.text.split())) + "”", 100,
+            # As the article has it: a quotation keeps its own marks, a reported clause has
+            # none, so marks stand only around words the article quotes.
+            print(textwrap.fill(terminal_safe(" ".join(q.text.split())), 100,
                                 initial_indent="   ", subsequent_indent="   "))
         return 0
 

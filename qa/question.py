@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .conversation import Turn, refers_to_previous_answer, resolve_followup
 from .dates import dates_in_question, parse_date
 from .errors import QueryError
-from .quotes import _person_in, find_speaker
+from .quotes import find_speaker, person_in
 from .text import terms
 
 #: Longer questions are cut at a word boundary (a pasted article is not a question).
@@ -130,7 +130,7 @@ def answer_kind(question: str) -> tuple[str | None, str | None]:
     """The shape of the answer a question asks for, and for "Who is X?" the X."""
     m = _WHO_IS.match(question)
     if m:
-        name = _person_in(m["name"].strip(" .,!?"))
+        name = person_in(m["name"].strip(" .,!?"))
         if name:  # "Who is the spokesman?" asks for a person, not a role
             return "who_is", name
     for kind, pattern in _KIND_RULES:
