@@ -276,6 +276,24 @@ def test_a_place_or_an_owner_is_never_the_person_quoted():
     pytest.param(  # the agent of a passive
         "It was announced by Acme Corp that the factory would close in June.",
         [("Acme Corp", "the factory would close in June", "announced")], id="passive"),
+    pytest.param(  # a stray straight mark does not turn the later quotations inside out
+        'The new 12" pipe was laid on Monday. Ada Okafor said the pipe "will carry water to '
+        'every house" and "will last fifty years".',
+        [("Ada Okafor", 'the pipe "will carry water to every house" and "will last fifty '
+          'years"', "said")], id="stray-mark"),
+    pytest.param(  # a quotation a person's sentence introduces with a colon
+        "Ada Okafor, the mayor of Port Elm, read the survey. She disagreed with its findings: "
+        '"The bridge has never been safer than it is today."',
+        [("Ada Okafor", '"The bridge has never been safer than it is today."', "disagreed")],
+        id="colon"),
+    pytest.param(  # the next quotation of the paragraph, after a full stop, is hers too
+        '"The bridge is safe," said Ada Okafor. "We checked every bolt twice."',
+        [("Ada Okafor", '"The bridge is safe,"', "said"),
+         ("Ada Okafor", '"We checked every bolt twice."', "continued")], id="continued"),
+    pytest.param(  # the police speak as an organisation; a text is nobody's words
+        "Further charges may be laid in the future, police said. "
+        'The 14th Amendment states: "all persons born here are citizens of the town."',
+        [("police", "Further charges may be laid in the future", "said")], id="police-and-law"),
     pytest.param(  # unnamed speakers and groups give nothing, and "she" is the witness
         'Ada Okafor arrived later. An eyewitness said the bus hit the bridge. "It was '
         'terrible," she said. Officials said the road was closed. Ada Okafor and Tom Baker '

@@ -59,6 +59,8 @@ _CLAUSE_VERBS = """
     reveal revealed reveals revealing
     vow vowed vows vowing
     pledge pledged pledges pledging
+    comment commented comments commenting
+    opine opined opines opining
 """
 # Verbs that report speech only when a quotation is their object: 'called it "a disgrace"',
 # '"Why?" she asked', 'described the plan as "reckless"', '"…," he continued'.
@@ -66,6 +68,7 @@ _QUOTATION_VERBS = """
     call called calls calling
     ask asked asks asking
     describe described describes describing
+    characterise characterised characterises characterize characterized characterizes
     continue continued continues continuing
     read reads
     accuse accused accuses accusing
@@ -74,6 +77,9 @@ _QUOTATION_VERBS = """
     joke joked jokes
     quip quipped quips
     recount recounted recounts
+    scream screamed screams screaming
+    yell yelled yells yelling
+    urge urged urges urging
 """
 
 #: Verb forms that report speech with a clause or a quotation.
@@ -85,8 +91,11 @@ SPEECH_VERBS = CLAUSE_VERBS | frozenset(_QUOTATION_VERBS.split())
 STATEMENT_NOUNS = frozenset("""
     statement statements tweet tweets post posts letter message release announcement decree
     communique communiqué note memo email e-mail notice ruling judgment judgement verdict
-    summary report reports
+    summary report reports opinion
 """.split())
+#: Words that open a clause which is an account, not what was said: "explained why …",
+#: "noting which birds …", "told reporters what he saw".
+WH_WORDS = frozenset("why how which what whether where when who whom whose".split())
 #: Verbs of issuing a statement: "X released a statement which read …".
 ISSUING_VERBS = frozenset("""
     release released releases issue issued issues publish published publishes post posted posts

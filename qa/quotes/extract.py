@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from qa.types import Article, Quote, Span
 
-from .cues import CLAUSE_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, UNREAL_MODALS
+from .cues import CLAUSE_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, UNREAL_MODALS, WH_WORDS
 from .names import is_title
 from .scan import Cue, Quotation, Table, link_quotations, scan_cues
 from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers
@@ -38,7 +38,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_QUOTE_PAIRS = re.compile(r"“(?P<c>[^”“]{1,3000})”|\"(?P<s>[^\"\n]{1,3000})\"")
+_MARKS = re.compile(r'[“”"]')
+# A straight mark opens a quotation after a space or an opening bracket or dash, before a
+# word; one not before a word closes.
+_OPENS_AFTER = frozenset("([{—–-/")
+_STARTS_WORD = frozenset("[('‘“…$£€#@¿¡")
+_LONGEST_QUOTATION = 3000
 # A quotation this short is a fragment, never a quote on its own ("costs", "dear friend").
 _MIN_QUOTE_WORDS = 3
 # How far past a subject the cue's own subject is looked for: "X cited Y and said" (conj),
@@ -79,11 +84,36 @@ def extract_quotes(article: Article, sentences: list[Span],
 
 
 def _quotations(text: str) -> list[Quotation]:
+    """The pairs of quotation marks, in one pass. Curly marks say which way they face;
+    a straight mark is read from its neighbours, so one stray mark ('the 12" pipe') does not
+    turn every later quotation of its line inside out. Straight pairs stay within a line."""
     out = []
-    for m in _QUOTE_PAIRS.finditer(text):
-        inner = m.group("c") if m.group("c") is not None else m.group("s")
-        if inner.strip():
-            out.append(Quotation(m.start(), m.end()))
+    open_at, curly = -1, False
+    for m in _MARKS.finditer(text):
+        i = m.start()
+        if open_at >= 0 and (i - open_at > _LONGEST_QUOTATION
+                             or not curly and text.find("\n", open_at, i) >= 0):
+            open_at = -1  # never closed: not a quotation
+        mark = text[i]
+        if mark == "“":
+            open_at, curly = i, True
+            continue
+        if mark == "”":
+            if open_at >= 0 and text[open_at + 1: i].strip():
+                out.append(Quotation(open_at, i + 1))
+            open_at = -1
+            continue
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        starts_word = after.isalnum() or after in _STARTS_WORD
+        opening = (before.isspace() or before in _OPENS_AFTER) and starts_word
+        closing = not starts_word
+        if open_at >= 0 and (closing or not opening):
+            if text[open_at + 1: i].strip():
+                out.append(Quotation(open_at, i + 1))
+            open_at = -1
+        elif opening or not closing:
+            open_at, curly = i, False
     return out
 
 
@@ -139,7 +169,7 @@ def _extract(article: Article, sentences: list[Span], parsed: "ParsedArticle",
                 who.heard(speaker, item.at)
         else:
             assert isinstance(item, Quotation)
-            _free_quotation(item, text, who, emitted)
+            _free_quotation(item, text, who, emitted, tables)
 
 
 class _Emitted:
@@ -195,6 +225,8 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, "Token | None"]:
     if any(c.dep_ == "neg" or (c.dep_ == "aux" and c.lower_ in UNREAL_MODALS)
            for c in tok.children):
         return None, None  # "did not say", "would say": nothing was said
+    if tok.tag_ == "VB" and not any(c.dep_ == "aux" for c in tok.children):
+        return None, None  # "I saw her explain …", "let them say": no one is reported
     verb = tok
     participle = False  # the cue is a participle whose subject is its clause's
     for _ in range(_SUBJECT_STEPS):
@@ -220,7 +252,10 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, "Token | None"]:
                          or t.lower_ in SPEECH_VERBS and t.tag_.startswith("VB")), verb)
             continue
         if verb.dep_ == "pcomp" and verb.tag_ == "VBG" and verb.head.dep_ == "prep":
-            participle, verb = True, verb.head.head  # "…, upon announcing"
+            head = verb.head.head  # "X was applauded upon announcing": X
+            if head.dep_ != "ROOT" and not any(c.dep_ == "nsubjpass" for c in head.children):
+                return None, None  # "tried to have Y freed by saying": not Y
+            participle, verb = True, head
             continue
         if verb.dep_ in ("conj", "advcl", "xcomp") and verb.head.i != verb.i:
             participle = verb.tag_ == "VBG"
@@ -332,6 +367,10 @@ def _clause(cue: Cue) -> Span | None:
     while first.i < comp.i and (first.dep_ in ("mark", "punct") or (
             first.lower_ == "that" and not doc[first.i + 1].tag_.startswith(("VB", "MD")))):
         first = doc[first.i + 1]  # "said that …", 'said, "…'
+    if first.lower_ in WH_WORDS and first.i > tok.i:
+        return None
+    if not any(t.tag_.startswith(("VB", "MD")) for t in comp.subtree):
+        return None  # a clause has a verb: "told radio host Ada Okafor" is no report  # "explained why …": an account of what was said, not the words
     last = comp.right_edge
     if tok.dep_ == "ccomp" and tok.head.i > last.i and tok.head.lower_ not in SPEECH_VERBS:
         # "X warned that should Y happen, it would be damaging": the parse made the rest of
@@ -387,23 +426,70 @@ def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: _Emitted) -
     return given or bool(clause or cue.quotations)
 
 
-def _free_quotation(q: Quotation, text: str, who: Speakers, emitted: _Emitted) -> None:
+def _free_quotation(q: Quotation, text: str, who: Speakers, emitted: _Emitted,
+                    tables: list[Table]) -> None:
     """A quotation no cue governs: the continuation of the quote before it in the same
-    paragraph, or a caption's quotation; otherwise narration."""
+    paragraph, a quotation a person's sentence introduces with a colon, or a caption's
+    quotation; otherwise narration."""
     prev = emitted.last
     # (every look back is bounded: a text with no line breaks is read in linear time)
     line_start = text.rfind("\n", max(0, q.start - _LOOK_BACK), q.start) + 1 \
         or max(0, q.start - _LOOK_BACK)
-    sentence_start = emitted.index.union(q.start, q.start + 1)[0]
-    opens = not text[max(line_start, sentence_start): q.start].strip(" \t\"“”")
+    k = q.start
+    while k > line_start and text[k - 1] in " \t\u00a0":
+        k -= 1
+    # It opens a sentence: at the start of its line, or after a full stop ('…," said X. "…')
+    opens = k <= line_start or text[k - 1] in ".!?" or (
+        text[k - 1] in "\"”" and k - 2 >= line_start and text[k - 2] in ".!?")
     if prev is not None and opens and 0 <= q.start - prev.end <= _LOOK_BACK \
             and "\n" not in text[prev.end: q.start]:
         emitted.add(q.start, q.end, Speaker(prev.speaker, PERSON), "continued")
+        return
+    colon = _colon_before(text, q.start)
+    if colon >= 0:
+        found = _colon_speaker(colon, tables, who)
+        if found is not None and emitted.add(q.start, q.end, found[0], found[1]):
+            who.heard(found[0], q.start)
         return
     if not text[line_start: q.start].strip():
         speaker = _caption(text, q.end, who)
         if speaker is not None and emitted.add(q.start, q.end, speaker, "caption"):
             who.heard(speaker, q.start)
+
+
+def _colon_before(text: str, at: int) -> int:
+    """Where the colon that introduces a quotation at `at` is, or -1: 'X disagreed: "…"', on
+    the same line or at the end of the line before."""
+    k = at
+    while k > 0 and at - k < _LOOK_BACK and text[k - 1].isspace():
+        k -= 1
+    return k - 1 if k > 0 and text[k - 1] == ":" and text.count("\n", k, at) <= 2 else -1
+
+
+def _colon_speaker(colon: int, tables: list[Table], who: Speakers) -> tuple[Speaker, str] | None:
+    """The person whose sentence ends with the colon before a quotation, and its verb: 'Ada
+    Okafor disagreed with the findings: "…"'. A document or a study introducing a
+    quotation ("the report outlined:") is no speaker."""
+    k = bisect.bisect_right([t.offset for t in tables], colon) - 1
+    if k < 0:
+        return None
+    table = tables[k]
+    i = bisect.bisect_right(table.token_chars,
+                            colon - table.offset) - 1
+    if i < 0:
+        return None
+    lo = table.sentence_of(i)[0]
+    doc = table.doc
+    # the verb of the words before the colon: the one whose head is not among them
+    root = next((doc[j] for j in range(lo, i) if doc[j].tag_.startswith("VB")
+                 and not lo <= doc[j].head.i < i or doc[j].head.i == j), None)
+    if root is None or not root.tag_.startswith("VB"):
+        return None
+    subject = _subject(root)
+    speaker = who.of_subject(subject, table.offset) if subject is not None else None
+    if speaker is None or speaker.kind != PERSON:
+        return None
+    return speaker, root.text
 
 
 def _caption(text: str, pos: int, who: Speakers) -> Speaker | None:

@@ -110,6 +110,14 @@ class Table:
         self.sentence_starts: list[int] = starts  # token indexes
         last = doc[-1] if len(doc) else None
         self.end = offset + (last.idx + len(last.text_with_ws) if last is not None else 0)
+        self._chars: list[int] | None = None
+
+    @property
+    def token_chars(self) -> list[int]:
+        """Where each token starts, in the piece (read on first use)."""
+        if self._chars is None:
+            self._chars = self.array[:, 6].tolist()
+        return self._chars
 
     def sentence_chars(self) -> list[int]:
         idx = self.array[:, 6]
@@ -200,22 +208,23 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
                     consider(by_token[i])
                     break
         if q.cue is None:
-            _link_beside(doc, lo, hi, first, last, by_token, consider)
+            _link_beside(doc, lo, hi, last, by_token, consider)
         if q.cue is not None:
             q.cue.quotations.append(q)
 
 
-def _link_beside(doc: "Doc", lo: int, hi: int, first: int, last: int,
-                 by_token: dict[int, Cue], consider: Callable[[Cue], None]) -> None:
+def _link_beside(doc: "Doc", lo: int, hi: int, last: int, by_token: dict[int, Cue],
+                 consider: Callable[[Cue], None]) -> None:
     """Where the parse leaves a quotation on its own: the cue just before it ('X said on
-    Twitter, "…"'), or just after it, with only its subject between ('"…," Okafor said'):
-    in the sentences `first:last` (token indexes) that hold it."""
+    Twitter, "…"', even where the parse starts a sentence at the quotation), or just after
+    it, with only its subject between ('"…," Okafor said'), before token `last` (the end of
+    the quotation's sentence)."""
     k = lo - 1
-    while k >= first and doc[k].is_space:
+    while k >= 0 and doc[k].is_space:
         k -= 1
-    if k >= first and doc[k].text in (",", ":"):
+    if k >= 0 and doc[k].text in (",", ":"):
         k -= 1
-    if k >= first:
+    if k >= 0 and doc[k].text not in (".", "!", "?"):
         head = doc[k]
         for _ in range(_CUE_UP_STEPS):
             cue = by_token.get(head.i)

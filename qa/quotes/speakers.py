@@ -46,6 +46,23 @@ _ANAPHORIC_ROLES = frozenset("""
     mayor senator leader chairman chairwoman ceo coach manager
 """.split())
 _ANAPHORIC_REACH = 2
+# Texts that "state" and "read" but have no author the article names: no speaker.
+_DOCUMENTS = frozenset("""
+    amendment amendments act law laws constitution article section clause bill treaty statute
+    code charter regulation regulations rule rules
+""".split())
+_WORKS = frozenset({"LAW", "WORK_OF_ART", "PRODUCT", "EVENT"})
+# Bodies of the state, which speak as such ("the emergencies ministry said").
+_PUBLIC_BODIES = frozenset("""
+    ministry department agency office police commission committee council court government
+    service authority administration bureau army navy military
+""".split())
+# "the company said": nouns of an organisation the article may have named just once.
+_COMPANY_NOUNS = frozenset("""
+    company firm corporation business network broadcaster channel club team organisation
+    organization charity foundation association union party airline carrier manufacturer
+    maker retailer bank group publisher studio newspaper website site outlet agency
+""".split())
 
 
 @lru_cache(maxsize=16384)
@@ -79,6 +96,8 @@ def _clean(words: list[str], label: str) -> list[str]:
     while words and (words[0].lower() in ("the", "a", "an") or (
             label == PERSON and words[0].lower().rstrip(".") in TITLES)):
         words = words[1:]
+    while words and words[-1].lower() in ("and", "of", "the", "&", "or", ","):
+        words = words[:-1]  # "the Grand Masters and": a run-on
     if words:
         last = words[-1]
         for ending in ("'s", "’s", "'", "’"):
@@ -188,8 +207,10 @@ class Speakers:
         best, best_key = name, (len(name.split()), len(name))
         for full in self._by_word[kind].get(words[0], ()) if words else ():
             key = (len(full.split()), len(full))
-            if key > best_key and set(words) <= {fold(w) for w in full.split()}:
-                best, best_key = full, key
+            have = {fold(w) for w in full.split()}
+            if key > best_key and set(words) <= have and not (
+                    kind == ORG and any(is_title(w) for w in have - set(words))):
+                best, best_key = full, key  # ("the Coast Guard" is not its commandant)
         self._full[(name, kind)] = best
         return best
 
@@ -246,8 +267,9 @@ class Speakers:
             named = self._named_in_apposition(tok, (PERSON, ORG))
             if named is not None:
                 return named
-        if any(c.dep_ == "conj" and (c.tag_ in ("NNP", "NNPS", "PRP") or c.ent_type_)
-               for c in tok.children):
+        if tok.tag_ in ("NNP", "NNPS") and any(
+                c.dep_ == "conj" and (c.tag_ in ("NNP", "NNPS", "PRP") or c.ent_type_)
+                for c in tok.children):
             return None  # "X and Y said": a group ("X and a colleague of hers" is X)
         ent = self._entity_at(tok)
         if ent is not None:
@@ -264,11 +286,15 @@ class Speakers:
                 return named or Speaker(self.full(name, ORG), ORG)
             if label in PLACES:
                 return None  # a country word standing alone
-            ent = None  # a work, a law, an event: read as a proper noun
+            if label in _WORKS:
+                return None  # a law, a work, an event: no one's words
+            ent = None  # (a number, a date: misread; the word is read as a proper noun)
         if tok.text[:1].isupper() and not ent:
             found = self._proper_name(tok)
             if found is not None:
                 return found
+        if low in _DOCUMENTS:
+            return None  # "the 14th Amendment states": a text, no one's words
         if low in STATEMENT_NOUNS:
             return self._issuer(tok, offset)
         if low.startswith("spokes") or low in ("representative", "representatives"):
@@ -338,10 +364,17 @@ class Speakers:
         return None
 
     def _issuer(self, tok: "Token", offset: int) -> Speaker | None:
-        """Who issued a statement: its owner, or the subject of "released a statement"."""
+        """Who issued a statement: its owner ("a statement from Acme", "a tweet by Ada
+        Okafor"), or the subject of "released a statement"."""
         owner = self._owner(tok, offset)
         if owner is not None:
             return owner
+        for child in tok.children:
+            if child.dep_ in ("prep", "agent") and child.lower_ in ("by", "from"):
+                obj = next((c for c in child.children if c.dep_ == "pobj"), None)
+                ent = self._entity_at(obj) if obj is not None else None
+                if ent is not None and ent[0] == PERSON:
+                    return Speaker(self.full(ent[1], PERSON), PERSON)
         head = tok.head
         if tok.dep_ == "dobj" and head.lower_ in ISSUING_VERBS:
             for child in head.children:
@@ -367,6 +400,11 @@ class Speakers:
         """"the minister, Ada Okafor," / "the minister Ada Okafor" / "Acme, its chief
         executive, Ada Okafor,": the person (or organisation) named beside a noun."""
         nouns = [tok, *(c for c in tok.children if c.dep_ == "conj" and c.tag_ == "NN")]
+        for child in tok.children:  # "the co-author and fellow Ada Okafor"
+            if child.dep_ == "conj" and child.ent_type_ in kinds and child.tag_ == "NNP":
+                ent = self._entity_at(child)
+                if ent is not None:
+                    return Speaker(self.full(ent[1], ent[0]), ent[0])
         for noun in nouns:  # (and "an expert and former official, Ada Okafor,")
             for child in noun.children:
                 if child.dep_ in ("appos", "compound") and child.i > noun.i:
@@ -449,8 +487,12 @@ class Speakers:
             return None  # "authorities", "officials": a group
         if _determiner(tok) in _UNNAMED:
             return None
-        modifiers = [c for c in tok.children if c.dep_ in ("compound", "amod", "poss")
-                     and c.i < tok.i]
+        # A body of its own: named ("Freedonia's foreign ministry", "the Interior Ministry"), or
+        # a public body of a kind ("the emergencies ministry"). "Local news", "the research
+        # team" or "the party's website" are no one in particular.
+        modifiers = [c for c in tok.children if c.i < tok.i and (
+            c.dep_ in ("compound", "poss") and (c.tag_ in ("NNP", "NNPS") or c.ent_type_)
+            or c.dep_ == "compound" and tok.lower_ in _PUBLIC_BODIES)]
         if modifiers:
             first = next(t for t in tok.subtree if t.dep_ != "det")
             span = tok.doc[first.i: tok.i + 1]
@@ -461,11 +503,16 @@ class Speakers:
         full = self.full(tok.text, ORG)
         if full != tok.text:
             return Speaker(full, ORG)
+        if tok.lower_ == "police":
+            return Speaker("police", ORG)  # the police of the place, which the article names
         if _determiner(tok) != "the":
             return None
         # "the company", "the network": the organisation the article calls so, or the only
         # one it has named
-        return self._by_role(tok, at, ORG) or self._only_organisation(at)
+        found = self._by_role(tok, at, ORG)
+        if found is None and tok.lower_ in _COMPANY_NOUNS:
+            found = self._only_organisation(at)
+        return found
 
     def _sharing(self, words: list[str]) -> str | None:
         """The article's organisation holding the last word and another one of `words`."""
