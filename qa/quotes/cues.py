@@ -103,3 +103,10 @@ ISSUING_VERBS = frozenset("""
 """.split())
 #: Modal verbs that make a speech verb unreal: "would say", "might claim".
 UNREAL_MODALS = frozenset("would could might may should must".split())
+#: People named by a common noun ("one of the victims", "a witness", "the mother"): the
+#: subject of a sentence, they are whom a "she" in the next means, and they have no name.
+UNNAMED_PEOPLE = frozenset("""
+    one someone somebody woman man women men mother father wife husband son daughter girl boy
+    child victim witness eyewitness resident neighbour neighbor friend relative passenger
+    driver survivor bystander
+""".split())

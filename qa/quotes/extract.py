@@ -51,12 +51,18 @@ _MIN_QUOTE_WORDS = 3
 _SUBJECT_STEPS = 3
 _RELATIVE = frozenset({"WP", "WDT"})
 _SAY = frozenset("say says said".split())
+_SUBORDINATORS = frozenset("""
+    while whereas although though when if because as since after before unless until once
+""".split())
 _FINITE = frozenset({"VBD", "VBZ", "VBP", "MD"})
 _BLANK_TO_LINE_END = re.compile(r"[^\S\n]*\n")
 # A caption line under a quotation: the speaker's name with a role, and no sentence.
 _CAPTION_WORDS = 6
 # How far back a quotation looks for the start of its line or the quote it continues.
 _LOOK_BACK = 1000
+# A quotation of fewer words, all capitalised but for these, is a title or a name.
+_TITLE_WORDS = 7
+_SMALL_WORDS = frozenset("of the a an and in on for to at by or with from".split())
 
 
 def extract_quotes(article: Article, sentences: list[Span],
@@ -359,8 +365,9 @@ def _clause(cue: Cue) -> Span | None:
         comps = [c for c in tok.children if c.dep_ == "dobj" and c.i > tok.i and any(
             t.tag_ in _FINITE for t in c.subtree)]
     comp = next((c for c in comps if c.i > tok.i), None)
-    if comp is None:
-        comp = next((c for c in reversed(comps) if not _attributes(c)), None)
+    if comp is None:  # "…, X said": not an attribution of its own, not "While Y agreed …, X said"
+        comp = next((c for c in reversed(comps) if not _attributes(c)
+                     and c.left_edge.lower_ not in _SUBORDINATORS), None)
     if comp is None:
         return None
     first = comp.left_edge
@@ -421,9 +428,19 @@ def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: _Emitted) -
     for q in cue.quotations:
         if clause is not None and q.start < clause[1] and clause[0] < q.end:
             continue
+        if _names_something(emitted.text[q.start + 1: q.end - 1]):
+            continue  # 'announced its "Person of the Year"': a title, no one's words
         if emitted.add(q.start, q.end, speaker, cue.text):
             given = True
     return given or bool(clause or cue.quotations)
+
+
+def _names_something(words: str) -> bool:
+    """Whether quoted words are a title or a name ("Person of the Year", "Radio Control
+    Law"): a few words, each a capitalised one or a small word, and no sentence."""
+    parts = words.strip(" ,.").split()
+    return 0 < len(parts) < _TITLE_WORDS and not any(c in words for c in "!?") and all(
+        w[:1].isupper() or w in _SMALL_WORDS for w in parts) and parts[0][:1].isupper()
 
 
 def _free_quotation(q: Quotation, text: str, who: Speakers, emitted: _Emitted,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cues import SPEECH_VERBS
+from .cues import SPEECH_VERBS, UNNAMED_PEOPLE
 from .speakers import PLACES, QuotedText, Speakers
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ class _Keys:
         self.nsubj = strings["nsubj"]
         self.noun_tags = np.sort(np.array([strings["NNP"], strings["NN"]], dtype=np.uint64))
         self.proper = strings["NNP"]
+        self.people = np.sort(np.array([strings[w] for w in UNNAMED_PEOPLE], dtype=np.uint64))
         self.places = np.sort(np.array([strings[t] for t in PLACES], dtype=np.uint64))
 
 
@@ -148,6 +149,9 @@ def scan_cues(table: Table, quoted: QuotedText, who: Speakers) -> list[Cue]:
         & (a[:, 4] == 1)
     for i in np.flatnonzero(names).tolist():
         who.add_subject(doc[i], offset)
+    people = (a[:, 2] == keys.nsubj) & _member(lower, keys.people)
+    for i in np.flatnonzero(people).tolist():
+        who.note_unnamed(doc[i], offset)
     places = _member(a[:, 3], keys.places)
     who.note_words(set(lower[(a[:, 1] == keys.proper) & (a[:, 5] != 1) & ~places].tolist()),
                    set(lower[places].tolist()))
@@ -181,8 +185,8 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
 
         for tok in span:
             head = tok.head
-            if tok.is_punct or lo <= head.i < hi:
-                continue
+            if tok.is_punct or lo <= head.i < hi or tok.dep_ in _MODIFIERS:
+                continue  # ('to add the question, "…?"': the quotation names the question)
             for _ in range(_UP_STEPS):
                 cue = by_token.get(head.i)
                 if cue is not None:

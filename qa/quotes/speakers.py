@@ -89,6 +89,17 @@ class _Mention:
     root: "Token | None" = None  # the entity's head word
 
 
+@lru_cache(maxsize=16384)
+def _key_words(name: str, label: str) -> tuple[str, ...]:
+    """A name's words as `full` compares them: cleaned, without case or accents."""
+    return tuple(fold(w) for w in _clean(name.split(), label))
+
+
+@lru_cache(maxsize=16384)
+def _folded(name: str) -> frozenset[str]:
+    return frozenset(fold(w) for w in name.split())
+
+
 def _clean(words: list[str], label: str) -> list[str]:
     """An entity's words without a leading determiner or title, or a possessive ending."""
     if "(" in " ".join(words):  # "World Health Organization (WHO)": the name before
@@ -135,16 +146,33 @@ class Speakers:
         self._mid_names: set[int] = set()
         self._place_words: set[int] = set()
         mentions: list[_Mention] = []
-        for offset, doc in parsed.pieces:
-            for ent in doc.ents:
+        self._counts: dict[str, int] = {}  # how often each name is written out
+        ents = [(offset, doc, doc.ents) for offset, doc in parsed.pieces]
+        places = {e.text.lower() for _, _, es in ents for e in es if e.label_ in PLACES}
+        others: list[_Mention] = []  # one-word names labelled a place or a work
+        for offset, doc, es in ents:
+            for ent in es:
                 label = ent.label_
-                if label not in (PERSON, ORG) or "\n" in ent.text:
+                if "\n" in ent.text:
                     continue
-                if label == PERSON:  # "Leading Ada Okafor …": the verb is no part of the name
-                    first = next((t.i for t in ent if t.tag_ in ("NNP", "NNPS")), ent.end)
+                if label not in (PERSON, ORG):
+                    if len(ent) == 1 and ent.root.tag_ == "NNP" \
+                            and not quoted.inside(offset + ent.start_char):
+                        others.append(_Mention(offset + ent.start_char,
+                                               self.sentence_of(offset + ent.start_char),
+                                               Speaker(ent.text, PERSON), _rank_of(ent.root),
+                                               ent.root))
+                    continue
+                if label == PERSON:
+                    # "Leading Ada Okafor …", "Freedonia Ada Okafor": a verb or a place the
+                    # recogniser ran into is no part of the name
+                    first = next((t.i for t in ent if t.tag_ in ("NNP", "NNPS")
+                                  and t.lower_ not in places), ent.end)
                     ent = doc[first: ent.end]
                     if not len(ent):
                         continue
+                if len(ent) > 2 and ent.end < len(doc) and doc[ent.end].text == ":":
+                    ent = doc[ent.start: ent.end - 1]  # "Ada Okafor Image: …", a caption's label
                 start = offset + ent.start_char
                 if quoted.inside(start):
                     continue
@@ -157,6 +185,16 @@ class Speakers:
                                          _rank_of(root), root))
                 for w in words:
                     self._by_word[label].setdefault(fold(w), {})[name] = None
+                self._counts[name] = self._counts.get(name, 0) + 1
+        # A one-word name that is a word of a person's ("Okafor" where "Ada Okafor" is named)
+        # is that person, whatever the recogniser labelled it: it reads some surnames as
+        # companies, places or works.
+        mentions = [m if m.speaker.kind == PERSON or " " in m.speaker.name
+                    or not self.names_person(m.speaker.name)
+                    else _Mention(m.start, m.sentence, Speaker(m.speaker.name, PERSON), m.rank,
+                                  m.root)
+                    for m in mentions]
+        mentions += [m for m in others if self.names_person(m.speaker.name)]
         self.mentions = sorted(mentions, key=lambda m: m.start)
         self._starts = [m.start for m in self.mentions]
         # Where the first organisation is named, and where a second, other one is.
@@ -199,15 +237,17 @@ class Speakers:
 
     def full(self, name: str, kind: str) -> str:
         """The longest name of that kind in the article that holds every word of `name`
-        ("Okafor", "Ms Okafor" → "Ada Okafor"); `name` itself when none does."""
+        ("Okafor", "Ms Okafor" → "Ada Okafor"); `name` itself when none does. Of names as
+        long, the one written out most often, then the first named ("Okafor" is "Ada
+        Okafor", named throughout, not "Ben Okafor", her son, named once)."""
         known = self._full.get((name, kind))
         if known is not None:
             return known
-        words = [fold(w) for w in _clean(name.split(), kind)]
-        best, best_key = name, (len(name.split()), len(name))
-        for full in self._by_word[kind].get(words[0], ()) if words else ():
-            key = (len(full.split()), len(full))
-            have = {fold(w) for w in full.split()}
+        words = _key_words(name, kind)
+        best, best_key = name, (len(name.split()), 0, 0)
+        for order, full in enumerate(self._by_word[kind].get(words[0], ()) if words else ()):
+            key = (len(full.split()), self._counts.get(full, 0), -order)
+            have = _folded(full)
             if key > best_key and set(words) <= have and not (
                     kind == ORG and any(is_title(w) for w in have - set(words))):
                 best, best_key = full, key  # ("the Coast Guard" is not its commandant)
@@ -216,9 +256,9 @@ class Speakers:
 
     def names_person(self, name: str) -> bool:
         """Whether the article names a person with every word of `name`."""
-        words = [fold(w) for w in _clean(name.split(), PERSON)]
+        words = _key_words(name, PERSON)
         return bool(words) and (self.full(name, PERSON) != name or any(
-            set(words) <= {fold(w) for w in full.split()}
+            set(words) <= _folded(full)
             for full in self._by_word[PERSON].get(words[0], ())))
 
     def _entity_at(self, tok: "Token") -> tuple[str, str] | None:
@@ -289,14 +329,14 @@ class Speakers:
             if label in _WORKS:
                 return None  # a law, a work, an event: no one's words
             ent = None  # (a number, a date: misread; the word is read as a proper noun)
-        if tok.text[:1].isupper() and not ent:
-            found = self._proper_name(tok)
-            if found is not None:
-                return found
         if low in _DOCUMENTS:
             return None  # "the 14th Amendment states": a text, no one's words
         if low in STATEMENT_NOUNS:
             return self._issuer(tok, offset)
+        if tok.text[:1].isupper() and not ent:
+            found = self._proper_name(tok)
+            if found is not None:
+                return found
         if low.startswith("spokes") or low in ("representative", "representatives"):
             return self._spokesperson(tok, offset)
         if is_title(low) and tok.tag_ in ("NN", "NNP"):
@@ -400,18 +440,19 @@ class Speakers:
         """"the minister, Ada Okafor," / "the minister Ada Okafor" / "Acme, its chief
         executive, Ada Okafor,": the person (or organisation) named beside a noun."""
         nouns = [tok, *(c for c in tok.children if c.dep_ == "conj" and c.tag_ == "NN")]
-        for child in tok.children:  # "the co-author and fellow Ada Okafor"
-            if child.dep_ == "conj" and child.ent_type_ in kinds and child.tag_ == "NNP":
-                ent = self._entity_at(child)
-                if ent is not None:
-                    return Speaker(self.full(ent[1], ent[0]), ent[0])
-        for noun in nouns:  # (and "an expert and former official, Ada Okafor,")
-            for child in noun.children:
-                if child.dep_ in ("appos", "compound") and child.i > noun.i:
-                    for t in child.subtree if child.dep_ == "appos" else (child,):
-                        ent = self._entity_at(t) if t.ent_type_ in kinds else None
-                        if ent is not None:
-                            return Speaker(self.full(ent[1], ent[0]), ent[0])
+        for kind in kinds:  # a person first: "Acme's director, Ada Okafor" is Ada Okafor
+            for child in tok.children:  # "the co-author and fellow Ada Okafor"
+                if child.dep_ == "conj" and child.ent_type_ == kind and child.tag_ == "NNP":
+                    ent = self._entity_at(child)
+                    if ent is not None:
+                        return Speaker(self.full(ent[1], kind), kind)
+            for noun in nouns:  # (and "an expert and former official, Ada Okafor,")
+                for child in noun.children:
+                    if child.dep_ in ("appos", "compound") and child.i > noun.i:
+                        for t in child.subtree if child.dep_ == "appos" else (child,):
+                            ent = self._entity_at(t) if t.ent_type_ == kind else None
+                            if ent is not None:
+                                return Speaker(self.full(ent[1], kind), kind)
         return None
 
     def _role(self, tok: "Token", at: int) -> Speaker | None:
@@ -550,6 +591,17 @@ class Speakers:
         sentence = self.sentence_of(at)
         self._subjects.setdefault(sentence, []).append(_Mention(at, sentence, speaker, _MAIN))
 
+    def note_unnamed(self, tok: "Token", offset: int) -> None:
+        """A main clause's subject that is a person without a name ("One of the victims
+        decided …"): a pronoun after it means them."""
+        head = tok.head
+        while head.dep_ == "conj" and head.head.i != head.i:
+            head = head.head
+        if head.dep_ == "ROOT" and tok.ent_type_ not in (PERSON, ORG) \
+                and not self.quoted.inside(offset + tok.idx) \
+                and self._named_in_apposition(tok) is None:
+            self.unnamed(offset + tok.idx)
+
     def unnamed(self, at: int) -> None:
         """Note a person who speaks at `at` without a name ("a witness said"): "he" in the
         sentences after means them, not someone named before."""
@@ -569,7 +621,7 @@ class Speakers:
                      if m.speaker.kind == kind and m.start < at]
             if found:
                 top = max(m.rank for m in found)
-                best = [m for m in found if m.rank == top]
+                best = sorted((m for m in found if m.rank == top), key=lambda m: m.start)
                 pick = best[-1] if sentence == here else best[0]
                 return pick.speaker if pick.speaker.name else None
         for k in range(bisect.bisect_left(self._starts, at) - 1, -1, -1):
