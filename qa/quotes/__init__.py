@@ -1,16 +1,17 @@
 """Who said what: attributed quotations found at index time, and the names of speakers.
 
 `extract_quotes` (`qa.quotes.extract`) reads an article's spaCy parse (`qa.nlp`, made once at
-index time): a speech verb's subject, the object of "according to", the agent of a passive,
-and who those name (`qa.quotes.speakers`): PERSON and ORG entities with the longest name the
-article gives them, pronouns, roles ("the minister"), spokespeople and statements resolved to
-the people and organisations the article names. A country word alone is no speaker.
+index time): the cues and the quotations they govern (`qa.quotes.scan`), a speech verb's
+subject, the object of "according to", the agent of a passive, and who those name
+(`qa.quotes.speakers`, against what the article names: `qa.quotes.mentions`): PERSON and ORG
+entities with the longest name the article gives them, pronouns, roles ("the minister"),
+spokespeople and statements resolved to the people and organisations the article names. A
+country word alone is no speaker.
 
 The parse replaced a hand-written grammar over the raw text (its attribution part: subjects
 found past appositives, complements, relative clauses and participles by token walks; reported
-clauses told from objects by word shapes; pronouns resolved by capitalised runs). The parse
-does these better: on the labelled dev set recall rose from 55% to 81% and precision from 88%
-to 96% (docs/benchmarks.md, "Quote speakers").
+clauses told from objects by word shapes; pronouns resolved by capitalised runs), which it
+does better: docs/benchmarks.md, "Quote speakers", has the figures.
 
 What still reads plain text with a grammar, and why:
 
