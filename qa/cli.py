@@ -703,7 +703,7 @@ examples:
 
     # Further subcommands (ask, quotes, eval, chat) are added below, one block each.
 
-    # ask / quotes: cited answers and who-said-what (qa/answer.py, qa/quotes.py).
+    # ask / quotes: cited answers and who-said-what (qa/answer.py, qa/quotes/).
     def _cmd_ask(args: argparse.Namespace) -> int:
         from .answer import Assistant, format_answer
         from .retrieval import Retriever
