@@ -55,7 +55,7 @@ def analyse_articles(articles: Sequence[Article],
                                       nlp.parse_texts([a.text for a in articles])):
         phrases = nlp.phrases_of(parsed, article.title, spans, article.text)
         try:
-            quotes = extract_quotes(article, list(spans))
+            quotes = extract_quotes(article, list(spans), parsed)
         except Exception:  # a quote finder bug must never cost the user their index
             quotes = []
         out.append(ArticleAnalysis(tuple(phrases), tuple(quotes)))

@@ -753,7 +753,7 @@ examples:
 
     # Further subcommands (ask, quotes, eval, chat) are added below, one block each.
 
-    # ask / quotes: cited answers and who-said-what (qa/answer.py, qa/quotes.py).
+    # ask / quotes: cited answers and who-said-what (qa/answer.py, qa/quotes/).
     def _cmd_ask(args: argparse.Namespace) -> int:
         from .answer import Assistant
         from .retrieval import Retriever
@@ -814,7 +814,9 @@ examples:
             art = retriever.article(q.article_id)
             print(f"{terminal_safe(q.speaker)} ({terminal_safe(q.cue)}) — "
                   f"{terminal_safe(art.title)}, {terminal_safe(art.date or 'undated')}")
-            print(textwrap.fill("“" + terminal_safe(" ".join(q.text.split())) + "”", 100,
+            # As the article has it: a quotation keeps its own marks, a reported clause has
+            # none, so marks stand only around words the article quotes.
+            print(textwrap.fill(terminal_safe(" ".join(q.text.split())), 100,
                                 initial_indent="   ", subsequent_indent="   "))
         return 0
 

@@ -153,8 +153,10 @@ class Answer:
 class Quote:
     """An attributed quotation found at index time.
 
-    `text` is the quoted words (`article_text[start:end] == text`); `sentence` is the article
-    span of the whole sentence that carries the quote, which is what answers cite.
+    `text` is what was said as the article gives it (`article_text[start:end] == text`): a
+    quotation with its quotation marks, or a reported clause ("the talks had failed"), which
+    has marks only around the words it quotes; `sentence` is the article span of the
+    sentence(s) carrying it, which is what answers cite.
     """
 
     article_id: str

@@ -100,12 +100,12 @@ def resolve_followup(question: str, history: Sequence[Turn] = ()) -> str:
     if not entity:
         return q
     if _PERSON_PRONOUNS.search(q):
-        from ..quotes import _person_in, is_person  # the one person-name rule
+        from ..quotes import is_person, person_in  # the one person-name rule
 
         # "Why did Bernie Sanders end his campaign?": "his" is Sanders', whoever the previous
         # question was about. A pronoun is replaced only when the question names no person of
         # its own (after its first word, which is capitalised anyway).
-        named = _person_in(q.split(" ", 1)[1] if " " in q else "")
+        named = person_in(q.split(" ", 1)[1] if " " in q else "")
         if named and is_person(named, ()):  # a full name; one word could be a place
             return q
 

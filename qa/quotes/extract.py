@@ -1,0 +1,528 @@
+"""Attributed quotations, found from the article's parse at index time.
+
+A cue is a speech verb ("said", "told", "wrote", …) or "according to". Its speaker is its
+subject (past a conjunction, a participle or a relative pronoun: "X cited Y and said", "…,
+adding", "X, who said"), the agent of a passive, or the object of "according to"; who that
+names is for `qa.quotes.speakers`. What the cue reports is
+
+- a quotation it governs: a quotation mark pair whose words hang from the cue in the parse,
+  or that the cue's clause hangs from ('"…," said X'), or
+- its reported clause (the cue's clausal complement: "X said (that) the talks failed"; for
+  "according to", the rest of the sentence). A quotation inside a reported clause comes with
+  the whole clause ('X said the crash was "likely" an accident'), each quotation once.
+
+A quotation no cue governs is kept only when it continues the previous one in the same
+paragraph ("…," said X. "…"), or stands on its own lines above its speaker's name (a caption).
+Other quotation marks (titles, scare quotes, names) are narration. A quotation of fewer than
+three words is never a quote on its own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+from typing import TYPE_CHECKING
+
+from qa.types import Article, Quote, Span
+
+from .cues import CLAUSE_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, UNREAL_MODALS, WH_WORDS
+from .names import is_title
+from .scan import Cue, Quotation, Table, link_quotations, scan_cues
+from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
+
+    from qa.nlp import ParsedArticle
+
+log = logging.getLogger(__name__)
+
+_MARKS = re.compile(r'[“”"]')
+# A straight mark opens a quotation after a space or an opening bracket or dash, before a
+# word; one not before a word closes.
+_OPENS_AFTER = frozenset("([{—–-/")
+_STARTS_WORD = frozenset("[('‘“…$£€#@¿¡")
+_LONGEST_QUOTATION = 3000
+# A quotation this short is a fragment, never a quote on its own ("costs", "dear friend").
+_MIN_QUOTE_WORDS = 3
+# How far past a subject the cue's own subject is looked for: "X cited Y and said" (conj),
+# "…, adding" (advcl), "went on to say" (xcomp).
+_SUBJECT_STEPS = 3
+_RELATIVE = frozenset({"WP", "WDT"})
+_SAY = frozenset("say says said".split())
+_SUBORDINATORS = frozenset("""
+    while whereas although though when if because as since after before unless until once
+""".split())
+_FINITE = frozenset({"VBD", "VBZ", "VBP", "MD"})
+_BLANK_TO_LINE_END = re.compile(r"[^\S\n]*\n")
+# A caption line under a quotation: the speaker's name with a role, and no sentence.
+_CAPTION_WORDS = 6
+# How far back a quotation looks for the start of its line or the quote it continues.
+_LOOK_BACK = 1000
+# A quotation of fewer words, all capitalised but for these, is a title or a name.
+_TITLE_WORDS = 7
+_SMALL_WORDS = frozenset("of the a an and in on for to at by or with from".split())
+
+
+def extract_quotes(article: Article, sentences: list[Span],
+                   parsed: "ParsedArticle") -> list[Quote]:
+    """Find the attributed quotations of one article.
+
+    Args:
+        article: the article; offsets point into `article.text`.
+        sentences: article spans of its sentences, not overlapping (from
+            `qa.chunking.split_sentences`, or the sentence pieces of its chunks).
+        parsed: the article's parse (`qa.nlp.parse_texts`).
+
+    Returns:
+        Quotes in text order, none overlapping another. `text == article.text[start:end]`
+        for each: a quotation with its quotation marks, or a reported clause (which carries
+        the marks of any quotation inside it); `sentence` is the span of the sentence(s)
+        holding it. Never raises: on a bug it logs and returns what it found.
+    """
+    found: list[Quote] = []
+    try:
+        _extract(article, sorted(sentences), parsed, found)
+    except Exception:  # noqa: BLE001 - index builds must not fail on one odd article
+        log.exception("quote extraction failed for %s; keeping %d quotes", article.id, len(found))
+    return sorted(found, key=lambda q: (q.start, q.end))
+
+
+def _quotations(text: str) -> list[Quotation]:
+    """The pairs of quotation marks, in one pass. Curly marks say which way they face;
+    a straight mark is read from its neighbours, so one stray mark ('the 12" pipe') does not
+    turn every later quotation of its line inside out. Straight pairs stay within a line."""
+    out = []
+    open_at, curly = -1, False
+    for m in _MARKS.finditer(text):
+        i = m.start()
+        if open_at >= 0 and (i - open_at > _LONGEST_QUOTATION
+                             or not curly and text.find("\n", open_at, i) >= 0):
+            open_at = -1  # never closed: not a quotation
+        mark = text[i]
+        if mark == "“":
+            open_at, curly = i, True
+            continue
+        if mark == "”":
+            if open_at >= 0 and text[open_at + 1: i].strip():
+                out.append(Quotation(open_at, i + 1))
+            open_at = -1
+            continue
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        starts_word = after.isalnum() or after in _STARTS_WORD
+        opening = (before.isspace() or before in _OPENS_AFTER) and starts_word
+        closing = not starts_word
+        if open_at >= 0 and (closing or not opening):
+            if text[open_at + 1: i].strip():
+                out.append(Quotation(open_at, i + 1))
+            open_at = -1
+        elif opening or not closing:
+            open_at, curly = i, False
+    return out
+
+
+class _Spans:
+    """Sorted, non-overlapping spans, and which of them a span overlaps, by bisection."""
+
+    def __init__(self, spans: list[Span]) -> None:
+        self.spans = spans
+        self.starts = [s[0] for s in spans]
+        self.ends = [s[1] for s in spans]
+
+    def overlapping(self, start: int, end: int) -> tuple[int, int]:
+        """Indexes `lo:hi` of the spans with `s[0] < end and s[1] > start`."""
+        return bisect.bisect_right(self.ends, start), bisect.bisect_left(self.starts, end)
+
+    def union(self, start: int, end: int) -> Span:
+        """The union of the spans a span overlaps; the span itself when it overlaps none."""
+        lo, hi = self.overlapping(start, end)
+        if lo >= hi:
+            return (start, end)
+        return (min(self.spans[lo][0], start), max(self.spans[hi - 1][1], end))
+
+
+def _extract(article: Article, sentences: list[Span], parsed: "ParsedArticle",
+             out: list[Quote]) -> None:
+    text = article.text
+    quotations = _quotations(text)
+    quoted = QuotedText([(q.start, q.end) for q in quotations])
+    tables = [Table(doc, offset) for offset, doc in parsed.pieces]
+    who = Speakers(parsed, quoted, [at for t in tables for at in t.sentence_chars()])
+    cues: list[Cue] = []
+    for table in tables:
+        piece = scan_cues(table, quoted, who)
+        link_quotations(table, quotations, piece)
+        cues.extend(piece)
+    index = _Spans(sentences)
+    emitted = _Emitted(article, text, index, out)
+    # "According to X, Y said …": Y's own attribution goes first, "according to" takes what
+    # is left of the sentence.
+    events: list[tuple[int, int, object]] = [
+        (c.offset + c.tok.sent.end_char if c.according else c.at, 0, c) for c in cues]
+    events += [(q.start, 1, q) for q in quotations if q.cue is None]
+    events.sort(key=lambda e: (e[0], e[1]))
+    for _, _, item in events:
+        if isinstance(item, Cue):
+            speaker, subject = _speaker(item, who)
+            if speaker is None:
+                if subject is not None and subject.tag_ == "NN" and is_title(subject.lower_) \
+                        and (item.quotations or _clause(item)):
+                    who.unnamed(item.at)  # "an eyewitness said": "she" after is the witness
+                continue
+            if _report(item, speaker, quoted, emitted):
+                who.heard(speaker, item.at)
+        else:
+            assert isinstance(item, Quotation)
+            _free_quotation(item, text, who, emitted, tables)
+
+
+class _Emitted:
+    """The quotes found so far: each span of text is given once."""
+
+    def __init__(self, article: Article, text: str, index: _Spans, out: list[Quote]) -> None:
+        self.article, self.text, self.index, self.out = article, text, index, out
+        self.taken: list[Span] = []  # sorted
+        self.last: Quote | None = None
+
+    def add(self, start: int, end: int, speaker: Speaker, cue: str) -> bool:
+        start, end = _trim(self.text, start, end)
+        if len(self.text[start:end].split()) < _MIN_QUOTE_WORDS:
+            return False
+        k = bisect.bisect_left(self.taken, (start, end))
+        if (k > 0 and self.taken[k - 1][1] > start) or (k < len(self.taken)
+                                                         and self.taken[k][0] < end):
+            return False
+        self.taken.insert(k, (start, end))
+        q = Quote(self.article.id, speaker.name, self.text[start:end], start, end,
+                  self.index.union(start, end), cue)
+        self.out.append(q)
+        if self.last is None or q.start > self.last.start:
+            self.last = q
+        return True
+
+
+def _trim(text: str, start: int, end: int) -> Span:
+    """A span without surrounding spaces, or a clause's closing punctuation outside quotation
+    marks."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:.—–-"):
+        end -= 1
+    return start, end
+
+
+# --------------------------------------------------------------------------------------------
+# Cues and the quotations they govern
+
+
+# --------------------------------------------------------------------------------------------
+# Speakers and what they said
+
+
+def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, "Token | None"]:
+    """Who a cue attributes its words to, and the subject (its head token) that says so."""
+    tok = cue.tok
+    if cue.according:
+        to = tok.doc[tok.i + 1]
+        obj = next((c for c in to.children if c.dep_ == "pobj"), None)
+        return (who.of_subject(obj, cue.offset) if obj is not None else None), obj
+    if any(c.dep_ == "neg" or (c.dep_ == "aux" and c.lower_ in UNREAL_MODALS)
+           for c in tok.children):
+        return None, None  # "did not say", "would say": nothing was said
+    if tok.tag_ == "VB" and not any(c.dep_ == "aux" for c in tok.children):
+        return None, None  # "I saw her explain …", "let them say": no one is reported
+    verb = tok
+    participle = False  # the cue is a participle whose subject is its clause's
+    for _ in range(_SUBJECT_STEPS):
+        subject = _subject(verb)
+        if subject is not None:
+            if subject.tag_ in _RELATIVE and verb.dep_ == "relcl":
+                subject = verb.head  # "X, who said"
+            return who.of_subject(subject, cue.offset), subject
+        if any(c.dep_ in ("nsubjpass", "auxpass") for c in verb.children):
+            agent = next((c for c in verb.children if c.dep_ == "agent"), None)
+            obj = next((c for c in agent.children if c.dep_ == "pobj"), None) if agent else None
+            if obj is None and participle:  # "X was applauded upon announcing …": X
+                obj = next((c for c in verb.children if c.dep_ == "nsubjpass"), None)
+            return (who.of_subject(obj, cue.offset) if obj is not None else None), obj
+        if verb.dep_ == "relcl":
+            return who.of_subject(verb.head, cue.offset), verb.head
+        if verb.dep_ == "acl" and verb.tag_ == "VBG":
+            if verb.head.lower_ in STATEMENT_NOUNS:  # "a statement saying"
+                return who.of_subject(verb.head, cue.offset), verb.head
+            # "X stressed the price of any aggression, saying": the parse hung the participle
+            # from a noun; its subject is the clause's
+            verb = next((t for t in verb.ancestors if t.dep_ == "ROOT"
+                         or t.lower_ in SPEECH_VERBS and t.tag_.startswith("VB")), verb)
+            continue
+        if verb.dep_ == "pcomp" and verb.tag_ == "VBG" and verb.head.dep_ == "prep":
+            head = verb.head.head  # "X was applauded upon announcing": X
+            if head.dep_ != "ROOT" and not any(c.dep_ == "nsubjpass" for c in head.children):
+                return None, None  # "tried to have Y freed by saying": not Y
+            participle, verb = True, head
+            continue
+        if verb.dep_ in ("conj", "advcl", "xcomp") and verb.head.i != verb.i:
+            participle = verb.tag_ == "VBG"
+            verb = verb.head
+            # 'X said the plan "works," adding …': the parse may hang the participle from the
+            # reported clause, or from the quotation; its subject is still the speaker's.
+            while participle and verb.head.i != verb.i and (
+                    verb.dep_ == "ccomp" and verb.head.lower_ in SPEECH_VERBS
+                    or who.quoted.inside(cue.offset + verb.idx)):
+                verb = verb.head
+            continue
+        break
+    subject = _subject_before(tok)
+    if subject is not None:
+        return who.of_subject(subject, cue.offset), subject
+    return None, None
+
+
+def _subject_before(verb: "Token") -> "Token | None":
+    """Where the parse gives a verb no subject ('When asked …, Ada Okafor, spokesperson for
+    Acme, said'): the name whose phrase ends right before it."""
+    k = verb.i - 1
+    doc = verb.doc
+    while k >= verb.sent.start and doc[k].is_punct:
+        k -= 1
+    if k < verb.sent.start:
+        return None
+    tok = doc[k]
+    for _ in range(_SUBJECT_STEPS + 3):
+        if tok.ent_type_ in (PERSON, ORG) and tok.tag_ in ("NNP", "NNPS") \
+                and tok.dep_ not in ("pobj", "poss", "compound") \
+                and tok.head.i != tok.i:
+            return tok
+        if tok.head.i == tok.i or tok.head.i >= verb.i:
+            return None
+        tok = tok.head
+    return None
+
+
+def _subject(verb: "Token") -> "Token | None":
+    """A verb's subject; of two ("Freedonia's president Ada Okafor said", parsed as two
+    subjects), the one that is a name."""
+    subjects = [c for c in verb.children if c.dep_ == "nsubj"]
+    if len(subjects) > 1:
+        named = [c for c in subjects if c.ent_type_ in (PERSON, ORG)]
+        return (named or subjects)[-1]
+    return subjects[0] if subjects else None
+
+
+def _clause(cue: Cue) -> Span | None:
+    """The reported clause of a cue, in article offsets: its clausal complement (after it,
+    else before it: "…, X said"), or for "according to X" the rest of the sentence. A clause
+    ends where another attribution hangs from it ("…, adding", "despite Y claiming …")."""
+    tok = cue.tok
+    doc = tok.doc
+    if cue.according:
+        # The clause "according to" hangs from, without it: "…, and according to X he died
+        # at home" → "he died at home".
+        head = tok.head if tok.head.i != tok.i else tok
+        while head.tag_ in ("VBG", "VBN") and head.dep_ in ("csubj", "advcl", "acl") \
+                and head.head.i != head.i:
+            head = head.head  # "Rescuers, working …, according to X recovered …"
+        a, b = tok.left_edge.i, tok.right_edge.i + 1
+        follows = next((c for c in head.children if c.dep_ == "conj" and b <= c.left_edge.i <= b + 1),
+                       None)
+        if head.i < a and follows is not None:
+            head, a = follows, follows.left_edge.i  # "…, and, according to X, was called …"
+            b = a
+        if head.i >= b:
+            lo, hi = b, head.right_edge.i + 1
+        elif head.i < a:
+            lo, hi = head.left_edge.i, a
+        else:
+            return None
+        while lo < hi and doc[lo].is_punct:
+            lo += 1
+        while hi > lo and doc[hi - 1].is_punct and doc[hi - 1].text not in "\"”":
+            hi -= 1
+        if hi <= lo:
+            return None
+        return cue.offset + doc[lo].idx, cue.offset + doc[hi - 1].idx + len(doc[hi - 1])
+    if tok.lower_ not in CLAUSE_VERBS:
+        return None
+    comps = [c for c in tok.children if c.dep_ == "ccomp"]
+    if not comps and tok.dep_ == "parataxis" and not any(
+            c.dep_ in ("dobj", "xcomp") for c in tok.children):
+        # "Ada, they said, wanted no memorial": the clause around the cue, after it
+        head = tok.head
+        lo, hi = tok.right_edge.i + 1, head.right_edge.i + 1
+        if hi <= lo:
+            lo, hi = head.left_edge.i, tok.left_edge.i
+        while lo < hi and doc[lo].is_punct:
+            lo += 1
+        while hi > lo and doc[hi - 1].is_punct and doc[hi - 1].text not in "\"”":
+            hi -= 1
+        if hi <= lo:
+            return None
+        return cue.offset + doc[lo].idx, cue.offset + doc[hi - 1].idx + len(doc[hi - 1])
+    if not comps and tok.lower_ in _SAY:
+        # "said a law allowing it marked …": a clause the parse read as an object
+        comps = [c for c in tok.children if c.dep_ == "dobj" and c.i > tok.i and any(
+            t.tag_ in _FINITE for t in c.subtree)]
+    comp = next((c for c in comps if c.i > tok.i), None)
+    if comp is None:  # "…, X said": not an attribution of its own, not "While Y agreed …, X said"
+        comp = next((c for c in reversed(comps) if not _attributes(c)
+                     and c.left_edge.lower_ not in _SUBORDINATORS), None)
+    if comp is None:
+        return None
+    first = comp.left_edge
+    while first.i < comp.i and (first.dep_ in ("mark", "punct") or (
+            first.lower_ == "that" and not doc[first.i + 1].tag_.startswith(("VB", "MD")))):
+        first = doc[first.i + 1]  # "said that …", 'said, "…'
+    if first.lower_ in WH_WORDS and first.i > tok.i:
+        return None
+    if not any(t.tag_.startswith(("VB", "MD")) for t in comp.subtree):
+        return None  # a clause has a verb: "told radio host Ada Okafor" is no report  # "explained why …": an account of what was said, not the words
+    last = comp.right_edge
+    if tok.dep_ == "ccomp" and tok.head.i > last.i and tok.head.lower_ not in SPEECH_VERBS:
+        # "X warned that should Y happen, it would be damaging": the parse made the rest of
+        # the reported clause the head of the sentence
+        last = tok.head.right_edge
+    for child in comp.children:
+        if child.i > comp.i and child.dep_ not in ("ccomp", "xcomp") and any(
+                _attributes(t) for t in child.subtree):
+            last = doc[max(child.left_edge.i - 1, comp.i)]
+            break
+    while last.i > first.i and (last.is_punct and last.text not in "\"”'’)]"
+                                or last.dep_ == "cc"):
+        last = doc[last.i - 1]  # "… was consistent and" before a clause cut off
+    return cue.offset + first.idx, cue.offset + last.idx + len(last)
+
+
+def _attributes(tok: "Token") -> bool:
+    """Whether a token attributes words of its own: a speech verb with a subject of its own,
+    or a participle ("…, adding")."""
+    if tok.lower_ not in SPEECH_VERBS or not tok.tag_.startswith("VB"):
+        return False
+    return tok.tag_ == "VBG" or any(c.dep_ in ("nsubj", "nsubjpass") for c in tok.children)
+
+
+def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: _Emitted) -> bool:
+    """Give what a cue reports: its reported clause (with the quotations it holds) and the
+    quotations it governs outside that clause. Whether anything was given."""
+    given = False
+    clause = _clause(cue)
+    if clause is not None and not quoted.inside(clause[0]):
+        a, b = clause
+        # A quotation the clause runs into belongs to it whole.
+        k = quoted.at(b - 1)
+        if k >= 0:
+            b = max(b, quoted.spans[k][1])
+        # 'X said A, and there would be "costs"': a quotation the cue governs in a clause
+        # joined to the reported one is reported speech too.
+        for c in cue.tok.children:
+            end = cue.offset + c.right_edge.idx + len(c.right_edge)
+            if c.dep_ == "conj" and cue.offset + c.left_edge.idx >= b and any(
+                    cue.offset + c.left_edge.idx <= q.start < end for q in cue.quotations):
+                b = max(b, end)
+        if emitted.add(a, b, speaker, cue.text):
+            given = True
+        clause = (a, b)
+    else:
+        clause = None
+    for q in cue.quotations:
+        if clause is not None and q.start < clause[1] and clause[0] < q.end:
+            continue
+        if _names_something(emitted.text[q.start + 1: q.end - 1]):
+            continue  # 'announced its "Person of the Year"': a title, no one's words
+        if emitted.add(q.start, q.end, speaker, cue.text):
+            given = True
+    return given or bool(clause or cue.quotations)
+
+
+def _names_something(words: str) -> bool:
+    """Whether quoted words are a title or a name ("Person of the Year", "Radio Control
+    Law"): a few words, each a capitalised one or a small word, and no sentence."""
+    parts = words.strip(" ,.").split()
+    return 0 < len(parts) < _TITLE_WORDS and not any(c in words for c in "!?") and all(
+        w[:1].isupper() or w in _SMALL_WORDS for w in parts) and parts[0][:1].isupper()
+
+
+def _free_quotation(q: Quotation, text: str, who: Speakers, emitted: _Emitted,
+                    tables: list[Table]) -> None:
+    """A quotation no cue governs: the continuation of the quote before it in the same
+    paragraph, a quotation a person's sentence introduces with a colon, or a caption's
+    quotation; otherwise narration."""
+    prev = emitted.last
+    # (every look back is bounded: a text with no line breaks is read in linear time)
+    line_start = text.rfind("\n", max(0, q.start - _LOOK_BACK), q.start) + 1 \
+        or max(0, q.start - _LOOK_BACK)
+    k = q.start
+    while k > line_start and text[k - 1] in " \t\u00a0":
+        k -= 1
+    # It opens a sentence: at the start of its line, or after a full stop ('…," said X. "…')
+    opens = k <= line_start or text[k - 1] in ".!?" or (
+        text[k - 1] in "\"”" and k - 2 >= line_start and text[k - 2] in ".!?")
+    if prev is not None and opens and 0 <= q.start - prev.end <= _LOOK_BACK \
+            and "\n" not in text[prev.end: q.start]:
+        emitted.add(q.start, q.end, Speaker(prev.speaker, PERSON), "continued")
+        return
+    colon = _colon_before(text, q.start)
+    if colon >= 0:
+        found = _colon_speaker(colon, tables, who)
+        if found is not None and emitted.add(q.start, q.end, found[0], found[1]):
+            who.heard(found[0], q.start)
+        return
+    if not text[line_start: q.start].strip():
+        speaker = _caption(text, q.end, who)
+        if speaker is not None and emitted.add(q.start, q.end, speaker, "caption"):
+            who.heard(speaker, q.start)
+
+
+def _colon_before(text: str, at: int) -> int:
+    """Where the colon that introduces a quotation at `at` is, or -1: 'X disagreed: "…"', on
+    the same line or at the end of the line before."""
+    k = at
+    while k > 0 and at - k < _LOOK_BACK and text[k - 1].isspace():
+        k -= 1
+    return k - 1 if k > 0 and text[k - 1] == ":" and text.count("\n", k, at) <= 2 else -1
+
+
+def _colon_speaker(colon: int, tables: list[Table], who: Speakers) -> tuple[Speaker, str] | None:
+    """The person whose sentence ends with the colon before a quotation, and its verb: 'Ada
+    Okafor disagreed with the findings: "…"'. A document or a study introducing a
+    quotation ("the report outlined:") is no speaker."""
+    k = bisect.bisect_right([t.offset for t in tables], colon) - 1
+    if k < 0:
+        return None
+    table = tables[k]
+    i = bisect.bisect_right(table.token_chars,
+                            colon - table.offset) - 1
+    if i < 0:
+        return None
+    lo = table.sentence_of(i)[0]
+    doc = table.doc
+    # the verb of the words before the colon: the one whose head is not among them
+    root = next((doc[j] for j in range(lo, i) if doc[j].tag_.startswith("VB")
+                 and not lo <= doc[j].head.i < i or doc[j].head.i == j), None)
+    if root is None or not root.tag_.startswith("VB"):
+        return None
+    subject = _subject(root)
+    speaker = who.of_subject(subject, table.offset) if subject is not None else None
+    if speaker is None or speaker.kind != PERSON:
+        return None
+    return speaker, root.text
+
+
+def _caption(text: str, pos: int, who: Speakers) -> Speaker | None:
+    """Quotations set on their own lines, with the speaker's name on a line below them."""
+    if not _BLANK_TO_LINE_END.match(text, pos):
+        return None
+    start = text.find("\n", pos) + 1
+    for _ in range(4):  # the next lines, one at a time: never a scan of the rest
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end].strip()
+        if line and line[0] not in "\"“":
+            if len(line.split()) > _CAPTION_WORDS or line[-1] in ".!?,;:":
+                return None
+            return who.person_in_line(start, end)
+        if end >= len(text):
+            return None
+        start = end + 1
+    return None

@@ -1,0 +1,249 @@
+"""Cues and quotations in an article's parse: the speech verbs and "according to"s of each
+piece, found from spaCy's token arrays, and the cue that governs each quotation.
+
+A quotation belongs to the cue its words hang from in the parse ('X said "…"'), or whose
+clause hangs from its words ('"…," said X'); where the parse leaves the quotation on its own,
+to the cue right beside it ('X said on Twitter, "…"', '"…," Okafor said').
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .cues import SPEECH_VERBS, UNNAMED_PEOPLE
+from .speakers import PLACES, QuotedText, Speakers
+
+if TYPE_CHECKING:
+    from spacy.strings import StringStore
+    from spacy.tokens import Doc, Token
+
+# How many heads up from a quoted word, or from a cue, the parse is followed to link them.
+_UP_STEPS = 5
+_CUE_UP_STEPS = 4
+# Heads a quotation is not spoken from: it names something inside a modifier.
+_MODIFIERS = frozenset({"acl", "relcl", "appos", "advcl"})
+# How many words after a quotation its cue may stand: '"…," the company's spokeswoman said'.
+_AFTER_TOKENS = 6
+
+
+@dataclass(eq=False)
+class Quotation:
+    """A pair of quotation marks in the article, and the cue that governs it, if any."""
+
+    start: int  # the quotation marks included
+    end: int
+    cue: "Cue | None" = None
+    distance: int = 1 << 30  # token distance to its cue
+
+
+@dataclass(eq=False)
+class Cue:
+    """A speech verb or an "according to", and the quotations it governs."""
+
+    tok: "Token"
+    offset: int  # of its piece
+    according: bool = False
+    quotations: list[Quotation] = field(default_factory=list)
+
+    @property
+    def at(self) -> int:
+        """The cue's article offset."""
+        return self.offset + self.tok.idx
+
+    @property
+    def text(self) -> str:
+        """The cue as `Quote.cue` gives it: "said", "according to", "wrote on Twitter"."""
+        if self.according:
+            return "according to"
+        for child in self.tok.children:  # "wrote on Twitter"
+            if child.dep_ == "prep" and child.lower_ == "on" and child.i == self.tok.i + 1:
+                obj = next((c for c in child.children if c.dep_ == "pobj"), None)
+                if obj is not None and obj.tag_ == "NNP" and obj.i == child.i + 1 \
+                        and obj.ent_type_ not in ("DATE", "TIME"):
+                    return f"{self.tok.text} on {obj.text}"
+        return self.tok.text
+
+
+def _member(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Which of `values` are in the sorted array `keys`."""
+    at = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+    return keys[at] == values
+
+
+class _Keys:
+    """The string-store ids of the words and labels the scan looks for."""
+
+    def __init__(self, strings: "StringStore") -> None:
+        self.speech = np.sort(np.array([strings[w] for w in SPEECH_VERBS], dtype=np.uint64))
+        self.verb_tags = np.sort(np.array([strings[t] for t in ("VB", "VBD", "VBG", "VBN",
+                                                               "VBP", "VBZ")], dtype=np.uint64))
+        self.according = strings["according"]
+        self.to = strings["to"]
+        self.nsubj = strings["nsubj"]
+        self.noun_tags = np.sort(np.array([strings["NNP"], strings["NN"]], dtype=np.uint64))
+        self.proper = strings["NNP"]
+        self.people = np.sort(np.array([strings[w] for w in UNNAMED_PEOPLE], dtype=np.uint64))
+        self.places = np.sort(np.array([strings[t] for t in PLACES], dtype=np.uint64))
+
+
+_KEYS: dict[int, _Keys] = {}
+
+
+class Table:
+    """One piece's tokens as spaCy's arrays: the scan for cues and sentences reads these
+    rather than making a Python object of every token."""
+
+    def __init__(self, doc: "Doc", offset: int) -> None:
+        from spacy.attrs import DEP, ENT_TYPE, IDX, IS_TITLE, LOWER, SENT_START, TAG
+
+        self.doc, self.offset = doc, offset
+        strings = doc.vocab.strings
+        self.keys = _KEYS.get(id(strings)) or _KEYS.setdefault(id(strings), _Keys(strings))
+        self.array = doc.to_array([LOWER, TAG, DEP, ENT_TYPE, IS_TITLE, SENT_START, IDX])
+        starts = np.flatnonzero(self.array[:, 5] == 1).tolist() if len(doc) else []
+        if len(doc) and (not starts or starts[0] != 0):
+            starts.insert(0, 0)
+        self.sentence_starts: list[int] = starts  # token indexes
+        last = doc[-1] if len(doc) else None
+        self.end = offset + (last.idx + len(last.text_with_ws) if last is not None else 0)
+        self._chars: list[int] | None = None
+
+    @property
+    def token_chars(self) -> list[int]:
+        """Where each token starts, in the piece (read on first use)."""
+        if self._chars is None:
+            self._chars = self.array[:, 6].tolist()
+        return self._chars
+
+    def sentence_chars(self) -> list[int]:
+        idx = self.array[:, 6]
+        return [self.offset + int(idx[i]) for i in self.sentence_starts]
+
+    def sentence_of(self, i: int) -> tuple[int, int]:
+        """The token range of the sentence holding token i."""
+        k = bisect.bisect_right(self.sentence_starts, i) - 1
+        end = self.sentence_starts[k + 1] if k + 1 < len(self.sentence_starts) else len(self.doc)
+        return self.sentence_starts[k], end
+
+
+def scan_cues(table: Table, quoted: QuotedText, who: Speakers) -> list[Cue]:
+    """The speech verbs and "according to"s of a piece, outside quotation marks (and, on the
+    same pass, the proper-noun subjects the entity recogniser missed, for `who`)."""
+    doc, offset, keys, a = table.doc, table.offset, table.keys, table.array
+    lower = a[:, 0]
+    out = []
+    verbs = _member(lower, keys.speech) & _member(a[:, 1], keys.verb_tags)
+    according = lower == keys.according
+    according[:-1] &= lower[1:] == keys.to
+    according[-1:] = False
+    for i in np.flatnonzero(verbs | according).tolist():
+        tok = doc[i]
+        if not quoted.inside(offset + tok.idx):
+            out.append(Cue(tok, offset, according=bool(according[i])))
+    names = (a[:, 2] == keys.nsubj) & _member(a[:, 1], keys.noun_tags) & (a[:, 3] == 0) \
+        & (a[:, 4] == 1)
+    for i in np.flatnonzero(names).tolist():
+        who.add_subject(doc[i], offset)
+    people = (a[:, 2] == keys.nsubj) & _member(lower, keys.people)
+    for i in np.flatnonzero(people).tolist():
+        who.note_unnamed(doc[i], offset)
+    places = _member(a[:, 3], keys.places)
+    who.note_words(set(lower[(a[:, 1] == keys.proper) & (a[:, 5] != 1) & ~places].tolist()),
+                   set(lower[places].tolist()))
+    return out
+
+
+def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) -> None:
+    """Give each quotation of the piece the cue that governs it in the parse, if any: the
+    nearest cue its words hang from, or whose clause hangs from its words."""
+    if not cues:
+        return
+    doc, offset = table.doc, table.offset
+    by_token = {c.tok.i: c for c in cues}
+    cue_tokens = sorted(by_token)
+    end_of_piece = table.end
+    starts = [q.start for q in quotations]
+    for k in range(bisect.bisect_left(starts, offset), len(quotations)):
+        q = quotations[k]
+        if q.start >= end_of_piece:
+            break
+        span = doc.char_span(q.start - offset, min(q.end, end_of_piece) - offset,
+                             alignment_mode="expand")
+        if span is None or len(span) == 0:
+            continue
+        lo, hi = span.start, span.end
+
+        def consider(cue: Cue) -> None:
+            distance = lo - cue.tok.i if cue.tok.i < lo else cue.tok.i - hi + 1
+            if distance < q.distance:
+                q.cue, q.distance = cue, distance
+
+        for tok in span:
+            head = tok.head
+            if tok.is_punct or lo <= head.i < hi or tok.dep_ in _MODIFIERS:
+                continue  # ('to add the question, "…?"': the quotation names the question)
+            for _ in range(_UP_STEPS):
+                cue = by_token.get(head.i)
+                if cue is not None:
+                    consider(cue)
+                    break
+                if head.head.i == head.i or head.dep_ in _MODIFIERS:
+                    break  # 'a law, known as the "…", states': a name inside a modifier
+                head = head.head
+                if lo <= head.i < hi:
+                    break
+        first, last = table.sentence_of(lo)[0], table.sentence_of(hi - 1)[1]
+        a = bisect.bisect_left(cue_tokens, first)
+        b = bisect.bisect_left(cue_tokens, last)
+        for i in cue_tokens[a:b]:
+            if lo <= i < hi:
+                continue
+            head = doc[i]
+            for _ in range(_CUE_UP_STEPS):
+                if head.head.i == head.i:
+                    break
+                head = head.head
+                if lo <= head.i < hi:
+                    consider(by_token[i])
+                    break
+        if q.cue is None:
+            _link_beside(doc, lo, hi, last, by_token, consider)
+        if q.cue is not None:
+            q.cue.quotations.append(q)
+
+
+def _link_beside(doc: "Doc", lo: int, hi: int, last: int, by_token: dict[int, Cue],
+                 consider: Callable[[Cue], None]) -> None:
+    """Where the parse leaves a quotation on its own: the cue just before it ('X said on
+    Twitter, "…"', even where the parse starts a sentence at the quotation), or just after
+    it, with only its subject between ('"…," Okafor said'), before token `last` (the end of
+    the quotation's sentence)."""
+    k = lo - 1
+    while k >= 0 and doc[k].is_space:
+        k -= 1
+    if k >= 0 and doc[k].text in (",", ":"):
+        k -= 1
+    if k >= 0 and doc[k].text not in (".", "!", "?"):
+        head = doc[k]
+        for _ in range(_CUE_UP_STEPS):
+            cue = by_token.get(head.i)
+            if cue is not None and cue.tok.i < lo:
+                consider(cue)
+                return
+            if head.head.i == head.i:
+                break
+            head = head.head
+    k = hi
+    while k < last and (doc[k].is_space or doc[k].text in (",", ".")):
+        k += 1
+    for i in range(k, min(k + _AFTER_TOKENS, last)):
+        cue = by_token.get(i)
+        if cue is not None:
+            if all(cue.tok.i in [a.i for a in doc[j].ancestors] for j in range(k, i)):
+                consider(cue)
+            return

@@ -1,0 +1,295 @@
+"""Who a subject names, from the article's parse: the person or organisation behind a name,
+a pronoun, a role ("the minister"), a spokesperson ("an Acme spokeswoman") or a statement ("a
+statement which read").
+
+A speaker is a person or an organisation: spaCy's PERSON and ORG entities, or a proper noun
+the entity recogniser missed that the article names in full. A country, a city or a
+nationality standing alone (GPE, NORP, LOC) is no speaker; a body it owns is ("Freedonia's
+foreign ministry"). Unnamed people ("an eyewitness", "officials") and groups ("X and Y") are
+no speaker either.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .cues import ISSUING_VERBS, STATEMENT_NOUNS
+from .mentions import (MAX_WORDS, ORG, PERSON, PLACES, UNNAMED, Mentions, QuotedText, Speaker,
+                       clean, determiner, fold)
+from .names import PARTICLES, is_body, is_title, name_kind, person_in
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
+
+__all__ = ["ORG", "PERSON", "PLACES", "QuotedText", "Speaker", "Speakers"]
+
+# Roles that, after "the", stand for the person just named ("Okafor said … The official
+# added"), and how many sentences back that person may be.
+_ANAPHORIC_ROLES = frozenset("""
+    official secretary diplomat spokesperson spokesman spokeswoman minister envoy ambassador
+    president correspondent representative professor researcher scientist author governor
+    mayor senator leader chairman chairwoman ceo coach manager
+""".split())
+_ANAPHORIC_REACH = 2
+# Texts that "state" and "read" but have no author the article names: no speaker.
+_DOCUMENTS = frozenset("""
+    amendment amendments act law laws constitution article section clause bill treaty statute
+    code charter regulation regulations rule rules
+""".split())
+_WORKS = frozenset({"LAW", "WORK_OF_ART", "PRODUCT", "EVENT"})
+# Bodies of the state, which speak as such ("the emergencies ministry said").
+_PUBLIC_BODIES = frozenset("""
+    ministry department agency office police commission committee council court government
+    service authority administration bureau army navy military
+""".split())
+# "the company said": nouns of an organisation the article may have named just once.
+_COMPANY_NOUNS = frozenset("""
+    company firm corporation business network broadcaster channel club team organisation
+    organization charity foundation association union party airline carrier manufacturer
+    maker retailer bank group publisher studio newspaper website site outlet agency
+""".split())
+
+
+class Speakers(Mentions):
+    """Who the subjects of one article's attributions name."""
+
+    def of_subject(self, tok: "Token", offset: int) -> Speaker | None:
+        """The speaker a subject (its head token) names, or None."""
+        at = offset + tok.idx
+        if self.quoted.inside(at):
+            return None
+        low = tok.lower_
+        if tok.tag_ == "PRP":
+            if low in ("he", "she", "him", "her"):
+                return self.recent(PERSON, at)
+            if low in ("it", "they", "them"):
+                return self.recent(ORG, at)
+            return None  # "I", "we", "you": inside an interview, the speaker is not known
+        if tok.tag_ in ("NN", "NNS"):
+            # "one news site, Acme, claims", "an expert and former official, Ada Okafor,
+            # said": the name given beside the noun
+            named = self._named_in_apposition(tok, (PERSON, ORG))
+            if named is not None:
+                return named
+        if tok.tag_ in ("NNP", "NNPS") and any(
+                c.dep_ == "conj" and (c.tag_ in ("NNP", "NNPS", "PRP") or c.ent_type_)
+                for c in tok.children):
+            return None  # "X and Y said": a group ("X and a colleague of hers" is X)
+        ent = self._entity_at(tok)
+        if ent is not None:
+            label, name = ent
+            person = self.full(name, PERSON)
+            if label == PERSON or (tok.tag_ in ("NNP", "NNPS") and self.names_person(name)):
+                # (a word of a name the article gives a person, whatever its label here)
+                return Speaker(person, PERSON)
+            if label in (ORG, "FAC") or any(c.dep_ == "compound" and is_body(c.lower_)
+                                              for c in tok.children):
+                # "Acme Corp president Ada Okafor said", parsed with the company as subject;
+                # "the news agency Elmtown", whatever its label
+                named = self._named_in_apposition(tok)
+                return named or Speaker(self.full(name, ORG), ORG)
+            if label in PLACES:
+                return None  # a country word standing alone
+            if label in _WORKS:
+                return None  # a law, a work, an event: no one's words
+            ent = None  # (a number, a date: misread; the word is read as a proper noun)
+        if low in _DOCUMENTS:
+            return None  # "the 14th Amendment states": a text, no one's words
+        if low in STATEMENT_NOUNS:
+            return self._issuer(tok, offset)
+        if tok.text[:1].isupper() and not ent:
+            found = self._proper_name(tok)
+            if found is not None:
+                return found
+        if low.startswith("spokes") or low in ("representative", "representatives"):
+            return self._spokesperson(tok, offset)
+        if is_title(low) and tok.tag_ in ("NN", "NNP"):
+            return self._role(tok, at)
+        if is_body(low):
+            return self._body(tok, at)
+        return None
+
+    def _proper_name(self, tok: "Token") -> Speaker | None:
+        """A proper noun the entity recogniser missed: the full name the article gives it,
+        or the name it ends."""
+        doc = tok.doc
+        a = tok.i
+        start = tok.sent.start
+        while a > start and doc[a - 1].ent_type_ not in PLACES and (
+                doc[a - 1].tag_ in ("NNP", "NNPS") and doc[a - 1].dep_ != "poss"
+                or doc[a - 1].lower_ in PARTICLES and a - 1 > start
+                and doc[a - 2].tag_ == "NNP"):
+            a -= 1  # the words of the name before its last: "Erik ten Hag"
+        written = [t.text for t in doc[a: tok.i + 1]]
+        words = clean(written, PERSON)
+        if not words or len(words) > MAX_WORDS[PERSON]:
+            return None
+        name = " ".join(words)
+        full = self.full(name, PERSON)
+        if full != name:
+            return Speaker(full, PERSON)
+        org = self.full(name, ORG)
+        if org != name:
+            return Speaker(org, ORG)
+        # A name: capitalised mid-sentence, or after a title, or of two words or more, or
+        # written as a name elsewhere in the article.
+        if tok.tag_ in ("NNP", "NNPS") and (
+                a > tok.sent.start or len(written) > 1
+                or tok.lower in self._mid_names and tok.lower not in self._place_words) \
+                and not any(is_body(w.lower()) or is_title(w.lower()) for w in words):
+            return Speaker(name, PERSON)
+        return None
+
+    def _owner(self, tok: "Token", offset: int) -> Speaker | None:
+        """The organisation a role or statement belongs to: "an Acme spokeswoman", "the
+        company's spokesman", "a spokesman for the ministry", "a statement from Acme"."""
+        for child in tok.children:
+            if child.dep_ in ("compound", "poss", "nmod") and child.i < tok.i:
+                owner = self._organisation(child, offset)
+                if owner is not None:
+                    return owner
+        for child in tok.children:
+            if child.dep_ == "prep" and child.lower_ in ("for", "of", "from", "at", "by"):
+                for obj in child.children:
+                    if obj.dep_ == "pobj":
+                        owner = self._organisation(obj, offset)
+                        if owner is not None:
+                            return owner
+        return None
+
+    def _organisation(self, tok: "Token", offset: int) -> Speaker | None:
+        ent = self._entity_at(tok)
+        if ent is not None:
+            return Speaker(self.full(ent[1], ORG), ORG) if ent[0] == ORG else None
+        if tok.tag_ == "NNP":
+            return Speaker(self.full(tok.text, ORG), ORG)
+        if is_body(tok.lower_):
+            return self._body(tok, offset + tok.idx)
+        return None
+
+    def _issuer(self, tok: "Token", offset: int) -> Speaker | None:
+        """Who issued a statement: its owner ("a statement from Acme", "a tweet by Ada
+        Okafor"), or the subject of "released a statement"."""
+        owner = self._owner(tok, offset)
+        if owner is not None:
+            return owner
+        for child in tok.children:
+            if child.dep_ in ("prep", "agent") and child.lower_ in ("by", "from"):
+                obj = next((c for c in child.children if c.dep_ == "pobj"), None)
+                ent = self._entity_at(obj) if obj is not None else None
+                if ent is not None and ent[0] == PERSON:
+                    return Speaker(self.full(ent[1], PERSON), PERSON)
+        head = tok.head
+        if tok.dep_ == "dobj" and head.lower_ in ISSUING_VERBS:
+            for child in head.children:
+                if child.dep_ == "nsubj":
+                    return self.of_subject(child, offset)
+        return None
+
+    def _spokesperson(self, tok: "Token", offset: int) -> Speaker | None:
+        """A spokesperson speaks for an organisation, unless the article names them."""
+        named = self._named_in_apposition(tok)
+        if named is not None:
+            return named
+        owner = self._owner(tok, offset)
+        if owner is not None:
+            return owner
+        if determiner(tok) not in UNNAMED:
+            at = offset + tok.idx
+            return self._by_role(tok, at) or self._by_role(tok, at, ORG)
+        return None
+
+    def _role(self, tok: "Token", at: int) -> Speaker | None:
+        """"the minister said": the person the article names with that role."""
+        named = self._named_in_apposition(tok) or self._named_after_role(tok)
+        if named is not None:
+            return named
+        det = determiner(tok)
+        if det in UNNAMED or not det:
+            return None  # "a minister", "one official", "officials": unnamed
+        found = self._by_role(tok, at)
+        if found is None and det == "the" and tok.lower_ in _ANAPHORIC_ROLES:
+            found = self.recent(PERSON, at, reach=_ANAPHORIC_REACH)
+        return found or self._description(tok)
+
+    def _named_after_role(self, tok: "Token") -> Speaker | None:
+        """"First Minister of Freedonia Ada Okafor said": a title with a complement before the
+        name, which the parse reads as the title's object. The name grammar of
+        `qa.quotes.names` reads the phrase; only a name of two words or more is taken."""
+        if tok.i + 1 >= len(tok.doc) or tok.doc[tok.i + 1].lower_ not in ("of", "for", "to"):
+            return None
+        phrase = tok.doc[tok.left_edge.i: tok.right_edge.i + 1]
+        if len(phrase) > MAX_WORDS[ORG] + 4 or "\n" in phrase.text:
+            return None
+        name = person_in(phrase.text)
+        if name is None or name_kind(name) != "person":
+            return None
+        return Speaker(self.full(name, PERSON), PERSON)
+
+    @staticmethod
+    def _description(tok: "Token") -> Speaker | None:
+        """A role that picks out one person, where the article gives no name: "the head of
+        the ministry's investigators", "Freedonia's ambassador to Ruritania"."""
+        owner = next((c for c in tok.children if c.dep_ == "poss"), None)
+        if tok.tag_ not in ("NN", "NNP") or (determiner(tok) != "the" and (
+                owner is None or owner.tag_ not in ("NNP", "NNPS"))):
+            return None
+        words = []
+        for t in tok.subtree:
+            if t.i > tok.i and t.dep_ in ("appos", "relcl", "acl", "punct", "advcl"):
+                break
+            if words or t.dep_ != "det":
+                words.append(t)
+        text = tok.doc[words[0].i: words[-1].i + 1].text if words else ""
+        if not text or "\n" in text or len(words) > MAX_WORDS[ORG]:
+            return None
+        return Speaker(text, PERSON)
+
+    def _body(self, tok: "Token", at: int) -> Speaker | None:
+        """An organisation named by a common noun: the one the article names that shares its
+        words ("Okafor's animal foundation" → "Ada Okafor Animal Foundation"), else its own
+        words ("Freedonia's foreign ministry"); for a bare noun, the organisation of the
+        article that holds the word ("police" → "Port Elm Police"), else, after "the", the
+        one the article calls so ("the company" → "Acme, a software company"), else the only
+        one it has named."""
+        if tok.tag_ in ("NNS", "NNPS") and tok.lower_ != "police":
+            return None  # "authorities", "officials": a group
+        if determiner(tok) in UNNAMED:
+            return None
+        # A body of its own: named ("Freedonia's foreign ministry", "the Interior Ministry"), or
+        # a public body of a kind ("the emergencies ministry"). "Local news", "the research
+        # team" or "the party's website" are no one in particular.
+        modifiers = [c for c in tok.children if c.i < tok.i and (
+            c.dep_ in ("compound", "poss") and (c.tag_ in ("NNP", "NNPS") or c.ent_type_)
+            or c.dep_ == "compound" and tok.lower_ in _PUBLIC_BODIES)]
+        if modifiers:
+            first = next(t for t in tok.subtree if t.dep_ != "det")
+            span = tok.doc[first.i: tok.i + 1]
+            if len(span) > MAX_WORDS[ORG]:
+                return None
+            known = self._sharing([t.text for t in span])
+            return Speaker(known or span.text, ORG)
+        full = self.full(tok.text, ORG)
+        if full != tok.text:
+            return Speaker(full, ORG)
+        if tok.lower_ == "police":
+            return Speaker("police", ORG)  # the police of the place, which the article names
+        if determiner(tok) != "the":
+            return None
+        # "the company", "the network": the organisation the article calls so, or the only
+        # one it has named
+        found = self._by_role(tok, at, ORG)
+        if found is None and tok.lower_ in _COMPANY_NOUNS:
+            found = self._only_organisation(at)
+        return found
+
+    def _sharing(self, words: list[str]) -> str | None:
+        """The article's organisation holding the last word and another one of `words`."""
+        keys = {fold(clean([w], ORG)[0]) for w in words if clean([w], ORG)}
+        head = fold(words[-1])
+        best = None
+        for name in self._by_word[ORG].get(head, ()):
+            shared = keys & {fold(w) for w in name.split()}
+            if len(shared) >= 2 and (best is None or len(name) > len(best)):
+                best = name
+        return self.full(best, ORG) if best else None
