@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,13 +17,30 @@ import numpy as np
 from ..quotes import person_names, speaker_matches
 from ..retrieval import Retriever
 from ..types import Article, Hit, Phrase, Quote
-from .features import Rarity
 
 #: Entries kept in each cache of a generation.
 CACHE_ENTRIES = 2048
 #: A who-said-what question reads at most this many of the speaker's quotes beyond what the
 #: search found: those in the chunks that best match the question.
 SPEAKER_QUOTES_MAX = 50
+
+
+@dataclass(frozen=True)
+class Rarity:
+    """How often the corpus uses the question's words (`Retriever.document_frequencies`)."""
+
+    document_frequency: dict[str, int]
+    chunks: int
+
+    def unknown_share(self, words: Sequence[str]) -> float:
+        """The share of `words`, weighted by rarity, that the corpus never uses."""
+        words = list(dict.fromkeys(words))
+        if not words:
+            return 0.0
+        n = max(self.chunks, 1)
+        weight = {w: math.log((n + 1) / (self.document_frequency.get(w, 0) + 0.5)) for w in words}
+        total = sum(weight.values()) or 1.0
+        return sum(weight[w] for w in words if not self.document_frequency.get(w)) / total
 
 
 class Bounded(dict):  # type: ignore[type-arg]

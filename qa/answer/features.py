@@ -20,6 +20,7 @@ import numpy as np
 from ..quotes import speaker_matches
 from ..text import terms
 from .candidates import Candidate
+from .evidence import Rarity
 
 #: What each column of `Candidate.features` holds (the order the model was fitted in).
 FEATURES = (
@@ -43,24 +44,6 @@ def question_names(question: str) -> list[str]:
     first (the first is capitalised anyway)."""
     names = [m.group(0) for m in _CAPITALISED.finditer(question) if m.start() > 0]
     return terms(" ".join(names)) if names else []
-
-
-@dataclass(frozen=True)
-class Rarity:
-    """How often the corpus uses the question's words (`Retriever.document_frequencies`)."""
-
-    document_frequency: dict[str, int]
-    chunks: int
-
-    def unknown_share(self, words: Sequence[str]) -> float:
-        """The share of `words`, weighted by rarity, that the corpus never uses."""
-        words = list(dict.fromkeys(words))
-        if not words:
-            return 0.0
-        n = max(self.chunks, 1)
-        weight = {w: math.log((n + 1) / (self.document_frequency.get(w, 0) + 0.5)) for w in words}
-        total = sum(weight.values()) or 1.0
-        return sum(weight[w] for w in words if not self.document_frequency.get(w)) / total
 
 
 @dataclass(frozen=True)
