@@ -115,7 +115,7 @@ def _cached_serves(backend: str, *, first: bool) -> bool:
 
 
 def _cpu() -> str:
-    from qa.calibrate import cpu
+    from qa.embed.calibrate import cpu
 
     return cpu().describe()
 

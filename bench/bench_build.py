@@ -43,8 +43,8 @@ TARGETS = {"add_s": {100_000: 0.5, 1_000_000: 2.0}, "rss_mib": {1_000_000: 1536}
 def full_build(docs: int | None, backend: str) -> dict:
     """Time a full SciFact build and plain encode of the same strings."""
     from qa import Retriever, build_index
-    from qa.build import embedding_input
-    from qa.embedding import SentenceTransformerEmbedder, backend_of, build_embedder
+    from qa.build.builder import embedding_input
+    from qa.embed.embedder import SentenceTransformerEmbedder, backend_of, build_embedder
 
     work = Path(tempfile.mkdtemp(prefix="qa-bench-build-", dir=common.WORK.parent))
     try:
@@ -119,7 +119,7 @@ def prepare(n_chunks: int) -> dict:
 def incremental(n_chunks: int, backend: str, profile: bool = False) -> dict:
     """Load the model, then add one real article to the synthetic index; time the update."""
     from qa import build_index
-    from qa.embedding import build_embedder
+    from qa.embed.embedder import build_embedder
 
     base = common.WORK / f"synth-{common.size_label(n_chunks)}"
     corpus, index = base / "corpus", common.index_folder(base)

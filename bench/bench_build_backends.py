@@ -16,7 +16,7 @@ are interleaved and the per-round ratio is what is compared):
   of them (emulated bf16 is so slow that the full set would take most of the run).
 Embedding is ~99% of a full build (*Where the time goes*), so a backend's encode throughput is
 its build throughput. The CPU's model and vector extensions are printed with every figure;
-cosine to ST fp32 is printed per backend. Then the backend `qa.calibrate` picks here.
+cosine to ST fp32 is printed per backend. Then the backend `qa.embed.calibrate` picks here.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ SECTION = "Build throughput by backend"
 
 def news_chunks(n: int) -> list[str]:
     """`n` real Wikinews chunks as the build embeds them (fixed shuffle)."""
-    from qa.build import CHUNKING, embedding_input
-    from qa.chunking import chunk_article
-    from qa.ingest import load_corpus
+    from qa.build.builder import CHUNKING, embedding_input
+    from qa.corpus.chunking import chunk_article
+    from qa.corpus.ingest import load_corpus
 
     articles, _ = load_corpus(common.NEWS / "wikinews")
     texts = [
@@ -65,9 +65,10 @@ def main() -> None:
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-    from qa import calibrate, config
-    from qa.embedding import _cached_export, _cached_openvino_int8, build_embedder
-    from qa.onnx_embed import OpenVinoEmbedder
+    from qa.embed import calibrate
+    from qa import config
+    from qa.embed.embedder import _cached_export, _cached_openvino_int8, build_embedder
+    from qa.embed.onnx import OpenVinoEmbedder
 
     machine = calibrate.cpu()
     here = machine.describe()
@@ -129,7 +130,7 @@ def main() -> None:
               f"chunks/s, {bf16_row[1]:.2f}x ST ({here})", flush=True)
 
     choice = calibrate.choose_backend(name)
-    print(f"qa.calibrate chooses {choice.backend}: {choice.reason}", flush=True)
+    print(f"qa.embed.calibrate chooses {choice.backend}: {choice.reason}", flush=True)
 
     rows = []
     for label in names:
@@ -162,7 +163,7 @@ def main() -> None:
         "",
         *table,
         "",
-        f"`qa.calibrate` on this machine: **{choice.backend}** — {choice.reason}.",
+        f"`qa.embed.calibrate` on this machine: **{choice.backend}** — {choice.reason}.",
     ])
     print(body)
     print(json.dumps({r[0]: {"chunks_per_s": r[1], "ratio": r[4], "ratio_range": [r[5], r[6]]}

@@ -61,7 +61,7 @@ _COLD_ONNX = """
 import json, time, sys
 t0 = time.perf_counter()
 from pathlib import Path
-from qa.onnx_embed import OnnxEmbedder
+from qa.embed.onnx import OnnxEmbedder
 t1 = time.perf_counter()
 e = OnnxEmbedder(Path(sys.argv[1])); e.load()
 t2 = time.perf_counter()
@@ -158,7 +158,7 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer  # ~6 s; this script needs it anyway
 
     from qa.config import resolve_model_path
-    from qa.onnx_embed import OnnxEmbedder, export_onnx
+    from qa.embed.onnx import OnnxEmbedder, export_onnx
 
     work = Path(tempfile.mkdtemp(prefix="qa-bench-embed-"))
     try:

@@ -76,7 +76,7 @@ def profile_full_build(docs: int) -> dict:
 
 def profile_incremental(size: int) -> dict:
     from qa import build_index
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.embed.embedder import SentenceTransformerEmbedder
 
     corpus, index, _ = common.index_plus_one_article(size, "added-profile.txt")
     embedder = SentenceTransformerEmbedder()

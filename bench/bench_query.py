@@ -111,7 +111,7 @@ def measure(index: Path, asks: list[str], label: str, vectors: str) -> dict:
 
 
 STAGES = {  # (owner module, class or None, function) -> stage of a hybrid search
-    "encode": ("qa.retrieval", "Retriever", "encode"),
+    "encode": ("qa.search.retriever", "Retriever", "encode"),
     "dense": ("qa.index", "Index", "dense_search"),
     "bm25": ("qa.index", "Index", "bm25_scores"),
 }
@@ -180,7 +180,7 @@ def _use_flat_dense() -> None:
 def _cpu() -> str:
     """The CPU model and the flags that decide the kernels, printed with every row."""
     try:
-        from qa.calibrate import cpu
+        from qa.embed.calibrate import cpu
     except ImportError:  # an older checkout
         return common.cpu_flags()
     return cpu().describe()

@@ -7,8 +7,8 @@ extraction takes over the 295 Wikinews articles.
 Each labelled article is read through qa's own ingest (`load_corpus` on corpus/ and on the
 Wikinews folder; rows are matched by `Article.url`, seeds by path), so offsets are the stored
 text's. A label's `quote` is its `occurrence`-th occurrence in the stored text (whitespace-
-normalised when the stored text differs). Sentences come from `chunk_article` as `qa.build`
-makes them, the parse from `qa.nlp.parse_texts`; then `extract_quotes` runs.
+normalised when the stored text differs). Sentences come from `chunk_article` as `qa.build.builder`
+makes them, the parse from `qa.corpus.nlp.parse_texts`; then `extract_quotes` runs.
 
 The scores, fixed before any result was seen:
 
@@ -66,7 +66,7 @@ WIKINEWS_TEST = "test (Wikinews only)"
 
 def load_articles() -> tuple[dict[str, object], list[object]]:
     """The labelled articles by key, and every Wikinews article (for the timing)."""
-    from qa.ingest import load_corpus
+    from qa.corpus.ingest import load_corpus
 
     seeds, _ = load_corpus(SEEDS)
     news, _ = load_corpus(WIKINEWS)
@@ -78,9 +78,9 @@ def load_articles() -> tuple[dict[str, object], list[object]]:
 
 
 def sentences_of(article) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
-    """The article's sentence spans, once each, as `qa.build` gives them to the analysis."""
-    from qa.build import CHUNKING
-    from qa.chunking import chunk_article
+    """The article's sentence spans, once each, as `qa.build.builder` gives them to the analysis."""
+    from qa.build.builder import CHUNKING
+    from qa.corpus.chunking import chunk_article
 
     chunks = chunk_article(article, target_words=CHUNKING["target_words"],
                            max_words=CHUNKING["max_words"],
@@ -90,8 +90,8 @@ def sentences_of(article) -> list[tuple[int, int]]:  # type: ignore[no-untyped-d
 
 def extract(keys: list[str]) -> dict:
     """Quotes of the labelled articles `keys`, and the extraction time over Wikinews."""
-    from qa import nlp
-    from qa.quotes import extract_quotes
+    from qa.corpus import nlp
+    from qa.corpus.quotes import extract_quotes
 
     failures: list[str] = []
 
@@ -166,7 +166,7 @@ def _plain(name: str) -> str:
 
 
 def is_right(label_speaker: str, qa_speaker: str) -> bool:
-    from qa.quotes import speaker_matches
+    from qa.corpus.quotes import speaker_matches
 
     return speaker_matches(label_speaker, qa_speaker) or _plain(label_speaker) == _plain(qa_speaker)
 
@@ -269,7 +269,7 @@ def main() -> None:
         print(json.dumps(extract(json.loads(args.child))))
         return
 
-    from qa.ingest import load_corpus  # noqa: F401  (fails early when qa is not installed)
+    from qa.corpus.ingest import load_corpus
 
     rows = read_labels()
     splits = ("dev", "test") if args.split == "both" else (args.split,)

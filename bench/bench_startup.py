@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_startup.py [--sizes 10k,100k] [--runs 3] [--no-write]
 
 - *Open*: `Retriever.open(index)` in a fresh process (the OS file cache is warm, as it is for
-  a user who ran `qa` a minute ago), plus the `import qa.retrieval` that precedes it.
+  a user who ran `qa` a minute ago), plus the `import qa.search.retriever` that precedes it.
 - *Cold `qa ask`*: the whole command from a new process to the printed answer: interpreter
   start, imports, index open, model load, search and answer, on the seed corpus index and
   on the synthetic indexes.
@@ -32,7 +32,7 @@ QUESTION = "What did China say about Ukraine's sovereignty?"
 def open_child(index: str) -> dict:
     """Import and open in this (fresh) process."""
     t = time.perf_counter()
-    from qa.retrieval import Retriever
+    from qa.search.retriever import Retriever
 
     imported = time.perf_counter() - t
     t = time.perf_counter()
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                    f"{r['open_seconds']:.3f} | {r['rss_mib']:.0f} | {ask_text} |")
     out += [
         "",
-        f"Medians of {args.runs} runs, each in a new process. *import*: `import qa.retrieval`; "
+        f"Medians of {args.runs} runs, each in a new process. *import*: `import qa.search.retriever`; "
         "*open*: `Retriever.open` (manifest, chunk tables, BM25 weights; the model is not "
         "loaded). *Cold `qa ask`*: wall time of "
         f"`qa ask \"{QUESTION}\" --index ...` from process start to exit, model load "

@@ -1,10 +1,10 @@
-"""Write qa/calibration_text.jsonl: real news chunks for int8 calibration and backend timing.
+"""Write qa/embed/calibration_text.jsonl: real news chunks for int8 calibration and backend timing.
 
     .venv/bin/python bench/make_calibration_text.py [--n 64]
 
 The "openvino-int8" backend quantises activations to int8 after NNCF has watched the fp32
-model on a sample of real text (`qa.onnx_embed.quantize_openvino_int8`), and the backend
-calibration (`qa.calibrate`) times each backend on texts of the shape a build embeds. Both
+model on a sample of real text (`qa.embed.onnx.quantize_openvino_int8`), and the backend
+calibration (`qa.embed.calibrate`) times each backend on texts of the shape a build embeds. Both
 use this file: `--n` chunks of the Wikinews corpus in shared/news (CC BY 2.5; each record keeps
 its article's url and title), cut by the build's own chunker and given the title as the build
 does, picked evenly over the range of lengths (every 1/n-th by word count) from a fixed shuffle.
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
-OUT = common.ROOT / "qa" / "calibration_text.jsonl"
+OUT = common.ROOT / "qa" / "embed" / "calibration_text.jsonl"
 
 
 def main() -> None:
@@ -30,9 +30,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=64)
     args = ap.parse_args()
 
-    from qa.build import CHUNKING, embedding_input
-    from qa.chunking import chunk_article
-    from qa.ingest import load_corpus
+    from qa.build.builder import CHUNKING, embedding_input
+    from qa.corpus.chunking import chunk_article
+    from qa.corpus.ingest import load_corpus
 
     articles, _ = load_corpus(common.NEWS / "wikinews")
     rows = [

@@ -31,20 +31,20 @@ from .types import Answer, Article, BuildReport, Chunk, Citation, Hit, IndexStat
 __version__ = "0.1.0"
 
 _LAZY = {
-    "build_index": "qa.build",
-    "Retriever": "qa.retrieval",
+    "build_index": "qa.build.builder",
+    "Retriever": "qa.search.retriever",
     "Assistant": "qa.answer",
     "format_answer": "qa.answer",
-    "load_corpus": "qa.ingest",
-    "chunk_article": "qa.chunking",
+    "load_corpus": "qa.corpus.ingest",
+    "chunk_article": "qa.corpus.chunking",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from .answer import Assistant, format_answer
-    from .build import build_index
-    from .chunking import chunk_article
-    from .ingest import load_corpus
-    from .retrieval import Retriever
+    from .build.builder import build_index
+    from .corpus.chunking import chunk_article
+    from .corpus.ingest import load_corpus
+    from .search.retriever import Retriever
 
 
 def __getattr__(name: str) -> Any:

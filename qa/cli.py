@@ -113,7 +113,7 @@ class _BuildProgress:
         self.bar = _ProgressBar()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        from .build import describe_stage
+        from .build.builder import describe_stage
 
         if stage != self.stage or (stage == "read" and done == total == 0):
             self.stage = stage
@@ -215,9 +215,9 @@ def _export_history(history: Any, args: argparse.Namespace) -> int:
 def _cmd_index(args: argparse.Namespace) -> int:
     if args.check:
         return _check_index(config.index_path(args.index))
-    from .build import build_index
+    from .build.builder import build_index
 
-    from .executors import make_executor
+    from .build.executors import make_executor
 
     runtime, store = _index_backends(args.backend)
     executor = make_executor(config.executor_name(args.executor),
@@ -266,7 +266,7 @@ def _index_backends(values: list[str] | None) -> tuple[str | None, str | None]:
 
 
 def _check_index(index: Any) -> int:
-    from .embedding import query_model_problems
+    from .embed.embedder import query_model_problems
     from .index import read_manifest, verify
 
     problems = verify(index)
@@ -288,7 +288,7 @@ def _check_index(index: Any) -> int:
 # --- qa watch ---------------------------------------------------------------------------
 def _cmd_watch(args: argparse.Namespace) -> int:
     from .types import BuildReport
-    from .watch import describe_update, watch_index
+    from .build.watch import describe_update, watch_index
 
     corpus, index = config.corpus_path(args.corpus), config.index_path(args.index)
     print(f"watching {terminal_safe(str(corpus))}/ for changes, keeping "
@@ -326,7 +326,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 
 # --- qa search --------------------------------------------------------------------------
 def _cmd_search(args: argparse.Namespace) -> int:
-    from .retrieval import Retriever
+    from .search.retriever import Retriever
 
     query = _from_stdin(args.query, "query")
     retriever = Retriever.open(config.index_path(args.index))
@@ -402,7 +402,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
     if args.example:
         print(_EXAMPLE_CONFIG, end="")
         return 0
-    from .retrieval import HYBRID_ALPHA
+    from .search.retriever import HYBRID_ALPHA
 
     path = config.config_file()
     settings = config.load_settings({"index": args.index, "corpus": args.corpus})
@@ -411,7 +411,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
         value = getattr(settings, option.name)
         source = settings.source(option.name)
         if option.name == "fusion_weight" and value is None:
-            value, source = HYBRID_ALPHA, "default (fitted: qa.retrieval.HYBRID_ALPHA)"
+            value, source = HYBRID_ALPHA, "default (fitted: qa.search.retriever.HYBRID_ALPHA)"
         if option.secret:  # a token is not printed where a screen or a log may keep it
             value = "(set)" if value else "(not set)"
         rows.append((option, value, source))
@@ -433,9 +433,9 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _build_backend(model: str) -> tuple[str | None, str]:
-    """The build backend a new index gets, and why; never measures (qa.calibrate does that
+    """The build backend a new index gets, and why; never measures (qa.embed.calibrate does that
     on the first build that needs it)."""
-    from .calibrate import cached_choice
+    from .embed.calibrate import cached_choice
 
     if os.environ.get("QA_BUILD_BACKEND"):
         return os.environ["QA_BUILD_BACKEND"], "QA_BUILD_BACKEND"
@@ -756,7 +756,7 @@ examples:
     # ask / quotes: cited answers and who-said-what (qa/answer.py, qa/quotes/).
     def _cmd_ask(args: argparse.Namespace) -> int:
         from .answer import Assistant
-        from .retrieval import Retriever
+        from .search.retriever import Retriever
 
         question = _from_stdin(args.question, "question")
         index = config.index_path(args.index)
@@ -797,7 +797,7 @@ examples:
 
     def _cmd_quotes(args: argparse.Namespace) -> int:
         from .answer import Assistant
-        from .retrieval import Retriever
+        from .search.retriever import Retriever
 
         # The same dates as search's and the chat's /quotes: "--until 2022-02" is February's
         # last day, "--since 'last month'" counts back from the newest article.

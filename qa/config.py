@@ -90,7 +90,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("watch", "QA_WATCH", "bool", True,
            "the chat re-indexes the corpus while it is open, as files change"),
     Option("theme", "QA_THEME", "text", DEFAULT_THEME, "the chat's colour theme"),
-    # None: the fitted weight, qa.retrieval.HYBRID_ALPHA (fitted numbers live with the code
+    # None: the fitted weight, qa.search.retriever.HYBRID_ALPHA (fitted numbers live with the code
     # that uses them, not here).
     Option("fusion_weight", "QA_FUSION_WEIGHT", "fraction", None,
            "the dense share of hybrid ranking, from 0 (BM25 only) to 1 (dense only)"),
@@ -131,7 +131,7 @@ class Settings:
     model: str
     watch: bool
     theme: str
-    fusion_weight: float | None  # None: qa.retrieval.HYBRID_ALPHA
+    fusion_weight: float | None  # None: qa.search.retriever.HYBRID_ALPHA
     backend: str
     milvus_uri: str
     executor: str

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .chunking import trim_span
+from .corpus.chunking import trim_span
 from .text import terminal_safe
 from .types import Answer, Citation
 

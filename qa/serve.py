@@ -46,8 +46,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
 
     from .answer import Assistant
-    from .embedding import Embedder
-    from .retrieval import Retriever
+    from .embed.embedder import Embedder
+    from .search.retriever import Retriever
 
 RELOAD_EVERY_SECONDS = 1.0  # how often a request may look for a newer build
 MAX_K = 100  # hits per search: a page of results, not the index
@@ -111,7 +111,7 @@ class Library:
             self._retriever.reload_if_changed()
             return
         from .answer import Assistant
-        from .retrieval import Retriever
+        from .search.retriever import Retriever
 
         try:
             retriever = Retriever.open(self.index, embedder=self.embedder)
@@ -179,7 +179,7 @@ def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
     from starlette.exceptions import HTTPException
 
     from .dates import date_range
-    from .remote import answer_from_json
+    from .search.remote import answer_from_json
     from .types import Answer
 
     app = fastapi.FastAPI(title="qa", summary="Cited answers from a folder of news articles.",

@@ -43,7 +43,7 @@ class Chunk:
     sentences: tuple[Span, ...]  # article offsets of the sentences inside the chunk
 
 
-#: spaCy's entity labels (OntoNotes 5), as `qa.nlp` finds them.
+#: spaCy's entity labels (OntoNotes 5), as `qa.corpus.nlp` finds them.
 ENTITY_LABELS = (
     "PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
     "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL",
@@ -59,7 +59,7 @@ PHRASE_LABELS = (*ENTITY_LABELS, NOUN_PHRASE, *SENTENCE_ROLES)
 
 @dataclass(frozen=True)
 class Phrase:
-    """A labelled span of an article found by the NLP pipeline at index time (`qa.nlp`):
+    """A labelled span of an article found by the NLP pipeline at index time (`qa.corpus.nlp`):
     `article.text[start:end]` is it; `label` is one of `PHRASE_LABELS`."""
 
     start: int

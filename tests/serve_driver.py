@@ -7,7 +7,7 @@ SPEC: {"index", "port", "requests": [{"method", "path", "body"?, "headers"?, "vi
 "threads": [4, 16], "max_requests", "max_seconds", "start_seconds", "env"?: variables set for
 the server and the clients, "wait_headers"?: headers of the requests that wait for it to be up}. Each round sends at most max_requests
 requests or runs for at most max_seconds, whichever ends first; request i of a round is
-requests[i % len(requests)]. `"via": "remote"` sends a POST /ask through qa.remote's client
+requests[i % len(requests)]. `"via": "remote"` sends a POST /ask through qa.search.remote's client
 (urllib) instead of http.client. OUT: {"rounds": {threads: [[i, status, body], ...]},
 "log": the server's output}.
 """
@@ -56,7 +56,7 @@ def send(conn: http.client.HTTPConnection, request: dict[str, Any]) -> tuple[int
 
 def send_remote(port: int, request: dict[str, Any]) -> tuple[int, Any]:
     from qa.errors import QAError, QueryError
-    from qa.remote import RemoteAssistant, RemoteRetriever, answer_from_json
+    from qa.search.remote import RemoteAssistant, RemoteRetriever, answer_from_json
 
     body = request["body"]
     history = [t if isinstance(t, str) else answer_from_json(t) for t in body.get("history", [])]

@@ -360,7 +360,7 @@ def test_sides_come_from_what_the_article_attaches_to_a_speaker():
     """No list of countries: the side is the organisation or place the article names with
     the speaker (found by the NLP pipeline), in any world (football here), and a shared title
     is not a shared side."""
-    from qa import nlp
+    from qa.corpus import nlp
     from qa.answer.compose import affiliation, side_key
 
     text = ("Harbour City manager Ellen Varga said the result was fair. "

@@ -189,15 +189,15 @@ def test_a_failing_build_leaves_the_old_index_untouched(seed_corpus, tmp_path):
 
 
 def test_unchanged_files_are_not_parsed_again(seed_corpus, tmp_path, monkeypatch):
-    import qa.ingest
+    import qa.corpus.ingest
 
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
     (seed_corpus / "bad.txt").write_bytes(b"\x00\x01")
     (seed_corpus / "2022-02-10-lighthouse-strike.md").write_text(NEW_ARTICLE, encoding="utf-8")
     read = []
-    real = qa.ingest.read_article_file
-    monkeypatch.setattr(qa.ingest, "read_article_file", lambda p, r: read.append(p.name) or real(p, r))
+    real = qa.corpus.ingest.read_article_file
+    monkeypatch.setattr(qa.corpus.ingest, "read_article_file", lambda p, r: read.append(p.name) or real(p, r))
     report = build_index(seed_corpus, index, embedder=HashEmbedder())
     assert sorted(read) == ["2022-02-10-lighthouse-strike.md", "bad.txt"]
     assert len(report.unchanged) == 5 and [s.path for s in report.skipped] == ["bad.txt"]
@@ -208,14 +208,14 @@ def test_unchanged_files_are_not_parsed_again(seed_corpus, tmp_path, monkeypatch
 
 
 def test_new_tokenizer_settings_recount_bm25_but_reuse_the_vectors(seed_corpus, tmp_path, monkeypatch):
-    import qa.build
-    import qa.retrieval
+    import qa.build.builder
+    import qa.search.retriever
 
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    changed = dict(qa.build.TOKENIZER, version=999)
-    monkeypatch.setattr(qa.build, "TOKENIZER", changed)
-    monkeypatch.setattr(qa.retrieval, "TOKENIZER", changed)
+    changed = dict(qa.build.builder.TOKENIZER, version=999)
+    monkeypatch.setattr(qa.build.builder, "TOKENIZER", changed)
+    monkeypatch.setattr(qa.search.retriever, "TOKENIZER", changed)
     counting = HashEmbedder()
     report = build_index(seed_corpus, index, embedder=counting)
     assert counting.calls == 0 and not report.up_to_date and len(report.unchanged) == 5
@@ -274,7 +274,7 @@ def test_an_update_of_a_large_index_reuses_its_trained_quantizer(seed_corpus, tm
 def test_unchanged_files_are_taken_from_the_index_without_decoding_their_texts(seed_corpus, tmp_path):
     """An update leaves unchanged articles where they are; their text is decoded only if a
     build needs it (an article that must be chunked again)."""
-    from qa.build import _PreviousFiles
+    from qa.build.builder import _PreviousFiles
     from qa.index import Index
 
     index = tmp_path / "ix"

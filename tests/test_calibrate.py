@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from qa import calibrate
-from qa.calibrate import Choice, Cpu, choose_backend, decide
+from qa.embed import calibrate
+from qa.embed.calibrate import Choice, Cpu, choose_backend, decide
 
 
 _installed_candidates = calibrate.candidates  # the real one: the fixture below replaces it
@@ -116,7 +116,7 @@ def test_without_openvino_the_only_candidate_is_taken_without_measuring(monkeypa
 
 
 def test_an_explicit_backend_is_never_second_guessed(monkeypatch) -> None:
-    from qa import embedding
+    from qa.embed import embedder as embedding
 
     def no_calibration(*a, **kw):
         raise AssertionError("calibrated although a backend was given")

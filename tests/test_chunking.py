@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import chunk_article, chunk_id, split_sentences
-from qa.ingest import load_corpus
+from qa.corpus.chunking import chunk_article, chunk_id, split_sentences
+from qa.corpus.ingest import load_corpus
 from qa.types import Article
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

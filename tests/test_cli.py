@@ -73,7 +73,7 @@ def test_search_json_bm25_mode_and_markup_stays_literal(seed_corpus, make_index,
 
 
 def test_an_unexpected_model_failure_is_a_message_not_a_traceback(seed_corpus, seed_index, monkeypatch, capsys):
-    import qa.build
+    import qa.build.builder
     from qa.index import read_manifest
 
     from conftest import HashEmbedder
@@ -84,7 +84,7 @@ def test_an_unexpected_model_failure_is_a_message_not_a_traceback(seed_corpus, s
 
     before = read_manifest(seed_index)
     (seed_corpus / "new.md").write_text("---\ntitle: New\n---\nA new article about tulips.\n")
-    monkeypatch.setattr(qa.build, "default_embedder", lambda model=None: Exploding())
+    monkeypatch.setattr(qa.build.builder, "default_embedder", lambda model=None: Exploding())
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(seed_index)]) == 1
     err = capsys.readouterr().err
     assert "CPU kernel failure" in err and "previous index is unchanged" in err
@@ -134,11 +134,11 @@ def hostile_index(seed_corpus, make_index):
 
 def test_index_report_prints_hostile_file_names_safely(seed_corpus, hostile_index, capsys,
                                                       monkeypatch):
-    import qa.build
+    import qa.build.builder
 
     from conftest import HashEmbedder
 
-    monkeypatch.setattr(qa.build, "default_embedder", lambda model=None: HashEmbedder())
+    monkeypatch.setattr(qa.build.builder, "default_embedder", lambda model=None: HashEmbedder())
     (seed_corpus / f"new\x1b[2J{chr(10)}{_INJECTED}.txt").write_bytes(b"\x00\x01binary")
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(hostile_index)]) == 0
     out, err = capsys.readouterr()
@@ -331,11 +331,11 @@ COMP_WORDS=(qa completion ''); COMP_CWORD=2; _qa; echo "4:${COMPREPLY[*]}"
 
 
 def test_index_names_each_stage_on_stderr(seed_corpus, tmp_path, capsys, monkeypatch):
-    import qa.build
+    import qa.build.builder
 
     from conftest import HashEmbedder
 
-    monkeypatch.setattr(qa.build, "default_embedder", lambda model=None: HashEmbedder())
+    monkeypatch.setattr(qa.build.builder, "default_embedder", lambda model=None: HashEmbedder())
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),
                  "--backend", "torch"]) == 0
     err = capsys.readouterr().err.splitlines()
@@ -346,14 +346,14 @@ def test_index_names_each_stage_on_stderr(seed_corpus, tmp_path, capsys, monkeyp
 def test_the_first_build_on_a_machine_says_it_prepares_the_model(seed_corpus, tmp_path, capsys,
                                                                  monkeypatch):
     """The one-time ONNX export (~30 s) is named before it starts, on stderr."""
-    import qa.build
-    import qa.embedding
+    import qa.build.builder
+    import qa.embed.embedder
 
     from conftest import HashEmbedder
 
     exported = []
-    monkeypatch.setattr(qa.embedding, "export_pending", lambda name, **kw: not exported)
-    monkeypatch.setattr(qa.build, "build_embedder",
+    monkeypatch.setattr(qa.embed.embedder, "export_pending", lambda name, **kw: not exported)
+    monkeypatch.setattr(qa.build.builder, "build_embedder",
                         lambda model, backend: exported.append(backend) or HashEmbedder())
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),
                  "--backend", "onnx"]) == 0

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from qa import ingest
-from qa.ingest import load_corpus, read_article_file
+from qa.corpus import ingest
+from qa.corpus.ingest import load_corpus, read_article_file
 
 FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
 _W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'

@@ -22,7 +22,7 @@ import pytest
 from conftest import HashEmbedder, netns_prefix, run_driver
 from qa import build_index
 from qa.errors import ExecutorUnavailableError
-from qa.executors import RayExecutor, make_executor
+from qa.build.executors import RayExecutor, make_executor
 
 HERE = Path(__file__).resolve().parent
 BACKEND = "onnx"  # the same fp32 runtime for the local build and the actors
@@ -93,7 +93,7 @@ def test_ray_build_on_two_nodes_equals_a_local_build_and_survives_a_killed_node(
     prefix = netns_prefix("a 2-node Ray cluster")
     from qa.answer import Assistant
     from qa.index import read_manifest
-    from qa.retrieval import Retriever
+    from qa.search.retriever import Retriever
 
     local = tmp_path / "local"
     build_index(seed_corpus, local, backend=BACKEND)
@@ -211,7 +211,7 @@ SILENT_PORT = """
 import socket, threading, time
 import numpy as np
 from qa.errors import ExecutorUnavailableError
-from qa.executors import EmbedJob, RayExecutor
+from qa.build.executors import EmbedJob, RayExecutor
 
 server = socket.socket()
 server.bind(("127.0.0.1", 0))
@@ -261,7 +261,7 @@ def test_a_failed_ray_job_names_the_error_a_node_raised() -> None:
     """Ray wraps an actor's exception (RayTaskError.cause); qa's own message is what the user
     needs, e.g. a model that cannot load on a node and how to fix it."""
     from qa.errors import ModelUnavailableError
-    from qa.executors import _reason
+    from qa.build.executors import _reason
 
     class Wrapped(Exception):
         def __init__(self, cause: BaseException) -> None:
@@ -274,6 +274,6 @@ def test_a_failed_ray_job_names_the_error_a_node_raised() -> None:
 
 
 def _job() -> Any:
-    from qa.executors import EmbedJob
+    from qa.build.executors import EmbedJob
 
     return EmbedJob(ids=np.array([1], np.int64), texts=["a"], model="m", backend="onnx")

@@ -748,7 +748,7 @@ def test_qa_eval_qa_on_a_tiny_dev_file(tmp_path: Path) -> None:
 
 def test_eval_corpus_holds_only_the_corpus_file_and_is_stable(tmp_path: Path) -> None:
     from qa.evaluation import prepare_eval_corpus
-    from qa.ingest import load_corpus
+    from qa.corpus.ingest import load_corpus
 
     data = load_beir(make_beir(tmp_path / "tiny"), "test")
     folder = prepare_eval_corpus(data, tmp_path / "eval" / "index.corpus")

@@ -86,7 +86,7 @@ def test_a_file_url_naming_a_fifo_is_refused_not_waited_on(tmp_path, corpus):
 def test_a_file_url_outside_the_corpus_is_refused(tmp_path, corpus, where):
     """A private file named by a `.feeds` line would be indexed and then served by `qa
     serve`; a symlink to the same file is already refused by the corpus walk."""
-    from qa.ingest import load_corpus
+    from qa.corpus.ingest import load_corpus
 
     outside = tmp_path / "private"
     outside.mkdir()
@@ -105,7 +105,7 @@ def test_a_file_url_outside_the_corpus_is_refused(tmp_path, corpus, where):
 def test_a_file_url_inside_the_corpus_is_read(corpus):
     """The supported way to index a feed file by URL: keep it in the corpus (a hidden
     folder is not indexed on its own)."""
-    from qa.ingest import load_corpus
+    from qa.corpus.ingest import load_corpus
 
     (corpus / ".sites").mkdir()
     shutil.copy(FORMATS / "fjord.rss", corpus / ".sites" / "fjord.rss")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import qa.ingest
+import qa.corpus.ingest
 from qa import CorpusError, Retriever, build_index
-from qa.chunking import split_sentences
-from qa.ingest import load_corpus, read_article_file
+from qa.corpus.chunking import split_sentences
+from qa.corpus.ingest import load_corpus, read_article_file
 
 from conftest import SHARED, HashEmbedder
 
@@ -371,9 +371,9 @@ def test_a_folder_of_every_format_builds_and_updates_incrementally(
     # Nothing changed: no file is parsed again (desk.csv had a skipped row, so it is re-read
     # to report it again), and the multi-article files give back all their articles.
     parsed: list[str] = []
-    real = qa.ingest.read_article_file
+    real = qa.corpus.ingest.read_article_file
     monkeypatch.setattr(
-        qa.ingest, "read_article_file", lambda p, r: parsed.append(p.name) or real(p, r)
+        qa.corpus.ingest, "read_article_file", lambda p, r: parsed.append(p.name) or real(p, r)
     )
     again = build_index(formats_corpus, index, embedder=HashEmbedder())
     assert again.up_to_date and again.articles == 14 and len(again.unchanged) == 14
@@ -408,7 +408,7 @@ def test_a_feed_url_list_is_fetched_and_an_unreachable_feed_is_skipped_with_its_
     not indexed on its own) stands in for a site (tests never leave the machine);
     127.0.0.1:9 (discard, closed) for a network that is not there — loopback, so only with
     allow_private_feeds (tests/test_feeds.py has what is refused)."""
-    from qa.ingest import load_corpus
+    from qa.corpus.ingest import load_corpus
 
     monkeypatch.setenv("QA_ALLOW_PRIVATE_FEEDS", "1")
     corpus = tmp_path / "corpus"

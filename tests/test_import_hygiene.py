@@ -24,7 +24,7 @@ def _loaded_after(code: str) -> set[str]:
 
 
 def test_import_qa_is_light():
-    assert _loaded_after("import qa, qa.cli, qa.retrieval, qa.build, qa.index, qa.ingest") == set()
+    assert _loaded_after("import qa, qa.cli, qa.search.retriever, qa.build.builder, qa.index, qa.corpus.ingest") == set()
 
 
 def test_open_and_bm25_search_need_no_model_libraries(seed_index):
@@ -32,7 +32,7 @@ def test_open_and_bm25_search_need_no_model_libraries(seed_index):
         f"""
         import sys; sys.path.insert(0, {str(seed_index.parent.parent)!r})
         from qa import Retriever
-        from qa.embedding import SentenceTransformerEmbedder
+        from qa.embed.embedder import SentenceTransformerEmbedder
         r = Retriever.open({str(seed_index)!r}, embedder=SentenceTransformerEmbedder("test-hash-64"))
         assert r.search("Katrina Yu", k=2, mode="bm25")
         """

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import CorpusError
-from qa.ingest import load_corpus, parse_date, read_article_file, strip_boilerplate
+from qa.corpus.ingest import load_corpus, parse_date, read_article_file, strip_boilerplate
 
 SEEDS = Path(__file__).resolve().parent / "fixtures" / "seeds"
 
@@ -180,16 +180,16 @@ def test_permission_error_is_reported_even_as_root(
     # Root reads any file, so the failing read is simulated for the one locked file.
     write(tmp_path / "good.txt", "Readable.")
     write(tmp_path / "locked.txt", "Secret.")
-    import qa.ingest
+    import qa.corpus.ingest
 
-    real = qa.ingest.read_regular
+    real = qa.corpus.ingest.read_regular
 
     def read_regular(path, **kw) -> bytes:
         if Path(path).name == "locked.txt":
             raise PermissionError(13, "Permission denied")
         return real(path, **kw)
 
-    monkeypatch.setattr(qa.ingest, "read_regular", read_regular)
+    monkeypatch.setattr(qa.corpus.ingest, "read_regular", read_regular)
     articles, skipped = load_corpus(tmp_path)
     assert [a.id for a in articles] == ["good"]
     assert reasons(skipped) == {
@@ -339,7 +339,7 @@ def test_a_large_article_loads(tmp_path: Path) -> None:
 
 
 def test_an_article_of_only_invisible_characters_is_skipped(tmp_path):
-    from qa.ingest import load_corpus
+    from qa.corpus.ingest import load_corpus
 
     (tmp_path / "ghost.txt").write_text("\u200b\u200c\u0301\u200d\n\u2060", encoding="utf-8")
     (tmp_path / "real.txt").write_text("Harbour reopens.\n\nThe harbour reopened on Monday.", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The NLP pipeline (qa.nlp) and the phrases part it fills at index time (qa.index.phrases)."""
+"""The NLP pipeline (qa.corpus.nlp) and the phrases part it fills at index time (qa.index.phrases)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from qa import nlp
+from qa.corpus import nlp
 from qa.index import Index
 from qa.types import ENTITY_LABELS, PHRASE_LABELS
 from tests.conftest import HashEmbedder
@@ -110,7 +110,8 @@ def test_phrases_survive_updates_and_merges(tmp_path, seed_corpus):
 
 def test_a_large_build_parses_in_worker_processes_with_the_same_result(tmp_path, seed_corpus,
                                                                          monkeypatch):
-    from qa import analysis, build_index
+    from qa.build import analysis
+    from qa import build_index
 
     here = tmp_path / "here"
     build_index(seed_corpus, here, embedder=HashEmbedder())

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from qa.errors import ModelUnavailableError
-from qa.onnx_embed import CONFIG_FILE, OnnxEmbedder, export_onnx
+from qa.embed.onnx import CONFIG_FILE, OnnxEmbedder, export_onnx
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +98,7 @@ def test_query_path_imports_no_torch(fp32_dir: Path) -> None:
         f"""
         import sys
         from pathlib import Path
-        from qa.onnx_embed import OnnxEmbedder
+        from qa.embed.onnx import OnnxEmbedder
         vectors = OnnxEmbedder(Path({str(fp32_dir)!r})).encode(["Who won the election?"])
         assert vectors.shape == (1, 384), vectors.shape
         heavy = sorted(m for m in ("torch", "transformers", "sentence_transformers")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from qa import Retriever, build_index
-from qa.embedding import (
+from qa.embed.embedder import (
     _cached_export,
     backend_of,
     build_embedder,
@@ -19,7 +19,7 @@ from qa.embedding import (
     query_model_dir,
 )
 from qa.errors import ModelUnavailableError
-from qa.onnx_embed import OnnxEmbedder, OpenVinoEmbedder
+from qa.embed.onnx import OnnxEmbedder, OpenVinoEmbedder
 from qa.index import Index, read_manifest
 
 MODEL = "all-MiniLM-L6-v2"
@@ -106,7 +106,7 @@ def _vectors(index):
 
 
 def test_backends_that_give_the_same_vectors_reuse_each_others(seed_index):
-    from qa.build import _load_previous
+    from qa.build.builder import _load_previous
 
     name = read_manifest(seed_index)["model"]["name"]  # HashEmbedder builds record "torch"
     for backend in ("torch", "onnx", "openvino"):
@@ -118,8 +118,8 @@ def test_backends_that_give_the_same_vectors_reuse_each_others(seed_index):
 
 def test_without_openvino_the_default_is_onnx_and_nothing_is_measured(no_openvino, tmp_path,
                                                                     monkeypatch):
-    from qa import calibrate
-    from qa.build import _live_backend
+    from qa.embed import calibrate
+    from qa.build.builder import _live_backend
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # nothing measured before
     monkeypatch.setattr(calibrate, "_memo", {})
@@ -157,10 +157,10 @@ def test_openvino_int8_vectors_stay_within_cosine_099_of_fp32_on_real_news_chunk
     chunk of the seed corpus (real news), embedded as the build embeds it."""
     from sentence_transformers import SentenceTransformer
 
-    from qa.build import CHUNKING, embedding_input
-    from qa.chunking import chunk_article
+    from qa.build.builder import CHUNKING, embedding_input
+    from qa.corpus.chunking import chunk_article
     from qa.config import resolve_model_path
-    from qa.ingest import load_corpus
+    from qa.corpus.ingest import load_corpus
 
     from conftest import SEED_CORPUS
 
@@ -194,7 +194,7 @@ def test_an_openvino_int8_index_records_its_backend_and_is_queried_in_fp32(seed_
     assert hits and r.mode == "hybrid"
     assert type(r._embedder) is OnnxEmbedder and not r._embedder.config.quantized
     # int8 vectors are close to fp32 ones, not equal: switching to or from it rebuilds.
-    from qa.build import _load_previous
+    from qa.build.builder import _load_previous
 
     _, previous, why = _load_previous(index, MODEL, "openvino")
     assert previous is None and "openvino" in why
@@ -210,7 +210,7 @@ def test_openvino_and_nncf_write_no_telemetry_id_into_home(tmp_path) -> None:
         pytest.skip("nncf is not installed")
     home = tmp_path / "home"
     home.mkdir()
-    code = ("import qa.onnx_embed, nncf, openvino\n"
+    code = ("import qa.embed.onnx, nncf, openvino\n"
             "from openvino.tools import ovc\n"
             "print('imported')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

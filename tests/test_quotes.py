@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunking import split_sentences
-from qa.ingest import load_corpus
-from qa.nlp import PIECE_CHARS, ParsedArticle, parse_texts
-from qa.quotes import extract_quotes, find_speaker, is_person, person_in, person_names
+from qa.corpus.chunking import split_sentences
+from qa.corpus.ingest import load_corpus
+from qa.corpus.nlp import PIECE_CHARS, ParsedArticle, parse_texts
+from qa.corpus.quotes import extract_quotes, find_speaker, is_person, person_in, person_names
 from qa.types import Article
 from tests.conftest import REPO, SEED_CORPUS
 

@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa import IndexCorruptError, QAError, Retriever, build_index
-from qa.chunking import chunk_article
+from qa.corpus.chunking import chunk_article
 from qa.cli import main
-from qa.ingest import load_corpus, read_article_file
+from qa.corpus.ingest import load_corpus, read_article_file
 from qa.index import TMP_PREFIX, dense, read_manifest, sha256_of
 
 from conftest import REPO, HashEmbedder
@@ -68,7 +68,7 @@ def _key(path: Path) -> str:
 def hash_default_embedder(monkeypatch):
     """`qa index` in-process with HashEmbedder instead of the real model (seconds saved)."""
     monkeypatch.setenv("QA_BUILD_BACKEND", "torch")  # the backend default_embedder() stands for
-    monkeypatch.setattr("qa.build.default_embedder", lambda name=None: HashEmbedder())
+    monkeypatch.setattr("qa.build.builder.default_embedder", lambda name=None: HashEmbedder())
 
 
 # --- 1. SIGKILL, many times in a row ----------------------------------------------------------
@@ -776,7 +776,7 @@ def test_vectors_of_another_width_fall_back_to_bm25_and_say_why(seed_index, caps
                                   {"dim": "384"}])
 def test_a_tampered_model_config_is_refused(edit, tmp_path):
     from qa.errors import ModelUnavailableError
-    from qa.onnx_embed import FORMAT_VERSION, OnnxConfig
+    from qa.embed.onnx import FORMAT_VERSION, OnnxConfig
 
     good = {"format_version": FORMAT_VERSION, "source_model": "m", "dim": 384, "max_length": 256,
             "pooling": "mean", "normalize": True, "onnx_file": "model.onnx", "quantized": False,
@@ -792,9 +792,9 @@ def test_a_full_disk_while_copying_the_query_model_says_the_index_is_published(
         seed_index, monkeypatch):
     """The model copy comes after the manifest swap: ENOSPC there must not read as a failed
     build ("previous index unchanged"), and must not make every later `qa index` fail."""
-    from qa import build as build_mod
-    from qa import embedding
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.build import builder as build_mod
+    from qa.embed import embedder as embedding
+    from qa.embed.embedder import SentenceTransformerEmbedder
 
     def full(index_dir, name, *, quantize=False):
         raise OSError(errno.ENOSPC, "No space left on device", str(index_dir / "onnx-x"))

@@ -215,7 +215,7 @@ def test_speakers_and_quote_lookups_follow_a_reload(seed_corpus, seed_index):
 
 def test_a_huge_query_is_capped_like_a_question(seed_index):
     """A pasted article as a query is cut at MAX_QUERY_CHARS (at a word), as `ask` does."""
-    from qa.retrieval import MAX_QUERY_CHARS
+    from qa.search.retriever import MAX_QUERY_CHARS
 
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     head = "What did Zhao Lijian say about NATO? "

@@ -166,9 +166,9 @@ def test_optimize_merges_every_segment_into_one(seed_corpus, tmp_path):
 
 
 def test_qa_index_optimize_on_the_command_line(seed_corpus, tmp_path, monkeypatch, capsys):
-    import qa.build
+    import qa.build.builder
 
-    monkeypatch.setattr(qa.build, "default_embedder", lambda model=None: HashEmbedder())
+    monkeypatch.setattr(qa.build.builder, "default_embedder", lambda model=None: HashEmbedder())
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
     (seed_corpus / "tulips.md").write_text(TULIPS)

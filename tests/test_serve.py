@@ -27,8 +27,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from qa.answer import Assistant  # noqa: E402
 from qa.dates import date_range  # noqa: E402
-from qa.remote import RemoteAssistant, RemoteRetriever, answer_from_json  # noqa: E402
-from qa.retrieval import Retriever  # noqa: E402
+from qa.search.remote import RemoteAssistant, RemoteRetriever, answer_from_json
+from qa.search.retriever import Retriever
 from qa.serve import Library, create_app  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -73,7 +73,7 @@ def local(seed_index: Path) -> tuple[Retriever, Assistant]:
 
 
 def transport_over(client: TestClient):
-    """qa.remote's transport over the TestClient (no socket)."""
+    """qa.search.remote's transport over the TestClient (no socket)."""
 
     def send(method: str, url: str, data: bytes | None) -> tuple[int, bytes]:
         reply = client.request(method, url, content=data,
@@ -295,7 +295,7 @@ def test_remote_retriever_and_assistant_match_the_library(client: TestClient, lo
 def test_remote_names_a_server_it_cannot_reach() -> None:
     # Inside a network namespace of its own no server can be listening: the message says so.
     prefix = netns_prefix("its server")
-    code = ("from qa.remote import RemoteRetriever\n"
+    code = ("from qa.search.remote import RemoteRetriever\n"
             "try:\n    RemoteRetriever.open('http://127.0.0.1:9', timeout=5)\n"
             "except Exception as e:\n    print(type(e).__name__, e)\n")
     out = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, text=True,
@@ -474,7 +474,7 @@ def test_only_qa_serve_imports_the_server_libraries() -> None:
         for library in ("fastapi", "uvicorn", "starlette", "pydantic", "httpx"):
             assert f"import {library}" not in text and f"from {library}" not in text, \
                 (path.relative_to(root), library)
-    probe = ("import sys, qa.cli, qa.remote, qa.tui.app\n"
+    probe = ("import sys, qa.cli, qa.search.remote, qa.tui.app\n"
              "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          timeout=120)

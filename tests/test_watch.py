@@ -16,7 +16,7 @@ import pytest
 from qa import Retriever
 from qa.errors import CorpusError
 from qa.types import BuildReport
-from qa.watch import describe_update, watch_index
+from qa.build.watch import describe_update, watch_index
 
 from conftest import HashEmbedder
 
@@ -197,10 +197,10 @@ _DRIVER = f"""
 import sys
 sys.path.insert(0, {str(TESTS)!r})
 from conftest import HashEmbedder
-import qa.build, qa.embedding
-qa.build.build_embedder = lambda model, backend: HashEmbedder()
-qa.build.default_embedder = lambda model=None: HashEmbedder()
-qa.embedding.export_pending = lambda *a, **k: False
+import qa.build.builder, qa.embed.embedder
+qa.build.builder.build_embedder = lambda model, backend: HashEmbedder()
+qa.build.builder.default_embedder = lambda model=None: HashEmbedder()
+qa.embed.embedder.export_pending = lambda *a, **k: False
 from qa.cli import main
 sys.exit(main(sys.argv[1:]))
 """

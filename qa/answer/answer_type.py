@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import nlp
+from ..corpus import nlp
 from ..text import stem
 
 PERSON = frozenset({"PERSON", "ORG", "NORP"})
@@ -106,7 +106,7 @@ class AnswerType:
 
 
 def answer_type(question: str) -> AnswerType:
-    """Read the kind of answer `question` asks for from its parse (`qa.nlp.parse_question`)."""
+    """Read the kind of answer `question` asks for from its parse (`qa.corpus.nlp.parse_question`)."""
     doc = nlp.parse_question(question)
     entities = tuple(dict.fromkeys(e.text for e in doc.ents))
     tokens = list(doc)

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ..errors import ModelUnavailableError, QueryError
-from ..quotes import is_person, speaker_matches
-from ..retrieval import Retriever
+from ..corpus.quotes import is_person, speaker_matches
+from ..search.retriever import Retriever
 from ..types import Answer, Hit, Quote
 from .candidates import Candidate, gather, in_range
 from .compose import OTHER_VIEW_SHARE, Composer, range_text, without_overlaps

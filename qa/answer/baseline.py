@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import QueryError
-from ..retrieval import RRF_K, Retriever
+from ..search.retriever import RRF_K, Retriever
 from ..text import terms
 from ..types import Answer, Citation, Hit
 

@@ -43,7 +43,7 @@ def _question_of(turn: Turn) -> str:
 
 def previous_entity(history: Sequence[Turn]) -> str | None:
     """The most recent named entity (person first) asked about in earlier turns."""
-    from ..quotes import find_speaker  # local: quotes is the bigger module
+    from ..corpus.quotes import find_speaker
 
     for turn in reversed(list(history)):
         q = _question_of(turn)
@@ -100,7 +100,7 @@ def resolve_followup(question: str, history: Sequence[Turn] = ()) -> str:
     if not entity:
         return q
     if _PERSON_PRONOUNS.search(q):
-        from ..quotes import is_person, person_in  # the one person-name rule
+        from ..corpus.quotes import is_person, person_in
 
         # "Why did Bernie Sanders end his campaign?": "his" is Sanders', whoever the previous
         # question was about. A pronoun is replaced only when the question names no person of

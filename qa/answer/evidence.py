@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..quotes import person_names, speaker_matches
-from ..retrieval import Retriever
+from ..corpus.quotes import person_names, speaker_matches
+from ..search.retriever import Retriever
 from ..types import Article, Hit, Phrase, Quote
 
 #: Entries kept in each cache of a generation.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..quotes import speaker_matches
+from ..corpus.quotes import speaker_matches
 from ..text import terms
 from .candidates import Candidate
 from .evidence import Rarity

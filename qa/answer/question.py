@@ -2,7 +2,7 @@
 
 A question is read once, before anything is searched: the follow-up it may be (resolved
 against the history, `qa.conversation`), the publication dates it names (`qa.dates`), the
-person whose words it asks for (`qa.quotes.find_speaker`), and the kind of answer it wants
+person whose words it asks for (`qa.corpus.quotes.find_speaker`), and the kind of answer it wants
 (`qa.answer.answer_type`: a person, a time, a place, a number, a reason, a role for "Who is
 X?", a noun phrase).
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from ..dates import dates_in_question, parse_date
 from ..errors import QueryError
-from ..nlp import NLPUnavailableError
-from ..quotes import find_speaker
+from ..corpus.nlp import NLPUnavailableError
+from ..corpus.quotes import find_speaker
 from ..text import terms
 from .answer_type import AnswerType, answer_type
 from .conversation import Turn, refers_to_previous_answer, resolve_followup

@@ -11,7 +11,7 @@
       seg-*/           immutable segments: texts, chunks + sentence spans, BM25 postings,
                        vectors (+ IVF lists), quotes (qa.index.segment)
       ivf-*/           a trained IVF quantizer shared by the segments of a large index
-      onnx-*/          the query model (qa.embedding)
+      onnx-*/          the query model (qa.embed.embedder)
       .lock            held while a build runs
       store-sync.json  chunk ids a Milvus store has yet to drop, while a sync is unfinished
                        (qa.index.store_sync; the manifest records the store itself)

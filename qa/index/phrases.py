@@ -1,4 +1,4 @@
-"""The phrases part of a segment: what the NLP pipeline found in each article (`qa.nlp`),
+"""The phrases part of a segment: what the NLP pipeline found in each article (`qa.corpus.nlp`),
 columnar.
 
 One row per phrase, rows grouped by article row (within the segment), in text order.

@@ -346,7 +346,7 @@ def test_core_never_imports_textual() -> None:
     import sys
 
     code = (
-        "import sys, qa, qa.retrieval, qa.build, qa.answer, qa.cli\n"
+        "import sys, qa, qa.search.retriever, qa.build.builder, qa.answer, qa.cli\n"
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
         "print(len(bad))"
     )

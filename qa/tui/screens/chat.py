@@ -99,7 +99,7 @@ class ChatSettings:
     def for_server(cls, url: str, *, transport: Any | None = None) -> "ChatSettings":
         """Ask the `qa serve` at `url` (`qa chat --server URL`) instead of opening an index;
         its index is rebuilt where it runs. `transport`: how requests travel (tests)."""
-        from qa.remote import RemoteAssistant, RemoteRetriever
+        from qa.search.remote import RemoteAssistant, RemoteRetriever
 
         def open_remote(_index: Path, _embedder: Any | None) -> RemoteRetriever:
             return RemoteRetriever.open(url, transport=transport)
@@ -381,7 +381,7 @@ class ChatScreen(Screen[None]):
     def watch_corpus(self) -> None:
         """Watch the corpus folder (watchfiles: the thread sleeps until the system reports a
         change); each batch of changes becomes a `CorpusChanged` for the UI thread."""
-        from qa.watch import corpus_changes
+        from qa.build.watch import corpus_changes
 
         first = True
         for changes in corpus_changes(self.settings.corpus_folder(), stop=self.watch_stop):
@@ -553,7 +553,7 @@ class ChatScreen(Screen[None]):
         self._last_progress = now
         bar = self.query_one("#rebuild-progress", ProgressBar)
         bar.update(total=message.total or None, progress=message.done)
-        from qa.build import describe_stage  # loaded by the build already: no cost here
+        from qa.build.builder import describe_stage
 
         verb = "Updating" if self.rebuild_source == "watch" else "Rebuilding"
         if message.stage == "model" or (message.stage == "embed" and message.total >= 50):
@@ -569,7 +569,7 @@ class ChatScreen(Screen[None]):
         if message.source == "watch" and self.welcome is None:
             # Watching is quiet: the status line says what changed, nothing when nothing did.
             if not report.up_to_date:
-                from qa.watch import describe_update
+                from qa.build.watch import describe_update
 
                 self.set_status(notice=describe_update(report, short=True))
             if self.retriever is not None:

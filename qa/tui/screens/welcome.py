@@ -14,7 +14,7 @@ from textual.widgets import Button, Footer, ProgressBar, Static
 
 from qa.tui.literal import literal
 
-# The common ones, short enough for one line at 80 columns (qa.ingest.FORMATS has them all).
+# The common ones, short enough for one line at 80 columns (qa.corpus.ingest.FORMATS has them all).
 FORMATS = ".txt .md .html .pdf .docx .csv …"
 
 
@@ -73,7 +73,7 @@ class WelcomeScreen(Screen[None]):
     def show_progress(self, stage: str, done: int, total: int) -> None:
         """Show the build's progress (called by the chat screen, on the UI thread), each
         stage named as `qa index` names it on the terminal."""
-        from qa.build import describe_stage  # loaded by the build already: no cost here
+        from qa.build.builder import describe_stage
 
         bar = self.query_one("#welcome-progress", ProgressBar)
         bar.display = True

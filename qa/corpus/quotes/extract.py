@@ -3,7 +3,7 @@
 A cue is a speech verb ("said", "told", "wrote", …) or "according to". Its speaker is its
 subject (past a conjunction, a participle or a relative pronoun: "X cited Y and said", "…,
 adding", "X, who said"), the agent of a passive, or the object of "according to"; who that
-names is for `qa.quotes.speakers`. What the cue reports is
+names is for `qa.corpus.quotes.speakers`. What the cue reports is
 
 - a quotation it governs: a quotation mark pair whose words hang from the cue in the parse,
   or that the cue's clause hangs from ('"…," said X'), or
@@ -34,7 +34,7 @@ from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers
 if TYPE_CHECKING:
     from spacy.tokens import Token
 
-    from qa.nlp import ParsedArticle
+    from qa.corpus.nlp import ParsedArticle
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ def extract_quotes(article: Article, sentences: list[Span],
     Args:
         article: the article; offsets point into `article.text`.
         sentences: article spans of its sentences, not overlapping (from
-            `qa.chunking.split_sentences`, or the sentence pieces of its chunks).
-        parsed: the article's parse (`qa.nlp.parse_texts`).
+            `qa.corpus.chunking.split_sentences`, or the sentence pieces of its chunks).
+        parsed: the article's parse (`qa.corpus.nlp.parse_texts`).
 
     Returns:
         Quotes in text order, none overlapping another. `text == article.text[start:end]`

@@ -17,9 +17,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from . import nlp
-from .quotes import extract_quotes
-from .types import Article, Phrase, Quote, Span
+from ..corpus import nlp
+from ..corpus.quotes import extract_quotes
+from ..types import Article, Phrase, Quote, Span
 
 #: Below this many characters of new text the parse runs in the building process.
 BACKGROUND_CHARS = 150_000
@@ -45,7 +45,7 @@ def analyse_articles(articles: Sequence[Article],
 
     Args:
         articles: the articles.
-        sentences: each article's sentence spans (`qa.chunking`), once each, in order.
+        sentences: each article's sentence spans (`qa.corpus.chunking`), once each, in order.
 
     Raises:
         NLPUnavailableError: the pipeline cannot be loaded.

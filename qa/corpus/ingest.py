@@ -17,7 +17,7 @@ Formats (`FORMATS`):
   text/plain part, else the text/html part through the HTML path);
 * RSS/Atom feeds (`.rss`, `.atom`, and `.xml` files that are feeds), through feedparser: one
   article per entry (title, published date, link, content or summary as text);
-* `.feeds` files: feed URLs, one a line, fetched on every `qa index` (qa.fetch: one deadline
+* `.feeds` files: feed URLs, one a line, fetched on every `qa index` (qa.corpus.fetch: one deadline
   for the whole feed, a size cap, public addresses only unless `allow_private_feeds` is set,
   `file://` only inside the corpus folder); a feed that cannot be fetched (no network) is
   listed as skipped and keeps what was indexed from it.
@@ -86,10 +86,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from qa import config
-from qa.chunking import split_sentences
+from qa.corpus.chunking import split_sentences
 from qa.dates import written_date
 from qa.errors import CorpusError
-from qa.fetch import FeedRefused, FeedUnavailable, fetch_feed
+from qa.corpus.fetch import FeedRefused, FeedUnavailable, fetch_feed
 from qa.regular_files import NotRegularFileError, read_regular
 from qa.types import Article, Skipped
 
@@ -1164,7 +1164,7 @@ def _read_feed(data: bytes, rel: str) -> Read:
 
 def _read_feed_list(data: bytes, rel: str, root: Path) -> Read:
     """A `.feeds` file: feed URLs, one a line (`#` starts a comment). Each feed is fetched
-    (qa.fetch: within `feed_timeout`, from allowed places only) and read like a feed file; one
+    (qa.corpus.fetch: within `feed_timeout`, from allowed places only) and read like a feed file; one
     that cannot be fetched or is refused is listed as skipped with the reason, and the rest
     are read."""
     text = _decode(data)

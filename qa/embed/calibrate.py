@@ -4,7 +4,7 @@ The fastest way to embed chunks depends on the CPU, not on which packages are in
 a CPU with native bf16 (AVX512_BF16 or AMX) OpenVINO in bf16 was 2.45x plain
 sentence-transformers, while on CPUs without it the same backend runs in fp32 at about 1x, and
 int8 (VNNI where the CPU has it) is what pays. So the first build that needs a default times
-each candidate backend on a few batches of real news chunks (`qa/calibration_text.jsonl`),
+each candidate backend on a few batches of real news chunks (`qa/embed/calibration_text.jsonl`),
 interleaved and best of two rounds (the cores may be shared), and keeps the fastest. The
 choice is cached in `$XDG_CACHE_HOME/qa/backend.json`, keyed by the CPU model, its flags and
 the versions of the libraries that run the models, so a new CPU or an upgraded runtime
@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelUnavailableError
+from ..errors import ModelUnavailableError
 
 CACHE_VERSION = 1
 CANDIDATES = ("onnx", "openvino", "openvino-int8")
@@ -111,7 +111,7 @@ def machine_key(model: str) -> str:
             versions[lib] = importlib.metadata.version(lib)
         except importlib.metadata.PackageNotFoundError:
             versions[lib] = None
-    from .onnx_embed import OV_INT8_RECIPE
+    from .onnx import OV_INT8_RECIPE
 
     raw = json.dumps([CACHE_VERSION, model, here.model, here.flags, os.cpu_count(), versions,
                       OV_INT8_RECIPE, candidates()])
@@ -209,7 +209,7 @@ def measure_backends(backends: Sequence[str], texts: Sequence[str], *,
     """Chunks/s of each backend on `texts`: loaded and warmed up first, then timed in rounds
     of rotating order, keeping each one's best round (another process on a shared core only
     ever slows a round down). A backend that cannot load is left out, with the reason."""
-    from .embedding import build_embedder
+    from .embedder import build_embedder
 
     embedders: dict[str, Any] = {}
     failed: dict[str, str] = {}
@@ -232,17 +232,17 @@ def measure_backends(backends: Sequence[str], texts: Sequence[str], *,
 
 
 def calibration_texts(n: int = SAMPLE) -> list[str]:
-    """The first `n` of the 64 news chunks in `qa/calibration_text.jsonl` (CC BY 2.5,
+    """The first `n` of the 64 news chunks in `qa/embed/calibration_text.jsonl` (CC BY 2.5,
     Wikinews; made by bench/make_calibration_text.py)."""
     import importlib.resources
 
-    raw = importlib.resources.files("qa").joinpath("calibration_text.jsonl").read_text("utf-8")
+    raw = importlib.resources.files("qa.embed").joinpath("calibration_text.jsonl").read_text("utf-8")
     return [json.loads(line)["text"] for line in raw.splitlines() if line.strip()][:n]
 
 
 def _read_cache() -> dict[str, Any]:
     try:
-        from .regular_files import read_regular
+        from ..regular_files import read_regular
 
         data = json.loads(read_regular(cache_file(), limit=1 << 20).decode("utf-8"))
     except (OSError, ValueError, RecursionError):  # not a regular file, too big, not JSON

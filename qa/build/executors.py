@@ -4,7 +4,7 @@ Embedding is ~99% of a build, so it is the one stage that can leave the machine.
 `Executor` turns an `EmbedJob` (chunk ids and their texts, in order, with the model and the
 embedding backend) into one vector per text, in the same order. Everything around it (reading
 articles, the content-hash diff, writing the segment, publishing the manifest) stays in
-qa.build, on the machine that owns the index.
+qa.build.builder, on the machine that owns the index.
 
 - `LocalExecutor`: this process's embedder, as every build did before (the default).
 - `RayExecutor`: a Ray Data job on an existing Ray cluster: an actor pool, one CPU and one
@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .embedding import Embedder, build_embedder
-from .errors import ExecutorUnavailableError, QAError
+from ..embed.embedder import Embedder, build_embedder
+from ..errors import ExecutorUnavailableError, QAError
 
 Progress = Callable[[int, int], None]
 
@@ -41,8 +41,8 @@ class EmbedJob:
     """What the embed stage of a build has to do.
 
     ids: one content-derived int64 chunk id per text (the same text always has the same id).
-    texts: what each chunk is embedded as (qa.build.embedding_input).
-    model: the embedding model's name; backend: its runtime (qa.embedding.BACKENDS).
+    texts: what each chunk is embedded as (qa.build.builder.embedding_input).
+    model: the embedding model's name; backend: its runtime (qa.embed.embedder.BACKENDS).
     """
 
     ids: np.ndarray

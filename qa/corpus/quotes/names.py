@@ -3,7 +3,7 @@ a name is a person's, and the people a text names in full.
 
 These read text that has no parse: questions (which are short, and parsed only when needed) and
 article texts at question time. Quotes are attributed from the article's parse instead
-(`qa.quotes.extract`). The only word lists are English ones: titles and role nouns, nouns that
+(`qa.corpus.quotes.extract`). The only word lists are English ones: titles and role nouns, nouns that
 make a name an organisation ("University", "Ministry", "Party"), function words and calendar
 words. Whether a single capitalised word is a person is left to the data (`is_person`).
 """

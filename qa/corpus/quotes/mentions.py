@@ -2,7 +2,7 @@
 and ORG entities) with the longest name the article gives each, the subject of each sentence,
 the roles names come with ("Interior Minister Ada Okafor"), and whom a pronoun means.
 
-`qa.quotes.speakers` reads a cue's subject against these.
+`qa.corpus.quotes.speakers` reads a cue's subject against these.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .names import TITLES, is_title
 if TYPE_CHECKING:
     from spacy.tokens import Token
 
-    from qa.nlp import ParsedArticle
+    from qa.corpus.nlp import ParsedArticle
 
 PERSON, ORG = "PERSON", "ORG"
 # Entity labels of places and peoples: alone, they are no speaker. (A building speaks for

@@ -14,8 +14,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .cues import ISSUING_VERBS, STATEMENT_NOUNS
-from .mentions import (MAX_WORDS, ORG, PERSON, PLACES, UNNAMED, Mentions, QuotedText, Speaker,
-                       clean, determiner, fold)
+from .mentions import (
+    MAX_WORDS,
+    ORG,
+    PERSON,
+    PLACES,
+    UNNAMED,
+    Mentions,
+    QuotedText,
+    Speaker,
+    clean,
+    determiner,
+    fold,
+)
 from .names import PARTICLES, is_body, is_title, name_kind, person_in
 
 if TYPE_CHECKING:
@@ -215,7 +226,7 @@ class Speakers(Mentions):
     def _named_after_role(self, tok: "Token") -> Speaker | None:
         """"First Minister of Freedonia Ada Okafor said": a title with a complement before the
         name, which the parse reads as the title's object. The name grammar of
-        `qa.quotes.names` reads the phrase; only a name of two words or more is taken."""
+        `qa.corpus.quotes.names` reads the phrase; only a name of two words or more is taken."""
         if tok.i + 1 >= len(tok.doc) or tok.doc[tok.i + 1].lower_ not in ("of", "for", "to"):
             return None
         phrase = tok.doc[tok.left_edge.i: tok.right_edge.i + 1]

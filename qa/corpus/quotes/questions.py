@@ -1,7 +1,7 @@
 """The speaker a who-said-what question asks about, read from its words.
 
 Questions are short and asked one at a time: a few patterns ("What did X say …", "quotes by
-X", "according to X") and the name grammar of `qa.quotes.names` find the name without
+X", "according to X") and the name grammar of `qa.corpus.quotes.names` find the name without
 parsing the question.
 """
 

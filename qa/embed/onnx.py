@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from . import config
-from .errors import ModelUnavailableError
-from .regular_files import read_regular
+from .. import config
+from ..errors import ModelUnavailableError
+from ..regular_files import read_regular
 
 Progress = Callable[[int, int], None]
 
@@ -302,7 +302,7 @@ def quantize_openvino_int8(fp32_dir: Path, out_dir: Path, texts: Sequence[str]) 
         fp32_dir: a folder written by `export_onnx` (not quantised).
         out_dir: folder to create or replace.
         texts: calibration sample of real text, of the shape the model will embed
-            (`qa/calibration_text.jsonl`: 64 news chunks).
+            (`qa/embed/calibration_text.jsonl`: 64 news chunks).
 
     Returns:
         `out_dir`.
@@ -700,7 +700,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
             raise ValueError(f"precision must be 'bf16' or 'f32', not {precision!r}")
         if hint not in ("THROUGHPUT", "LATENCY"):
             raise ValueError(f"hint must be 'THROUGHPUT' or 'LATENCY', not {hint!r}")
-        # What `qa.embedding.backend_of` records in the manifest.
+        # What `qa.embed.embedder.backend_of` records in the manifest.
         self.backend = "openvino-int8" if self.int8 else "openvino"
         self._requested = precision
         self._hint = hint

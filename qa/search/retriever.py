@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from . import config
-from .embedding import Embedder
-from .errors import IndexMismatchError, ModelUnavailableError, QAError, QueryError
-from .index import Index, check_model, read_manifest
-from .index.backend import LOCAL, DateRange, date_mask, date_range, store_of
-from .text import TOKENIZER, terms
-from .types import Article, Chunk, Hit, IndexStats, Phrase, Quote
+from .. import config
+from ..embed.embedder import Embedder
+from ..errors import IndexMismatchError, ModelUnavailableError, QAError, QueryError
+from ..index import Index, check_model, read_manifest
+from ..index.backend import LOCAL, DateRange, date_mask, date_range, store_of
+from ..text import TOKENIZER, terms
+from ..types import Article, Chunk, Hit, IndexStats, Phrase, Quote
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
 # Convex fusion: dense weight after min-max normalising each list. 0.5 was picked on SciFact's
@@ -40,7 +40,7 @@ MODES = ("auto", "hybrid", "dense", "bm25")
 DateLike = str | _dt.date | None
 
 
-from .dates import parse_date  # noqa: E402 - the one date parser; re-exported for callers
+from ..dates import parse_date
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class Retriever:
         manifest = _checked_manifest(index_dir, model or (embedder.name if embedder else None))
         opened = Index.from_manifest(index_dir, manifest)
         if embedder is None:
-            from .embedding import SentenceTransformerEmbedder
+            from ..embed.embedder import SentenceTransformerEmbedder
 
             embedder = _query_embedder(index_dir, manifest) or SentenceTransformerEmbedder(
                 manifest["model"]["name"]
@@ -423,7 +423,7 @@ def _checked_manifest(index_dir: Path, model: str | None) -> dict[str, Any]:
 def _query_embedder(index_dir: Path, manifest: dict[str, Any]) -> Embedder | None:
     """The fast (torch-free) ONNX query embedder exported next to the index, when there is
     one; sentence-transformers otherwise (~6 s of imports before the first vector)."""
-    from .embedding import fast_query_embedder
+    from ..embed.embedder import fast_query_embedder
 
     quantize = manifest.get("embedding_backend") == "onnx-int8"
     return fast_query_embedder(index_dir, str(manifest["model"]["name"]), quantize=quantize)

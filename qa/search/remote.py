@@ -22,9 +22,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
-from . import config
-from .errors import QAError, QueryError
-from .types import Answer, AnswerPhrase, Article, Chunk, Citation, Hit, IndexStats, Quote
+from .. import config
+from ..errors import QAError, QueryError
+from ..types import Answer, AnswerPhrase, Article, Chunk, Citation, Hit, IndexStats, Quote
 
 TIMEOUT_SECONDS = 60.0  # an answer takes well under a second; a first one after a rebuild, more
 _ARTICLE_CACHE = 32  # articles kept for the reader, per server generation

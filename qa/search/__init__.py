@@ -1,0 +1,2 @@
+"""Search: the retriever over an index (dense and BM25 fused), and the same calls answered by a
+running `qa serve`."""
