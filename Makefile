@@ -26,6 +26,7 @@ run: index
 	$(QA) chat --index index
 
 test: install
+	$(VENV)/bin/lint-imports  # the layers (pyproject.toml [tool.importlinter])
 	$(PY) -m pytest -q
 
 eval: install

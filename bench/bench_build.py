@@ -44,7 +44,8 @@ def full_build(docs: int | None, backend: str) -> dict:
     """Time a full SciFact build and plain encode of the same strings."""
     from qa import Retriever, build_index
     from qa.build.builder import embedding_input
-    from qa.embed.embedder import SentenceTransformerEmbedder, backend_of, build_embedder
+    from qa.embed.calibrate import build_embedder
+    from qa.embed.embedder import SentenceTransformerEmbedder, backend_of
 
     work = Path(tempfile.mkdtemp(prefix="qa-bench-build-", dir=common.WORK.parent))
     try:
@@ -119,7 +120,7 @@ def prepare(n_chunks: int) -> dict:
 def incremental(n_chunks: int, backend: str, profile: bool = False) -> dict:
     """Load the model, then add one real article to the synthetic index; time the update."""
     from qa import build_index
-    from qa.embed.embedder import build_embedder
+    from qa.embed.calibrate import build_embedder
 
     base = common.WORK / f"synth-{common.size_label(n_chunks)}"
     corpus, index = base / "corpus", common.index_folder(base)

@@ -67,7 +67,8 @@ def main() -> None:
 
     from qa.embed import calibrate
     from qa import config
-    from qa.embed.embedder import _cached_export, _cached_openvino_int8, build_embedder
+    from qa.embed.calibrate import build_embedder
+    from qa.embed.exports import cached_export, cached_openvino_int8
     from qa.embed.onnx import OpenVinoEmbedder
 
     machine = calibrate.cpu()
@@ -77,7 +78,7 @@ def main() -> None:
     n = len(texts)
     name = config.PACKAGED_MODEL
     st = SentenceTransformer(config.resolve_model_path(name), device="cpu")
-    fp32, int8 = _cached_export(name), _cached_openvino_int8(name)
+    fp32, int8 = cached_export(name), cached_openvino_int8(name)
     embedders = {
         "torch": build_embedder(name, "torch"),
         "onnx": build_embedder(name, "onnx"),

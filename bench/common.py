@@ -444,7 +444,7 @@ def synthetic_index(n_chunks: int) -> tuple[Path, Path, dict]:
     build_index(corpus=corpus, index=index, embedder=RandomEmbedder())
     # A real `qa index` exports the torch-free ONNX query model beside the index and queries
     # use it; a build with a custom embedder does not, so do it here to measure that path.
-    from qa.embed.embedder import ensure_query_model
+    from qa.index.query_model import ensure_query_model
 
     ensure_query_model(index, RandomEmbedder().name)
     return corpus, index, {

@@ -28,7 +28,7 @@ from .errors import (
 )
 from .types import Answer, Article, BuildReport, Chunk, Citation, Hit, IndexStats, Quote, Skipped
 
-__version__ = "0.1.0"
+from .version import __version__
 
 _LAZY = {
     "build_index": "qa.build.builder",

@@ -266,7 +266,7 @@ def _index_backends(values: list[str] | None) -> tuple[str | None, str | None]:
 
 
 def _check_index(index: Any) -> int:
-    from .embed.embedder import query_model_problems
+    from .index.query_model import query_model_problems
     from .index import read_manifest, verify
 
     problems = verify(index)

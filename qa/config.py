@@ -162,6 +162,27 @@ def data_dir() -> Path:
     return Path(base) / "qa"
 
 
+def cache_dir() -> Path:
+    """qa's cache folder: `$XDG_CACHE_HOME/qa`, else `~/.cache/qa` (model exports, the
+    measured build backend, evaluation indexes)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "qa"
+
+
+def build_backend_from_env() -> str | None:
+    """The embedding runtime `$QA_BUILD_BACKEND` names for builds, or None."""
+    return os.environ.get("QA_BUILD_BACKEND") or None
+
+
+def ann_threshold() -> int:
+    """Above this many chunks an index searches its vectors approximately (IVF);
+    `$QA_ANN_THRESHOLD`, default 200,000."""
+    try:
+        return int(os.environ.get("QA_ANN_THRESHOLD", "200000"))
+    except ValueError:
+        return 200_000
+
+
 def history_path() -> Path:
     """The conversation history database (`qa history`, `qa ask --continue`, the chat)."""
     return data_dir() / "history.db"

@@ -116,21 +116,21 @@ def test_without_openvino_the_only_candidate_is_taken_without_measuring(monkeypa
 
 
 def test_an_explicit_backend_is_never_second_guessed(monkeypatch) -> None:
-    from qa.embed import embedder as embedding
+    from qa.embed.embedder import SentenceTransformerEmbedder
 
     def no_calibration(*a, **kw):
         raise AssertionError("calibrated although a backend was given")
 
     monkeypatch.setattr(calibrate, "choose_backend", no_calibration)
-    assert isinstance(embedding.build_embedder("all-MiniLM-L6-v2", "torch"),
-                      embedding.SentenceTransformerEmbedder)
+    assert isinstance(calibrate.build_embedder("all-MiniLM-L6-v2", "torch"),
+                      SentenceTransformerEmbedder)
     monkeypatch.setenv("QA_BUILD_BACKEND", "torch")
-    assert isinstance(embedding.build_embedder("all-MiniLM-L6-v2", None),
-                      embedding.SentenceTransformerEmbedder)
+    assert isinstance(calibrate.build_embedder("all-MiniLM-L6-v2", None),
+                      SentenceTransformerEmbedder)
     monkeypatch.delenv("QA_BUILD_BACKEND")
     monkeypatch.setattr(calibrate, "choose_backend",
                         lambda model, **kw: Choice("openvino-int8", "measured"))
-    assert embedding.default_backend() == "openvino-int8"
+    assert calibrate.default_backend() == "openvino-int8"
 
 
 def test_cpu_describes_what_the_runtimes_can_use() -> None:
@@ -141,7 +141,9 @@ def test_cpu_describes_what_the_runtimes_can_use() -> None:
 
 
 def test_calibration_text_is_real_news_chunks() -> None:
-    texts = calibrate.calibration_texts(64)
+    from qa.embed.exports import calibration_texts
+
+    texts = calibration_texts(64)
     assert len(texts) == 64 and len(set(texts)) == 64
     words = sorted(len(t.split()) for t in texts)
     assert words[0] >= 20 and 100 <= words[32] <= 220

@@ -352,7 +352,7 @@ def test_the_first_build_on_a_machine_says_it_prepares_the_model(seed_corpus, tm
     from conftest import HashEmbedder
 
     exported = []
-    monkeypatch.setattr(qa.embed.embedder, "export_pending", lambda name, **kw: not exported)
+    monkeypatch.setattr(qa.index.query_model, "export_pending", lambda name, **kw: not exported)
     monkeypatch.setattr(qa.build.builder, "build_embedder",
                         lambda model, backend: exported.append(backend) or HashEmbedder())
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),

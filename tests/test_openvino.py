@@ -11,13 +11,10 @@ import numpy as np
 import pytest
 
 from qa import Retriever, build_index
-from qa.embed.embedder import (
-    _cached_export,
-    backend_of,
-    build_embedder,
-    default_backend,
-    query_model_dir,
-)
+from qa.embed.calibrate import build_embedder, default_backend
+from qa.embed.embedder import backend_of
+from qa.embed.exports import cached_export as _cached_export
+from qa.index.query_model import query_model_dir
 from qa.errors import ModelUnavailableError
 from qa.embed.onnx import OnnxEmbedder, OpenVinoEmbedder
 from qa.index import Index, read_manifest

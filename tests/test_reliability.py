@@ -793,13 +793,13 @@ def test_a_full_disk_while_copying_the_query_model_says_the_index_is_published(
     """The model copy comes after the manifest swap: ENOSPC there must not read as a failed
     build ("previous index unchanged"), and must not make every later `qa index` fail."""
     from qa.build import builder as build_mod
-    from qa.embed import embedder as embedding
     from qa.embed.embedder import SentenceTransformerEmbedder
+    from qa.index import query_model
 
     def full(index_dir, name, *, quantize=False):
         raise OSError(errno.ENOSPC, "No space left on device", str(index_dir / "onnx-x"))
 
-    monkeypatch.setattr(embedding, "ensure_query_model", full)
+    monkeypatch.setattr(query_model, "ensure_query_model", full)
     notes = build_mod._export_query_model(seed_index, SentenceTransformerEmbedder("all-MiniLM-L6-v2"))
     assert len(notes) == 1 and "The index is published" in notes[0]
     assert "No space left on device" in notes[0] and "Free space" in notes[0]

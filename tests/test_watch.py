@@ -197,10 +197,10 @@ _DRIVER = f"""
 import sys
 sys.path.insert(0, {str(TESTS)!r})
 from conftest import HashEmbedder
-import qa.build.builder, qa.embed.embedder
+import qa.build.builder, qa.index.query_model
 qa.build.builder.build_embedder = lambda model, backend: HashEmbedder()
 qa.build.builder.default_embedder = lambda model=None: HashEmbedder()
-qa.embed.embedder.export_pending = lambda *a, **k: False
+qa.index.query_model.export_pending = lambda *a, **k: False
 from qa.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -25,7 +25,8 @@ from .. import config
 from ..corpus import nlp
 from .analysis import Analysis
 from ..corpus.chunking import chunk_article
-from ..embed.embedder import Embedder, backend_of, build_embedder, default_embedder
+from ..embed.calibrate import build_embedder
+from ..embed.embedder import Embedder, backend_of, default_embedder
 from ..errors import (
     CorpusError,
     IndexCorruptError,
@@ -210,7 +211,7 @@ def build_index(
     # The store first: a missing or unreachable address fails before any model loads.
     store_uri = _store_uri(index_dir, store, milvus_uri)
     if embedder is None:
-        backend = backend or os.environ.get("QA_BUILD_BACKEND") or _live_backend(index_dir)
+        backend = backend or config.build_backend_from_env() or _live_backend(index_dir)
         if backend != "torch":  # the first build on a machine exports the model (~30 s)
             _announce_export(progress, config.model_name(model), quantize=backend == "onnx-int8")
         embedder = build_embedder(model, backend) if backend != "torch" else default_embedder(model)
@@ -463,7 +464,8 @@ def _store_chunks(parts: list[_Part]) -> StoreChunks:
 def _live_backend(index_dir: Path) -> str:
     """An update keeps the backend the index was built with, unless told otherwise; a new
     index gets the default one (openvino when installed)."""
-    from ..embed.embedder import BACKENDS, default_backend
+    from ..embed.calibrate import default_backend
+    from ..embed.embedder import BACKENDS
 
     with contextlib.suppress(QAError):
         backend = read_manifest(index_dir).get("embedding_backend")
@@ -474,7 +476,7 @@ def _live_backend(index_dir: Path) -> str:
 
 def _announce_export(progress: BuildProgress | None, name: str, *, quantize: bool,
                      index_dir: Path | None = None) -> None:
-    from ..embed.embedder import export_pending
+    from ..index.query_model import export_pending
 
     if progress and export_pending(name, quantize=quantize, index_dir=index_dir):
         progress("model", 0, 1)
@@ -484,7 +486,8 @@ def _export_query_model(index_dir: Path, embedder: Embedder,
                         progress: BuildProgress | None = None) -> list[str]:
     """Export the model to ONNX beside the index once, so that questions never wait for torch.
     Only for sentence-transformers models; a failure only costs query speed, so it is a note."""
-    from ..embed.embedder import SentenceTransformerEmbedder, ensure_query_model
+    from ..embed.embedder import SentenceTransformerEmbedder
+    from ..index.query_model import ensure_query_model
     from ..errors import ModelUnavailableError
 
     backend = backend_of(embedder)
@@ -719,7 +722,7 @@ def _versions() -> dict[str, str]:
     import sys
     from importlib.metadata import version
 
-    from .. import __version__
+    from ..version import __version__
 
     faiss = sys.modules.get("faiss")  # importing it only for its version costs ~0.1 s
     return {

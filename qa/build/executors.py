@@ -25,7 +25,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..embed.embedder import Embedder, build_embedder
+from ..embed.calibrate import build_embedder
+from ..embed.embedder import Embedder
 from ..errors import ExecutorUnavailableError, QAError
 
 Progress = Callable[[int, int], None]

@@ -37,7 +37,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import config
 from ..errors import ModelUnavailableError
+from .embedder import BACKENDS, Embedder, runtime_embedder
+from .exports import calibration_texts
 
 CACHE_VERSION = 1
 CANDIDATES = ("onnx", "openvino", "openvino-int8")
@@ -97,8 +100,7 @@ def cpu() -> Cpu:
 
 def cache_file() -> Path:
     """`$XDG_CACHE_HOME/qa/backend.json`, else `~/.cache/qa/backend.json`."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "qa" / "backend.json"
+    return config.cache_dir() / "backend.json"
 
 
 def machine_key(model: str) -> str:
@@ -173,7 +175,7 @@ def choose_backend(model: str, *, measure: Measure | None = None) -> Choice:
             found = candidates()
             if len(found) == 1:  # nothing to compare: no need to load anything
                 return Choice(found[0], "the only candidate backend installed (no openvino)")
-            speeds, failed = (measure or _measure_model(model))(found, calibration_texts())
+            speeds, failed = (measure or _measure_model(model))(found, calibration_texts(SAMPLE))
             choice = decide(speeds, failed)
             _write_cache(key, choice)
         _memo[key] = choice
@@ -209,13 +211,11 @@ def measure_backends(backends: Sequence[str], texts: Sequence[str], *,
     """Chunks/s of each backend on `texts`: loaded and warmed up first, then timed in rounds
     of rotating order, keeping each one's best round (another process on a shared core only
     ever slows a round down). A backend that cannot load is left out, with the reason."""
-    from .embedder import build_embedder
-
     embedders: dict[str, Any] = {}
     failed: dict[str, str] = {}
     for backend in backends:
         try:
-            embedder = build_embedder(model, backend)
+            embedder = runtime_embedder(model, backend)
             embedder.encode(texts[:2])
             embedders[backend] = embedder
         except ModelUnavailableError as exc:
@@ -229,15 +229,6 @@ def measure_backends(backends: Sequence[str], texts: Sequence[str], *,
             speed = len(texts) / max(time.perf_counter() - start, 1e-9)
             best[backend] = max(best.get(backend, 0.0), speed)
     return best, failed
-
-
-def calibration_texts(n: int = SAMPLE) -> list[str]:
-    """The first `n` of the 64 news chunks in `qa/embed/calibration_text.jsonl` (CC BY 2.5,
-    Wikinews; made by bench/make_calibration_text.py)."""
-    import importlib.resources
-
-    raw = importlib.resources.files("qa.embed").joinpath("calibration_text.jsonl").read_text("utf-8")
-    return [json.loads(line)["text"] for line in raw.splitlines() if line.strip()][:n]
 
 
 def _read_cache() -> dict[str, Any]:
@@ -270,3 +261,23 @@ def _write_cache(key: str, choice: Choice) -> None:
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def default_backend(name: str | None = None) -> str:
+    """The build backend when none is chosen: the fastest of the candidates measured on this
+    machine (`choose_backend`; measured once, then cached per CPU and library versions),
+    "torch" when nothing else can run."""
+    return choose_backend(config.model_name(name)).backend
+
+
+def build_embedder(name: str | None, backend: str | None, *,
+                   threads: int | None = None) -> Embedder:
+    """The embedder for a build: `backend`, else `$QA_BUILD_BACKEND`, else the fastest runtime
+    measured on this machine (`default_backend`). See `qa.embed.embedder.runtime_embedder`.
+
+    Raises:
+        QueryError: unknown backend name.
+        ModelUnavailableError: the runtime's package is missing.
+    """
+    chosen = backend or config.build_backend_from_env() or default_backend(name)
+    return runtime_embedder(name, chosen, threads=threads)

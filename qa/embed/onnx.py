@@ -643,8 +643,9 @@ def _unit_rows(out: np.ndarray) -> np.ndarray:
 
 
 def _openvino_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "qa" / "openvino"
+    from .. import config
+
+    return config.cache_dir() / "openvino"
 
 
 class OpenVinoEmbedder(OnnxEmbedder):

@@ -20,12 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from .. import config
 from .files import create, save_npy
 
 # Above this many chunks the dense part is approximate: an inverted file (IVF) with 8-bit
 # scalar-quantised vectors, so 1M chunks fit in ~400 MB and a query scans ~8% of them.
 # Below it, exact search.
-ANN_THRESHOLD = int(os.environ.get("QA_ANN_THRESHOLD", "200000"))
+# Read from the settings when asked (qa.config.ann_threshold); a test may set a number here.
+ANN_THRESHOLD: int | None = None
 # Lists scanned per query, as a share of all lists: 1/12 gives recall@10 0.951 against exact
 # search on real SciFact embeddings (1/48: 0.824; bench/bench_ann_recall.py).
 ANN_NPROBE_FRACTION = 1 / 12
@@ -56,7 +58,7 @@ def ivf_layout(n: int) -> dict[str, Any]:
 
 
 def needs_ivf(n_chunks: int) -> bool:
-    return n_chunks > ANN_THRESHOLD
+    return n_chunks > (ANN_THRESHOLD if ANN_THRESHOLD is not None else config.ann_threshold())
 
 
 def is_ivf(layout: Any) -> bool:

@@ -423,7 +423,7 @@ def _checked_manifest(index_dir: Path, model: str | None) -> dict[str, Any]:
 def _query_embedder(index_dir: Path, manifest: dict[str, Any]) -> Embedder | None:
     """The fast (torch-free) ONNX query embedder exported next to the index, when there is
     one; sentence-transformers otherwise (~6 s of imports before the first vector)."""
-    from ..embed.embedder import fast_query_embedder
+    from ..index.query_model import fast_query_embedder
 
     quantize = manifest.get("embedding_backend") == "onnx-int8"
     return fast_query_embedder(index_dir, str(manifest["model"]["name"]), quantize=quantize)
