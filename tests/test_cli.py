@@ -221,9 +221,9 @@ def test_a_mistyped_command_suggests_the_right_one(capsys):
 
 
 def test_every_command_has_examples_in_its_help(capsys):
-    from qa.cli import _subparsers, build_parser
+    from qa.cli import build_parser, subcommands
 
-    commands = _subparsers(build_parser())
+    commands = subcommands(build_parser())
     assert {"index", "watch", "search", "ask", "quotes", "chat", "config", "completion",
             "eval"} <= set(commands)
     for name in commands:
