@@ -43,7 +43,8 @@ def bash_script(commands: dict[str, argparse.ArgumentParser]) -> str:
     """The bash script: commands first, then a command's flags, a flag's choices, folders."""
     cases = []
     for name, sub in commands.items():
-        flags = " ".join(_long(a) for a in _options_of(sub))
+        # --help is left out here: the script offers it beside every command's flags below.
+        flags = " ".join(_long(a) for a in _options_of(sub) if _long(a) != "--help")
         cases.append(f'        {name}) opts="{flags}" ;;')
         for a in _options_of(sub):
             if a.choices:
