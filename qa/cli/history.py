@@ -63,7 +63,7 @@ def history(args: argparse.Namespace) -> int:
         turns = f"{c.turns} question{'s' if c.turns != 1 else ''}"
         print(f"{c.id:>5}  {when(c.last_asked)}  {turns:<13} "
               f"{shortened(terminal_safe(c.first_question), 100)}")
-    print(f"\n`qa history ID` shows one; `qa history --export ID -o FILE.md` writes it as "
+    print("\n`qa history ID` shows one; `qa history --export ID -o FILE.md` writes it as "
           "Markdown; `qa ask --continue` follows up on the newest.", file=sys.stderr)
     return 0
 
