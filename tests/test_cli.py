@@ -221,9 +221,9 @@ def test_a_mistyped_command_suggests_the_right_one(capsys):
 
 
 def test_every_command_has_examples_in_its_help(capsys):
-    from qa.cli import _subparsers, build_parser
+    from qa.cli import build_parser, subcommands
 
-    commands = _subparsers(build_parser())
+    commands = subcommands(build_parser())
     assert {"index", "watch", "search", "ask", "quotes", "chat", "config", "completion",
             "eval"} <= set(commands)
     for name in commands:
@@ -313,12 +313,16 @@ COMP_WORDS=(qa sea); COMP_CWORD=1; _qa; echo "1:${COMPREPLY[*]}"
 COMP_WORDS=(qa search --mo); COMP_CWORD=2; _qa; echo "2:${COMPREPLY[*]}"
 COMP_WORDS=(qa search --mode h); COMP_CWORD=3; _qa; echo "3:${COMPREPLY[*]}"
 COMP_WORDS=(qa completion ''); COMP_CWORD=2; _qa; echo "4:${COMPREPLY[*]}"
+COMP_WORDS=(qa ask --); COMP_CWORD=2; _qa; echo "5:${COMPREPLY[*]}"
 """)
     out = subprocess.run(["bash", str(probe)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     lines = dict(line.split(":", 1) for line in out.stdout.splitlines())
     assert lines["1"] == "search" and lines["2"] == "--mode" and lines["3"] == "hybrid"
     assert lines["4"].split() == ["bash", "zsh", "fish"]
+    # Each of ask's flags once: --help used to come twice, from the flags and the fallback.
+    assert sorted(lines["5"].split()) == ["--continue", "--help", "--index", "--json", "--mode",
+                                          "--since", "--until"]
     for shell in ("zsh", "fish"):
         script = subprocess.run([QA, "completion", shell], capture_output=True, text=True,
                                 timeout=60)

@@ -1,4 +1,4 @@
-"""`QAApp`: the Textual application. Thin: the chat screen holds the session."""
+"""`QAApp`: the Textual application. Thin: the chat screen shows a session (qa/tui/session.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from qa.tui.screens.chat import ChatScreen, ChatSettings
+from qa.tui.screens.chat import ChatScreen
 from qa.tui.screens.help import HelpScreen
+from qa.tui.session import ChatSettings
 
 
 class QAApp(App[None]):

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 
 from qa.errors import QAError
 from qa.tui.app import QAApp, make_app
-from qa.tui.screens.chat import ChatSettings
+from qa.tui.session import ChatSettings
 from qa.tui.screens.reader import ReaderScreen
 from qa.tui.screens.welcome import WelcomeScreen
 from qa.tui.widgets.history_input import HistoryInput
@@ -147,7 +147,7 @@ async def test_rebuild_keeps_the_chat_usable(built_index: Path, corpus_dir: Path
             if answers(app):
                 break
         assert answers(app), "the question was answered while the rebuild ran"
-        assert not release.is_set() and app.chat.rebuilding
+        assert not release.is_set() and app.chat.session.rebuilding
         release.set()
         await settle(pilot)
         assert not app.query_one("#rebuild-bar").display
@@ -331,7 +331,7 @@ async def test_real_model_answers_hybrid_after_loading(real_seed_index: Path) ->
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await ask(pilot, "Who is Zhao Lijian?")  # settle() also waits for the model worker
-        assert app.chat.model_settled
+        assert app.chat.session.model_settled
         await ask(pilot, "What did the Chinese diplomat say about sovereignty?")
         last = answers(app)[-1]
         assert last.mode_label == "hybrid"
@@ -389,8 +389,8 @@ async def wait_until(pilot: Pilot, condition, timeout: float = 10.0) -> bool:
 async def test_the_chat_picks_up_a_new_file_on_its_own(built_index: Path, corpus_dir: Path, embedder) -> None:
     app = make_app(built_index, corpus_dir, embedder=embedder, watch=True)
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_until(pilot, lambda: app.chat.watching and not app.chat.rebuilding
-                                and app.chat.caught_up and on_screen(app, "5 articles"))
+        assert await wait_until(pilot, lambda: app.chat.session.watching and not app.chat.session.rebuilding
+                                and app.chat.session.caught_up and on_screen(app, "5 articles"))
         assert not on_screen(app, "index updated")  # catching up on an unchanged folder is quiet
         (corpus_dir / "2022-04-01-lighthouse.md").write_text(
             "---\ntitle: Lighthouse of Quillport reopens\ndate: 2022-04-01\n---\n\n"
@@ -406,7 +406,7 @@ async def test_the_chat_picks_up_a_new_file_on_its_own(built_index: Path, corpus
         assert await wait_until(pilot, lambda: on_screen(app, "index updated: 1 removed")), screen_text(app)
         assert on_screen(app, "5 articles")
         chat = app.chat
-    assert chat.watch_stop.is_set()  # quitting stops the watcher thread
+    assert chat.session.watch_stop.is_set()  # quitting stops the watcher thread
 
 
 async def test_the_chat_catches_up_on_changes_made_while_it_was_closed(built_index: Path, corpus_dir: Path, embedder) -> None:
@@ -425,7 +425,7 @@ async def test_watching_off_leaves_the_index_alone(built_index: Path, corpus_dir
         await settle(pilot)
         (corpus_dir / "2022-04-01-lighthouse.md").write_text("---\ntitle: Late\n---\n\nLate news.\n", encoding="utf-8")
         assert not await wait_until(pilot, lambda: on_screen(app, "6 articles"), timeout=2.0)
-        assert not app.chat.watching
+        assert not app.chat.session.watching
 
 
 async def test_a_watch_update_during_a_rebuild_runs_after_it(built_index: Path, corpus_dir: Path, embedder) -> None:
@@ -451,13 +451,13 @@ async def test_a_watch_update_during_a_rebuild_runs_after_it(built_index: Path, 
         await pilot.press("enter")
         assert started.wait(5)
         (corpus_dir / "2022-04-01-lighthouse.md").write_text("---\ntitle: Late\n---\n\nLate news.\n", encoding="utf-8")
-        from qa.tui.screens.chat import CorpusChanged
+        from qa.tui.messages import CorpusChanged
 
         app.chat.post_message(CorpusChanged({("added", str(corpus_dir / "2022-04-01-lighthouse.md"))}, first=False))
         await pilot.pause(0.2)
-        assert app.chat.rebuild_again and len(builds) == 1
+        assert app.chat.session.rebuild_again and len(builds) == 1
         release.set()
-        assert await wait_until(pilot, lambda: on_screen(app, "6 articles") and not app.chat.rebuilding)
+        assert await wait_until(pilot, lambda: on_screen(app, "6 articles") and not app.chat.session.rebuilding)
         assert len(builds) == 2
 
 

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from qa.history import History
 from qa.types import Answer, Citation
 from qa.tui.app import QAApp, make_app
-from qa.tui.screens.chat import ChatSettings
+from qa.tui.session import ChatSettings
 from qa.tui.screens.history import HistoryScreen
 from qa.tui.screens.reader import ReaderScreen
 from qa.tui.widgets.history_input import HistoryInput
