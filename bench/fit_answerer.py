@@ -49,7 +49,7 @@ from qa.answer.scoring import (  # noqa: E402
     QUESTION_FEATURES, AnswerModel, Calibration, Logistic, question_features,
 )
 from qa.evaluation import (  # noqa: E402
-    _eval_folders, contains_answer, load_question_set, write_squad_corpus,
+    contains_answer, eval_folders, load_question_set, write_squad_corpus,
 )
 
 SETS = (
@@ -77,7 +77,7 @@ def open_set(path: Path, corpus: Path | None):
     from qa import Retriever, build_index
 
     qset = load_question_set(path, "dev")
-    corpus_dir, index_dir = _eval_folders(qset, str(corpus) if corpus else None, None)
+    corpus_dir, index_dir = eval_folders(qset, str(corpus) if corpus else None, None)
     if qset.articles is not None:
         write_squad_corpus(qset.articles, corpus_dir)
     build_index(corpus=str(corpus_dir), index=str(index_dir))
