@@ -27,6 +27,9 @@ Each setting is resolved in this order, the first that has it winning:
 
 `qa config` prints each resolved setting and where it came from. A file or variable qa cannot
 use is a `ConfigError` naming it (and the line), and what to write instead.
+
+Where qa writes is read here too: `data_dir()` (`$XDG_DATA_HOME`), `cache_dir()`
+(`$XDG_CACHE_HOME`) and `eval_cache_dir()` (`$QA_EVAL_CACHE`, for `qa eval`).
 """
 
 from __future__ import annotations
@@ -160,6 +163,19 @@ def data_dir() -> Path:
     """Where qa keeps what it writes for the user: `$XDG_DATA_HOME/qa`, else `~/.local/share/qa`."""
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "qa"
+
+
+def cache_dir() -> Path:
+    """Where qa keeps what it can make again: `$XDG_CACHE_HOME/qa`, else `~/.cache/qa`."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base).expanduser() / "qa"
+
+
+def eval_cache_dir() -> Path:
+    """Where `qa eval` keeps its own indexes and corpora: `$QA_EVAL_CACHE`, else
+    `cache_dir()/eval` (`~/.cache/qa/eval`)."""
+    explicit = os.environ.get("QA_EVAL_CACHE")
+    return Path(explicit).expanduser() if explicit else cache_dir() / "eval"
 
 
 def history_path() -> Path:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qa import config
 from qa.errors import QAError
 
 if TYPE_CHECKING:
@@ -32,12 +33,9 @@ SQUAD_CORPUS_FILE = "squad.jsonl"
 
 
 def eval_cache_root() -> Path:
-    """`$QA_EVAL_CACHE`, else `$XDG_CACHE_HOME/qa/eval`, else `~/.cache/qa/eval`."""
-    explicit = os.environ.get("QA_EVAL_CACHE")
-    if explicit:
-        return Path(explicit).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache).expanduser() / "qa" / "eval"
+    """`$QA_EVAL_CACHE`, else `$XDG_CACHE_HOME/qa/eval`, else `~/.cache/qa/eval`
+    (`qa.config.eval_cache_dir`: config is the one reader of the environment)."""
+    return config.eval_cache_dir()
 
 
 def default_eval_index(dataset: BeirDataset) -> Path:
@@ -67,8 +65,6 @@ def eval_folders(
     Raises:
         QAError: `corpus` given with a SQuAD set, or a refused `index` (`check_eval_index`).
     """
-    from qa import config
-
     if qset.articles is not None:
         if corpus is not None:
             raise QAError(f"{qset.path} is SQuAD, which brings its own articles (one per "
