@@ -27,7 +27,7 @@ from qa.evaluation.folders import (
 )
 from qa.evaluation.metrics import documents_from_chunks, mean, mrr_at_k, ndcg_at_k, recall_at_k
 from qa.evaluation.qasets import (
-    QA_KINDS, QA_SPLITS, SQUAD_SPLIT_FILE, QAExample, QuestionSet, load_qa_examples,
+    QA_KINDS, QA_SPLITS, QAExample, QuestionSet, load_qa_examples,
     load_question_set, read_jsonl_records,
 )
 from qa.evaluation.report import (
@@ -43,7 +43,7 @@ __all__ = [
     "corpus_beside", "default_eval_index", "default_qa_index", "eval_cache_root", "eval_folders",
     "prepare_eval_corpus", "write_squad_corpus",
     "documents_from_chunks", "mean", "mrr_at_k", "ndcg_at_k", "recall_at_k",
-    "QA_KINDS", "QA_SPLITS", "SQUAD_SPLIT_FILE", "QAExample", "QuestionSet", "load_qa_examples",
+    "QA_KINDS", "QA_SPLITS", "QAExample", "QuestionSet", "load_qa_examples",
     "load_question_set", "read_jsonl_records",
     "CEILING_K", "CURVE_THRESHOLDS", "SURE", "CurvePoint", "QAOutcome", "QAReport",
     "ReliabilityBin", "SystemFigures", "SystemOutcome", "abstention_curve", "reliability",

@@ -22,13 +22,8 @@ from qa.errors import QAError
 #: article answers it; or it is about something else altogether.
 QA_KINDS: tuple[str, ...] = ("answerable", "unanswerable", "off_topic")
 
-
 #: `--split` values: tune on dev, report test (issue 11); "all" is every question.
 QA_SPLITS: tuple[str, ...] = ("dev", "test", "all")
-
-
-#: The committed split of the SQuAD 2.0 subset by Wikipedia article (data, not code).
-SQUAD_SPLIT_FILE = Path(__file__).resolve().parents[2] / "bench" / "sets" / "squad2-split.json"
 
 
 @dataclass(frozen=True)
@@ -73,14 +68,16 @@ def load_question_set(
     Args:
         path: the file.
         split: "dev", "test" or "all".
-        split_file: SQuAD only: the JSON naming each split's article titles (default
-            `bench/sets/squad2-split.json`).
+        split_file: SQuAD only: the JSON naming each split's article titles
+            (`{"dev": [titles], "test": [titles]}`); needed for a split other than "all".
+            Without it, SQuAD questions carry no split.
 
     Returns:
         The questions of `split`, in file order.
 
     Raises:
-        QAError: the file is missing or malformed, the split is unknown, or it is empty.
+        QAError: the file is missing or malformed, the split is unknown or empty, or a SQuAD
+            split is asked for without a readable `split_file`.
     """
     file = Path(path).expanduser()
     if split not in QA_SPLITS:
@@ -91,7 +88,8 @@ def load_question_set(
     text = file.read_text(encoding="utf-8")
     squad = _squad_document(text)
     if squad is not None:
-        return _load_squad(file, squad, split, Path(split_file) if split_file else SQUAD_SPLIT_FILE)
+        split_of = _squad_splits(file, split, Path(split_file) if split_file else None)
+        return _load_squad(file, squad, split, split_of, split_file)
     examples = [e for e in _jsonl_examples(file) if split == "all" or e.split == split]
     if not examples:
         raise QAError(f"{file} has no question in split {split!r}: each line names its split "
@@ -99,9 +97,12 @@ def load_question_set(
     return QuestionSet(path=file, format="jsonl", split=split, examples=tuple(examples))
 
 
-def load_qa_examples(path: str | os.PathLike[str], split: str = "all") -> list[QAExample]:
+def load_qa_examples(
+    path: str | os.PathLike[str], split: str = "all", *,
+    split_file: str | os.PathLike[str] | None = None,
+) -> list[QAExample]:
     """The questions of a set (see `load_question_set`), every split by default."""
-    return list(load_question_set(path, split).examples)
+    return list(load_question_set(path, split, split_file=split_file).examples)
 
 
 def _squad_document(text: str) -> dict[str, Any] | None:
@@ -148,19 +149,39 @@ def _str_or_none(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _load_squad(file: Path, doc: dict[str, Any], split: str, split_file: Path) -> QuestionSet:
-    """SQuAD 2.0: each paragraph is an article (`<title>#<paragraph number>`, from 1); a
-    question with `is_impossible` is "unanswerable", the others "answerable" with their
-    answers' texts. The split comes from `split_file`, by article title."""
-    split_of: dict[str, str] = {}
+def _squad_splits(file: Path, split: str, split_file: Path | None) -> dict[str, str]:
+    """Article title -> "dev" or "test", as `split_file` names them; {} when there is no
+    (readable) split file and every question is asked anyway (split "all").
+
+    The split is data the caller passes (`qa eval --split-file`): qa's own SQuAD subset is
+    split in bench/sets/squad2-split.json, which the library never reads by itself.
+    """
+    if split_file is None:
+        if split != "all":
+            raise QAError(
+                f"{file} is SQuAD 2.0, whose questions are split into dev and test by article: "
+                "pass the file naming each split's article titles with --split-file FILE "
+                "(JSON: {\"dev\": [titles], \"test\": [titles]}; qa's SQuAD subset has "
+                "bench/sets/squad2-split.json), or use --split all.")
+        return {}
     try:
         named = json.loads(split_file.read_text(encoding="utf-8"))
-        split_of = {title: name for name in ("dev", "test") for title in named[name]}
+        return {title: name for name in ("dev", "test") for title in named[name]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         if split != "all":  # every question can still be asked, without their splits
             raise QAError(f"The SQuAD split file {split_file} cannot be read ({exc}): it names "
                           "the article titles of \"dev\" and \"test\". Use --split all."
                           ) from exc
+        return {}
+
+
+def _load_squad(
+    file: Path, doc: dict[str, Any], split: str, split_of: dict[str, str],
+    split_file: str | os.PathLike[str] | None,
+) -> QuestionSet:
+    """SQuAD 2.0: each paragraph is an article (`<title>#<paragraph number>`, from 1); a
+    question with `is_impossible` is "unanswerable", the others "answerable" with their
+    answers' texts. Each question's split is its article title's in `split_of`."""
     articles: list[dict[str, str]] = []
     examples: list[QAExample] = []
     try:
@@ -185,7 +206,8 @@ def _load_squad(file: Path, doc: dict[str, Any], split: str, split_file: Path) -
                       f"qas[]): missing {exc}.") from exc
     chosen = [e for e in examples if split == "all" or e.split == split]
     if not chosen:
-        raise QAError(f"No article of {file} is in split {split!r} of {split_file}. "
+        where = f" of {split_file}" if split_file else ""
+        raise QAError(f"No article of {file} is in split {split!r}{where}. "
                       "Use --split all, or name the file's titles there.")
     return QuestionSet(path=file, format="squad", split=split, examples=tuple(chosen),
                        articles=tuple(articles))

@@ -99,7 +99,8 @@ def evaluate_qa(
             holding anything but an index of this corpus is refused (`check_eval_index`).
         limit: ask only the first `limit` questions of the split.
         k: passages checked for "answer in the top-k retrieved passages".
-        split_file: SQuAD's split by article (default `bench/sets/squad2-split.json`).
+        split_file: SQuAD's split by article (`qa eval --split-file`): a JSON file naming
+            the article titles of "dev" and "test"; needed for a split other than "all".
         retriever, assistant, baseline: already-open objects (tests); when `retriever` is
             given, nothing is built.
         progress: `callable(stage, done, total)`: the build's stages, then ("ask", done, total).
