@@ -123,16 +123,18 @@ def qa_body(results: list[tuple[str, dict]], command: str) -> str:
 
 
 WIKINEWS = common.ROOT.parent / "shared" / "news" / "wikinews"
-SETS = (  # (name, file, corpus or None for SQuAD, splits it has)
+SQUAD_SPLIT = common.ROOT / "bench" / "sets" / "squad2-split.json"  # its dev and test articles
+SETS = (  # (name, file, corpus or None for SQuAD, splits it has, its split file or None)
     ("seeds", common.ROOT / "bench" / "sets" / "seeds.jsonl", common.ROOT / "corpus",
-     ("dev", "test")),
+     ("dev", "test"), None),
     ("SQuAD 2.0 subset", common.ROOT.parent / "shared" / "eval" / "squad2-dev-subset"
-     / "dev-v2.0-first5.json", None, ("dev", "test")),
-    ("Wikinews", common.ROOT / "bench" / "sets" / "wikinews.jsonl", WIKINEWS, ("dev", "test")),
+     / "dev-v2.0-first5.json", None, ("dev", "test"), SQUAD_SPLIT),
+    ("Wikinews", common.ROOT / "bench" / "sets" / "wikinews.jsonl", WIKINEWS, ("dev", "test"),
+     None),
     ("Wikinews, new questions", common.ROOT / "bench" / "sets" / "wikinews_fresh.jsonl", WIKINEWS,
-     ("test",)),
+     ("test",), None),
     ("Wikinews, dev questions", common.ROOT / "bench" / "sets" / "wikinews_dev.jsonl", WIKINEWS,
-     ("dev",)),
+     ("dev",), None),
 )
 
 
@@ -162,14 +164,15 @@ def main(argv: list[str] | None = None) -> int:
             common.replace_section(BEIR_SECTION, body)
     if not args.skip_qa:
         results = []
-        for name, file, corpus, splits in SETS:
+        for name, file, corpus, splits, split_file in SETS:
             for split in args.split:
                 if split not in splits:
                     continue
                 extra = ["--corpus", str(corpus)] if corpus else []
+                extra += ["--split-file", str(split_file)] if split_file else []
                 data, _ = run_eval(["--qa", str(file), "--split", split, *extra])
                 results.append((name, data))
-        body = qa_body(results, "qa eval --qa SET --split SPLIT [--corpus DIR]")
+        body = qa_body(results, "qa eval --qa SET --split SPLIT [--corpus DIR] [--split-file FILE]")
         print(body)
         if not args.no_write:
             common.replace_section(QA_SECTION, body)

@@ -49,9 +49,11 @@ from qa.answer.scoring import (  # noqa: E402
     QUESTION_FEATURES, AnswerModel, Calibration, Logistic, question_features,
 )
 from qa.evaluation import (  # noqa: E402
-    _eval_folders, contains_answer, load_question_set, write_squad_corpus,
+    contains_answer, eval_folders, load_question_set, write_squad_corpus,
 )
 
+# Which SQuAD articles are dev and which test: the split is data the caller passes.
+SQUAD_SPLIT = REPO / "bench" / "sets" / "squad2-split.json"
 SETS = (
     ("seeds", REPO / "bench" / "sets" / "seeds.jsonl", REPO / "corpus"),
     ("squad", SHARED / "eval" / "squad2-dev-subset" / "dev-v2.0-first5.json", None),
@@ -76,8 +78,8 @@ LEXICAL_ONLY = ("cosine", "cosine_gap")  # zero when the model cannot load
 def open_set(path: Path, corpus: Path | None):
     from qa import Retriever, build_index
 
-    qset = load_question_set(path, "dev")
-    corpus_dir, index_dir = _eval_folders(qset, str(corpus) if corpus else None, None)
+    qset = load_question_set(path, "dev", split_file=SQUAD_SPLIT)  # .jsonl sets ignore it
+    corpus_dir, index_dir = eval_folders(qset, str(corpus) if corpus else None, None)
     if qset.articles is not None:
         write_squad_corpus(qset.articles, corpus_dir)
     build_index(corpus=str(corpus_dir), index=str(index_dir))

@@ -27,6 +27,9 @@ Each setting is resolved in this order, the first that has it winning:
 
 `qa config` prints each resolved setting and where it came from. A file or variable qa cannot
 use is a `ConfigError` naming it (and the line), and what to write instead.
+
+Where qa writes is read here too: `data_dir()` (`$XDG_DATA_HOME`), `cache_dir()`
+(`$XDG_CACHE_HOME`) and `eval_cache_dir()` (`$QA_EVAL_CACHE`, for `qa eval`).
 """
 
 from __future__ import annotations
@@ -166,7 +169,7 @@ def cache_dir() -> Path:
     """qa's cache folder: `$XDG_CACHE_HOME/qa`, else `~/.cache/qa` (model exports, the
     measured build backend, evaluation indexes)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "qa"
+    return Path(base).expanduser() / "qa"
 
 
 def build_backend_from_env() -> str | None:
@@ -181,6 +184,13 @@ def ann_threshold() -> int:
         return int(os.environ.get("QA_ANN_THRESHOLD", "200000"))
     except ValueError:
         return 200_000
+
+
+def eval_cache_dir() -> Path:
+    """Where `qa eval` keeps its own indexes and corpora: `$QA_EVAL_CACHE`, else
+    `cache_dir()/eval` (`~/.cache/qa/eval`)."""
+    explicit = os.environ.get("QA_EVAL_CACHE")
+    return Path(explicit).expanduser() if explicit else cache_dir() / "eval"
 
 
 def history_path() -> Path:

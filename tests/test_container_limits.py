@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import ingest
+from qa.corpus import limits
 from qa.corpus.ingest import load_corpus, read_article_file
 
 FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
@@ -74,7 +74,7 @@ def test_an_article_longer_than_the_limit_is_skipped_with_the_reason(tmp_path):
 def test_records_past_the_row_limit_are_skipped_once_with_the_reason(tmp_path, monkeypatch):
     """A table, a JSON-lines file, a mailbox and a feed stop at MAX_RECORDS articles; the
     rest is one skip naming how many were left out."""
-    monkeypatch.setattr(ingest, "MAX_RECORDS", 3)
+    monkeypatch.setattr(limits, "MAX_RECORDS", 3)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     rows = "".join(f"{n},Title {n},Story number {n} of the wire.\n" for n in range(1, 8))

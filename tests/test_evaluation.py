@@ -19,7 +19,6 @@ from qa.answer.baseline import BaselineAssistant, candidate_sentences, rrf_rank
 from qa.errors import QAError, QueryError
 from qa.evaluation import (
     SQUAD_CORPUS_FILE,
-    SQUAD_SPLIT_FILE,
     answer_confidence,
     beir_doc_id,
     contains_answer,
@@ -317,6 +316,22 @@ def test_squad_is_told_by_content_and_split_by_article(tmp_path: Path) -> None:
         load_question_set(squad, "dev", split_file=tmp_path / "other.json")
 
 
+def test_a_squad_split_needs_the_split_file_from_the_caller(
+    tmp_path: Path, eval_cache: Path
+) -> None:
+    """The evaluation never reads bench/: asked for a SQuAD split without a split file, it
+    says which flag gives one, before building anything; every question can still be asked."""
+    squad, _ = make_squad(tmp_path)
+    for split in ("dev", "test"):
+        with pytest.raises(QAError, match=r"--split-file FILE.*or use --split all"):
+            load_question_set(squad, split)
+    with pytest.raises(QAError, match=r"--split-file"):
+        evaluate_qa(squad, split="dev", embedder=HashEmbedder())
+    assert not eval_cache.exists()  # refused before any index was built
+    every = load_question_set(squad, "all")
+    assert len(every.examples) == 5 and {e.split for e in every.examples} == {None}
+
+
 def test_packaged_sets_are_split_once() -> None:
     root = Path(__file__).resolve().parent.parent
     dev = load_qa_examples(root / "bench" / "sets" / "seeds.jsonl", "dev")
@@ -325,13 +340,14 @@ def test_packaged_sets_are_split_once() -> None:
     assert len(held_out) == 15 and {e.split for e in held_out} == {"test"}
     assert sum(e.answerable for e in dev) == 35 and sum(e.answerable for e in held_out) == 10
     assert {e.kind for e in dev} == {"answerable", "unanswerable", "off_topic"}
-    named = json.loads(SQUAD_SPLIT_FILE.read_text())
+    split_file = root / "bench" / "sets" / "squad2-split.json"
+    named = json.loads(split_file.read_text())
     assert not set(named["dev"]) & set(named["test"])
     squad = SHARED / "eval" / "squad2-dev-subset" / "dev-v2.0-first5.json"
     if squad.exists():  # the split names exactly the file's articles
         titles = [a["title"] for a in json.loads(squad.read_text())["data"]]
         assert sorted(named["dev"] + named["test"]) == sorted(titles)
-        dev_squad = load_question_set(squad, "dev")
+        dev_squad = load_question_set(squad, "dev", split_file=split_file)
         assert {e.article.split("#")[0] for e in dev_squad.examples} == set(named["dev"])
         assert len(dev_squad.articles) == 173
 
@@ -759,3 +775,17 @@ def test_eval_corpus_holds_only_the_corpus_file_and_is_stable(tmp_path: Path) ->
     articles, skipped = load_corpus(folder)
     assert not skipped
     assert sorted(beir_doc_id(a.id) for a in articles) == ["d1", "d2", "d3", "d4"]
+
+
+def test_qa_eval_passes_its_split_file_flag(tmp_path: Path, eval_cache: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """`qa eval --split-file` is the flag the library's message names: the CLI hands it on, and
+    refuses it beside --beir."""
+    from qa.cli import main
+
+    squad, split = make_squad(tmp_path)
+    assert main(["eval", "--qa", str(squad), "--split", "dev"]) != 0
+    assert "--split-file" in capsys.readouterr().err
+    assert not eval_cache.exists()
+    assert main(["eval", "--beir", str(tmp_path), "--split-file", str(split)]) != 0
+    assert "--split-file" in capsys.readouterr().err

@@ -280,6 +280,43 @@ def test_read_article_file_never_reads_an_unsupported_file_as_text(tmp_path: Pat
     assert articles == [] and skipped[0].reason.startswith("unsupported format .xlsx")
 
 
+def test_a_reader_registered_for_a_new_suffix_is_used_by_load_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adding a format is one registration: load_corpus looks the suffix up (in any case), the
+    reader gets the checked, decoded text, and the messages name the new format."""
+    from qa.corpus import readers
+    from qa.corpus.article import article_from_body, article_id
+
+    # This test's registration goes with it.
+    monkeypatch.setattr(readers.registry, "READERS", dict(readers.READERS))
+    (tmp_path / "ferry.note").write_text("Ferry news | The ferry ran late.\r\nAgain.",
+                                         encoding="utf-8")
+    (tmp_path / "BRIDGE.NOTE").write_text("Bridge | The bridge reopened.", encoding="utf-8")
+    (tmp_path / "broken.note").write_bytes(b"\xff\xfeU\x00T\x00F\x00")
+    (tmp_path / "old.rtf").write_text("{\\rtf1 not read}", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"ferry\.note \(unsupported format \.note\)"):
+        load_corpus(tmp_path)  # not a format yet
+
+    @readers.register(".note")
+    def read_note(file: readers.SourceFile) -> readers.Read:
+        title, _, body = (file.text or "").partition("|")
+        article = article_from_body(body, id=article_id(file.rel), rel=file.rel,
+                                    title=title.strip(), fallback_title=file.rel)
+        return ([article] if article else []), []
+
+    articles, skipped = load_corpus(tmp_path)
+    assert [(a.id, a.title, a.text) for a in articles] == [
+        ("bridge", "Bridge", "The bridge reopened."),
+        ("ferry", "Ferry news", "The ferry ran late.\nAgain."),  # CRLF normalised first
+    ]
+    reasons = {s.path: s.reason for s in skipped}
+    assert reasons["broken.note"] == "UTF-16 text; re-save it as UTF-8"  # checked before it
+    assert reasons["old.rtf"].startswith("unsupported format .rtf") and " .note" in reasons["old.rtf"]
+    with pytest.raises(ValueError, match=r"\.note already has a reader"):
+        readers.register(".NOTE")(read_note)
+
+
 def test_a_folder_of_only_unsupported_files_names_them_instead_of_empty(tmp_path: Path) -> None:
     (tmp_path / "budget.xlsx").write_bytes(b"PK\x03\x04")
     (tmp_path / "slides.pptx").write_bytes(b"PK\x03\x04")

@@ -48,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="--qa: passages checked for 'answer in the top-k' (default 5)")
     p.add_argument("--out", metavar="FILE.jsonl",
                    help="--qa: write each question's outcome there, one JSON line each")
+    p.add_argument("--split-file", metavar="FILE",
+                   help="--qa with SQuAD JSON: a JSON file naming each split's article titles "
+                        '({"dev": [...], "test": [...]}); needed for --split dev or test')
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=evaluate)
 
@@ -57,8 +60,8 @@ def evaluate(args: argparse.Namespace) -> int:
 
     progress = EvalProgress()
     if args.beir:
-        if args.corpus or args.out or args.limit is not None:
-            raise QAError("--corpus, --out and --limit go with --qa, not --beir.")
+        if args.corpus or args.out or args.limit is not None or args.split_file:
+            raise QAError("--corpus, --out, --limit and --split-file go with --qa, not --beir.")
         report: Any = evaluation.evaluate_beir(
             args.beir, split=args.split or "test", modes=args.mode or evaluation.BEIR_MODES,
             index=args.index, progress=progress,
@@ -66,7 +69,7 @@ def evaluate(args: argparse.Namespace) -> int:
     elif args.qa:
         report = evaluation.evaluate_qa(
             args.qa, corpus=args.corpus, split=args.split or "all", index=args.index,
-            limit=args.limit, k=args.k, progress=progress,
+            limit=args.limit, k=args.k, progress=progress, split_file=args.split_file,
         )
         if args.out:
             with open(args.out, "w", encoding="utf-8") as out:
