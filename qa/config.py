@@ -4,7 +4,7 @@ Each setting is resolved in this order, the first that has it winning:
 
 1. a command-line flag (`--index`, `--corpus`, ...), passed in by the caller;
 2. an environment variable (`QA_INDEX`, `QA_CORPUS`, `QA_MODEL`, `QA_WATCH`, `QA_THEME`,
-   `QA_FUSION_WEIGHT`, `QA_BACKEND`, `QA_MILVUS_URI`, `QA_EXECUTOR`, `QA_RAY_ADDRESS`,
+   `QA_FUSION_WEIGHT`, `QA_RELATIVE_DATES`, `QA_BACKEND`, `QA_MILVUS_URI`, `QA_EXECUTOR`, `QA_RAY_ADDRESS`,
    `QA_ALLOW_PRIVATE_FEEDS`, `QA_FEED_TIMEOUT`, `QA_SERVE_TOKEN`, `QA_ALLOWED_HOSTS`);
 3. the settings file, `$XDG_CONFIG_HOME/qa/config.toml` (default `~/.config/qa/config.toml`):
 
@@ -14,6 +14,7 @@ Each setting is resolved in this order, the first that has it winning:
        watch = true
        theme = "nord"
        fusion_weight = 0.5
+       relative_dates = "today"      # or "newest-article": what "last week" counts from
        backend = "milvus"            # qa index: the search store (default: the index's own)
        milvus_uri = "http://milvus.internal:19530"
        executor = "ray"              # qa index: embed on a Ray cluster (default: local)
@@ -99,6 +100,11 @@ OPTIONS: tuple[Option, ...] = (
            "the dense share of hybrid ranking, from 0 (BM25 only) to 1 (dense only)"),
     # Where `qa index` keeps the search store; unset, an index keeps the one it was built
     # with (qa.index.backend).
+    # "last week", "yesterday", "March": from the calendar's today, or from the newest article
+    # (a folder of old news): RELATIVE_COUNTING.
+    Option("relative_dates", "QA_RELATIVE_DATES", "text", "today",
+           "what 'last week', 'yesterday' and 'March' count from: today, or newest-article "
+           "(the newest article's date; one dated in the future is not counted)"),
     Option("backend", "QA_BACKEND", "text", "local",
            "the search store `qa index` builds: local (the index folder) or milvus"),
     Option("milvus_uri", "QA_MILVUS_URI", "text", "",
@@ -122,6 +128,8 @@ OPTIONS: tuple[Option, ...] = (
            "localhost, comma-separated (the names clients and proxies use)"),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
+#: The values of `relative_dates` (qa.dates.reference_day reads them), the default first.
+RELATIVE_COUNTING = ("today", "newest-article")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -135,6 +143,7 @@ class Settings:
     watch: bool
     theme: str
     fusion_weight: float | None  # None: qa.search.retriever.HYBRID_ALPHA
+    relative_dates: str
     backend: str
     milvus_uri: str
     executor: str
@@ -261,6 +270,22 @@ def fusion_weight(default: float) -> float:
     """The dense share of hybrid ranking: `$QA_FUSION_WEIGHT`, the file, else `default`."""
     value = _setting("fusion_weight")
     return default if value is None else value
+
+
+def relative_dates() -> str:
+    """What relative dates count from: "today" or "newest-article" (`$QA_RELATIVE_DATES`, the
+    file, else "today").
+
+    Raises:
+        ConfigError: the setting is neither, naming where it was set.
+    """
+    value, source = _resolve(_BY_NAME["relative_dates"], None, None)
+    value = str(value).strip().lower()
+    if value not in RELATIVE_COUNTING:
+        raise ConfigError(f"relative_dates = {value!r} ({source}) is not one of "
+                          f"{', '.join(RELATIVE_COUNTING)}. Write relative_dates = \"today\" "
+                          "(the default) or \"newest-article\".")
+    return value
 
 
 def store_backend(value: str | None = None) -> str | None:

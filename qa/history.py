@@ -1,8 +1,9 @@
 """Conversations kept: every question, its answer and citations, in one SQLite file.
 
-One row per turn in `turns`, grouped by `conversations`; each turn records the index it was
-asked of and the index generation its answer came from, so a saved answer can always be
-traced to the articles it quotes. The file is `qa.config.history_path()`
+One row per turn in `turns`, grouped by `conversations`, each about one index (its resolved
+path, or the server's URL: `qa ask --continue` follows only that index's); each turn records
+the index it was asked of and the index generation its answer came from, so a saved answer
+can always be traced to the articles it quotes. The file is `qa.config.history_path()`
 (`$XDG_DATA_HOME/qa/history.db`).
 
 The schema evolves by numbered migrations (`MIGRATIONS`), applied once when the file is
@@ -27,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import HistoryError
-from .types import Answer, AnswerPhrase, Citation
+from .types import Answer, AnswerPhrase, Citation, DateRange
 
 # --- migrations (run by `migrate`, never by the readers below) --------------------------
 
@@ -66,11 +67,19 @@ def _m002_answer_phrase(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE turns ADD COLUMN certainty TEXT")  # Answer.certainty
 
 
+def _m003_conversations_by_index(db: sqlite3.Connection) -> None:
+    # `qa history` and `qa ask --continue` keep to one index's conversations.
+    db.execute("CREATE INDEX conversations_by_index ON conversations (index_path, id)")
+    # Answer.date_range.from_question: the dates (since, until) were read from the question.
+    db.execute("ALTER TABLE turns ADD COLUMN dates_from_question INTEGER NOT NULL DEFAULT 0")
+
+
 BUSY_SECONDS = 5.0  # how long a write waits for another process's transaction
 
 Migration = Callable[[sqlite3.Connection], None]
 # Append only: migration n (1-based) brings a database from user_version n-1 to n.
-MIGRATIONS: tuple[Migration, ...] = (_m001_conversations_and_turns, _m002_answer_phrase)
+MIGRATIONS: tuple[Migration, ...] = (_m001_conversations_and_turns, _m002_answer_phrase,
+                                     _m003_conversations_by_index)
 _OUR_TABLES = {"conversations", "turns"}
 
 
@@ -209,11 +218,12 @@ class History:
             cursor = db.execute(
                 """INSERT INTO turns (conversation_id, asked, index_path, generation, question,
                        resolved_question, answer, abstained, confidence, mode, fallback_reason,
-                       since, until, notes, citations, phrase, certainty)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       since, until, dates_from_question, notes, citations, phrase, certainty)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (conversation_id, asked, index_path, answer.generation, answer.question,
                  answer.resolved_question, answer.text, int(answer.abstained), answer.confidence,
-                 answer.mode, answer.fallback_reason, answer.since, answer.until,
+                 answer.mode, answer.fallback_reason, answer.date_range.since,
+                 answer.date_range.until, int(answer.date_range.from_question),
                  json.dumps(list(answer.notes), ensure_ascii=False),
                  json.dumps([asdict(c) for c in answer.citations], ensure_ascii=False),
                  json.dumps(asdict(answer.answer), ensure_ascii=False)
@@ -222,28 +232,42 @@ class History:
 
     # reading ---------------------------------------------------------------------------
 
-    def conversations(self, limit: int | None = None) -> list[Conversation]:
-        """Conversations that hold at least one turn, the most recently used first."""
+    def conversations(self, limit: int | None = None, *,
+                      index_path: str | None = None) -> list[Conversation]:
+        """Conversations that hold at least one turn, the most recently used first.
+
+        Args:
+            limit: at most this many (None: all).
+            index_path: only the conversations about this index (or server URL), as
+                `add_turn` recorded it; None: every one.
+        """
+        return self._conversations("WHERE c.index_path = ?" if index_path is not None else "",
+                                   () if index_path is None else (index_path,), limit)
+
+    def _conversations(self, where: str, params: tuple[object, ...],
+                       limit: int | None) -> list[Conversation]:
         with self._connect() as db:
             rows = db.execute(
-                """SELECT c.id, c.started, c.index_path, COUNT(t.id) AS turns,
+                f"""SELECT c.id, c.started, c.index_path, COUNT(t.id) AS turns,
                           MAX(t.asked) AS last_asked, MAX(t.id) AS last_turn,
                           (SELECT question FROM turns WHERE conversation_id = c.id
                            ORDER BY id LIMIT 1) AS first_question
                    FROM conversations c JOIN turns t ON t.conversation_id = c.id
-                   GROUP BY c.id ORDER BY last_turn DESC LIMIT ?""",
-                (-1 if limit is None else limit,)).fetchall()
+                   {where} GROUP BY c.id ORDER BY last_turn DESC LIMIT ?""",
+                (*params, -1 if limit is None else limit)).fetchall()
         return [Conversation(r["id"], r["started"], r["index_path"], r["turns"],
                              r["first_question"], r["last_asked"]) for r in rows]
 
-    def last_conversation(self) -> Conversation | None:
-        """The conversation of the newest turn, or None when nothing was saved yet."""
-        found = self.conversations(limit=1)
+    def last_conversation(self, *, index_path: str | None = None) -> Conversation | None:
+        """The conversation of the newest turn (on one index, with `index_path`), or None
+        when there is none."""
+        found = self.conversations(limit=1, index_path=index_path)
         return found[0] if found else None
 
     def conversation(self, conversation_id: int) -> Conversation | None:
         """One conversation by id (None when there is none with turns)."""
-        return next((c for c in self.conversations() if c.id == conversation_id), None)
+        found = self._conversations("WHERE c.id = ?", (conversation_id,), 1)
+        return found[0] if found else None
 
     def turns(self, conversation_id: int) -> list[Turn]:
         """The turns of one conversation, oldest first."""
@@ -301,8 +325,9 @@ def _turn(row: sqlite3.Row, path: Path) -> Turn:
         answer = Answer(
             question=row["question"], resolved_question=row["resolved_question"],
             text=row["answer"], citations=citations, abstained=bool(row["abstained"]),
-            mode=row["mode"], fallback_reason=row["fallback_reason"], since=row["since"],
-            until=row["until"], notes=tuple(json.loads(row["notes"])),
+            mode=row["mode"], fallback_reason=row["fallback_reason"],
+            date_range=DateRange(row["since"], row["until"], bool(row["dates_from_question"])),
+            notes=tuple(json.loads(row["notes"])),
             confidence=row["confidence"], generation=row["generation"],
             certainty=row["certainty"],
             answer=AnswerPhrase(**{k: v for k, v in json.loads(row["phrase"]).items()

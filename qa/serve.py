@@ -178,9 +178,9 @@ def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
     from pydantic import BaseModel, Field
     from starlette.exceptions import HTTPException
 
-    from .dates import date_range
+    from .dates import read_range
     from .search.remote import answer_from_json
-    from .types import Answer
+    from .types import Answer, DateRange
 
     app = fastapi.FastAPI(title="qa", summary="Cited answers from a folder of news articles.",
                           docs_url=None, redoc_url=None)
@@ -241,22 +241,23 @@ def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
         # A bug, or a library failing unforeseen: named, never a traceback to the client.
         return error_reply(500, f"unexpected error ({type(error).__name__}: {error})")
 
-    def dates(retriever: "Retriever", since: str | None, until: str | None
-              ) -> tuple[str | None, str | None]:
-        # The CLI's reading: "2022-02", "March 2022", "last week" (from the newest article).
-        return date_range(since, until, latest=retriever.latest_date)
+    def dates(retriever: "Retriever", since: str | None, until: str | None) -> "DateRange":
+        # The CLI's reading: "2022-02", "March 2022", "last week" (from the reference day).
+        if not since and not until:
+            return DateRange()
+        return read_range(since, until, reference=retriever.reference_day())
 
     def ask(question: str, history: list[str | Answer], since: str | None,
             until: str | None, mode: str) -> JSONResponse:
         if mode not in ASK_MODES:
             raise QueryError(f"Unknown mode {mode!r}; use one of {', '.join(ASK_MODES)}.")
         retriever, assistant = library.current()
-        lo, hi = dates(retriever, since, until)
+        asked = dates(retriever, since, until)
         try:
-            answer = assistant.ask(question, history, since=lo, until=hi, mode=mode)
+            answer = assistant.ask(question, history, dates=asked, mode=mode)
         except IndexChangedError:  # a build removed the generation mid-answer: the new one
             retriever.reload_if_changed()
-            answer = assistant.ask(question, history, since=lo, until=hi, mode=mode)
+            answer = assistant.ask(question, history, dates=asked, mode=mode)
         return reply(asdict(answer))
 
     @app.get("/search")
@@ -266,12 +267,12 @@ def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
         if not 1 <= k <= MAX_K:
             raise QueryError(f"k must be between 1 and {MAX_K}.")
         retriever, _ = library.current()
-        lo, hi = dates(retriever, since, until)
-        hits = retriever.search(q, k=k, since=lo, until=hi, mode=mode)
+        asked = dates(retriever, since, until)
+        hits = retriever.search(q, k=k, dates=asked, mode=mode)
         used = mode if mode != "auto" else retriever.mode
         return reply({"query": q, "mode": used,
                       "fallback_reason": retriever.fallback_reason if used == "bm25" else None,
-                      "hits": [asdict(h) for h in hits]})
+                      "date_range": asdict(asked), "hits": [asdict(h) for h in hits]})
 
     @app.get("/ask")
     def ask_get(q: str, since: str | None = None, until: str | None = None,

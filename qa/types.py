@@ -95,6 +95,49 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class DateRange:
+    """A publication-date filter: inclusive ISO days (None: open on that side).
+
+    Read from what a user wrote by `qa.dates` (the one parser: `read_range` for --since and
+    --until, `dates_in_question` for a question's own words); `from_question` says which. An
+    article without a date is outside every bounded range. It lives here, beside `Answer` which
+    carries it, because the types are the layer below `qa.dates`.
+    """
+
+    since: str | None = None
+    until: str | None = None
+    from_question: bool = False
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the range filters anything (a bound on either side)."""
+        return self.since is not None or self.until is not None
+
+    def contains(self, date: str | None) -> bool:
+        """Whether an article published on `date` (ISO; None: undated) is inside."""
+        if not self.bounded:
+            return True
+        if date is None:
+            return False
+        return (self.since is None or date >= self.since) and \
+            (self.until is None or date <= self.until)
+
+    def text(self) -> str:
+        """The range in words: "from 2022-02-01 to 2022-02-28", "on or after 2013-01-01"."""
+        if self.since and self.until:
+            return f"from {self.since} to {self.until}" if self.since != self.until \
+                else f"on {self.since}"
+        if self.since:
+            return f"on or after {self.since}"
+        if self.until:
+            return f"on or before {self.until}"
+        return "at any date"
+
+
+ANY_DATE = DateRange()
+
+
+@dataclass(frozen=True)
 class Citation:
     """One cited sentence: `article_text[start:end] == text`."""
 
@@ -137,8 +180,7 @@ class Answer:
     abstained: bool
     mode: str  # "hybrid" or "bm25"
     fallback_reason: str | None = None
-    since: str | None = None
-    until: str | None = None
+    date_range: DateRange = ANY_DATE  # the publication dates searched, and where they came from
     notes: tuple[str, ...] = field(default_factory=tuple)
     # P(the answer is right), calibrated on dev splits (qa.answer.scoring): of answers given at
     # 0.8, about 8 in 10 are right. qa abstains below the fitted threshold. None when no model

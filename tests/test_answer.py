@@ -10,6 +10,7 @@ import pytest
 
 from qa import Assistant, Retriever
 from qa.answer import NO_ANSWER, format_answer
+from qa.dates import DateRange
 from qa.errors import ModelUnavailableError, QueryError
 from qa.evaluation import contains_answer, load_qa_examples
 
@@ -158,7 +159,9 @@ def test_follow_up_pronoun_and_when_was_that(real, real_retriever):
 @pytest.mark.integration
 def test_date_in_question_narrows_to_articles_published_then(real, real_retriever):
     ans = real.ask("What did Xi say in December 2021?")
-    assert (ans.since, ans.until) == ("2021-12-01", "2021-12-31")
+    assert ans.date_range == DateRange("2021-12-01", "2021-12-31", from_question=True)
+    assert "(Dates: articles published from 2021-12-01 to 2021-12-31, as the question asks)" \
+        in format_answer(ans)
     assert ans.citations and all(c.date.startswith("2021-12") for c in ans.citations)
     assert any(c.speaker == "Xi Jinping" for c in ans.citations)  # his words, of that month
     before = real.ask("What did China say about NATO before February 2022?")
@@ -168,7 +171,7 @@ def test_date_in_question_narrows_to_articles_published_then(real, real_retrieve
 
 @pytest.mark.integration
 def test_since_until_arguments_filter(real):
-    ans = real.ask("What did China say about NATO?", since="2022-02-20")
+    ans = real.ask("What did China say about NATO?", dates=DateRange(since="2022-02-20"))
     assert ans.citations and all(c.date >= "2022-02-20" for c in ans.citations)
 
 
@@ -261,14 +264,23 @@ def test_words_of_someone_else_do_not_answer_for_a_person(real):
     assert all(c.speaker in (None, "Antony Blinken") for c in ans.citations)
 
 
-def test_a_month_without_a_year_means_the_articles_time(assistant):
-    """The seeds end in 2022: "in December" is December 2021, not the reader's December."""
+def test_a_month_without_a_year_counts_from_today_or_the_newest_article(assistant,
+                                                                        monkeypatch):
+    """The seeds end in 2022: "in December" is the reader's last December by default, and
+    December 2021 with relative_dates = "newest-article"."""
+    import datetime as dt
+
     from qa.answer.question import read_question
 
+    question = "What did Xi and Putin discuss in December?"
     assert assistant.retriever.latest_date == "2022-03-18"
-    q = read_question("What did Xi and Putin discuss in December?",
-                      today=assistant._evidence().corpus_today())
-    assert (q.since, q.until) == ("2021-12-01", "2021-12-31") and q.dates_from_question
+    today = dt.date.today()
+    q = read_question(question, reference=assistant._evidence().reference_day())
+    december = today.year if today.month == 12 else today.year - 1
+    assert q.dates == DateRange(f"{december}-12-01", f"{december}-12-31", from_question=True)
+    monkeypatch.setenv("QA_RELATIVE_DATES", "newest-article")
+    q = read_question(question, reference=assistant._evidence().reference_day())
+    assert q.dates == DateRange("2021-12-01", "2021-12-31", from_question=True)
 
 
 @pytest.mark.integration

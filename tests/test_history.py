@@ -95,8 +95,10 @@ def test_a_later_migration_upgrades_an_older_file(tmp_path: Path) -> None:
 
     assert migrate(db, (*MIGRATIONS, m_next_add_a_column)) == n + 1
     assert db.execute("SELECT index_path, title FROM conversations").fetchall() == [("/ix", None)]
-    assert db.execute("SELECT question, phrase, certainty FROM turns").fetchall() == [
-        ("Q", None, None)]
+    assert db.execute("SELECT question, phrase, certainty, dates_from_question FROM turns"
+                      ).fetchall() == [("Q", None, None, 0)]
+    assert db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name = "
+                      "'conversations_by_index'").fetchall() == [("conversations_by_index",)]
 
 
 def test_a_failing_migration_leaves_the_last_good_version(tmp_path: Path) -> None:
@@ -173,10 +175,10 @@ def test_history_lists_shows_and_exports(seed_index: Path, tmp_path: Path, capsy
     for question in ("Who is Zhao Lijian?", "Who is Katrina Yu?"):
         assert main(["ask", question, "--index", str(seed_index), "--mode", "bm25"]) == 0
     capsys.readouterr()
-    assert main(["history"]) == 0
+    assert main(["history", "--index", str(seed_index)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "Who is Katrina Yu?" in lines[0] and "Who is Zhao Lijian?" in lines[1]
-    assert main(["history", "--json"]) == 0
+    assert "Who is Katrina Yu?" in lines[1] and "Who is Zhao Lijian?" in lines[2]
+    assert main(["history", "--all", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [c["first_question"] for c in listed] == ["Who is Katrina Yu?", "Who is Zhao Lijian?"]
     assert main(["history", str(listed[1]["id"])]) == 0
@@ -185,10 +187,109 @@ def test_history_lists_shows_and_exports(seed_index: Path, tmp_path: Path, capsy
     assert main(["history", "--export", str(listed[1]["id"]), "-o", str(out_file)]) == 0
     markdown = out_file.read_text(encoding="utf-8")
     assert "## 1. Who is Zhao Lijian?" in markdown and "**[1]**" in markdown
-    assert main(["history", "--export"]) == 0  # the newest, to standard output
+    assert main(["history", "--export", "--all"]) == 0  # the newest, to standard output
     assert "## 1. Who is Katrina Yu?" in capsys.readouterr().out
     assert main(["history", "--export", "999"]) == 2
-    assert "No conversation 999" in capsys.readouterr().err
+    assert "no conversation 999. `qa history --all` lists them" in capsys.readouterr().err
+
+
+def other_index(tmp_path: Path, make_index) -> Path:
+    """A second index, of one article about something else."""
+    corpus = tmp_path / "other-corpus"
+    corpus.mkdir()
+    (corpus / "pier.md").write_text(
+        "---\ntitle: Pier reopens\ndate: 2020-05-01\n---\n\nMayor Ada Okafor said the pier "
+        "would reopen in June after repairs.\n", encoding="utf-8")
+    return make_index(corpus, tmp_path / "other-index")
+
+
+def ask(*argv: str) -> int:
+    return main(["ask", *argv, "--mode", "bm25"])
+
+
+def test_continue_follows_this_index_never_another(seed_index: Path, tmp_path: Path,
+                                                   make_index, capsys) -> None:
+    """Issue 23: `--continue` on the seed index continued the newest conversation, which was
+    about another index."""
+    other = other_index(tmp_path, make_index)
+    assert ask("Who is Zhao Lijian?", "--index", str(seed_index)) == 0
+    assert ask("Who is Ada Okafor?", "--index", str(other)) == 0  # the newest of any index
+    assert ask("--continue", "What did he say about NATO?", "--index", str(seed_index),
+               "--json") == 0
+    out = capsys.readouterr().out
+    assert "Zhao Lijian" in json.loads(out[out.rindex('{\n  "question"'):])["resolved_question"]
+    history = History.open()
+    seed = history.conversations(index_path=str(seed_index.resolve()))
+    assert [c.turns for c in seed] == [2]
+    assert [c.turns for c in history.conversations(index_path=str(other.resolve()))] == [1]
+    # An index with no conversation: an error naming the ways on, never another's.
+    third = make_index(tmp_path / "other-corpus", tmp_path / "third-index")
+    assert ask("--continue", "And then?", "--index", str(third)) == 2
+    err = capsys.readouterr().err
+    assert "no earlier conversation on the index" in err and "qa history --all" in err
+    assert "--cid" in err
+
+
+def test_cid_continues_the_conversation_named_on_its_index(seed_index: Path, tmp_path: Path,
+                                                          make_index, capsys) -> None:
+    other = other_index(tmp_path, make_index)
+    assert ask("Who is Zhao Lijian?", "--index", str(seed_index)) == 0
+    assert ask("Who is Katrina Yu?", "--index", str(seed_index)) == 0
+    assert ask("Who is Ada Okafor?", "--index", str(other)) == 0
+    history = History.open()
+    zhao = next(c for c in history.conversations() if c.first_question == "Who is Zhao Lijian?")
+    capsys.readouterr()
+    # No --index: the conversation's own index is asked.
+    assert ask("--cid", str(zhao.id), "What did he say about NATO?", "--json") == 0
+    out = capsys.readouterr().out
+    assert "Zhao Lijian" in json.loads(out[out.index("{"):])["resolved_question"]
+    assert [t.answer.question for t in history.turns(zhao.id)] == [
+        "Who is Zhao Lijian?", "What did he say about NATO?"]
+    assert ask("--cid", "999", "And then?") == 2
+    assert "no conversation 999. `qa history --all` lists them" in capsys.readouterr().err
+    assert ask("--cid", str(zhao.id), "And then?", "--index", str(other)) == 2
+    err = capsys.readouterr().err
+    assert f"Conversation {zhao.id} is about the index {seed_index.resolve()}" in err
+    with pytest.raises(SystemExit):  # one or the other
+        main(["ask", "--cid", str(zhao.id), "--continue", "x"])
+    assert "not allowed with argument --cid" in capsys.readouterr().err
+
+
+def test_history_keeps_to_this_index_shows_index_and_turns_and_reads_oldest_first(
+        seed_index: Path, tmp_path: Path, make_index, capsys) -> None:
+    other = other_index(tmp_path, make_index)
+    assert ask("Who is Zhao Lijian?", "--index", str(seed_index)) == 0
+    assert ask("--continue", "What did he say about NATO?", "--index", str(seed_index)) == 0
+    assert ask("Who is Ada Okafor?", "--index", str(other)) == 0
+    capsys.readouterr()
+    assert main(["history", "--index", str(seed_index)]) == 0
+    listed = capsys.readouterr()
+    rows = listed.out.splitlines()[1:]
+    assert len(rows) == 1 and "Who is Zhao Lijian?" in rows[0]
+    assert re.search(r"\b2\b", rows[0]) and "index" in rows[0]  # two turns, on index/
+    assert "--all" in listed.err
+    assert main(["history", "--all"]) == 0
+    assert len(capsys.readouterr().out.splitlines()[1:]) == 2
+    assert main(["history", "--all", "--json"]) == 0
+    listed_json = json.loads(capsys.readouterr().out)
+    assert {(c["index_path"], c["turns"]) for c in listed_json} == {
+        (str(seed_index.resolve()), 2), (str(other.resolve()), 1)}
+    zhao = next(c["id"] for c in listed_json if c["turns"] == 2)
+    assert main(["history", str(zhao)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("Who is Zhao Lijian?") < out.index("What did he say about NATO?")
+    assert main(["history", str(zhao), "--json"]) == 0
+    assert [t["answer"]["question"] for t in json.loads(capsys.readouterr().out)] == [
+        "Who is Zhao Lijian?", "What did he say about NATO?"]
+
+
+def test_the_date_range_of_a_turn_round_trips(tmp_path: Path) -> None:
+    from qa.types import DateRange
+
+    history = History.open(tmp_path / "h.db")
+    dated = answer(date_range=DateRange("2022-02-01", "2022-02-28", from_question=True))
+    turn = history.add_turn(None, dated, index_path="/ix")
+    assert history.turns(turn.conversation_id)[0].answer.date_range == dated.date_range
 
 
 # --- Markdown -----------------------------------------------------------------------------
@@ -337,7 +438,7 @@ def test_a_damaged_row_is_a_clear_error(tmp_path, monkeypatch, capsys):
 def test_a_huge_question_is_shortened_in_the_list(monkeypatch, capsys):
     History.open().add_turn(None, answer("Who is " + "very " * 200_000 + "tall?"),
                             index_path="/ix")
-    assert main(["history"]) == 0
+    assert main(["history", "--all"]) == 0
     out = capsys.readouterr().out
     assert max(len(line) for line in out.splitlines()) < 200, len(out)
     assert "Who is very" in out and "…" in out

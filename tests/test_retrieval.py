@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa import QueryError, Retriever
+from qa.dates import DateRange, read_range
 from qa.errors import ModelUnavailableError
 
 from conftest import HashEmbedder
@@ -47,13 +48,37 @@ def test_dense_alone_finds_meaning_without_shared_words(real_retriever):
 
 def test_date_filters(seed_index):
     r = Retriever.open(seed_index, embedder=HashEmbedder())
-    hits = r.search("China Russia", k=50, since="2022-02-01", until="2022-02-28")
+    hits = r.search("China Russia", k=50, dates=DateRange("2022-02-01", "2022-02-28"))
     assert hits and {h.date for h in hits} <= {"2022-02-05", "2022-02-26"}
-    hits = r.search("China Russia", k=50, until="2021-12")
+    hits = r.search("China Russia", k=50, dates=read_range(until="2021-12"))
     assert hits and {h.date for h in hits} == {"2021-12-17"}
-    assert r.search("China Russia", k=5, since="2030-01-01") == []
+    assert r.search("China Russia", k=5, dates=DateRange(since="2030-01-01")) == []
     with pytest.raises(QueryError, match="YYYY-MM-DD"):
-        r.search("China", since="last tuesday")
+        read_range(since="last tuesday")
+
+
+def test_relative_dates_leave_out_articles_dated_in_the_future(tmp_path, make_index,
+                                                               monkeypatch):
+    """One article dated 9999-12-31 (or next year) is not the corpus's newest day: relative
+    dates still read, and with relative_dates = "newest-article" count from the real one."""
+    import datetime as dt
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, date in (("a", "2020-05-01"), ("b", "2020-05-20"), ("stray", "9999-12-31"),
+                       ("next", (dt.date.today() + dt.timedelta(days=400)).isoformat())):
+        (corpus / f"{name}.md").write_text(
+            f"---\ntitle: Harbour news {name}\ndate: {date}\n---\n\nThe harbour board met on "
+            f"the pier to discuss the ferry timetable {name}.\n", encoding="utf-8")
+    r = Retriever.open(make_index(corpus), embedder=HashEmbedder())
+    assert r.latest_date == "2020-05-20"
+    assert r.dates_near(DateRange("2020-05-02", "2020-05-19")) == ("2020-05-01", "2020-05-20")
+    today = dt.date.today()
+    assert r.reference_day() == today  # the default counts from today
+    monkeypatch.setenv("QA_RELATIVE_DATES", "newest-article")
+    week = read_range(since="last week", until="today", reference=r.reference_day())
+    assert week == DateRange("2020-05-14", "2020-05-20")
+    assert {h.date for h in r.search("harbour ferry", k=10, dates=week)} == {"2020-05-20"}
 
 
 def test_k_larger_than_the_index_returns_every_match(seed_index):
@@ -173,7 +198,8 @@ def test_large_indexes_use_ivf_and_agree_with_exact_search(tmp_path, monkeypatch
         b = {h.chunk_id for h in ivf.search(q, k=10, mode="dense")}
         overlap.append(len(a & b) / len(a))
     assert sum(overlap) / len(overlap) >= 0.7, overlap
-    hits = ivf.search("election president", k=5, since="2019-06-01", mode="dense")
+    hits = ivf.search("election president", k=5, dates=DateRange(since="2019-06-01"),
+                      mode="dense")
     assert hits and all(h.date >= "2019-06-01" for h in hits)
 
 
@@ -187,10 +213,11 @@ def test_quotes_by_keeps_the_quotes_that_best_match_a_question_within_dates(seed
     assert len(best) == 1 and "Cold War mentality" in best[0].text
     other = r.quotes_by(["Zhao Lijian"], query="delude themselves countries", limit=1)
     assert len(other) == 1 and other[0] != best[0]
-    in_march = r.quotes_by(["Zhao Lijian"], since="2022-03-01")
+    in_march = r.quotes_by(["Zhao Lijian"], dates=DateRange(since="2022-03-01"))
     assert in_march and all(r.article(q.article_id).date >= "2022-03-01" for q in in_march)
     assert len(in_march) == 2
-    assert r.quotes_by(["Zhao Lijian"], query="NATO", limit=1, until="2021-12-31") == []
+    assert r.quotes_by(["Zhao Lijian"], query="NATO", limit=1,
+                       dates=DateRange(until="2021-12-31")) == []
 
 
 def test_speakers_and_quote_lookups_follow_a_reload(seed_corpus, seed_index):

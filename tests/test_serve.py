@@ -26,7 +26,7 @@ fastapi = pytest.importorskip("fastapi", reason="the serve extra: pip install -e
 from fastapi.testclient import TestClient  # noqa: E402
 
 from qa.answer import Assistant  # noqa: E402
-from qa.dates import date_range  # noqa: E402
+from qa.dates import DateRange, read_range  # noqa: E402
 from qa.search.remote import RemoteAssistant, RemoteRetriever, answer_from_json
 from qa.search.retriever import Retriever
 from qa.serve import Library, create_app  # noqa: E402
@@ -47,10 +47,10 @@ def as_json(value: Any) -> Any:
 def search_json(retriever: Retriever, q: str, k: int = 5, since: str | None = None,
                 until: str | None = None) -> Any:
     """The body of `qa search --json`, in-process."""
-    lo, hi = date_range(since, until, latest=retriever.latest_date)
-    hits = retriever.search(q, k=k, since=lo, until=hi)
+    dates = read_range(since, until, reference=retriever.reference_day())
+    hits = retriever.search(q, k=k, dates=dates)
     return as_json({"query": q, "mode": retriever.mode, "fallback_reason": None,
-                    "hits": [asdict(h) for h in hits]})
+                    "date_range": asdict(dates), "hits": [asdict(h) for h in hits]})
 
 
 @pytest.fixture
@@ -118,7 +118,8 @@ def test_ask_get_and_post_give_the_library_answer(client: TestClient, local) -> 
     assert by_text.json() == as_json(asdict(assistant.ask("When was that?",
                                                          ["Who is Katrina Yu?"])))
     dated = client.get("/ask", params={"q": "What did Zhao Lijian say?", "since": "2022-02"})
-    assert dated.json()["since"] == "2022-02-01"
+    assert dated.json()["date_range"] == {"since": "2022-02-01", "until": None,
+                                          "from_question": False}
 
 
 def test_ask_gives_the_answer_phrase_with_exact_offsets(client: TestClient, local) -> None:

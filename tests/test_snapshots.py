@@ -44,7 +44,7 @@ def _answer_key(answer) -> tuple:
     """What a reader sees: the text, the citations with their dates, and the notes and date
     range the answer states (the chat printed a new generation's citation beside the old
     one's "no article of that month" note)."""
-    return (answer.text, answer.abstained, answer.since, answer.until, answer.notes,
+    return (answer.text, answer.abstained, answer.date_range, answer.notes,
             answer.generation is not None,
             tuple((c.article_id, c.start, c.end, c.text, c.date) for c in answer.citations))
 

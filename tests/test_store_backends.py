@@ -25,6 +25,7 @@ from qa.answer import Assistant
 from qa.errors import StoreUnavailableError
 from qa.index import Index
 from qa.index.backend import LocalBackend, StoreBackend, StoreChunks
+from qa.types import DateRange
 
 from conftest import SEED_CORPUS, HashEmbedder, netns_prefix
 
@@ -172,12 +173,13 @@ def test_date_ranges_filter_both_lists(real_index: Path) -> None:
     retriever = Retriever.open(real_index)
     everything = retriever.search("China Russia", k=50)
     assert any(h.date and h.date < "2022-02-01" for h in everything)
-    hits = retriever.search("China Russia", k=50, since="2022-02-01", until="2022-02-28")
+    hits = retriever.search("China Russia", k=50, dates=DateRange("2022-02-01", "2022-02-28"))
     assert hits and all(h.date and "2022-02-01" <= h.date <= "2022-02-28" for h in hits)
     for mode in ("dense", "bm25"):
-        hits = retriever.search("China Russia", k=50, since="2022-03", mode=mode)
+        hits = retriever.search("China Russia", k=50, dates=DateRange(since="2022-03-01"),
+                                mode=mode)
         assert hits and all(h.date and h.date >= "2022-03-01" for h in hits), mode
-    assert retriever.search("China Russia", k=5, since="2030-01-01") == []
+    assert retriever.search("China Russia", k=5, dates=DateRange(since="2030-01-01")) == []
 
 
 # --- the contract on small indexes (a stand-in embedder) -------------------------------------
@@ -285,7 +287,7 @@ def test_the_store_api_directly(seed_index: Path, tmp_path: Path,
         store.create(HashEmbedder.dim)  # type: ignore[attr-defined]
         store.upsert(_chunks_of(ix))
         store.flush()
-    from qa.index.backend import DateRange
+    from qa.index.backend import DateKeys
     from qa.text import terms
 
     query = HashEmbedder().encode(["China Russia NATO"])
@@ -295,7 +297,7 @@ def test_the_store_api_directly(seed_index: Path, tmp_path: Path,
     assert len(lexical.ids) and np.all(lexical.scores > 0) and np.all(np.diff(lexical.scores) <= 0)
     rows, _ = ix.ranked_rows(lexical)
     assert "Zhao Lijian" in ix.chunk(int(rows[0])).text or "NATO" in ix.chunk(int(rows[0])).text
-    feb = DateRange(20220201, 20220228)
+    feb = DateKeys(20220201, 20220228)
     for ranked in (store.dense_search(query, 50, feb),
                    store.lexical_search("China Russia", terms("China Russia"), 50, feb)):
         rows, _ = ix.ranked_rows(ranked)

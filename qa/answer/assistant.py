@@ -14,15 +14,16 @@ The answer reads one index generation from its first search to its last citation
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import replace
 
 from ..errors import ModelUnavailableError, QueryError
 from ..corpus.quotes import is_person, speaker_matches
 from ..search.retriever import Retriever
-from ..types import Answer, Hit, Quote
-from .candidates import Candidate, gather, in_range
-from .compose import OTHER_VIEW_SHARE, Composer, range_text, without_overlaps
+from ..types import ANY_DATE, Answer, DateRange, Hit, Quote
+from .candidates import Candidate, gather
+from .compose import OTHER_VIEW_SHARE, Composer, without_overlaps
 from .conversation import Turn
 from .evidence import Evidence, Generations
 from .features import Asked, describe, question_names
@@ -53,19 +54,20 @@ class Assistant:
         self._generations = Generations()
 
     # ------------------------------------------------------------------ public API
-    def ask(self, question: str, history: Sequence[Turn] = (), *, since: str | None = None,
-            until: str | None = None, mode: str = "auto", question_dates: bool = True) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] = (), *, dates: DateRange = ANY_DATE,
+            mode: str = "auto", question_dates: bool = True) -> Answer:
         """Answer one question, from one index generation throughout.
 
         Args:
             question: the question as typed.
             history: earlier turns, oldest first: question strings or earlier `Answer`s.
-            since, until: inclusive ISO publication-date filter; when omitted, dates written in
-                the question ("in December 2021") are used.
+            dates: the publication dates to search (`qa.dates.read_range`); when open, dates
+                written in the question ("in December 2021", "last week") are used.
             mode: "auto", "hybrid" or "bm25" (lexical scoring only, never loads the model).
             question_dates: read dates written in the question as a publication-date filter.
                 When that filter leaves nothing that answers, the question is asked again
-                without it (a date is often about the event), and a note says so.
+                without it (a date is often about the event), and a note says so; not for a
+                period counted back from today ("last week"), which is about the news.
 
         Returns:
             An `Answer`; `abstained` is set when the evidence is weak, with the closest
@@ -75,15 +77,14 @@ class Assistant:
         Raises:
             QueryError: the question is empty, has no searchable words, or bad dates.
         """
-        return self._ask(self._evidence(), question, history, since=since, until=until,
-                         mode=mode, question_dates=question_dates)
+        return self._ask(self._evidence(), question, history, dates=dates, mode=mode,
+                         question_dates=question_dates)
 
-    def quotes(self, speaker: str, *, since: str | None = None,
-               until: str | None = None) -> list[Quote]:
+    def quotes(self, speaker: str, *, dates: DateRange = ANY_DATE) -> list[Quote]:
         """The quotes of one speaker (by full name or surname), in publication order."""
         evidence = self._evidence()
         found = [q for q in evidence.speaker_quotes(speaker)
-                 if in_range(evidence.article(q.article_id).date, since, until)]
+                 if dates.contains(evidence.article(q.article_id).date)]
         return sorted(found, key=lambda q: (evidence.article(q.article_id).date or "9999",
                                             q.start))
 
@@ -93,8 +94,8 @@ class Assistant:
         any model scores them, and whether scoring is lexical. What `bench/fit_answerer.py`
         fits the model on; also a way to see why an answer was chosen."""
         evidence = self._evidence()
-        q = read_question(question, history, today=evidence.corpus_today())
-        candidates = gather(q, self._search(evidence, q.search, q.since, q.until, mode), evidence)
+        q = read_question(question, history, reference=evidence.reference_day())
+        candidates = gather(q, self._search(evidence, q.search, q.dates, mode), evidence)
         lexical, _ = self._lexical(evidence, mode)
         self._describe(evidence, q, candidates, lexical)
         return candidates, lexical
@@ -107,28 +108,45 @@ class Assistant:
         generation = (getattr(pinned, "manifest", None) or {}).get("data")
         return Evidence(pinned, self._generations.of(generation))
 
-    def _ask(self, evidence: Evidence, text: str, history: Sequence[Turn], *, since: str | None,
-             until: str | None, mode: str, question_dates: bool) -> Answer:
-        q = read_question(text, history, since=since, until=until,
-                          today=evidence.corpus_today(), question_dates=question_dates)
+    def _ask(self, evidence: Evidence, text: str, history: Sequence[Turn], *, dates: DateRange,
+             mode: str, question_dates: bool) -> Answer:
+        reference = evidence.reference_day()
+        q = read_question(text, history, dates=dates, reference=reference,
+                          question_dates=question_dates)
         notes = list(q.notes)
         composer = Composer(evidence, self.max_sentences)
         if q.about_previous_answer:
             previous = self._previous_answer(list(history))
             if previous is not None and previous.citations:
                 return self._when_answer(evidence, composer, text, q, previous, notes)
-        if q.dates_from_question:
-            notes.append(f"Searching articles published {range_text(q.since, q.until)}, "
-                         "as the question asks.")
-        hits = self._search(evidence, q.search, q.since, q.until, mode)
-        if not hits and q.dates_from_question:
-            # "What happened there in 2014?": the date is about the event, not the article.
-            notes.append(f"No article was published {range_text(q.since, q.until)}; "
-                         "searched all articles instead.")
-            q = replace(q, since=None, until=None)
-            hits = self._search(evidence, q.search, None, None, mode)
+        if q.recent_dates:
+            whence = "today" if reference == _dt.date.today() else "the newest article"
+            notes.append(f"“{q.date_words}” counts back from {whence}, {reference.isoformat()}.")
+        hits = self._search(evidence, q.search, q.dates, mode)
         lexical, reason = self._lexical(evidence, mode)
+        result_mode = "bm25" if lexical else "hybrid"
+        if not hits and q.dates.bounded:
+            nearest = _nearest_dates(evidence, q.dates)
+            if not (q.dates.from_question and not q.recent_dates):
+                # A range the user set, or "last week": answering from other dates would
+                # answer another question.
+                notes.append(f"No article was published {q.dates.text()}; {nearest}. "
+                             + _WIDER_RANGE["question" if q.dates.from_question else "caller"])
+                return composer.compose(text, q, [], True, result_mode, reason, notes, 0.0)
+            # "What happened there in 2014?": the date is about the event, not the article.
+            notes.append(f"No article was published {q.dates.text()} ({nearest}); "
+                         "searched all articles instead.")
+            q = replace(q, dates=ANY_DATE)
+            hits = self._search(evidence, q.search, q.dates, mode)
         candidates = gather(q, hits, evidence)
+        if q.moving_on is not None:  # "What did he say next?": not what was cited already
+            fresh = [c for c in candidates
+                     if q.moving_on.allows(c.article.id, c.article.date, c.start, c.end)]
+            if candidates and not fresh:
+                notes.append("The articles found say nothing more on this than what this "
+                             "conversation has already cited.")
+                return composer.compose(text, q, [], True, result_mode, reason, notes, 0.0)
+            candidates = fresh
         try:
             self._describe(evidence, q, candidates, lexical)
         except ModelUnavailableError as exc:
@@ -155,10 +173,10 @@ class Assistant:
             elif not any(c.speaker and speaker_matches(person, c.speaker) for c in ranked):
                 abstain_note = f"No quotes by {person} on this were found in the articles."
         weak = not ranked or confidence < threshold
-        if weak and q.dates_from_question and (q.since or q.until):
+        if weak and q.dates.from_question and q.dates.bounded and not q.recent_dates:
             wider = self.ask(text, history, mode=mode, question_dates=False)
             if not wider.abstained:
-                note = (f"No article published {range_text(q.since, q.until)} answers this; "
+                note = (f"No article published {q.dates.text()} answers this; "
                         "answered from all articles (the date may be about the event).")
                 return replace(wider, notes=(note, *wider.notes))
         if weak or abstain_note:
@@ -187,10 +205,8 @@ class Assistant:
             return True, getattr(retriever, "fallback_reason", None) or "retriever is in BM25 mode"
         return False, None
 
-    def _search(self, evidence: Evidence, query: str, since: str | None, until: str | None,
-                mode: str) -> list[Hit]:
-        return list(evidence.retriever.search(query, k=self.k, since=since, until=until,
-                                              mode=mode))
+    def _search(self, evidence: Evidence, query: str, dates: DateRange, mode: str) -> list[Hit]:
+        return list(evidence.retriever.search(query, k=self.k, dates=dates, mode=mode))
 
     def _describe(self, evidence: Evidence, q: Question, candidates: list[Candidate],
                   lexical: bool) -> None:
@@ -252,7 +268,28 @@ class Assistant:
             notes.append("Published " + " and ".join(dates) + "; the passages below say when.")
         else:
             notes.append("The articles carry no publication date.")
-        q = replace(q, since=None, until=None)
+        q = replace(q, dates=ANY_DATE)
         return replace(composer.compose(asked, q, chosen, False, previous.mode, None, notes,
                                         previous.confidence or 0.0),
                        fallback_reason=previous.fallback_reason)
+
+
+# What to do when a range holds no article, by who set it.
+_WIDER_RANGE = {
+    "question": "Ask again with other dates, or set relative_dates = \"newest-article\" in "
+                "the settings file (`qa config --example`) to count from the newest article.",
+    "caller": "Widen or drop the date filter (--since/--until, or /since off in the chat).",
+}
+
+
+def _nearest_dates(evidence: Evidence, dates: DateRange) -> str:
+    """The article dates nearest an empty range, in words."""
+    near = getattr(evidence.retriever, "dates_near", None)
+    before, after = near(dates) if near is not None else (None, None)
+    if before and after:
+        return f"the nearest articles are from {before} and {after}"
+    if before:
+        return f"the newest article before it is from {before}"
+    if after:
+        return f"the oldest article after it is from {after}"
+    return "no article has a date in or near it"

@@ -60,15 +60,6 @@ class Candidate:
         return (self.article.id, self.start)
 
 
-def in_range(date: str | None, since: str | None, until: str | None) -> bool:
-    """Whether a publication date falls in an inclusive range (undated: only without one)."""
-    if since is None and until is None:
-        return True
-    if date is None:
-        return False
-    return (since is None or date >= since) and (until is None or date <= until)
-
-
 def gather(q: "Question", hits: Sequence[Hit], evidence: "Evidence") -> list[Candidate]:
     """The candidate sentences of a question (see the module docstring), in retrieval order."""
     seen: set[tuple[str, int]] = set()
@@ -99,10 +90,9 @@ def gather(q: "Question", hits: Sequence[Hit], evidence: "Evidence") -> list[Can
             hit.end, rank, hit.score / top)
     if q.speaker:
         # The speaker's own sentences compete even when retrieval ranked them low.
-        for quote in evidence.speaker_quotes(q.speaker, query=q.search, since=q.since,
-                                             until=q.until):
+        for quote in evidence.speaker_quotes(q.speaker, query=q.search, dates=q.dates):
             article = evidence.article(quote.article_id)
-            if not in_range(article.date, q.since, q.until):
+            if not q.dates.contains(article.date):
                 continue
             for chunk in evidence.retriever.chunks_of(quote.article_id):
                 if chunk.start <= quote.sentence[0] < chunk.end:

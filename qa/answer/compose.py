@@ -144,7 +144,7 @@ class Composer:
         return Answer(
             question=asked, resolved_question=q.resolved, text=text, citations=citations,
             abstained=abstained, mode=mode, fallback_reason=reason if mode == "bm25" else None,
-            since=q.since, until=q.until, notes=tuple(notes), confidence=round(confidence, 4),
+            date_range=q.dates, notes=tuple(notes), confidence=round(confidence, 4),
             generation=self.evidence.generation, answer=phrase,
             certainty=None if abstained else certainty(confidence),
         )
@@ -268,14 +268,6 @@ def without_overlaps(chosen: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-def range_text(since: str | None, until: str | None) -> str:
-    if since and until:
-        return f"from {since} to {until}" if since != until else f"on {since}"
-    if since:
-        return f"on or after {since}"
-    return f"on or before {until}"
-
-
 def shown_sentence(cit: Citation, phrase: AnswerPhrase | None = None,
                    marks: tuple[str, str] = ("", "")) -> str:
     """A cited sentence as shown: its whitespace folded, the answer phrase between `marks`
@@ -337,6 +329,9 @@ def format_answer(answer: Answer, marks: tuple[str, str] = ("", "")) -> str:
                         if phrase is not None else "") + ")")
     if answer.resolved_question.strip() != answer.question.strip():
         lines.append(f"(Read as: {answer.resolved_question})")
+    if answer.date_range.bounded:
+        lines.append(f"(Dates: articles published {answer.date_range.text()}"
+                     f"{', as the question asks' if answer.date_range.from_question else ''})")
     for note in answer.notes:
         lines.append(f"Note: {note}")
     if answer.citations:

@@ -3,16 +3,22 @@
 After "Who is Zhao Lijian?", "What did he say about the alliance?" means "What did Zhao Lijian
 say about the alliance?"; "When was that?" asks about the previous answer. The resolved question is shown
 to the user, so the rewriting is plain string substitution a reader can check.
+
+A follow-up that moves on ("What did he say next?", "What else?", "Anything more?") must not
+cite again what the conversation already cited (`moving_on`); "next", "then" and "later" also
+keep to what comes after the previous answer, in its articles and in time.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Sequence, Union
 
 from qa.types import Answer
 
-__all__ = ["resolve_followup", "refers_to_previous_answer", "previous_entity", "Turn"]
+__all__ = ["resolve_followup", "refers_to_previous_answer", "previous_entity", "Turn",
+           "MovingOn", "moving_on"]
 
 Turn = Union[str, Answer]
 
@@ -122,3 +128,57 @@ def resolve_followup(question: str, history: Sequence[Turn] = ()) -> str:
     if re.match(r"^\s*(?:and\s+)?what about\b", q, re.I):
         return f"{q.rstrip('?')} ({entity})?"
     return q
+
+
+# "What else", "also", "more" (not "more than"), "another", "further": something not said yet.
+_MORE = re.compile(r"\b(?:else|also|another|further|besides|more(?!\s+than\b))\b", re.I)
+# "next", "then", "later", "after that", "afterwards": what came after the previous answer.
+_NEXT = re.compile(r"\b(?:next|then|later|after\s+that|afterwards|subsequently)\b", re.I)
+
+
+@dataclass(frozen=True)
+class MovingOn:
+    """What a follow-up that moves on may cite.
+
+    Attributes:
+        cited: every span the conversation's answers cited, as (article id, start, end).
+        forward: only what comes after the previous answer ("next", "then", "later").
+        newest: the newest publication date the previous answer cited (ISO), or None.
+        ends: for each article the previous answer cited, where its last citation ends.
+    """
+
+    cited: tuple[tuple[str, int, int], ...]
+    forward: bool = False
+    newest: str | None = None
+    ends: tuple[tuple[str, int], ...] = ()
+
+    def allows(self, article_id: str, date: str | None, start: int, end: int) -> bool:
+        """Whether a sentence is new to the conversation (and, for "next", comes after the
+        previous answer: later in an article it cited, or in an article no older)."""
+        if any(a == article_id and s < end and start < e for a, s, e in self.cited):
+            return False
+        if not self.forward:
+            return True
+        ends = dict(self.ends)
+        if article_id in ends:
+            return start >= ends[article_id]
+        return date is None or self.newest is None or date >= self.newest
+
+
+def moving_on(question: str, history: Sequence[Turn]) -> MovingOn | None:
+    """How a follow-up that asks for more ("next", "else", "also", "more") keeps off what
+    the conversation already cited; None for any other question, or without earlier answers."""
+    answers = [t for t in history if isinstance(t, Answer)]
+    if not answers or not (_MORE.search(question) or _NEXT.search(question)):
+        return None
+    cited = tuple((c.article_id, c.start, c.end) for a in answers if not a.abstained
+                  for c in a.citations)
+    previous = next((a for a in reversed(answers) if not a.abstained and a.citations), None)
+    if not cited or previous is None:
+        return None
+    ends: dict[str, int] = {}
+    for c in previous.citations:
+        ends[c.article_id] = max(ends.get(c.article_id, 0), c.end)
+    dates = [c.date for c in previous.citations if c.date]
+    return MovingOn(cited, forward=bool(_NEXT.search(question)),
+                    newest=max(dates) if dates else None, ends=tuple(ends.items()))

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..corpus.quotes import person_names, speaker_matches
 from ..search.retriever import Retriever
-from ..types import Article, Hit, Phrase, Quote
+from ..dates import reference_day
+from ..types import ANY_DATE, Article, DateRange, Hit, Phrase, Quote
 
 #: Entries kept in each cache of a generation.
 CACHE_ENTRIES = 2048
@@ -126,14 +127,10 @@ class Evidence:
             i += 1
         return None
 
-    def corpus_today(self) -> _dt.date | None:
-        """The newest article's date: a month with no year means its last occurrence in the
-        articles' time, not in the reader's."""
-        latest = getattr(self.retriever, "latest_date", None)
-        try:
-            return _dt.date.fromisoformat(latest) if isinstance(latest, str) else None
-        except ValueError:
-            return None
+    def reference_day(self) -> _dt.date:
+        """The day relative dates in a question count from (`Retriever.reference_day`)."""
+        found = getattr(self.retriever, "reference_day", None)
+        return found() if found is not None else reference_day(None)
 
     # --- quotes and speakers --------------------------------------------------------------
     def quotes_in(self, article_id: str) -> list[Quote]:
@@ -143,10 +140,10 @@ class Evidence:
         return self.caches.quotes[key]
 
     def speaker_quotes(self, speaker: str, *, query: str | None = None,
-                       since: str | None = None, until: str | None = None) -> list[Quote]:
+                       dates: DateRange = ANY_DATE) -> list[Quote]:
         """The quotes of every indexed name that `speaker` matches; with a `query`, only the
         SPEAKER_QUOTES_MAX whose chunks best match it, within the dates."""
-        key = ("speaker", speaker, query, since, until)
+        key = ("speaker", speaker, query, dates.since, dates.until)
         if key not in self.caches.quotes:
             names = self.speaker_names(speaker)
             if not names:
@@ -155,7 +152,7 @@ class Evidence:
                 found = list(self.retriever.quotes_by(names))
             else:
                 found = list(self.retriever.quotes_by(
-                    names, query=query, limit=SPEAKER_QUOTES_MAX, since=since, until=until))
+                    names, query=query, limit=SPEAKER_QUOTES_MAX, dates=dates))
             self.caches.quotes[key] = found
         return self.caches.quotes[key]
 

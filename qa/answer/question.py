@@ -13,13 +13,14 @@ import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..dates import dates_in_question, parse_date
+from ..dates import dates_in_question
 from ..errors import QueryError
+from ..types import ANY_DATE, DateRange
 from ..corpus.nlp import NLPUnavailableError
 from ..corpus.quotes import find_speaker
 from ..text import terms
 from .answer_type import AnswerType, answer_type
-from .conversation import Turn, refers_to_previous_answer, resolve_followup
+from .conversation import MovingOn, Turn, moving_on, refers_to_previous_answer, resolve_followup
 
 #: Longer questions are cut at a word boundary (a pasted article is not a question).
 MAX_QUESTION_CHARS = 1000
@@ -34,23 +35,28 @@ class Question:
         asked: what was typed, spaces folded and cut to MAX_QUESTION_CHARS.
         resolved: the question standing on its own (a follow-up's pronouns replaced).
         search: what is searched: `resolved` without the date phrase it names.
-        since, until: the publication-date filter (ISO days), from the caller or the question.
-        dates_from_question: the filter was read from the question's own words.
+        dates: the publication dates searched, from the caller or (`from_question`) from the
+            question's own words.
+        date_words: those words ("last week", "in February 2022"), or None.
+        recent_dates: they count back from the reference day ("last week", "yesterday"):
+            about when articles appeared, so never widened to all articles.
         speaker: whose words a who-said-what question asks for, or None.
         answer_type: the kind of phrase that answers it, from its parse.
         about_previous_answer: "When was that?" and the like: a question about the last answer.
+        moving_on: for "What did he say next?", "What else?": what it may not cite again.
         notes: what the reader should know about how the question was read.
     """
 
     asked: str
     resolved: str
     search: str
-    since: str | None = None
-    until: str | None = None
-    dates_from_question: bool = False
+    dates: DateRange = ANY_DATE
+    date_words: str | None = None
+    recent_dates: bool = False
     speaker: str | None = None
     answer_type: AnswerType = field(default_factory=AnswerType)
     about_previous_answer: bool = False
+    moving_on: MovingOn | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -59,16 +65,17 @@ class Question:
         return terms(self.search)
 
 
-def read_question(text: str, history: Sequence[Turn] = (), *, since: str | None = None,
-                  until: str | None = None, today: _dt.date | None = None,
-                  question_dates: bool = True) -> Question:
+def read_question(text: str, history: Sequence[Turn] = (), *, dates: DateRange = ANY_DATE,
+                  reference: _dt.date | None = None, question_dates: bool = True) -> Question:
     """Read a question (see `Question`).
 
     Args:
         text: the question as typed.
         history: earlier turns, oldest first (question strings or `Answer`s).
-        since, until: a date filter given by the caller; it wins over dates in the question.
-        today: the corpus's "today" (its newest article's date), for a month with no year.
+        dates: a date filter given by the caller (`qa.dates.read_range`); when bounded it
+            wins over dates in the question.
+        reference: the day relative dates count from (`Retriever.reference_day`; default
+            today).
         question_dates: read dates written in the question as a publication-date filter.
 
     Raises:
@@ -87,17 +94,14 @@ def read_question(text: str, history: Sequence[Turn] = (), *, since: str | None 
     turns = list(history)[-HISTORY_TURNS:]
     resolved = resolve_followup(asked, turns)
     about_previous = bool(turns) and refers_to_previous_answer(asked)
-    q_since = q_until = None
-    search = resolved
-    if question_dates:
-        q_since, q_until, search = dates_in_question(resolved, today=today)
-    from_question = since is None and until is None and bool(q_since or q_until)
-    if from_question:
-        since, until = q_since, q_until
-    since = parse_date(since, name="since")
-    until = parse_date(until, name="until", end=True)
-    if since and until and since > until:
-        raise QueryError(f"The date range is empty: {since} is after {until}. "
+    search, words, recent = resolved, None, False
+    written = dates_in_question(resolved, reference) if question_dates else None
+    if written is not None:
+        search = written.question  # the date words would skew the search either way
+        if not dates.bounded:
+            dates, words, recent = written.dates, written.words, written.recent
+    if dates.since and dates.until and dates.since > dates.until:
+        raise QueryError(f"The date range is empty: {dates.since} is after {dates.until}. "
                          "Swap the two dates, or drop one.")
     if not terms(search) and not about_previous:
         raise QueryError("The question has no words to search for (only common words or "
@@ -107,7 +111,7 @@ def read_question(text: str, history: Sequence[Turn] = (), *, since: str | None 
     except NLPUnavailableError as exc:
         asked_for = AnswerType()
         notes.append(f"The question was read without its parse: {exc}")
-    return Question(asked=asked, resolved=resolved, search=search, since=since, until=until,
-                    dates_from_question=from_question, speaker=find_speaker(search),
+    return Question(asked=asked, resolved=resolved, search=search, dates=dates,
+                    date_words=words, recent_dates=recent, speaker=find_speaker(search),
                     answer_type=asked_for, about_previous_answer=about_previous,
-                    notes=tuple(notes))
+                    moving_on=moving_on(asked, turns), notes=tuple(notes))

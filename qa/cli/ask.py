@@ -6,6 +6,8 @@ import argparse
 import sys
 import textwrap
 from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa import config
 from qa.errors import QAError
@@ -14,6 +16,9 @@ from qa.types import Answer
 
 from .console import (DATE_FORMS, INDEX_HELP, add_date_flags, date_filter, from_stdin,
                       print_json, shown_answer)
+
+if TYPE_CHECKING:
+    from qa.history import Conversation, History
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,18 +57,27 @@ def search(args: argparse.Namespace) -> int:
 
     query = from_stdin(args.query, "query")
     retriever = Retriever.open(config.index_path(args.index))
-    since, until = date_filter(args, retriever)
-    hits = retriever.search(query, k=args.k, since=since, until=until, mode=args.mode)
+    dates = date_filter(args, retriever)
+    hits = retriever.search(query, k=args.k, dates=dates, mode=args.mode)
     mode = args.mode if args.mode != "auto" else retriever.mode
     if args.json:
         print_json({"query": query, "mode": mode,
                     "fallback_reason": retriever.fallback_reason if mode == "bm25" else None,
-                    "hits": [asdict(h) for h in hits]})
+                    "date_range": asdict(dates), "hits": [asdict(h) for h in hits]})
         return 0
     if retriever.fallback_reason and args.mode == "auto":
         print(f"[BM25 only: {terminal_safe(retriever.fallback_reason)}]", file=sys.stderr)
+    if dates.bounded:
+        print(f"(Dates: articles published {dates.text()})")
     if not hits:
-        print("No passage matches. Try other words, or widen --since/--until.")
+        if dates.bounded:
+            before, after = retriever.dates_near(dates)
+            near = " and ".join(d for d in (before, after) if d)
+            print(f"No passage matches {dates.text()}"
+                  + (f" (the nearest articles are from {near})" if near else "")
+                  + ". Try other words, or widen --since/--until.")
+        else:
+            print("No passage matches. Try other words.")
         return 0
     width = 100
     for h in hits:
@@ -82,9 +96,10 @@ ASK_EXAMPLES = f"""\
 examples:
   qa ask "Who leads the dockworkers’ union?"
   qa ask "What did the minister say about the budget?" --since 2022-02 --json
-  qa ask "What happened last week?" --since "last week"
+  qa ask "What happened last week?"          # dates in the question filter too
   echo "How long did the strike last?" | qa ask -
-  qa ask --continue "When was that?"        # a follow-up on the last conversation
+  qa ask --continue "When was that?"         # a follow-up on this index's last conversation
+  qa ask --cid 12 "What did she say next?"   # a follow-up on conversation 12 (qa history)
 
 {DATE_FORMS}"""
 
@@ -98,9 +113,14 @@ def _add_ask(sub: argparse._SubParsersAction) -> None:
                    help="how to search: hybrid (meaning and keywords), bm25 (keywords); "
                         "auto: hybrid, or bm25 when the model cannot load")
     p.add_argument("--index", help=INDEX_HELP)
-    p.add_argument("--continue", "-c", dest="continue_", action="store_true",
-                   help="follow up on the last conversation (`qa history`): “he”, “that” and "
-                        "“when was that?” refer to its questions and answers")
+    follow = p.add_mutually_exclusive_group()
+    follow.add_argument("--continue", "-c", dest="continue_", action="store_true",
+                        help="follow up on the newest conversation on this index (`qa "
+                             "history`): “he”, “that” and “when was that?” refer to its "
+                             "questions and answers")
+    follow.add_argument("--cid", type=int, metavar="ID",
+                        help="follow up on conversation ID (`qa history --all` lists them), "
+                             "on the index it was about")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(func=ask)
 
@@ -112,18 +132,16 @@ def ask(args: argparse.Namespace) -> int:
     question = from_stdin(args.question, "question")
     index = config.index_path(args.index)
     conversation, earlier = None, []
-    if args.continue_:  # follow up on the last conversation: its answers are the context
+    if args.continue_ or args.cid is not None:  # its answers are the context
         from qa.history import History
 
         history = History.open()
-        last = history.last_conversation()
-        if last is None:
-            raise QAError("There is no earlier conversation to continue. Ask without "
-                          "--continue to start one.")
-        conversation, earlier = last.id, [t.answer for t in history.turns(last.id)]
+        followed = (chosen_conversation(history, args.cid, args.index) if args.cid is not None
+                    else newest_conversation(history, index))
+        index = Path(followed.index_path)
+        conversation, earlier = followed.id, [t.answer for t in history.turns(followed.id)]
     retriever = Retriever.open(index)
-    since, until = date_filter(args, retriever)
-    answer = Assistant(retriever).ask(question, earlier, since=since, until=until,
+    answer = Assistant(retriever).ask(question, earlier, dates=date_filter(args, retriever),
                                       mode=args.mode)
     save_turn(conversation, answer, str(index.resolve()))
     if args.json:
@@ -131,6 +149,37 @@ def ask(args: argparse.Namespace) -> int:
     else:
         print(shown_answer(answer))
     return 0
+
+
+def newest_conversation(history: History, index: Path) -> Conversation:
+    """`--continue`: the newest conversation on this index (never another index's)."""
+    where = str(index.resolve())
+    found = history.last_conversation(index_path=where)
+    if found is None:
+        others = history.last_conversation()
+        raise QAError(
+            f"There is no earlier conversation on the index {where} to continue. Ask without "
+            "--continue to start one"
+            + ("; `qa history --all` lists the conversations on other indexes, and "
+               "`qa ask --cid ID` continues one of them." if others is not None else "."))
+    return found
+
+
+def chosen_conversation(history: History, cid: int, index_flag: str | None) -> Conversation:
+    """`--cid ID`: that conversation, asked of the index it was about."""
+    found = history.conversation(cid)
+    if found is None:
+        raise QAError(f"There is no conversation {cid}. `qa history --all` lists them with "
+                      "their ids.")
+    if "://" in found.index_path:
+        raise QAError(f"Conversation {cid} was with the server {found.index_path}; continue "
+                      f"it in the chat: qa chat --server {found.index_path}")
+    if index_flag is not None and \
+            str(config.index_path(index_flag).resolve()) != found.index_path:
+        raise QAError(f"Conversation {cid} is about the index {found.index_path}, not "
+                      f"{config.index_path(index_flag).resolve()}. Leave out --index to "
+                      "continue it there, or leave out --cid to start a new conversation.")
+    return found
 
 
 def save_turn(conversation: int | None, answer: Answer, index: str) -> None:
@@ -167,10 +216,9 @@ def quotes(args: argparse.Namespace) -> int:
     from qa.search.retriever import Retriever
 
     # The same dates as search's and the chat's /quotes: "--until 2022-02" is February's
-    # last day, "--since 'last month'" counts back from the newest article.
+    # last day, "--since 'last month'" counts back from the reference day.
     retriever = Retriever.open(config.index_path(args.index))
-    since, until = date_filter(args, retriever)
-    found = Assistant(retriever).quotes(args.name, since=since, until=until)
+    found = Assistant(retriever).quotes(args.name, dates=date_filter(args, retriever))
     if args.json:
         print_json([asdict(q) for q in found])
         return 0

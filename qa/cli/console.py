@@ -18,15 +18,17 @@ from typing import Any
 
 from qa.errors import QAError
 from qa.text import TERMINAL_UNSAFE, terminal_safe
-from qa.types import Answer
+from qa.types import Answer, DateRange
 
 INDEX_HELP = "index folder (default index/; $QA_INDEX or the settings file)"
 CORPUS_HELP = "articles folder (default corpus/; $QA_CORPUS or the settings file)"
 DATE_HELP = "only articles published on or {} DATE (forms below)"
 # The end of the examples of every command that takes --since and --until.
 DATE_FORMS = """\
-dates (--since, --until): YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", or "last week",
-"last month", "last year", counted back from the newest article's date."""
+dates (--since, --until, and in a question): YYYY-MM-DD, YYYY-MM, YYYY, "March 2022",
+"March", "today", "yesterday", "this week", "this month", "last week", "last 3 days",
+"last year": counted from today, or from the newest article with the setting
+relative_dates = "newest-article"."""
 
 
 # --- answers ----------------------------------------------------------------------------
@@ -161,11 +163,14 @@ def add_date_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", metavar="DATE", help=DATE_HELP.format("before"))
 
 
-def date_filter(args: argparse.Namespace, retriever: Any) -> tuple[str | None, str | None]:
-    """--since/--until as ISO days; 'last week' counts back from the newest article."""
-    from qa.dates import date_range
+def date_filter(args: argparse.Namespace, retriever: Any) -> DateRange:
+    """--since/--until read (`qa.dates.read_range`); 'last week' counts from the retriever's
+    reference day (today, or the newest article by the `relative_dates` setting)."""
+    from qa.dates import read_range
 
-    return date_range(args.since, args.until, latest=retriever.latest_date,
+    if not args.since and not args.until:
+        return DateRange()
+    return read_range(args.since, args.until, reference=retriever.reference_day(),
                       names=("--since", "--until"))
 
 

@@ -33,9 +33,9 @@ BACKENDS = (LOCAL, MILVUS)
 
 
 @dataclass(frozen=True)
-class DateRange:
-    """Inclusive publication-date bounds as YYYYMMDD keys (0: open). Chunks of undated
-    articles are outside every range."""
+class DateKeys:
+    """A `qa.types.DateRange` as stores filter on it: inclusive YYYYMMDD keys (0: open).
+    Chunks of undated articles are outside every range."""
 
     lo: int = 0
     hi: int = 0
@@ -81,11 +81,11 @@ class StoreBackend(Protocol):
         """Remove chunks by id (unknown ids are ignored)."""
 
     def dense_search(self, query: np.ndarray, depth: int,
-                     dates: DateRange | None = None) -> Ranked:
+                     dates: DateKeys | None = None) -> Ranked:
         """The `depth` chunks nearest to `query` (1 x dim, L2-normalised), by inner product."""
 
     def lexical_search(self, text: str, terms: Sequence[str], depth: int,
-                       dates: DateRange | None = None) -> Ranked:
+                       dates: DateKeys | None = None) -> Ranked:
         """The `depth` chunks that score best under BM25 for a query (its text, and the
         terms qa's own tokenizer finds in it: each store reads what its BM25 needs)."""
 
@@ -101,14 +101,14 @@ def date_key(iso: str | None) -> int:
     return int(iso.replace("-", "")) if iso else 0
 
 
-def date_range(lo: str | None, hi: str | None) -> DateRange | None:
-    """Bounds as ISO dates (either may be None) -> a DateRange, None when both are."""
+def date_keys(lo: str | None, hi: str | None) -> DateKeys | None:
+    """Bounds as ISO dates (either may be None) -> their keys, None when both are."""
     if lo is None and hi is None:
         return None
-    return DateRange(date_key(lo), date_key(hi))
+    return DateKeys(date_key(lo), date_key(hi))
 
 
-def date_mask(index: "Index", dates: DateRange | None) -> np.ndarray | None:
+def date_mask(index: "Index", dates: DateKeys | None) -> np.ndarray | None:
     """The chunk rows of a generation inside `dates` (None: every row)."""
     if dates is None:
         return None
@@ -144,7 +144,7 @@ class LocalBackend:
         return None
 
     def dense_search(self, query: np.ndarray, depth: int,
-                     dates: DateRange | None = None) -> Ranked:
+                     dates: DateKeys | None = None) -> Ranked:
         ix = self._index
         if ix.n_chunks == 0:
             return _empty()
@@ -152,7 +152,7 @@ class LocalBackend:
         return Ranked(ix.chunk_ids[rows], scores, rows)
 
     def lexical_search(self, text: str, terms: Sequence[str], depth: int,
-                       dates: DateRange | None = None) -> Ranked:
+                       dates: DateKeys | None = None) -> Ranked:
         """BM25Okapi over the live chunks, equal to rank-bm25's (ties: lower chunk id)."""
         ix = self._index
         scores = ix.bm25_scores(terms)

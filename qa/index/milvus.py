@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import StoreUnavailableError
-from .backend import MILVUS, DateRange, Ranked, StoreChunks
+from .backend import MILVUS, DateKeys, Ranked, StoreChunks
 
 INSTALL_HINT = "pip install 'qa[scale]'"
 BATCH = 1000  # rows per upsert: ~3 MB of protobuf, well under gRPC's message limit
@@ -238,18 +238,18 @@ class MilvusBackend:
         return None  # the client is the process's, shared by every generation read
 
     def dense_search(self, query: np.ndarray, depth: int,
-                     dates: DateRange | None = None) -> Ranked:
+                     dates: DateKeys | None = None) -> Ranked:
         vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
         hits = self._search([vector], "vector", "IP", depth, dates)
         return _ranked(hits, lambda d: d)
 
     def lexical_search(self, text: str, terms: Sequence[str], depth: int,
-                       dates: DateRange | None = None) -> Ranked:
+                       dates: DateKeys | None = None) -> Ranked:
         hits = self._search([text], "sparse", "BM25", depth, dates)
         return _ranked(hits, abs)  # milvus-lite negates BM25; a server does not
 
     def _search(self, data: list[Any], field: str, metric: str, depth: int,
-                dates: DateRange | None) -> list[dict[str, Any]]:
+                dates: DateKeys | None) -> list[dict[str, Any]]:
         self._ensure_loaded()
         found = self._call("search", self.collection, data=data, anns_field=field,
                            limit=max(1, min(depth, 16384)), filter=_date_filter(dates),
@@ -257,7 +257,7 @@ class MilvusBackend:
         return list(found[0]) if found else []
 
 
-def _date_filter(dates: DateRange | None) -> str:
+def _date_filter(dates: DateKeys | None) -> str:
     if dates is None:
         return ""
     parts = ["date > 0"]

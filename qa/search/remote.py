@@ -13,6 +13,7 @@ reads it without a request.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import threading
 import urllib.error
@@ -24,7 +25,9 @@ from typing import Any, TypeVar
 
 from .. import config
 from ..errors import QAError, QueryError
-from ..types import Answer, AnswerPhrase, Article, Chunk, Citation, Hit, IndexStats, Quote
+from ..dates import reference_day
+from ..types import (ANY_DATE, Answer, AnswerPhrase, Article, Chunk, Citation, DateRange, Hit,
+                     IndexStats, Quote)
 
 TIMEOUT_SECONDS = 60.0  # an answer takes well under a second; a first one after a rebuild, more
 _ARTICLE_CACHE = 32  # articles kept for the reader, per server generation
@@ -71,6 +74,8 @@ def answer_from_json(data: Mapping[str, Any]) -> Answer:
     values["notes"] = tuple(str(n) for n in values.get("notes", ()))
     phrase = values.get("answer")
     values["answer"] = AnswerPhrase(**_known(AnswerPhrase, phrase)) if phrase else None
+    dates = values.get("date_range")
+    values["date_range"] = DateRange(**_known(DateRange, dates)) if dates else ANY_DATE
     return Answer(**values)
 
 
@@ -210,6 +215,12 @@ class RemoteRetriever:
     def latest_date(self) -> str | None:
         return self._health.get("latest_date")
 
+    def reference_day(self) -> _dt.date:
+        """What relative dates count from (`Retriever.reference_day`), by this machine's
+        setting and the server's newest article."""
+        counting = config.relative_dates()
+        return reference_day(self.latest_date if counting == "newest-article" else None, counting)
+
     def warm_up(self) -> None:
         """The server loads its model when it starts; this only refreshes what it says."""
         try:
@@ -222,11 +233,11 @@ class RemoteRetriever:
         before = self.generation
         return self._read_health().get("generation") != before
 
-    def search(self, query: str, k: int = 5, *, since: str | None = None,
-               until: str | None = None, mode: str = "auto") -> list[Hit]:
+    def search(self, query: str, k: int = 5, *, dates: DateRange = ANY_DATE,
+               mode: str = "auto") -> list[Hit]:
         """`Retriever.search` on the server (`GET /search`)."""
-        reply = self.request("GET", "/search", {"q": query, "k": k, "since": since,
-                                                "until": until, "mode": mode})
+        reply = self.request("GET", "/search", {"q": query, "k": k, "since": dates.since,
+                                                "until": dates.until, "mode": mode})
         return [hit_from_json(h) for h in reply["hits"]]
 
     def article(self, article_id: str) -> Article:
@@ -261,7 +272,7 @@ class RemoteAssistant:
         self.retriever = retriever
 
     def ask(self, question: str, history: Sequence[str | Answer] = (), *,
-            since: str | None = None, until: str | None = None, mode: str = "auto") -> Answer:
+            dates: DateRange = ANY_DATE, mode: str = "auto") -> Answer:
         """Answer one question (see `qa.Assistant.ask`).
 
         Raises:
@@ -270,5 +281,6 @@ class RemoteAssistant:
         """
         turns = [t if isinstance(t, str) else asdict(t) for t in history]
         reply = self.retriever.request("POST", "/ask", body={
-            "question": question, "history": turns, "since": since, "until": until, "mode": mode})
+            "question": question, "history": turns, "since": dates.since, "until": dates.until,
+            "mode": mode})
         return answer_from_json(reply)

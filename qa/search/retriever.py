@@ -23,9 +23,10 @@ from .. import config
 from ..embed.embedder import Embedder
 from ..errors import IndexMismatchError, ModelUnavailableError, QAError, QueryError
 from ..index import Index, check_model, read_manifest
-from ..index.backend import LOCAL, DateRange, date_mask, date_range, store_of
+from ..dates import FUTURE_SLACK, reference_day
+from ..index.backend import LOCAL, DateKeys, date_keys, date_mask, store_of
 from ..text import TOKENIZER, terms
-from ..types import Article, Chunk, Hit, IndexStats, Phrase, Quote
+from ..types import ANY_DATE, Article, Chunk, DateRange, Hit, IndexStats, Phrase, Quote
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
 # Convex fusion: dense weight after min-max normalising each list. 0.5 was picked on SciFact's
@@ -36,11 +37,6 @@ FUSIONS = ("convex", "rrf")
 # Queries longer than this are cut at a word boundary (the same bound as a question's).
 MAX_QUERY_CHARS = 1000
 MODES = ("auto", "hybrid", "dense", "bm25")
-
-DateLike = str | _dt.date | None
-
-
-from ..dates import parse_date
 
 
 @dataclass(frozen=True)
@@ -67,6 +63,7 @@ class Retriever:
         self.fusion_weight = config.fusion_weight(HYBRID_ALPHA)
         if index.dense_error:
             self.mode, self.fallback_reason = "bm25", index.dense_error
+        self._dates_of: tuple[str, np.ndarray] | None = None  # (generation, its dates)
 
     @property
     def index(self) -> Index:
@@ -178,15 +175,16 @@ class Retriever:
             raise
 
     # --- searching ----------------------------------------------------------------------
-    def search(self, query: str, k: int = 5, *, since: DateLike = None, until: DateLike = None,
+    def search(self, query: str, k: int = 5, *, dates: DateRange = ANY_DATE,
                mode: str = "auto") -> list[Hit]:
         """Find the k chunks that best answer `query`, best first.
 
         Args:
             query: the question or keywords (at most MAX_QUERY_CHARS are searched).
             k: how many hits (fewer when the index or the date range has fewer chunks).
-            since, until: inclusive publication-date bounds (YYYY-MM-DD); articles without a
-                date are left out when either is set.
+            dates: the publication dates to search (`qa.dates.read_range` reads them from
+                what a user wrote; `DateRange(since="2022-01-01")` for ISO days); articles
+                without a date are left out when it is bounded.
             mode: "auto" (hybrid, or BM25 when the model is unavailable), "hybrid", "dense",
                 or "bm25" (never loads the model).
 
@@ -196,7 +194,7 @@ class Retriever:
             exactly as one built in one go.
 
         Raises:
-            QueryError: empty query, bad dates, unknown mode.
+            QueryError: empty query, unknown mode.
         """
         if mode not in MODES:
             raise QueryError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
@@ -206,8 +204,7 @@ class Retriever:
             raise QueryError("k must be at least 1.")
         query = _capped(query)
         ix = self._index  # this search reads one generation from here to its last hit
-        lo, hi = parse_date(since, name="since"), parse_date(until, name="until", end=True)
-        dates = date_range(lo, hi)
+        keys = date_keys(dates.since, dates.until)
         tokens = terms(query)
         want_dense = mode in ("auto", "hybrid", "dense")
         depth = max(100, k * 4)
@@ -215,7 +212,7 @@ class Retriever:
         dense: _Ranked | None = None
         if want_dense:
             try:
-                dense = self._dense_search(ix, query, depth, dates)
+                dense = self._dense_search(ix, query, depth, keys)
                 if mode == "auto":
                     self.mode, self.fallback_reason = "hybrid", None
             except ModelUnavailableError as exc:
@@ -230,14 +227,14 @@ class Retriever:
                 "The question has no searchable words (only stop-words or punctuation). "
                 "Ask about a person, place or event, e.g. “What did the mayor say about the strike?”"
             )
-        sparse_ranked = _lexical_search(ix, query, tokens, depth, dates)
+        sparse_ranked = _lexical_search(ix, query, tokens, depth, keys)
         if dense is None:
             n = min(k, len(sparse_ranked.rows))
             return _hits(ix, sparse_ranked.rows[:n], sparse_ranked.scores[:n], ["bm25"] * n)
         return self._fuse(ix, dense, sparse_ranked, k)
 
     def _dense_search(self, ix: Index, query: str, depth: int,
-                      dates: DateRange | None) -> _Ranked:
+                      dates: DateKeys | None) -> _Ranked:
         self._ensure_dense(ix)
         qv = self.encode([query])
         if ix.n_chunks == 0:
@@ -313,8 +310,7 @@ class Retriever:
         return self._index.speakers()
 
     def quotes_by(self, names: Sequence[str], *, query: str | None = None,
-                  limit: int | None = None, since: DateLike = None,
-                  until: DateLike = None) -> list[Quote]:
+                  limit: int | None = None, dates: DateRange = ANY_DATE) -> list[Quote]:
         """The quotes whose speaker is exactly one of `names`, in corpus order.
 
         Args:
@@ -323,12 +319,11 @@ class Retriever:
                 query under BM25 (a name quoted 50,000 times in a large corpus is otherwise
                 50,000 candidates to read and score).
             limit: at most this many quotes.
-            since, until: inclusive publication-date bounds, as in `search`.
+            dates: the publication dates, as in `search`.
         """
         ix = self._index
         rows = ix.quote_rows(list(names))
-        lo, hi = parse_date(since, name="since"), parse_date(until, name="until", end=True)
-        mask = date_mask(ix, date_range(lo, hi))
+        mask = date_mask(ix, date_keys(dates.since, dates.until))
         if mask is not None and len(rows):
             rows = rows.take(mask[ix.quote_chunk_rows(rows)])
         if limit is not None and len(rows) > limit:
@@ -359,9 +354,46 @@ class Retriever:
 
     @property
     def latest_date(self) -> str | None:
-        """Publication date of the newest dated article: the corpus's "today", so a month
-        without a year ("in December") means the last December the articles cover."""
-        return self._index.latest_date
+        """Publication date of the newest dated article that is not in the future: what
+        relative dates count from with `relative_dates = "newest-article"`. An article dated
+        past tomorrow (9999-12-31, a typo) is left out, so it cannot become the corpus's today."""
+        days = self._dates()
+        tomorrow = _key(_dt.date.today() + FUTURE_SLACK)
+        at = int(np.searchsorted(days, tomorrow, side="right"))
+        return _iso(int(days[at - 1])) if at else None
+
+    def reference_day(self) -> _dt.date:
+        """The day relative dates ("last week", "yesterday", "March") count from: today, or
+        the newest article's date under the `relative_dates` setting (`qa.dates.reference_day`).
+
+        Raises:
+            ConfigError: the setting is neither "today" nor "newest-article".
+        """
+        counting = config.relative_dates()
+        return reference_day(self.latest_date if counting == "newest-article" else None, counting)
+
+    def dates_near(self, dates: DateRange) -> tuple[str | None, str | None]:
+        """The publication dates nearest a range that holds no article: the newest before it
+        and the oldest after it (None where there is none), for "no article in that range"."""
+        days = self._dates()
+        before = after = None
+        if dates.since:
+            at = int(np.searchsorted(days, _key(dates.since)))
+            before = _iso(int(days[at - 1])) if at else None
+        if dates.until:
+            at = int(np.searchsorted(days, _key(dates.until), side="right"))
+            after = _iso(int(days[at])) if at < len(days) else None
+        return before, after
+
+    def _dates(self) -> np.ndarray:
+        """The distinct publication dates (YYYYMMDD keys) of the live chunks, sorted, computed
+        once per generation."""
+        ix = self._index
+        cached = self._dates_of
+        if cached is None or cached[0] != ix.generation:
+            keys = ix.chunk_date if ix.live is None else ix.chunk_date[ix.live]
+            cached = self._dates_of = (ix.generation, np.unique(keys[keys > 0]))
+        return cached[1]
 
     @property
     def stats(self) -> IndexStats:
@@ -376,6 +408,15 @@ class Retriever:
 
 
 # --- one generation's rows ------------------------------------------------------------------
+def _key(day: _dt.date | str) -> int:
+    """A day as the YYYYMMDD key the index stores."""
+    return int(str(day)[:10].replace("-", ""))
+
+
+def _iso(key: int) -> str:
+    return f"{key // 10000:04d}-{key // 100 % 100:02d}-{key % 100:02d}"
+
+
 def _capped(query: str) -> str:
     """The query cut to MAX_QUERY_CHARS at a word boundary (a pasted article is not a query,
     and BM25 and the encoder cost grows with it)."""
@@ -386,7 +427,7 @@ def _capped(query: str) -> str:
 
 
 def _lexical_search(ix: Index, query: str, tokens: Sequence[str], depth: int,
-                    dates: DateRange | None) -> _Ranked:
+                    dates: DateKeys | None) -> _Ranked:
     if not tokens:  # nothing qa's tokenizer can search (stop-words only): no lexical list
         return _Ranked(np.zeros(0, np.int64), np.zeros(0))
     rows, scores = ix.ranked_rows(ix.store.lexical_search(query, tokens, depth, dates))

@@ -7,6 +7,7 @@ the same table, and so parsing can be tested without an app.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,16 @@ def parse_command(line: str) -> Command | None:
     return Command(name, argument.strip())
 
 
-def parse_date_argument(argument: str, *, end: bool = False, latest: str | None = None) -> str | None:
+def parse_date_argument(argument: str, *, end: bool = False,
+                        reference: date | None = None) -> str | None:
     """Turn a `/since` or `/until` argument into `YYYY-MM-DD`, or None to clear the filter.
 
     Reads what `--since`/`--until` read (`qa.dates.parse_date`: YYYY-MM-DD, YYYY-MM, YYYY,
-    'March 2022', 'last week'...), or `off` to clear. A month or a year stands for its first
+    'March 2022', 'yesterday', 'last week'...), or `off` to clear. A month or a year stands for its first
     day, or its last day when `end` is set (for `/until 2022`).
 
     Args:
-        latest: the newest article's date, which 'last week' counts back from.
+        reference: the day 'last week' counts back from (`Retriever.reference_day`).
 
     Raises:
         CommandError: the argument is not a date.
@@ -82,30 +84,33 @@ def parse_date_argument(argument: str, *, end: bool = False, latest: str | None 
     if value.lower() in _CLEAR_WORDS:
         return None
     try:
-        return parse_date(value, name="/until" if end else "/since", end=end, latest=latest)
+        return parse_date(value, name="/until" if end else "/since", end=end,
+                          reference=reference)
     except QueryError as error:
         raise CommandError(f"{error} Or 'off' to clear it.") from None
 
 
 def date_filter_after(command: Command, *, since: str | None, until: str | None,
-                      latest: str | None) -> tuple[str | None, str | None]:
+                      reference: date | None) -> tuple[str | None, str | None]:
     """The (since, until) filter once `/since ARG` or `/until ARG` is applied to it.
 
     Raises:
         CommandError: the argument is not a date, or the range would start after it ends
             (the message names both dates).
     """
-    from qa.dates import date_range
+    from qa.dates import read_range
     from qa.errors import QueryError
 
     # Read for errors first; then the range check sees the words as typed, to quote them.
-    value = parse_date_argument(command.argument, end=command.name == "until", latest=latest)
+    value = parse_date_argument(command.argument, end=command.name == "until",
+                                reference=reference)
     typed = command.argument.strip() if value is not None else None
     if command.name == "since":
         since = typed
     else:
         until = typed
     try:
-        return date_range(since, until, latest=latest, names=("/since", "/until"))
+        dates = read_range(since, until, reference=reference, names=("/since", "/until"))
+        return dates.since, dates.until
     except QueryError as error:
         raise CommandError(str(error)) from None

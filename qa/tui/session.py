@@ -34,7 +34,7 @@ from qa.tui.messages import (
     RebuildFinished,
     RebuildProgress,
 )
-from qa.types import Answer, BuildReport, Citation
+from qa.types import Answer, BuildReport, Citation, DateRange
 
 MODEL_LOADING = "BM25 (model loading)"
 INDEX_WAIT_SECONDS = 120.0  # a question asked before the index is open waits this long for it
@@ -228,10 +228,12 @@ class ChatSession:
         model_loading = not retriever.dense_ready and not self.model_settled
         mode = "bm25" if model_loading else "auto"
         try:
-            answer = assistant.ask(question, list(history), since=since, until=until, mode=mode)
+            answer = assistant.ask(question, list(history), dates=DateRange(since, until),
+                                   mode=mode)
         except IndexChangedError:  # rebuilt mid-question: once more, on the new generation
             retriever.reload_if_changed()
-            answer = assistant.ask(question, list(history), since=since, until=until, mode=mode)
+            answer = assistant.ask(question, list(history), dates=DateRange(since, until),
+                                   mode=mode)
         if get_current_worker().is_cancelled:
             return
         if model_loading:
@@ -253,9 +255,9 @@ class ChatSession:
 
     def set_dates(self, command: Command) -> None:
         """Apply /since or /until (raises `CommandError` for a date or range that cannot be)."""
-        latest = self.retriever.latest_date if self.retriever is not None else None
+        reference = self.retriever.reference_day() if self.retriever is not None else None
         self.since, self.until = date_filter_after(command, since=self.since, until=self.until,
-                                                   latest=latest)
+                                                   reference=reference)
 
     def quotes_answer(self, name: str) -> Answer | None:
         """The index's attributed quotes by `name` as a cited answer; None when there are none."""
@@ -313,7 +315,9 @@ class ChatSession:
         self._run(self._list_conversations, group="history")
 
     def _list_conversations(self) -> None:
-        self.host.post_message(ConversationsListed(self.saved.conversations(limit=200) if self.saved else []))
+        # This index's conversations only: a follow-up reads its answers as context.
+        self.host.post_message(ConversationsListed(
+            self.saved.conversations(limit=200, index_path=self.where) if self.saved else []))
 
     def load_conversation(self, conversation_id: int) -> None:
         """Read a saved conversation in a worker (`ConversationLoaded`)."""

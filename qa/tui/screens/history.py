@@ -1,4 +1,5 @@
-"""Past conversations (`/history`): pick one to load it back into the chat."""
+"""Past conversations on this index (`/history`): pick one to load it back into the chat and
+carry it on (`qa ask --cid ID` does the same from the shell)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,10 @@ def local_time(iso: str) -> str:
 
 
 def conversation_row(conversation: Conversation) -> Text:
-    """`2024-05-01 14:03 · 3 questions` over the first question (literal)."""
+    """`#12 · 2024-05-01 14:03 · 3 questions` over the first question (literal)."""
     n = conversation.turns
-    head = Text(f"{local_time(conversation.last_asked)} · {n} question{'s' if n != 1 else ''}",
-                style="dim")
+    head = Text(f"#{conversation.id} · {local_time(conversation.last_asked)} · "
+                f"{n} question{'s' if n != 1 else ''}", style="dim")
     return Text("\n").join([head, one_line(conversation.first_question, "bold")])
 
 
@@ -43,9 +44,10 @@ class HistoryScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history-box") as box:
-            box.border_title = "Past conversations"
+            box.border_title = "Past conversations on this index"
             if not self.conversations:
-                yield Static(Text("No conversations saved yet: every question you ask is kept.",
+                yield Static(Text("No conversations on this index yet: every question you ask "
+                                  "is kept (`qa history --all` lists other indexes').",
                                   style="italic"))
                 return
             options = OptionList(id="history-list")
@@ -54,8 +56,8 @@ class HistoryScreen(ModalScreen[int | None]):
                     options.add_option(None)  # a divider between conversations
                 options.add_option(Option(conversation_row(conversation), id=f"h{conversation.id}"))
             yield options
-            yield Static(Text("Enter loads it (new questions follow on from it) · Escape goes back",
-                              style="dim"))
+            yield Static(Text("Enter loads it and new questions follow on from it · Escape "
+                              "goes back", style="dim"))
 
     def on_mount(self) -> None:
         if self.conversations:

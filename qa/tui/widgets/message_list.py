@@ -46,8 +46,10 @@ def render_answer(answer: Answer, mode_label: str) -> Text:
     if answer.citations:
         n = len(answer.citations)
         footer.append(f" · {n} source{'s' if n != 1 else ''}", "dim")
-    if answer.since or answer.until:
-        footer.append(f" · dates {answer.since or '…'} → {answer.until or '…'}", "dim")
+    dates = answer.date_range
+    if dates.bounded:
+        footer.append(f" · dates {dates.since or '…'} → {dates.until or '…'}"
+                      f"{' (from the question)' if dates.from_question else ''}", "dim")
     lines.append(footer)
     return Text("\n").join(lines)
 
