@@ -152,7 +152,8 @@ class DatesInQuestion:
         dates: the range, `from_question` set.
         words: the words it was read from, as written ("since March", "last week").
         recent: it counts back from the reference day ("last week", "yesterday", "this
-            month"): about when articles appeared, never about an event years before.
+            month", "since March"): about when articles appeared, never about an event years
+            before.
         question: the question without those words.
     """
 
@@ -237,7 +238,8 @@ def _period(text: str, reference: _dt.date) -> _Period | None:
     if re.fullmatch(r"\d{4}", s):
         return None  # a year outside strptime's, e.g. 0000
     found = _absolute(s, reference)
-    return _Period(*found) if found else None
+    # A month alone is the last one begun by the reference day: counted from it, like "last week".
+    return _Period(*found, recent=s in _MONTHS) if found else None
 
 
 def _recent(s: str, reference: _dt.date) -> _Period | None:

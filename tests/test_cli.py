@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from qa.cli import main
+from qa.types import DateRange
 
 QA = str(Path(sys.executable).with_name("qa"))
 
@@ -184,7 +185,7 @@ def test_dates_outside_the_calendar_are_a_clear_error(seed_index, capsys, argv):
     assert "outside the dates qa can search; use a year between 1 and 9998" in err
 
 
-def test_quotes_read_dates_like_search(seed_index, capsys):
+def test_quotes_read_dates_like_search(seed_index, capsys, monkeypatch):
     """`--until 2022-02` is February's last day, as in `qa search` and the chat's /quotes."""
     assert main(["quotes", "Zhao Lijian", "--until", "2022-02", "--index", str(seed_index),
                  "--json"]) == 0
@@ -193,7 +194,12 @@ def test_quotes_read_dates_like_search(seed_index, capsys):
     assert main(["quotes", "Zhao Lijian", "--until", "2022-02-28", "--index", str(seed_index),
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == in_february
-    # "last week" counts back from the newest article (2022-03-18): 2022-03-12 on.
+    # "last week" counts back from today: no article of the seeds' 2022 is that recent
+    assert main(["quotes", "Zhao Lijian", "--since", "last week", "--index", str(seed_index),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    # and from the newest article (2022-03-18) with the setting: 2022-03-12 on.
+    monkeypatch.setenv("QA_RELATIVE_DATES", "newest-article")
     assert main(["quotes", "Zhao Lijian", "--since", "last week", "--index", str(seed_index),
                  "--json"]) == 0
     last_week = json.loads(capsys.readouterr().out)
@@ -274,7 +280,8 @@ def test_ask_dash_from_a_real_pipe(seed_index):
     ("last month", None, "2022-02-19", None),  # the newest article is dated 2022-03-18
     (None, "February 2022", None, "2022-02-28"),
 ])
-def test_search_dates_in_every_form(seed_index, capsys, since, until, first, last):
+def test_search_dates_in_every_form(seed_index, capsys, monkeypatch, since, until, first, last):
+    monkeypatch.setenv("QA_RELATIVE_DATES", "newest-article")
     argv = ["search", "China", "--index", str(seed_index), "--mode", "bm25", "--json", "--k", "20"]
     argv += ["--since", since] if since else []
     argv += ["--until", until] if until else []
@@ -321,8 +328,8 @@ COMP_WORDS=(qa ask --); COMP_CWORD=2; _qa; echo "5:${COMPREPLY[*]}"
     assert lines["1"] == "search" and lines["2"] == "--mode" and lines["3"] == "hybrid"
     assert lines["4"].split() == ["bash", "zsh", "fish"]
     # Each of ask's flags once: --help used to come twice, from the flags and the fallback.
-    assert sorted(lines["5"].split()) == ["--continue", "--help", "--index", "--json", "--mode",
-                                          "--since", "--until"]
+    assert sorted(lines["5"].split()) == ["--cid", "--continue", "--help", "--index", "--json",
+                                          "--mode", "--since", "--until"]
     for shell in ("zsh", "fish"):
         script = subprocess.run([QA, "completion", shell], capture_output=True, text=True,
                                 timeout=60)
@@ -372,3 +379,61 @@ def test_search_takes_k_short_and_long(seed_index, capsys):
         assert main(["search", "China", "--index", str(seed_index), "--mode", "bm25",
                      "--json", flag, "2"]) == 0
         assert len(json.loads(capsys.readouterr().out)["hits"]) == 2
+
+
+# --- dates written in a question: applied and shown (issue 23) -------------------------------
+@pytest.mark.parametrize("question, days", [
+    ("What happened last week?", 7),
+    ("What did they say yesterday?", 1),
+    ("Any news since March?", None),
+])
+def test_the_dates_of_a_question_are_applied_and_shown(seed_index, capsys, question, days):
+    """'What happened last week?' was searched over every article; now the range is the
+    question's, counted from today, and shown. The seeds end in 2022, so nothing is in it:
+    qa says so, with the newest date it has and what to do."""
+    import datetime as dt
+
+    today = dt.date.today()
+    assert main(["ask", question, "--index", str(seed_index), "--mode", "bm25", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    if days is not None:
+        end = today - dt.timedelta(days=1) if question.endswith("yesterday?") else today
+        since, until = (end - dt.timedelta(days=days - 1)).isoformat(), end.isoformat()
+    else:
+        year = today.year if today.month >= 3 else today.year - 1
+        since, until = f"{year}-03-01", None
+    assert got["date_range"] == {"since": since, "until": until, "from_question": True}
+    assert got["abstained"] and not got["citations"]
+    assert any("No article was published" in n and "2022-03-18" in n
+               and "relative_dates" in n for n in got["notes"]), got["notes"]
+    assert main(["ask", question, "--index", str(seed_index), "--mode", "bm25"]) == 0
+    shown = capsys.readouterr().out
+    words = DateRange(since, until).text()  # "from … to …", "on …", "on or after …"
+    assert f"(Dates: articles published {words}, as the question asks)" in shown
+
+
+def test_last_week_counts_from_the_newest_article_with_the_setting(seed_index, capsys,
+                                                                   monkeypatch):
+    monkeypatch.setenv("QA_RELATIVE_DATES", "newest-article")
+    assert main(["ask", "What did Zhao Lijian say last week?", "--index", str(seed_index),
+                 "--mode", "bm25", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["date_range"] == {"since": "2022-03-12", "until": "2022-03-18",
+                                 "from_question": True}
+    assert got["citations"] and all(c["date"] == "2022-03-18" for c in got["citations"])
+    assert any("counts back from the newest article, 2022-03-18" in n for n in got["notes"])
+
+
+def test_search_shows_its_date_range(seed_index, capsys):
+    assert main(["search", "China", "--since", "2022-02", "--until", "2022-02", "--index",
+                 str(seed_index), "--mode", "bm25"]) == 0
+    assert "(Dates: articles published from 2022-02-01 to 2022-02-28)" in capsys.readouterr().out
+    assert main(["search", "China", "--since", "2030", "--index", str(seed_index),
+                 "--mode", "bm25"]) == 0
+    out = capsys.readouterr().out
+    assert "No passage matches on or after 2030-01-01 (the nearest articles are from " \
+        "2022-03-18)" in out
+    assert main(["search", "China", "--since", "2022-03", "--index", str(seed_index),
+                 "--mode", "bm25", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["date_range"] == {
+        "since": "2022-03-01", "until": None, "from_question": False}

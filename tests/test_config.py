@@ -90,7 +90,7 @@ def test_qa_config_prints_each_setting_and_its_source(settings_file, monkeypatch
     assert out[0] == f"settings file: {settings_file}"
     rows = {line.split()[0]: line for line in out[1:]}
     assert set(rows) == {"index", "corpus", "model", "watch", "theme", "fusion_weight",
-                         "backend", "milvus_uri", "executor", "ray_address",
+                         "relative_dates", "backend", "milvus_uri", "executor", "ray_address",
                          "allow_private_feeds", "feed_timeout", "serve_token", "allowed_hosts",
                          "build_backend"}
     assert rows["index"].split()[2:] == ["/flag/index", "--index"]
@@ -221,3 +221,13 @@ def test_a_huge_or_deeply_nested_value_gives_a_short_message(settings_file, text
         config.load_settings()
     assert len(str(caught.value)) < 600, len(str(caught.value))
     assert str(settings_file) in str(caught.value)
+
+
+def test_relative_dates_is_today_or_the_newest_article(settings_file, monkeypatch):
+    assert config.relative_dates() == "today"
+    settings_file.write_text('relative_dates = "newest-article"\n', encoding="utf-8")
+    assert config.relative_dates() == "newest-article"
+    monkeypatch.setenv("QA_RELATIVE_DATES", "yesterday")
+    with pytest.raises(ConfigError, match=r"relative_dates = 'yesterday' \(QA_RELATIVE_DATES\) "
+                                          r"is not one of today, newest-article"):
+        config.relative_dates()

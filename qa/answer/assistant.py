@@ -182,10 +182,12 @@ class Assistant:
         if weak or abstain_note:
             if abstain_note:
                 notes.append(abstain_note)
-            notes.append("The sources listed are the closest passages; they do not answer "
-                         "the question.")
-            return composer.compose(text, q, composer.distinct(ranked, 3), True, result_mode,
-                                    reason, notes, confidence)
+            closest = composer.distinct(ranked, 3)
+            if closest:
+                notes.append("The sources listed are the closest passages; they do not "
+                             "answer the question.")
+            return composer.compose(text, q, closest, True, result_mode, reason, notes,
+                                    confidence)
         if person:
             own = [c for c in ranked if c.speaker and speaker_matches(person, c.speaker)]
             if own and own[0].probability >= ranked[0].probability * OTHER_VIEW_SHARE:
