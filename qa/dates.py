@@ -151,9 +151,8 @@ class DatesInQuestion:
     Attributes:
         dates: the range, `from_question` set.
         words: the words it was read from, as written ("since March", "last week").
-        recent: it counts back from the reference day ("last week", "yesterday", "this
-            month", "since March"): about when articles appeared, never about an event years
-            before.
+        recent: it runs up to the reference day ("last week", "yesterday", "this month",
+            "since March"): about when articles appeared, never about an event years before.
         question: the question without those words.
     """
 
@@ -170,7 +169,8 @@ class DatesInQuestion:
 class _Period:
     first: _dt.date
     last: _dt.date
-    recent: bool = False  # counted back from the reference day
+    recent: bool = False  # counted back from the reference day ("last week")
+    month_alone: bool = False  # "March": the last one begun by the reference day
 
 
 _MONTHS = {
@@ -238,8 +238,7 @@ def _period(text: str, reference: _dt.date) -> _Period | None:
     if re.fullmatch(r"\d{4}", s):
         return None  # a year outside strptime's, e.g. 0000
     found = _absolute(s, reference)
-    # A month alone is the last one begun by the reference day: counted from it, like "last week".
-    return _Period(*found, recent=s in _MONTHS) if found else None
+    return _Period(*found, month_alone=s in _MONTHS) if found else None
 
 
 def _recent(s: str, reference: _dt.date) -> _Period | None:
@@ -321,15 +320,15 @@ def _month(year: int, month: int) -> tuple[_dt.date, _dt.date]:
 _AFTER = r"(?![\w’'-])(?!\s+of\b)"
 _BETWEEN = re.compile(
     rf"\b(?:between|from)\s+(?P<a>{_PERIOD})\s+(?:and|to|until|till)\s+(?P<b>{_PERIOD}){_AFTER}",
-    re.I)
+    re.IGNORECASE)
 _SINGLE = re.compile(
     r"\b(?P<prep>in|during|on|over|within|before|after|since|until|till|by|prior\s+to)\s+"
     rf"(?:the\s+year\s+)?(?P<d>{_PERIOD}){_AFTER}",
-    re.I,
+    re.IGNORECASE,
 )
 # Without a preposition only a period counted from the reference day is a filter: "Who won
 # the 2019 election?" is about an event, "What happened last week?" about the news.
-_BARE = re.compile(rf"(?<![\w-])(?P<d>{_RECENT}){_AFTER}", re.I)
+_BARE = re.compile(rf"(?<![\w-])(?P<d>{_RECENT}){_AFTER}", re.IGNORECASE)
 
 
 def _outside(phrase: str) -> QueryError:
@@ -409,7 +408,10 @@ def dates_in_question(question: str, reference: _dt.date | None = None
         except OverflowError:  # the day before year 1, the day after year 9999
             raise _outside(m.group(0)) from None
         _check_range(m.group(0), since, until)
-        return _found(question, m, since, until, found.recent)
+        # "since March" runs up to the reference day: recent; "in December" may be the
+        # event's month ("the video call in December"), like a year.
+        recent = found.recent or (found.month_alone and prep == "since")
+        return _found(question, m, since, until, recent)
     m = _BARE.search(question)
     if m:
         found = _read(m["d"], reference, m[0])
@@ -439,10 +441,10 @@ _TIME = (
     r"(?:\s*(?:[+-]\d{2}:?\d{2}|[a-z]{1,5}))?(?:\s*\([^)]{1,10}\))?)?"
 )
 _DATE_FORMS = [
-    re.compile(r"(?P<year>\d{4})(?P<sep>[-/])(?P<mon>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?:[T ][\d:.+\-Z ]*)?", re.I),
+    re.compile(r"(?P<year>\d{4})(?P<sep>[-/])(?P<mon>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?:[T ][\d:.+\-Z ]*)?", re.IGNORECASE),
     re.compile(r"D:(?P<year>\d{4})(?P<mon>\d{2})(?P<day>\d{2})[\d+\-Z']*"),  # PDF metadata
-    re.compile(_PREFIX + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME, re.I),
-    re.compile(_PREFIX + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})" + _TIME, re.I),
+    re.compile(_PREFIX + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME, re.IGNORECASE),
+    re.compile(_PREFIX + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})" + _TIME, re.IGNORECASE),
 ]  # fmt: skip
 
 

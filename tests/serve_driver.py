@@ -57,12 +57,13 @@ def send(conn: http.client.HTTPConnection, request: dict[str, Any]) -> tuple[int
 def send_remote(port: int, request: dict[str, Any]) -> tuple[int, Any]:
     from qa.errors import QAError, QueryError
     from qa.search.remote import RemoteAssistant, RemoteRetriever, answer_from_json
+    from qa.types import DateRange
 
     body = request["body"]
     history = [t if isinstance(t, str) else answer_from_json(t) for t in body.get("history", [])]
     try:
         answer = RemoteAssistant(RemoteRetriever(f"http://127.0.0.1:{port}")).ask(
-            body["question"], history, since=body.get("since"), until=body.get("until"))
+            body["question"], history, dates=DateRange(body.get("since"), body.get("until")))
     except QueryError as error:
         return 400, {"error": str(error)}
     except QAError as error:

@@ -1,5 +1,11 @@
-from qa.answer.conversation import refers_to_previous_answer, resolve_followup
-from qa.types import Answer
+import pytest
+
+from qa.answer.conversation import (
+    moving_on,
+    refers_to_previous_answer,
+    resolve_followup,
+)
+from qa.types import Answer, Citation
 
 
 def test_pronoun_follow_up_names_the_previous_person():
@@ -35,10 +41,6 @@ def test_a_question_that_names_its_own_person_keeps_its_pronouns():
 
 
 # --- follow-ups that move on (issue 23) ------------------------------------------------------
-import pytest  # noqa: E402
-
-from qa.answer.conversation import MovingOn, moving_on  # noqa: E402
-from qa.types import Citation  # noqa: E402
 
 
 def cited(article: str, start: int, end: int, date: str = "2022-03-01") -> Citation:
@@ -85,9 +87,9 @@ def test_closest_passages_of_an_abstention_were_not_cited():
 
 def test_what_did_he_say_next_never_repeats_the_answer_before(seed_index):
     """Issue 23: "What did he say next?" printed the previous answer word for word."""
-    from qa import Assistant, Retriever
-
     from conftest import HashEmbedder
+
+    from qa import Assistant, Retriever
 
     assistant = Assistant(Retriever.open(seed_index, embedder=HashEmbedder()))
     first = assistant.ask("What did Zhao Lijian say about NATO?", mode="bm25")
@@ -106,9 +108,9 @@ def test_what_did_he_say_next_never_repeats_the_answer_before(seed_index):
 
 
 def test_when_nothing_new_remains_the_answer_says_so(tmp_path, make_index):
-    from qa import Assistant, Retriever
-
     from conftest import HashEmbedder
+
+    from qa import Assistant, Retriever
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -212,3 +212,11 @@ def test_the_issues_questions_read_as_filters_from_today(question, since, until,
 ])
 def test_periods_that_are_about_an_event_are_not_filters(question):
     assert dates_in_question(question, NEWEST) is None
+
+
+def test_since_a_month_is_recent_but_in_a_month_may_be_the_events():
+    """'Any news since March?' runs up to today: never widened to other dates; 'the video call
+    in December' may name the event's month, like a year, so it may be."""
+    assert dates_in_question("Any news since March?", NEWEST).recent
+    assert not dates_in_question("What was agreed in December?", NEWEST).recent
+    assert not dates_in_question("What was agreed in December 2021?", NEWEST).recent

@@ -14,6 +14,7 @@ from conftest import HashEmbedder
 from qa import Retriever, build_index
 from qa.cli import main
 from qa.index import Index, read_manifest
+from qa.types import DateRange
 
 QUERIES = ["Who is Katrina Yu?", "What did Zhao Lijian say NATO should abandon?",
            "tulip growers Lisse", "China Russia sanctions Ukraine", "video call"]
@@ -28,7 +29,7 @@ def _results(index: Path) -> dict:
         for mode in ("bm25", "dense", "hybrid"):
             out[q, mode] = [(h.chunk_id, h.score, h.via, h.text) for h in r.search(q, k=8, mode=mode)]
         out[q, "dated"] = [(h.chunk_id, h.score) for h in
-                           r.search(q, k=8, since="2022-02-01", until="2022-03-31")]
+                           r.search(q, k=8, dates=DateRange("2022-02-01", "2022-03-31"))]
     out["articles"] = [(a.id, a.text) for a in r.articles()]
     out["chunks"] = {a.id: r.chunks_of(a.id) for a in r.articles()}
     out["quotes"] = r.quotes()

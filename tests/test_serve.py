@@ -26,7 +26,7 @@ fastapi = pytest.importorskip("fastapi", reason="the serve extra: pip install -e
 from fastapi.testclient import TestClient  # noqa: E402
 
 from qa.answer import Assistant  # noqa: E402
-from qa.dates import DateRange, read_range  # noqa: E402
+from qa.dates import read_range  # noqa: E402
 from qa.search.remote import RemoteAssistant, RemoteRetriever, answer_from_json
 from qa.search.retriever import Retriever
 from qa.serve import Library, create_app  # noqa: E402

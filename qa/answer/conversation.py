@@ -18,7 +18,7 @@ from typing import Sequence, Union
 from qa.types import Answer
 
 __all__ = ["resolve_followup", "refers_to_previous_answer", "previous_entity", "Turn",
-           "MovingOn", "moving_on"]
+           "MovingOn", "moving_on", "without_moving_on"]
 
 Turn = Union[str, Answer]
 
@@ -28,18 +28,18 @@ _QUESTION_WORDS = {
     "but", "so", "the", "a", "an", "in", "on", "at", "about", "according", "list", "show",
 }
 _NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+)?[A-Z][\w’'.-]*)*")
-_PERSON_PRONOUNS = re.compile(r"\b(he|she|him|her|his|hers)\b", re.I)
-_PLURAL_PRONOUNS = re.compile(r"\b(they|them|their)\b", re.I)
-_THING_PRONOUNS = re.compile(r"\b(it|that|this)\b", re.I)
+_PERSON_PRONOUNS = re.compile(r"\b(he|she|him|her|his|hers)\b", re.IGNORECASE)
+_PLURAL_PRONOUNS = re.compile(r"\b(they|them|their)\b", re.IGNORECASE)
+_THING_PRONOUNS = re.compile(r"\b(it|that|this)\b", re.IGNORECASE)
 _WHEN_THAT = re.compile(
     r"^\s*(?:and\s+)?(?:when|what date|what day)\s+(?:was|is|did|were)\s+(?:that|this|it)"
     r"(?:\s+(?:said|written|published|stated|happen(?:ed)?|reported))?\s*\??\s*$",
-    re.I,
+    re.IGNORECASE,
 )
 _BARE_THAT = re.compile(
     r"^\s*(?:(?:and\s+)?(?:why|where|who said that|says who|source)\??|what about (?:that|it)\??|"
     r"(?:why|where|how) (?:was|is|did) (?:that|it|this)(?: happen| said)?\s*\??)\s*$",
-    re.I,
+    re.IGNORECASE,
 )
 
 
@@ -125,15 +125,15 @@ def resolve_followup(question: str, history: Sequence[Turn] = ()) -> str:
             lambda m: entity + "’s" if m.group(1).lower() == "their" else entity, q, count=2
         )
     # "What else did it say?" / "What about NATO?" keep the topic of the previous question.
-    if re.match(r"^\s*(?:and\s+)?what about\b", q, re.I):
+    if re.match(r"^\s*(?:and\s+)?what about\b", q, re.IGNORECASE):
         return f"{q.rstrip('?')} ({entity})?"
     return q
 
 
 # "What else", "also", "more" (not "more than"), "another", "further": something not said yet.
-_MORE = re.compile(r"\b(?:else|also|another|further|besides|more(?!\s+than\b))\b", re.I)
+_MORE = re.compile(r"\b(?:else|also|another|further|besides|more(?!\s+than\b))\b", re.IGNORECASE)
 # "next", "then", "later", "after that", "afterwards": what came after the previous answer.
-_NEXT = re.compile(r"\b(?:next|then|later|after\s+that|afterwards|subsequently)\b", re.I)
+_NEXT = re.compile(r"\b(?:next|then|later|after\s+that|afterwards|subsequently)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -182,3 +182,11 @@ def moving_on(question: str, history: Sequence[Turn]) -> MovingOn | None:
     dates = [c.date for c in previous.citations if c.date]
     return MovingOn(cited, forward=bool(_NEXT.search(question)),
                     newest=max(dates) if dates else None, ends=tuple(ends.items()))
+
+
+def without_moving_on(question: str) -> str:
+    """The question less the words that ask to move on ("What did X say next?" searches as
+    "What did X say?"): they name no part of the answer, and would only skew the search."""
+    out = _NEXT.sub(" ", _MORE.sub(" ", question))
+    out = re.sub(r"\s+([?.!,])", r"\1", out)
+    return re.sub(r"\s{2,}", " ", out).strip()

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..corpus.quotes import person_names, speaker_matches
-from ..search.retriever import Retriever
 from ..dates import reference_day
+from ..search.retriever import Retriever
 from ..types import ANY_DATE, Article, DateRange, Hit, Phrase, Quote
 
 #: Entries kept in each cache of a generation.

@@ -20,7 +20,8 @@ from ..corpus.nlp import NLPUnavailableError
 from ..corpus.quotes import find_speaker
 from ..text import terms
 from .answer_type import AnswerType, answer_type
-from .conversation import MovingOn, Turn, moving_on, refers_to_previous_answer, resolve_followup
+from .conversation import (MovingOn, Turn, moving_on, refers_to_previous_answer,
+                           resolve_followup, without_moving_on)
 
 #: Longer questions are cut at a word boundary (a pasted article is not a question).
 MAX_QUESTION_CHARS = 1000
@@ -100,6 +101,9 @@ def read_question(text: str, history: Sequence[Turn] = (), *, dates: DateRange =
         search = written.question  # the date words would skew the search either way
         if not dates.bounded:
             dates, words, recent = written.dates, written.words, written.recent
+    moves_on = moving_on(asked, turns)
+    if moves_on is not None and terms(without_moving_on(search)):
+        search = without_moving_on(search)
     if dates.since and dates.until and dates.since > dates.until:
         raise QueryError(f"The date range is empty: {dates.since} is after {dates.until}. "
                          "Swap the two dates, or drop one.")
@@ -114,4 +118,4 @@ def read_question(text: str, history: Sequence[Turn] = (), *, dates: DateRange =
     return Question(asked=asked, resolved=resolved, search=search, dates=dates,
                     date_words=words, recent_dates=recent, speaker=find_speaker(search),
                     answer_type=asked_for, about_previous_answer=about_previous,
-                    moving_on=moving_on(asked, turns), notes=tuple(notes))
+                    moving_on=moves_on, notes=tuple(notes))

@@ -39,6 +39,10 @@ watch = true
 # Hybrid ranking: the dense (meaning) share, 0 = keywords only, 1 = meaning only.
 # fusion_weight = 0.5
 
+# What "last week", "yesterday" and "March" (in --since, /since and questions) count from:
+# "today", or "newest-article", the newest article's date (for a folder of old news).
+# relative_dates = "today"
+
 # The search store `qa index` builds: "local" (the index folder, no server) or "milvus",
 # at a Milvus server's address or in a milvus-lite file. An index keeps its own unless told.
 # backend = "milvus"

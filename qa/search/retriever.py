@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from .. import config
+from ..dates import FUTURE_SLACK, reference_day
 from ..embed.embedder import Embedder
 from ..errors import IndexMismatchError, ModelUnavailableError, QAError, QueryError
 from ..index import Index, check_model, read_manifest
-from ..dates import FUTURE_SLACK, reference_day
 from ..index.backend import LOCAL, DateKeys, date_keys, date_mask, store_of
 from ..text import TOKENIZER, terms
 from ..types import ANY_DATE, Article, Chunk, DateRange, Hit, IndexStats, Phrase, Quote

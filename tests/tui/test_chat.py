@@ -461,7 +461,9 @@ async def test_a_watch_update_during_a_rebuild_runs_after_it(built_index: Path, 
         assert len(builds) == 2
 
 
-async def test_since_until_read_every_date_form_and_refuse_an_empty_range(built_index: Path, corpus_dir: Path, embedder) -> None:
+async def test_since_until_read_every_date_form_and_refuse_an_empty_range(
+        built_index: Path, corpus_dir: Path, embedder, monkeypatch) -> None:
+    monkeypatch.setenv("QA_RELATIVE_DATES", "newest-article")  # "last week" of the seeds
     app = make_app(built_index, corpus_dir, embedder=embedder)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -43,7 +43,7 @@ class TwoSourceAssistant:
     def __init__(self, retriever) -> None:
         self.retriever = retriever
 
-    def ask(self, question: str, history=(), *, since=None, until=None, mode="auto") -> Answer:
+    def ask(self, question: str, history=(), *, dates=None, mode="auto") -> Answer:
         hits: list = []
         for hit in self.retriever.search("China Russia Ukraine", k=10, mode="bm25"):
             if all(h.article_id != hit.article_id for h in hits) and len(hit.sentences) >= 2:
