@@ -218,13 +218,17 @@ def quotes(args: argparse.Namespace) -> int:
     # The same dates as search's and the chat's /quotes: "--until 2022-02" is February's
     # last day, "--since 'last month'" counts back from the reference day.
     retriever = Retriever.open(config.index_path(args.index))
-    found = Assistant(retriever).quotes(args.name, dates=date_filter(args, retriever))
+    dates = date_filter(args, retriever)
+    found = Assistant(retriever).quotes(args.name, dates=dates)
     if args.json:
         print_json([asdict(q) for q in found])
         return 0
     if not found:
-        print(f"No quotes attributed to {terminal_safe(args.name)} in the articles.")
+        print(f"No quotes attributed to {terminal_safe(args.name)} in the articles"
+              + (f" published {dates.text()}." if dates.bounded else "."))
         return 0
+    if dates.bounded:
+        print(f"(Dates: articles published {dates.text()})")
     for q in found:
         art = retriever.article(q.article_id)
         print(f"{terminal_safe(q.speaker)} ({terminal_safe(q.cue)}) — "
