@@ -94,9 +94,11 @@ class Library:
             IndexMissingError, IndexCorruptError, IndexMismatchError: no usable index yet.
         """
         now = time.monotonic()
+        opened = self._retriever is not None
         # One request looks, the others go on with what is open (they never wait on a reload;
-        # until the index first opens they do wait, to answer from it or with its error).
-        if now >= self._next_check and self._lock.acquire(blocking=self._retriever is None):
+        # until the index first opens they do wait, to answer from it or with its error: a
+        # request that comes while the first open is under way waits for it, too).
+        if (now >= self._next_check or not opened) and self._lock.acquire(blocking=not opened):
             try:
                 if now >= self._next_check:
                     self._next_check = now + self.reload_every
@@ -232,8 +234,8 @@ def refusal(*, host: str, authorization: str, allowed: Sequence[str] | None,
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
                                                                  token.encode()):
             return 401, ("This server needs a token: send the header Authorization: Bearer "
-                         "TOKEN (`qa chat --server` sends the serve_token setting or "
-                         "QA_SERVE_TOKEN).")
+                         "TOKEN, the token set where it runs (the serve_token setting or "
+                         "QA_SERVE_TOKEN; `qa chat --server` sends it).")
     return None
 
 
