@@ -1,4 +1,5 @@
-"""The `qa` command: index, search, ask, quotes, history, watch, chat, config, completion, eval.
+"""The `qa` command: index, search, ask, quotes, history, watch, chat, serve, mcp, config,
+completion, eval.
 
 Kept light at import: each subcommand imports what it needs, so `qa --help` is instant and
 `qa search` never waits on the chat UI's libraries.
@@ -653,6 +654,22 @@ bad query or a Host it does not answer to, 401 without the token, 503 while ther
 usable index. Beyond this machine, put it behind a TLS proxy (README, "Serving more than
 one machine"). A build by `qa index` is picked up within a second. Needs the serve extra:
 pip install 'qa[serve]'.""",
+    "mcp": """\
+examples:
+  qa mcp --index ~/news-index               # over stdio: what an MCP client starts
+  qa mcp --http                             # http://127.0.0.1:8001/mcp, this machine only
+  QA_SERVE_TOKEN=s3cret qa mcp --http --host 10.0.0.11 --allowed-host qa.example.org
+
+In an MCP client's settings (Claude Desktop's claude_desktop_config.json, an editor's
+mcp.json), with the full path of the qa command:
+  {"mcpServers": {"qa": {"command": "/path/to/.venv/bin/qa",
+                         "args": ["mcp", "--index", "/path/to/index"]}}}
+
+tools: search(query, k, since, until)  ask(question, conversation_id, since, until)
+quotes(speaker, since, until)  article(id, start, end); resources qa://article/ID; prompt
+answer_from_citations. Every span returned is the article's text at its offsets. Over HTTP
+it answers what qa serve answers (Host names, serve_token). Needs the mcp extra:
+pip install 'qa[mcp]'.""",
     "config": """\
 examples:
   qa config                                 # each setting, and where it came from
@@ -927,6 +944,37 @@ examples:
                         "$QA_SERVE_TOKEN or the settings file than on a command line others "
                         "can see)")
     p.set_defaults(func=_cmd_serve)
+
+    # mcp: the library as tools for agents (qa/mcp_server.py; the MCP SDK, the mcp extra).
+    def _cmd_mcp(args: argparse.Namespace) -> int:
+        from .mcp_server import DEFAULT_HTTP_PORT, run
+
+        if not args.http and (args.host or args.port or args.allowed_host or args.token):
+            raise QAError("--host, --port, --allowed-host and --token go with --http; over "
+                          "stdio the client that starts qa mcp is the only one it answers.")
+        run(config.index_path(args.index), http=args.http, host=args.host or "127.0.0.1",
+            port=args.port or DEFAULT_HTTP_PORT,
+            announce=lambda line: print(terminal_safe(line), file=sys.stderr, flush=True),
+            token=config.serve_token(args.token) if args.http else None,
+            hosts=config.allowed_hosts(args.allowed_host) if args.http else ())
+        return 0
+
+    p = sub.add_parser("mcp", help="serve search, ask, quotes and articles to AI agents over "
+                                   "MCP (stdio, or HTTP with --http)")
+    p.add_argument("--index", help=_INDEX_HELP)
+    p.add_argument("--http", action="store_true",
+                   help="the streamable HTTP transport (http://HOST:PORT/mcp) instead of stdio")
+    p.add_argument("--host", help="with --http: address to listen on (default 127.0.0.1: this "
+                                  "machine only)")
+    p.add_argument("--port", type=int, help="with --http: port to listen on (default 8001)")
+    p.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="with --http: a Host name to answer to besides the address and "
+                        "localhost, as for qa serve; default $QA_ALLOWED_HOSTS or the settings "
+                        "file")
+    p.add_argument("--token", metavar="TOKEN",
+                   help="with --http: require Authorization: Bearer TOKEN (better kept in "
+                        "$QA_SERVE_TOKEN or the settings file, as for qa serve)")
+    p.set_defaults(func=_cmd_mcp)
 
     p = sub.add_parser("config", help="show the settings in force and where each came from")
     p.add_argument("--index", help="see the settings as with this --index flag")

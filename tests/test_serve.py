@@ -491,21 +491,27 @@ def test_allowed_hosts_and_token_in_process(library: Library) -> None:
     assert app.get("/health", headers={"Host": "localhost"}).status_code == 401
 
 
-def test_only_qa_serve_imports_the_server_libraries() -> None:
-    """The default install has no FastAPI: the rest of qa, the chat's client included, must
-    never need it."""
+def test_only_the_servers_import_the_server_libraries() -> None:
+    """The default install has no FastAPI nor MCP SDK: the rest of qa, the chat's client
+    included, must never need them. The two servers, each behind its extra, are qa/serve.py
+    and qa/mcp_server.py (which takes its schemas' pydantic from spaCy's dependencies too)."""
     import qa
 
     root = Path(qa.__file__).parent
+    servers = {root / "serve.py": (), root / "mcp_server.py": ("pydantic", "uvicorn",
+                                                                "starlette", "mcp")}
     for path in root.rglob("*.py"):
         if path == root / "serve.py":
             continue
         text = path.read_text(encoding="utf-8")
-        for library in ("fastapi", "uvicorn", "starlette", "pydantic", "httpx"):
+        for library in ("fastapi", "uvicorn", "starlette", "pydantic", "httpx", "mcp"):
+            if library in servers.get(path, ()):
+                continue
             assert f"import {library}" not in text and f"from {library}" not in text, \
                 (path.relative_to(root), library)
     probe = ("import sys, qa.cli, qa.remote, qa.tui.app\n"
-             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette') if m in sys.modules))")
+             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'mcp') "
+             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.strip() == "[]", out
