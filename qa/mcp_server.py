@@ -65,6 +65,15 @@ DEFAULT_HTTP_PORT = 8001  # beside `qa serve`'s 8000, so both can run with their
 _DATES = ('only articles published {} this date: YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", '
           'or "last week", "last month", "last year" (counted back from the newest article)')
 
+
+
+def _bounds(low: int, high: int | None = None) -> dict[str, int]:
+    """Bounds published in a tool's schema but checked by qa itself, so that a number out of
+    range gets qa's message ("k must be between 1 and 100.", as from `qa serve`) rather than
+    pydantic's."""
+    return {"minimum": low} if high is None else {"minimum": low, "maximum": high}
+
+
 log = logging.getLogger("qa.mcp")
 T = TypeVar("T")
 
@@ -319,7 +328,8 @@ def create_server(library: Library, *, warm_up: bool = False) -> Any:
     @tool(annotations=reads, title="Search the articles")
     def search(
         query: Annotated[str, Field(description="the words or question to look for")],
-        k: Annotated[int, Field(ge=1, le=MAX_K, description="how many passages")] = 5,
+        k: Annotated[int, Field(description="how many passages",
+                                json_schema_extra=_bounds(1, MAX_K))] = 5,
         since: Annotated[str | None, Field(description=_DATES.format("on or after"))] = None,
         until: Annotated[str | None, Field(description=_DATES.format("on or before"))] = None,
     ) -> SearchResult:
@@ -388,8 +398,10 @@ def create_server(library: Library, *, warm_up: bool = False) -> Any:
     @tool(annotations=reads, title="Read an article")
     def article(
         id: Annotated[str, Field(description="an article_id from search, ask or quotes")],
-        start: Annotated[int | None, Field(ge=0, description="first character (default 0)")] = None,
-        end: Annotated[int | None, Field(ge=0, description="end (default: the text's end)")] = None,
+        start: Annotated[int | None, Field(description="first character (default 0)",
+                                           json_schema_extra=_bounds(0))] = None,
+        end: Annotated[int | None, Field(description="end (default: the text's end)",
+                                         json_schema_extra=_bounds(0))] = None,
     ) -> ArticleSpan:
         """An article's text, whole or the span start..end (character offsets, as every
         passage, citation and quote gives them), with its title, date, outlet and URL."""

@@ -218,7 +218,7 @@ def test_stdio_server_answers_every_tool_with_spans_of_the_articles(
     with pytest.raises(QueryError) as empty:
         assistant.ask("  ")
     assert str(empty.value) in error_text(got["empty"])
-    assert "less than or equal to 100" in error_text(got["too_many"])
+    assert "k must be between 1 and 100." in error_text(got["too_many"])  # as qa serve says
     assert "'2022-13' is not a date" in error_text(got["bad_date"])
     assert "No conversation 999" in error_text(got["no_conversation"])
     assert "`qa history`" in error_text(got["no_conversation"])
@@ -283,7 +283,7 @@ def test_http_transport_answers_only_allowed_hosts_with_the_token(
     for p in searched["passages"]:
         check_span(texts, p["article_id"], p["start"], p["end"], p["text"])
     assert check_answer_spans(texts, answer) >= 2 and answer["conversation_id"] is not None
-    assert "greater than or equal to 1" in message
+    assert "k must be between 1 and 100." in message
 
 
 # --- in-process: schemas, limits, errors, the history ------------------------------------------
@@ -295,6 +295,7 @@ def test_tools_publish_their_input_and_output_schemas(library: Library) -> None:
     assert sorted(tools) == TOOLS
     k = tools["search"].input_schema["properties"]["k"]
     assert (k["minimum"], k["maximum"], k["default"]) == (1, MAX_K, 5)  # qa serve's limit
+    assert tools["article"].input_schema["properties"]["start"]["minimum"] == 0
     assert tools["ask"].input_schema["required"] == ["question"]
     assert tools["article"].input_schema["required"] == ["id"]
     answer = tools["ask"].output_schema["properties"]
@@ -376,13 +377,14 @@ def test_long_articles_come_in_parts(library: Library, local, monkeypatch) -> No
         backwards = await client.call_tool("article", {"id": article.id, "start": 5, "end": 2})
         past = await client.call_tool("article", {"id": article.id,
                                                   "end": len(article.text) + 1})
-        return parts, backwards, past
+        negative = await client.call_tool("article", {"id": article.id, "start": -1})
+        return parts, backwards, past, negative
 
-    parts, backwards, past = talk(mcp_server.create_server(library), read_all)
+    parts, backwards, past, negative = talk(mcp_server.create_server(library), read_all)
     assert len(parts) == -(-len(article.text) // 1000) > 1
     assert all(len(p["text"]) == 1000 for p in parts[:-1]) and not parts[-1]["truncated"]
     assert "".join(p["text"] for p in parts) == article.text
-    for message in (error_text(backwards), error_text(past)):
+    for message in (error_text(backwards), error_text(past), error_text(negative)):
         assert f"0 <= start <= end <= {len(article.text)}" in message
 
 
