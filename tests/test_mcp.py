@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -344,6 +345,27 @@ def test_articles_are_listed_as_resources_without_their_texts(library: Library, 
     records = retriever.article_records()  # the listing's source: every article's record
     assert [(r["id"], r["title"], r["date"], r["source"] or "", r["url"]) for r in records] == \
         [(a.id, a.title, a.date, a.source, a.url) for a in retriever.articles()]
+
+
+def test_an_article_with_any_id_reads_as_a_resource(tmp_path: Path, make_index) -> None:
+    """Ids come from files and from records (a JSON line's own id): spaces, ?, #, %, `../..`
+    and letters beyond ASCII all survive the trip through a URI."""
+    corpus = tmp_path / "odd"
+    corpus.mkdir()
+    lines = [{"id": "../../a b/c?d#e%20", "title": "Odd", "date": "2022-01-01",
+              "text": "The lighthouse keeper said the lamp was fixed on Friday."},
+             {"id": "ünï", "title": "Uni", "date": "2022-01-02",
+              "text": "The ferry resumed service on Monday after the storm, officials said."}]
+    (corpus / "feed.jsonl").write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    library = Library(make_index(corpus), embedder=HashEmbedder())
+
+    async def read_each(client: Client) -> list[tuple[str, str]]:
+        listed = (await client.list_resources()).resources
+        return [(r.name, (await client.read_resource(str(r.uri))).contents[0].text)
+                for r in listed]
+
+    got = talk(mcp_server.create_server(library), read_each)
+    assert sorted(got) == sorted((f"feed/{x['id']}", x["text"]) for x in lines)
 
 
 def test_a_history_that_cannot_be_written_costs_the_answer_nothing(
