@@ -949,11 +949,12 @@ examples:
     def _cmd_mcp(args: argparse.Namespace) -> int:
         from .mcp_server import DEFAULT_HTTP_PORT, run
 
-        if not args.http and (args.host or args.port or args.allowed_host or args.token):
+        if not args.http and (args.host is not None or args.port is not None
+                              or args.allowed_host or args.token is not None):
             raise QAError("--host, --port, --allowed-host and --token go with --http; over "
                           "stdio the client that starts qa mcp is the only one it answers.")
         run(config.index_path(args.index), http=args.http, host=args.host or "127.0.0.1",
-            port=args.port or DEFAULT_HTTP_PORT,
+            port=DEFAULT_HTTP_PORT if args.port is None else args.port,
             announce=lambda line: print(terminal_safe(line), file=sys.stderr, flush=True),
             token=config.serve_token(args.token) if args.http else None,
             hosts=config.allowed_hosts(args.allowed_host) if args.http else ())

@@ -66,7 +66,6 @@ _DATES = ('only articles published {} this date: YYYY-MM-DD, YYYY-MM, YYYY, "Mar
           'or "last week", "last month", "last year" (counted back from the newest article)')
 
 
-
 def _bounds(low: int, high: int | None = None) -> dict[str, int]:
     """Bounds published in a tool's schema but checked by qa itself, so that a number out of
     range gets qa's message ("k must be between 1 and 100.", as from `qa serve`) rather than
