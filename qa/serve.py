@@ -40,6 +40,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from .dates import date_range
 from .errors import IndexChangedError, IndexMissingError, QAError, QueryError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .answer import Assistant
     from .embed.embedder import Embedder
     from .search.retriever import Retriever
+    from .types import Answer, Hit
 
 RELOAD_EVERY_SECONDS = 1.0  # how often a request may look for a newer build
 MAX_K = 100  # hits per search: a page of results, not the index
@@ -92,9 +94,11 @@ class Library:
             IndexMissingError, IndexCorruptError, IndexMismatchError: no usable index yet.
         """
         now = time.monotonic()
+        opened = self._retriever is not None
         # One request looks, the others go on with what is open (they never wait on a reload;
-        # until the index first opens they do wait, to answer from it or with its error).
-        if now >= self._next_check and self._lock.acquire(blocking=self._retriever is None):
+        # until the index first opens they do wait, to answer from it or with its error: a
+        # request that comes while the first open is under way waits for it, too).
+        if (now >= self._next_check or not opened) and self._lock.acquire(blocking=not opened):
             try:
                 if now >= self._next_check:
                     self._next_check = now + self.reload_every
@@ -120,6 +124,45 @@ class Library:
             return
         self._assistant = Assistant(retriever)
         self._retriever, self._open_error = retriever, None
+
+    def search(self, query: str, *, k: int = 5, since: str | None = None,
+               until: str | None = None, mode: str = "auto"
+               ) -> "tuple[list[Hit], str, str | None]":
+        """Ranked passages, as `qa search` finds them: `since`/`until` read as the CLI reads
+        them ("2022-02", "last week"), `k` at most `MAX_K`.
+
+        Returns:
+            The hits, the mode that ranked them and, when that is BM25, why.
+
+        Raises:
+            QueryError: k out of range, a bad date or an unsearchable query.
+            IndexMissingError, IndexCorruptError, IndexMismatchError: no usable index.
+        """
+        if not 1 <= k <= MAX_K:
+            raise QueryError(f"k must be between 1 and {MAX_K}.")
+        retriever, _ = self.current()
+        lo, hi = date_range(since, until, latest=retriever.latest_date)
+        hits = retriever.search(query, k=k, since=lo, until=hi, mode=mode)
+        used = mode if mode != "auto" else retriever.mode
+        return hits, used, retriever.fallback_reason if used == "bm25" else None
+
+    def ask(self, question: str, history: "Sequence[str | Answer]" = (), *,
+            since: str | None = None, until: str | None = None, mode: str = "auto") -> "Answer":
+        """A cited answer, as `qa ask` gives it (dates read as the CLI reads them).
+
+        Raises:
+            QueryError: an unknown mode, a bad date, an empty or unsearchable question.
+            IndexMissingError, IndexCorruptError, IndexMismatchError: no usable index.
+        """
+        if mode not in ASK_MODES:
+            raise QueryError(f"Unknown mode {mode!r}; use one of {', '.join(ASK_MODES)}.")
+        retriever, assistant = self.current()
+        lo, hi = date_range(since, until, latest=retriever.latest_date)
+        try:
+            return assistant.ask(question, list(history), since=lo, until=hi, mode=mode)
+        except IndexChangedError:  # a build removed the generation mid-answer: the new one
+            retriever.reload_if_changed()
+            return assistant.ask(question, list(history), since=lo, until=hi, mode=mode)
 
     def warm_up(self) -> None:
         """Open the index and load the model now, so the first request does not wait for it.
@@ -160,6 +203,42 @@ def _host_allowed(host: str, allowed: Sequence[str]) -> bool:
     return any(host == a or (a.startswith("*.") and host.endswith(a[1:])) for a in allowed)
 
 
+def refusal(*, host: str, authorization: str, allowed: Sequence[str] | None,
+            token: str | None, origin: str | None = None) -> tuple[int, str] | None:
+    """Why a request may not be answered, as (HTTP status, message), or None when it may.
+    The one rule for `qa serve` and `qa mcp --http`.
+
+    Args:
+        host: the request's Host header.
+        authorization: its Authorization header ("" when absent).
+        allowed: the Host names answered to (see `allowed_hosts`); None: any.
+        token: when set, `authorization` must be `Bearer <token>`.
+        origin: the Origin header a browser sends, checked against `allowed` like the Host
+            when given (None: not checked).
+    """
+    if allowed is not None:
+        name = _host_of(host)
+        if not _host_allowed(name, allowed):
+            return 400, (
+                f"This server does not answer to the host {name!r}. It answers to "
+                f"{', '.join(allowed)}; if clients reach it as {name!r} (through a proxy or "
+                f"a DNS name), start it with --allowed-host {name} or add it to the "
+                "allowed_hosts setting.")
+        if origin and origin != "null" and not _host_allowed(
+                _host_of(origin.partition("://")[2].split("/", 1)[0]), allowed):
+            # A page of another site, in a browser on this machine: it may not use the server.
+            return 400, (f"This server does not answer pages from {origin!r}. It answers to "
+                         f"{', '.join(allowed)} (--allowed-host adds a name).")
+    if token:
+        scheme, _, given = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                                 token.encode()):
+            return 401, ("This server needs a token: send the header Authorization: Bearer "
+                         "TOKEN, the token set where it runs (the serve_token setting or "
+                         "QA_SERVE_TOKEN; `qa chat --server` sends it).")
+    return None
+
+
 def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
                token: str | None = None) -> "FastAPI":
     """The HTTP API over one `Library`.
@@ -178,7 +257,6 @@ def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
     from pydantic import BaseModel, Field
     from starlette.exceptions import HTTPException
 
-    from .dates import date_range
     from .search.remote import answer_from_json
     from .types import Answer
 
@@ -192,29 +270,19 @@ def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
         return reply({"error": message}, status)
 
     hosts = None if allowed_hosts is None else list(allowed_hosts)
-    secret = token.encode() if token else None
 
     # Checked before routing, so unknown paths are covered too; the replies are the API's
     # own JSON errors (starlette's TrustedHostMiddleware answers in plain text).
     @app.middleware("http")
     async def _guard(request: Any, call_next: Any) -> Any:
-        if hosts is not None:
-            host = _host_of(request.headers.get("host", ""))
-            if not _host_allowed(host, hosts):
-                return error_reply(400, (
-                    f"This server does not answer to the host {host!r}. It answers to "
-                    f"{', '.join(hosts)}; if clients reach it as {host!r} (through a proxy or "
-                    f"a DNS name), start it with --allowed-host {host} or add it to the "
-                    "allowed_hosts setting."))
-        if secret is not None:
-            scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
-                                                                     secret):
-                reply_ = error_reply(401, (
-                    "This server needs a token: send the header Authorization: Bearer TOKEN "
-                    "(`qa chat --server` sends the serve_token setting or QA_SERVE_TOKEN)."))
+        refused = refusal(host=request.headers.get("host", ""),
+                          authorization=request.headers.get("authorization", ""),
+                          allowed=hosts, token=token)
+        if refused is not None:
+            reply_ = error_reply(*refused)
+            if refused[0] == 401:
                 reply_.headers["WWW-Authenticate"] = "Bearer"
-                return reply_
+            return reply_
         return await call_next(request)
 
     @app.exception_handler(QAError)
@@ -241,43 +309,19 @@ def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
         # A bug, or a library failing unforeseen: named, never a traceback to the client.
         return error_reply(500, f"unexpected error ({type(error).__name__}: {error})")
 
-    def dates(retriever: "Retriever", since: str | None, until: str | None
-              ) -> tuple[str | None, str | None]:
-        # The CLI's reading: "2022-02", "March 2022", "last week" (from the newest article).
-        return date_range(since, until, latest=retriever.latest_date)
-
-    def ask(question: str, history: list[str | Answer], since: str | None,
-            until: str | None, mode: str) -> JSONResponse:
-        if mode not in ASK_MODES:
-            raise QueryError(f"Unknown mode {mode!r}; use one of {', '.join(ASK_MODES)}.")
-        retriever, assistant = library.current()
-        lo, hi = dates(retriever, since, until)
-        try:
-            answer = assistant.ask(question, history, since=lo, until=hi, mode=mode)
-        except IndexChangedError:  # a build removed the generation mid-answer: the new one
-            retriever.reload_if_changed()
-            answer = assistant.ask(question, history, since=lo, until=hi, mode=mode)
-        return reply(asdict(answer))
-
     @app.get("/search")
     def search(q: str, k: int = 5, since: str | None = None, until: str | None = None,
                mode: str = "auto") -> JSONResponse:
         """Ranked passages: the body of `qa search --json`."""
-        if not 1 <= k <= MAX_K:
-            raise QueryError(f"k must be between 1 and {MAX_K}.")
-        retriever, _ = library.current()
-        lo, hi = dates(retriever, since, until)
-        hits = retriever.search(q, k=k, since=lo, until=hi, mode=mode)
-        used = mode if mode != "auto" else retriever.mode
-        return reply({"query": q, "mode": used,
-                      "fallback_reason": retriever.fallback_reason if used == "bm25" else None,
+        hits, used, fallback = library.search(q, k=k, since=since, until=until, mode=mode)
+        return reply({"query": q, "mode": used, "fallback_reason": fallback,
                       "hits": [asdict(h) for h in hits]})
 
     @app.get("/ask")
     def ask_get(q: str, since: str | None = None, until: str | None = None,
                 mode: str = "auto") -> JSONResponse:
         """A cited answer: the body of `qa ask --json`."""
-        return ask(q, [], since, until, mode)
+        return reply(asdict(library.ask(q, since=since, until=until, mode=mode)))
 
     class AskBody(BaseModel):
         question: str
@@ -297,7 +341,8 @@ def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
             except (TypeError, ValueError, KeyError) as error:
                 raise QueryError(f"history[{n}] is neither a question nor an answer "
                                  f"of `qa ask --json` ({error}).") from None
-        return ask(body.question, turns, body.since, body.until, body.mode)
+        return reply(asdict(library.ask(body.question, turns, since=body.since,
+                                        until=body.until, mode=body.mode)))
 
     @app.get("/health")
     def health() -> JSONResponse:

@@ -197,6 +197,36 @@ def test_no_index_is_503_until_one_is_built(tmp_path: Path, seed_corpus: Path, m
     assert client.get("/health").json()["stats"]["articles"] == 5
 
 
+def test_a_request_during_the_first_open_waits_for_it(seed_index: Path, monkeypatch) -> None:
+    """`qa mcp` opens the index in the background while its client connects: a question that
+    comes meanwhile is answered from the index, not told there is none."""
+    import threading
+
+    opening, release = threading.Event(), threading.Event()
+    real_open = Retriever.open.__func__
+
+    def slow_open(cls, *args: Any, **kwargs: Any) -> Retriever:
+        opening.set()
+        assert release.wait(30)
+        return real_open(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Retriever, "open", classmethod(slow_open))
+    library = Library(seed_index, embedder=HashEmbedder())
+    first = threading.Thread(target=library.current)
+    first.start()
+    assert opening.wait(30)
+    got: list[Any] = []
+    second = threading.Thread(target=lambda: got.append(library.current()))
+    second.start()
+    second.join(0.3)
+    waited = second.is_alive()
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert waited  # it waits for the open under way...
+    assert got and got[0][0].stats.articles == 5  # ...and answers from it
+
+
 def test_a_corrupt_index_is_503_naming_the_fix(seed_index: Path) -> None:
     (seed_index / "manifest.json").write_text("{ truncated", encoding="utf-8")
     client = TestClient(create_app(Library(seed_index, embedder=HashEmbedder())))
@@ -461,21 +491,27 @@ def test_allowed_hosts_and_token_in_process(library: Library) -> None:
     assert app.get("/health", headers={"Host": "localhost"}).status_code == 401
 
 
-def test_only_qa_serve_imports_the_server_libraries() -> None:
-    """The default install has no FastAPI: the rest of qa, the chat's client included, must
-    never need it."""
+def test_only_the_servers_import_the_server_libraries() -> None:
+    """The default install has no FastAPI nor MCP SDK: the rest of qa, the chat's client
+    included, must never need them. The two servers, each behind its extra, are qa/serve.py
+    and qa/mcp_server.py (which takes its schemas' pydantic from spaCy's dependencies too)."""
     import qa
 
     root = Path(qa.__file__).parent
+    servers = {root / "serve.py": (), root / "mcp_server.py": ("pydantic", "uvicorn",
+                                                                "starlette", "mcp")}
     for path in root.rglob("*.py"):
         if path == root / "serve.py":
             continue
         text = path.read_text(encoding="utf-8")
-        for library in ("fastapi", "uvicorn", "starlette", "pydantic", "httpx"):
+        for library in ("fastapi", "uvicorn", "starlette", "pydantic", "httpx", "mcp"):
+            if library in servers.get(path, ()):
+                continue
             assert f"import {library}" not in text and f"from {library}" not in text, \
                 (path.relative_to(root), library)
     probe = ("import sys, qa.cli, qa.search.remote, qa.tui.app\n"
-             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette') if m in sys.modules))")
+             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'mcp') "
+             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.strip() == "[]", out

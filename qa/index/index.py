@@ -286,6 +286,12 @@ class Index:
         """All live articles, in corpus order."""
         return [self._article(s, row) for s, row in self.order.tolist()]
 
+    def article_records(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The stored records (id, title, date, source, url...) of the live articles, in
+        corpus order, at most `limit`: what `articles` gives without reading any text."""
+        order = self.order if limit is None else self.order[:limit]
+        return [self.segments[s].articles[row] for s, row in order.tolist()]
+
     def article_record(self, row: int) -> dict[str, Any]:
         """The stored record (title, date, source...) of the article of chunk row `row`."""
         s, local = self._segment_of_row(row)

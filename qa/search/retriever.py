@@ -287,6 +287,11 @@ class Retriever:
         """All articles, in corpus order."""
         return self._index.articles()
 
+    def article_records(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The articles' records (id, title, date, source, url), in corpus order, at most
+        `limit`, without their texts: a listing that costs nothing at a million articles."""
+        return self._index.article_records(limit)
+
     def chunks_of(self, article_id: str) -> list[Chunk]:
         """An article's chunks, in order."""
         return self._index.chunks_of(article_id)
