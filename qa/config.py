@@ -177,6 +177,11 @@ def build_backend_from_env() -> str | None:
     return os.environ.get("QA_BUILD_BACKEND") or None
 
 
+def debug() -> bool:
+    """`$QA_DEBUG` set: an unexpected error prints its traceback instead of one line."""
+    return bool(os.environ.get("QA_DEBUG"))
+
+
 def ann_threshold() -> int:
     """Above this many chunks an index searches its vectors approximately (IVF);
     `$QA_ANN_THRESHOLD`, default 200,000."""

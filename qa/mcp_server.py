@@ -204,7 +204,7 @@ class QuoteResult(_Out):
     source: str
     url: str | None
     speaker: str
-    cue: str = Field(description='the attribution: "said", "wrote on Twitter"...')
+    cue: str = Field(description='the attribution: "said", "wrote in a statement"...')
     text: str
     start: int
     end: int

@@ -165,7 +165,7 @@ class Quote:
     start: int
     end: int
     sentence: Span
-    cue: str = ""  # the attribution verb or phrase: "said", "wrote on Twitter", "according to"
+    cue: str = ""  # the attribution verb or phrase: "said", "wrote in a statement", "according to"
 
 
 @dataclass(frozen=True)

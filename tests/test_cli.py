@@ -372,3 +372,22 @@ def test_search_takes_k_short_and_long(seed_index, capsys):
         assert main(["search", "China", "--index", str(seed_index), "--mode", "bm25",
                      "--json", flag, "2"]) == 0
         assert len(json.loads(capsys.readouterr().out)["hits"]) == 2
+
+
+def test_an_unexpected_error_is_one_line_unless_qa_debug(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bug reaches the user as one line naming QA_DEBUG; with QA_DEBUG set, as its traceback."""
+    import argparse
+
+    from qa.cli.console import run_command
+
+    def broken(_: argparse.Namespace) -> int:
+        raise RuntimeError("disk on fire")
+
+    args = argparse.Namespace(func=broken, command="search")
+    monkeypatch.delenv("QA_DEBUG", raising=False)
+    assert run_command(args) == 1
+    assert "unexpected error (RuntimeError: disk on fire)" in capsys.readouterr().err
+    monkeypatch.setenv("QA_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run_command(args)

@@ -33,7 +33,7 @@ With no command, opens the chat on index/ (in a terminal; otherwise prints this 
 
 examples:
   qa index --corpus ~/news                    # build the index
-  qa ask "Who leads the dockworkers’ union?"  # a cited answer
+  qa ask "Who won the mayoral election?"  # a cited answer
   qa watch                                    # keep the index current as files change
   qa                                          # the chat
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from qa import config
 from qa.errors import QAError
 from qa.text import TERMINAL_UNSAFE, terminal_safe
 from qa.types import Answer
@@ -147,11 +148,11 @@ def from_stdin(value: str, what: str) -> str:
     if sys.stdin is None or sys.stdin.isatty():
         command = "search" if what == "query" else "ask"
         raise QAError(f"`-` reads the {what} from standard input, and nothing is piped in. "
-                      f"Try: echo \"Who is Zhao Lijian?\" | qa {command} -")
+                      f"Try: echo \"Who won the election?\" | qa {command} -")
     text = " ".join(sys.stdin.read().split())
     if not text:
         raise QAError(f"Standard input held no {what}. Pipe one in, e.g. "
-                      "echo \"Who is Zhao Lijian?\" | qa ask -")
+                      "echo \"Who won the election?\" | qa ask -")
     return text
 
 
@@ -191,7 +192,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"qa: {terminal_safe(f'{exc.strerror or exc}{where}')}.{tail}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug, or a library failing in a way we did not foresee
-        if os.environ.get("QA_DEBUG"):
+        if config.debug():
             raise
         tail = " The previous index is unchanged." if args.command == "index" else ""
         print(
