@@ -40,7 +40,8 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any, Union
 
 from .errors import ConfigError
 from .regular_files import FileTooLargeError, NotRegularFileError, read_regular
@@ -73,6 +74,9 @@ sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
 SETTINGS_FILE_LIMIT = 1 << 20  # bytes: a settings file is a few lines
 
 
+Value = Union[Path, str, bool, float, None]  # what a setting holds, by its kind
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting: its name in the file, its variable, what it holds and its default."""
@@ -80,7 +84,7 @@ class Option:
     name: str
     env: str
     kind: str  # "path", "text", "bool", "fraction" or "seconds"
-    default: Any
+    default: Value
     help: str
     secret: bool = False  # `qa config` does not print its value
 
@@ -203,7 +207,7 @@ def history_path() -> Path:
     return data_dir() / "history.db"
 
 
-def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
+def load_settings(flags: Mapping[str, object] | None = None) -> Settings:
     """Resolve every setting: flags > environment > settings file > defaults.
 
     Args:
@@ -218,7 +222,7 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
     """
     flags = flags or {}
     file_values = _read_file(config_file())
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {}  # by name, each of its option's kind (the Settings fields)
     sources: list[tuple[str, str]] = []
     for option in OPTIONS:
         value, source = _resolve(option, flags.get(option.name), file_values)
@@ -227,8 +231,8 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
     return Settings(**values, sources=tuple(sources))
 
 
-def _resolve(option: Option, flag: Any, file_values: Mapping[str, tuple[Any, str]] | None
-             ) -> tuple[Any, str]:
+def _resolve(option: Option, flag: object, file_values: Mapping[str, tuple[Value, str]] | None
+             ) -> tuple[Value, str]:
     if flag is not None and flag != "":
         return _from_flag(option, flag), f"--{option.name.replace('_', '-')}"
     raw = os.environ.get(option.env)
@@ -239,32 +243,48 @@ def _resolve(option: Option, flag: Any, file_values: Mapping[str, tuple[Any, str
     if option.name in file_values:
         return file_values[option.name]
     default = option.default
-    return (Path(default) if option.kind == "path" else default), "default"
+    return (Path(str(default)) if option.kind == "path" else default), "default"
 
 
-def _setting(name: str, flag: Any = None) -> Any:
+def _setting(name: str, flag: object = None) -> Value:
     """One setting, reading the file only when no flag or variable gives it."""
     return _resolve(_BY_NAME[name], flag, None)[0]
 
 
+def _path(name: str, flag: object = None) -> Path:
+    value = _setting(name, flag)
+    return value if isinstance(value, Path) else Path(str(value)).expanduser()
+
+
+def _text(name: str, flag: object = None) -> str | None:
+    """A text setting; None when unset or empty."""
+    value = _setting(name, flag)
+    return str(value) if value not in (None, "") else None
+
+
+def _number(name: str) -> float | None:
+    value = _setting(name)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def index_path(value: str | os.PathLike[str] | None = None) -> Path:
     """The index folder: the argument, else `$QA_INDEX`, else the settings file, else `index`."""
-    return _setting("index", value)
+    return _path("index", value)
 
 
 def corpus_path(value: str | os.PathLike[str] | None = None) -> Path:
     """The corpus folder: the argument, else `$QA_CORPUS`, else the settings file, else `corpus`."""
-    return _setting("corpus", value)
+    return _path("corpus", value)
 
 
 def model_name(value: str | None = None) -> str:
     """The embedding model's name as recorded in the manifest (argument, `$QA_MODEL`, file)."""
-    return _setting("model", value)
+    return _text("model", value) or ""
 
 
 def fusion_weight(default: float) -> float:
     """The dense share of hybrid ranking: `$QA_FUSION_WEIGHT`, the file, else `default`."""
-    value = _setting("fusion_weight")
+    value = _number("fusion_weight")
     return default if value is None else value
 
 
@@ -277,7 +297,7 @@ def store_backend(value: str | None = None) -> str | None:
 
 def milvus_uri(value: str | None = None) -> str | None:
     """The Milvus address asked for (the argument, `$QA_MILVUS_URI`, the file), or None."""
-    return _setting("milvus_uri", value) or None
+    return _text("milvus_uri", value)
 
 
 def executor_name(value: str | None = None) -> str:
@@ -287,7 +307,7 @@ def executor_name(value: str | None = None) -> str:
 
 def ray_address(value: str | None = None) -> str | None:
     """The Ray cluster's address (the argument, `$QA_RAY_ADDRESS`, the file), or None."""
-    return _setting("ray_address", value) or None
+    return _text("ray_address", value)
 
 
 def allow_private_feeds() -> bool:
@@ -297,13 +317,15 @@ def allow_private_feeds() -> bool:
 
 def feed_timeout() -> float:
     """Seconds a whole feed may take (`$QA_FEED_TIMEOUT`, the file, else 30)."""
-    return float(_setting("feed_timeout"))
+    value = _number("feed_timeout")
+    assert value is not None  # the option's default is a number
+    return value
 
 
 def serve_token(value: str | None = None) -> str | None:
     """The token `qa serve` requires and `qa chat --server` sends (the argument,
     `$QA_SERVE_TOKEN`, the file), or None."""
-    return _setting("serve_token", value) or None
+    return _text("serve_token", value)
 
 
 def allowed_hosts(values: list[str] | None = None) -> list[str]:
@@ -324,13 +346,15 @@ def resolve_model_path(name: str) -> str:
 
 
 # --- reading values ---------------------------------------------------------------------
-def _from_flag(option: Option, value: Any) -> Any:
+def _from_flag(option: Option, value: object) -> Value:
     if option.kind == "path":
-        return Path(value).expanduser()
-    return value
+        return Path(str(value)).expanduser()
+    if isinstance(value, (str, bool, float, int)):
+        return value
+    raise TypeError(f"--{option.name.replace('_', '-')}: {value!r}")  # argparse gives text
 
 
-def _from_env(option: Option, raw: str) -> Any:
+def _from_env(option: Option, raw: str) -> Value:
     text = raw.strip()
     if option.kind == "path":
         return Path(text).expanduser()
@@ -372,13 +396,13 @@ def _seconds(value: float) -> float:
     return float(value)
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def _short(value: object, limit: int = 60) -> str:
     """A value as quoted in a message: repr'd, and cut (a value may be megabytes long)."""
     shown = repr(value)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-def _read_file(path: Path) -> dict[str, tuple[Any, str]]:
+def _read_file(path: Path) -> dict[str, tuple[Value, str]]:
     """The file's settings, each with where it stands ("FILE line N"); {} without a file."""
     try:
         # A regular file only (a link to one is fine): a FIFO would block every command and
@@ -410,7 +434,7 @@ def _read_file(path: Path) -> dict[str, tuple[Any, str]]:
                           'each setting as name = value, text in quotes: index = '
                           '"~/news/index".') from None
     lines = text.splitlines()
-    out: dict[str, tuple[Any, str]] = {}
+    out: dict[str, tuple[Value, str]] = {}
     for key, value in data.items():
         line = _line_of(lines, key)
         where = f"{path} line {line}" if line else str(path)
@@ -426,7 +450,7 @@ def _read_file(path: Path) -> dict[str, tuple[Any, str]]:
     return out
 
 
-def _from_file(option: Option, value: Any, where: str) -> Any:
+def _from_file(option: Option, value: object, where: str) -> Value:
     example = {"path": f'{option.name} = "~/news/{option.name}"',
                "text": f'{option.name} = "{option.default or "..."}"',
                "bool": f"{option.name} = true", "fraction": f"{option.name} = 0.5",

@@ -441,6 +441,12 @@ class FakeRetriever:
     def search(self, query: str, k: int = 5, **_: object) -> list[Hit]:
         return [_hit(p) for p in self.passages.get(query, [])][:k]
 
+    def warm_up(self) -> None:
+        pass
+
+    def articles(self) -> list[object]:
+        return []
+
 
 class FakeAssistant:
     def __init__(self, replies: dict[str, Answer]) -> None:
