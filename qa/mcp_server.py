@@ -36,7 +36,7 @@ imports textual, and settings come from the caller (qa.config), never from the e
 import functools
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -50,7 +50,11 @@ from .errors import QAError
 from .serve import MAX_K, Library, allowed_hosts, refusal
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .types import Article
+    from mcp.server.mcpserver import MCPServer
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from .search.retriever import Retriever
+    from .types import Answer, Article
 
 EXTRA_MISSING = ("qa mcp needs the MCP SDK, which the default install leaves out. Install it "
                  "with: pip install 'qa[mcp]'")
@@ -235,13 +239,12 @@ class ArticleSpan(_Out):
 
 
 # --- the server -------------------------------------------------------------------------------
-def _sdk() -> Any:
-    """The mcp package, or a QAError naming the extra to install."""
+def _sdk() -> None:
+    """Nothing when the MCP SDK is installed, else a QAError naming the extra to install."""
     try:
-        import mcp.server.mcpserver
+        import mcp.server.mcpserver  # noqa: F401
     except ImportError as exc:
         raise QAError(f"{EXTRA_MISSING} ({exc}).") from None
-    return mcp
 
 
 def article_uri(article_id: str) -> str:
@@ -266,7 +269,7 @@ def _named_errors(tool: Callable[..., T], tool_error: type[Exception]) -> Callab
     return call
 
 
-def create_server(library: Library, *, warm_up: bool = False) -> Any:
+def create_server(library: Library, *, warm_up: bool = False) -> "MCPServer":
     """The MCP server over one `Library`: tools, the articles as resources, the prompt.
 
     Args:
@@ -281,32 +284,16 @@ def create_server(library: Library, *, warm_up: bool = False) -> Any:
     """
     _sdk()
     from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-    from mcp.server.mcpserver.resources import ResourceSecurity
-    from mcp_types import Resource, ToolAnnotations
-
-    from .history import History
-
-    # Hints for clients (one may run a read-only tool without asking its user): all but ask
-    # only read the index; ask also adds a turn to qa's history, and deletes nothing.
-    reads = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
-    saves = ToolAnnotations(read_only_hint=False, destructive_hint=False,
-                            open_world_hint=False)
-
-    def tool(**options: Any) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        def register(fn: Callable[..., T]) -> Callable[..., T]:
-            server.add_tool(_named_errors(fn, ToolError), **options)
-            return fn
-        return register
+    from mcp_types import Resource
 
     @asynccontextmanager
-    async def warming(_server: Any) -> Any:
+    async def warming(_server: MCPServer) -> AsyncIterator[dict[str, object]]:
         threading.Thread(target=_warm_up, args=(library,), name="qa-warm-up",
                          daemon=True).start()
         yield {}
 
     class Server(MCPServer):
-        async def list_resources(self) -> list[Any]:
+        async def list_resources(self) -> list[Resource]:
             import anyio.to_thread
 
             listed = await super().list_resources()
@@ -323,6 +310,32 @@ def create_server(library: Library, *, warm_up: bool = False) -> Any:
     server = Server("qa", title="qa: cited answers from news articles", version=__version__,
                     instructions=INSTRUCTIONS, log_level="WARNING",
                     lifespan=warming if warm_up else None)
+
+    _add_tools(server, library)
+    _add_article_resource(server, library)
+    _add_prompt(server)
+    return server
+
+
+def _add_tools(server: "MCPServer", library: Library) -> None:
+    """search, ask, quotes and article: each a thin call into the library."""
+    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp_types import ToolAnnotations
+
+    from .history import History
+
+    # Hints for clients (one may run a read-only tool without asking its user): all but ask
+    # only read the index; ask also adds a turn to qa's history, and deletes nothing.
+    reads = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+    saves = ToolAnnotations(read_only_hint=False, destructive_hint=False,
+                            open_world_hint=False)
+
+    def tool(*, annotations: ToolAnnotations, title: str
+             ) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        def register(fn: Callable[..., T]) -> Callable[..., T]:
+            server.add_tool(_named_errors(fn, ToolError), annotations=annotations, title=title)
+            return fn
+        return register
 
     @tool(annotations=reads, title="Search the articles")
     def search(
@@ -353,7 +366,7 @@ def create_server(library: Library, *, warm_up: bool = False) -> Any:
         that answers. Quote `text` and the citations exactly, keeping their [n]. When
         `abstained` is true the articles don't say, and the citations are only the closest
         passages. Saved in qa's history like `qa ask`; pass `conversation_id` to follow up."""
-        earlier: list[Any] = []
+        earlier: list[Answer] = []
         if conversation_id is not None:  # its answers are the context, as `qa ask --continue`
             history = History.open()
             if history.conversation(conversation_id) is None:
@@ -408,6 +421,12 @@ def create_server(library: Library, *, warm_up: bool = False) -> Any:
         found = _article(retriever, id)
         return _span(found, start, end)
 
+
+def _add_article_resource(server: "MCPServer", library: Library) -> None:
+    """Each article as `qa://article/{id}`: the text every offset points into."""
+    from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+    from mcp.server.mcpserver.resources import ResourceSecurity
+
     # Article ids are index keys, never paths: `..` or a leading `/` in one (a JSON line's
     # own id) reads nothing but that article, so the SDK's path checks do not apply.
     @server.resource(ARTICLE_URI + "{+id}", name="article", title="An article's text",
@@ -423,16 +442,16 @@ def create_server(library: Library, *, warm_up: bool = False) -> Any:
         except QAError as error:
             raise ResourceError(str(error)) from None
 
+
+def _add_prompt(server: "MCPServer") -> None:
     @server.prompt(name="answer_from_citations", title="Answer only from qa's citations",
                    description="Ask qa, then answer quoting its spans verbatim with their [n].")
     def answer_from_citations(
             question: Annotated[str, Field(description="the question to answer")]) -> str:
         return PROMPT.format(question=question)
 
-    return server
 
-
-def _read_dates(retriever: Any, since: str | None, until: str | None
+def _read_dates(retriever: "Retriever", since: str | None, until: str | None
                 ) -> tuple[str | None, str | None]:
     from .dates import date_range
 
@@ -443,7 +462,7 @@ class _UnknownArticle(QAError):
     """An article id the index does not hold (for a resource: not found)."""
 
 
-def _article(retriever: Any, article_id: str) -> "Article":
+def _article(retriever: "Retriever", article_id: str) -> "Article":
     try:
         return retriever.article(article_id)
     except KeyError:
@@ -520,7 +539,8 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def http_app(server: Any, *, allowed: Sequence[str] | None, token: str | None) -> Any:
+def http_app(server: "MCPServer", *, allowed: Sequence[str] | None, token: str | None
+             ) -> "ASGIApp":
     """The streamable HTTP transport of `server` (at /mcp) as an ASGI app, answering only
     what `qa serve` would answer (`qa.serve.refusal`), with its JSON errors.
 
@@ -538,7 +558,7 @@ def http_app(server: Any, *, allowed: Sequence[str] | None, token: str | None) -
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
     names = None if allowed is None else list(allowed)
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
+    async def app(scope: "Scope", receive: "Receive", send: "Send") -> None:
         if scope["type"] == "http":
             headers = Headers(scope=scope)
             refused = refusal(host=headers.get("host", ""),
