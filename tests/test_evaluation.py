@@ -773,10 +773,10 @@ def test_eval_corpus_holds_only_the_corpus_file_and_is_stable(tmp_path: Path) ->
     from qa.corpus.ingest import load_corpus
 
     data = load_beir(make_beir(tmp_path / "tiny"), "test")
-    folder = prepare_eval_corpus(data, tmp_path / "eval" / "index.corpus")
+    folder = prepare_eval_corpus(data.corpus_path, tmp_path / "eval" / "index.corpus")
     assert sorted(p.name for p in folder.iterdir()) == ["corpus.jsonl"]  # no queries.jsonl
     first = (folder / "corpus.jsonl").stat()
-    prepare_eval_corpus(data, folder)  # a second run leaves the file alone
+    prepare_eval_corpus(data.corpus_path, folder)  # a second run leaves the file alone
     assert (folder / "corpus.jsonl").stat().st_mtime_ns == first.st_mtime_ns
     articles, skipped = load_corpus(folder)
     assert not skipped
