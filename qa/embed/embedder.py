@@ -180,7 +180,7 @@ def runtime_embedder(name: str | None, backend: str, *, threads: int | None = No
             if not _installed(package):  # fail before the corpus is read, not mid-build
                 raise ModelUnavailableError(
                     f"The {backend} build backend needs the {package} package, which is not "
-                    f"installed. Run `pip install {package}`, or use --backend torch."
+                    f"installed. Run `pip install {package}`, or use --runtime torch."
                 )
         if backend == "openvino-int8":
             return OpenVinoEmbedder(cached_openvino_int8(name), threads=threads)

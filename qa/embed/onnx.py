@@ -324,7 +324,7 @@ def quantize_openvino_int8(fp32_dir: Path, out_dir: Path, texts: Sequence[str]) 
     except Exception as exc:  # ImportError, or a broken install failing on import
         raise ModelUnavailableError(
             f"The openvino-int8 backend needs the nncf and openvino packages "
-            f"({type(exc).__name__}: {exc}). Run `make install`, or use --backend openvino."
+            f"({type(exc).__name__}: {exc}). Run `make install`, or use --runtime openvino."
         ) from exc
     reader = OnnxEmbedder(fp32_dir)
     tokenizer = reader._load_tokenizer()
@@ -368,7 +368,7 @@ def quantize_openvino_int8(fp32_dir: Path, out_dir: Path, texts: Sequence[str]) 
         if isinstance(exc, Exception) and not isinstance(exc, ModelUnavailableError):
             raise ModelUnavailableError(
                 f"Quantising the embedding model to int8 failed ({type(exc).__name__}: {exc}). "
-                "Use --backend openvino."
+                "Use --runtime openvino."
             ) from exc
         raise
     return out_dir
@@ -724,7 +724,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
             except Exception as exc:  # ImportError, or a broken install failing on import
                 raise ModelUnavailableError(
                     f"The openvino build backend needs the openvino package ({type(exc).__name__}: "
-                    f"{exc}). Run `pip install openvino`, or use --backend torch."
+                    f"{exc}). Run `pip install openvino`, or use --runtime torch."
                 ) from exc
             onnx_path = self._dir / self.config.onnx_file
             try:
@@ -736,7 +736,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
             except Exception as exc:  # OSError, parse or compile errors: all mean "no model"
                 raise ModelUnavailableError(
                     f"OpenVINO could not load the embedding model in {self._dir} "
-                    f"({type(exc).__name__}: {exc}). Use --backend torch, or rebuild the export "
+                    f"({type(exc).__name__}: {exc}). Use --runtime torch, or rebuild the export "
                     "by deleting that folder."
                 ) from exc
             self._tokenizer = tokenizer
