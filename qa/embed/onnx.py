@@ -40,6 +40,7 @@ import numpy as np
 from .. import config
 from ..errors import ModelUnavailableError
 from ..regular_files import read_regular
+from .embedder import spread_order
 
 Progress = Callable[[int, int], None]
 
@@ -612,8 +613,9 @@ class OnnxEmbedder:
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=total)
         # A stable sort keeps equal-length texts in input order: deterministic batches.
         order = np.argsort(lengths, kind="stable") if sort_by_length else np.arange(total)
-        for start in range(0, total, batch_size):
-            batch = order[start : start + batch_size]
+        starts = list(range(0, total, batch_size))
+        for k in spread_order(len(starts)) if sort_by_length else range(len(starts)):
+            batch = order[starts[k] : starts[k] + batch_size]
             yield batch, self._pad([encodings[i] for i in batch], int(lengths[batch].max()))
 
     def _pad(self, encodings: list[Any], width: int) -> dict[str, np.ndarray]:
