@@ -348,7 +348,8 @@ def test_index_has_one_flag_for_the_runtime_and_one_for_the_store(capsys, tmp_pa
     err = capsys.readouterr().err
     assert "--backend is now two flags: --runtime" in err and "--store" in err
     assert not (tmp_path / "ix").exists()
-    bash = subprocess.run([QA, "completion", "bash"], capture_output=True, text=True, timeout=60)
+    bash = subprocess.run([QA, "completion", "bash"], capture_output=True, text=True, timeout=60,
+                          check=True)
     assert 'index:--runtime) COMPREPLY=($(compgen -W "torch onnx onnx-int8 openvino' in bash.stdout
     assert 'index:--store) COMPREPLY=($(compgen -W "local milvus"' in bash.stdout
     assert "--backend" not in bash.stdout

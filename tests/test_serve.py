@@ -175,8 +175,7 @@ def test_article_chunks_and_quotes_for_the_reader(client: TestClient, local) -> 
     ("POST", "/ask", b"{not json", "not JSON"),
     # A parameter or field the endpoint does not take is named with the ones it does take,
     # not ignored (/quotes?name= answered with every quote).
-    ("GET", "/quotes?name=Zhao", None, "Unknown parameter 'name' for GET /quotes: it takes "
-                                       "speaker"),
+    ("GET", "/quotes?name=Zhao", None, "Unknown parameter 'name' for GET /quotes: it takes speaker"),
     ("GET", "/search?q=nato&kk=3", None, "it takes q, k, since, until, mode"),
     ("GET", "/search?q=nato&kk=3", None, "Did you mean 'k'?"),
     ("GET", "/chunks?article=x&id=2", None, "Unknown parameter 'id' for GET /chunks"),

@@ -8,7 +8,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 from qa import config
-from qa.errors import QAError
 from qa.text import terminal_safe
 
 from .console import CORPUS_HELP, INDEX_HELP, BuildProgress, print_json
