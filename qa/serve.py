@@ -485,7 +485,8 @@ def _add_routes(app: "FastAPI", library: Library) -> None:
             "dense_ready": retriever.dense_ready, "latest_date": retriever.latest_date,
         })
 
-    not_found = {404: {"model": ErrorReply, "description": "no such article"}}
+    not_found: dict[int | str, dict[str, Any]] = {
+        404: {"model": ErrorReply, "description": "no such article"}}
 
     @app.get("/article/{article_id:path}", response_model=Article,
              responses={**not_found, 503: errors[503]})
