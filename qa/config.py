@@ -4,7 +4,7 @@ Each setting is resolved in this order, the first that has it winning:
 
 1. a command-line flag (`--index`, `--corpus`, ...), passed in by the caller;
 2. an environment variable (`QA_INDEX`, `QA_CORPUS`, `QA_MODEL`, `QA_WATCH`, `QA_THEME`,
-   `QA_FUSION_WEIGHT`, `QA_BACKEND`, `QA_MILVUS_URI`, `QA_EXECUTOR`, `QA_RAY_ADDRESS`,
+   `QA_FUSION_WEIGHT`, `QA_RUNTIME`, `QA_STORE`, `QA_MILVUS_URI`, `QA_EXECUTOR`, `QA_RAY_ADDRESS`,
    `QA_ALLOW_PRIVATE_FEEDS`, `QA_FEED_TIMEOUT`, `QA_SERVE_TOKEN`, `QA_ALLOWED_HOSTS`);
 3. the settings file, `$XDG_CONFIG_HOME/qa/config.toml` (default `~/.config/qa/config.toml`):
 
@@ -14,7 +14,8 @@ Each setting is resolved in this order, the first that has it winning:
        watch = true
        theme = "nord"
        fusion_weight = 0.5
-       backend = "milvus"            # qa index: the search store (default: the index's own)
+       runtime = "openvino"          # qa index: the embedding runtime (default: measured)
+       store = "milvus"              # qa index: the search store (default: the index's own)
        milvus_uri = "http://milvus.internal:19530"
        executor = "ray"              # qa index: embed on a Ray cluster (default: local)
        ray_address = "10.0.0.5:6379"
@@ -101,9 +102,14 @@ OPTIONS: tuple[Option, ...] = (
     # that uses them, not here).
     Option("fusion_weight", "QA_FUSION_WEIGHT", "fraction", None,
            "the dense share of hybrid ranking, from 0 (BM25 only) to 1 (dense only)"),
+    # Unset, a build keeps the index's own runtime, else the fastest measured on this machine
+    # (qa.embed.calibrate).
+    Option("runtime", "QA_RUNTIME", "text", "",
+           "the embedding runtime `qa index` uses: torch, onnx, onnx-int8, openvino or "
+           "openvino-int8"),
     # Where `qa index` keeps the search store; unset, an index keeps the one it was built
     # with (qa.index.backend).
-    Option("backend", "QA_BACKEND", "text", "local",
+    Option("store", "QA_STORE", "text", "local",
            "the search store `qa index` builds: local (the index folder) or milvus"),
     Option("milvus_uri", "QA_MILVUS_URI", "text", "",
            "the Milvus store's address (http://host:19530) or milvus-lite file (./qa.db)"),
@@ -126,6 +132,11 @@ OPTIONS: tuple[Option, ...] = (
            "localhost, comma-separated (the names clients and proxies use)"),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
+# One word used to name both the runtime and the store; it is refused with the new names, so
+# a settings file or an environment written for it does not silently mean one of the two.
+_RENAMED = "`backend` is now two settings: `runtime` (the embedding runtime) and `store` " \
+    "(the search store: local or milvus)"
+_RENAMED_ENV = {"QA_BACKEND": "QA_STORE", "QA_BUILD_BACKEND": "QA_RUNTIME"}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -139,7 +150,8 @@ class Settings:
     watch: bool
     theme: str
     fusion_weight: float | None  # None: qa.search.retriever.HYBRID_ALPHA
-    backend: str
+    runtime: str
+    store: str
     milvus_uri: str
     executor: str
     ray_address: str
@@ -174,11 +186,6 @@ def cache_dir() -> Path:
     measured build backend, evaluation indexes)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base).expanduser() / "qa"
-
-
-def build_backend_from_env() -> str | None:
-    """The embedding runtime `$QA_BUILD_BACKEND` names for builds, or None."""
-    return os.environ.get("QA_BUILD_BACKEND") or None
 
 
 def debug() -> bool:
@@ -221,6 +228,7 @@ def load_settings(flags: Mapping[str, object] | None = None) -> Settings:
             value of the wrong kind; or a QA_* variable does.
     """
     flags = flags or {}
+    _refuse_renamed_env()
     file_values = _read_file(config_file())
     values: dict[str, Any] = {}  # by name, each of its option's kind (the Settings fields)
     sources: list[tuple[str, str]] = []
@@ -288,11 +296,26 @@ def fusion_weight(default: float) -> float:
     return default if value is None else value
 
 
-def store_backend(value: str | None = None) -> str | None:
-    """The search store asked for (the argument, `$QA_BACKEND`, the file); None when none
+def embedding_runtime(value: str | None = None) -> str | None:
+    """The embedding runtime asked for (the argument, `$QA_RUNTIME`, the file); None when none
+    is: a build keeps the index's own, else the fastest measured here."""
+    _refuse_renamed_env()
+    return _setting("runtime", value) or None
+
+
+def search_store(value: str | None = None) -> str | None:
+    """The search store asked for (the argument, `$QA_STORE`, the file); None when none
     is: an index keeps its own."""
-    found, source = _resolve(_BY_NAME["backend"], value, None)
+    _refuse_renamed_env()
+    found, source = _resolve(_BY_NAME["store"], value, None)
     return None if source == "default" else str(found)
+
+
+def _refuse_renamed_env() -> None:
+    for old, new in _RENAMED_ENV.items():
+        if os.environ.get(old):
+            raise ConfigError(f"{old} is no longer read: {_RENAMED}. Set {new} instead "
+                              f"(`export {new}=...`) and unset {old}.")
 
 
 def milvus_uri(value: str | None = None) -> str | None:
@@ -439,6 +462,9 @@ def _read_file(path: Path) -> dict[str, tuple[Value, str]]:
         line = _line_of(lines, key)
         where = f"{path} line {line}" if line else str(path)
         option = _BY_NAME.get(key)
+        if key == "backend":
+            raise ConfigError(f"settings file {where}: {_RENAMED}. Write runtime = \"openvino\" "
+                              'or store = "milvus" instead.')
         if option is None:
             close = difflib.get_close_matches(key, list(_BY_NAME), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""

@@ -6,10 +6,13 @@
     GET  /health                                     generation, counts, model, mode
     GET  /article/{id}   GET /chunks?article=ID   GET /quotes?speaker=NAME   (the chat's reader
                                                      and /quotes)
+    GET  /docs  /redoc  /openapi.json                 the API described (Swagger UI, ReDoc)
 
 Bodies are the CLI's `--json` shapes (`dataclasses.asdict` of qa's types). A `QAError`
-becomes `{"error": message}`: HTTP 400 for a bad query, 503 when the index is missing,
-corrupt or otherwise unusable; nothing else ever shows a traceback (500 names the error).
+becomes `{"error": message}`: HTTP 400 for a bad query (an unknown query parameter or body
+field too, naming the ones the endpoint takes), 503 when the index is missing, corrupt or
+otherwise unusable; nothing else ever shows a traceback (500 names the error). /docs and
+/redoc load their scripts from the fastapi-offline package, never from a CDN.
 
 Who may ask: `qa serve` answers only requests whose `Host` header names the address it
 listens on, localhost, or a name given with `--allowed-host` / the `allowed_hosts` setting
@@ -26,11 +29,13 @@ The endpoints are plain functions: FastAPI runs them in its thread pool, so the 
 FAISS (CPU-bound, and releasing the GIL) work for several requests at once; the Retriever and
 Assistant are thread-safe.
 
-This is the only module that imports FastAPI (the `serve` extra: pip install 'qa[serve]').
+This is the only module that imports FastAPI (the `serve` extra: pip install 'qa[serve]',
+which brings fastapi-offline for the documentation pages' scripts).
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoints' parameter types
 # at run time, and the ones defined inside `create_app` resolve only as real objects.
+import difflib
 import hmac
 import socket
 import threading
@@ -44,7 +49,8 @@ from .dates import date_range
 from .errors import IndexChangedError, IndexMissingError, QAError, QueryError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from fastapi import FastAPI
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
 
     from .answer import Assistant
     from .embed.embedder import Embedder
@@ -239,9 +245,35 @@ def refusal(*, host: str, authorization: str, allowed: Sequence[str] | None,
     return None
 
 
+# What /docs and /redoc say above the endpoints (the OpenAPI description).
+API_GUIDE = """Cited answers from a folder of news articles, as JSON: the bodies are the `--json`
+of `qa search` and `qa ask`. Every `text` with `start` and `end` is exactly
+`article.text[start:end]` of its `article_id` (GET /article/ID gives that text).
+
+Errors are `{"error": message}`: 400 for a bad query (an unknown parameter names the ones the
+endpoint takes), 401 without the token when one is set, 404 for an unknown article, 503
+while there is no usable index."""
+DATES = ('YYYY-MM-DD, YYYY-MM, YYYY, "March 2022", "last week", "last month" or "last year", '
+         "read as `qa search --since` reads them")
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's scripts, served from the package
+DOCS_PAGES = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+
+
+def _offline_docs() -> Any:
+    """fastapi_offline: FastAPI with /docs and /redoc whose scripts come from the package
+    (Swagger UI and ReDoc), not a CDN: a server may have no internet, and a page that loads
+    scripts from elsewhere is one more party that sees who uses it."""
+    try:
+        import fastapi_offline
+    except ImportError as exc:
+        raise QAError(f"{EXTRA_MISSING} ({exc}).") from None
+    return fastapi_offline
+
+
 def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
                token: str | None = None) -> "FastAPI":
-    """The HTTP API over one `Library`.
+    """The HTTP API over one `Library`, with its documentation at /docs (Swagger UI) and
+    /redoc, and the OpenAPI schema at /openapi.json.
 
     Args:
         allowed_hosts: the Host names it answers to (see `allowed_hosts`); None: any (for
@@ -252,85 +284,183 @@ def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
         QAError: FastAPI is not installed (the message names `pip install 'qa[serve]'`).
     """
     fastapi = _fastapi()
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
-    from pydantic import BaseModel, Field
-    from starlette.exceptions import HTTPException
+    from fastapi import Request
 
-    from .search.remote import answer_from_json
-    from .types import Answer
+    from .version import __version__
 
-    app = fastapi.FastAPI(title="qa", summary="Cited answers from a folder of news articles.",
-                          docs_url=None, redoc_url=None)
+    def only_known_parameters(request: Request) -> None:
+        _refuse_unknown_parameters(request)
 
-    def reply(payload: Any, status: int = 200) -> JSONResponse:
-        return JSONResponse(payload, status_code=status)
+    dependencies = [fastapi.Depends(only_known_parameters)]
+    if token:  # the schema says so, and /docs gets an "Authorize" button to send it
+        from fastapi.security import HTTPBearer
 
-    def error_reply(status: int, message: str) -> JSONResponse:
-        return reply({"error": message}, status)
+        dependencies.append(fastapi.Depends(HTTPBearer(auto_error=False)))
+    app = _offline_docs().FastAPIOffline(
+        title="qa", summary="Cited answers from a folder of news articles.",
+        description=API_GUIDE, version=__version__, static_url=DOCS_ASSETS,
+        # Swagger UI would send the schema to an online validator for its badge.
+        swagger_ui_parameters={"validatorUrl": None}, dependencies=dependencies)
+    _guard(app, None if allowed_hosts is None else list(allowed_hosts), token)
+    _reply_errors(app)
+    _add_routes(app, library)
+    return app
 
-    hosts = None if allowed_hosts is None else list(allowed_hosts)
 
-    # Checked before routing, so unknown paths are covered too; the replies are the API's
-    # own JSON errors (starlette's TrustedHostMiddleware answers in plain text).
+def _refuse_unknown_parameters(request: "Request") -> None:
+    """An endpoint's query parameters are the ones it declares: `/quotes?name=…` is a 400
+    naming `speaker`, not every quote as if no filter had been asked for."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not getattr(route, "include_in_schema", False):
+        return
+    known = [p.alias for p in dependant.query_params]
+    unknown = [name for name in request.query_params if name not in known]
+    if not unknown:
+        return
+    path = getattr(route, "path", request.url.path)
+    takes = (f"it takes {', '.join(known)}" if known else "it takes no query parameters")
+    close = difflib.get_close_matches(unknown[0], known, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    names = ", ".join(repr(u) for u in unknown)
+    raise QueryError(f"Unknown parameter {names} for {request.method} {path}: {takes} "
+                     f"(/docs lists every endpoint).{hint}")
+
+
+def _guard(app: "FastAPI", hosts: list[str] | None, token: str | None) -> None:
+    """Refuse what `refusal` refuses, before routing, so unknown paths are covered too; the
+    replies are the API's own JSON errors (starlette's TrustedHostMiddleware answers in
+    plain text)."""
+
     @app.middleware("http")
-    async def _guard(request: Any, call_next: Any) -> Any:
+    async def _refuse(request: Any, call_next: Any) -> Any:
+        path = request.url.path
+        # The documentation is the API's shape, as the README gives it: a browser opens it
+        # without the token (its "Authorize" button then sends the token with each request).
+        docs = path in DOCS_PAGES or path.startswith(DOCS_ASSETS + "/")
         refused = refusal(host=request.headers.get("host", ""),
                           authorization=request.headers.get("authorization", ""),
-                          allowed=hosts, token=token)
+                          allowed=hosts, token=None if docs else token)
         if refused is not None:
-            reply_ = error_reply(*refused)
+            reply_ = _error_reply(*refused)
             if refused[0] == 401:
                 reply_.headers["WWW-Authenticate"] = "Bearer"
             return reply_
         return await call_next(request)
 
+
+def _reply(payload: Any, status: int = 200) -> "JSONResponse":
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(payload, status_code=status)
+
+
+def _error_reply(status: int, message: str) -> "JSONResponse":
+    return _reply({"error": message}, status)
+
+
+def _reply_errors(app: "FastAPI") -> None:
+    """Every failure as `{"error": message}`, never a traceback."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
     @app.exception_handler(QAError)
-    def _qa_error(request: Any, error: QAError) -> JSONResponse:
-        return error_reply(400 if isinstance(error, QueryError) else 503, str(error))
+    def _qa_error(request: Any, error: QAError) -> "JSONResponse":
+        return _error_reply(400 if isinstance(error, QueryError) else 503, str(error))
 
     @app.exception_handler(RequestValidationError)
-    def _bad_request(request: Any, error: RequestValidationError) -> JSONResponse:
+    def _bad_request(request: Any, error: RequestValidationError) -> "JSONResponse":
         problems = []
         for item in error.errors():
             if item.get("type") == "json_invalid":
                 problems.append("The request body is not JSON.")
                 continue
             where = ".".join(str(p) for p in item.get("loc", ())[1:]) or "request"
+            if item.get("type") == "extra_forbidden":
+                problems.append(f"{where}: unknown field; the body's fields are "
+                                f"{', '.join(ASK_FIELDS)}")
+                continue
             problems.append(f"{where}: {item.get('msg', 'invalid')}")
-        return error_reply(400, "; ".join(problems) or "Bad request.")
+        return _error_reply(400, "; ".join(problems) or "Bad request.")
 
     @app.exception_handler(HTTPException)
-    def _http_error(request: Any, error: HTTPException) -> JSONResponse:
-        return error_reply(error.status_code, str(error.detail))
+    def _http_error(request: Any, error: HTTPException) -> "JSONResponse":
+        return _error_reply(error.status_code, str(error.detail))
 
     @app.exception_handler(Exception)
-    def _unexpected(request: Any, error: Exception) -> JSONResponse:
+    def _unexpected(request: Any, error: Exception) -> "JSONResponse":
         # A bug, or a library failing unforeseen: named, never a traceback to the client.
-        return error_reply(500, f"unexpected error ({type(error).__name__}: {error})")
+        return _error_reply(500, f"unexpected error ({type(error).__name__}: {error})")
 
-    @app.get("/search")
-    def search(q: str, k: int = 5, since: str | None = None, until: str | None = None,
-               mode: str = "auto") -> JSONResponse:
-        """Ranked passages: the body of `qa search --json`."""
-        hits, used, fallback = library.search(q, k=k, since=since, until=until, mode=mode)
-        return reply({"query": q, "mode": used, "fallback_reason": fallback,
-                      "hits": [asdict(h) for h in hits]})
 
-    @app.get("/ask")
-    def ask_get(q: str, since: str | None = None, until: str | None = None,
-                mode: str = "auto") -> JSONResponse:
-        """A cited answer: the body of `qa ask --json`."""
-        return reply(asdict(library.ask(q, since=since, until=until, mode=mode)))
+ASK_FIELDS = ("question", "history", "since", "until", "mode")
+
+
+def _add_routes(app: "FastAPI", library: Library) -> None:
+    """The endpoints. Their parameters, descriptions and response models are what /docs,
+    /redoc and /openapi.json show; the bodies are `asdict` of qa's types, as the CLI's
+    `--json`."""
+    from fastapi import Query
+    from fastapi.responses import JSONResponse
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from .search.remote import answer_from_json
+    from .types import Answer, Article, Chunk, Hit, IndexStats, Quote
+
+    class SearchReply(BaseModel):
+        query: str
+        mode: str = Field(description="how the hits were ranked: hybrid, dense or bm25")
+        fallback_reason: str | None = Field(description="why BM25 alone ranked them")
+        hits: list[Hit]
+
+    class Health(BaseModel):
+        status: str
+        generation: str
+        stats: IndexStats
+        mode: str
+        fallback_reason: str | None
+        dense_ready: bool
+        latest_date: str | None
+
+    class ErrorReply(BaseModel):
+        error: str = Field(description="what went wrong, and what to do about it")
 
     class AskBody(BaseModel):
+        model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
         question: str
-        history: list[str | dict[str, Any]] = Field(default_factory=list)
-        since: str | None = None
-        until: str | None = None
-        mode: str = "auto"
+        history: list[str | dict[str, Any]] = Field(
+            default_factory=list, description="the earlier turns, oldest first: questions, "
+                                              "or earlier answers as /ask returned them")
+        since: str | None = Field(None, description=f"only articles from this date on: {DATES}")
+        until: str | None = Field(None, description=f"only articles up to this date: {DATES}")
+        mode: str = Field("auto", description="auto, hybrid or bm25")
 
-    @app.post("/ask")
+    errors: dict[int | str, dict[str, Any]] = {
+        400: {"model": ErrorReply, "description": "a bad query or an unknown parameter"},
+        503: {"model": ErrorReply, "description": "no usable index (yet)"}}
+    since_q = Query(None, description=f"only articles published on or after this date: {DATES}")
+    until_q = Query(None, description=f"only articles published on or before this date: {DATES}")
+
+    @app.get("/search", response_model=SearchReply, responses=errors)
+    def search(q: str = Query(description="the words to look for"),
+               k: int = Query(5, description=f"how many passages, 1 to {MAX_K}"),
+               since: str | None = since_q, until: str | None = until_q,
+               mode: str = Query("auto", description="auto (hybrid, or bm25 when the model "
+                                                     "cannot load), hybrid, dense or bm25")
+               ) -> JSONResponse:
+        """Ranked passages: the body of `qa search --json`."""
+        hits, used, fallback = library.search(q, k=k, since=since, until=until, mode=mode)
+        return _reply({"query": q, "mode": used, "fallback_reason": fallback,
+                       "hits": [asdict(h) for h in hits]})
+
+    @app.get("/ask", response_model=Answer, responses=errors)
+    def ask_get(q: str = Query(description="the question"), since: str | None = since_q,
+                until: str | None = until_q,
+                mode: str = Query("auto", description="auto, hybrid or bm25")) -> JSONResponse:
+        """A cited answer: the body of `qa ask --json`."""
+        return _reply(asdict(library.ask(q, since=since, until=until, mode=mode)))
+
+    @app.post("/ask", response_model=Answer, responses=errors)
     def ask_post(body: AskBody) -> JSONResponse:
         """A cited answer to a question in a conversation: `history` holds the earlier turns,
         oldest first, as question strings or earlier answers (their JSON)."""
@@ -341,40 +471,44 @@ def create_app(library: Library, *, allowed_hosts: Sequence[str] | None = None,
             except (TypeError, ValueError, KeyError) as error:
                 raise QueryError(f"history[{n}] is neither a question nor an answer "
                                  f"of `qa ask --json` ({error}).") from None
-        return reply(asdict(library.ask(body.question, turns, since=body.since,
-                                        until=body.until, mode=body.mode)))
+        return _reply(asdict(library.ask(body.question, turns, since=body.since,
+                                         until=body.until, mode=body.mode)))
 
-    @app.get("/health")
+    @app.get("/health", response_model=Health, responses={503: errors[503]})
     def health() -> JSONResponse:
         """Which generation answers, what it holds, and how it searches."""
         retriever, _ = library.current()
-        return reply({
+        return _reply({
             "status": "ok", "generation": retriever.generation,
             "stats": asdict(retriever.stats), "mode": retriever.mode,
             "fallback_reason": retriever.fallback_reason,
             "dense_ready": retriever.dense_ready, "latest_date": retriever.latest_date,
         })
 
-    @app.get("/article/{article_id:path}")
+    not_found: dict[int | str, dict[str, Any]] = {
+        404: {"model": ErrorReply, "description": "no such article"}}
+
+    @app.get("/article/{article_id:path}", response_model=Article,
+             responses={**not_found, 503: errors[503]})
     def article(article_id: str) -> JSONResponse:
         """One article with its full text (what citations' offsets point into)."""
         retriever, _ = library.current()
-        return reply(asdict(_article_or_404(retriever.article, article_id)))
+        return _reply(asdict(_article_or_404(retriever.article, article_id)))
 
-    @app.get("/chunks")
-    def chunks(article: str) -> JSONResponse:
+    @app.get("/chunks", response_model=list[Chunk], responses={**not_found, **errors})
+    def chunks(article: str = Query(description="the article's id")) -> JSONResponse:
         """An article's chunks, in order."""
         retriever, _ = library.current()
         _article_or_404(retriever.article, article)
-        return reply([asdict(c) for c in retriever.chunks_of(article)])
+        return _reply([asdict(c) for c in retriever.chunks_of(article)])
 
-    @app.get("/quotes")
-    def quotes(speaker: str | None = None) -> JSONResponse:
+    @app.get("/quotes", response_model=list[Quote], responses=errors)
+    def quotes(speaker: str | None = Query(None, description="whose quotes (a name or part "
+                                                             "of one); all when left out")
+               ) -> JSONResponse:
         """Attributed quotes, of one speaker when given (as the chat's /quotes lists them)."""
         retriever, _ = library.current()
-        return reply([asdict(q) for q in retriever.quotes(speaker)])
-
-    return app
+        return _reply([asdict(q) for q in retriever.quotes(speaker)])
 
 
 def _article_or_404(read: Callable[[str], Any], article_id: str) -> Any:

@@ -102,11 +102,11 @@ def test_ray_build_on_two_nodes_equals_a_local_build_and_survives_a_killed_node(
     shutil.copytree(seed_corpus, killed_corpus)
     spec = {"builds": [
         {"corpus": str(seed_corpus), "index": str(tmp_path / "ray"),
-         "args": ["--backend", BACKEND]},
+         "args": ["--runtime", BACKEND]},
         {"corpus": str(seed_corpus), "index": str(tmp_path / "ray"),
-         "args": ["--backend", BACKEND], "add_files": {"harbour-strike.md": NEW_ARTICLE}},
+         "args": ["--runtime", BACKEND], "add_files": {"harbour-strike.md": NEW_ARTICLE}},
         {"corpus": str(killed_corpus), "index": str(tmp_path / "ray-killed"),
-         "args": ["--backend", BACKEND], "kill_worker": True},
+         "args": ["--runtime", BACKEND], "kill_worker": True},
     ], "max_seconds": 240}
     result = run_driver(prefix, "ray_driver.py", spec, tmp_path, timeout=360)
     assert "error" not in result, result["error"]
@@ -193,7 +193,7 @@ def test_qa_index_with_an_unreachable_cluster_says_what_to_run(seed_corpus: Path
     run = subprocess.run(
         [sys.executable, "-c", "import sys; from qa.cli import main; sys.exit(main(sys.argv[1:]))",
          "index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "index"),
-         "--executor", "ray", "--ray-address", address, "--backend", BACKEND],
+         "--executor", "ray", "--ray-address", address, "--runtime", BACKEND],
         capture_output=True, text=True, timeout=120, cwd=HERE.parent)
     assert run.returncode == 2, run.stderr
     assert f"No Ray cluster answers at {address}" in run.stderr

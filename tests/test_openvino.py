@@ -130,10 +130,10 @@ def test_openvino_backend_without_the_package_is_a_clear_error(no_openvino, seed
                                                               capsys):
     from qa.cli import main
 
-    with pytest.raises(ModelUnavailableError, match="pip install openvino.*--backend torch"):
+    with pytest.raises(ModelUnavailableError, match="pip install openvino.*--runtime torch"):
         build_embedder(MODEL, "openvino")
     code = main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),
-                 "--backend", "openvino"])
+                 "--runtime", "openvino"])
     assert code != 0
     err = capsys.readouterr().err
     assert "pip install openvino" in err and "Traceback" not in err
@@ -143,7 +143,7 @@ def test_openvino_backend_without_the_package_is_a_clear_error(no_openvino, seed
 @pytest.mark.integration
 def test_openvino_failing_at_load_is_model_unavailable(no_openvino):
     embedder = OpenVinoEmbedder(_cached_export(MODEL))  # constructed: reads config.json only
-    with pytest.raises(ModelUnavailableError, match="pip install openvino.*--backend torch"):
+    with pytest.raises(ModelUnavailableError, match="pip install openvino.*--runtime torch"):
         embedder.encode(["x"])
     assert not embedder.loaded
 

@@ -67,7 +67,7 @@ def _key(path: Path) -> str:
 @pytest.fixture
 def hash_default_embedder(monkeypatch):
     """`qa index` in-process with HashEmbedder instead of the real model (seconds saved)."""
-    monkeypatch.setenv("QA_BUILD_BACKEND", "torch")  # the backend default_embedder() stands for
+    monkeypatch.setenv("QA_RUNTIME", "torch")  # the backend default_embedder() stands for
     monkeypatch.setattr("qa.build.builder.default_embedder", lambda name=None: HashEmbedder())
 
 

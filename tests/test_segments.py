@@ -175,7 +175,7 @@ def test_qa_index_optimize_on_the_command_line(seed_corpus, tmp_path, monkeypatc
     build_index(seed_corpus, index, embedder=HashEmbedder())
     assert len(read_manifest(index)["segments"]) == 2
     assert main(["index", "--optimize", "--corpus", str(seed_corpus), "--index", str(index),
-                 "--backend", "torch"]) == 0
+                 "--runtime", "torch"]) == 0
     assert len(read_manifest(index)["segments"]) == 1
     assert "Updated" in capsys.readouterr().out
 

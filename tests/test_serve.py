@@ -173,6 +173,15 @@ def test_article_chunks_and_quotes_for_the_reader(client: TestClient, local) -> 
     ("POST", "/ask", {"question": "When was that?", "history": [{"text": "x"}]},
      "history[0] is neither a question nor an answer"),
     ("POST", "/ask", b"{not json", "not JSON"),
+    # A parameter or field the endpoint does not take is named with the ones it does take,
+    # not ignored (/quotes?name= answered with every quote).
+    ("GET", "/quotes?name=Zhao", None, "Unknown parameter 'name' for GET /quotes: it takes speaker"),
+    ("GET", "/search?q=nato&kk=3", None, "it takes q, k, since, until, mode"),
+    ("GET", "/search?q=nato&kk=3", None, "Did you mean 'k'?"),
+    ("GET", "/chunks?article=x&id=2", None, "Unknown parameter 'id' for GET /chunks"),
+    ("GET", "/health?verbose=1", None, "it takes no query parameters"),
+    ("POST", "/ask", {"question": "Who is Wang Yi?", "histroy": ["x"]},
+     "histroy: unknown field; the body's fields are question, history, since, until, mode"),
 ])
 def test_a_bad_request_is_400_with_a_message(client: TestClient, method: str, path: str,
                                              body: Any, words: str) -> None:
@@ -290,6 +299,59 @@ def test_serve_help_has_an_example(capsys) -> None:
         main(["serve", "--help"])
     shown = capsys.readouterr().out
     assert "qa serve --index" in shown and "curl" in shown and "qa chat --server" in shown
+
+
+def test_every_endpoint_is_in_the_help_the_readme_and_the_schema(client: TestClient,
+                                                                 capsys) -> None:
+    from qa.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    shown = capsys.readouterr().out
+    readme = (HERE.parent / "README.md").read_text(encoding="utf-8")
+    schema = client.get("/openapi.json").json()
+    paths = {path.split("{")[0].rstrip("/") for path in schema["paths"]}
+    assert paths == {"/search", "/ask", "/quotes", "/article", "/chunks", "/health"}
+    for path in paths | {"/docs", "/redoc"}:
+        assert f"{path}" in shown and f"`GET {path}" in readme, path
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+            for name in declared:  # each parameter in the help, as NAME= or ?NAME=
+                assert f"{name}=" in shown, (path, name)
+            # Each says what it returns: a schema, not just "Successful Response".
+            assert "$ref" in json.dumps(operation["responses"]["200"]), (path, method)
+    assert {"Answer", "Hit", "Quote", "Article", "Chunk", "SearchReply", "Health"} <= set(
+        schema["components"]["schemas"])
+
+
+def test_docs_work_offline(client: TestClient) -> None:
+    """/docs and /redoc: Swagger UI and ReDoc, every script and stylesheet served by qa."""
+    import re
+
+    for page, title in (("/docs", "Swagger UI"), ("/redoc", "ReDoc")):
+        reply = client.get(page)
+        assert reply.status_code == 200 and title in reply.text
+        assert not re.findall(r"https?://", reply.text), "a page that needs the internet"
+        assets = re.findall(r'(?:src|href)="([^"]+)"', reply.text)
+        assert assets
+        for asset in assets:
+            fetched = client.get(asset)
+            assert fetched.status_code == 200 and len(fetched.content) > 1000, asset
+    assert '"validatorUrl": null' in client.get("/docs").text  # no online validator badge
+
+
+def test_docs_open_without_the_token_and_offer_to_send_it(library: Library) -> None:
+    guarded = TestClient(create_app(library, allowed_hosts=["testserver"], token="s3cret"))
+    assert guarded.get("/docs").status_code == 200
+    schema = guarded.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"] == {
+        "HTTPBearer": {"type": "http", "scheme": "bearer"}}
+    assert guarded.get("/health").status_code == 401
+    assert guarded.get("/quotes").status_code == 401
+    assert guarded.get("/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    # The Host rule still holds for the documentation.
+    assert guarded.get("/docs", headers={"Host": "evil.example"}).status_code == 400
 
 
 # --- the client the chat uses ---------------------------------------------------------------

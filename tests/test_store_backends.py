@@ -534,12 +534,10 @@ def test_cli_store_errors_say_what_to_run(seed_corpus: Path, tmp_path: Path, cap
 
     index = tmp_path / "index"
     build(seed_corpus, index, "local", None)
-    args = ["index", "--corpus", str(seed_corpus), "--index", str(index), "--backend", "milvus"]
+    args = ["index", "--corpus", str(seed_corpus), "--index", str(index), "--store", "milvus"]
     assert main(args) == 2  # no address anywhere
     err = capsys.readouterr().err
     assert "--milvus-uri" in err and "Traceback" not in err
-    assert main([*args, "--backend", "onnx", "--backend", "torch"]) == 2
-    assert "at most once" in capsys.readouterr().err
     need_milvus()
     assert main([*args, "--milvus-uri", "http://127.0.0.1:1"]) == 2  # a closed port
     err = capsys.readouterr().err
@@ -570,7 +568,7 @@ def test_without_pymilvus_the_message_names_the_extra(seed_index: Path, tmp_path
     assert "pip install 'qa[scale]'" in out.stderr and "Traceback" not in out.stderr
     # ...and a build asked for a Milvus store says the same, before anything is written.
     out = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--index", str(index),
-                          "--corpus", str(tmp_path / "nowhere"), "--backend", "milvus",
+                          "--corpus", str(tmp_path / "nowhere"), "--store", "milvus",
                           "--milvus-uri", str(tmp_path / "x.db")],
                          capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 2, out.stdout
@@ -615,7 +613,7 @@ def test_kill_mid_upsert_keeps_every_acknowledged_row(tmp_path: Path) -> None:
 @pytest.mark.scale
 def test_cli_index_into_milvus_lite_then_ask_cites_exactly(real_seed_index: Path,
                                                            tmp_path: Path) -> None:
-    """`qa index --backend milvus --milvus-uri ./x.db` on a built index, then `qa ask`."""
+    """`qa index --store milvus --milvus-uri ./x.db` on a built index, then `qa ask`."""
     need_milvus()
     prefix = netns_prefix("milvus-lite")
     index = tmp_path / "index"
@@ -628,7 +626,7 @@ def test_cli_index_into_milvus_lite_then_ask_cites_exactly(real_seed_index: Path
         return subprocess.run([*prefix, sys.executable, "-m", "qa.cli", *args], cwd=work,
                               capture_output=True, text=True, timeout=240)
 
-    built = qa("index", "--corpus", str(corpus), "--index", str(index), "--backend", "milvus",
+    built = qa("index", "--corpus", str(corpus), "--index", str(index), "--store", "milvus",
                "--milvus-uri", "./x.db")
     assert built.returncode == 0, built.stderr
     assert "not embedded again" in built.stderr, built.stderr

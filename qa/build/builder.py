@@ -188,8 +188,8 @@ def build_index(
         model: a model name or path, when no embedder is given.
         backend: "torch", "onnx", "onnx-int8" or "openvino" (about twice as fast as torch,
             same vectors; see docs/benchmarks.md), when no embedder is given. Default:
-            $QA_BUILD_BACKEND, else the index's own backend, else "openvino" when the
-            openvino package is installed, else "torch".
+            the `runtime` setting ($QA_RUNTIME), else the index's own backend, else the
+            fastest measured on this machine (qa.embed.calibrate).
         wait: seconds to wait for another build's lock before giving up.
         store: where searches rank chunks: "local" (the folder's own FAISS and BM25 parts)
             or "milvus" (a Milvus collection, synced before the manifest is published; see
@@ -211,7 +211,7 @@ def build_index(
     # The store first: a missing or unreachable address fails before any model loads.
     store_uri = _store_uri(index_dir, store, milvus_uri)
     if embedder is None:
-        backend = backend or config.build_backend_from_env() or _live_backend(index_dir)
+        backend = backend or config.embedding_runtime() or _live_backend(index_dir)
         if backend != "torch":  # the first build on a machine exports the model (~30 s)
             _announce_export(progress, config.model_name(model), quantize=backend == "onnx-int8")
         embedder = build_embedder(model, backend) if backend != "torch" else default_embedder(model)

@@ -58,7 +58,7 @@ def _pymilvus() -> Any:
         raise StoreUnavailableError(
             "A Milvus search store needs pymilvus, which is not installed. "
             f"Run `{INSTALL_HINT}`, or keep the index's store local: "
-            "`qa index --backend local`.") from exc
+            "`qa index --store local`.") from exc
     return pymilvus
 
 

@@ -1,6 +1,6 @@
 """Keeping a Milvus store in step with the generations an index folder publishes.
 
-A build that keeps its search store in Milvus (`qa index --backend milvus`) does, in order:
+A build that keeps its search store in Milvus (`qa index --store milvus`) does, in order:
 
 1. `StoreSync.open`: connect and make sure the collection exists. A store the previous
    manifest does not record (a migration, another address, a collection someone dropped) is
