@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
+import common
 
 SECTION = "Warm answer: sentence vectors at index time"
 SETS = {"wikinews": [("wikinews.jsonl", "test"), ("wikinews_fresh.jsonl", "test")],

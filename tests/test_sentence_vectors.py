@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import HashEmbedder
+
 from qa import Retriever, build_index
 from qa.errors import IndexCorruptError
 from qa.index import Index, read_manifest, verify

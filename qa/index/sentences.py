@@ -70,7 +70,7 @@ class SentenceVectors:
         self.rows = rows  # float16 (m, dim): an ndarray, or NpyRanges
 
     @classmethod
-    def of(cls, vectors: np.ndarray) -> "SentenceVectors":
+    def of(cls, vectors: np.ndarray) -> SentenceVectors:
         """Store float32 vectors (unit rows, or zero rows for sentences not embedded).
 
         Raises:
@@ -90,7 +90,7 @@ class SentenceVectors:
         return cls(stored)
 
     @classmethod
-    def zeros(cls, n: int, dim: int) -> "SentenceVectors":
+    def zeros(cls, n: int, dim: int) -> SentenceVectors:
         return cls(np.zeros((n, dim), DTYPE))
 
     @property
@@ -98,7 +98,7 @@ class SentenceVectors:
         return int(self.rows.shape[1])
 
     def __len__(self) -> int:
-        return int(len(self.rows))
+        return len(self.rows)
 
     def read(self, lo: int, hi: int) -> np.ndarray:
         """Rows [lo, hi) as float32, each checked (zero rows: sentences not embedded).
@@ -130,7 +130,7 @@ class SentenceVectors:
                                                                 dtype=DTYPE)))
 
     @classmethod
-    def load(cls, folder: Path, n_rows: int) -> "SentenceVectors":
+    def load(cls, folder: Path, n_rows: int) -> SentenceVectors:
         """Open a segment's sentence vectors for reading by range (`n_rows`: its sentence
         rows, from the chunk table).
 
