@@ -133,7 +133,10 @@ def measure(corpus: str, profiled: int) -> dict:
         fresh.ask(q, list(history))
     profile.disable()
     n = min(profiled, len(asks))
+    files = retriever.manifest["files"]
+    sentence_bytes = sum(v for k, v in files.items() if k.endswith("/sent_vectors.npy"))
     return {"corpus": corpus, "chunks": retriever.stats.chunks, "questions": len(asks),
+            "sentence_bytes_per_chunk": sentence_bytes / max(retriever.stats.chunks, 1),
             "p50_ms": common.percentile(walls, 50), "p90_ms": common.percentile(walls, 90),
             "mean_ms": statistics.fmean(walls),
             "stages_p50_ms": {s: common.percentile(v, 50) for s, v in stages.items()},
@@ -180,6 +183,10 @@ def render(results: dict[str, dict[str, dict]], commits: dict[str, str], corpora
             same = f"{cites} / {len(a)}"
         out.append(f"| {corpus} | {rows[-1]['chunks']} | {rows[-1]['questions']} | " + " | ".join(
             f"{r['p50_ms']:.0f} | {r['p90_ms']:.0f}" for r in rows) + f" | {same} |")
+    last = labels[-1]
+    sizes = ", ".join(f"{corpus} {results[last][corpus]['sentence_bytes_per_chunk']:,.0f}"
+                      for corpus in corpora)
+    out += ["", f"The sentence vectors part ({last}) takes, in bytes per chunk: {sizes}."]
     out += ["", "Time per stage, mean ms per answer (inclusive):", "",
             "| corpus | checkout | " + " | ".join(s for s in dict.fromkeys(s for *_, s in STAGES))
             + " | answer |", "|---|---|" + "---:|" * (len(dict.fromkeys(s for *_, s in STAGES)) + 1)]
