@@ -41,6 +41,18 @@ SECTION = "Warm answer: sentence vectors at index time"
 SETS = {"wikinews": [("wikinews.jsonl", "test"), ("wikinews_fresh.jsonl", "test")],
         "seeds": [("seeds.jsonl", "test")]}
 WIKINEWS = common.NEWS / "wikinews"
+NOTES = [
+    "What changed: candidate sentences are embedded when the index is built (a float16 part of "
+    "each segment, qa/index/sentences.py) instead of at question time, the search's query "
+    "vector is reused by the answerer instead of being encoded twice, and the question's spaCy "
+    "parse runs on one BLAS thread (on two, OpenBLAS's threads waited for each other on "
+    "spaCy's small matrices: 200-450 ms a parse at load 20, 29-32 ms on one thread).",
+    "",
+    "Same answers: citations and abstention equal question by question. On the synthetic "
+    "sizes they cannot be: there the chunk and sentence vectors of the index are random "
+    "(bench/common.py), while the code before embedded candidate sentences with the real "
+    "model at question time; those rows measure time only.",
+]
 WARM_UP = ["What happened today?", "Who said it?", "Why did prices rise?"]
 # (module, class or None, attribute, stage): what the timed pass wraps, where it exists.
 STAGES = [
@@ -183,6 +195,7 @@ def render(results: dict[str, dict[str, dict]], commits: dict[str, str], corpora
             same = f"{cites} / {len(a)}"
         out.append(f"| {corpus} | {rows[-1]['chunks']} | {rows[-1]['questions']} | " + " | ".join(
             f"{r['p50_ms']:.0f} | {r['p90_ms']:.0f}" for r in rows) + f" | {same} |")
+    out += ["", *NOTES]
     last = labels[-1]
     sizes = ", ".join(f"{corpus} {results[last][corpus]['sentence_bytes_per_chunk']:,.0f}"
                       for corpus in corpora)
