@@ -41,7 +41,7 @@ def test_round_trip_every_chunk_offset_is_exact(seed_corpus, tmp_path):
 
 def test_manifest_records_what_the_issue_asks(seed_index):
     m = read_manifest(seed_index)
-    assert m["format_version"] == 4
+    assert m["format_version"] == 5
     assert m["model"] == {"name": "test-hash-64", "dim": 64, "normalized": True}
     assert m["tokenizer"]["lowercase"] is True and m["tokenizer"]["stopwords"]
     assert m["counts"]["articles"] == 5 and m["counts"]["chunks"] > 5
@@ -72,7 +72,7 @@ def test_adding_one_article_embeds_only_its_chunks(seed_corpus, tmp_path):
     assert len(report.unchanged) == 5 and not report.changed and not report.removed
     after = Retriever.open(index, embedder=HashEmbedder())
     new_chunks = after.chunks_of("2022-02-10-lighthouse-strike")
-    assert report.embedded_chunks == len(new_chunks) == counting.calls
+    assert report.embedded_chunks == len(new_chunks) == counting.jobs[0]
     # Unchanged articles keep their chunk ids and texts.
     kept = {c.id: c.text for a in after.articles() for c in after.chunks_of(a.id)}
     assert {k: v for k, v in kept.items() if k in old_vectors} == old_vectors
@@ -92,7 +92,7 @@ def test_changed_and_removed_articles(seed_corpus, tmp_path):
     assert len(report.removed) == 1 and len(report.changed) == 1 and len(report.unchanged) == 3
     r = Retriever.open(index, embedder=HashEmbedder())
     assert r.stats.articles == 4
-    assert counting.calls == len(r.chunks_of(report.changed[0]))
+    assert counting.jobs[0] == len(r.chunks_of(report.changed[0]))
     assert all(h.article_id != report.removed[0] for h in r.search("China Russia NATO", k=50, mode="bm25"))
 
 
@@ -104,7 +104,7 @@ def test_unchanged_corpus_is_a_no_op_and_full_rebuilds(seed_corpus, tmp_path):
     report = build_index(seed_corpus, index, embedder=counting)
     assert report.up_to_date and counting.calls == 0 and read_manifest(index)["data"] == data
     report = build_index(seed_corpus, index, embedder=counting, full=True)
-    assert report.full and report.embedded_chunks == report.chunks == counting.calls
+    assert report.full and report.embedded_chunks == report.chunks == counting.jobs[0]
     assert read_manifest(index)["data"] != data
 
 

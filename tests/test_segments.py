@@ -92,7 +92,7 @@ def test_an_update_writes_one_segment_and_leaves_the_others_as_they_were(seed_co
     new = index / m["segments"][1]["name"]
     ids = json.loads((new / "articles.json").read_text())["id"]
     assert sorted(ids) == sorted([*report.added, *report.changed])
-    assert m["segments"][1]["chunks"] == counting.calls  # only the new segment was embedded
+    assert m["segments"][1]["chunks"] == counting.jobs[0]  # only the new segment was embedded
     # The changed article's old chunks are the first segment's deletions.
     ix = Index.open(index)
     assert m["segments"][0]["deleted_chunks"] == len(ix.deleted[0]) > 0

@@ -158,12 +158,12 @@ def test_bm25_postings_pointing_past_the_chunks_are_a_clear_error_when_searched(
         r.search("China Russia NATO", k=3, mode="bm25")
 
 
-def test_the_files_of_a_version_4_index(seed_index):
-    """The layout of format version 4, file by file: a change of it bumps FORMAT_VERSION."""
+def test_the_files_of_a_version_5_index(seed_index):
+    """The layout of format version 5, file by file: a change of it bumps FORMAT_VERSION."""
     from qa.index import FORMAT_VERSION
 
     m = read_manifest(seed_index)
-    assert FORMAT_VERSION == m["format_version"] == 4
+    assert FORMAT_VERSION == m["format_version"] == 5
     seg, gen = m["segments"][0]["name"], m["data"]
     tree = {p.relative_to(seed_index).as_posix() for p in seed_index.rglob("*")}
     segment_files = {
@@ -175,6 +175,7 @@ def test_the_files_of_a_version_4_index(seed_index):
         "quote_article.npy", "quote_spans.npy", "quote_speaker.npy", "quote_cue.npy",
         "quote_names.json",
         "phrase_article.npy", "phrase_spans.npy", "phrase_label.npy",
+        "sent_vectors.npy",
     }
     generation_files = {".qa-generation", "terms.json", "df.npy", "deleted.npy", "order.npy"}
     assert tree == {".qa-index", ".lock", "manifest.json", seg, gen,

@@ -12,10 +12,17 @@ None: any sentence may answer it, and no phrase is marked.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..corpus import nlp
 from ..text import stem
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+    from threadpoolctl import ThreadpoolController
 
 PERSON = frozenset({"PERSON", "ORG", "NORP"})
 TIME = frozenset({"DATE", "TIME"})
@@ -105,9 +112,29 @@ class AnswerType:
         return bool(self.labels - NOUN_PHRASE)
 
 
+_ONE_THREAD = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _blas() -> "ThreadpoolController":
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def parse(question: str) -> "Doc":
+    """The question's parse, on one BLAS thread: spaCy's matrices for one question are
+    small, and several BLAS threads spend more time waiting for each other (and, on a busy
+    machine, for a core) than multiplying (docs/benchmarks.md, "Warm answer: sentence vectors
+    at index time"). The limit is the process's; the lock keeps two questions from undoing
+    each other's."""
+    with _ONE_THREAD, _blas().limit(limits=1, user_api="blas"):
+        return nlp.parse_question(question)
+
+
 def answer_type(question: str) -> AnswerType:
     """Read the kind of answer `question` asks for from its parse (`qa.corpus.nlp.parse_question`)."""
-    doc = nlp.parse_question(question)
+    doc = parse(question)
     entities = tuple(dict.fromkeys(e.text for e in doc.ents))
     tokens = list(doc)
     if not tokens:

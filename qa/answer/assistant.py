@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from ..errors import ModelUnavailableError, QueryError
 from ..corpus.quotes import is_person, speaker_matches
-from ..search.retriever import Retriever
-from ..types import Answer, Hit, Quote
+from ..search.retriever import Found, Retriever
+from ..types import Answer, Quote
 from .candidates import Candidate, gather, in_range
 from .compose import OTHER_VIEW_SHARE, Composer, range_text, without_overlaps
 from .conversation import Turn
@@ -94,9 +96,10 @@ class Assistant:
         fits the model on; also a way to see why an answer was chosen."""
         evidence = self._evidence()
         q = read_question(question, history, today=evidence.corpus_today())
-        candidates = gather(q, self._search(evidence, q.search, q.since, q.until, mode), evidence)
+        found = self._search(evidence, q.search, q.since, q.until, mode)
+        candidates = gather(q, found.hits, evidence)
         lexical, _ = self._lexical(evidence, mode)
-        self._describe(evidence, q, candidates, lexical)
+        self._describe(evidence, q, candidates, lexical, found.query_vector)
         return candidates, lexical
 
     # ------------------------------------------------------------------ one generation
@@ -120,20 +123,21 @@ class Assistant:
         if q.dates_from_question:
             notes.append(f"Searching articles published {range_text(q.since, q.until)}, "
                          "as the question asks.")
-        hits = self._search(evidence, q.search, q.since, q.until, mode)
-        if not hits and q.dates_from_question:
+        found = self._search(evidence, q.search, q.since, q.until, mode)
+        if not found.hits and q.dates_from_question:
             # "What happened there in 2014?": the date is about the event, not the article.
             notes.append(f"No article was published {range_text(q.since, q.until)}; "
                          "searched all articles instead.")
             q = replace(q, since=None, until=None)
-            hits = self._search(evidence, q.search, None, None, mode)
+            found = self._search(evidence, q.search, None, None, mode)
+        hits = found.hits
         lexical, reason = self._lexical(evidence, mode)
         candidates = gather(q, hits, evidence)
         try:
-            self._describe(evidence, q, candidates, lexical)
+            self._describe(evidence, q, candidates, lexical, found.query_vector)
         except ModelUnavailableError as exc:
             lexical, reason = True, f"model could not be loaded: {exc}"
-            self._describe(evidence, q, candidates, lexical)
+            self._describe(evidence, q, candidates, lexical, None)
         model = load_model("lexical" if lexical else "hybrid")
         ranked = model.rank(candidates)
         confidence = model.confidence(ranked)
@@ -188,17 +192,20 @@ class Assistant:
         return False, None
 
     def _search(self, evidence: Evidence, query: str, since: str | None, until: str | None,
-                mode: str) -> list[Hit]:
-        return list(evidence.retriever.search(query, k=self.k, since=since, until=until,
-                                              mode=mode))
+                mode: str) -> Found:
+        return evidence.retriever.find(query, k=self.k, since=since, until=until, mode=mode)
 
     def _describe(self, evidence: Evidence, q: Question, candidates: list[Candidate],
-                  lexical: bool) -> None:
-        """Fill the candidates' features (raises ModelUnavailableError when the model to
-        embed with cannot load)."""
-        qvec = vectors = None
-        if not lexical and candidates:
-            qvec = evidence.retriever.encode([q.search])[0]
+                  lexical: bool, qvec: np.ndarray | None) -> None:
+        """Fill the candidates' features. `qvec`: the query's vector from the search (None:
+        the search did not embed it; then it is embedded here, and raises
+        ModelUnavailableError when the model cannot load)."""
+        vectors = None
+        if lexical or not candidates:
+            qvec = None
+        else:
+            if qvec is None:
+                qvec = evidence.retriever.encode([q.search])[0]
             vectors = evidence.sentence_vectors([(c.chunk_id, c.start) for c in candidates],
                                                 [c.text for c in candidates])
         t = q.answer_type

@@ -186,8 +186,15 @@ class Evidence:
 
     # --- vectors and word counts ----------------------------------------------------------
     def sentence_vectors(self, keys: Sequence[tuple[int, int]], texts: Sequence[str]) -> np.ndarray:
-        """Each sentence's vector (`keys`: (chunk id, start)), embedded once per generation."""
-        cache = self.caches.vectors
+        """Each sentence's vector (`keys`: (chunk id, start)): the index's, embedded at build
+        time (qa.index.sentences), read once per generation. A sentence the index holds no
+        vector for is embedded here, once per generation."""
+        cache = self.caches.vectors  # chunk id -> {sentence start: vector}
+        for chunk in dict.fromkeys(chunk for chunk, _ in keys):
+            if chunk not in cache:
+                stored = self.retriever.sentence_vectors(chunk)
+                cache[chunk] = {} if stored is None else {
+                    start: v for (start, _), v in zip(*stored) if v.any()}
         got = [cache.get(chunk, {}).get(start) for chunk, start in keys]
         missing = [i for i, v in enumerate(got) if v is None]
         if missing:
@@ -202,7 +209,7 @@ class Evidence:
         return np.stack(got)  # type: ignore[arg-type]
 
     def vector(self, chunk_id: int, start: int) -> np.ndarray | None:
-        """A sentence vector already computed, or None."""
+        """A sentence vector already read or computed, or None."""
         return self.caches.vectors.get(chunk_id, {}).get(start)
 
     def rarity(self, words: Sequence[str]) -> Rarity | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -54,6 +55,7 @@ from ..index.bm25 import B, EPSILON, K1, Postings, term_counts
 from ..index.chunks import ChunkTable
 from ..index.phrases import PhraseTableBuilder
 from ..index.quotes import QuoteTableBuilder
+from ..index.sentences import SentenceVectors, cited_rows
 from ..index.texts import ArticleTable, TextStore
 from ..index.store_sync import (
     StoreSync,
@@ -113,6 +115,7 @@ class _Part:
     ends: list[int]
     sentences: list[list[tuple[int, int]]]
     vectors: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None  # one row per span of `sentences`, flattened
     quotes: list[Quote] = field(default_factory=list)
     phrases: list[Phrase] = field(default_factory=list)
 
@@ -328,6 +331,7 @@ def _build(corpus_dir: Path, index_dir: Path, owner: str, prev: Index | None,
             part.phrases, part.quotes = list(found.phrases), list(found.quotes)
     finally:
         analysis.close()
+    _embed_sentences(parts, embedder, executor)
     if progress:
         progress("write", 0, 1)
     for seg, rows in deleted.items():
@@ -566,6 +570,31 @@ def _embed_new_parts(parts: list[_Part], embedder: Embedder, executor: Executor,
     return len(texts)
 
 
+def _embed_sentences(parts: list[_Part], embedder: Embedder, executor: Executor) -> None:
+    """Embed the sentences an answer may cite (qa.index.sentences), each distinct text once,
+    with the executor that embedded the chunks. Needs the articles' phrases (sentence roles)."""
+    unique: dict[str, int] = {}
+    wanted: list[list[tuple[int, int]]] = []  # per part: (sentence row, text number)
+    for p in parts:
+        spans = [span for chunk in p.sentences for span in chunk]
+        rows = cited_rows(p.article.text, spans, p.phrases)
+        wanted.append([(i, unique.setdefault(p.article.text[spans[i][0]:spans[i][1]], len(unique)))
+                       for i in rows])
+    texts = list(unique)
+    ids = np.asarray([int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(),
+                                     "little", signed=True) for t in texts], dtype=np.int64)
+    vectors = executor.embed(EmbedJob(ids=ids, texts=texts, model=embedder.name,
+                                      backend=backend_of(embedder))) if texts else None
+    dim = int(vectors.shape[1]) if vectors is not None else next(
+        (int(p.vectors.shape[1]) for p in parts if p.vectors is not None), _dim_of(embedder) or 1)
+    for p, rows in zip(parts, wanted):
+        out = np.zeros((sum(len(c) for c in p.sentences), dim), np.float32)
+        if rows and vectors is not None:
+            at, which = zip(*rows)
+            out[list(at)] = vectors[list(which)]
+        p.sentence_vectors = out
+
+
 def _segment_data(parts: list[_Part], file_keys: dict[str, tuple[int, int]],
                   embedder: Embedder) -> SegmentData:
     """The new segment of an update (or the only one of a full build): its articles' texts,
@@ -612,6 +641,9 @@ def _segment_data(parts: list[_Part], file_keys: dict[str, tuple[int, int]],
         postings=Postings.from_counts(counts, words),
         quotes=quotes.table(),
         phrases=phrases.table(),
+        sentence_vectors=SentenceVectors.of(
+            np.concatenate([p.sentence_vectors for p in parts if p.sentence_vectors is not None])
+            if parts else np.zeros((0, dim), np.float32)),
         vectors=np.concatenate(blocks).astype(np.float32, copy=False) if blocks
         else np.zeros((0, dim), np.float32),
     )

@@ -576,7 +576,13 @@ class Index:
         Ids that are not live here (chunks of a newer build, or of a crashed one) are dropped."""
         if ranked.rows is not None:
             return ranked.rows, ranked.scores
-        ids = np.asarray(ranked.ids, dtype=np.int64)
+        rows, found = self.rows_of_chunk_ids(ranked.ids)
+        return rows, np.asarray(ranked.scores, dtype=np.float64)[found]
+
+    def rows_of_chunk_ids(self, chunk_ids: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the live chunks among `chunk_ids`, in their order, and a mask of
+        which ids are live here."""
+        ids = np.asarray(chunk_ids, dtype=np.int64)
         if self._live_ids is None:
             # Live rows only: an article deleted and added again has its id twice, once dead.
             rows = np.flatnonzero(self.live) if self.live is not None \
@@ -585,10 +591,31 @@ class Index:
             self._live_ids = (self.chunk_ids[rows][order], rows[order])
         sorted_ids, rows_of = self._live_ids
         if not len(sorted_ids) or not len(ids):
-            return np.zeros(0, np.int64), np.zeros(0)
+            return np.zeros(0, np.int64), np.zeros(len(ids), bool)
         pos = np.clip(np.searchsorted(sorted_ids, ids), 0, len(sorted_ids) - 1)
         found = sorted_ids[pos] == ids
-        return rows_of[pos][found], np.asarray(ranked.scores, dtype=np.float64)[found]
+        return rows_of[pos][found], found
+
+    def sentence_vectors(self, chunk_id: int) -> tuple[tuple[tuple[int, int], ...], np.ndarray] | None:
+        """A live chunk's sentence spans and their vectors, float32 rows in the same order
+        (qa.index.sentences: zeros for a sentence never cited); None for an id not live here.
+
+        Raises:
+            IndexCorruptError: the part is damaged, or a vector fails its exactness check.
+        """
+        rows, _ = self.rows_of_chunk_ids([chunk_id])
+        if not len(rows):
+            return None
+        s, local = self._segment_of_row(int(rows[0]))
+        seg = self.segments[s]
+        with self._reading():
+            c = seg.chunks
+            try:
+                vectors = seg.sentence_vectors.read(int(c.sent_ptr[local]),
+                                                    int(c.sent_ptr[local + 1]))
+            except READ_ERRORS as exc:
+                raise corrupt(seg.folder, exc) from exc
+            return c.sentences(local), vectors
 
     def vectors(self) -> np.ndarray:
         """Every live chunk's vector, in row order (tests and benchmarks)."""

@@ -9,6 +9,7 @@
       vectors.npy [+ dense.faiss]                             dense   (qa.index.dense)
       quote_*.npy, quote_names.json                           quotes  (qa.index.quotes)
       phrase_*.npy                                            phrases (qa.index.phrases)
+      sent_vectors.npy                                        sentences (qa.index.sentences)
 
 A build writes one for new and changed articles; a merge writes one from several. Once a
 manifest names it, it is never modified: deletions live in the generation folder.
@@ -24,16 +25,18 @@ from typing import Any
 import numpy as np
 
 from ..errors import IndexCorruptError
-from . import bm25, chunks, dense, phrases, quotes, texts
+from . import bm25, chunks, dense, phrases, quotes, sentences, texts
 from .bm25 import Postings
 from .chunks import ChunkTable
 from .ownership import mark_generation
 from .phrases import PhraseTable
 from .quotes import QuoteTable
+from .sentences import SentenceVectors
 from .files import READ_ERRORS
 from .texts import ArticleTable, TextStore, corrupt
 
-PART_FILES = (*texts.FILES, *chunks.FILES, *bm25.POSTINGS_FILES, *quotes.FILES, *phrases.FILES)
+PART_FILES = (*texts.FILES, *chunks.FILES, *bm25.POSTINGS_FILES, *quotes.FILES, *phrases.FILES,
+              *sentences.FILES)
 DENSE_FILES = dense.FILES
 
 
@@ -47,6 +50,7 @@ class SegmentData:
     postings: Postings
     quotes: QuoteTable
     phrases: PhraseTable
+    sentence_vectors: SentenceVectors
     vectors: np.ndarray | None  # float32 (chunks x dim); None: the index has no dense part
     dense_index: Any = None  # an IVF index over `vectors` (None: exact search, made on load)
     dense_layout: dict[str, Any] | None = None
@@ -64,6 +68,7 @@ class SegmentData:
         self.postings.save(folder)
         self.quotes.save(folder)
         self.phrases.save(folder)
+        self.sentence_vectors.save(folder)
         if self.vectors is not None:
             dense.save_dense(folder, self.vectors, self.dense_index)
 
@@ -89,6 +94,7 @@ class Segment:
         self._postings: Postings | None = None
         self._quotes: QuoteTable | None = None
         self._phrases: PhraseTable | None = None
+        self._sentence_vectors: SentenceVectors | None = None
         self._dense: Any = None
         try:
             self.articles = ArticleTable.load(self.folder)
@@ -151,6 +157,11 @@ class Segment:
     @property
     def phrases(self) -> PhraseTable:
         return self._once("_phrases", lambda: PhraseTable.load(self.folder, self.n_articles))
+
+    @property
+    def sentence_vectors(self) -> SentenceVectors:
+        return self._once("_sentence_vectors", lambda: SentenceVectors.load(
+            self.folder, int(self.chunks.sent_ptr[-1])))
 
     def dense_index(self) -> Any:
         """The FAISS index (loaded on first use). Raises what loading raised."""

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dense
+from . import dense, sentences
 from .bm25 import CorpusStats, Postings
 from .chunks import ChunkTable, ranges
 from .files import READ_ERRORS, file_checksums, file_sizes, file_stamps, save_npy
@@ -475,6 +475,7 @@ def merge_segments(inputs: Sequence[Segment | SegmentData], alive: Sequence[np.n
     terms: dict[str, int] = {}
     builder = QuoteTableBuilder()
     phrase_builder = PhraseTableBuilder()
+    sentence_blocks: list[np.ndarray] = []
     has_vectors = all(_has_vectors(seg) for seg in inputs)
     for seg, live in zip(inputs, alive):
         rows = np.flatnonzero(live)
@@ -527,6 +528,9 @@ def merge_segments(inputs: Sequence[Segment | SegmentData], alive: Sequence[np.n
         phrases = seg.phrases
         prows = np.flatnonzero(mapping[phrases.article.astype(np.int64)] >= 0)
         phrase_builder.add_rows(phrases, prows, mapping[phrases.article[prows]])
+        ptr = np.asarray(table.sent_ptr, dtype=np.int64)
+        sentence_blocks.append(seg.sentence_vectors.take(ranges(ptr[chunk_rows],
+                                                                ptr[chunk_rows + 1])))
     width = len(terms)
     blocks = [sparse.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], width))
               for b in count_blocks]
@@ -542,6 +546,8 @@ def merge_segments(inputs: Sequence[Segment | SegmentData], alive: Sequence[np.n
         articles=ArticleTable.of(articles), texts=TextStore.concat(text_pieces), chunks=chunks,
         postings=Postings.from_counts(counts, vocab), quotes=builder.table(),
         phrases=phrase_builder.table(),
+        sentence_vectors=sentences.concat(
+            sentence_blocks, max((seg.sentence_vectors.dim for seg in inputs), default=1)),
         vectors=np.concatenate(vector_blocks) if has_vectors and vector_blocks else
         (np.zeros((0, 1), np.float32) if has_vectors else None),
     )

@@ -47,6 +47,16 @@ from ..dates import parse_date
 class _Ranked:
     rows: np.ndarray  # chunk rows, best first
     scores: np.ndarray
+    query_vector: np.ndarray | None = None  # the dense list's query, as encoded
+
+
+@dataclass(frozen=True)
+class Found:
+    """A search's hits, and the query's vector when the search embedded it (None: BM25
+    only), so that whoever reads the hits need not embed the query again."""
+
+    hits: list[Hit]
+    query_vector: np.ndarray | None
 
 
 class Retriever:
@@ -198,6 +208,12 @@ class Retriever:
         Raises:
             QueryError: empty query, bad dates, unknown mode.
         """
+        return self.find(query, k, since=since, until=until, mode=mode).hits
+
+    def find(self, query: str, k: int = 5, *, since: DateLike = None, until: DateLike = None,
+             mode: str = "auto") -> Found:
+        """`search`, with the query's vector (`Found.query_vector`: the row `encode` gives
+        for the query as searched, None when the search was BM25 only)."""
         if mode not in MODES:
             raise QueryError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
         if not query or not query.strip():
@@ -222,9 +238,11 @@ class Retriever:
                 if mode == "dense":
                     raise QueryError(f"Dense search is unavailable: {exc}") from exc
                 self.mode, self.fallback_reason = "bm25", str(exc)
+        vector = dense.query_vector if dense is not None else None
         if mode == "dense":
             assert dense is not None
-            return _hits(ix, dense.rows[:k], dense.scores[:k], ["dense"] * min(k, len(dense.rows)))
+            return Found(_hits(ix, dense.rows[:k], dense.scores[:k],
+                               ["dense"] * min(k, len(dense.rows))), vector)
         if not tokens and dense is None:
             raise QueryError(
                 "The question has no searchable words (only stop-words or punctuation). "
@@ -233,17 +251,18 @@ class Retriever:
         sparse_ranked = _lexical_search(ix, query, tokens, depth, dates)
         if dense is None:
             n = min(k, len(sparse_ranked.rows))
-            return _hits(ix, sparse_ranked.rows[:n], sparse_ranked.scores[:n], ["bm25"] * n)
-        return self._fuse(ix, dense, sparse_ranked, k)
+            return Found(_hits(ix, sparse_ranked.rows[:n], sparse_ranked.scores[:n],
+                               ["bm25"] * n), None)
+        return Found(self._fuse(ix, dense, sparse_ranked, k), vector)
 
     def _dense_search(self, ix: Index, query: str, depth: int,
                       dates: DateRange | None) -> _Ranked:
         self._ensure_dense(ix)
         qv = self.encode([query])
         if ix.n_chunks == 0:
-            return _Ranked(np.zeros(0, np.int64), np.zeros(0))
+            return _Ranked(np.zeros(0, np.int64), np.zeros(0), qv[0])
         rows, scores = ix.ranked_rows(ix.store.dense_search(qv, min(depth, ix.n_chunks), dates))
-        return _Ranked(rows, scores)
+        return _Ranked(rows, scores, qv[0])
 
     def _fuse(self, ix: Index, dense: _Ranked, sparse_: _Ranked, k: int) -> list[Hit]:
         """Merge the dense and BM25 candidate lists.
@@ -350,6 +369,12 @@ class Retriever:
         """What the NLP pipeline found in one article at index time (entities, noun phrases,
         sentences that are not answers), in text order; empty for an unknown id."""
         return self._index.phrases_of(article_id)
+
+    def sentence_vectors(self, chunk_id: int) -> tuple[tuple[tuple[int, int], ...],
+                                                      np.ndarray] | None:
+        """A chunk's sentence spans and their vectors, embedded at index time
+        (`Index.sentence_vectors`); None for a chunk not in the generation read now."""
+        return self._index.sentence_vectors(chunk_id)
 
     def quotes_in(self, article_id: str) -> list[Quote]:
         """One article's quotes, in text order (an empty list for an unknown id)."""
