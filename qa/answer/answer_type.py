@@ -12,10 +12,15 @@ None: any sentence may answer it, and no phrase is marked.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..corpus import nlp
 from ..text import stem
+
+if TYPE_CHECKING:  # spaCy costs ~0.5 s to import: the parse is qa.corpus.nlp's
+    from spacy.tokens import Token
 
 PERSON = frozenset({"PERSON", "ORG", "NORP"})
 TIME = frozenset({"DATE", "TIME"})
@@ -162,7 +167,7 @@ def answer_type(question: str) -> AnswerType:
     return of(None, frozenset())
 
 
-def _common_noun(tokens):  # type: ignore[no-untyped-def]
+def _common_noun(tokens: Sequence[Token]) -> Token | None:
     """The first common noun among `tokens` (proper names and possessives skipped: "Eliud
     Kipchoge's time" -> "time")."""
     for t in tokens:
@@ -174,7 +179,7 @@ def _common_noun(tokens):  # type: ignore[no-untyped-def]
     return None
 
 
-def _unwrapped(noun):  # type: ignore[no-untyped-def]
+def _unwrapped(noun: Token) -> Token:
     """The noun a wrapper noun stands for: "name of the airline" -> "airline"."""
     if noun.lower_ in _WRAPPERS:
         for child in noun.children:
@@ -185,7 +190,11 @@ def _unwrapped(noun):  # type: ignore[no-untyped-def]
     return noun
 
 
-def _category(noun, of) -> AnswerType:  # type: ignore[no-untyped-def]
+# of(kind, labels, head=None, subject=None) -> the question's AnswerType.
+_Of = Callable[..., AnswerType]
+
+
+def _category(noun: Token, of: _Of) -> AnswerType:
     """The answer type of "which/what <noun>" ("the name of <noun>": a proper name)."""
     inner = _unwrapped(noun)
     key = stem(inner.lower_)
