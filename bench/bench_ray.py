@@ -115,7 +115,7 @@ def ray_build(corpus: Path, index: Path, backend: str, nodes: int, seconds: floa
     report = json.loads(build["stdout"])
     from qa.index import read_manifest
 
-    by_node = read_manifest(index)["executor"]["chunks_by_node"]
+    by_node = read_manifest(index).executor["chunks_by_node"]
     names = {result["head"]: "head", result.get("worker"): "second"}
     return {"chunks": report["embedded_chunks"], "seconds": report["seconds"],
             "steady": steady_rate(build["stderr_times"]),

@@ -17,6 +17,7 @@ from conftest import SHARED, HashEmbedder
 
 from qa.answer.baseline import BaselineAssistant, candidate_sentences, rrf_rank
 from qa.errors import QAError, QueryError
+from qa.index import LOCK, manifest_path
 from qa.evaluation import (
     SQUAD_CORPUS_FILE,
     answer_confidence,
@@ -663,7 +664,7 @@ def test_evaluate_qa_on_squad_builds_its_own_index_once(tmp_path: Path, eval_cac
     assert report.questions == 3 and report.kinds["unanswerable"] == 1
     assert report.articles == 4  # all paragraphs, the test split's as distractors
     index = Path(report.index)
-    assert index.parent.parent == eval_cache and (index / "manifest.json").is_file()
+    assert index.parent.parent == eval_cache and manifest_path(index).is_file()
     corpus_file = Path(report.corpus) / SQUAD_CORPUS_FILE
     lines = [json.loads(x) for x in corpus_file.read_text().splitlines()]
     assert [x["id"] for x in lines][:2] == ["Magnitogorsk#1", "Magnitogorsk#2"]
@@ -764,7 +765,7 @@ def test_qa_eval_qa_on_a_tiny_dev_file(tmp_path: Path) -> None:
     assert out["answer_in_top_k"] == pytest.approx(1.0) and out["k"] == 3
     assert out["baseline"]["correct_abstention_off_topic"] == 0.0  # it never abstains
     after = _files(index)
-    after.pop(".lock"), before.pop(".lock")  # the up-to-date check held the lock: its pid
+    after.pop(LOCK), before.pop(LOCK)  # the up-to-date check held the lock: its pid
     assert after == before
 
 

@@ -14,7 +14,7 @@ from conftest import HashEmbedder
 
 from qa import Retriever, build_index
 from qa.errors import IndexCorruptError
-from qa.index import Index, read_manifest, verify
+from qa.index import Index, file_name, part_path, read_manifest, verify
 from qa.index.sentences import (
     FILE,
     MAX_DEVIATION,
@@ -62,7 +62,7 @@ def test_the_part_follows_updates_deletions_and_merges(seed_corpus, tmp_path):
     files[1].write_text(files[1].read_text(encoding="utf-8") + "\nOne more sentence.\n",
                         encoding="utf-8")  # a change: deleted there, added here
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    assert len(read_manifest(index)["segments"]) == 2
+    assert len(read_manifest(index).segments) == 2
     _check_every_chunk(index)
     # The question sentence of the new article is never cited: not embedded.
     ix = Index.open(index)
@@ -71,18 +71,17 @@ def test_the_part_follows_updates_deletions_and_merges(seed_corpus, tmp_path):
     text = ix.article("tulips").text
     assert [bool(v.any()) for v in vectors] == [not text[s:e].endswith("?") for s, e in spans]
     build_index(seed_corpus, index, embedder=HashEmbedder(), optimize=True)  # a merge
-    assert len(read_manifest(index)["segments"]) == 1
+    assert len(read_manifest(index).segments) == 1
     _check_every_chunk(index)
     assert verify(index) == []
 
 
 def test_a_changed_file_is_caught_by_its_checksum(seed_index):
-    seg = seed_index / read_manifest(seed_index)["segments"][0]["name"]
-    path = seg / FILE
+    path = part_path(seed_index, "sentences.vectors")
     data = bytearray(path.read_bytes())
     data[-3] ^= 0x40
     path.write_bytes(bytes(data))
-    assert any("sent_vectors.npy has changed" in p for p in verify(seed_index))
+    assert any(f"{file_name('sentences.vectors')} has changed" in p for p in verify(seed_index))
     with pytest.raises(IndexCorruptError, match="qa index --full"):
         Retriever.open(seed_index, embedder=HashEmbedder())
 

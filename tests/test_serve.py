@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from qa.answer import Assistant  # noqa: E402
 from qa.dates import date_range  # noqa: E402
 from qa.search.remote import RemoteAssistant, RemoteRetriever, answer_from_json
+from qa.index import manifest_path  # noqa: E402
 from qa.search.retriever import Retriever
 from qa.serve import Library, create_app  # noqa: E402
 
@@ -237,7 +238,7 @@ def test_a_request_during_the_first_open_waits_for_it(seed_index: Path, monkeypa
 
 
 def test_a_corrupt_index_is_503_naming_the_fix(seed_index: Path) -> None:
-    (seed_index / "manifest.json").write_text("{ truncated", encoding="utf-8")
+    manifest_path(seed_index).write_text("{ truncated", encoding="utf-8")
     client = TestClient(create_app(Library(seed_index, embedder=HashEmbedder())))
     reply = client.get("/search", params={"q": "nato"})
     assert reply.status_code == 503

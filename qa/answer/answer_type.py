@@ -13,6 +13,7 @@ None: any sentence may answer it, and no phrase is marked.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING
 from ..corpus import nlp
 from ..text import stem
 
-if TYPE_CHECKING:
-    from spacy.tokens import Doc
+if TYPE_CHECKING:  # spaCy costs ~0.5 s to import: the parse is qa.corpus.nlp's
+    from spacy.tokens import Doc, Token
     from threadpoolctl import ThreadpoolController
 
 PERSON = frozenset({"PERSON", "ORG", "NORP"})
@@ -189,7 +190,7 @@ def answer_type(question: str) -> AnswerType:
     return of(None, frozenset())
 
 
-def _common_noun(tokens):  # type: ignore[no-untyped-def]
+def _common_noun(tokens: Sequence[Token]) -> Token | None:
     """The first common noun among `tokens` (proper names and possessives skipped: "Eliud
     Kipchoge's time" -> "time")."""
     for t in tokens:
@@ -201,7 +202,7 @@ def _common_noun(tokens):  # type: ignore[no-untyped-def]
     return None
 
 
-def _unwrapped(noun):  # type: ignore[no-untyped-def]
+def _unwrapped(noun: Token) -> Token:
     """The noun a wrapper noun stands for: "name of the airline" -> "airline"."""
     if noun.lower_ in _WRAPPERS:
         for child in noun.children:
@@ -212,7 +213,11 @@ def _unwrapped(noun):  # type: ignore[no-untyped-def]
     return noun
 
 
-def _category(noun, of) -> AnswerType:  # type: ignore[no-untyped-def]
+# of(kind, labels, head=None, subject=None) -> the question's AnswerType.
+_Of = Callable[..., AnswerType]
+
+
+def _category(noun: Token, of: _Of) -> AnswerType:
     """The answer type of "which/what <noun>" ("the name of <noun>": a proper name)."""
     inner = _unwrapped(noun)
     key = stem(inner.lower_)

@@ -107,7 +107,8 @@ class Assistant:
         """The retriever's current generation, with that generation's caches."""
         retriever = self.retriever
         pinned = retriever.pinned() if hasattr(retriever, "pinned") else retriever
-        generation = (getattr(pinned, "manifest", None) or {}).get("data")
+        manifest = getattr(pinned, "manifest", None)
+        generation = manifest.data if manifest is not None else None
         return Evidence(pinned, self._generations.of(generation))
 
     def _ask(self, evidence: Evidence, text: str, history: Sequence[Turn], *, since: str | None,

@@ -98,7 +98,8 @@ class Evidence:
 
     @property
     def generation(self) -> str | None:
-        return (getattr(self.retriever, "manifest", None) or {}).get("data")
+        manifest = getattr(self.retriever, "manifest", None)
+        return manifest.data if manifest is not None else None
 
     def article(self, article_id: str) -> Article:
         cache = self.caches.articles

@@ -126,8 +126,8 @@ def check_index(index: Path) -> int:
 
     problems = verify(index)
     manifest = read_manifest(index)
-    problems += query_model_problems(index, str(manifest["model"].get("name")),
-                                     quantize=manifest.get("embedding_backend") == "onnx-int8")
+    problems += query_model_problems(index, manifest.model.name,
+                                     quantize=manifest.embedding_backend == "onnx-int8")
     if problems:
         for line in problems:
             print(f"damaged: {terminal_safe(line)}", file=sys.stderr)

@@ -222,9 +222,9 @@ class MilvusBackend:
             self._call("upsert", self.collection, rows)
 
     def delete(self, ids: np.ndarray) -> None:
-        ids = [int(i) for i in np.asarray(ids, dtype=np.int64)]
-        for at in range(0, len(ids), BATCH):
-            self._call("delete", self.collection, ids=ids[at : at + BATCH])
+        keys = [int(i) for i in np.asarray(ids, dtype=np.int64)]
+        for at in range(0, len(keys), BATCH):
+            self._call("delete", self.collection, ids=keys[at : at + BATCH])
 
     def flush(self) -> None:
         self._call("flush", self.collection)

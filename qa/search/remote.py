@@ -179,7 +179,7 @@ class RemoteRetriever:
                           "`qa serve`, or check the address.") from None
 
     def _read_health(self) -> dict[str, Any]:
-        health = self.request("GET", "/health")
+        health: dict[str, Any] = self.request("GET", "/health")
         self._health = health
         return health
 

@@ -22,8 +22,8 @@ import numpy as np
 from .. import config
 from ..embed.embedder import Embedder
 from ..errors import IndexMismatchError, ModelUnavailableError, QAError, QueryError
-from ..index import Index, check_model, read_manifest
-from ..index.backend import LOCAL, DateRange, date_mask, date_range, store_of
+from ..index import Index, Manifest, check_model, read_manifest
+from ..index.backend import LOCAL, DateRange, date_mask, date_range
 from ..text import TOKENIZER, terms
 from ..types import Article, Chunk, Hit, IndexStats, Phrase, Quote
 
@@ -88,7 +88,7 @@ class Retriever:
         return self._index.path
 
     @property
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> Manifest:
         return self._index.manifest
 
     @property
@@ -117,7 +117,7 @@ class Retriever:
             from ..embed.embedder import SentenceTransformerEmbedder
 
             embedder = _query_embedder(index_dir, manifest) or SentenceTransformerEmbedder(
-                manifest["model"]["name"]
+                manifest.model.name
             )
         return cls(opened, embedder)
 
@@ -132,7 +132,7 @@ class Retriever:
             manifest = _checked_manifest(self.index_path, None)
         except QAError:
             return False
-        if manifest.get("data") == self._index.generation:
+        if manifest.data == self._index.generation:
             return False
         fresh = Index.from_manifest(self.index_path, manifest, reuse=self._index)
         self._index = fresh  # one reference swap: readers see the old or the new, whole
@@ -165,7 +165,7 @@ class Retriever:
             pass
 
     def _ensure_dense(self, index: Index) -> None:
-        if store_of(index.manifest)["backend"] != LOCAL:
+        if index.manifest.store.backend != LOCAL:
             return  # the store holds the vectors: the folder's FAISS files are not read
         try:
             index.load_dense()
@@ -352,7 +352,7 @@ class Retriever:
         ix = self._index
         rows = ix.quote_rows(list(names))
         lo, hi = parse_date(since, name="since"), parse_date(until, name="until", end=True)
-        mask = date_mask(ix, date_range(lo, hi))
+        mask = date_mask(ix.chunk_date, date_range(lo, hi))
         if mask is not None and len(rows):
             rows = rows.take(mask[ix.quote_chunk_rows(rows)])
         if limit is not None and len(rows) > limit:
@@ -399,9 +399,9 @@ class Retriever:
         m = ix.manifest
         return IndexStats(
             articles=ix.n_articles, chunks=ix.n_chunks,
-            model=str(m["model"].get("name")), dim=int(m["model"].get("dim") or 0),
-            built_at=str(m.get("built_at", "")), format_version=int(m["format_version"]),
-            dense=ix.dense_error is None, store=store_of(m)["backend"],
+            model=m.model.name, dim=m.model.dim or 0,
+            built_at=m.built_at, format_version=m.format_version,
+            dense=ix.dense_error is None, store=m.store.backend,
         )
 
 
@@ -439,10 +439,10 @@ def _hits(ix: Index, rows: np.ndarray, scores: np.ndarray, via: list[str]) -> li
     return hits
 
 
-def _checked_manifest(index_dir: Path, model: str | None) -> dict[str, Any]:
+def _checked_manifest(index_dir: Path, model: str | None) -> Manifest:
     manifest = read_manifest(index_dir)
     check_model(index_dir, manifest, model)
-    if manifest.get("tokenizer") != TOKENIZER:
+    if manifest.tokenizer != TOKENIZER:
         raise IndexMismatchError(
             f"The index in {index_dir}/ was built with other tokenizer settings. "
             f"Run `qa index --full --index {index_dir}` to rebuild it."
@@ -450,10 +450,10 @@ def _checked_manifest(index_dir: Path, model: str | None) -> dict[str, Any]:
     return manifest
 
 
-def _query_embedder(index_dir: Path, manifest: dict[str, Any]) -> Embedder | None:
+def _query_embedder(index_dir: Path, manifest: Manifest) -> Embedder | None:
     """The fast (torch-free) ONNX query embedder exported next to the index, when there is
     one; sentence-transformers otherwise (~6 s of imports before the first vector)."""
     from ..index.query_model import fast_query_embedder
 
-    quantize = manifest.get("embedding_backend") == "onnx-int8"
-    return fast_query_embedder(index_dir, str(manifest["model"]["name"]), quantize=quantize)
+    quantize = manifest.embedding_backend == "onnx-int8"
+    return fast_query_embedder(index_dir, manifest.model.name, quantize=quantize)
