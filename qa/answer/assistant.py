@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ModelUnavailableError, QueryError
 from ..corpus.quotes import is_person, speaker_matches
 from ..search.retriever import Found, Retriever
-from ..types import Answer, Quote
+from ..types import Answer, Mode, Quote, SearchMode
 from .candidates import Candidate, gather, in_range
 from .compose import OTHER_VIEW_SHARE, Composer, range_text, without_overlaps
 from .conversation import Turn
@@ -56,7 +56,7 @@ class Assistant:
 
     # ------------------------------------------------------------------ public API
     def ask(self, question: str, history: Sequence[Turn] = (), *, since: str | None = None,
-            until: str | None = None, mode: str = "auto", question_dates: bool = True) -> Answer:
+            until: str | None = None, mode: SearchMode = "auto", question_dates: bool = True) -> Answer:
         """Answer one question, from one index generation throughout.
 
         Args:
@@ -90,7 +90,7 @@ class Assistant:
                                             q.start))
 
     def candidates_for(self, question: str, history: Sequence[Turn] = (), *,
-                       mode: str = "auto") -> tuple[list[Candidate], bool]:
+                       mode: SearchMode = "auto") -> tuple[list[Candidate], bool]:
         """The candidate sentences a question gets, described (`Candidate.features`), before
         any model scores them, and whether scoring is lexical. What `bench/fit_answerer.py`
         fits the model on; also a way to see why an answer was chosen."""
@@ -106,13 +106,11 @@ class Assistant:
     def _evidence(self) -> Evidence:
         """The retriever's current generation, with that generation's caches."""
         retriever = self.retriever
-        pinned = retriever.pinned() if hasattr(retriever, "pinned") else retriever
-        manifest = getattr(pinned, "manifest", None)
-        generation = manifest.data if manifest is not None else None
-        return Evidence(pinned, self._generations.of(generation))
+        pinned = retriever.pinned()
+        return Evidence(pinned, self._generations.of(pinned.manifest.data))
 
     def _ask(self, evidence: Evidence, text: str, history: Sequence[Turn], *, since: str | None,
-             until: str | None, mode: str, question_dates: bool) -> Answer:
+             until: str | None, mode: SearchMode, question_dates: bool) -> Answer:
         q = read_question(text, history, since=since, until=until,
                           today=evidence.corpus_today(), question_dates=question_dates)
         notes = list(q.notes)
@@ -144,7 +142,7 @@ class Assistant:
         confidence = model.confidence(ranked)
         threshold = self.abstain_threshold if self.abstain_threshold is not None \
             else model.threshold
-        result_mode = "bm25" if lexical else "hybrid"
+        result_mode: Mode = "bm25" if lexical else "hybrid"
         if reason and lexical:
             notes.append("Scored by wording only (BM25)." if mode == "bm25"
                          else f"Scored by wording only (BM25): {reason}.")
@@ -184,16 +182,16 @@ class Assistant:
         return composer.compose(text, q, chosen, False, result_mode, reason, notes, confidence)
 
     # ------------------------------------------------------------------ the steps
-    def _lexical(self, evidence: Evidence, mode: str) -> tuple[bool, str | None]:
+    def _lexical(self, evidence: Evidence, mode: SearchMode) -> tuple[bool, str | None]:
         if mode == "bm25":
             return True, "BM25 mode was asked for"
         retriever = evidence.retriever
-        if getattr(retriever, "mode", "hybrid") == "bm25":
-            return True, getattr(retriever, "fallback_reason", None) or "retriever is in BM25 mode"
+        if retriever.mode == "bm25":
+            return True, retriever.fallback_reason or "retriever is in BM25 mode"
         return False, None
 
     def _search(self, evidence: Evidence, query: str, since: str | None, until: str | None,
-                mode: str) -> Found:
+                mode: SearchMode) -> Found:
         return evidence.retriever.find(query, k=self.k, since=since, until=until, mode=mode)
 
     def _describe(self, evidence: Evidence, q: Question, candidates: list[Candidate],

@@ -24,7 +24,9 @@ from typing import Any, TypeVar
 
 from .. import config
 from ..errors import QAError, QueryError
-from ..types import Answer, AnswerPhrase, Article, Chunk, Citation, Hit, IndexStats, Quote
+from ..types import (
+    Answer, AnswerPhrase, Article, Chunk, Citation, Hit, IndexStats, Quote, SearchMode,
+)
 
 TIMEOUT_SECONDS = 60.0  # an answer takes well under a second; a first one after a rebuild, more
 _ARTICLE_CACHE = 32  # articles kept for the reader, per server generation
@@ -223,7 +225,7 @@ class RemoteRetriever:
         return self._read_health().get("generation") != before
 
     def search(self, query: str, k: int = 5, *, since: str | None = None,
-               until: str | None = None, mode: str = "auto") -> list[Hit]:
+               until: str | None = None, mode: SearchMode = "auto") -> list[Hit]:
         """`Retriever.search` on the server (`GET /search`)."""
         reply = self.request("GET", "/search", {"q": query, "k": k, "since": since,
                                                 "until": until, "mode": mode})

@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -25,7 +25,9 @@ from ..errors import IndexMismatchError, ModelUnavailableError, QAError, QueryEr
 from ..index import Index, Manifest, check_model, read_manifest
 from ..index.backend import LOCAL, DateRange, date_mask, date_range
 from ..text import TOKENIZER, terms
-from ..types import Article, Chunk, Hit, IndexStats, Phrase, Quote
+from ..types import (
+    SEARCH_MODES, Article, Chunk, Fallback, Hit, IndexStats, Mode, Phrase, Quote, SearchMode,
+)
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
 # Convex fusion: dense weight after min-max normalising each list. 0.5 was picked on SciFact's
@@ -35,7 +37,7 @@ HYBRID_ALPHA = 0.5
 FUSIONS = ("convex", "rrf")
 # Queries longer than this are cut at a word boundary (the same bound as a question's).
 MAX_QUERY_CHARS = 1000
-MODES = ("auto", "hybrid", "dense", "bm25")
+MODES = SEARCH_MODES
 
 DateLike = str | _dt.date | None
 
@@ -70,13 +72,13 @@ class Retriever:
         self._index = index
         self._embedder = embedder
         self._pinned = pinned
-        self.mode = "hybrid"
-        self.fallback_reason: str | None = None
+        self.mode: Mode = "hybrid"
+        self.fallback: Fallback | None = None
         self.fusion = "convex"  # or "rrf"
         # The dense share of convex fusion: the `fusion_weight` setting, else the fitted one.
         self.fusion_weight = config.fusion_weight(HYBRID_ALPHA)
         if index.dense_error:
-            self.mode, self.fallback_reason = "bm25", index.dense_error
+            self._fall_back("dense", index.dense_error)
 
     @property
     def index(self) -> Index:
@@ -137,9 +139,9 @@ class Retriever:
         fresh = Index.from_manifest(self.index_path, manifest, reuse=self._index)
         self._index = fresh  # one reference swap: readers see the old or the new, whole
         if fresh.dense_error:
-            self.mode, self.fallback_reason = "bm25", fresh.dense_error
-        elif self.mode == "bm25" and self.fallback_reason and "dense part" in self.fallback_reason:
-            self.mode, self.fallback_reason = "hybrid", None
+            self._fall_back("dense", fresh.dense_error)
+        elif self.fallback is not None and self.fallback.code == "dense":
+            self._recover()  # the new build has a usable dense part
         return True
 
     def pinned(self) -> "Retriever":
@@ -148,6 +150,17 @@ class Retriever:
         twin = copy.copy(self)  # the same embedder, settings and mode, one generation
         twin._pinned = True
         return twin
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why searches answer from BM25 alone, in words; None while they are hybrid."""
+        return self.fallback.message if self.fallback is not None else None
+
+    def _fall_back(self, code: Literal["model", "dense"], message: str) -> None:
+        self.mode, self.fallback = "bm25", Fallback(code, message)
+
+    def _recover(self) -> None:
+        self.mode, self.fallback = "hybrid", None
 
     # --- the model ----------------------------------------------------------------------
     @property
@@ -170,7 +183,7 @@ class Retriever:
         try:
             index.load_dense()
         except ModelUnavailableError as exc:
-            self.mode, self.fallback_reason = "bm25", str(exc)
+            self._fall_back("model", str(exc))
             raise
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -184,12 +197,12 @@ class Retriever:
         try:
             return self._embedder.encode(texts)
         except ModelUnavailableError as exc:
-            self.mode, self.fallback_reason = "bm25", str(exc)
+            self._fall_back("model", str(exc))
             raise
 
     # --- searching ----------------------------------------------------------------------
     def search(self, query: str, k: int = 5, *, since: DateLike = None, until: DateLike = None,
-               mode: str = "auto") -> list[Hit]:
+               mode: SearchMode = "auto") -> list[Hit]:
         """Find the k chunks that best answer `query`, best first.
 
         Args:
@@ -211,13 +224,13 @@ class Retriever:
         return self.find(query, k, since=since, until=until, mode=mode).hits
 
     def find(self, query: str, k: int = 5, *, since: DateLike = None, until: DateLike = None,
-             mode: str = "auto") -> Found:
+             mode: SearchMode = "auto") -> Found:
         """`search`, with the query's vector (`Found.query_vector`: the row `encode` gives
         for the query as searched, None when the search was BM25 only)."""
         if mode not in MODES:
             raise QueryError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
         if not query or not query.strip():
-            raise QueryError("The question is empty. Type a question, e.g. “Who leads the dockworkers’ union?”")
+            raise QueryError("The question is empty. Type a question, e.g. “Who won the election?”")
         if k < 1:
             raise QueryError("k must be at least 1.")
         query = _capped(query)
@@ -233,11 +246,11 @@ class Retriever:
             try:
                 dense = self._dense_search(ix, query, depth, dates)
                 if mode == "auto":
-                    self.mode, self.fallback_reason = "hybrid", None
+                    self._recover()
             except ModelUnavailableError as exc:
                 if mode == "dense":
                     raise QueryError(f"Dense search is unavailable: {exc}") from exc
-                self.mode, self.fallback_reason = "bm25", str(exc)
+                self._fall_back("model", str(exc))
         vector = dense.query_vector if dense is not None else None
         if mode == "dense":
             assert dense is not None
