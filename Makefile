@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev,serve]'  # serve: qa serve and its tests
+	$(PY) -m pip install -q -e '.[dev,serve,mcp]'  # serve, mcp: qa serve, qa mcp and their tests
 	touch $@
 
 # Incremental: a no-op when corpus/ has not changed since the last build.
@@ -27,6 +27,7 @@ run: index
 
 test: install
 	$(VENV)/bin/lint-imports  # the layers (pyproject.toml [tool.importlinter])
+	$(VENV)/bin/mypy  # types: strict on qa/index, qa/search, qa/answer (pyproject.toml [tool.mypy])
 	$(PY) -m pytest -q
 
 eval: install

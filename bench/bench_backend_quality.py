@@ -5,7 +5,7 @@
 The build targets (issues 6 and 16) ask for nDCG@10 within 0.005 of the fp32 build. The first
 backend is the reference: torch, onnx and openvino in fp32 give the same vectors (cosine
 1.0000 on news chunks, *Build throughput by backend*), so any of them stands for fp32. Each backend's
-index is built by `qa eval --beir ../shared/eval/scifact` itself with $QA_BUILD_BACKEND set.
+index is built by `qa eval --beir ../shared/eval/scifact` itself with $QA_RUNTIME set.
 The usual cached index (~/.cache/qa/eval/scifact/index, which bench_ann_recall.py and
 bench_query.py read) serves a backend it records, and is built with the first backend when it
 does not exist yet (an update of it is a no-op); every other backend gets a fresh index in a
@@ -40,7 +40,7 @@ def run(backend: str, index: Path | None) -> tuple[dict, float]:
     cmd = [str(QA), "eval", "--beir", str(common.SCIFACT), "--json"]
     if index is not None:
         cmd += ["--index", str(index)]
-    env = dict(os.environ, QA_BUILD_BACKEND=backend)
+    env = dict(os.environ, QA_RUNTIME=backend)
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=common.ROOT, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -93,7 +93,7 @@ def main() -> None:
         f"SciFact {ds['split']} ({ds['documents']} documents, {ds['queries']} queries, "
         f"{ds['chunks']} chunks), document-level scores as in *Retrieval quality: SciFact "
         "(BEIR)*. Each index was built by `qa eval --beir ../shared/eval/scifact` with "
-        "`QA_BUILD_BACKEND=<backend>`; questions are embedded by the onnxruntime export beside "
+        "`QA_RUNTIME=<backend>`; questions are embedded by the onnxruntime export beside "
         "the index (fp32; int8 for an onnx-int8 index). The build targets allow "
         f"nDCG@10 within 0.005 of the fp32 build ({backends[0]} here). CPU: "
         f"{_cpu()}.",

@@ -114,7 +114,7 @@ def child_devset(store: str) -> dict:
         db = base / "store.db"
         if db.exists():
             shutil.rmtree(db)
-        model = Index.open(local).manifest["model"]["name"]
+        model = Index.open(local).manifest.model.name
         build_index(corpus, index, store="milvus", milvus_uri=str(db), model=model)
     retriever = Retriever.open(index)
     report = evaluate_qa(DEVSET, corpus=corpus, retriever=retriever)

@@ -6,7 +6,7 @@ For each size, on the synthetic index of bench/common.py (built once, reused), w
 file of the index in the page cache first:
 
 - *check at open*: what `Index.open` spends checking every file the manifest names for its
-  size and modification time (`qa.index.manifest.check_files`, plus the dense files'
+  size and modification time (`qa.index.filecheck.check_files`, plus the dense files'
   check), the way it runs on every open;
 - *open with / without*: `Index.open(for_search=True)` as shipped, and with that check
   replaced by nothing (the difference is its cost in a real open);
@@ -46,19 +46,20 @@ def measure(n_chunks: int, repeat: int) -> dict:
 
     import qa.index.index as index_module
     from qa.index import Index, read_manifest, sha256_of
-    from qa.index.manifest import check_files, file_changed, split_file_key
+    from qa.index.filecheck import check_files, file_changed, split_file_key
+    from qa.index.layout import SEGMENT_FILES
 
     _, index, _ = common.synthetic_index(n_chunks)
     common.warm_page_cache(index)
     manifest = read_manifest(index)
-    assert isinstance(manifest.get("stamps"), dict), "an index built before stamps: run qa index"
-    folders = {manifest["data"], *(s["name"] for s in manifest["segments"])}
-    keys = [k for k in manifest["files"] if split_file_key(k)[0] in folders]
-    dense = [k for k in keys if k.endswith(("vectors.npy", "dense.faiss"))]
+    assert manifest.stamps, "an index built before stamps: run qa index"
+    folders = {manifest.data, *(s.name for s in manifest.segments)}
+    keys = [k for k in manifest.files if split_file_key(k)[0] in folders]
+    dense_files = (SEGMENT_FILES["dense.vectors"], SEGMENT_FILES["dense.ivf"])
+    dense = [k for k in keys if k.endswith(dense_files)]
 
     def check() -> None:
-        assert check_files(index, manifest, folders,
-                           skip=frozenset({"vectors.npy", "dense.faiss"})) == {}
+        assert check_files(index, manifest, folders, skip=frozenset(dense_files)) == {}
         for key in dense:
             assert file_changed(manifest, key, index / key) == 0
 
@@ -72,9 +73,9 @@ def measure(n_chunks: int, repeat: int) -> dict:
         without_check = timed(lambda: Index.open(index), repeat)
     return {
         "size": common.size_label(n_chunks),
-        "chunks": int(manifest["counts"]["chunks"]),
+        "chunks": manifest.counts.chunks,
         "files": len(keys),
-        "bytes": sum(int(manifest["files"][k]) for k in keys),
+        "bytes": sum(manifest.files[k] for k in keys),
         "check_ms": timed(check, repeat) * 1000,
         "open_with_s": with_check,
         "open_without_s": without_check,

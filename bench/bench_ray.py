@@ -87,7 +87,7 @@ def steady_rate(lines: list[tuple[float, str]]) -> float | None:
 def local_build(corpus: Path, index: Path, backend: str, seconds: float) -> dict[str, Any]:
     load_before = load1()
     run = QaRun(["index", "--corpus", str(corpus), "--index", str(index), "--full", "--json",
-                 "--backend", backend]).finish(time.monotonic() + seconds)
+                 "--runtime", backend]).finish(time.monotonic() + seconds)
     if run["returncode"] != 0:
         raise SystemExit(f"bench_ray: the local build failed:\n{run['stderr']}")
     report = json.loads(run["stdout"])
@@ -100,7 +100,7 @@ def ray_build(corpus: Path, index: Path, backend: str, nodes: int, seconds: floa
               work: Path) -> dict[str, Any]:
     spec = {"nodes": nodes, "max_seconds": seconds, "builds": [
         {"corpus": str(corpus), "index": str(index),
-         "args": ["--full", "--json", "--backend", backend]}]}
+         "args": ["--full", "--json", "--runtime", backend]}]}
     spec_path, out_path = work / f"spec-{nodes}.json", work / f"out-{nodes}.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     load_before = load1()
@@ -115,7 +115,7 @@ def ray_build(corpus: Path, index: Path, backend: str, nodes: int, seconds: floa
     report = json.loads(build["stdout"])
     from qa.index import read_manifest
 
-    by_node = read_manifest(index)["executor"]["chunks_by_node"]
+    by_node = read_manifest(index).executor["chunks_by_node"]
     names = {result["head"]: "head", result.get("worker"): "second"}
     return {"chunks": report["embedded_chunks"], "seconds": report["seconds"],
             "steady": steady_rate(build["stderr_times"]),

@@ -508,7 +508,7 @@ def segmented_index(n_chunks: int, segments: int) -> tuple[Path, dict]:
     from qa.index import read_manifest
 
     manifest = read_manifest(index)
-    info = {"segments": len(manifest["segments"]), "chunks": manifest["counts"]["chunks"],
+    info = {"segments": len(manifest.segments), "chunks": manifest.counts.chunks,
             "seconds": time.perf_counter() - started}
     done.write_text(json.dumps(info))
     return index, info

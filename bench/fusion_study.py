@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
     test = load_beir(args.beir, "test")
     train = load_beir(args.beir, "train")
-    retriever = Retriever.open(args.index or default_eval_index(test))
+    retriever = Retriever.open(args.index or default_eval_index(test.name))
     retriever.warm_up()
 
     def lists(dataset):

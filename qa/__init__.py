@@ -4,7 +4,7 @@
     build_index(corpus="corpus", index="index")        # incremental
     retriever = Retriever.open("index")                  # the model loads lazily
     hits = retriever.search("What did the mayor say about the strike?", k=5)
-    answer = Assistant(retriever).ask("Who leads the dockworkers’ union?")
+    answer = Assistant(retriever).ask("Who won the mayoral election?")
 
 Names are imported on first use, so `import qa` stays instant (the embedding model's
 libraries take seconds to import and are only loaded when a vector is needed).

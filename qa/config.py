@@ -4,7 +4,8 @@ Each setting is resolved in this order, the first that has it winning:
 
 1. a command-line flag (`--index`, `--corpus`, ...), passed in by the caller;
 2. an environment variable (`QA_INDEX`, `QA_CORPUS`, `QA_MODEL`, `QA_WATCH`, `QA_THEME`,
-   `QA_FUSION_WEIGHT`, `QA_RELATIVE_DATES`, `QA_BACKEND`, `QA_MILVUS_URI`, `QA_EXECUTOR`, `QA_RAY_ADDRESS`,
+   `QA_FUSION_WEIGHT`, `QA_RELATIVE_DATES`, `QA_RUNTIME`, `QA_STORE`, `QA_MILVUS_URI`,
+   `QA_EXECUTOR`, `QA_RAY_ADDRESS`,
    `QA_ALLOW_PRIVATE_FEEDS`, `QA_FEED_TIMEOUT`, `QA_SERVE_TOKEN`, `QA_ALLOWED_HOSTS`);
 3. the settings file, `$XDG_CONFIG_HOME/qa/config.toml` (default `~/.config/qa/config.toml`):
 
@@ -15,7 +16,8 @@ Each setting is resolved in this order, the first that has it winning:
        theme = "nord"
        fusion_weight = 0.5
        relative_dates = "today"      # or "newest-article": what "last week" counts from
-       backend = "milvus"            # qa index: the search store (default: the index's own)
+       runtime = "openvino"          # qa index: the embedding runtime (default: measured)
+       store = "milvus"              # qa index: the search store (default: the index's own)
        milvus_uri = "http://milvus.internal:19530"
        executor = "ray"              # qa index: embed on a Ray cluster (default: local)
        ray_address = "10.0.0.5:6379"
@@ -41,7 +43,8 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any, Union
 
 from .errors import ConfigError
 from .regular_files import FileTooLargeError, NotRegularFileError, read_regular
@@ -74,6 +77,9 @@ sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
 SETTINGS_FILE_LIMIT = 1 << 20  # bytes: a settings file is a few lines
 
 
+Value = Union[Path, str, bool, float, None]  # what a setting holds, by its kind
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting: its name in the file, its variable, what it holds and its default."""
@@ -81,7 +87,7 @@ class Option:
     name: str
     env: str
     kind: str  # "path", "text", "bool", "fraction" or "seconds"
-    default: Any
+    default: Value
     help: str
     secret: bool = False  # `qa config` does not print its value
 
@@ -98,14 +104,19 @@ OPTIONS: tuple[Option, ...] = (
     # that uses them, not here).
     Option("fusion_weight", "QA_FUSION_WEIGHT", "fraction", None,
            "the dense share of hybrid ranking, from 0 (BM25 only) to 1 (dense only)"),
-    # Where `qa index` keeps the search store; unset, an index keeps the one it was built
-    # with (qa.index.backend).
     # "last week", "yesterday", "March": from the calendar's today, or from the newest article
     # (a folder of old news): RELATIVE_COUNTING.
     Option("relative_dates", "QA_RELATIVE_DATES", "text", "today",
            "what 'last week', 'yesterday' and 'March' count from: today, or newest-article "
            "(the newest article's date; one dated in the future is not counted)"),
-    Option("backend", "QA_BACKEND", "text", "local",
+    # Unset, a build keeps the index's own runtime, else the fastest measured on this machine
+    # (qa.embed.calibrate).
+    Option("runtime", "QA_RUNTIME", "text", "",
+           "the embedding runtime `qa index` uses: torch, onnx, onnx-int8, openvino or "
+           "openvino-int8"),
+    # Where `qa index` keeps the search store; unset, an index keeps the one it was built
+    # with (qa.index.backend).
+    Option("store", "QA_STORE", "text", "local",
            "the search store `qa index` builds: local (the index folder) or milvus"),
     Option("milvus_uri", "QA_MILVUS_URI", "text", "",
            "the Milvus store's address (http://host:19530) or milvus-lite file (./qa.db)"),
@@ -130,6 +141,11 @@ OPTIONS: tuple[Option, ...] = (
 _BY_NAME = {o.name: o for o in OPTIONS}
 #: The values of `relative_dates` (qa.dates.reference_day reads them), the default first.
 RELATIVE_COUNTING = ("today", "newest-article")
+# One word used to name both the runtime and the store; it is refused with the new names, so
+# a settings file or an environment written for it does not silently mean one of the two.
+_RENAMED = "`backend` is now two settings: `runtime` (the embedding runtime) and `store` " \
+    "(the search store: local or milvus)"
+_RENAMED_ENV = {"QA_BACKEND": "QA_STORE", "QA_BUILD_BACKEND": "QA_RUNTIME"}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -144,7 +160,8 @@ class Settings:
     theme: str
     fusion_weight: float | None  # None: qa.search.retriever.HYBRID_ALPHA
     relative_dates: str
-    backend: str
+    runtime: str
+    store: str
     milvus_uri: str
     executor: str
     ray_address: str
@@ -181,9 +198,9 @@ def cache_dir() -> Path:
     return Path(base).expanduser() / "qa"
 
 
-def build_backend_from_env() -> str | None:
-    """The embedding runtime `$QA_BUILD_BACKEND` names for builds, or None."""
-    return os.environ.get("QA_BUILD_BACKEND") or None
+def debug() -> bool:
+    """`$QA_DEBUG` set: an unexpected error prints its traceback instead of one line."""
+    return bool(os.environ.get("QA_DEBUG"))
 
 
 def ann_threshold() -> int:
@@ -207,7 +224,7 @@ def history_path() -> Path:
     return data_dir() / "history.db"
 
 
-def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
+def load_settings(flags: Mapping[str, object] | None = None) -> Settings:
     """Resolve every setting: flags > environment > settings file > defaults.
 
     Args:
@@ -221,8 +238,9 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
             value of the wrong kind; or a QA_* variable does.
     """
     flags = flags or {}
+    _refuse_renamed_env()
     file_values = _read_file(config_file())
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {}  # by name, each of its option's kind (the Settings fields)
     sources: list[tuple[str, str]] = []
     for option in OPTIONS:
         value, source = _resolve(option, flags.get(option.name), file_values)
@@ -231,8 +249,8 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
     return Settings(**values, sources=tuple(sources))
 
 
-def _resolve(option: Option, flag: Any, file_values: Mapping[str, tuple[Any, str]] | None
-             ) -> tuple[Any, str]:
+def _resolve(option: Option, flag: object, file_values: Mapping[str, tuple[Value, str]] | None
+             ) -> tuple[Value, str]:
     if flag is not None and flag != "":
         return _from_flag(option, flag), f"--{option.name.replace('_', '-')}"
     raw = os.environ.get(option.env)
@@ -243,32 +261,48 @@ def _resolve(option: Option, flag: Any, file_values: Mapping[str, tuple[Any, str
     if option.name in file_values:
         return file_values[option.name]
     default = option.default
-    return (Path(default) if option.kind == "path" else default), "default"
+    return (Path(str(default)) if option.kind == "path" else default), "default"
 
 
-def _setting(name: str, flag: Any = None) -> Any:
+def _setting(name: str, flag: object = None) -> Value:
     """One setting, reading the file only when no flag or variable gives it."""
     return _resolve(_BY_NAME[name], flag, None)[0]
 
 
+def _path(name: str, flag: object = None) -> Path:
+    value = _setting(name, flag)
+    return value if isinstance(value, Path) else Path(str(value)).expanduser()
+
+
+def _text(name: str, flag: object = None) -> str | None:
+    """A text setting; None when unset or empty."""
+    value = _setting(name, flag)
+    return str(value) if value not in (None, "") else None
+
+
+def _number(name: str) -> float | None:
+    value = _setting(name)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def index_path(value: str | os.PathLike[str] | None = None) -> Path:
     """The index folder: the argument, else `$QA_INDEX`, else the settings file, else `index`."""
-    return _setting("index", value)
+    return _path("index", value)
 
 
 def corpus_path(value: str | os.PathLike[str] | None = None) -> Path:
     """The corpus folder: the argument, else `$QA_CORPUS`, else the settings file, else `corpus`."""
-    return _setting("corpus", value)
+    return _path("corpus", value)
 
 
 def model_name(value: str | None = None) -> str:
     """The embedding model's name as recorded in the manifest (argument, `$QA_MODEL`, file)."""
-    return _setting("model", value)
+    return _text("model", value) or ""
 
 
 def fusion_weight(default: float) -> float:
     """The dense share of hybrid ranking: `$QA_FUSION_WEIGHT`, the file, else `default`."""
-    value = _setting("fusion_weight")
+    value = _number("fusion_weight")
     return default if value is None else value
 
 
@@ -288,16 +322,31 @@ def relative_dates() -> str:
     return value
 
 
-def store_backend(value: str | None = None) -> str | None:
-    """The search store asked for (the argument, `$QA_BACKEND`, the file); None when none
+def embedding_runtime(value: str | None = None) -> str | None:
+    """The embedding runtime asked for (the argument, `$QA_RUNTIME`, the file); None when none
+    is: a build keeps the index's own, else the fastest measured here."""
+    _refuse_renamed_env()
+    return _setting("runtime", value) or None
+
+
+def search_store(value: str | None = None) -> str | None:
+    """The search store asked for (the argument, `$QA_STORE`, the file); None when none
     is: an index keeps its own."""
-    found, source = _resolve(_BY_NAME["backend"], value, None)
+    _refuse_renamed_env()
+    found, source = _resolve(_BY_NAME["store"], value, None)
     return None if source == "default" else str(found)
+
+
+def _refuse_renamed_env() -> None:
+    for old, new in _RENAMED_ENV.items():
+        if os.environ.get(old):
+            raise ConfigError(f"{old} is no longer read: {_RENAMED}. Set {new} instead "
+                              f"(`export {new}=...`) and unset {old}.")
 
 
 def milvus_uri(value: str | None = None) -> str | None:
     """The Milvus address asked for (the argument, `$QA_MILVUS_URI`, the file), or None."""
-    return _setting("milvus_uri", value) or None
+    return _text("milvus_uri", value)
 
 
 def executor_name(value: str | None = None) -> str:
@@ -307,7 +356,7 @@ def executor_name(value: str | None = None) -> str:
 
 def ray_address(value: str | None = None) -> str | None:
     """The Ray cluster's address (the argument, `$QA_RAY_ADDRESS`, the file), or None."""
-    return _setting("ray_address", value) or None
+    return _text("ray_address", value)
 
 
 def allow_private_feeds() -> bool:
@@ -317,13 +366,15 @@ def allow_private_feeds() -> bool:
 
 def feed_timeout() -> float:
     """Seconds a whole feed may take (`$QA_FEED_TIMEOUT`, the file, else 30)."""
-    return float(_setting("feed_timeout"))
+    value = _number("feed_timeout")
+    assert value is not None  # the option's default is a number
+    return value
 
 
 def serve_token(value: str | None = None) -> str | None:
     """The token `qa serve` requires and `qa chat --server` sends (the argument,
     `$QA_SERVE_TOKEN`, the file), or None."""
-    return _setting("serve_token", value) or None
+    return _text("serve_token", value)
 
 
 def allowed_hosts(values: list[str] | None = None) -> list[str]:
@@ -344,13 +395,15 @@ def resolve_model_path(name: str) -> str:
 
 
 # --- reading values ---------------------------------------------------------------------
-def _from_flag(option: Option, value: Any) -> Any:
+def _from_flag(option: Option, value: object) -> Value:
     if option.kind == "path":
-        return Path(value).expanduser()
-    return value
+        return Path(str(value)).expanduser()
+    if isinstance(value, (str, bool, float, int)):
+        return value
+    raise TypeError(f"--{option.name.replace('_', '-')}: {value!r}")  # argparse gives text
 
 
-def _from_env(option: Option, raw: str) -> Any:
+def _from_env(option: Option, raw: str) -> Value:
     text = raw.strip()
     if option.kind == "path":
         return Path(text).expanduser()
@@ -392,13 +445,13 @@ def _seconds(value: float) -> float:
     return float(value)
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def _short(value: object, limit: int = 60) -> str:
     """A value as quoted in a message: repr'd, and cut (a value may be megabytes long)."""
     shown = repr(value)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-def _read_file(path: Path) -> dict[str, tuple[Any, str]]:
+def _read_file(path: Path) -> dict[str, tuple[Value, str]]:
     """The file's settings, each with where it stands ("FILE line N"); {} without a file."""
     try:
         # A regular file only (a link to one is fine): a FIFO would block every command and
@@ -430,11 +483,14 @@ def _read_file(path: Path) -> dict[str, tuple[Any, str]]:
                           'each setting as name = value, text in quotes: index = '
                           '"~/news/index".') from None
     lines = text.splitlines()
-    out: dict[str, tuple[Any, str]] = {}
+    out: dict[str, tuple[Value, str]] = {}
     for key, value in data.items():
         line = _line_of(lines, key)
         where = f"{path} line {line}" if line else str(path)
         option = _BY_NAME.get(key)
+        if key == "backend":
+            raise ConfigError(f"settings file {where}: {_RENAMED}. Write runtime = \"openvino\" "
+                              'or store = "milvus" instead.')
         if option is None:
             close = difflib.get_close_matches(key, list(_BY_NAME), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
@@ -446,7 +502,7 @@ def _read_file(path: Path) -> dict[str, tuple[Any, str]]:
     return out
 
 
-def _from_file(option: Option, value: Any, where: str) -> Any:
+def _from_file(option: Option, value: object, where: str) -> Value:
     example = {"path": f'{option.name} = "~/news/{option.name}"',
                "text": f'{option.name} = "{option.default or "..."}"',
                "bool": f"{option.name} = true", "fraction": f"{option.name} = 0.5",

@@ -89,6 +89,19 @@ def terms(text: str) -> list[str]:
     return _stemmer().stemWords(tokenize(text))
 
 
+def matching_words(text: str, query: str) -> list[tuple[int, int]]:
+    """Where `text` has a word that BM25 matches with a word of `query`: the words of the
+    tokenizer's pattern whose term (`terms`: stop-words out, stemmed) is one of the query's.
+
+    Returns:
+        (start, end) character offsets into `text`, in order ("sanctioned" for "sanctions").
+    """
+    wanted = set(terms(query))
+    if not wanted:
+        return []
+    return [m.span() for m in _WORD.finditer(text) if wanted.intersection(terms(m.group()))]
+
+
 def stem(word: str) -> str:
     """One word's Snowball stem, as `terms` stems it (lower-case the word first)."""
     return str(_stemmer().stemWord(word))

@@ -8,6 +8,7 @@ stored text (`Article.text`): `article.text[start:end] == text` always holds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 Span = tuple[int, int]
 
@@ -169,6 +170,23 @@ class AnswerPhrase:
     label: str  # what kind of phrase it is: an entity label, "NP", or "REASON"
 
 
+#: How a search ranked: both lists fused, the vectors alone, or BM25 alone.
+Mode = Literal["hybrid", "dense", "bm25"]
+#: What a caller may ask for: "auto" is hybrid, or BM25 when the query model cannot load.
+SearchMode = Literal["auto", "hybrid", "dense", "bm25"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("auto", "hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Why searches answer from BM25 alone: `code` for programs ("model": the query model
+    cannot load; "dense": the index's dense part is missing or damaged), `message` for people
+    (it names what to run)."""
+
+    code: Literal["model", "dense"]
+    message: str
+
+
 @dataclass(frozen=True)
 class Answer:
     """An extractive answer: verbatim sentences with `[n]` markers, and their citations."""
@@ -178,7 +196,7 @@ class Answer:
     text: str
     citations: tuple[Citation, ...]
     abstained: bool
-    mode: str  # "hybrid" or "bm25"
+    mode: Mode  # "hybrid", or "bm25" (asked for, or a fallback: `fallback_reason` says why)
     fallback_reason: str | None = None
     date_range: DateRange = ANY_DATE  # the publication dates searched, and where they came from
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -207,7 +225,7 @@ class Quote:
     start: int
     end: int
     sentence: Span
-    cue: str = ""  # the attribution verb or phrase: "said", "wrote on Twitter", "according to"
+    cue: str = ""  # the attribution verb or phrase: "said", "wrote in a statement", "according to"
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,9 @@ class HashEmbedder:
 
     def __init__(self) -> None:
         self.calls = 0
+        # Texts per `encode` call: a build embeds its new chunks in the first and, in the
+        # second, the sentences an answer may cite (qa.index.sentences).
+        self.jobs: list[int] = []
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress=None) -> np.ndarray:
         from qa.text import tokenize
@@ -57,6 +60,7 @@ class HashEmbedder:
                 h = int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=4).digest(), "little")
                 out[i, h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
         self.calls += len(texts)
+        self.jobs.append(len(texts))
         if progress:
             progress(len(texts), len(texts))
         norms = np.linalg.norm(out, axis=1, keepdims=True)

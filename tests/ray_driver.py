@@ -160,7 +160,7 @@ def main(spec_path: str, out_path: str) -> int:
             if done["returncode"] == 0:
                 from qa.index import read_manifest
 
-                done["executor"] = read_manifest(Path(build["index"])).get("executor")
+                done["executor"] = read_manifest(Path(build["index"])).executor
             result["builds"].append(done)
             if build.get("kill_worker"):
                 raylet = None  # that node is gone

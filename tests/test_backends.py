@@ -22,7 +22,7 @@ def test_onnx_builds_match_torch_and_int8_stays_close(seed_corpus, tmp_path, rea
     assert fp32.shape == int8.shape == torch_vecs.shape
     assert np.min(np.sum(fp32 * torch_vecs, axis=1)) >= 0.999
     assert np.min(np.sum(int8 * torch_vecs, axis=1)) >= 0.98
-    assert read_manifest(tmp_path / "int8")["embedding_backend"] == "onnx-int8"
+    assert read_manifest(tmp_path / "int8").embedding_backend == "onnx-int8"
 
     # An update without --backend keeps the index's backend (no silent full re-embed)...
     (seed_corpus / "tulip.md").write_text("---\ntitle: Tulips\n---\nTulip growers held a parade.\n")

@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from qa import BuildLockedError, CorpusError, Retriever, build_index
-from qa.index import build_lock, claim_index_dir, read_manifest
+from qa.index import (
+    TMP_PREFIX,
+    TRAINED_FILE,
+    build_lock,
+    claim_index_dir,
+    file_key,
+    manifest_path,
+    part_path,
+    read_manifest,
+)
 
 from conftest import HashEmbedder
 
@@ -41,19 +50,19 @@ def test_round_trip_every_chunk_offset_is_exact(seed_corpus, tmp_path):
 
 def test_manifest_records_what_the_issue_asks(seed_index):
     m = read_manifest(seed_index)
-    assert m["format_version"] == 4
-    assert m["model"] == {"name": "test-hash-64", "dim": 64, "normalized": True}
-    assert m["tokenizer"]["lowercase"] is True and m["tokenizer"]["stopwords"]
-    assert m["counts"]["articles"] == 5 and m["counts"]["chunks"] > 5
-    assert m["built_at"] and m["bm25"]["model"] == "rank_bm25.BM25Okapi"
-    assert m["bm25"]["docs"] == m["counts"]["chunks"] and m["bm25"]["total_length"] > 0
-    assert [s["chunks"] for s in m["segments"]] == [m["counts"]["chunks"]]
+    assert m.format_version == 5
+    assert m.model.to_json() == {"name": "test-hash-64", "dim": 64, "normalized": True}
+    assert m.tokenizer["lowercase"] is True and m.tokenizer["stopwords"]
+    assert m.counts.articles == 5 and (m.counts.chunks or 0) > 5
+    assert m.built_at and m.bm25["model"] == "rank_bm25.BM25Okapi"
+    assert m.bm25["docs"] == m.counts.chunks and m.bm25["total_length"] > 0
+    assert [s.chunks for s in m.segments] == [m.counts.chunks]
     # Per-article hashes live with the articles, in the segment.
-    seg = seed_index / m["segments"][0]["name"]
-    records = json.loads((seg / "articles.json").read_text())
+    records = json.loads(part_path(seed_index, "texts.records").read_text())
     assert len(records["id"]) == 5 and all(len(h) == 64 for h in records["hash"])
     # Every file the manifest names has its size and checksum.
-    assert set(m["files"]) == set(m["checksums"]) and f"{seg.name}/texts.bin" in m["files"]
+    assert set(m.files) == set(m.checksums)
+    assert file_key(part_path(seed_index, "texts.texts")) in m.files
     # No pickle anywhere: every array file loads with allow_pickle=False.
     for f in seed_index.rglob("*.npy"):
         np.load(f, allow_pickle=False)
@@ -72,7 +81,7 @@ def test_adding_one_article_embeds_only_its_chunks(seed_corpus, tmp_path):
     assert len(report.unchanged) == 5 and not report.changed and not report.removed
     after = Retriever.open(index, embedder=HashEmbedder())
     new_chunks = after.chunks_of("2022-02-10-lighthouse-strike")
-    assert report.embedded_chunks == len(new_chunks) == counting.calls
+    assert report.embedded_chunks == len(new_chunks) == counting.jobs[0]
     # Unchanged articles keep their chunk ids and texts.
     kept = {c.id: c.text for a in after.articles() for c in after.chunks_of(a.id)}
     assert {k: v for k, v in kept.items() if k in old_vectors} == old_vectors
@@ -92,20 +101,20 @@ def test_changed_and_removed_articles(seed_corpus, tmp_path):
     assert len(report.removed) == 1 and len(report.changed) == 1 and len(report.unchanged) == 3
     r = Retriever.open(index, embedder=HashEmbedder())
     assert r.stats.articles == 4
-    assert counting.calls == len(r.chunks_of(report.changed[0]))
+    assert counting.jobs[0] == len(r.chunks_of(report.changed[0]))
     assert all(h.article_id != report.removed[0] for h in r.search("China Russia NATO", k=50, mode="bm25"))
 
 
 def test_unchanged_corpus_is_a_no_op_and_full_rebuilds(seed_corpus, tmp_path):
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    data = read_manifest(index)["data"]
+    data = read_manifest(index).data
     counting = HashEmbedder()
     report = build_index(seed_corpus, index, embedder=counting)
-    assert report.up_to_date and counting.calls == 0 and read_manifest(index)["data"] == data
+    assert report.up_to_date and counting.calls == 0 and read_manifest(index).data == data
     report = build_index(seed_corpus, index, embedder=counting, full=True)
-    assert report.full and report.embedded_chunks == report.chunks == counting.calls
-    assert read_manifest(index)["data"] != data
+    assert report.full and report.embedded_chunks == report.chunks == counting.jobs[0]
+    assert read_manifest(index).data != data
 
 
 def test_incremental_equals_full_build(seed_corpus, tmp_path):
@@ -161,19 +170,19 @@ def test_unreadable_files_are_skipped_and_the_rest_indexed(seed_corpus, tmp_path
 def test_a_corpus_with_only_bad_files_keeps_the_old_index(seed_corpus, tmp_path):
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    data = read_manifest(index)["data"]
+    data = read_manifest(index).data
     for f in seed_corpus.glob("*.md"):
         f.write_bytes(b"\x00\x00")
     with pytest.raises(CorpusError, match="previous index"):
         build_index(seed_corpus, index, embedder=HashEmbedder())
-    assert read_manifest(index)["data"] == data
+    assert read_manifest(index).data == data
     assert Retriever.open(index, embedder=HashEmbedder()).search("Katrina Yu", k=1)
 
 
 def test_a_failing_build_leaves_the_old_index_untouched(seed_corpus, tmp_path):
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    before = json.loads((index / "manifest.json").read_text())
+    before = json.loads(manifest_path(index).read_text())
 
     class Exploding(HashEmbedder):
         def encode(self, texts, **kw):
@@ -182,8 +191,8 @@ def test_a_failing_build_leaves_the_old_index_untouched(seed_corpus, tmp_path):
     (seed_corpus / "new.md").write_text(NEW_ARTICLE, encoding="utf-8")
     with pytest.raises(RuntimeError, match="disk full"):
         build_index(seed_corpus, index, embedder=Exploding())
-    assert json.loads((index / "manifest.json").read_text()) == before
-    assert not [p for p in index.iterdir() if p.name.startswith(".tmp-")]
+    assert json.loads(manifest_path(index).read_text()) == before
+    assert not [p for p in index.iterdir() if p.name.startswith(TMP_PREFIX)]
     hits = Retriever.open(index, embedder=HashEmbedder()).search("Katrina Yu", k=1)
     assert "Katrina Yu" in hits[0].text
 
@@ -219,15 +228,15 @@ def test_new_tokenizer_settings_recount_bm25_but_reuse_the_vectors(seed_corpus, 
     counting = HashEmbedder()
     report = build_index(seed_corpus, index, embedder=counting)
     assert counting.calls == 0 and not report.up_to_date and len(report.unchanged) == 5
-    assert read_manifest(index)["tokenizer"]["version"] == 999
+    assert read_manifest(index).tokenizer["version"] == 999
     hits = Retriever.open(index, embedder=HashEmbedder()).search("Katrina Yu", k=1, mode="bm25")
     assert "Katrina Yu" in hits[0].text
 
 
 def test_an_index_from_other_tokenizer_settings_names_the_fix(seed_index):
-    m = json.loads((seed_index / "manifest.json").read_text())
+    m = json.loads(manifest_path(seed_index).read_text())
     m["tokenizer"]["stemmer"] = "none"
-    (seed_index / "manifest.json").write_text(json.dumps(m))
+    manifest_path(seed_index).write_text(json.dumps(m))
     from qa import IndexMismatchError
 
     with pytest.raises(IndexMismatchError, match="qa index"):
@@ -246,8 +255,8 @@ def test_an_update_of_a_large_index_reuses_its_trained_quantizer(seed_corpus, tm
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
     first = read_manifest(index)
-    assert first["dense"]["type"] == "IVF-SQ8" and first["dense"]["trained_chunks"] == first["counts"]["chunks"]
-    trained = faiss.read_index(str(index / first["dense"]["trained"] / "trained.faiss"))
+    assert first.dense["type"] == "IVF-SQ8" and first.dense["trained_chunks"] == first.counts.chunks
+    trained = faiss.read_index(str(index / first.dense["trained"] / TRAINED_FILE))
     centroids = trained.quantizer.reconstruct_n(0, trained.nlist)
 
     (seed_corpus / "2022-02-10-lighthouse-strike.md").write_text(NEW_ARTICLE, encoding="utf-8")
@@ -255,11 +264,10 @@ def test_an_update_of_a_large_index_reuses_its_trained_quantizer(seed_corpus, tm
     gone.unlink()
     report = build_index(seed_corpus, index, embedder=HashEmbedder())
     second = read_manifest(index)
-    assert report.added and report.removed and len(second["segments"]) == 2
-    assert second["dense"] == first["dense"]
-    new_seg = second["segments"][1]
-    assert new_seg["dense"]["trained"] == first["dense"]["trained"]
-    updated = faiss.read_index(str(index / new_seg["name"] / "dense.faiss"))
+    assert report.added and report.removed and len(second.segments) == 2
+    assert second.dense == first.dense
+    assert second.segments[1].dense["trained"] == first.dense["trained"]
+    updated = faiss.read_index(str(part_path(index, "dense.ivf", segment=1)))
     assert np.array_equal(updated.quantizer.reconstruct_n(0, updated.nlist), centroids)
     r = Retriever.open(index, embedder=HashEmbedder())
     new_chunks = r.chunks_of(report.added[0])
@@ -274,13 +282,13 @@ def test_an_update_of_a_large_index_reuses_its_trained_quantizer(seed_corpus, tm
 def test_unchanged_files_are_taken_from_the_index_without_decoding_their_texts(seed_corpus, tmp_path):
     """An update leaves unchanged articles where they are; their text is decoded only if a
     build needs it (an article that must be chunked again)."""
-    from qa.build.builder import _PreviousFiles
+    from qa.build.previous import PreviousFiles
     from qa.index import Index
 
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
     prev = Index.open(index, for_search=False)
-    known = _PreviousFiles(prev, prev.manifest)
+    known = PreviousFiles(prev)
     seg = prev.segments[0]
     rel = seg.articles[0]["path"]
     _, articles = known.get(rel)

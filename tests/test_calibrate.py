@@ -124,10 +124,10 @@ def test_an_explicit_backend_is_never_second_guessed(monkeypatch) -> None:
     monkeypatch.setattr(calibrate, "choose_backend", no_calibration)
     assert isinstance(calibrate.build_embedder("all-MiniLM-L6-v2", "torch"),
                       SentenceTransformerEmbedder)
-    monkeypatch.setenv("QA_BUILD_BACKEND", "torch")
+    monkeypatch.setenv("QA_RUNTIME", "torch")
     assert isinstance(calibrate.build_embedder("all-MiniLM-L6-v2", None),
                       SentenceTransformerEmbedder)
-    monkeypatch.delenv("QA_BUILD_BACKEND")
+    monkeypatch.delenv("QA_RUNTIME")
     monkeypatch.setattr(calibrate, "choose_backend",
                         lambda model, **kw: Choice("openvino-int8", "measured"))
     assert calibrate.default_backend() == "openvino-int8"
@@ -149,20 +149,20 @@ def test_calibration_text_is_real_news_chunks() -> None:
     assert words[0] >= 20 and 100 <= words[32] <= 220
 
 
-def test_qa_config_shows_the_build_backend_and_why(capsys, monkeypatch) -> None:
+def test_qa_config_shows_the_runtime_and_why(capsys, monkeypatch) -> None:
     from qa.cli import main
 
-    monkeypatch.delenv("QA_BUILD_BACKEND", raising=False)
+    monkeypatch.delenv("QA_RUNTIME", raising=False)
     assert main(["config"]) == 0
-    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("build_backend")][0]
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("runtime")][0]
     assert line.split()[1:5] == ["=", "(not", "measured", "yet)"], line
 
     choose_backend("all-MiniLM-L6-v2", measure=FakeMeasure({"onnx": 10.0, "openvino": 21.0}))
     assert main(["config"]) == 0
-    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("build_backend")][0]
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("runtime")][0]
     assert "openvino" in line and "openvino 21.0, onnx 10.0 chunks/s" in line
 
-    monkeypatch.setenv("QA_BUILD_BACKEND", "torch")
+    monkeypatch.setenv("QA_RUNTIME", "torch")
     assert main(["config", "--json"]) == 0
-    shown = json.loads(capsys.readouterr().out)["build_backend"]
-    assert shown == {"value": "torch", "source": "QA_BUILD_BACKEND"}
+    shown = json.loads(capsys.readouterr().out)["settings"]["runtime"]
+    assert shown == {"value": "torch", "source": "QA_RUNTIME", "env": "QA_RUNTIME"}

@@ -341,6 +341,27 @@ COMP_WORDS=(qa ask --); COMP_CWORD=2; _qa; echo "5:${COMPREPLY[*]}"
             assert check.returncode == 0, check.stderr
 
 
+def test_index_has_one_flag_for_the_runtime_and_one_for_the_store(capsys, tmp_path):
+    with pytest.raises(SystemExit) as shown:
+        main(["index", "--help"])
+    assert shown.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--runtime {torch,onnx,onnx-int8,openvino,openvino-int8}" in text
+    assert "--store {local,milvus}" in text and "--backend" not in text
+    # The old flag, which meant either, is refused with the two new ones named.
+    with pytest.raises(SystemExit) as refused:
+        main(["index", "--index", str(tmp_path / "ix"), "--backend", "milvus"])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert "--backend is now two flags: --runtime" in err and "--store" in err
+    assert not (tmp_path / "ix").exists()
+    bash = subprocess.run([QA, "completion", "bash"], capture_output=True, text=True, timeout=60,
+                          check=True)
+    assert 'index:--runtime) COMPREPLY=($(compgen -W "torch onnx onnx-int8 openvino' in bash.stdout
+    assert 'index:--store) COMPREPLY=($(compgen -W "local milvus"' in bash.stdout
+    assert "--backend" not in bash.stdout
+
+
 def test_index_names_each_stage_on_stderr(seed_corpus, tmp_path, capsys, monkeypatch):
     import qa.build.builder
 
@@ -348,7 +369,7 @@ def test_index_names_each_stage_on_stderr(seed_corpus, tmp_path, capsys, monkeyp
 
     monkeypatch.setattr(qa.build.builder, "default_embedder", lambda model=None: HashEmbedder())
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),
-                 "--backend", "torch"]) == 0
+                 "--runtime", "torch"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err == ["reading articles…", "embedding 19 chunks…", "analysing 5 articles…",
                    "writing the index…"]
@@ -367,7 +388,7 @@ def test_the_first_build_on_a_machine_says_it_prepares_the_model(seed_corpus, tm
     monkeypatch.setattr(qa.build.builder, "build_embedder",
                         lambda model, backend: exported.append(backend) or HashEmbedder())
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),
-                 "--backend", "onnx"]) == 0
+                 "--runtime", "onnx"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "preparing the model for fast queries (one time, 10-40 s)…"
     assert err[1:] == ["reading articles…", "embedding 19 chunks…", "analysing 5 articles…",
@@ -437,3 +458,22 @@ def test_search_shows_its_date_range(seed_index, capsys):
                  "--mode", "bm25", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["date_range"] == {
         "since": "2022-03-01", "until": None, "from_question": False}
+
+
+def test_an_unexpected_error_is_one_line_unless_qa_debug(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bug reaches the user as one line naming QA_DEBUG; with QA_DEBUG set, as its traceback."""
+    import argparse
+
+    from qa.cli.console import run_command
+
+    def broken(_: argparse.Namespace) -> int:
+        raise RuntimeError("disk on fire")
+
+    args = argparse.Namespace(func=broken, command="search")
+    monkeypatch.delenv("QA_DEBUG", raising=False)
+    assert run_command(args) == 1
+    assert "unexpected error (RuntimeError: disk on fire)" in capsys.readouterr().err
+    monkeypatch.setenv("QA_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run_command(args)

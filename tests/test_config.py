@@ -90,9 +90,9 @@ def test_qa_config_prints_each_setting_and_its_source(settings_file, monkeypatch
     assert out[0] == f"settings file: {settings_file}"
     rows = {line.split()[0]: line for line in out[1:]}
     assert set(rows) == {"index", "corpus", "model", "watch", "theme", "fusion_weight",
-                         "relative_dates", "backend", "milvus_uri", "executor", "ray_address",
-                         "allow_private_feeds", "feed_timeout", "serve_token", "allowed_hosts",
-                         "build_backend"}
+                         "relative_dates", "runtime", "store", "milvus_uri", "executor",
+                         "ray_address",
+                         "allow_private_feeds", "feed_timeout", "serve_token", "allowed_hosts"}
     assert rows["index"].split()[2:] == ["/flag/index", "--index"]
     assert rows["corpus"].split()[2:] == ["/env/corpus", "QA_CORPUS"]
     assert rows["theme"].split()[2:] == ["nord", str(settings_file), "line", "1"]
@@ -231,3 +231,38 @@ def test_relative_dates_is_today_or_the_newest_article(settings_file, monkeypatc
     with pytest.raises(ConfigError, match=r"relative_dates = 'yesterday' \(QA_RELATIVE_DATES\) "
                                           r"is not one of today, newest-article"):
         config.relative_dates()
+
+
+def test_runtime_and_store_are_two_settings(settings_file, monkeypatch):
+    """One word (`backend`) used to name either the embedding runtime or the search store."""
+    settings_file.write_text('runtime = "onnx"\nstore = "milvus"\n', encoding="utf-8")
+    assert (config.embedding_runtime(), config.search_store()) == ("onnx", "milvus")
+    monkeypatch.setenv("QA_RUNTIME", "torch")
+    monkeypatch.setenv("QA_STORE", "local")
+    assert (config.embedding_runtime(), config.search_store()) == ("torch", "local")
+    assert (config.embedding_runtime("openvino"), config.search_store("milvus")) == (
+        "openvino", "milvus")
+    settings_file.write_text("", encoding="utf-8")
+    monkeypatch.delenv("QA_RUNTIME")
+    monkeypatch.delenv("QA_STORE")
+    assert (config.embedding_runtime(), config.search_store()) == (None, None)
+
+
+@pytest.mark.parametrize("env, new", [("QA_BACKEND", "QA_STORE"),
+                                      ("QA_BUILD_BACKEND", "QA_RUNTIME")])
+def test_the_old_backend_variables_are_refused_with_the_new_names(settings_file, monkeypatch,
+                                                                  capsys, env, new):
+    monkeypatch.setenv(env, "milvus")
+    with pytest.raises(ConfigError, match=f"{env} is no longer read.*runtime.*store.*Set {new}"):
+        config.load_settings()
+    with pytest.raises(ConfigError, match=new):
+        config.search_store()
+    assert main(["config"]) == 2
+    assert new in capsys.readouterr().err
+
+
+def test_the_old_backend_setting_is_refused_with_the_new_names(settings_file):
+    settings_file.write_text('backend = "milvus"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 1: `backend` is now two settings: `runtime` "
+                                          r".*`store`.*store = \"milvus\""):
+        config.load_settings()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from qa import Retriever, build_index
-from qa.index import read_manifest
+from qa.index import GENERATION_PREFIX, SEGMENT_PREFIX, TMP_PREFIX, read_manifest
 
 from conftest import HashEmbedder
 
@@ -52,7 +52,7 @@ def test_sigkill_mid_embedding_keeps_the_old_index(seed_corpus, tmp_path):
     assert _answers(index) == before
     report = build_index(seed_corpus, index, embedder=HashEmbedder())  # the lock was freed
     assert report.added == ("new",)
-    assert not [p for p in index.iterdir() if p.name.startswith(".tmp-")]
+    assert not [p for p in index.iterdir() if p.name.startswith(TMP_PREFIX)]
 
 
 @pytest.mark.parametrize("seed", range(int(os.environ.get("QA_CRASH_RUNS", "6"))))
@@ -73,14 +73,14 @@ def test_sigkill_at_random_moments(seed_corpus, tmp_path, seed):
     build_index(seed_corpus, index, embedder=HashEmbedder())
     assert Retriever.open(index, embedder=HashEmbedder()).stats.articles == 6
     names = [p.name for p in index.iterdir()]
-    assert not [n for n in names if n.startswith(".tmp-")]
+    assert not [n for n in names if n.startswith(TMP_PREFIX)]
     # The live generation and the one before it (kept for readers), and their segments.
-    assert len([n for n in names if n.startswith("gen-")]) <= 2
-    assert len([n for n in names if n.startswith("seg-")]) <= 2
+    assert len([n for n in names if n.startswith(GENERATION_PREFIX)]) <= 2
+    assert len([n for n in names if n.startswith(SEGMENT_PREFIX)]) <= 2
 
 
 def _segments(index: Path) -> int:
-    return len(read_manifest(index)["segments"])
+    return len(read_manifest(index).segments)
 
 
 @pytest.mark.parametrize("kind", ["optimize", "tiered"])
@@ -124,7 +124,7 @@ def test_sigkill_during_a_merge_keeps_a_working_index(seed_corpus, tmp_path, mon
     print(f"\n{kind} kill {seed}: {before_segments} -> {after_segments} segments", end="")
     report = build_index(seed_corpus, index, embedder=HashEmbedder(), optimize=True)
     assert _segments(index) == 1 and _answers(index) == valid[-1]
-    assert not [p for p in index.iterdir() if p.name.startswith(".tmp-")]
+    assert not [p for p in index.iterdir() if p.name.startswith(TMP_PREFIX)]
     assert report.articles == 5 + 2 + (kind == "tiered")
 
 

@@ -102,11 +102,11 @@ def test_ray_build_on_two_nodes_equals_a_local_build_and_survives_a_killed_node(
     shutil.copytree(seed_corpus, killed_corpus)
     spec = {"builds": [
         {"corpus": str(seed_corpus), "index": str(tmp_path / "ray"),
-         "args": ["--backend", BACKEND]},
+         "args": ["--runtime", BACKEND]},
         {"corpus": str(seed_corpus), "index": str(tmp_path / "ray"),
-         "args": ["--backend", BACKEND], "add_files": {"harbour-strike.md": NEW_ARTICLE}},
+         "args": ["--runtime", BACKEND], "add_files": {"harbour-strike.md": NEW_ARTICLE}},
         {"corpus": str(killed_corpus), "index": str(tmp_path / "ray-killed"),
-         "args": ["--backend", BACKEND], "kill_worker": True},
+         "args": ["--runtime", BACKEND], "kill_worker": True},
     ], "max_seconds": 240}
     result = run_driver(prefix, "ray_driver.py", spec, tmp_path, timeout=360)
     assert "error" not in result, result["error"]
@@ -136,14 +136,14 @@ def test_ray_build_on_two_nodes_equals_a_local_build_and_survives_a_killed_node(
     assert set(executor["chunks_by_node"]) == {head, worker}, executor
     assert sum(executor["chunks_by_node"].values()) == len(before_update)
     assert sum(update["executor"]["chunks_by_node"].values()) == len(new_ids)
-    assert read_manifest(tmp_path / "ray")["executor"] == update["executor"]
+    assert read_manifest(tmp_path / "ray").executor == update["executor"]
 
     # The second node was SIGKILLed while its actor ran a batch, mid-build; the batch it
     # held was embedded again on the head node, and the build completed.
     kill = killed["killed"]
     assert kill is not None and kill["build_running"], killed
     assert any(".submit" in t for t in kill["titles"]), kill
-    by_node = read_manifest(tmp_path / "ray-killed")["executor"]["chunks_by_node"]
+    by_node = read_manifest(tmp_path / "ray-killed").executor["chunks_by_node"]
     assert by_node == {head: len(before_update)}, (by_node, kill)
 
     # Searches and answers are those of a local build of the same corpus.
@@ -183,7 +183,7 @@ def test_unreachable_ray_address_fails_fast_and_leaves_the_index_untouched(
     assert f"No Ray cluster answers at {address}" in str(refused.value)
     assert "ray start --head" in str(refused.value) and "unchanged" in str(refused.value)
     assert read_manifest(index) == before
-    assert before["executor"] == {"name": "local"}  # what built it, as the manifest records
+    assert before.executor == {"name": "local"}  # what built it, as the manifest records
 
 
 def test_qa_index_with_an_unreachable_cluster_says_what_to_run(seed_corpus: Path,
@@ -193,7 +193,7 @@ def test_qa_index_with_an_unreachable_cluster_says_what_to_run(seed_corpus: Path
     run = subprocess.run(
         [sys.executable, "-c", "import sys; from qa.cli import main; sys.exit(main(sys.argv[1:]))",
          "index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "index"),
-         "--executor", "ray", "--ray-address", address, "--backend", BACKEND],
+         "--executor", "ray", "--ray-address", address, "--runtime", BACKEND],
         capture_output=True, text=True, timeout=120, cwd=HERE.parent)
     assert run.returncode == 2, run.stderr
     assert f"No Ray cluster answers at {address}" in run.stderr

@@ -17,6 +17,7 @@ from conftest import SHARED, HashEmbedder
 
 from qa.answer.baseline import BaselineAssistant, candidate_sentences, rrf_rank
 from qa.errors import QAError, QueryError
+from qa.index import LOCK, manifest_path
 from qa.evaluation import (
     SQUAD_CORPUS_FILE,
     answer_confidence,
@@ -441,6 +442,12 @@ class FakeRetriever:
     def search(self, query: str, k: int = 5, **_: object) -> list[Hit]:
         return [_hit(p) for p in self.passages.get(query, [])][:k]
 
+    def warm_up(self) -> None:
+        pass
+
+    def articles(self) -> list[object]:
+        return []
+
 
 class FakeAssistant:
     def __init__(self, replies: dict[str, Answer]) -> None:
@@ -657,7 +664,7 @@ def test_evaluate_qa_on_squad_builds_its_own_index_once(tmp_path: Path, eval_cac
     assert report.questions == 3 and report.kinds["unanswerable"] == 1
     assert report.articles == 4  # all paragraphs, the test split's as distractors
     index = Path(report.index)
-    assert index.parent.parent == eval_cache and (index / "manifest.json").is_file()
+    assert index.parent.parent == eval_cache and manifest_path(index).is_file()
     corpus_file = Path(report.corpus) / SQUAD_CORPUS_FILE
     lines = [json.loads(x) for x in corpus_file.read_text().splitlines()]
     assert [x["id"] for x in lines][:2] == ["Magnitogorsk#1", "Magnitogorsk#2"]
@@ -758,7 +765,7 @@ def test_qa_eval_qa_on_a_tiny_dev_file(tmp_path: Path) -> None:
     assert out["answer_in_top_k"] == pytest.approx(1.0) and out["k"] == 3
     assert out["baseline"]["correct_abstention_off_topic"] == 0.0  # it never abstains
     after = _files(index)
-    after.pop(".lock"), before.pop(".lock")  # the up-to-date check held the lock: its pid
+    after.pop(LOCK), before.pop(LOCK)  # the up-to-date check held the lock: its pid
     assert after == before
 
 
@@ -767,10 +774,10 @@ def test_eval_corpus_holds_only_the_corpus_file_and_is_stable(tmp_path: Path) ->
     from qa.corpus.ingest import load_corpus
 
     data = load_beir(make_beir(tmp_path / "tiny"), "test")
-    folder = prepare_eval_corpus(data, tmp_path / "eval" / "index.corpus")
+    folder = prepare_eval_corpus(data.corpus_path, tmp_path / "eval" / "index.corpus")
     assert sorted(p.name for p in folder.iterdir()) == ["corpus.jsonl"]  # no queries.jsonl
     first = (folder / "corpus.jsonl").stat()
-    prepare_eval_corpus(data, folder)  # a second run leaves the file alone
+    prepare_eval_corpus(data.corpus_path, folder)  # a second run leaves the file alone
     assert (folder / "corpus.jsonl").stat().st_mtime_ns == first.st_mtime_ns
     articles, skipped = load_corpus(folder)
     assert not skipped

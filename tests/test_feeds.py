@@ -55,7 +55,9 @@ def test_a_trickling_feed_is_cut_at_the_deadline_and_the_build_goes_on(tmp_path,
     result = build_in_netns(tmp_path, corpus, ["http://127.0.0.1:{port}/trickle"],
                             {"QA_ALLOW_PRIVATE_FEEDS": "1", "QA_FEED_TIMEOUT": str(DEADLINE)})
     assert not result.get("timed_out"), "the build waited on the trickling feed"
-    assert result["seconds"] < DEADLINE + 8, result
+    # The feed alone would take 80 s; the rest is the build (model, embedding), which a loaded
+    # machine can stretch to tens of seconds.
+    assert result["seconds"] < DEADLINE + 40, result
     assert "/trickle" in result["requests"]
     assert f"took longer than {DEADLINE} s" in reasons(result), reasons(result)
     assert result["articles"] == ["desk"]

@@ -434,7 +434,7 @@ def test_a_folder_of_every_format_builds_and_updates_incrementally(
     assert sorted(parsed) == ["desk.csv", "fjord.rss"]
     assert third.added == ("fjord/fjord-example-com-p-103",)
     assert not third.changed and not third.removed and len(third.unchanged) == 14
-    assert counting.calls == third.embedded_chunks == 1
+    assert counting.jobs[0] == third.embedded_chunks == 1
     hit = Retriever.open(index, embedder=HashEmbedder()).search("Balestrand fog", k=1, mode="bm25")[0]
     assert hit.article_id == "fjord/fjord-example-com-p-103"
 

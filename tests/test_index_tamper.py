@@ -25,14 +25,9 @@ from conftest import HashEmbedder
 from qa import Retriever, build_index
 from qa.cli import main
 from qa.errors import IndexCorruptError, QAError
-from qa.index import Index
+from qa.index import LOCK, MANIFEST, Index, manifest_path, part_path
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def segment_file(index: Path, name: str) -> Path:
-    seg = Index.open(index, for_search=False).segments[0]
-    return seg.folder / name
 
 
 def damage(path: Path, at: int, data: bytes, *, keep_mtime: bool = False) -> None:
@@ -49,9 +44,9 @@ def damage(path: Path, at: int, data: bytes, *, keep_mtime: bool = False) -> Non
 
 
 def text_offset(index: Path, phrase: str) -> int:
-    """Where `phrase` lies in texts.bin of the index's first segment (bytes)."""
+    """Where `phrase` lies in the article texts of the index's first segment (bytes)."""
     seg = Index.open(index, for_search=False).segments[0]
-    offsets = np.load(seg.folder / "text_offsets.npy")
+    offsets = np.load(part_path(index, "texts.offsets"))
     for row in range(seg.n_articles):
         text = seg.texts[row]
         if phrase in text:
@@ -71,25 +66,25 @@ def test_a_lock_that_is_a_symlink_is_refused_and_its_target_untouched(seed_corpu
     index = make_index(seed_corpus)
     victim = tmp_path / "precious.txt"
     victim.write_text("do not truncate me\n")
-    (index / ".lock").unlink()
-    os.symlink(victim, index / ".lock")
+    (index / LOCK).unlink()
+    os.symlink(victim, index / LOCK)
     with pytest.raises(QAError) as caught:
         build_index(seed_corpus, index, embedder=HashEmbedder())
     assert victim.read_text() == "do not truncate me\n"
-    assert ".lock" in str(caught.value) and "qa index" in str(caught.value)
-    assert (index / ".lock").is_symlink()  # qa deletes nothing it did not make
+    assert LOCK in str(caught.value) and "qa index" in str(caught.value)
+    assert (index / LOCK).is_symlink()  # qa deletes nothing it did not make
 
 
 def test_a_manifest_that_is_a_folder_is_named_not_its_temporary_file(seed_corpus, make_index):
-    """Finding 11: the error named `.manifest.json.XXXX.tmp`, a file the user never made."""
+    """Finding 11: the error named the manifest's temporary file, one the user never made."""
     index = make_index(seed_corpus)
-    (index / "manifest.json").unlink()
-    (index / "manifest.json").mkdir()
+    manifest_path(index).unlink()
+    manifest_path(index).mkdir()
     with pytest.raises(QAError) as caught:
         build_index(seed_corpus, index, embedder=HashEmbedder())
     message = str(caught.value)
-    assert "manifest.json" in message and ".tmp" not in message, message
-    assert not list(index.glob(".manifest.json.*.tmp"))
+    assert MANIFEST in message and ".tmp" not in message, message
+    assert not list(index.glob(f".{MANIFEST}.*.tmp"))
 
 
 def test_the_phrase_files_are_never_written_through_a_link(tmp_path):
@@ -112,10 +107,10 @@ def test_the_phrase_files_are_never_written_through_a_link(tmp_path):
 @pytest.mark.parametrize("keep_mtime", [False, True], ids=["rewritten", "bit-rot"])
 def test_damaged_article_texts_are_a_clear_error_and_qa_index_repairs_them(
         seed_corpus, make_index, capsys, keep_mtime):
-    """Two bytes of texts.bin replaced by an invalid UTF-8 pair: 'unexpected error
+    """Two bytes of the article texts replaced by an invalid UTF-8 pair: 'unexpected error
     (UnicodeDecodeError) ... please report it', and `qa index` said up to date."""
     index = make_index(seed_corpus)
-    damage(segment_file(index, "texts.bin"), text_offset(index, "Katrina Yu") + 2, b"\xff\xfe",
+    damage(part_path(index, "texts.texts"), text_offset(index, "Katrina Yu") + 2, b"\xff\xfe",
            keep_mtime=keep_mtime)
     code, out, err = cli(capsys, "search", "Katrina Yu", "--mode", "bm25", "--index", str(index))
     assert code == 2, err
@@ -134,7 +129,7 @@ def test_damaged_article_texts_are_a_clear_error_and_qa_index_repairs_them(
 def test_a_damaged_npy_header_is_a_clear_error(seed_corpus, make_index, capsys, keep_mtime):
     """An .npy header whose dict no longer parses: 'unexpected error (TokenError)'."""
     index = make_index(seed_corpus)
-    damage(segment_file(index, "chunk_ids.npy"), 10, b"'", keep_mtime=keep_mtime)
+    damage(part_path(index, "chunks.ids"), 10, b"'", keep_mtime=keep_mtime)
     code, _, err = cli(capsys, "search", "Katrina Yu", "--mode", "bm25", "--index", str(index))
     assert code == 2 and "unexpected" not in err and "qa index" in err, err
 
@@ -144,7 +139,7 @@ def test_damaged_bm25_frequencies_are_an_error_not_a_warning(seed_corpus, make_i
                                                             keep_mtime):
     """Frequencies set to zero and negative: a numpy RuntimeWarning and exit 0 before."""
     index = make_index(seed_corpus)
-    path = segment_file(index, "bm25_tf.npy")
+    path = part_path(index, "bm25.tf")
     tf = np.load(path)
     offset = os.path.getsize(path) - tf.nbytes
     bad = np.where(np.arange(len(tf)) % 2 == 0, 0, -3).astype(np.int32)
@@ -154,10 +149,10 @@ def test_damaged_bm25_frequencies_are_an_error_not_a_warning(seed_corpus, make_i
 
 
 def test_damaged_vectors_are_not_answered_from_silently(seed_corpus, make_index):
-    """Same-size damage in vectors.npy: hybrid answers from garbage before; now BM25, with
+    """Same-size damage in the vectors: hybrid answers from garbage before; now BM25, with
     the reason naming the command that repairs it, until `qa index` has."""
     index = make_index(seed_corpus)
-    path = segment_file(index, "vectors.npy")
+    path = part_path(index, "dense.vectors")
     damage(path, os.path.getsize(path) - 4096, np.full(1024, 7.5, np.float32).tobytes())
     retriever = Retriever.open(index, embedder=HashEmbedder())
     hits = retriever.search("Who is Katrina Yu?", k=3)
@@ -171,7 +166,7 @@ def test_damaged_vectors_are_not_answered_from_silently(seed_corpus, make_index)
 
 def test_vectors_damaged_by_bit_rot_are_refused_when_loaded(seed_corpus, make_index):
     index = make_index(seed_corpus)
-    path = segment_file(index, "vectors.npy")
+    path = part_path(index, "dense.vectors")
     damage(path, os.path.getsize(path) - 4096, np.full(1024, 7.5, np.float32).tobytes(),
            keep_mtime=True)
     retriever = Retriever.open(index, embedder=HashEmbedder())
@@ -187,7 +182,7 @@ def test_a_damaged_phrase_file_is_found_and_named_like_the_other_parts(
     naming the folder and the command), `qa index --check` names the file, and `qa index`
     repairs it."""
     index = make_index(seed_corpus)
-    path = segment_file(index, "phrase_label.npy")
+    path = part_path(index, "phrases.label")
     labels = np.load(path)
     assert len(labels), "the seed articles have phrases"
     offset = os.path.getsize(path) - labels.nbytes
@@ -195,7 +190,7 @@ def test_a_damaged_phrase_file_is_found_and_named_like_the_other_parts(
 
     code, out, err = cli(capsys, "index", "--check", "--index", str(index))
     assert code == 2 and "intact" not in out, out
-    assert "phrase_label.npy" in err and "changed since it was written" in err, err
+    assert path.name in err and "changed since it was written" in err, err
 
     if keep_mtime:  # the check at open passes (same size, same time): the read finds it
         opened = Index.open(index)
@@ -209,7 +204,7 @@ def test_a_damaged_phrase_file_is_found_and_named_like_the_other_parts(
         Index.open(index)
     assert str(path) in str(caught.value) and "qa index" in str(caught.value)
     code, out, err = cli(capsys, "search", "Katrina Yu", "--mode", "bm25", "--index", str(index))
-    assert code == 2 and "phrase_label.npy" in err and "qa index" in err and out == "", err
+    assert code == 2 and path.name in err and "qa index" in err and out == "", err
     assert "unexpected" not in err and "Traceback" not in err
     report = build_index(seed_corpus, index, embedder=HashEmbedder())
     assert not report.up_to_date
@@ -222,7 +217,7 @@ def test_a_damaged_phrase_file_is_found_and_named_like_the_other_parts(
 @pytest.mark.parametrize("where", ["counts", "segment"])
 def test_check_finds_absurd_counts_in_the_manifest(seed_corpus, make_index, capsys, where):
     index = make_index(seed_corpus)
-    path = index / "manifest.json"
+    path = manifest_path(index)
     manifest = json.loads(path.read_text())
     if where == "counts":
         manifest["counts"]["articles"] = 10**18
@@ -243,9 +238,15 @@ def real_copy(real_seed_index: Path, tmp_path: Path) -> Path:
 
 
 def model_dir(index: Path) -> Path:
-    found = [p for p in index.iterdir() if p.name.startswith("onnx-")]
-    assert len(found) == 1, found
-    return found[0]
+    """The query model's folder in the index (qa.index.query_model)."""
+    from qa.index import read_manifest
+    from qa.index.query_model import query_model_dir
+
+    manifest = read_manifest(index)
+    found = query_model_dir(index, manifest.model.name,
+                            quantize=manifest.embedding_backend == "onnx-int8")
+    assert found.is_dir(), found
+    return found
 
 
 def run_qa(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess:

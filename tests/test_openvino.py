@@ -17,7 +17,7 @@ from qa.embed.exports import cached_export as _cached_export
 from qa.index.query_model import query_model_dir
 from qa.errors import ModelUnavailableError
 from qa.embed.onnx import OnnxEmbedder, OpenVinoEmbedder
-from qa.index import Index, read_manifest
+from qa.index import Index, manifest_path, read_manifest
 
 MODEL = "all-MiniLM-L6-v2"
 
@@ -83,7 +83,7 @@ def test_an_openvino_index_is_queried_with_the_onnxruntime_fp32_model(seed_corpu
     report = build_index(seed_corpus, index, backend="openvino")
 
     manifest = read_manifest(index)
-    assert manifest["embedding_backend"] == "openvino"
+    assert manifest.embedding_backend == "openvino"
     assert (query_model_dir(index, MODEL, quantize=False) / "config.json").exists()
     assert not query_model_dir(index, MODEL, quantize=True).exists()
     assert report.notes == ()
@@ -103,14 +103,14 @@ def _vectors(index):
 
 
 def test_backends_that_give_the_same_vectors_reuse_each_others(seed_index):
-    from qa.build.builder import _load_previous
+    from qa.build.previous import load_previous
 
-    name = read_manifest(seed_index)["model"]["name"]  # HashEmbedder builds record "torch"
+    name = read_manifest(seed_index).model.name  # HashEmbedder builds record "torch"
     for backend in ("torch", "onnx", "openvino"):
-        manifest, _, why = _load_previous(seed_index, name, backend)
-        assert manifest is not None, (backend, why)
-    manifest, _, why = _load_previous(seed_index, name, "onnx-int8")
-    assert manifest is None and "onnx-int8" in why
+        previous, why = load_previous(seed_index, name, backend)
+        assert previous is not None, (backend, why)
+    previous, why = load_previous(seed_index, name, "onnx-int8")
+    assert previous is None and "onnx-int8" in why
 
 
 def test_without_openvino_the_default_is_onnx_and_nothing_is_measured(no_openvino, tmp_path,
@@ -130,20 +130,20 @@ def test_openvino_backend_without_the_package_is_a_clear_error(no_openvino, seed
                                                               capsys):
     from qa.cli import main
 
-    with pytest.raises(ModelUnavailableError, match="pip install openvino.*--backend torch"):
+    with pytest.raises(ModelUnavailableError, match="pip install openvino.*--runtime torch"):
         build_embedder(MODEL, "openvino")
     code = main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),
-                 "--backend", "openvino"])
+                 "--runtime", "openvino"])
     assert code != 0
     err = capsys.readouterr().err
     assert "pip install openvino" in err and "Traceback" not in err
-    assert not (tmp_path / "ix" / "manifest.json").exists()
+    assert not manifest_path(tmp_path / "ix").exists()
 
 
 @pytest.mark.integration
 def test_openvino_failing_at_load_is_model_unavailable(no_openvino):
     embedder = OpenVinoEmbedder(_cached_export(MODEL))  # constructed: reads config.json only
-    with pytest.raises(ModelUnavailableError, match="pip install openvino.*--backend torch"):
+    with pytest.raises(ModelUnavailableError, match="pip install openvino.*--runtime torch"):
         embedder.encode(["x"])
     assert not embedder.loaded
 
@@ -184,16 +184,16 @@ def test_an_openvino_int8_index_records_its_backend_and_is_queried_in_fp32(seed_
     index = tmp_path / "ov-int8"
     build_index(seed_corpus, index, backend="openvino-int8")
 
-    assert read_manifest(index)["embedding_backend"] == "openvino-int8"
+    assert read_manifest(index).embedding_backend == "openvino-int8"
     assert (query_model_dir(index, MODEL, quantize=False) / "config.json").exists()
     r = Retriever.open(index)
     hits = r.search("How long was the video call between Xi and Putin?", k=3)
     assert hits and r.mode == "hybrid"
     assert type(r._embedder) is OnnxEmbedder and not r._embedder.config.quantized
     # int8 vectors are close to fp32 ones, not equal: switching to or from it rebuilds.
-    from qa.build.builder import _load_previous
+    from qa.build.previous import load_previous
 
-    _, previous, why = _load_previous(index, MODEL, "openvino")
+    previous, why = load_previous(index, MODEL, "openvino")
     assert previous is None and "openvino" in why
 
 

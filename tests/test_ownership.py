@@ -15,7 +15,18 @@ import pytest
 from conftest import SEED_CORPUS, HashEmbedder
 from qa import IndexOwnershipError, build_index
 from qa.cli import main
-from qa.index import GENERATION_MARKER, OWNER_MARKER, claim_index_dir, collect_garbage, index_id
+from qa.index import (
+    GENERATION_MARKER,
+    GENERATION_PREFIX,
+    MANIFEST,
+    OWNER_MARKER,
+    SEGMENT_PREFIX,
+    TMP_PREFIX,
+    claim_index_dir,
+    collect_garbage,
+    file_name,
+    index_id,
+)
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -40,7 +51,7 @@ def _user_folder(root: Path) -> Path:
     for name in ("data-2019", ".tmp-notes", "onnx-x.tmp-1", ".onnx-y.tmp-2"):
         (root / name).mkdir()
         (root / name / "keep.txt").write_text(f"the user's {name}\n")
-    (root / ".manifest.json.0123abcd.tmp").write_text("the user's file\n")
+    (root / f".{MANIFEST}.0123abcd.tmp").write_text("the user's file\n")
     (root / "notes.txt").write_text("mine\n")
     return root
 
@@ -116,11 +127,11 @@ def test_leftovers_of_qas_own_killed_builds_are_cleaned(seed_corpus, tmp_path):
     index = tmp_path / "index"
     build_index(seed_corpus, index, embedder=HashEmbedder())
     owner = claim_index_dir(index)
-    killed = index / ".tmp-0123456789ab"
+    killed = index / f"{TMP_PREFIX}0123456789ab"
     killed.mkdir()
     (killed / GENERATION_MARKER).write_text(owner + "\n")
-    (killed / "texts.bin").write_bytes(b"half")
-    other = index / ".tmp-ffffffffffff"  # marked by another index: not this one's to delete
+    (killed / file_name("texts.texts")).write_bytes(b"half")
+    other = index / f"{TMP_PREFIX}ffffffffffff"  # marked by another index: not this one's to delete
     other.mkdir()
     (other / GENERATION_MARKER).write_text("0" * 32 + "\n")
     collect_garbage(index, owner)
@@ -134,8 +145,9 @@ def test_a_new_index_folder_gets_the_marker_and_keeps_it(seed_corpus, tmp_path):
     assert first and (index / OWNER_MARKER).is_file()
     build_index(seed_corpus, index, embedder=HashEmbedder(), full=True)
     assert index_id(index) == first
-    folders = [p for p in index.iterdir() if p.name.startswith(("seg-", "gen-"))]
-    assert {p.name[:4] for p in folders} == {"seg-", "gen-"}
+    prefixes = (SEGMENT_PREFIX, GENERATION_PREFIX)
+    folders = [p for p in index.iterdir() if p.name.startswith(prefixes)]
+    assert {p.name[:4] for p in folders} == set(prefixes)
     assert all((g / GENERATION_MARKER).read_text().strip() == first for g in folders)
 
 

@@ -30,7 +30,20 @@ from qa import IndexCorruptError, QAError, Retriever, build_index
 from qa.corpus.chunking import chunk_article
 from qa.cli import main
 from qa.corpus.ingest import load_corpus, read_article_file
-from qa.index import TMP_PREFIX, dense, read_manifest, sha256_of
+from qa.index import (
+    GENERATION_PREFIX,
+    MANIFEST,
+    SEGMENT_PREFIX,
+    TMP_PREFIX,
+    dense,
+    file_key,
+    file_name,
+    manifest_path,
+    part_path,
+    read_manifest,
+    segment_folders,
+    sha256_of,
+)
 
 from conftest import REPO, HashEmbedder
 from test_crash import DRIVER, _answers, _start
@@ -46,28 +59,23 @@ def _leftovers(index: Path) -> dict[str, list[str]]:
     names = sorted(p.name for p in index.iterdir())
     return {
         "tmp": [n for n in names if n.startswith(TMP_PREFIX)],
-        "data": [n for n in names if n.startswith("gen-")],  # one per published generation
-        "segments": [n for n in names if n.startswith("seg-")],
-        "manifest_tmp": [n for n in names if n.startswith(".manifest.json.")],
+        "data": [n for n in names if n.startswith(GENERATION_PREFIX)],  # one per generation
+        "segments": [n for n in names if n.startswith(SEGMENT_PREFIX)],
+        "manifest_tmp": [n for n in names if n.startswith(f".{MANIFEST}.")],
     }
 
 
 def _segment(index: Path) -> Path:
     """The one segment of a fresh index."""
-    segments = read_manifest(index)["segments"]
+    segments = segment_folders(index)
     assert len(segments) == 1
-    return index / segments[0]["name"]
-
-
-def _key(path: Path) -> str:
-    """A file's key in the manifest's `files`: folder/name."""
-    return f"{path.parent.name}/{path.name}"
+    return segments[0]
 
 
 @pytest.fixture
 def hash_default_embedder(monkeypatch):
     """`qa index` in-process with HashEmbedder instead of the real model (seconds saved)."""
-    monkeypatch.setenv("QA_BUILD_BACKEND", "torch")  # the backend default_embedder() stands for
+    monkeypatch.setenv("QA_RUNTIME", "torch")  # the backend default_embedder() stands for
     monkeypatch.setattr("qa.build.builder.default_embedder", lambda name=None: HashEmbedder())
 
 
@@ -121,18 +129,18 @@ def _enospc(path) -> OSError:
     return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
 
-@pytest.mark.parametrize("where", ["vectors.npy", "dense.faiss", "manifest"])
+@pytest.mark.parametrize("where", ["dense.vectors", "dense.ivf", "manifest"])
 def test_disk_full_half_way_keeps_the_old_index_and_says_so(
     where, seed_corpus, tmp_path, monkeypatch, capsys, hash_default_embedder
 ):
     """`qa index` when the disk fills while writing one file (half of it is written first)."""
     import faiss
 
-    if where == "dense.faiss":  # the seed corpus gets an IVF index: new segments write one
+    if where == "dense.ivf":  # the seed corpus gets an IVF index: new segments write one
         monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    manifest, old = (index / "manifest.json").read_bytes(), _answers(index)
+    manifest, old = manifest_path(index).read_bytes(), _answers(index)
     (seed_corpus / "new.md").write_text(NEW)
 
     def half_then_full(target, data: bytes):
@@ -143,26 +151,26 @@ def test_disk_full_half_way_keeps_the_old_index_and_says_so(
             fh.write(data[: len(data) // 2])
         raise _enospc(target)
 
-    if where == "vectors.npy":
-        real_save = np.save
+    if where == "dense.vectors":
+        real_save, vectors = np.save, file_name("dense.vectors")
         monkeypatch.setattr(np, "save", lambda f, a, **kw: half_then_full(f, a.tobytes())
-                            if str(getattr(f, "name", f)).endswith("vectors.npy")
+                            if str(getattr(f, "name", f)).endswith(vectors)
                             else real_save(f, a, **kw))
-    elif where == "dense.faiss":  # qa streams FAISS's bytes into a file it created
+    elif where == "dense.ivf":  # qa streams FAISS's bytes into a file it created
         monkeypatch.setattr(dense, "write_faiss",
                             lambda ix, path: half_then_full(path, b"IxM2" * 4096))
     else:
         from qa.index import manifest as manifest_module
 
         monkeypatch.setattr(manifest_module, "write_json_atomic", lambda path, payload: half_then_full(
-            path.with_name(".manifest.json.deadbeef.tmp"), json.dumps(payload).encode()))
+            path.with_name(f".{MANIFEST}.deadbeef.tmp"), json.dumps(payload).encode()))
 
     code = main(["index", "--corpus", str(seed_corpus), "--index", str(index)])
     err = capsys.readouterr().err
     assert code == 1
     assert "No space left on device" in err and "previous index is unchanged" in err
     assert "Traceback" not in err
-    assert (index / "manifest.json").read_bytes() == manifest and _answers(index) == old
+    assert manifest_path(index).read_bytes() == manifest and _answers(index) == old
     assert _leftovers(index)["tmp"] == []
 
     monkeypatch.undo()
@@ -192,7 +200,7 @@ def test_a_really_full_disk(free_kb, small_disk, seed_corpus, capsys, hash_defau
     """The index lives on a 1 MB tmpfs, filled up with `free_kb` KB left: the kernel's ENOSPC."""
     index = small_disk / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    manifest, old = (index / "manifest.json").read_bytes(), _answers(index)
+    manifest, old = manifest_path(index).read_bytes(), _answers(index)
     (seed_corpus / "new.md").write_text(NEW)
     filler = small_disk / "filler"
     with open(filler, "wb", buffering=0) as fh:
@@ -205,7 +213,7 @@ def test_a_really_full_disk(free_kb, small_disk, seed_corpus, capsys, hash_defau
     code = main(["index", "--full", "--corpus", str(seed_corpus), "--index", str(index)])
     err = capsys.readouterr().err
     assert code == 1 and "No space left on device" in err and "Traceback" not in err, err
-    assert (index / "manifest.json").read_bytes() == manifest and _answers(index) == old
+    assert manifest_path(index).read_bytes() == manifest and _answers(index) == old
     assert _leftovers(index)["tmp"] == []
 
     filler.unlink()
@@ -273,7 +281,7 @@ def test_a_reader_searching_in_a_loop_during_rebuilds(mode, seed_corpus, tmp_pat
         assert [(cid, via) for cid, _score, via in x["hits"]] == valid[x["articles"]], x
     states = [x["articles"] for x in lines]
     assert states == sorted(states)  # never goes back to an older generation
-    assert lines[-1]["articles"] == 8 and lines[-1]["generation"] == read_manifest(index)["data"]
+    assert lines[-1]["articles"] == 8 and lines[-1]["generation"] == read_manifest(index).data
     print(f"\n{mode}: {len(lines)} searches, states seen {sorted(set(states))}")
 
 
@@ -315,7 +323,7 @@ def test_two_builds_at_once_the_second_refuses_or_waits(seed_corpus, tmp_path):
 
 
 def _damage(index: Path, how: str, tmp_path: Path, seed_corpus: Path) -> None:
-    mpath = index / "manifest.json"
+    mpath = manifest_path(index)
     m = json.loads(mpath.read_text())
     data = _segment(index)
     if how == "truncated manifest":
@@ -333,17 +341,16 @@ def _damage(index: Path, how: str, tmp_path: Path, seed_corpus: Path) -> None:
         m["segments"][0]["name"] = "../../etc"
         mpath.write_text(json.dumps(m))
     elif how.startswith("truncated "):
-        name = how.split()[1]
-        f = (index / m["data"] if name == "df.npy" else data) / name
+        f = part_path(index, how.split()[1])
         f.write_bytes(f.read_bytes()[: f.stat().st_size // 3])
     elif how == "chunks from another build":
         other = tmp_path / "other"
         (seed_corpus / "extra.md").write_text("---\ntitle: Extra\n---\nOne more article.\n")
         build_index(seed_corpus, other, embedder=HashEmbedder())
-        for name in ("chunk_ids.npy", "chunk_start.npy"):  # sizes patched to match
-            src = _segment(other) / name
-            shutil.copy(src, data / name)
-            m["files"][_key(data / name)] = src.stat().st_size
+        for part in ("chunks.ids", "chunks.start"):  # sizes patched to match
+            src, dst = part_path(other, part), part_path(index, part)
+            shutil.copy(src, dst)
+            m["files"][file_key(dst)] = src.stat().st_size
         mpath.write_text(json.dumps(m))
     elif how == "data folder deleted":
         shutil.rmtree(data)
@@ -355,24 +362,26 @@ def _damage(index: Path, how: str, tmp_path: Path, seed_corpus: Path) -> None:
         mpath.unlink()
         os.mkfifo(mpath)
     elif how in ("articles with wrong types", "article without id"):
-        f = data / "articles.json"
+        f = part_path(index, "texts.records")
         columns = json.loads(f.read_text())
         if how == "article without id":
             columns["id"][0] = None
         else:
             columns["title"][0], columns["date"][1] = 5, ["2022"]
         f.write_text(json.dumps(columns))
-        m["files"][_key(f)] = f.stat().st_size
+        m["files"][file_key(f)] = f.stat().st_size
         mpath.write_text(json.dumps(m))
-    elif how == "texts.bin is a FIFO":
-        (data / "texts.bin").unlink()
-        os.mkfifo(data / "texts.bin")
-        m["files"][_key(data / "texts.bin")] = 0
+    elif how == "the texts are a FIFO":
+        texts = part_path(index, "texts.texts")
+        texts.unlink()
+        os.mkfifo(texts)
+        m["files"][file_key(texts)] = 0
         mpath.write_text(json.dumps(m))
-    elif how == "texts.bin links outside the index":
+    elif how == "the texts link outside the index":
+        texts = part_path(index, "texts.texts")
         outside = tmp_path / "elsewhere.bin"
-        shutil.move(data / "texts.bin", outside)
-        (data / "texts.bin").symlink_to(outside)
+        shutil.move(texts, outside)
+        texts.symlink_to(outside)
     else:
         raise AssertionError(how)
 
@@ -384,12 +393,12 @@ def _hung(signum, frame):
 CLI_DAMAGES = [
     "truncated manifest", "edited manifest (data points outside)", "other format version",
     "edited manifest (segment points outside)",
-    "other tokenizer", "truncated chunk_ids.npy", "truncated texts.bin", "truncated bm25_tf.npy",
-    "truncated articles.json", "truncated df.npy",
+    "other tokenizer", "truncated chunks.ids", "truncated texts.texts", "truncated bm25.tf",
+    "truncated texts.records", "truncated statistics.df",
     "chunks from another build", "data folder deleted", "generation folder deleted",
     "deeply nested manifest",
     "manifest is a FIFO", "articles with wrong types", "article without id",
-    "texts.bin is a FIFO", "texts.bin links outside the index",
+    "the texts are a FIFO", "the texts link outside the index",
 ]
 
 
@@ -408,7 +417,7 @@ def test_a_damaged_index_gives_the_cli_a_clear_error(how, seed_index, seed_corpu
 
 
 def test_a_truncated_vectors_file_through_the_cli_answers_from_bm25_and_says_why(seed_index, capsys):
-    f = _segment(seed_index) / "vectors.npy"
+    f = part_path(seed_index, "dense.vectors")
     f.write_bytes(f.read_bytes()[:64])
     assert main(["search", "Who is Katrina Yu?", "--index", str(seed_index)]) == 0
     captured = capsys.readouterr()
@@ -416,15 +425,15 @@ def test_a_truncated_vectors_file_through_the_cli_answers_from_bm25_and_says_why
     assert "[BM25 only:" in captured.err and "qa index --full" in captured.err
 
 
-@pytest.mark.parametrize("name", ["vectors.npy", "dense.faiss"])
-def test_a_same_size_garbage_dense_file_falls_back_without_a_crash(name, seed_corpus, tmp_path, monkeypatch):
-    """FAISS parses dense.faiss (an IVF index) in C++: garbage of the recorded size must not
+@pytest.mark.parametrize("part", ["dense.vectors", "dense.ivf"])
+def test_a_same_size_garbage_dense_file_falls_back_without_a_crash(part, seed_corpus, tmp_path, monkeypatch):
+    """FAISS parses an IVF index's file in C++: garbage of the recorded size must not
     crash the process; nor may garbage in the vectors an exact index is made from."""
-    if name == "dense.faiss":
+    if part == "dense.ivf":
         monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)  # the seed corpus gets an IVF index
     seed_index = tmp_path / "ix"
     build_index(seed_corpus, seed_index, embedder=HashEmbedder())
-    f = _segment(seed_index) / name
+    f = part_path(seed_index, part)
     assert f.exists()
     f.write_bytes(bytes(random.Random(1).randrange(256) for _ in range(f.stat().st_size)))
     code = (
@@ -446,7 +455,7 @@ _BAD_VALUES = [None, 0, "x", [], {}, {"name": 5}]
 def test_every_manifest_field_edited_to_nonsense_is_a_clear_error_or_harmless(seed_index):
     """Each top-level manifest field replaced by a value of the wrong type: opening and
     searching either works or raises a QAError (with the command), never anything else."""
-    mpath = seed_index / "manifest.json"
+    mpath = manifest_path(seed_index)
     good = json.loads(mpath.read_text())
     failures = []
     for key in good:
@@ -664,20 +673,19 @@ class _Payload:
         return (open, (self.marker, "w"))
 
 
-@pytest.mark.parametrize("name", ["text_offsets.npy", "chunk_ids.npy", "bm25_tf.npy",
-                                  "bm25_docs.npy", "df.npy", "order.npy", "vectors.npy"])
-def test_a_planted_pickle_in_the_index_is_refused_not_run(name, seed_index, seed_corpus, tmp_path):
+@pytest.mark.parametrize("part", ["texts.offsets", "chunks.ids", "bm25.tf", "bm25.docs",
+                                  "statistics.df", "order.rows", "dense.vectors"])
+def test_a_planted_pickle_in_the_index_is_refused_not_run(part, seed_index, seed_corpus, tmp_path):
     marker = tmp_path / "PWNED"
     _Payload.marker = str(marker)
     evil = np.array([_Payload(), 1], dtype=object)
-    generation = seed_index / read_manifest(seed_index)["data"]
-    target = (generation if name in ("df.npy", "order.npy") else _segment(seed_index)) / name
+    target = part_path(seed_index, part)
     np.save(target, evil, allow_pickle=True)
-    m = json.loads((seed_index / "manifest.json").read_text())
-    m["files"][_key(target)] = target.stat().st_size
-    (seed_index / "manifest.json").write_text(json.dumps(m))
+    m = json.loads(manifest_path(seed_index).read_text())
+    m["files"][file_key(target)] = target.stat().st_size
+    manifest_path(seed_index).write_text(json.dumps(m))
 
-    if name == "vectors.npy":  # the dense part: BM25 answers, and says what to run
+    if part == "dense.vectors":  # the dense part: BM25 answers, and says what to run
         r = Retriever.open(seed_index, embedder=HashEmbedder())
         assert r.search("Katrina Yu")[0].via == "bm25" and "qa index --full" in r.fallback_reason
     else:
@@ -744,27 +752,27 @@ def test_a_doubled_bom_does_not_reach_the_title(tmp_path):
 def test_same_size_damage_is_found_by_qa_index_check(seed_index, capsys):
     assert main(["index", "--check", "--index", str(seed_index)]) == 0
     assert "intact" in capsys.readouterr().out
-    f = _segment(seed_index) / "texts.bin"
+    f = part_path(seed_index, "texts.texts")
     blob = bytearray(f.read_bytes())
     blob[10:14] = b"XXXX" if blob[10:14] != b"XXXX" else b"YYYY"  # same size, other bytes
     f.write_bytes(bytes(blob))
     assert main(["index", "--check", "--index", str(seed_index)]) == 2
     err = capsys.readouterr().err
-    assert "texts.bin has changed" in err and "qa index --full" in err
+    assert f"{f.name} has changed" in err and "qa index --full" in err
 
 
 def test_vectors_of_another_width_fall_back_to_bm25_and_say_why(seed_index, capsys):
     import numpy as np
 
-    data = _segment(seed_index)
-    vectors = np.load(data / "vectors.npy")
+    path = part_path(seed_index, "dense.vectors")
+    vectors = np.load(path)
     narrow = np.ascontiguousarray(vectors[:, :32])
-    np.save(data / "vectors.npy", narrow)
-    m = json.loads((seed_index / "manifest.json").read_text())
-    m["files"][_key(data / "vectors.npy")] = (data / "vectors.npy").stat().st_size
+    np.save(path, narrow)
+    m = json.loads(manifest_path(seed_index).read_text())
+    m["files"][file_key(path)] = path.stat().st_size
     # Its checksum too: a file that checks out, of the wrong width.
-    m["checksums"][_key(data / "vectors.npy")] = sha256_of(data / "vectors.npy")
-    (seed_index / "manifest.json").write_text(json.dumps(m))
+    m["checksums"][file_key(path)] = sha256_of(path)
+    manifest_path(seed_index).write_text(json.dumps(m))
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     hits = r.search("Who is Katrina Yu?", k=3)
     assert hits and all(h.via == "bm25" for h in hits)

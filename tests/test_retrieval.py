@@ -117,10 +117,9 @@ def test_falls_back_to_bm25_when_the_model_cannot_load_and_says_so(seed_index):
 
 
 def test_falls_back_to_bm25_when_the_dense_part_is_missing(seed_index):
-    from qa.index import read_manifest
+    from qa.index import part_path
 
-    data = seed_index / read_manifest(seed_index)["segments"][0]["name"]
-    (data / "vectors.npy").unlink()  # exact search is made from the vectors
+    part_path(seed_index, "dense.vectors").unlink()  # exact search is made from the vectors
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     hits = r.search("Katrina Yu", k=2)
     assert all(h.via == "bm25" for h in hits) and "no dense part" in r.fallback_reason
@@ -191,7 +190,7 @@ def test_large_indexes_use_ivf_and_agree_with_exact_search(tmp_path, monkeypatch
     build_index(corpus, tmp_path / "ivf", embedder=HashEmbedder())
     exact = Retriever.open(tmp_path / "exact", embedder=HashEmbedder())
     ivf = Retriever.open(tmp_path / "ivf", embedder=HashEmbedder())
-    assert exact.manifest["dense"]["type"] == "Flat" and ivf.manifest["dense"]["type"] == "IVF-SQ8"
+    assert exact.manifest.dense["type"] == "Flat" and ivf.manifest.dense["type"] == "IVF-SQ8"
     overlap = []
     for q in ("election president", "earthquake tsunami", "football cup final", "court ruling judge"):
         a = {h.chunk_id for h in exact.search(q, k=10, mode="dense")}

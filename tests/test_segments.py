@@ -13,7 +13,7 @@ import numpy as np
 from conftest import HashEmbedder
 from qa import Retriever, build_index
 from qa.cli import main
-from qa.index import Index, read_manifest
+from qa.index import Index, file_name, part_path, read_manifest, segment_folders
 from qa.types import DateRange
 
 QUERIES = ["Who is Katrina Yu?", "What did Zhao Lijian say NATO should abandon?",
@@ -47,7 +47,7 @@ def _one_go(corpus: Path, tmp_path: Path, name: str = "one") -> Path:
     index = tmp_path / name
     shutil.rmtree(index, ignore_errors=True)
     build_index(copy, index, embedder=HashEmbedder())
-    assert len(read_manifest(index)["segments"]) == 1
+    assert len(read_manifest(index).segments) == 1
     return index
 
 
@@ -70,7 +70,7 @@ def test_a_segmented_index_answers_exactly_as_one_built_in_one_go(seed_corpus, t
     build_index(seed_corpus, index, embedder=HashEmbedder())
     _updates(seed_corpus, index)
     m = read_manifest(index)
-    assert len(m["segments"]) == 4 and sum(s["deleted_chunks"] for s in m["segments"]) > 0
+    assert len(m.segments) == 4 and sum(s.deleted_chunks for s in m.segments) > 0
     segmented, one = _results(index), _results(_one_go(seed_corpus, tmp_path))
     for key in one:
         assert segmented[key] == one[key], key  # ids, order and scores, to the bit
@@ -79,8 +79,7 @@ def test_a_segmented_index_answers_exactly_as_one_built_in_one_go(seed_corpus, t
 def test_an_update_writes_one_segment_and_leaves_the_others_as_they_were(seed_corpus, tmp_path):
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    first = read_manifest(index)
-    old = index / first["segments"][0]["name"]
+    old = segment_folders(index)[0]
     digest = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in old.iterdir()}
     changed = sorted(seed_corpus.glob("*.md"))[1]
     changed.write_text(changed.read_text() + "\nOne more sentence about tulips.\n")
@@ -88,17 +87,16 @@ def test_an_update_writes_one_segment_and_leaves_the_others_as_they_were(seed_co
     counting = HashEmbedder()
     report = build_index(seed_corpus, index, embedder=counting)
     m = read_manifest(index)
-    assert [s["name"] for s in m["segments"]][0] == old.name and len(m["segments"]) == 2
+    assert m.segments[0].name == old.name and len(m.segments) == 2
     assert {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in old.iterdir()} == digest
-    new = index / m["segments"][1]["name"]
-    ids = json.loads((new / "articles.json").read_text())["id"]
+    ids = json.loads(part_path(index, "texts.records", segment=1).read_text())["id"]
     assert sorted(ids) == sorted([*report.added, *report.changed])
-    assert m["segments"][1]["chunks"] == counting.calls  # only the new segment was embedded
+    assert m.segments[1].chunks == counting.jobs[0]  # only the new segment was embedded
     # The changed article's old chunks are the first segment's deletions.
     ix = Index.open(index)
-    assert m["segments"][0]["deleted_chunks"] == len(ix.deleted[0]) > 0
+    assert m.segments[0].deleted_chunks == len(ix.deleted[0]) > 0
     assert set(ix.deleted[0].tolist()) <= set(np.asarray(ix.segments[0].chunks.ids).tolist())
-    assert ix.n_chunks == m["bm25"]["docs"] == m["counts"]["chunks"]
+    assert ix.n_chunks == m.bm25["docs"] == m.counts.chunks
 
 
 def test_an_update_reads_nothing_big_of_the_segments_it_keeps(seed_corpus, tmp_path, monkeypatch):
@@ -109,7 +107,7 @@ def test_an_update_reads_nothing_big_of_the_segments_it_keeps(seed_corpus, tmp_p
 
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    old = index / read_manifest(index)["segments"][0]["name"]
+    old = segment_folders(index)[0]
     opened: list[str] = []
     real_load, real_pread = np.load, diskarray.PreadFile.__init__
 
@@ -131,7 +129,8 @@ def test_an_update_reads_nothing_big_of_the_segments_it_keeps(seed_corpus, tmp_p
     sorted(seed_corpus.glob("2021*.md"))[0].unlink()  # a deletion reads that article's chunks
     build_index(seed_corpus, index, embedder=HashEmbedder())
     touched = set(opened) - {""}
-    assert not touched & {"vectors.npy", "bm25_docs.npy", "bm25_tf.npy", "quote_spans.npy"}, touched
+    big = {file_name(h) for h in ("dense.vectors", "bm25.docs", "bm25.tf", "quotes.spans")}
+    assert not touched & big, touched
 
 
 def test_size_tiered_merges_keep_the_segment_count_small_and_the_answers(seed_corpus, tmp_path,
@@ -146,7 +145,7 @@ def test_size_tiered_merges_keep_the_segment_count_small_and_the_answers(seed_co
         (seed_corpus / f"note-{i}.md").write_text(
             f"---\ntitle: Note {i}\n---\nA short note {i} on tulips and NATO.\n")
         build_index(seed_corpus, index, embedder=HashEmbedder())
-        counts.append(len(read_manifest(index)["segments"]))
+        counts.append(len(read_manifest(index).segments))
     assert max(counts) <= 4 and counts != sorted(counts)  # tiers filled, then merged
     assert _results(index) == _results(_one_go(seed_corpus, tmp_path))
 
@@ -156,10 +155,10 @@ def test_optimize_merges_every_segment_into_one(seed_corpus, tmp_path):
     build_index(seed_corpus, index, embedder=HashEmbedder())
     _updates(seed_corpus, index)
     before = _results(index)
-    assert len(read_manifest(index)["segments"]) > 1
+    assert len(read_manifest(index).segments) > 1
     report = build_index(seed_corpus, index, embedder=HashEmbedder(), optimize=True)
     m = read_manifest(index)
-    assert len(m["segments"]) == 1 and m["segments"][0]["deleted_chunks"] == 0
+    assert len(m.segments) == 1 and m.segments[0].deleted_chunks == 0
     assert report.embedded_chunks == 0
     assert _results(index) == before
     again = build_index(seed_corpus, index, embedder=HashEmbedder(), optimize=True)
@@ -174,10 +173,10 @@ def test_qa_index_optimize_on_the_command_line(seed_corpus, tmp_path, monkeypatc
     build_index(seed_corpus, index, embedder=HashEmbedder())
     (seed_corpus / "tulips.md").write_text(TULIPS)
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    assert len(read_manifest(index)["segments"]) == 2
+    assert len(read_manifest(index).segments) == 2
     assert main(["index", "--optimize", "--corpus", str(seed_corpus), "--index", str(index),
-                 "--backend", "torch"]) == 0
-    assert len(read_manifest(index)["segments"]) == 1
+                 "--runtime", "torch"]) == 0
+    assert len(read_manifest(index).segments) == 1
     assert "Updated" in capsys.readouterr().out
 
 
@@ -186,10 +185,9 @@ def test_an_update_that_finds_a_damaged_segment_builds_afresh(seed_corpus, tmp_p
     has to read a damaged part (the chunks of an article it deletes) starts over, in full."""
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
-    seg = index / read_manifest(index)["segments"][0]["name"]
-    f = seg / "chunk_ids.npy"
+    f = part_path(index, "chunks.ids")
     f.write_bytes(f.read_bytes()[:-8] + b"\xff" * 8)  # same size, not what was written
-    f2 = seg / "chunk_article.npy"
+    f2 = part_path(index, "chunks.article")
     blob = bytearray(f2.read_bytes())
     blob[-4:] = b"\xff\xff\xff\x7f"  # an article row far past the last article
     f2.write_bytes(bytes(blob))

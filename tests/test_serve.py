@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from qa.answer import Assistant  # noqa: E402
 from qa.dates import read_range  # noqa: E402
 from qa.search.remote import RemoteAssistant, RemoteRetriever, answer_from_json
+from qa.index import manifest_path  # noqa: E402
 from qa.search.retriever import Retriever
 from qa.serve import Library, create_app  # noqa: E402
 
@@ -174,6 +175,15 @@ def test_article_chunks_and_quotes_for_the_reader(client: TestClient, local) -> 
     ("POST", "/ask", {"question": "When was that?", "history": [{"text": "x"}]},
      "history[0] is neither a question nor an answer"),
     ("POST", "/ask", b"{not json", "not JSON"),
+    # A parameter or field the endpoint does not take is named with the ones it does take,
+    # not ignored (/quotes?name= answered with every quote).
+    ("GET", "/quotes?name=Zhao", None, "Unknown parameter 'name' for GET /quotes: it takes speaker"),
+    ("GET", "/search?q=nato&kk=3", None, "it takes q, k, since, until, mode"),
+    ("GET", "/search?q=nato&kk=3", None, "Did you mean 'k'?"),
+    ("GET", "/chunks?article=x&id=2", None, "Unknown parameter 'id' for GET /chunks"),
+    ("GET", "/health?verbose=1", None, "it takes no query parameters"),
+    ("POST", "/ask", {"question": "Who is Wang Yi?", "histroy": ["x"]},
+     "histroy: unknown field; the body's fields are question, history, since, until, mode"),
 ])
 def test_a_bad_request_is_400_with_a_message(client: TestClient, method: str, path: str,
                                              body: Any, words: str) -> None:
@@ -198,8 +208,38 @@ def test_no_index_is_503_until_one_is_built(tmp_path: Path, seed_corpus: Path, m
     assert client.get("/health").json()["stats"]["articles"] == 5
 
 
+def test_a_request_during_the_first_open_waits_for_it(seed_index: Path, monkeypatch) -> None:
+    """`qa mcp` opens the index in the background while its client connects: a question that
+    comes meanwhile is answered from the index, not told there is none."""
+    import threading
+
+    opening, release = threading.Event(), threading.Event()
+    real_open = Retriever.open.__func__
+
+    def slow_open(cls, *args: Any, **kwargs: Any) -> Retriever:
+        opening.set()
+        assert release.wait(30)
+        return real_open(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Retriever, "open", classmethod(slow_open))
+    library = Library(seed_index, embedder=HashEmbedder())
+    first = threading.Thread(target=library.current)
+    first.start()
+    assert opening.wait(30)
+    got: list[Any] = []
+    second = threading.Thread(target=lambda: got.append(library.current()))
+    second.start()
+    second.join(0.3)
+    waited = second.is_alive()
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert waited  # it waits for the open under way...
+    assert got and got[0][0].stats.articles == 5  # ...and answers from it
+
+
 def test_a_corrupt_index_is_503_naming_the_fix(seed_index: Path) -> None:
-    (seed_index / "manifest.json").write_text("{ truncated", encoding="utf-8")
+    manifest_path(seed_index).write_text("{ truncated", encoding="utf-8")
     client = TestClient(create_app(Library(seed_index, embedder=HashEmbedder())))
     reply = client.get("/search", params={"q": "nato"})
     assert reply.status_code == 503
@@ -261,6 +301,59 @@ def test_serve_help_has_an_example(capsys) -> None:
         main(["serve", "--help"])
     shown = capsys.readouterr().out
     assert "qa serve --index" in shown and "curl" in shown and "qa chat --server" in shown
+
+
+def test_every_endpoint_is_in_the_help_the_readme_and_the_schema(client: TestClient,
+                                                                 capsys) -> None:
+    from qa.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    shown = capsys.readouterr().out
+    readme = (HERE.parent / "README.md").read_text(encoding="utf-8")
+    schema = client.get("/openapi.json").json()
+    paths = {path.split("{")[0].rstrip("/") for path in schema["paths"]}
+    assert paths == {"/search", "/ask", "/quotes", "/article", "/chunks", "/health"}
+    for path in paths | {"/docs", "/redoc"}:
+        assert f"{path}" in shown and f"`GET {path}" in readme, path
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+            for name in declared:  # each parameter in the help, as NAME= or ?NAME=
+                assert f"{name}=" in shown, (path, name)
+            # Each says what it returns: a schema, not just "Successful Response".
+            assert "$ref" in json.dumps(operation["responses"]["200"]), (path, method)
+    assert {"Answer", "Hit", "Quote", "Article", "Chunk", "SearchReply", "Health"} <= set(
+        schema["components"]["schemas"])
+
+
+def test_docs_work_offline(client: TestClient) -> None:
+    """/docs and /redoc: Swagger UI and ReDoc, every script and stylesheet served by qa."""
+    import re
+
+    for page, title in (("/docs", "Swagger UI"), ("/redoc", "ReDoc")):
+        reply = client.get(page)
+        assert reply.status_code == 200 and title in reply.text
+        assert not re.findall(r"https?://", reply.text), "a page that needs the internet"
+        assets = re.findall(r'(?:src|href)="([^"]+)"', reply.text)
+        assert assets
+        for asset in assets:
+            fetched = client.get(asset)
+            assert fetched.status_code == 200 and len(fetched.content) > 1000, asset
+    assert '"validatorUrl": null' in client.get("/docs").text  # no online validator badge
+
+
+def test_docs_open_without_the_token_and_offer_to_send_it(library: Library) -> None:
+    guarded = TestClient(create_app(library, allowed_hosts=["testserver"], token="s3cret"))
+    assert guarded.get("/docs").status_code == 200
+    schema = guarded.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"] == {
+        "HTTPBearer": {"type": "http", "scheme": "bearer"}}
+    assert guarded.get("/health").status_code == 401
+    assert guarded.get("/quotes").status_code == 401
+    assert guarded.get("/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    # The Host rule still holds for the documentation.
+    assert guarded.get("/docs", headers={"Host": "evil.example"}).status_code == 400
 
 
 # --- the client the chat uses ---------------------------------------------------------------
@@ -462,21 +555,27 @@ def test_allowed_hosts_and_token_in_process(library: Library) -> None:
     assert app.get("/health", headers={"Host": "localhost"}).status_code == 401
 
 
-def test_only_qa_serve_imports_the_server_libraries() -> None:
-    """The default install has no FastAPI: the rest of qa, the chat's client included, must
-    never need it."""
+def test_only_the_servers_import_the_server_libraries() -> None:
+    """The default install has no FastAPI nor MCP SDK: the rest of qa, the chat's client
+    included, must never need them. The two servers, each behind its extra, are qa/serve.py
+    and qa/mcp_server.py (which takes its schemas' pydantic from spaCy's dependencies too)."""
     import qa
 
     root = Path(qa.__file__).parent
+    servers = {root / "serve.py": (), root / "mcp_server.py": ("pydantic", "uvicorn",
+                                                                "starlette", "mcp")}
     for path in root.rglob("*.py"):
         if path == root / "serve.py":
             continue
         text = path.read_text(encoding="utf-8")
-        for library in ("fastapi", "uvicorn", "starlette", "pydantic", "httpx"):
+        for library in ("fastapi", "uvicorn", "starlette", "pydantic", "httpx", "mcp"):
+            if library in servers.get(path, ()):
+                continue
             assert f"import {library}" not in text and f"from {library}" not in text, \
                 (path.relative_to(root), library)
     probe = ("import sys, qa.cli, qa.search.remote, qa.tui.app\n"
-             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette') if m in sys.modules))")
+             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'mcp') "
+             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.strip() == "[]", out

@@ -9,21 +9,25 @@ import shutil
 import pytest
 
 from qa import IndexCorruptError, IndexMismatchError, IndexMissingError, Retriever
-from qa.index import read_manifest, sha256_of
+from qa.index import (
+    TRAINED_FILE,
+    file_key,
+    generation_folder,
+    manifest_path,
+    part_path,
+    read_manifest,
+    segment_folders,
+    sha256_of,
+)
 
 from conftest import HashEmbedder
 
 
 def _data(index):
     """The one segment of a fresh index."""
-    segments = read_manifest(index)["segments"]
+    segments = segment_folders(index)
     assert len(segments) == 1
-    return index / segments[0]["name"]
-
-
-def _key(path):
-    """A file's key in the manifest's `files`: folder/name."""
-    return f"{path.parent.name}/{path.name}"
+    return segments[0]
 
 
 def test_missing_index_names_the_command(tmp_path):
@@ -35,14 +39,14 @@ def test_missing_index_names_the_command(tmp_path):
 
 
 def test_half_written_index_without_manifest_is_missing(seed_index):
-    (seed_index / "manifest.json").unlink()  # a build killed before publishing
+    manifest_path(seed_index).unlink()  # a build killed before publishing
     with pytest.raises(IndexMissingError):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "not-an-object", "drop-key"])
 def test_damaged_manifest(seed_index, damage):
-    path = seed_index / "manifest.json"
+    path = manifest_path(seed_index)
     text = path.read_text()
     if damage == "truncate":
         path.write_text(text[: len(text) // 2])
@@ -58,17 +62,17 @@ def test_damaged_manifest(seed_index, damage):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
 
-@pytest.mark.parametrize("name", ["chunk_ids.npy", "sent_spans.npy", "bm25_tf.npy", "bm25_docs.npy",
-                                  "bm25_indptr.npy", "bm25_terms.json", "texts.bin", "articles.json"])
-def test_truncated_data_file(seed_index, name):
-    f = _data(seed_index) / name
+@pytest.mark.parametrize("part", ["chunks.ids", "chunks.sent_spans", "bm25.tf", "bm25.docs",
+                                  "bm25.indptr", "bm25.terms", "texts.texts", "texts.records"])
+def test_truncated_data_file(seed_index, part):
+    f = part_path(seed_index, part)
     f.write_bytes(f.read_bytes()[: max(1, f.stat().st_size // 2)])
     with pytest.raises(IndexCorruptError, match=r"qa index --full"):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
 
 def test_generation_file_truncated(seed_index):
-    f = seed_index / read_manifest(seed_index)["data"] / "df.npy"
+    f = part_path(seed_index, "statistics.df")
     f.write_bytes(f.read_bytes()[:40])
     with pytest.raises(IndexCorruptError, match=r"qa index --full"):
         Retriever.open(seed_index, embedder=HashEmbedder())
@@ -76,14 +80,13 @@ def test_generation_file_truncated(seed_index):
 
 @pytest.mark.parametrize("which", ["segment", "generation"])
 def test_data_folder_gone(seed_index, which):
-    m = read_manifest(seed_index)
-    shutil.rmtree(_data(seed_index) if which == "segment" else seed_index / m["data"])
+    shutil.rmtree(_data(seed_index) if which == "segment" else generation_folder(seed_index))
     with pytest.raises(IndexCorruptError, match="missing"):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
 
 def test_truncated_vectors_file_falls_back_to_bm25_with_the_reason(seed_index):
-    f = _data(seed_index) / "vectors.npy"
+    f = part_path(seed_index, "dense.vectors")
     f.write_bytes(f.read_bytes()[:100])
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     hits = r.search("Katrina Yu", k=1)
@@ -91,7 +94,7 @@ def test_truncated_vectors_file_falls_back_to_bm25_with_the_reason(seed_index):
 
 
 def test_other_format_version(seed_index):
-    path = seed_index / "manifest.json"
+    path = manifest_path(seed_index)
     m = json.loads(path.read_text())
     for old in (99, 2):  # 2: the single-folder layout before segments
         m["format_version"] = old
@@ -115,11 +118,11 @@ def test_chunks_that_disagree_with_the_vectors(seed_index, tmp_path, seed_corpus
     other = tmp_path / "other"
     (seed_corpus / "extra.md").write_text("---\ntitle: Extra\n---\nOne more short article.\n")
     build_index(seed_corpus, other, embedder=HashEmbedder())
-    src, dst = _data(other) / "chunk_article.npy", _data(seed_index) / "chunk_article.npy"
+    src, dst = part_path(other, "chunks.article"), part_path(seed_index, "chunks.article")
     shutil.copy(src, dst)
-    m = json.loads((seed_index / "manifest.json").read_text())
-    m["files"][_key(dst)] = dst.stat().st_size
-    (seed_index / "manifest.json").write_text(json.dumps(m))
+    m = json.loads(manifest_path(seed_index).read_text())
+    m["files"][file_key(dst)] = dst.stat().st_size
+    manifest_path(seed_index).write_text(json.dumps(m))
     with pytest.raises(IndexCorruptError, match="qa index --full"):
         Retriever.open(seed_index, embedder=HashEmbedder()).search("China")
 
@@ -127,12 +130,12 @@ def test_chunks_that_disagree_with_the_vectors(seed_index, tmp_path, seed_corpus
 def test_damaged_quotes_file_is_a_clear_error_when_quotes_are_asked_for(seed_index):
     import json
 
-    m = json.loads((seed_index / "manifest.json").read_text())
-    f = _data(seed_index) / "quote_names.json"
+    m = json.loads(manifest_path(seed_index).read_text())
+    f = part_path(seed_index, "quotes.names")
     f.write_text('{"speakers": [], "cues": []}')  # every speaker index now points nowhere
-    m["files"][_key(f)] = f.stat().st_size
-    m["checksums"][_key(f)] = sha256_of(f)  # a consistent edit: the check at open passes
-    (seed_index / "manifest.json").write_text(json.dumps(m))
+    m["files"][file_key(f)] = f.stat().st_size
+    m["checksums"][file_key(f)] = sha256_of(f)  # a consistent edit: the check at open passes
+    manifest_path(seed_index).write_text(json.dumps(m))
     r = Retriever.open(seed_index, embedder=HashEmbedder())
     assert r.search("Katrina Yu", k=1, mode="bm25")  # searching does not need the quotes
     with pytest.raises(IndexCorruptError, match="qa index --full"):
@@ -147,7 +150,7 @@ def test_bm25_postings_pointing_past_the_chunks_are_a_clear_error_when_searched(
 
     import numpy as np
 
-    f = _data(seed_index) / "bm25_docs.npy"
+    f = part_path(seed_index, "bm25.docs")
     before = os.stat(f)
     bad = np.load(f)
     bad[:] = 10**6
@@ -158,13 +161,15 @@ def test_bm25_postings_pointing_past_the_chunks_are_a_clear_error_when_searched(
         r.search("China Russia NATO", k=3, mode="bm25")
 
 
-def test_the_files_of_a_version_4_index(seed_index):
-    """The layout of format version 4, file by file: a change of it bumps FORMAT_VERSION."""
+def test_the_files_of_a_version_5_index(seed_index):
+    """The layout of format version 5, file by file: a change of it bumps FORMAT_VERSION.
+    The one test that writes the index's file names out: it pins them, so it cannot take
+    them from qa.index."""
     from qa.index import FORMAT_VERSION
 
     m = read_manifest(seed_index)
-    assert FORMAT_VERSION == m["format_version"] == 4
-    seg, gen = m["segments"][0]["name"], m["data"]
+    assert FORMAT_VERSION == m.format_version == 5
+    seg, gen = m.segments[0].name, m.data
     tree = {p.relative_to(seed_index).as_posix() for p in seed_index.rglob("*")}
     segment_files = {
         ".qa-generation", "articles.json", "texts.bin", "text_offsets.npy",
@@ -175,11 +180,12 @@ def test_the_files_of_a_version_4_index(seed_index):
         "quote_article.npy", "quote_spans.npy", "quote_speaker.npy", "quote_cue.npy",
         "quote_names.json",
         "phrase_article.npy", "phrase_spans.npy", "phrase_label.npy",
+        "sent_vectors.npy",
     }
     generation_files = {".qa-generation", "terms.json", "df.npy", "deleted.npy", "order.npy"}
     assert tree == {".qa-index", ".lock", "manifest.json", seg, gen,
                     *(f"{seg}/{f}" for f in segment_files), *(f"{gen}/{f}" for f in generation_files)}
-    assert set(m["files"]) == set(m["checksums"]) == tree - {".qa-index", ".lock", "manifest.json", seg, gen}
+    assert set(m.files) == set(m.checksums) == tree - {".qa-index", ".lock", "manifest.json", seg, gen}
     # Every array loads without pickle.
     import numpy as np
 
@@ -197,8 +203,8 @@ def test_the_files_of_an_ivf_segment(seed_corpus, tmp_path, monkeypatch):
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
     m = read_manifest(index)
-    trained = m["dense"]["trained"]
-    assert trained.startswith("ivf-") and m["segments"][0]["dense"]["trained"] == trained
+    trained = m.dense["trained"]
+    assert trained.startswith("ivf-") and m.segments[0].dense["trained"] == trained
     assert {p.name for p in (index / trained).iterdir()} == {".qa-generation", "trained.faiss"}
-    assert (index / m["segments"][0]["name"] / "dense.faiss").is_file()
-    assert f"{trained}/trained.faiss" in m["checksums"]
+    assert part_path(index, "dense.ivf").is_file()
+    assert file_key(index / trained / TRAINED_FILE) in m.checksums

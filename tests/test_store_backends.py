@@ -23,8 +23,8 @@ import pytest
 from qa import Retriever, build_index
 from qa.answer import Assistant
 from qa.errors import StoreUnavailableError
-from qa.index import Index
-from qa.index.backend import LocalBackend, StoreBackend, StoreChunks
+from qa.index import LOCK, Index
+from qa.index.backend import StoreBackend, StoreChunks
 from qa.types import DateRange
 
 from conftest import SEED_CORPUS, HashEmbedder, netns_prefix
@@ -86,10 +86,10 @@ class NoEncode(HashEmbedder):
 
 def migrate(index: Path, corpus: Path, db: Path) -> None:
     """Move a built index's store to Milvus with an embedder that fails if called."""
-    model = Index.open(index).manifest
+    manifest = Index.open(index).manifest
     build_index(corpus, index, store="milvus", milvus_uri=str(db),
-                embedder=NoEncode(model["model"]["name"], int(model["model"]["dim"]),
-                                  str(model.get("embedding_backend", "torch"))))
+                embedder=NoEncode(manifest.model.name, int(manifest.model.dim or 0),
+                                  manifest.embedding_backend or "torch"))
 
 
 # --- a real corpus, the real model ----------------------------------------------------------
@@ -279,7 +279,7 @@ def test_the_store_api_directly(seed_index: Path, tmp_path: Path,
     """Upsert, date filters, dense and lexical top-k and delete through the protocol."""
     ix = Index.open(seed_index)
     if store_db is None:
-        store: StoreBackend = LocalBackend(ix)
+        store: StoreBackend = ix.store
     else:
         from qa.index.milvus import MilvusBackend
 
@@ -402,8 +402,8 @@ def test_migration_reuses_the_vectors_and_back_again(seed_corpus: Path, tmp_path
     assert embedder.calls == 0 and report.embedded_chunks == 0
     assert any("not embedded again" in n for n in report.notes), report.notes
     ix = Index.open(index)
-    assert ix.manifest["store"] == {"backend": "milvus", "uri": str(milvus_db),
-                                    "collection": ix.manifest["store"]["collection"]}
+    assert ix.manifest.store.to_json() == {"backend": "milvus", "uri": str(milvus_db),
+                                           "collection": ix.manifest.store.collection}
     assert ix.store.count() == ix.n_chunks  # type: ignore[attr-defined]
     moved = Retriever.open(index, embedder=HashEmbedder())
     assert moved.stats.store == "milvus" and local.stats.store == "local"
@@ -411,7 +411,7 @@ def test_migration_reuses_the_vectors_and_back_again(seed_corpus: Path, tmp_path
                                              mode="dense")] == expected
     # A plain `qa index` keeps the store the index records.
     assert build_index(seed_corpus, index, embedder=embedder).up_to_date
-    assert Index.open(index).manifest["store"]["backend"] == "milvus"
+    assert Index.open(index).manifest.store.backend == "milvus"
     # A collection dropped behind the index's back is filled again, from the stored vectors.
     ix.store.drop()  # type: ignore[attr-defined]
     assert not build_index(seed_corpus, index, embedder=embedder).up_to_date
@@ -506,7 +506,7 @@ def test_a_relative_milvus_lite_path_is_recorded_absolute(seed_corpus: Path, tmp
     try:
         build_index(seed_corpus, index, embedder=HashEmbedder(), store="milvus",
                     milvus_uri="./rel.db")
-        assert Index.open(index).manifest["store"]["uri"] == str(tmp_path / "rel.db")
+        assert Index.open(index).manifest.store.uri == str(tmp_path / "rel.db")
         monkeypatch.chdir("/")
         hits = Retriever.open(index, embedder=HashEmbedder()).search("Katrina Yu", k=1)
         assert "Katrina Yu" in hits[0].text
@@ -522,13 +522,13 @@ def test_an_unreachable_milvus_leaves_the_index_untouched(seed_corpus: Path,
     need_milvus()
     index = tmp_path / "index"
     build(seed_corpus, index, "local", None)
-    before = {p.name: p.stat().st_mtime_ns for p in index.iterdir() if p.name != ".lock"}
+    before = {p.name: p.stat().st_mtime_ns for p in index.iterdir() if p.name != LOCK}
     manifest = Index.open(index).manifest
     with pytest.raises(StoreUnavailableError, match=r"127\.0\.0\.1:1.*unchanged"):
         build_index(seed_corpus, index, embedder=HashEmbedder(), store="milvus",
                     milvus_uri="http://127.0.0.1:1")
     assert Index.open(index).manifest == manifest
-    assert {p.name: p.stat().st_mtime_ns for p in index.iterdir() if p.name != ".lock"} == before
+    assert {p.name: p.stat().st_mtime_ns for p in index.iterdir() if p.name != LOCK} == before
 
 
 def test_cli_store_errors_say_what_to_run(seed_corpus: Path, tmp_path: Path, capsys) -> None:
@@ -536,12 +536,10 @@ def test_cli_store_errors_say_what_to_run(seed_corpus: Path, tmp_path: Path, cap
 
     index = tmp_path / "index"
     build(seed_corpus, index, "local", None)
-    args = ["index", "--corpus", str(seed_corpus), "--index", str(index), "--backend", "milvus"]
+    args = ["index", "--corpus", str(seed_corpus), "--index", str(index), "--store", "milvus"]
     assert main(args) == 2  # no address anywhere
     err = capsys.readouterr().err
     assert "--milvus-uri" in err and "Traceback" not in err
-    assert main([*args, "--backend", "onnx", "--backend", "torch"]) == 2
-    assert "at most once" in capsys.readouterr().err
     need_milvus()
     assert main([*args, "--milvus-uri", "http://127.0.0.1:1"]) == 2  # a closed port
     err = capsys.readouterr().err
@@ -559,9 +557,10 @@ def test_without_pymilvus_the_message_names_the_extra(seed_index: Path, tmp_path
     script = (
         "import sys, json\n"
         "from pathlib import Path\n"
+        "from dataclasses import replace\n"
         "from qa.index import manifest as m\n"
         "p = Path(sys.argv[1]); doc = m.read_manifest(p)\n"
-        "doc['store'] = {'backend': 'milvus', 'uri': '/nowhere.db', 'collection': 'qa_x'}\n"
+        "doc = replace(doc, store=m.StoreRecord('milvus', '/nowhere.db', 'qa_x'))\n"
         "m.write_manifest(p, doc)\n")
     subprocess.run([sys.executable, "-c", script, str(index)], check=True, timeout=60)
     env = dict(os.environ, PYTHONPATH=str(shadow))
@@ -572,7 +571,7 @@ def test_without_pymilvus_the_message_names_the_extra(seed_index: Path, tmp_path
     assert "pip install 'qa[scale]'" in out.stderr and "Traceback" not in out.stderr
     # ...and a build asked for a Milvus store says the same, before anything is written.
     out = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--index", str(index),
-                          "--corpus", str(tmp_path / "nowhere"), "--backend", "milvus",
+                          "--corpus", str(tmp_path / "nowhere"), "--store", "milvus",
                           "--milvus-uri", str(tmp_path / "x.db")],
                          capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 2, out.stdout
@@ -617,7 +616,7 @@ def test_kill_mid_upsert_keeps_every_acknowledged_row(tmp_path: Path) -> None:
 @pytest.mark.scale
 def test_cli_index_into_milvus_lite_then_ask_cites_exactly(real_seed_index: Path,
                                                            tmp_path: Path) -> None:
-    """`qa index --backend milvus --milvus-uri ./x.db` on a built index, then `qa ask`."""
+    """`qa index --store milvus --milvus-uri ./x.db` on a built index, then `qa ask`."""
     need_milvus()
     prefix = netns_prefix("milvus-lite")
     index = tmp_path / "index"
@@ -630,11 +629,11 @@ def test_cli_index_into_milvus_lite_then_ask_cites_exactly(real_seed_index: Path
         return subprocess.run([*prefix, sys.executable, "-m", "qa.cli", *args], cwd=work,
                               capture_output=True, text=True, timeout=240)
 
-    built = qa("index", "--corpus", str(corpus), "--index", str(index), "--backend", "milvus",
+    built = qa("index", "--corpus", str(corpus), "--index", str(index), "--store", "milvus",
                "--milvus-uri", "./x.db")
     assert built.returncode == 0, built.stderr
     assert "not embedded again" in built.stderr, built.stderr
-    assert Index.open(index).manifest["store"]["uri"] == str(work / "x.db")
+    assert Index.open(index).manifest.store.uri == str(work / "x.db")
     asked = qa("ask", "--index", str(index), "--json", "Who is Katrina Yu?")
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)

@@ -12,10 +12,18 @@ None: any sentence may answer it, and no phrase is marked.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..corpus import nlp
 from ..text import stem
+
+if TYPE_CHECKING:  # spaCy costs ~0.5 s to import: the parse is qa.corpus.nlp's
+    from spacy.tokens import Doc, Token
+    from threadpoolctl import ThreadpoolController
 
 PERSON = frozenset({"PERSON", "ORG", "NORP"})
 TIME = frozenset({"DATE", "TIME"})
@@ -105,9 +113,29 @@ class AnswerType:
         return bool(self.labels - NOUN_PHRASE)
 
 
+_ONE_THREAD = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _blas() -> "ThreadpoolController":
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def parse(question: str) -> "Doc":
+    """The question's parse, on one BLAS thread: spaCy's matrices for one question are
+    small, and several BLAS threads spend more time waiting for each other (and, on a busy
+    machine, for a core) than multiplying (docs/benchmarks.md, "Warm answer: sentence vectors
+    at index time"). The limit is the process's; the lock keeps two questions from undoing
+    each other's."""
+    with _ONE_THREAD, _blas().limit(limits=1, user_api="blas"):
+        return nlp.parse_question(question)
+
+
 def answer_type(question: str) -> AnswerType:
     """Read the kind of answer `question` asks for from its parse (`qa.corpus.nlp.parse_question`)."""
-    doc = nlp.parse_question(question)
+    doc = parse(question)
     entities = tuple(dict.fromkeys(e.text for e in doc.ents))
     tokens = list(doc)
     if not tokens:
@@ -162,7 +190,7 @@ def answer_type(question: str) -> AnswerType:
     return of(None, frozenset())
 
 
-def _common_noun(tokens):  # type: ignore[no-untyped-def]
+def _common_noun(tokens: Sequence[Token]) -> Token | None:
     """The first common noun among `tokens` (proper names and possessives skipped: "Eliud
     Kipchoge's time" -> "time")."""
     for t in tokens:
@@ -174,7 +202,7 @@ def _common_noun(tokens):  # type: ignore[no-untyped-def]
     return None
 
 
-def _unwrapped(noun):  # type: ignore[no-untyped-def]
+def _unwrapped(noun: Token) -> Token:
     """The noun a wrapper noun stands for: "name of the airline" -> "airline"."""
     if noun.lower_ in _WRAPPERS:
         for child in noun.children:
@@ -185,7 +213,11 @@ def _unwrapped(noun):  # type: ignore[no-untyped-def]
     return noun
 
 
-def _category(noun, of) -> AnswerType:  # type: ignore[no-untyped-def]
+# of(kind, labels, head=None, subject=None) -> the question's AnswerType.
+_Of = Callable[..., AnswerType]
+
+
+def _category(noun: Token, of: _Of) -> AnswerType:
     """The answer type of "which/what <noun>" ("the name of <noun>": a proper name)."""
     inner = _unwrapped(noun)
     key = stem(inner.lower_)

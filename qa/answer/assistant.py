@@ -18,10 +18,12 @@ import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from ..errors import ModelUnavailableError, QueryError
 from ..corpus.quotes import is_person, speaker_matches
-from ..search.retriever import Retriever
-from ..types import ANY_DATE, Answer, DateRange, Hit, Quote
+from ..search.retriever import Found, Retriever
+from ..types import ANY_DATE, Answer, DateRange, Mode, Quote, SearchMode
 from .candidates import Candidate, gather
 from .compose import OTHER_VIEW_SHARE, Composer, without_overlaps
 from .conversation import Turn
@@ -55,7 +57,7 @@ class Assistant:
 
     # ------------------------------------------------------------------ public API
     def ask(self, question: str, history: Sequence[Turn] = (), *, dates: DateRange = ANY_DATE,
-            mode: str = "auto", question_dates: bool = True) -> Answer:
+            mode: SearchMode = "auto", question_dates: bool = True) -> Answer:
         """Answer one question, from one index generation throughout.
 
         Args:
@@ -89,27 +91,27 @@ class Assistant:
                                             q.start))
 
     def candidates_for(self, question: str, history: Sequence[Turn] = (), *,
-                       mode: str = "auto") -> tuple[list[Candidate], bool]:
+                       mode: SearchMode = "auto") -> tuple[list[Candidate], bool]:
         """The candidate sentences a question gets, described (`Candidate.features`), before
         any model scores them, and whether scoring is lexical. What `bench/fit_answerer.py`
         fits the model on; also a way to see why an answer was chosen."""
         evidence = self._evidence()
         q = read_question(question, history, reference=evidence.reference_day())
-        candidates = gather(q, self._search(evidence, q.search, q.dates, mode), evidence)
+        found = self._search(evidence, q.search, q.dates, mode)
+        candidates = gather(q, found.hits, evidence)
         lexical, _ = self._lexical(evidence, mode)
-        self._describe(evidence, q, candidates, lexical)
+        self._describe(evidence, q, candidates, lexical, found.query_vector)
         return candidates, lexical
 
     # ------------------------------------------------------------------ one generation
     def _evidence(self) -> Evidence:
         """The retriever's current generation, with that generation's caches."""
         retriever = self.retriever
-        pinned = retriever.pinned() if hasattr(retriever, "pinned") else retriever
-        generation = (getattr(pinned, "manifest", None) or {}).get("data")
-        return Evidence(pinned, self._generations.of(generation))
+        pinned = retriever.pinned()
+        return Evidence(pinned, self._generations.of(pinned.manifest.data))
 
     def _ask(self, evidence: Evidence, text: str, history: Sequence[Turn], *, dates: DateRange,
-             mode: str, question_dates: bool) -> Answer:
+             mode: SearchMode, question_dates: bool) -> Answer:
         reference = evidence.reference_day()
         q = read_question(text, history, dates=dates, reference=reference,
                           question_dates=question_dates)
@@ -122,9 +124,10 @@ class Assistant:
         if q.recent_dates:
             whence = "today" if reference == _dt.date.today() else "the newest article"
             notes.append(f"“{q.date_words}” counts back from {whence}, {reference.isoformat()}.")
-        hits = self._search(evidence, q.search, q.dates, mode)
+        found = self._search(evidence, q.search, q.dates, mode)
+        hits = found.hits
         lexical, reason = self._lexical(evidence, mode)
-        result_mode = "bm25" if lexical else "hybrid"
+        result_mode: Mode = "bm25" if lexical else "hybrid"
         if not hits and q.dates.bounded:
             nearest = _nearest_dates(evidence, q.dates)
             if not (q.dates.from_question and not q.recent_dates):
@@ -137,7 +140,8 @@ class Assistant:
             notes.append(f"No article was published {q.dates.text()} ({nearest}); "
                          "searched all articles instead.")
             q = replace(q, dates=ANY_DATE)
-            hits = self._search(evidence, q.search, q.dates, mode)
+            found = self._search(evidence, q.search, q.dates, mode)
+            hits = found.hits
         candidates = gather(q, hits, evidence)
         if q.moving_on is not None:  # "What did he say next?": not what was cited already
             fresh = [c for c in candidates
@@ -148,10 +152,10 @@ class Assistant:
                 return composer.compose(text, q, [], True, result_mode, reason, notes, 0.0)
             candidates = fresh
         try:
-            self._describe(evidence, q, candidates, lexical)
+            self._describe(evidence, q, candidates, lexical, found.query_vector)
         except ModelUnavailableError as exc:
             lexical, reason = True, f"model could not be loaded: {exc}"
-            self._describe(evidence, q, candidates, lexical)
+            self._describe(evidence, q, candidates, lexical, None)
         model = load_model("lexical" if lexical else "hybrid")
         ranked = model.rank(candidates)
         confidence = model.confidence(ranked)
@@ -199,24 +203,29 @@ class Assistant:
         return composer.compose(text, q, chosen, False, result_mode, reason, notes, confidence)
 
     # ------------------------------------------------------------------ the steps
-    def _lexical(self, evidence: Evidence, mode: str) -> tuple[bool, str | None]:
+    def _lexical(self, evidence: Evidence, mode: SearchMode) -> tuple[bool, str | None]:
         if mode == "bm25":
             return True, "BM25 mode was asked for"
         retriever = evidence.retriever
-        if getattr(retriever, "mode", "hybrid") == "bm25":
-            return True, getattr(retriever, "fallback_reason", None) or "retriever is in BM25 mode"
+        if retriever.mode == "bm25":
+            return True, retriever.fallback_reason or "retriever is in BM25 mode"
         return False, None
 
-    def _search(self, evidence: Evidence, query: str, dates: DateRange, mode: str) -> list[Hit]:
-        return list(evidence.retriever.search(query, k=self.k, dates=dates, mode=mode))
+    def _search(self, evidence: Evidence, query: str, dates: DateRange,
+                mode: SearchMode) -> Found:
+        return evidence.retriever.find(query, k=self.k, dates=dates, mode=mode)
 
     def _describe(self, evidence: Evidence, q: Question, candidates: list[Candidate],
-                  lexical: bool) -> None:
-        """Fill the candidates' features (raises ModelUnavailableError when the model to
-        embed with cannot load)."""
-        qvec = vectors = None
-        if not lexical and candidates:
-            qvec = evidence.retriever.encode([q.search])[0]
+                  lexical: bool, qvec: np.ndarray | None) -> None:
+        """Fill the candidates' features. `qvec`: the query's vector from the search (None:
+        the search did not embed it; then it is embedded here, and raises
+        ModelUnavailableError when the model cannot load)."""
+        vectors = None
+        if lexical or not candidates:
+            qvec = None
+        else:
+            if qvec is None:
+                qvec = evidence.retriever.encode([q.search])[0]
             vectors = evidence.sentence_vectors([(c.chunk_id, c.start) for c in candidates],
                                                 [c.text for c in candidates])
         t = q.answer_type
@@ -286,8 +295,7 @@ _WIDER_RANGE = {
 
 def _nearest_dates(evidence: Evidence, dates: DateRange) -> str:
     """The article dates nearest an empty range, in words."""
-    near = getattr(evidence.retriever, "dates_near", None)
-    before, after = near(dates) if near is not None else (None, None)
+    before, after = evidence.retriever.dates_near(dates)
     if before and after:
         return f"the nearest articles are from {before} and {after}"
     if before:

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..types import Answer, AnswerPhrase, Citation
+from ..types import Answer, AnswerPhrase, Citation, Mode
 from .candidates import Candidate
 from .evidence import Evidence
 from .question import Question
@@ -126,7 +126,7 @@ class Composer:
 
     # --- the answer -------------------------------------------------------------------------
     def compose(self, asked: str, q: Question, chosen: Sequence[Candidate], abstained: bool,
-                mode: str, reason: str | None, notes: list[str], confidence: float) -> Answer:
+                mode: Mode, reason: str | None, notes: list[str], confidence: float) -> Answer:
         """The `Answer`: citations in publication order, each sentence once, and the answer
         phrase of the best cited sentence that holds one."""
         best_first = list(chosen)

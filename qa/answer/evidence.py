@@ -8,14 +8,13 @@ import bisect
 import datetime as _dt
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 
 from ..corpus.quotes import person_names, speaker_matches
-from ..dates import reference_day
 from ..search.retriever import Retriever
 from ..types import ANY_DATE, Article, DateRange, Hit, Phrase, Quote
 
@@ -44,14 +43,18 @@ class Rarity:
         return sum(weight[w] for w in words if not self.document_frequency.get(w)) / total
 
 
-class Bounded(dict):  # type: ignore[type-arg]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Bounded(dict[K, V]):
     """A dict that forgets its oldest entries beyond `limit` (insertion order)."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()
         self.limit = limit
 
-    def __setitem__(self, key: Any, value: Any) -> None:
+    def __setitem__(self, key: K, value: V) -> None:
         super().__setitem__(key, value)
         while len(self) > self.limit:
             try:
@@ -64,17 +67,24 @@ class Bounded(dict):  # type: ignore[type-arg]
 class Caches:
     """One generation's caches, shared by the questions that read it."""
 
-    vectors: Bounded = field(default_factory=lambda: Bounded(CACHE_ENTRIES))  # chunk -> start -> vector
-    articles: Bounded = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
-    phrases: Bounded = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
-    quotes: Bounded = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
+    # chunk id -> sentence start -> vector
+    vectors: Bounded[int, dict[int, np.ndarray]] = field(
+        default_factory=lambda: Bounded(CACHE_ENTRIES))
+    articles: Bounded[str, Article] = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
+    phrases: Bounded[str, tuple[list[Phrase], list[int]]] = field(
+        default_factory=lambda: Bounded(CACHE_ENTRIES))
+    # an article's quotes ("article", id), a speaker's ("speaker", name, query, dates)
+    quotes: Bounded[tuple[str | None, ...], list[Quote]] = field(
+        default_factory=lambda: Bounded(CACHE_ENTRIES))
+    # the index's speakers (key None), the names a speaker's words match (key: the words)
+    names: Bounded[str | None, list[str]] = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
 
 
 class Generations:
     """The caches of the last two generations an assistant read."""
 
     def __init__(self) -> None:
-        self._by_generation: Bounded = Bounded(2)
+        self._by_generation: Bounded[object, Caches] = Bounded(2)
         self._lock = threading.Lock()
 
     def of(self, generation: object) -> Caches:
@@ -99,7 +109,7 @@ class Evidence:
 
     @property
     def generation(self) -> str | None:
-        return (getattr(self.retriever, "manifest", None) or {}).get("data")
+        return self.retriever.manifest.data
 
     def article(self, article_id: str) -> Article:
         cache = self.caches.articles
@@ -111,8 +121,7 @@ class Evidence:
         """The article's phrases in text order, and their starts (for `bisect`)."""
         cache = self.caches.phrases
         if article_id not in cache:
-            found = list(self.retriever.phrases_of(article_id)) \
-                if hasattr(self.retriever, "phrases_of") else []
+            found = self.retriever.phrases_of(article_id)
             cache[article_id] = (found, [p.start for p in found])
         return cache[article_id]
 
@@ -129,8 +138,7 @@ class Evidence:
 
     def reference_day(self) -> _dt.date:
         """The day relative dates in a question count from (`Retriever.reference_day`)."""
-        found = getattr(self.retriever, "reference_day", None)
-        return found() if found is not None else reference_day(None)
+        return self.retriever.reference_day()
 
     # --- quotes and speakers --------------------------------------------------------------
     def quotes_in(self, article_id: str) -> list[Quote]:
@@ -159,20 +167,18 @@ class Evidence:
     def known_names(self, hits: Sequence[Hit]) -> list[str]:
         """The index's speakers and the people the retrieved articles name: what `is_person`
         needs to tell a person's surname from a place."""
-        key = ("speakers",)
-        if key not in self.caches.quotes:
-            self.caches.quotes[key] = list(self.retriever.speakers())
-        names = list(self.caches.quotes[key])
+        if None not in self.caches.names:
+            self.caches.names[None] = list(self.retriever.speakers())
+        names = list(self.caches.names[None])
         for article_id in dict.fromkeys(h.article_id for h in hits):
             names.extend(person_names(self.article(article_id).text))
         return names
 
     def speaker_names(self, speaker: str) -> list[str]:
-        key = ("names", speaker)
-        if key not in self.caches.quotes:
-            self.caches.quotes[key] = [n for n in self.retriever.speakers()
-                                       if speaker_matches(speaker, n)]
-        return self.caches.quotes[key]
+        if speaker not in self.caches.names:
+            self.caches.names[speaker] = [n for n in self.retriever.speakers()
+                                          if speaker_matches(speaker, n)]
+        return self.caches.names[speaker]
 
     def speaker_at(self, article_id: str, start: int, end: int) -> str | None:
         """Who speaks in [start, end) of an article, when a quote of theirs is there."""
@@ -183,8 +189,15 @@ class Evidence:
 
     # --- vectors and word counts ----------------------------------------------------------
     def sentence_vectors(self, keys: Sequence[tuple[int, int]], texts: Sequence[str]) -> np.ndarray:
-        """Each sentence's vector (`keys`: (chunk id, start)), embedded once per generation."""
-        cache = self.caches.vectors
+        """Each sentence's vector (`keys`: (chunk id, start)): the index's, embedded at build
+        time (qa.index.sentences), read once per generation. A sentence the index holds no
+        vector for is embedded here, once per generation."""
+        cache = self.caches.vectors  # chunk id -> {sentence start: vector}
+        for chunk in dict.fromkeys(chunk for chunk, _ in keys):
+            if chunk not in cache:
+                stored = self.retriever.sentence_vectors(chunk)
+                cache[chunk] = {} if stored is None else {
+                    start: v for (start, _), v in zip(*stored) if v.any()}
         got = [cache.get(chunk, {}).get(start) for chunk, start in keys]
         missing = [i for i, v in enumerate(got) if v is None]
         if missing:
@@ -196,10 +209,10 @@ class Evidence:
                 if by_start is None:
                     by_start = cache[chunk] = {}
                 by_start[start] = v
-        return np.stack(got)  # type: ignore[arg-type]
+        return np.stack([v for v in got if v is not None])  # every one found or computed
 
     def vector(self, chunk_id: int, start: int) -> np.ndarray | None:
-        """A sentence vector already computed, or None."""
+        """A sentence vector already read or computed, or None."""
         return self.caches.vectors.get(chunk_id, {}).get(start)
 
     def rarity(self, words: Sequence[str]) -> Rarity | None:

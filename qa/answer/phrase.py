@@ -90,8 +90,8 @@ def candidates(text: str, start: int, end: int, phrases: Sequence[Phrase], asked
                 spans.append((p.start, p.end, p.label))
         if asked.head and NOUN_PHRASE in wanted:
             # "Which vaccine…?": a noun phrase headed by the asked noun is the best answer.
-            headed = [(s, e, "HEAD") for s, e, _ in spans if _head_of(text[s:e]) == asked.head]
-            spans = headed + spans
+            heads = [(s, e, "HEAD") for s, e, _ in spans if _head_of(text[s:e]) == asked.head]
+            spans = heads + spans
     if not spans:
         return []
     asked_text = _folded(question)

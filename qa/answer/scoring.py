@@ -44,7 +44,7 @@ class Logistic:
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         z = ((np.atleast_2d(x) - self.mean) / self.scale) @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], names: tuple[str, ...]) -> "Logistic":

@@ -10,14 +10,15 @@ it (the build lock also keeps out other processes' builds).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import CorpusError, IndexOwnershipError, QAError
-from ..types import BuildReport
+from ..types import BuildReport, Skipped
 
-__all__ = ["corpus_changes", "watch_index", "describe_update", "DEBOUNCE_MS", "QUIET_MS"]
+__all__ = ["corpus_changes", "watch_index", "describe_update", "new_skips", "describe_skips",
+           "DEBOUNCE_MS", "QUIET_MS"]
 
 QUIET_MS = 300  # a batch is built once the folder has had no change for this long...
 DEBOUNCE_MS = 2000  # ...or once it has gathered changes for this long, whichever is first
@@ -111,3 +112,24 @@ def describe_update(report: BuildReport, *, short: bool = False) -> str:
         return f"index updated: {', '.join(parts) or 'no change'}"
     return (f"index updated: +{added} article{'s' if added != 1 else ''}, {changed} changed, "
             f"{removed} removed ({report.seconds:.1f} s)")
+
+
+def new_skips(report: BuildReport, before: Collection[str]) -> tuple[Skipped, ...]:
+    """The files `report` skipped that the update before it did not (`before`: the paths that
+    one skipped; empty for the first update, which then names every skipped file). What
+    `qa watch` prints and the chat shows after each update."""
+    return tuple(s for s in report.skipped if s.path not in before)
+
+
+def describe_skips(skipped: Sequence[Skipped], *, limit: int = 3) -> str:
+    """One line: "skipped 2 files: notes.xlsx (unsupported format .xlsx), scan.pdf (PDF could
+    not be read)": the first `limit` files, each with the first clause of its reason, then
+    "and N more"."""
+    def short(reason: str) -> str:
+        first = reason.split(";")[0].split(" (")[0].strip()
+        return first if len(first) <= 60 else first[:59] + "…"
+
+    n = len(skipped)
+    listed = ", ".join(f"{s.path} ({short(s.reason)})" for s in skipped[:limit])
+    more = f", and {n - limit} more" if n > limit else ""
+    return f"skipped {n} file{'s' if n != 1 else ''}: {listed}{more}"

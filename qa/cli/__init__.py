@@ -1,4 +1,4 @@
-"""The `qa` command: index, watch, search, ask, quotes, history, chat, serve, config,
+"""The `qa` command: index, watch, search, ask, quotes, history, chat, serve, mcp, config,
 completion, eval.
 
 One module per group of commands, each with its `add_parser(sub)` and one function per
@@ -16,11 +16,11 @@ import sys
 from qa import __version__
 from qa.text import terminal_safe
 
-from . import ask, chat, completion, evaluate, history, index, serve, settings, watch
+from . import ask, chat, completion, evaluate, history, index, mcp, serve, settings, watch
 from .console import run_command
 
 # In the order `qa --help` and the completion scripts list them.
-COMMANDS = (index, watch, ask, history, chat, serve, settings, completion, evaluate)
+COMMANDS = (index, watch, ask, history, chat, serve, mcp, settings, completion, evaluate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ With no command, opens the chat on index/ (in a terminal; otherwise prints this 
 
 examples:
   qa index --corpus ~/news                    # build the index
-  qa ask "Who leads the dockworkers’ union?"  # a cited answer
+  qa ask "Who won the mayoral election?"  # a cited answer
   qa watch                                    # keep the index current as files change
   qa                                          # the chat
 

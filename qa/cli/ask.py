@@ -15,7 +15,7 @@ from qa.text import terminal_safe
 from qa.types import Answer
 
 from .console import (DATE_FORMS, INDEX_HELP, add_date_flags, date_filter, from_stdin,
-                      print_json, shown_answer)
+                      print_json, shown_answer, shown_passage)
 
 if TYPE_CHECKING:
     from qa.history import Conversation, History
@@ -85,8 +85,7 @@ def search(args: argparse.Namespace) -> int:
         meta = " · ".join(terminal_safe(x) for x in (h.date or "undated", h.source) if x)
         print(f"{head}  ({meta})  score {h.score:.4f} via {h.via}")
         print(f"   {terminal_safe(h.article_id)} [{h.start}:{h.end}]")
-        body = terminal_safe(" ".join(h.text.split()))
-        print(textwrap.fill(body, width, initial_indent="   ", subsequent_indent="   "))
+        print(shown_passage(h.text, query, width=width))
         print()
     return 0
 

@@ -12,10 +12,12 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 import time
 from dataclasses import replace
 from typing import Any
 
+from qa import config
 from qa.errors import QAError
 from qa.text import TERMINAL_UNSAFE, terminal_safe
 from qa.types import Answer, DateRange
@@ -67,10 +69,29 @@ def shown_answer(answer: Answer) -> str:
     """An answer laid out for the terminal (`format_answer`), its phrase bold on a tty."""
     from qa.answer import format_answer
 
-    text = terminal_safe(format_answer(_answer_for_terminal(answer), marks=_MARKS),
-                         multiline=True)
+    return _bold_on_a_tty(terminal_safe(format_answer(_answer_for_terminal(answer),
+                                                      marks=_MARKS), multiline=True))
+
+
+def _bold_on_a_tty(text: str) -> str:
+    """`text` with its `_MARKS` pairs made bold on a terminal, and dropped in a pipe."""
     bold = ("\x1b[1m", "\x1b[22m") if sys.stdout.isatty() else ("", "")
     return text.replace(_MARKS[0], bold[0]).replace(_MARKS[1], bold[1])
+
+
+def shown_passage(text: str, query: str, *, width: int = 100, indent: str = "   ") -> str:
+    """A passage for `qa search`: its words on lines of at most `width`, each word the query
+    matches (BM25's rule, `qa.text.matching_words`) bold on a terminal, as ripgrep marks
+    what it found; nothing added in a pipe."""
+    from qa.text import matching_words
+
+    body = terminal_safe(" ".join(text.split())).replace(_MARKS[0], "").replace(_MARKS[1], "")
+    lines = []
+    for line in textwrap.wrap(body, width - len(indent)):
+        for start, end in reversed(matching_words(line, query)):
+            line = f"{line[:start]}{_MARKS[0]}{line[start:end]}{_MARKS[1]}{line[end:]}"
+        lines.append(indent + line)
+    return _bold_on_a_tty("\n".join(lines))
 
 
 def print_json(payload: Any) -> None:
@@ -86,31 +107,62 @@ def print_json(payload: Any) -> None:
 # --- build progress ---------------------------------------------------------------------
 class ProgressBar:
     """A one-line progress bar on stderr for long builds (quiet when stderr is not a tty,
-    apart from a line every 10%)."""
+    apart from a line every 10%).
+
+    The time left is the chunks still to embed over the rate since the first batch came back
+    (that batch also pays for the model's warm-up), and is shown only once that rate rests on
+    a few seconds and a few percent of the chunks; before, the line says it is estimating.
+    The embedders visit their batches in an order that costs as much early as late
+    (qa.embed.embedder.spread_order), so the rate so far is the rate to come.
+    """
+
+    SETTLE_SECONDS = 2.0
+    SETTLE_FRACTION = 0.05
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.t0 = time.perf_counter()
         self.last_decile = -1
+        self.first: tuple[float, int] | None = None  # when the first batch came back, and its size
+        self.width = 0  # of the line on screen, which a shorter one must cover
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage != "embed" or total < 50:
             return
+        now = time.perf_counter()
+        if self.first is None and done > 0:
+            self.first = (now, done)
         frac = done / total if total else 1.0
-        rate = done / max(time.perf_counter() - self.t0, 1e-9)
-        eta = (total - done) / rate if rate > 0 else 0.0
         bar = "#" * int(frac * 30)
-        line = f"embedding {done}/{total} chunks [{bar:<30}] {rate:.0f}/s, ~{eta:.0f}s left"
+        line = f"embedding {done}/{total} chunks [{bar:<30}] {self.estimate(now, done, total)}"
         if self.tty:
             end = "\n" if done >= total else ""
-            print(f"\r{line}", end=end, file=sys.stderr, flush=True)
+            # "\r" only moves the cursor: what a shorter line does not cover stays on screen.
+            print(f"\r{line}{' ' * max(self.width - len(line), 0)}", end=end, file=sys.stderr,
+                  flush=True)
+            self.width = 0 if end else len(line)
         elif int(frac * 10) != self.last_decile:
             self.last_decile = int(frac * 10)
             print(line, file=sys.stderr, flush=True)
 
+    def estimate(self, now: float, done: int, total: int) -> str:
+        """"12/s, ~40s left", or "estimating time left" while the rate means little yet."""
+        if done >= total:
+            return f"{total / max(now - self.t0, 1e-9):.0f}/s, done"
+        if self.first is None:
+            return "estimating time left"
+        since, first_done = self.first
+        seconds, counted = now - since, done - first_done
+        if seconds < self.SETTLE_SECONDS or counted < self.SETTLE_FRACTION * total:
+            return "estimating time left"
+        rate = counted / seconds
+        return f"{rate:.0f}/s, ~{(total - done) / rate:.0f}s left"
+
     def start(self, stage: str, done: int, total: int) -> None:
         if stage == "embed" and done == 0:
             self.t0 = time.perf_counter()
+            self.first = None
+            self.width = 0
 
 
 class BuildProgress:
@@ -149,11 +201,11 @@ def from_stdin(value: str, what: str) -> str:
     if sys.stdin is None or sys.stdin.isatty():
         command = "search" if what == "query" else "ask"
         raise QAError(f"`-` reads the {what} from standard input, and nothing is piped in. "
-                      f"Try: echo \"Who is Zhao Lijian?\" | qa {command} -")
+                      f"Try: echo \"Who won the election?\" | qa {command} -")
     text = " ".join(sys.stdin.read().split())
     if not text:
         raise QAError(f"Standard input held no {what}. Pipe one in, e.g. "
-                      "echo \"Who is Zhao Lijian?\" | qa ask -")
+                      "echo \"Who won the election?\" | qa ask -")
     return text
 
 
@@ -196,7 +248,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"qa: {terminal_safe(f'{exc.strerror or exc}{where}')}.{tail}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug, or a library failing in a way we did not foresee
-        if os.environ.get("QA_DEBUG"):
+        if config.debug():
             raise
         tail = " The previous index is unchanged." if args.command == "index" else ""
         print(

@@ -8,7 +8,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 from qa import config
-from qa.errors import QAError
 from qa.text import terminal_safe
 
 from .console import CORPUS_HELP, INDEX_HELP, BuildProgress, print_json
@@ -19,7 +18,24 @@ examples:
   qa index --corpus ~/news --index ~/news-index
   qa index --full                           # rebuild everything
   qa index --check                          # verify the files against their checksums
+  qa index --runtime torch                  # embed with sentence-transformers
+  qa index --store milvus --milvus-uri http://milvus.internal:19530   # search in Milvus
   qa index --executor ray --ray-address 10.0.0.5:6379   # embed on a Ray cluster"""
+
+# The names `qa index` accepts; qa.embed.embedder.BACKENDS and qa.index.backend.BACKENDS are
+# the registries (not imported here: the parser is built on every command, they load numpy).
+RUNTIMES = ["torch", "onnx", "onnx-int8", "openvino", "openvino-int8"]
+STORES = ["local", "milvus"]
+
+
+class _RenamedFlag(argparse.Action):
+    """`--backend`, which once named either the runtime or the store: an error naming both."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        parser.error("--backend is now two flags: --runtime for the embedding runtime "
+                     f"({', '.join(RUNTIMES)}) and --store for the search store "
+                     f"({', '.join(STORES)}), e.g. `qa index --runtime openvino --store milvus`.")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,16 +50,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--check", action="store_true",
                    help="verify every file of the index against the checksums its manifest "
                         "records (finds damage that keeps a file's size); builds nothing")
-    p.add_argument("--backend", action="append",
-                   choices=["torch", "onnx", "onnx-int8", "openvino", "openvino-int8",
-                            "local", "milvus"],
-                   help="embedding runtime for the build (default: $QA_BUILD_BACKEND, else the "
-                        "index's own, else the fastest measured on this machine once, see "
-                        "`qa config`); torch, onnx and openvino give the same vectors "
-                        "(openvino: bf16 where native); the int8 ones are faster, close to fp32. "
-                        "Or the search store: local (the index folder, the default) or milvus "
+    p.add_argument("--runtime", choices=RUNTIMES,
+                   help="the embedding runtime for the build (default: the `runtime` setting, "
+                        "$QA_RUNTIME, else the index's own, else the fastest measured on this "
+                        "machine once, see `qa config`); torch, onnx and openvino give the same "
+                        "vectors (openvino: bf16 where native); the int8 ones are faster, close "
+                        "to fp32")
+    p.add_argument("--store", choices=STORES,
+                   help="the search store: local (the index folder, the default) or milvus "
                         "(with --milvus-uri; an existing index moves there without embedding "
-                        "again). Give it twice for both")
+                        "again); default: the `store` setting, $QA_STORE, else the index's own")
+    # The one flag that named both: refused with the new names rather than guessed at.
+    p.add_argument("--backend", action=_RenamedFlag, help=argparse.SUPPRESS)
     p.add_argument("--milvus-uri", metavar="URI",
                    help="the Milvus store: a server (http://milvus.internal:19530) or a "
                         "milvus-lite file (./qa.db, recorded as an absolute path); default "
@@ -68,13 +86,12 @@ def index(args: argparse.Namespace) -> int:
     from qa.build.builder import build_index
     from qa.build.executors import make_executor
 
-    runtime, store = index_backends(args.backend)
     executor = make_executor(config.executor_name(args.executor),
                              config.ray_address(args.ray_address))
     report = build_index(
         corpus=config.corpus_path(args.corpus), index=config.index_path(args.index),
         full=args.full, optimize=args.optimize, progress=BuildProgress(), wait=args.wait,
-        backend=runtime, store=config.store_backend(store),
+        backend=config.embedding_runtime(args.runtime), store=config.search_store(args.store),
         milvus_uri=config.milvus_uri(args.milvus_uri), executor=executor,
     )
     if args.json:
@@ -101,18 +118,6 @@ def index(args: argparse.Namespace) -> int:
     return 0
 
 
-def index_backends(values: list[str] | None) -> tuple[str | None, str | None]:
-    """`--backend` names an embedding runtime, a search store, or one of each (given twice)."""
-    from qa.index.backend import BACKENDS as STORES
-
-    runtimes = [v for v in values or [] if v not in STORES]
-    stores = [v for v in values or [] if v in STORES]
-    if len(runtimes) > 1 or len(stores) > 1:
-        raise QAError("Give --backend at most once for the embedding runtime and once for the "
-                      "search store, e.g. `--backend openvino --backend milvus`.")
-    return (runtimes[0] if runtimes else None), (stores[0] if stores else None)
-
-
 def check_index(index: Path) -> int:
     """`qa index --check`: 0 when every file matches its checksum and the model is sound,
     2 (with what is damaged and what to run) otherwise."""
@@ -121,8 +126,8 @@ def check_index(index: Path) -> int:
 
     problems = verify(index)
     manifest = read_manifest(index)
-    problems += query_model_problems(index, str(manifest["model"].get("name")),
-                                     quantize=manifest.get("embedding_backend") == "onnx-int8")
+    problems += query_model_problems(index, manifest.model.name,
+                                     quantize=manifest.embedding_backend == "onnx-int8")
     if problems:
         for line in problems:
             print(f"damaged: {terminal_safe(line)}", file=sys.stderr)

@@ -18,16 +18,25 @@ examples:
   QA_SERVE_TOKEN=s3cret qa serve            # every request needs Authorization: Bearer s3cret
   curl 'http://127.0.0.1:8000/ask?q=Who+leads+the+dockworkers+union%3F'
   curl 'http://127.0.0.1:8000/search?q=sanctions&k=3&since=2022-02'
+  curl 'http://127.0.0.1:8000/quotes?speaker=Smith'
   curl -X POST http://127.0.0.1:8000/ask -H 'Content-Type: application/json' \\
        -d '{"question": "When was that?", "history": ["Who leads the dockworkers’ union?"]}'
   qa chat --server http://127.0.0.1:8000    # the chat, asking the server
 
-endpoints: GET /search?q=&k=&since=&until=&mode=   GET /ask?q=&since=&until=
-POST /ask {"question", "history", "since", "until"}   GET /health   GET /article/ID
+endpoints (all JSON; /docs and /redoc describe each, /openapi.json is the schema):
+  GET  /search?q=WORDS&k=5&since=DATE&until=DATE&mode=auto   ranked passages (qa search --json)
+  GET  /ask?q=QUESTION&since=DATE&until=DATE&mode=auto       a cited answer (qa ask --json)
+  POST /ask {"question", "history", "since", "until", "mode"}  the same, in a conversation
+  GET  /quotes?speaker=NAME      attributed quotes, of one speaker (part of a name) or all
+  GET  /article/ID               an article and its full text (citations' offsets point in it)
+  GET  /chunks?article=ID        an article's chunks, in order
+  GET  /health                   index generation, counts, model, search mode
+  GET  /docs  /redoc             the API described, in a browser (works offline)
 Bodies are the --json of qa search and qa ask; an error is {"error": message}: 400 for a
-bad query or a Host it does not answer to, 401 without the token, 503 while there is no
-usable index. Beyond this machine, put it behind a TLS proxy (README, "Serving more than
-one machine"). A build by `qa index` is picked up within a second. Needs the serve extra:
+bad query, an unknown parameter (naming the ones the endpoint takes) or a Host it does not
+answer to, 401 without the token, 404 for an unknown article, 503 while there is no usable
+index. Beyond this machine, put it behind a TLS proxy (README, "Serving more than one
+machine"). A build by `qa index` is picked up within a second. Needs the serve extra:
 pip install 'qa[serve]'."""
 
 

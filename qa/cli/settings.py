@@ -43,9 +43,13 @@ watch = true
 # "today", or "newest-article", the newest article's date (for a folder of old news).
 # relative_dates = "today"
 
+# The embedding runtime `qa index` uses: "torch", "onnx", "onnx-int8", "openvino" or
+# "openvino-int8". Unset, an index keeps its own, and a new one gets the fastest measured here.
+# runtime = "openvino"
+
 # The search store `qa index` builds: "local" (the index folder, no server) or "milvus",
 # at a Milvus server's address or in a milvus-lite file. An index keeps its own unless told.
-# backend = "milvus"
+# store = "milvus"
 # milvus_uri = "http://milvus.internal:19530"
 
 # Where `qa index` embeds: "local" (this machine) or "ray", a running Ray cluster whose head
@@ -90,35 +94,33 @@ def show_config(args: argparse.Namespace) -> int:
         source = settings.source(option.name)
         if option.name == "fusion_weight" and value is None:
             value, source = HYBRID_ALPHA, "default (fitted: qa.search.retriever.HYBRID_ALPHA)"
+        if option.name == "runtime" and not value:
+            value, source = measured_runtime(settings.model)
         if option.secret:  # a token is not printed where a screen or a log may keep it
             value = "(set)" if value else "(not set)"
         rows.append((option, value, source))
-    backend, why = build_backend(settings.model)
     if args.json:
         print_json({"file": str(path), "file_exists": path.exists(), "settings": {
             o.name: {"value": str(v) if o.kind == "path" else v, "source": s, "env": o.env}
-            for o, v, s in rows}, "build_backend": {"value": backend, "source": why}})
+            for o, v, s in rows}})
         return 0
     state = "" if path.exists() else " (none yet: `qa config --example` prints one to start from)"
     print(f"settings file: {terminal_safe(str(path))}{state}")
     width = max(len(o.name) for o in config.OPTIONS)
     for option, value, source in rows:
         shown = str(value).lower() if isinstance(value, bool) else str(value)
+        if value is None:
+            shown = "(not measured yet)"
         print(f"{option.name:<{width}} = {terminal_safe(shown):<28} {terminal_safe(source)}")
-    print(f"{'build_backend':<{width}} = {backend or '(not measured yet)':<28} "
-          f"{terminal_safe(why)}")
     return 0
 
 
-def build_backend(model: str) -> tuple[str | None, str]:
-    """The build backend a new index gets, and why; never measures (qa.embed.calibrate does that
-    on the first build that needs it)."""
-    from qa.config import build_backend_from_env
+def measured_runtime(model: str) -> tuple[str | None, str]:
+    """The embedding runtime a new index gets when none is set, and why; never measures
+    (qa.embed.calibrate does that on the first build that needs it)."""
     from qa.embed.calibrate import cached_choice
 
-    if (named := build_backend_from_env()) is not None:
-        return named, "QA_BUILD_BACKEND"
     choice = cached_choice(model)
     if choice is None:
-        return None, "the first `qa index` measures this machine's backends (~1 min, once)"
+        return None, "the first `qa index` measures this machine's runtimes (~1 min, once)"
     return choice.backend, f"{choice.reason} ({choice.measured_at})"

@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def watch(args: argparse.Namespace) -> int:
-    from qa.build.watch import describe_update, watch_index
+    from qa.build.watch import describe_update, new_skips, watch_index
     from qa.types import BuildReport
 
     corpus, index = config.corpus_path(args.corpus), config.index_path(args.index)
@@ -44,10 +44,9 @@ def watch(args: argparse.Namespace) -> int:
                 print(f"qa: {terminal_safe(str(outcome))}", file=sys.stderr, flush=True)
                 continue
             report: BuildReport = outcome
-            for s in report.skipped:
-                if s.path not in skipped_before:
-                    print(f"skipped {terminal_safe(s.path)}: {terminal_safe(s.reason)}",
-                          file=sys.stderr)
+            for s in new_skips(report, skipped_before):
+                print(f"skipped {terminal_safe(s.path)}: {terminal_safe(s.reason)}",
+                      file=sys.stderr)
             skipped_before = {s.path for s in report.skipped}
             for note in report.notes:
                 print(f"note: {terminal_safe(note)}", file=sys.stderr)

@@ -180,7 +180,7 @@ def slug(part: str) -> str:
     ascii_part = unicodedata.normalize("NFKD", part).encode("ascii", "ignore").decode()
     name = re.sub(r"[^a-z0-9]+", "-", ascii_part.lower()).strip("-")
     if not name:
-        # A name with no Latin letters or digits (e.g. Chinese): keep it distinct and stable.
+        # A name with no Latin letters or digits (a name in a non-Latin script): keep it distinct and stable.
         name = "x-" + hashlib.sha256(part.encode()).hexdigest()[:10]
     return name
 

@@ -27,10 +27,17 @@ import ipaddress
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlparse
 from urllib.request import url2pathname
+
+if TYPE_CHECKING:
+    import ssl
+
+    import httpcore
+    from httpcore._backends.base import SOCKET_OPTION
 
 from ..regular_files import FileTooLargeError, NotRegularFileError, read_regular
 
@@ -128,9 +135,10 @@ class _Deadline:
 
 def _address_problem(address: str) -> str | None:
     """Why qa does not fetch from `address` without `allow_private_feeds`, or None."""
-    ip: Any = ipaddress.ip_address(address.split("%", 1)[0])
-    if getattr(ip, "ipv4_mapped", None) is not None:  # ::ffff:127.0.0.1 is 127.0.0.1
-        ip = ip.ipv4_mapped
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
+        address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
     if ip.is_loopback or ip.is_unspecified:
         return "a loopback address (this machine)"
     if ip.is_link_local:
@@ -147,29 +155,30 @@ def _resolve(host: str, port: int, deadline: _Deadline) -> list[str]:
     its own: it runs in a thread that is left behind if the resolver hangs)."""
     import httpcore
 
-    found: dict[str, Any] = {}
+    infos: list[tuple[object, object, object, object, tuple[object, ...]]] = []
+    errors: list[OSError] = []
 
     def look_up() -> None:
         try:
-            found["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
         except OSError as exc:
-            found["error"] = exc
+            errors.append(exc)
 
     worker = threading.Thread(target=look_up, daemon=True, name="qa-feed-dns")
     worker.start()
     worker.join(deadline.left())
     if worker.is_alive():
         raise httpcore.ConnectTimeout(f"took longer than {deadline.seconds:g} s")
-    if "error" in found:
-        raise httpcore.ConnectError(f"cannot resolve {host} ({found['error']})")
-    return list(dict.fromkeys(str(info[4][0]) for info in found["infos"]))
+    if errors:
+        raise httpcore.ConnectError(f"cannot resolve {host} ({errors[0]})")
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def _network_backend(deadline: _Deadline, allow_private: bool) -> Any:
+def _network_backend(deadline: _Deadline, allow_private: bool) -> "httpcore.NetworkBackend":
     import httpcore
 
     class GuardedStream(httpcore.NetworkStream):
-        def __init__(self, inner: Any) -> None:
+        def __init__(self, inner: httpcore.NetworkStream) -> None:
             self._inner = inner
 
         def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
@@ -181,12 +190,12 @@ def _network_backend(deadline: _Deadline, allow_private: bool) -> Any:
         def close(self) -> None:
             self._inner.close()
 
-        def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                      timeout: float | None = None) -> Any:
+        def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                      timeout: float | None = None) -> httpcore.NetworkStream:
             return GuardedStream(self._inner.start_tls(ssl_context, server_hostname,
                                                        deadline.left(timeout)))
 
-        def get_extra_info(self, info: str) -> Any:
+        def get_extra_info(self, info: str) -> object:
             return self._inner.get_extra_info(info)
 
     class GuardedBackend(httpcore.NetworkBackend):
@@ -197,7 +206,8 @@ def _network_backend(deadline: _Deadline, allow_private: bool) -> Any:
 
         def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                         local_address: str | None = None,
-                        socket_options: Any = None) -> Any:
+                        socket_options: Iterable[SOCKET_OPTION] | None = None
+                        ) -> httpcore.NetworkStream:
             addresses = _resolve(host, port, deadline)
             if not allow_private:
                 for address in addresses:
@@ -217,7 +227,8 @@ def _network_backend(deadline: _Deadline, allow_private: bool) -> Any:
             raise error or httpcore.ConnectError(f"{host} has no address")
 
         def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                socket_options: Any = None) -> Any:
+                                socket_options: Iterable[SOCKET_OPTION] | None = None
+                                ) -> httpcore.NetworkStream:
             raise FeedRefused("a feed cannot be read from a unix socket")
 
         def sleep(self, seconds: float) -> None:

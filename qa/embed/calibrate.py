@@ -8,7 +8,8 @@ each candidate backend on a few batches of real news chunks (`qa/embed/calibrati
 interleaved and best of two rounds (the cores may be shared), and keeps the fastest. The
 choice is cached in `$XDG_CACHE_HOME/qa/backend.json`, keyed by the CPU model, its flags and
 the versions of the libraries that run the models, so a new CPU or an upgraded runtime
-measures again. `qa index --backend` and `$QA_BUILD_BACKEND` still override it.
+measures again. `qa index --runtime` and the `runtime` setting (`$QA_RUNTIME`) still override
+it.
 
 Candidates are the backends whose vectors are checked against fp32 (docs/benchmarks.md, *Build
 backends*): "onnx" (fp32, the same vectors as torch; always there), "openvino" (fp32, or bf16
@@ -272,12 +273,12 @@ def default_backend(name: str | None = None) -> str:
 
 def build_embedder(name: str | None, backend: str | None, *,
                    threads: int | None = None) -> Embedder:
-    """The embedder for a build: `backend`, else `$QA_BUILD_BACKEND`, else the fastest runtime
-    measured on this machine (`default_backend`). See `qa.embed.embedder.runtime_embedder`.
+    """The embedder for a build: `backend`, else the `runtime` setting (`$QA_RUNTIME`), else
+    the fastest runtime measured on this machine (`default_backend`). See `qa.embed.embedder.runtime_embedder`.
 
     Raises:
         QueryError: unknown backend name.
         ModelUnavailableError: the runtime's package is missing.
     """
-    chosen = backend or config.build_backend_from_env() or default_backend(name)
+    chosen = backend or config.embedding_runtime() or default_backend(name)
     return runtime_embedder(name, chosen, threads=threads)

@@ -40,6 +40,7 @@ import numpy as np
 from .. import config
 from ..errors import ModelUnavailableError
 from ..regular_files import read_regular
+from .embedder import spread_order
 
 Progress = Callable[[int, int], None]
 
@@ -324,7 +325,7 @@ def quantize_openvino_int8(fp32_dir: Path, out_dir: Path, texts: Sequence[str]) 
     except Exception as exc:  # ImportError, or a broken install failing on import
         raise ModelUnavailableError(
             f"The openvino-int8 backend needs the nncf and openvino packages "
-            f"({type(exc).__name__}: {exc}). Run `make install`, or use --backend openvino."
+            f"({type(exc).__name__}: {exc}). Run `make install`, or use --runtime openvino."
         ) from exc
     reader = OnnxEmbedder(fp32_dir)
     tokenizer = reader._load_tokenizer()
@@ -368,7 +369,7 @@ def quantize_openvino_int8(fp32_dir: Path, out_dir: Path, texts: Sequence[str]) 
         if isinstance(exc, Exception) and not isinstance(exc, ModelUnavailableError):
             raise ModelUnavailableError(
                 f"Quantising the embedding model to int8 failed ({type(exc).__name__}: {exc}). "
-                "Use --backend openvino."
+                "Use --runtime openvino."
             ) from exc
         raise
     return out_dir
@@ -612,8 +613,9 @@ class OnnxEmbedder:
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=total)
         # A stable sort keeps equal-length texts in input order: deterministic batches.
         order = np.argsort(lengths, kind="stable") if sort_by_length else np.arange(total)
-        for start in range(0, total, batch_size):
-            batch = order[start : start + batch_size]
+        starts = list(range(0, total, batch_size))
+        for k in spread_order(len(starts)) if sort_by_length else range(len(starts)):
+            batch = order[starts[k] : starts[k] + batch_size]
             yield batch, self._pad([encodings[i] for i in batch], int(lengths[batch].max()))
 
     def _pad(self, encodings: list[Any], width: int) -> dict[str, np.ndarray]:
@@ -724,7 +726,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
             except Exception as exc:  # ImportError, or a broken install failing on import
                 raise ModelUnavailableError(
                     f"The openvino build backend needs the openvino package ({type(exc).__name__}: "
-                    f"{exc}). Run `pip install openvino`, or use --backend torch."
+                    f"{exc}). Run `pip install openvino`, or use --runtime torch."
                 ) from exc
             onnx_path = self._dir / self.config.onnx_file
             try:
@@ -736,7 +738,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
             except Exception as exc:  # OSError, parse or compile errors: all mean "no model"
                 raise ModelUnavailableError(
                     f"OpenVINO could not load the embedding model in {self._dir} "
-                    f"({type(exc).__name__}: {exc}). Use --backend torch, or rebuild the export "
+                    f"({type(exc).__name__}: {exc}). Use --runtime torch, or rebuild the export "
                     "by deleting that folder."
                 ) from exc
             self._tokenizer = tokenizer

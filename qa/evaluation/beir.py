@@ -266,13 +266,13 @@ def evaluate_beir(
     if unknown:
         raise QAError(f"Unknown mode {unknown[0]!r}: choose from {', '.join(BEIR_MODES)}.")
     dataset = load_beir(folder, split)
-    default = default_eval_index(dataset)
+    default = default_eval_index(dataset.name)
     index_dir = Path(index).expanduser() if index else default
     corpus_dir = corpus_beside(index_dir)
     if index:  # the user's folder: refused unless it is this evaluation's own
         check_eval_index(index_dir, corpus_dir, default)
         check_eval_corpus_dir(corpus_dir, index_dir, default)
-    prepare_eval_corpus(dataset, corpus_dir)
+    prepare_eval_corpus(dataset.corpus_path, corpus_dir)
 
     started = time.perf_counter()
     report = build_index(

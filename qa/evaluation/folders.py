@@ -20,7 +20,6 @@ from qa import config
 from qa.errors import QAError
 
 if TYPE_CHECKING:
-    from qa.evaluation.beir import BeirDataset
     from qa.evaluation.qasets import QuestionSet
 
 
@@ -38,10 +37,11 @@ def eval_cache_root() -> Path:
     return config.eval_cache_dir()
 
 
-def default_eval_index(dataset: BeirDataset) -> Path:
-    """Where `qa eval --beir` keeps the index of a dataset: `<cache>/<name>/index`, the cache
-    being `eval_cache_root()` (`~/.cache/qa/eval` by default)."""
-    return eval_cache_root() / dataset.name / "index"
+def default_eval_index(name: str) -> Path:
+    """Where `qa eval --beir` keeps the index of the dataset called `name`:
+    `<cache>/<name>/index`, the cache being `eval_cache_root()` (`~/.cache/qa/eval` by
+    default)."""
+    return eval_cache_root() / name / "index"
 
 
 def default_qa_index(source: Path) -> Path:
@@ -149,8 +149,8 @@ def _manifest_corpus(index_dir: Path) -> str | None:
     return recorded_corpus(index_dir)
 
 
-def prepare_eval_corpus(dataset: BeirDataset, corpus_dir: Path) -> Path:
-    """Expose the BEIR corpus file, alone, as a corpus folder `build_index` can read.
+def prepare_eval_corpus(corpus_file: Path, corpus_dir: Path) -> Path:
+    """Expose a BEIR corpus file, alone, as a corpus folder `build_index` can read.
 
     The BEIR folder itself cannot be the corpus: `queries.jsonl` would be indexed as articles.
     The ingester never follows symbolic links, so the file is hard-linked where the file
@@ -162,7 +162,7 @@ def prepare_eval_corpus(dataset: BeirDataset, corpus_dir: Path) -> Path:
     """
     corpus_dir.mkdir(parents=True, exist_ok=True)
     target = corpus_dir / CORPUS_FILE
-    source = dataset.corpus_path.resolve()
+    source = corpus_file.resolve()
     if target.exists() and not target.is_symlink():
         if os.path.samefile(target, source) or _same_file_content(target, source):
             return corpus_dir

@@ -12,12 +12,24 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from qa.errors import QueryError
 from qa.evaluation.folders import eval_folders, write_squad_corpus
 from qa.evaluation.qasets import QAExample, load_question_set
 from qa.evaluation.report import CEILING_K, QAOutcome, QAReport, SystemOutcome, summarise_qa
+from qa.types import Answer
+
+if TYPE_CHECKING:
+    from qa.embed.embedder import Embedder
+    from qa.search.retriever import Retriever
+
+
+class Asker(Protocol):
+    """What the evaluation asks: qa's `Assistant` and the naive `BaselineAssistant` alike."""
+
+    def ask(self, question: str, history: Sequence[str] = ...) -> Answer: ...
 
 
 def contains_answer(text: str, answers: Iterable[str]) -> bool:
@@ -34,22 +46,22 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
-def answer_confidence(answer: Any) -> float | None:
-    """`answer.confidence` when it is a number (the field may not exist yet), else None."""
-    value = getattr(answer, "confidence", None)
+def answer_confidence(answer: Answer) -> float | None:
+    """`answer.confidence` when it is a finite number, else None."""
+    value = answer.confidence
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         return None
     return float(value)
 
 
-def score_answer(answer: Any, example: QAExample, ms: float) -> SystemOutcome:
+def score_answer(answer: Answer | None, example: QAExample, ms: float) -> SystemOutcome:
     """One system's outcome for one question; `answer` None means it could not be asked
     (`QueryError`: nothing searchable), which counts as an abstention."""
     if answer is None:
         return SystemOutcome(abstained=True, in_citations=False, cited=(), ms=ms)
     cited = tuple(c.text for c in answer.citations)
     abstained = bool(answer.abstained)
-    phrase = getattr(getattr(answer, "answer", None), "text", None)
+    phrase = answer.answer.text if answer.answer is not None else None
     return SystemOutcome(
         abstained=abstained,
         in_citations=(not abstained) and contains_answer("\n".join(cited), example.answers),
@@ -60,7 +72,7 @@ def score_answer(answer: Any, example: QAExample, ms: float) -> SystemOutcome:
     )
 
 
-def _ask(system: Any, example: QAExample) -> SystemOutcome:
+def _ask(system: Asker, example: QAExample) -> SystemOutcome:
     started = time.perf_counter()
     try:
         answer = system.ask(example.question, history=list(example.history))
@@ -78,11 +90,11 @@ def evaluate_qa(
     limit: int | None = None,
     k: int = CEILING_K,
     split_file: str | os.PathLike[str] | None = None,
-    retriever: Any = None,
-    assistant: Any = None,
-    baseline: Any = None,
+    retriever: Retriever | None = None,
+    assistant: Asker | None = None,
+    baseline: Asker | None = None,
     progress: Callable[[str, int, int], None] | None = None,
-    embedder: Any = None,
+    embedder: Embedder | None = None,
 ) -> QAReport:
     """Ask a question set of qa and of the naive baseline (`qa.baseline`), and score both.
 
@@ -136,8 +148,7 @@ def evaluate_qa(
         from qa.answer.baseline import BaselineAssistant
 
         baseline = BaselineAssistant(retriever)
-    if hasattr(retriever, "warm_up"):
-        retriever.warm_up()  # the model loads before the first question's clock starts
+    retriever.warm_up()  # the model loads before the first question's clock starts
 
     outcomes = []
     for done, example in enumerate(examples, start=1):
@@ -153,6 +164,6 @@ def evaluate_qa(
         ))
         if progress is not None:
             progress("ask", done, len(examples))
-    articles = len(retriever.articles()) if hasattr(retriever, "articles") else 0
+    articles = len(retriever.articles())
     return summarise_qa(qset, outcomes, corpus=corpus_name, index=index_name,
                         articles=articles, build_seconds=build_seconds, k=k)

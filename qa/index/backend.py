@@ -4,9 +4,9 @@ An index folder always holds what answers read (article texts, chunks and their 
 spans, quotes). The *store* is what ranks chunks for a query: a dense top-k and a lexical
 top-k, each with an optional date range. Two stores implement `StoreBackend`:
 
-- `LocalBackend`: the index folder's own FAISS vectors and BM25Okapi postings (the default;
-  no server). Its upserts and deletes are the segments and deletion lists `IndexWriter`
-  commits, so its write methods have nothing left to do.
+- `LocalBackend` (qa.index.local): the index folder's own FAISS vectors and BM25Okapi
+  postings (the default; no server). Its upserts and deletes are the segments and deletion
+  lists `IndexWriter` commits, so its write methods have nothing left to do.
 - `MilvusBackend` (qa.index.milvus): the same chunks in a Milvus collection (a cluster, or a
   milvus-lite file), kept in step by qa.index.store_sync.
 
@@ -14,18 +14,19 @@ Scores are raw and higher-is-better per list (fusion min-max normalises each lis
 store's BM25 need not equal rank-bm25's). Results name chunk ids; `Index.ranked_rows` turns
 them into rows of the generation being read and drops ids that are not live there, so a
 reader pinned to one generation never mixes in another's chunks.
+
+This module is the protocol and the values that cross it; it imports no store and no
+`Index`, and no store calls back into `Index`: what a store reads of a generation is handed
+to it when `Index.store` opens it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .index import Index
 
 LOCAL = "local"
 MILVUS = "milvus"
@@ -108,99 +109,15 @@ def date_keys(lo: str | None, hi: str | None) -> DateKeys | None:
     return DateKeys(date_key(lo), date_key(hi))
 
 
-def date_mask(index: "Index", dates: DateKeys | None) -> np.ndarray | None:
-    """The chunk rows of a generation inside `dates` (None: every row)."""
+def date_mask(chunk_date: np.ndarray, dates: DateKeys | None) -> np.ndarray | None:
+    """Which chunks, given their YYYYMMDD keys (`Index.chunk_date`), lie inside `dates`
+    (None: every chunk)."""
     if dates is None:
         return None
-    d = index.chunk_date
+    d = chunk_date
     mask = d > 0
     if dates.lo:
         mask &= d >= dates.lo
     if dates.hi:
         mask &= d <= dates.hi
     return mask
-
-
-class LocalBackend:
-    """The index folder's own FAISS and BM25Okapi parts, for one generation (`Index`)."""
-
-    name = LOCAL
-
-    def __init__(self, index: "Index") -> None:
-        self._index = index
-
-    # The local store is the segments: IndexWriter.add and .delete are its upserts and
-    # deletes, published by the manifest swap. Nothing is pending here.
-    def upsert(self, chunks: StoreChunks) -> None:
-        return None
-
-    def delete(self, ids: np.ndarray) -> None:
-        return None
-
-    def flush(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def dense_search(self, query: np.ndarray, depth: int,
-                     dates: DateKeys | None = None) -> Ranked:
-        ix = self._index
-        if ix.n_chunks == 0:
-            return _empty()
-        rows, scores = ix.dense_search(query, min(depth, ix.n_chunks), date_mask(ix, dates))
-        return Ranked(ix.chunk_ids[rows], scores, rows)
-
-    def lexical_search(self, text: str, terms: Sequence[str], depth: int,
-                       dates: DateKeys | None = None) -> Ranked:
-        """BM25Okapi over the live chunks, equal to rank-bm25's (ties: lower chunk id)."""
-        ix = self._index
-        scores = ix.bm25_scores(terms)
-        candidates = np.flatnonzero(scores > 0)
-        mask = date_mask(ix, dates)
-        if mask is not None:
-            candidates = candidates[mask[candidates]]
-        ids = ix.chunk_ids
-        if len(candidates) > depth:
-            values = scores[candidates]
-            best = np.argpartition(-values, depth - 1)[:depth]
-            kth = values[best].min()
-            if np.count_nonzero(values >= kth) > depth:
-                # Ties at the cut: keep those with the lowest chunk ids, so the cut does not
-                # depend on where chunks sit in the index.
-                above = candidates[values > kth]
-                tied = candidates[values == kth]
-                tied = tied[np.argsort(ids[tied], kind="stable")][: depth - len(above)]
-                candidates = np.concatenate([above, tied])
-            else:
-                candidates = candidates[best]
-        order = np.lexsort((ids[candidates], -scores[candidates]))  # ties: lower id first
-        rows = candidates[order]
-        return Ranked(ids[rows], scores[rows], rows)
-
-
-def _empty() -> Ranked:
-    return Ranked(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
-
-
-def store_of(manifest: dict[str, Any]) -> dict[str, str]:
-    """The store a manifest records ({"backend": "local"} for indexes that record none)."""
-    store = manifest.get("store")
-    if isinstance(store, dict) and store.get("backend") in BACKENDS:
-        return {k: str(v) for k, v in store.items()}
-    return {"backend": LOCAL}
-
-
-def open_backend(index: "Index") -> StoreBackend:
-    """The store the generation's manifest records.
-
-    Raises:
-        StoreUnavailableError: the store is Milvus and pymilvus is missing or the address
-            cannot be reached.
-    """
-    store = store_of(index.manifest)
-    if store["backend"] == MILVUS:
-        from .milvus import MilvusBackend  # pymilvus: an optional extra, imported on use
-
-        return MilvusBackend(store["uri"], store["collection"])
-    return LocalBackend(index)

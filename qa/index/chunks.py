@@ -18,6 +18,17 @@ _DTYPES = {"ids": np.int64, "article": np.int32, "ordinal": np.int32, "start": n
            "end": np.int64, "sent_spans": np.int64, "sent_ptr": np.int64}
 
 
+def runs(rows: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive runs of sorted `rows` as [lo, hi) pairs."""
+    if not len(rows):
+        return []
+    rows = np.asarray(rows, dtype=np.int64)
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    ends = np.concatenate([breaks, [len(rows)]])
+    return [(int(rows[a]), int(rows[b - 1]) + 1) for a, b in zip(starts, ends)]
+
+
 def ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """The integers of the ranges [lo[i], hi[i]) one after another (int64), vectorised."""
     lo, hi = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
@@ -118,7 +129,7 @@ class ChunkTable:
         Raises:
             ValueError: the files do not fit together.
         """
-        arrays = {}
+        arrays: dict[str, Any] = {}  # ndarrays, and the spans read by range (NpyRanges)
         for key, name in zip(_DTYPES, FILES):
             if key == "sent_spans" and for_queries:
                 arrays[key] = NpyRanges(folder / name)

@@ -239,7 +239,7 @@ class ExactIndex:
         # einsum sums each row on its own, in the same order whichever rows come with it
         # (BLAS would not promise that), in float32 like a flat FAISS scan.
         scores = np.einsum("ij,j->i", self.vectors[rows], q64.astype(np.float32))
-        return scores.astype(np.float64)
+        return np.asarray(scores, dtype=np.float64)
 
     def _best(self, rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         order = np.lexsort((self.ids[rows], -scores))[:k]

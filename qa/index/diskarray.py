@@ -93,4 +93,4 @@ class NpyRanges:
         if out.dtype != self.dtype or not out.flags.c_contiguous or out.shape[1:] != self.shape[1:]:
             raise ValueError("the output array does not match the file's rows")
         if len(out):
-            self._file.read_into(memoryview(out).cast("B"), lo * self._row_bytes)
+            self._file.read_into(memoryview(out.data).cast("B"), lo * self._row_bytes)

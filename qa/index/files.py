@@ -119,6 +119,6 @@ def file_sizes(folder: Path, prefix: str = "") -> dict[str, int]:
 
 def file_stamps(folder: Path, prefix: str = "") -> dict[str, int]:
     """{prefix + name: modification time in ns} of every file in `folder`: a rewrite of a
-    file, even one that keeps its size, changes its stamp (qa.index.manifest.check_files)."""
+    file, even one that keeps its size, changes its stamp (qa.index.filecheck.check_files)."""
     return {prefix + f.name: f.stat().st_mtime_ns for f in sorted(folder.iterdir())
             if f.is_file()}

@@ -132,23 +132,6 @@ def place(index_dir: Path, tmp_dir: Path, prefix: str) -> str:
     return final.name
 
 
-def folders_of(manifest: dict | None) -> set[str]:
-    """The folders a manifest names: its generation folder, segments and trained quantizers."""
-    if not isinstance(manifest, dict):
-        return set()
-    names = {manifest.get("data")}
-    for seg in manifest.get("segments") or ():
-        if isinstance(seg, dict):
-            names.add(seg.get("name"))
-            dense = seg.get("dense")
-            if isinstance(dense, dict):
-                names.add(dense.get("trained"))
-    dense = manifest.get("dense")
-    if isinstance(dense, dict):
-        names.add(dense.get("trained"))
-    return {n for n in names if isinstance(n, str)}
-
-
 def collect_garbage(index_dir: Path, owner: str, *, keep: Iterable[str] = ()) -> None:
     """Remove leftovers of killed builds, and folders no manifest names any more.
 
@@ -160,7 +143,7 @@ def collect_garbage(index_dir: Path, owner: str, *, keep: Iterable[str] = ()) ->
     """
     live: set[str] = set()
     with contextlib.suppress(QAError):
-        live = folders_of(read_manifest(index_dir))
+        live = read_manifest(index_dir).folders
     kept = live | set(keep)
     for entry in index_dir.iterdir():
         name = entry.name

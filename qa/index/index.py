@@ -26,17 +26,15 @@ import numpy as np
 from ..errors import IndexChangedError, IndexCorruptError, ModelUnavailableError, QAError
 from ..types import Article, Chunk, Phrase, Quote
 from . import dense
-from .backend import Ranked, StoreBackend, open_backend
-from .backend import date_key as _date_key
+from .backend import MILVUS, Ranked, StoreBackend
 from .bm25 import CorpusStats, add_into, idf_of, length_norms, term_weights
+from .filecheck import check_files, file_changed
 from .files import READ_ERRORS, regular_file
-from .manifest import check_files, file_changed, read_manifest, rebuild_hint, recorded_corpus
+from .genfolder import read_generation
+from .local import LocalBackend
+from .manifest import Manifest, read_manifest, rebuild_hint, recorded_corpus
 from .segment import DENSE_FILES, Segment
 from .texts import corrupt
-
-DELETED_FILE = "deleted.npy"  # int64 chunk ids, each segment's sorted, in segment order
-ORDER_FILE = "order.npy"  # int32 (live articles x 2): (segment number, article row)
-GENERATION_FILES = ("terms.json", "df.npy", DELETED_FILE, ORDER_FILE)
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ class Index:
     """One generation of an index folder (see the module docstring). Thread-safe: what it
     reads lazily (FAISS indexes, quotes) is read once, under a lock, and never replaced."""
 
-    def __init__(self, path: Path, manifest: dict[str, Any], segments: list[Segment],
+    def __init__(self, path: Path, manifest: Manifest, segments: list[Segment],
                  stats: CorpusStats, deleted: list[np.ndarray], order: np.ndarray,
                  *, for_search: bool, verified: dict[str, int] | None = None) -> None:
         self.path = path
@@ -67,7 +65,7 @@ class Index:
         # Files whose modification time was not the recorded one but whose checksum was (a
         # copy, a `touch`): the next build records their times (`stamps`).
         self.verified: dict[str, int] = dict(verified or {})
-        self.generation = str(manifest["data"])
+        self.generation = manifest.data
         self.segments = tuple(segments)
         self.stats = stats
         self.deleted = deleted  # per segment: sorted chunk ids no longer live
@@ -85,14 +83,14 @@ class Index:
             self.position[s][order[at, 1]] = at
         self.n_articles = int(len(order))
         self.n_chunks = int(stats.n_docs)
-        latest = max((int(_article_dates(seg)[p >= 0].max(initial=0))
+        latest = max((int(seg.article_dates()[p >= 0].max(initial=0))
                       for seg, p in zip(segments, self.position)), default=0)
         self.latest_date: str | None = (
             f"{latest // 10000:04d}-{latest // 100 % 100:02d}-{latest % 100:02d}" if latest else None)
         self.dense_error: str | None = self._missing_dense()
         self._speakers: list[str] | None = None
         self._all_quotes: QuoteRows | None = None
-        self._selectors: dict[int, Any] = {}
+        self._selectors: dict[int, Any] = {}  # FAISS selectors of each segment's live ids
         self.live: np.ndarray | None = None  # global chunk rows still live (None: all)
         self.chunk_ids = np.zeros(0, np.int64)
         self.chunk_date = np.zeros(0, np.int64)
@@ -125,12 +123,10 @@ class Index:
                                  for_search=for_search)
 
     @classmethod
-    def from_manifest(cls, index_dir: Path, manifest: dict[str, Any], *,
+    def from_manifest(cls, index_dir: Path, manifest: Manifest, *,
                       reuse: "Index | None" = None, for_search: bool = True) -> "Index":
         """Open the generation `manifest` (already read and checked) names."""
-        gen = str(manifest["data"])
-        entries = manifest["segments"]
-        folders = {gen, *(e["name"] for e in entries)}
+        folders = {manifest.data, *(e.name for e in manifest.segments)}
         for name in sorted(folders):
             folder = index_dir / name
             if folder.is_symlink() or not folder.is_dir():
@@ -138,52 +134,21 @@ class Index:
                     f"The index in {index_dir}/ names a data folder ({name!r}) that is missing. "
                     f"{rebuild_hint(index_dir)}")
         verified = check_files(index_dir, manifest, folders, skip=frozenset(DENSE_FILES))
-        dim = (manifest.get("model") or {}).get("dim")
+        dim = manifest.model.dim
         known = {s.name: s for s in reuse.segments} if reuse is not None else {}
         segments = []
-        for entry in entries:
-            old = known.get(entry["name"])
-            same = old is not None and old._dim == dim and _same_segment(old.entry, entry)
-            segments.append(old if same else Segment(index_dir, entry, dim))
-        folder = index_dir / gen
-        try:
-            stats = CorpusStats.load(folder, manifest["bm25"])
-            deleted_all = np.load(folder / DELETED_FILE, allow_pickle=False)
-            order = np.load(folder / ORDER_FILE, allow_pickle=False)
-            counts = [int(e["deleted_chunks"]) for e in entries]
-            if deleted_all.ndim != 1 or deleted_all.dtype != np.int64 \
-                    or len(deleted_all) != sum(counts):
-                raise ValueError("the deleted chunks disagree with the manifest")
-            if order.dtype != np.int32 or order.ndim != 2 or order.shape[1] != 2:
-                raise ValueError("the article order is not (segment, row) pairs")
-            if len(order):
-                seg_of, row_of = order[:, 0].astype(np.int64), order[:, 1].astype(np.int64)
-                sizes = np.asarray([s.n_articles for s in segments], np.int64)
-                if int(seg_of.min()) < 0 or int(seg_of.max()) >= len(segments) \
-                        or int(row_of.min()) < 0 or bool(np.any(row_of >= sizes[seg_of])):
-                    raise ValueError("the article order names articles that do not exist")
-                if len(np.unique(seg_of * (1 << 32) + row_of)) != len(order):
-                    raise ValueError("the article order lists an article twice")
-        except READ_ERRORS as exc:
-            raise corrupt(folder, exc) from exc
-        bounds = np.cumsum([0, *counts])
-        deleted = [deleted_all[bounds[i] : bounds[i + 1]] for i in range(len(entries))]
-        live_chunks = sum(s.n_chunks for s in segments) - int(bounds[-1])
-        if live_chunks != stats.n_docs:
-            raise IndexCorruptError(
-                f"The index in {index_dir}/ is inconsistent (its statistics count "
-                f"{stats.n_docs} chunks, its segments {live_chunks}). {rebuild_hint(index_dir)}")
+        for entry in manifest.segments:
+            old = known.get(entry.name)
+            same = old is not None and old.dim == dim and old.entry.same_segment(entry)
+            segments.append(old if same and old is not None else Segment(index_dir, entry, dim))
+        stats, deleted, order = read_generation(index_dir, manifest, segments)
         return cls(index_dir, manifest, segments, stats, deleted, order, for_search=for_search,
                    verified=verified)
 
     @property
     def stamps(self) -> dict[str, int]:
         """Every file's modification time as the next manifest records it."""
-        recorded = self.manifest.get("stamps")
-        out = {k: v for k, v in recorded.items() if isinstance(v, int)} \
-            if isinstance(recorded, dict) else {}
-        out.update(self.verified)
-        return out
+        return {**self.manifest.stamps, **self.verified}
 
     @staticmethod
     def recorded_corpus(path: str | Path) -> str | None:
@@ -194,8 +159,7 @@ class Index:
     @property
     def corpus(self) -> str | None:
         """The corpus folder this index was built from, as its build recorded it."""
-        corpus = self.manifest.get("corpus")
-        return corpus if isinstance(corpus, str) and corpus else None
+        return self.manifest.corpus
 
     def _prepare_search(self) -> None:
         """Load what searching needs and check it agrees with the deletions."""
@@ -215,7 +179,7 @@ class Index:
             any_deleted = any_deleted or bool(len(gone))
             live_parts.append(chunk_live)
             ids.append(np.asarray(table.ids))
-            dates.append(_segment_dates(seg))
+            dates.append(seg.chunk_dates())
             self._norms.append(length_norms(postings.doclen, self.stats.avgdl))
         self.chunk_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
         self.chunk_date = np.concatenate(dates) if dates else np.zeros(0, np.int64)
@@ -238,7 +202,7 @@ class Index:
             return
         live = None
         with contextlib.suppress(QAError):
-            live = read_manifest(self.path).get("data")
+            live = read_manifest(self.path).data
         if live is not None and live != self.generation:
             raise IndexChangedError(
                 f"The index in {self.path}/ was rebuilt while this was being read. "
@@ -285,6 +249,12 @@ class Index:
     def articles(self) -> list[Article]:
         """All live articles, in corpus order."""
         return [self._article(s, row) for s, row in self.order.tolist()]
+
+    def article_records(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The stored records (id, title, date, source, url...) of the live articles, in
+        corpus order, at most `limit`: what `articles` gives without reading any text."""
+        order = self.order if limit is None else self.order[:limit]
+        return [self.segments[s].articles[row] for s, row in order.tolist()]
 
     def article_record(self, row: int) -> dict[str, Any]:
         """The stored record (title, date, source...) of the article of chunk row `row`."""
@@ -380,7 +350,7 @@ class Index:
             seg = self.segments[s]
             which = np.flatnonzero(quotes.seg == s)
             with self._reading():
-                table, keys = seg.quotes, _chunk_keys(seg)
+                table, keys = seg.quotes, seg.chunk_keys()
             rows = quotes.row[which]
             qkeys = (np.asarray(table.article[rows], dtype=np.int64) << 32) \
                 | np.asarray(table.spans[rows, 2], dtype=np.int64)
@@ -449,7 +419,7 @@ class Index:
         return 0 if t is None else int(self.stats.df[t])
 
     def _missing_dense(self) -> str | None:
-        files = self.manifest["files"]
+        files = self.manifest.files
         for seg in self.segments:
             if not seg.layout:
                 return "the index has no dense part; run `qa index --full` to add it"
@@ -472,7 +442,7 @@ class Index:
 
     @property
     def dense_loaded(self) -> bool:
-        return self.dense_error is None and all(s._dense is not None for s in self.segments)
+        return self.dense_error is None and all(s.dense_loaded for s in self.segments)
 
     def load_dense(self) -> None:
         """Load every segment's FAISS index now.
@@ -542,7 +512,7 @@ class Index:
             if not len(ids):
                 continue
             scores.append(dist)
-            rows.append(_rows_of_ids(seg, ids) + lo)
+            rows.append(seg.rows_of_ids(ids) + lo)
         if not rows:
             return np.zeros(0, np.int64), np.zeros(0)
         all_rows, all_scores = np.concatenate(rows), np.concatenate(scores)
@@ -562,15 +532,30 @@ class Index:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = open_backend(self)
+                    self._store = self._open_store()
         return self._store
+
+    def _open_store(self) -> StoreBackend:
+        store = self.manifest.store
+        if store.backend == MILVUS and store.uri is not None and store.collection is not None:
+            from .milvus import MilvusBackend  # pymilvus: an optional extra, imported on use
+
+            return MilvusBackend(store.uri, store.collection)
+        return LocalBackend(self.chunk_ids, self.chunk_date, dense=self.dense_search,
+                            lexical=self.bm25_scores, n_chunks=self.n_chunks)
 
     def ranked_rows(self, ranked: Ranked) -> tuple[np.ndarray, np.ndarray]:
         """A store's answer as (rows, scores) of this generation, in the store's order.
         Ids that are not live here (chunks of a newer build, or of a crashed one) are dropped."""
         if ranked.rows is not None:
             return ranked.rows, ranked.scores
-        ids = np.asarray(ranked.ids, dtype=np.int64)
+        rows, found = self.rows_of_chunk_ids(ranked.ids)
+        return rows, np.asarray(ranked.scores, dtype=np.float64)[found]
+
+    def rows_of_chunk_ids(self, chunk_ids: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the live chunks among `chunk_ids`, in their order, and a mask of
+        which ids are live here."""
+        ids = np.asarray(chunk_ids, dtype=np.int64)
         if self._live_ids is None:
             # Live rows only: an article deleted and added again has its id twice, once dead.
             rows = np.flatnonzero(self.live) if self.live is not None \
@@ -579,10 +564,31 @@ class Index:
             self._live_ids = (self.chunk_ids[rows][order], rows[order])
         sorted_ids, rows_of = self._live_ids
         if not len(sorted_ids) or not len(ids):
-            return np.zeros(0, np.int64), np.zeros(0)
+            return np.zeros(0, np.int64), np.zeros(len(ids), bool)
         pos = np.clip(np.searchsorted(sorted_ids, ids), 0, len(sorted_ids) - 1)
         found = sorted_ids[pos] == ids
-        return rows_of[pos][found], np.asarray(ranked.scores, dtype=np.float64)[found]
+        return rows_of[pos][found], found
+
+    def sentence_vectors(self, chunk_id: int) -> tuple[tuple[tuple[int, int], ...], np.ndarray] | None:
+        """A live chunk's sentence spans and their vectors, float32 rows in the same order
+        (qa.index.sentences: zeros for a sentence never cited); None for an id not live here.
+
+        Raises:
+            IndexCorruptError: the part is damaged, or a vector fails its exactness check.
+        """
+        rows, _ = self.rows_of_chunk_ids([chunk_id])
+        if not len(rows):
+            return None
+        s, local = self._segment_of_row(int(rows[0]))
+        seg = self.segments[s]
+        with self._reading():
+            c = seg.chunks
+            try:
+                vectors = seg.sentence_vectors.read(int(c.sent_ptr[local]),
+                                                    int(c.sent_ptr[local + 1]))
+            except READ_ERRORS as exc:
+                raise corrupt(seg.folder, exc) from exc
+            return c.sentences(local), vectors
 
     def vectors(self) -> np.ndarray:
         """Every live chunk's vector, in row order (tests and benchmarks)."""
@@ -595,57 +601,3 @@ class Index:
                 rows = rows[self.live[lo : lo + seg.n_chunks]]
             parts.append(rows)
         return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
-
-
-def _same_segment(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two manifest entries describe the same segment (its deletions may differ:
-    they are the generation's, not the segment's)."""
-    return {k: v for k, v in a.items() if k != "deleted_chunks"} == \
-        {k: v for k, v in b.items() if k != "deleted_chunks"}
-
-
-def _article_dates(seg: Segment) -> np.ndarray:
-    """YYYYMMDD of each article of a segment (0: no date)."""
-    cached = getattr(seg, "_article_dates", None)
-    if cached is None:
-        cached = np.asarray([_date_key(d) for d in seg.articles.dates], dtype=np.int64)
-        seg._article_dates = cached  # type: ignore[attr-defined]  (a segment never changes)
-    return cached
-
-
-def _segment_dates(seg: Segment) -> np.ndarray:
-    cached = getattr(seg, "_chunk_dates", None)
-    if cached is None:
-        dates = _article_dates(seg)
-        article = np.asarray(seg.chunks.article)
-        cached = dates[article] if len(article) else np.zeros(0, np.int64)
-        seg._chunk_dates = cached  # type: ignore[attr-defined]  (a segment never changes)
-    return cached
-
-
-def _chunk_keys(seg: Segment) -> np.ndarray:
-    """(article row << 32) | chunk start, one per chunk: sorted, since chunks are stored in
-    article order and by start within an article."""
-    cached = getattr(seg, "_chunk_keys", None)
-    if cached is None:
-        c = seg.chunks
-        cached = (np.asarray(c.article, dtype=np.int64) << 32) | np.asarray(c.start, dtype=np.int64)
-        seg._chunk_keys = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def _rows_of_ids(seg: Segment, ids: np.ndarray) -> np.ndarray:
-    """Chunk rows (within the segment) of chunk ids found by its FAISS index."""
-    cached = getattr(seg, "_id_order", None)
-    if cached is None:
-        all_ids = np.asarray(seg.chunks.ids)
-        order = np.argsort(all_ids, kind="stable")
-        cached = (order, all_ids[order])
-        seg._id_order = cached  # type: ignore[attr-defined]
-    order, sorted_ids = cached
-    pos = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
-    if len(sorted_ids) == 0 or not np.array_equal(sorted_ids[pos], ids):
-        raise ModelUnavailableError(
-            "the dense part holds chunk ids the index does not; run `qa index --full` to "
-            "rebuild it")
-    return order[pos]

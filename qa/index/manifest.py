@@ -5,48 +5,262 @@ order) and the live segments, and records the format version, model, tokenizer, 
 the size, SHA-256 and modification time of every file it names (`files`, `checksums`,
 `stamps`, keyed `folder/name`).
 
-Opening an index checks every file it reads against that record (`check_files`): its size,
-and its modification time. A rewrite that keeps a file's size changes its time; a file
-whose time differs is hashed, and only a changed checksum is damage (a copy made without
-keeping times costs a hash of each file per open, until the next `qa index` records the new
-times). Damage that keeps the time too (failing disks) is what `qa index --check`, which
-hashes everything, is for.
+In memory it is a `Manifest`, frozen and typed; this module is the only one that reads or
+writes its JSON (`read_manifest`, `write_manifest`) and the only one that checks it: an
+edited manifest fails here, with the command that repairs it, not deep in a search.
+Checking the files it records is qa.index.filecheck's.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import (
-    IndexCorruptError,
-    IndexMismatchError,
-    IndexMissingError,
-    IndexOwnershipError,
-)
-from .files import regular_file, sha256_of, write_json_atomic
+from ..errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexOwnershipError
+from .backend import BACKENDS, LOCAL, MILVUS
+from .files import regular_file, write_json_atomic
 
 # A change of the layout bumps this; an index of another version must be rebuilt.
 # 4: a phrases part in every segment (entities, noun phrases, sentence roles).
-FORMAT_VERSION = 4
+# 5: a sentence vectors part in every segment (qa.index.sentences).
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 MANIFEST_TMP = re.compile(r"\.manifest\.json\.[0-9a-f]{8}\.tmp")
 
 SEGMENT_PREFIX = "seg-"
 GENERATION_PREFIX = "gen-"
 TRAINED_PREFIX = "ivf-"
-_FOLDER = re.compile(r"(seg|gen|ivf)-[0-9A-Za-z-]{1,80}")
-_FILE = re.compile(r"[0-9A-Za-z_.-]{1,80}")
+FOLDER = re.compile(r"(seg|gen|ivf)-[0-9A-Za-z-]{1,80}")
+
+# Counts in a manifest above this are not counts (2**40: a trillion chunks).
+_MAX_COUNT = 1 << 40
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """The embedding model an index was built with; an index opens only with the same."""
+
+    name: str
+    dim: int | None = None  # vector width (None, or 0: not recorded)
+    normalized: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.dim is not None:
+            out["dim"] = self.dim
+        if self.normalized is not None:
+            out["normalized"] = self.normalized
+        return out
+
+
+@dataclass(frozen=True)
+class StoreRecord:
+    """Where searches rank chunks: the folder's own parts ("local"), or a Milvus collection."""
+
+    backend: str = LOCAL
+    uri: str | None = None  # Milvus only: a server address, or a milvus-lite file (absolute)
+    collection: str | None = None  # Milvus only
+
+    def to_json(self) -> dict[str, str]:
+        out = {"backend": self.backend}
+        if self.uri is not None:
+            out["uri"] = self.uri
+        if self.collection is not None:
+            out["collection"] = self.collection
+        return out
+
+
+LOCAL_STORE = StoreRecord()
+
+
+@dataclass(frozen=True)
+class SegmentEntry:
+    """One live segment as the manifest lists it (qa.index.segment)."""
+
+    name: str
+    articles: int
+    chunks: int
+    deleted_chunks: int  # the generation's deletions in it, not the segment's own
+    dense: dict[str, Any]  # its dense layout (qa.index.dense); empty: no dense part
+
+    def same_segment(self, other: SegmentEntry) -> bool:
+        """Whether two entries describe the same segment (its deletions may differ: they
+        are the generation's, not the segment's)."""
+        return (self.name, self.articles, self.chunks, self.dense) == \
+            (other.name, other.articles, other.chunks, other.dense)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "articles": self.articles, "chunks": self.chunks,
+                "deleted_chunks": self.deleted_chunks, "dense": self.dense}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the index holds, as its build counted it (None: not recorded). `qa index
+    --check` compares them with the parts."""
+
+    articles: int | None = None
+    chunks: int | None = None
+    segments: int | None = None
+    vocab: int | None = None
+    skipped: int | None = None  # files of the corpus that could not be read
+
+    def to_json(self) -> dict[str, int]:
+        pairs = (("skipped", self.skipped), ("articles", self.articles), ("chunks", self.chunks),
+                 ("segments", self.segments), ("vocab", self.vocab))
+        return {k: v for k, v in pairs if v is not None}
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """What a build records beside what the index writer computes (qa.build.builder)."""
+
+    corpus: str  # the corpus folder, absolute
+    model: ModelRecord
+    embedding_backend: str  # the runtime that embedded (qa.embed.embedder.backend_of)
+    executor: dict[str, Any]  # informational: where the chunks were embedded
+    tokenizer: dict[str, Any]  # qa.text.TOKENIZER: other settings recount BM25
+    chunking: dict[str, Any]  # other settings rebuild everything
+    nlp: dict[str, Any]  # the NLP pipeline (qa.corpus.nlp.PIPELINE): another rebuilds
+    embedding_input: str  # informational
+    bm25: dict[str, Any]  # the scoring model and its parameters
+    skipped: int  # how many files or records of the corpus could not be read
+    skipped_paths: tuple[str, ...]  # re-read by the next build, to report them again
+    versions: dict[str, Any]  # informational: qa, FAISS, rank-bm25
+    store: StoreRecord
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A published generation, as `manifest.json` records it (see the module docstring)."""
+
+    format_version: int
+    data: str  # the generation folder (gen-*)
+    segments: tuple[SegmentEntry, ...]
+    model: ModelRecord
+    tokenizer: dict[str, Any]
+    bm25: dict[str, Any]  # the scoring model, and the corpus statistics' summary
+    counts: Counts
+    files: dict[str, int]  # folder/name -> size
+    checksums: dict[str, str] = field(default_factory=dict)  # folder/name -> SHA-256
+    stamps: dict[str, int] = field(default_factory=dict)  # folder/name -> mtime (ns)
+    dense: dict[str, Any] = field(default_factory=dict)  # the index's current dense layout
+    store: StoreRecord = LOCAL_STORE
+    built_at: str = ""
+    corpus: str | None = None
+    embedding_backend: str | None = None
+    executor: dict[str, Any] = field(default_factory=dict)
+    chunking: dict[str, Any] | None = None
+    nlp: dict[str, Any] | None = None
+    embedding_input: str | None = None
+    skipped_paths: tuple[str, ...] = ()
+    versions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def folders(self) -> set[str]:
+        """The folders it names: its generation folder, segments and trained quantizers."""
+        names: set[object] = {self.data}
+        for seg in self.segments:
+            names.add(seg.name)
+            names.add(seg.dense.get("trained"))
+        names.add(self.dense.get("trained"))
+        return {n for n in names if isinstance(n, str)}
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"format_version": self.format_version, "built_at": self.built_at}
+        optional = (("corpus", self.corpus), ("model", self.model.to_json()),
+                    ("embedding_backend", self.embedding_backend),
+                    ("executor", self.executor), ("tokenizer", self.tokenizer),
+                    ("chunking", self.chunking), ("nlp", self.nlp),
+                    ("embedding_input", self.embedding_input), ("bm25", self.bm25),
+                    ("counts", self.counts.to_json()),
+                    ("skipped_paths", list(self.skipped_paths)), ("versions", self.versions),
+                    ("store", self.store.to_json()))
+        out.update((k, v) for k, v in optional if v is not None)
+        out.update(data=self.data, segments=[s.to_json() for s in self.segments],
+                   dense=self.dense, files=self.files, checksums=self.checksums,
+                   stamps=self.stamps)
+        return out
+
+    @classmethod
+    def from_json(cls, raw: object, path: Path) -> Manifest:
+        """Check and type what `path` (a manifest) held.
+
+        Raises:
+            IndexCorruptError: it is not a manifest, lacks a field or has a malformed one.
+            IndexMismatchError: it was written by another format version.
+        """
+        index_dir = path.parent
+        if not isinstance(raw, dict):
+            raise IndexCorruptError(f"The index manifest {path} is not a manifest. "
+                                    f"{rebuild_hint(index_dir)}")
+        version = raw.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"The index in {index_dir}/ has format version {version!r}; this qa reads "
+                f"version {FORMAT_VERSION}. Run `qa index --full --index {index_dir}` to "
+                "rebuild it.")
+        missing = [k for k in _KINDS if k not in raw]
+        if missing:
+            raise IndexCorruptError(f"The index manifest {path} lacks {', '.join(missing)}. "
+                                    f"{rebuild_hint(index_dir)}")
+        wrong = [k for k, kind in _KINDS.items() if not isinstance(raw[k], kind)]
+        if not wrong:
+            wrong = _malformed_fields(raw)
+        if wrong:
+            raise IndexCorruptError(f"The index manifest {path} has a malformed "
+                                    f"{', '.join(wrong)}. {rebuild_hint(index_dir)}")
+        return cls._typed(raw)
+
+    @classmethod
+    def _typed(cls, m: dict[str, Any]) -> Manifest:
+        """The fields of a checked manifest (`_malformed_fields` found nothing wrong)."""
+        model, counts, store = m["model"], m["counts"], m.get("store")
+        corpus = m.get("corpus")
+        skipped = m.get("skipped_paths")
+        return cls(
+            format_version=int(m["format_version"]), data=m["data"],
+            segments=tuple(SegmentEntry(name=e["name"], articles=e["articles"],
+                                        chunks=e["chunks"], deleted_chunks=e["deleted_chunks"],
+                                        dense=e["dense"]) for e in m["segments"]),
+            model=ModelRecord(model["name"], _int_or_none(model.get("dim")),
+                              model.get("normalized") if isinstance(model.get("normalized"),
+                                                                    bool) else None),
+            tokenizer=m["tokenizer"], bm25=m["bm25"],
+            counts=Counts(**{k: _int_or_none(counts.get(k))
+                             for k in ("articles", "chunks", "segments", "vocab", "skipped")}),
+            files=m["files"],
+            # Either is only a record of files already checked by size: an entry of another
+            # kind is one not recorded (the file is hashed, or `--check` skips it).
+            checksums={k: v for k, v in _dict_or_empty(m.get("checksums")).items()
+                       if isinstance(v, str)},
+            stamps={k: v for k, v in _dict_or_empty(m.get("stamps")).items() if _is_int(v)},
+            dense=_dict_or_empty(m.get("dense")),
+            store=_store_of(store) if isinstance(store, dict) else LOCAL_STORE,
+            built_at=str(m.get("built_at") or ""),
+            corpus=corpus if isinstance(corpus, str) and corpus else None,
+            embedding_backend=_str_or_none(m.get("embedding_backend")),
+            executor=_dict_or_empty(m.get("executor")),
+            chunking=m.get("chunking") if isinstance(m.get("chunking"), dict) else None,
+            nlp=m.get("nlp") if isinstance(m.get("nlp"), dict) else None,
+            embedding_input=_str_or_none(m.get("embedding_input")),
+            skipped_paths=tuple(str(p) for p in skipped) if isinstance(skipped, list) else (),
+            versions=_dict_or_empty(m.get("versions")),
+        )
+
+
+_KINDS: dict[str, type] = {"data": str, "segments": list, "model": dict, "counts": dict,
+                           "files": dict, "tokenizer": dict, "bm25": dict}
 
 
 def rebuild_hint(index_dir: Path) -> str:
     return f"Run `qa index --full --index {index_dir}` to rebuild the index."
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any]:
+def read_manifest(index_dir: Path) -> Manifest:
     """Read and check `manifest.json`.
 
     Raises:
@@ -62,47 +276,29 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
         )
     try:
         regular_file(path)  # a FIFO would block the read forever; a link may lead anywhere
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise IndexCorruptError(
             f"The index manifest {path} is damaged ({exc}). {rebuild_hint(index_dir)}"
         ) from exc
-    if not isinstance(manifest, dict):
-        raise IndexCorruptError(f"The index manifest {path} is not a manifest. "
-                                f"{rebuild_hint(index_dir)}")
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"The index in {index_dir}/ has format version {version!r}; this qa reads version "
-            f"{FORMAT_VERSION}. Run `qa index --full --index {index_dir}` to rebuild it."
-        )
-    kinds = {"data": str, "segments": list, "model": dict, "counts": dict, "files": dict,
-             "tokenizer": dict, "bm25": dict}
-    missing = [k for k in kinds if k not in manifest]
-    if missing:
-        raise IndexCorruptError(
-            f"The index manifest {path} lacks {', '.join(missing)}. {rebuild_hint(index_dir)}")
-    # An edited manifest must fail here, not as an AttributeError deep in a search.
-    wrong = [k for k, kind in kinds.items() if not isinstance(manifest[k], kind)]
-    if not wrong:
-        wrong = _malformed_fields(manifest)
-    if wrong:
-        raise IndexCorruptError(
-            f"The index manifest {path} has a malformed {', '.join(wrong)}. "
-            f"{rebuild_hint(index_dir)}")
-    return manifest
+    return Manifest.from_json(raw, path)
+
+
+def write_manifest(index_dir: Path, manifest: Manifest) -> None:
+    """Replace the manifest atomically (the last step of every build)."""
+    write_json_atomic(index_dir / MANIFEST, manifest.to_json())
 
 
 def _malformed_fields(m: dict[str, Any]) -> list[str]:
     wrong = []
     if not isinstance(m["model"].get("name"), str):
         wrong.append("model name")
-    if not (_FOLDER.fullmatch(m["data"]) and m["data"].startswith(GENERATION_PREFIX)):
+    if not (FOLDER.fullmatch(m["data"]) and m["data"].startswith(GENERATION_PREFIX)):
         wrong.append("data folder name")
     names = set()
     for seg in m["segments"]:
         ok = (isinstance(seg, dict) and isinstance(seg.get("name"), str)
-              and _FOLDER.fullmatch(seg["name"]) is not None
+              and FOLDER.fullmatch(seg["name"]) is not None
               and seg["name"].startswith(SEGMENT_PREFIX) and seg["name"] not in names
               and all(_count(seg.get(k)) for k in ("articles", "chunks", "deleted_chunks"))
               and isinstance(seg.get("dense"), dict))
@@ -116,92 +312,46 @@ def _malformed_fields(m: dict[str, Any]) -> list[str]:
         wrong.append("bm25 statistics")
     if not all(isinstance(k, str) and _count(v) for k, v in m["files"].items()):
         wrong.append("file list")
+    store = m.get("store")
+    if isinstance(store, dict) and store.get("backend") == MILVUS \
+            and not all(k in store for k in ("uri", "collection")):
+        wrong.append("search store")
     return wrong
 
 
-# Counts in a manifest above this are not counts (2**40: a trillion chunks).
-_MAX_COUNT = 1 << 40
-
-
 def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _MAX_COUNT
+    return _is_int(value) and 0 <= value < _MAX_COUNT
 
 
-def split_file_key(key: str) -> tuple[str, str] | None:
-    """'seg-x/texts.bin' -> ('seg-x', 'texts.bin'); None for anything that could leave the
-    index folder or name something qa never writes."""
-    folder, sep, name = key.partition("/")
-    if not sep or not _FOLDER.fullmatch(folder) or not _FILE.fullmatch(name) or name in (".", ".."):
-        return None
-    return folder, name
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_files(index_dir: Path, manifest: dict[str, Any], folders: set[str],
-                skip: frozenset[str] = frozenset()) -> dict[str, int]:
-    """Check that every file the manifest records for `folders` is a plain file of the
-    recorded size and modification time, or else of the recorded checksum. File names in
-    `skip` are left to their part (the dense files: a missing or damaged one means BM25-only
-    search with the reason, not an unusable index; see `file_changed`).
-
-    Returns:
-        The modification times of files whose time was not the recorded one (or was not
-        recorded) and whose checksum matched: what the next manifest records.
-
-    Raises:
-        IndexCorruptError: a file is missing, not a plain file, or has another size or
-            other contents.
-    """
-    verified: dict[str, int] = {}
-    for key, size in manifest["files"].items():
-        parts = split_file_key(str(key))
-        if parts is None:
-            raise IndexCorruptError(
-                f"The index manifest in {index_dir}/ names a file outside the index ({key!r}). "
-                f"{rebuild_hint(index_dir)}")
-        folder, name = parts
-        if folder not in folders or name in skip:
-            continue
-        path = index_dir / folder / name
-        try:
-            actual: int | None = regular_file(path)
-        except OSError:
-            actual = None
-        if actual != size:
-            what = "is missing or not a plain file" if actual is None \
-                else f"has {actual} bytes, expected {size}"
-            raise IndexCorruptError(
-                f"The index file {path} {what} (truncated or modified). {rebuild_hint(index_dir)}")
-        changed = file_changed(manifest, key, path)
-        if changed is None:
-            raise IndexCorruptError(
-                f"The index file {path} has changed since it was written (same size, other "
-                f"contents). {rebuild_hint(index_dir)}")
-        if changed:
-            verified[key] = changed
-    return verified
+def _int_or_none(value: Any) -> int | None:
+    return value if _is_int(value) else None
 
 
-def file_changed(manifest: dict[str, Any], key: str, path: Path) -> int | None:
-    """0 when file `key` (at `path`, a plain file of the recorded size) has the modification
-    time the manifest records; else its time if its checksum is the recorded one (or none is
-    recorded); None when its contents changed or it cannot be read."""
-    stamps, sums = manifest.get("stamps"), manifest.get("checksums")
-    try:
-        mtime = os.lstat(path).st_mtime_ns
-        if isinstance(stamps, dict) and stamps.get(key) == mtime:
-            return 0
-        expected = sums.get(key) if isinstance(sums, dict) else None
-        if isinstance(expected, str) and sha256_of(path) != expected:
-            return None
-    except OSError:
-        return None
-    return mtime or 1
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
-def check_model(index_dir: Path, manifest: dict[str, Any], model: str | None) -> None:
+def _dict_or_empty(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _store_of(store: dict[str, Any]) -> StoreRecord:
+    """The store a manifest records (the local one for a backend qa does not know)."""
+    if store.get("backend") not in BACKENDS:
+        return LOCAL_STORE
+    uri, collection = store.get("uri"), store.get("collection")
+    return StoreRecord(str(store["backend"]), None if uri is None else str(uri),
+                       None if collection is None else str(collection))
+
+
+def check_model(index_dir: Path, manifest: Manifest, model: str | None) -> None:
     """Raise IndexMismatchError when the index was built with another embedding model."""
-    built = (manifest.get("model") or {}).get("name")
-    if model is not None and built is not None and built != model:
+    built = manifest.model.name
+    if model is not None and built != model:
         raise IndexMismatchError(
             f"The index in {index_dir}/ was built with the model {built!r}, not {model!r}. "
             f"Run `qa index --full --index {index_dir}` to rebuild it with {model!r}, "
@@ -215,10 +365,10 @@ def recorded_corpus(index_dir: Path) -> str | None:
     path = index_dir / MANIFEST
     try:
         regular_file(path)
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
-    corpus = manifest.get("corpus") if isinstance(manifest, dict) else None
+    corpus = raw.get("corpus") if isinstance(raw, dict) else None
     return corpus if isinstance(corpus, str) and corpus else None
 
 
@@ -230,8 +380,3 @@ def refuse_foreign_manifest(index_dir: Path) -> None:
         raise IndexOwnershipError(
             f"{path} is a folder, where qa keeps the index's manifest, and qa deletes nothing "
             f"it did not make. Move it out of {index_dir}/, then run `qa index` again.")
-
-
-def write_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
-    """Replace the manifest atomically (the last step of every build)."""
-    write_json_atomic(index_dir / MANIFEST, manifest)

@@ -58,7 +58,7 @@ def _pymilvus() -> Any:
         raise StoreUnavailableError(
             "A Milvus search store needs pymilvus, which is not installed. "
             f"Run `{INSTALL_HINT}`, or keep the index's store local: "
-            "`qa index --backend local`.") from exc
+            "`qa index --store local`.") from exc
     return pymilvus
 
 
@@ -222,9 +222,9 @@ class MilvusBackend:
             self._call("upsert", self.collection, rows)
 
     def delete(self, ids: np.ndarray) -> None:
-        ids = [int(i) for i in np.asarray(ids, dtype=np.int64)]
-        for at in range(0, len(ids), BATCH):
-            self._call("delete", self.collection, ids=ids[at : at + BATCH])
+        keys = [int(i) for i in np.asarray(ids, dtype=np.int64)]
+        for at in range(0, len(keys), BATCH):
+            self._call("delete", self.collection, ids=keys[at : at + BATCH])
 
     def flush(self) -> None:
         self._call("flush", self.collection)

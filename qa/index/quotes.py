@@ -92,8 +92,8 @@ class QuoteTable:
         speakers, cues = list(map(str, names["speakers"])), list(map(str, names["cues"]))
         # Read, not mapped (~40 MB at 1M chunks): a map keeps every page cache folio a
         # lookup touches (see qa.index.diskarray), and speaker lookups scan a whole column.
-        cols = [np.load(folder / n, allow_pickle=False) for n in ARRAYS]
-        table = cls(*cols, speakers, cues)
+        article, spans, speaker, cue = (np.load(folder / n, allow_pickle=False) for n in ARRAYS)
+        table = cls(article, spans, speaker, cue, speakers, cues)
         n = len(table)
         ok = (
             all(len(c) == n for c in (table.spans, table.speaker, table.cue))
@@ -160,4 +160,4 @@ class QuoteTableBuilder:
         order = np.argsort(cols[0], kind="stable")  # grouped by article, text order kept
         if bool(np.any(np.diff(order) != 1)):
             cols = [c[order] for c in cols]
-        return QuoteTable(*cols, self._speakers, self._cues)
+        return QuoteTable(cols[0], cols[1], cols[2], cols[3], self._speakers, self._cues)

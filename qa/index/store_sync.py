@@ -1,6 +1,6 @@
 """Keeping a Milvus store in step with the generations an index folder publishes.
 
-A build that keeps its search store in Milvus (`qa index --backend milvus`) does, in order:
+A build that keeps its search store in Milvus (`qa index --store milvus`) does, in order:
 
 1. `StoreSync.open`: connect and make sure the collection exists. A store the previous
    manifest does not record (a migration, another address, a collection someone dropped) is
@@ -30,10 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from .backend import MILVUS, StoreChunks, date_key, store_of
 from ..regular_files import read_regular
+from .backend import MILVUS, StoreChunks, date_key
+from .chunks import runs
 from .files import write_json_atomic
 from .index import Index
+from .manifest import Manifest, StoreRecord
 from .milvus import MilvusBackend, client_for, collection_name, is_local_file
 
 JOURNAL = "store-sync.json"
@@ -50,9 +52,9 @@ def resolve_uri(uri: str) -> str:
     return str(Path(uri).expanduser().resolve()) if is_local_file(uri) else uri
 
 
-def milvus_target(owner: str, uri: str) -> dict[str, str]:
+def milvus_target(owner: str, uri: str) -> StoreRecord:
     """The store record of a Milvus target (`uri` resolved): one collection per index."""
-    return {"backend": MILVUS, "uri": resolve_uri(uri), "collection": collection_name(owner)}
+    return StoreRecord(MILVUS, resolve_uri(uri), collection_name(owner))
 
 
 def connect(uri: str) -> None:
@@ -63,7 +65,7 @@ def connect(uri: str) -> None:
 class StoreSync:
     """One build's sync of a Milvus store (see the module docstring)."""
 
-    def __init__(self, index_dir: Path, target: dict[str, str], store: MilvusBackend,
+    def __init__(self, index_dir: Path, target: StoreRecord, store: MilvusBackend,
                  fresh: bool) -> None:
         self.index_dir = index_dir
         self.target = target
@@ -71,16 +73,18 @@ class StoreSync:
         self.fresh = fresh
 
     @classmethod
-    def open(cls, index_dir: Path, target: dict[str, str], dim: int,
-             previous: dict[str, Any] | None) -> "StoreSync":
+    def open(cls, index_dir: Path, target: StoreRecord, dim: int,
+             previous: Manifest | None) -> "StoreSync":
         """Connect, and prepare the collection (`previous`: the live manifest, if any).
 
         Raises:
             StoreUnavailableError: pymilvus is missing or the store cannot be reached; nothing
                 was written.
         """
-        store = MilvusBackend(target["uri"], target["collection"])
-        holds = previous is not None and store_of(previous) == target and store.exists()
+        if target.uri is None or target.collection is None:
+            raise ValueError("a Milvus target has an address and a collection")
+        store = MilvusBackend(target.uri, target.collection)
+        holds = previous is not None and previous.store == target and store.exists()
         if not holds:
             store.drop()  # not the live store: rows of an earlier sync may be stale
         store.create(dim)
@@ -97,7 +101,8 @@ class StoreSync:
             if isinstance(entries, list) else []
 
     def _pending(self) -> np.ndarray:
-        ids = [i for e in self._journal() if e.get("store") == self.target for i in e["ids"]]
+        mine = self.target.to_json()
+        ids = [i for e in self._journal() if e.get("store") == mine for i in e["ids"]]
         return np.unique(np.asarray(ids, dtype=np.int64))
 
     def begin(self, ids: Iterable[np.ndarray]) -> None:
@@ -105,9 +110,9 @@ class StoreSync:
         parts = [np.asarray(i, dtype=np.int64) for i in ids]
         mine = np.union1d(self._pending(), np.concatenate(parts) if parts else
                           np.zeros(0, np.int64))
-        others = [e for e in self._journal() if e.get("store") != self.target]
+        others = [e for e in self._journal() if e.get("store") != self.target.to_json()]
         write_json_atomic(self.index_dir / JOURNAL,
-                          [*others, {"store": self.target, "ids": mine.tolist()}])
+                          [*others, {"store": self.target.to_json(), "ids": mine.tolist()}])
 
     # --- upserts ----------------------------------------------------------------------------
     def upsert(self, chunks: StoreChunks) -> None:
@@ -129,7 +134,7 @@ class StoreSync:
         if len(stale):
             self.store.delete(stale)
             self.store.flush()
-        others = [e for e in self._journal() if e.get("store") != self.target]
+        others = [e for e in self._journal() if e.get("store") != self.target.to_json()]
         if others:
             write_json_atomic(self.index_dir / JOURNAL, others)
         else:
@@ -146,11 +151,11 @@ def check_store(index: Index) -> list[str]:
     Raises:
         StoreUnavailableError: the store cannot be reached.
     """
-    store = store_of(index.manifest)
-    if store["backend"] != MILVUS:
+    store = index.manifest.store
+    if store.backend != MILVUS or store.uri is None or store.collection is None:
         return []
-    backend = MilvusBackend(store["uri"], store["collection"])
-    where = f"the Milvus store {store['uri']} (collection {store['collection']})"
+    backend = MilvusBackend(store.uri, store.collection)
+    where = f"the Milvus store {store.uri} (collection {store.collection})"
     if not backend.exists():
         return [f"{where} does not exist; run `qa index` to fill it again"]
     live = live_chunk_ids(index)
@@ -192,7 +197,7 @@ def chunks_of(index: Index, articles: set[str], text_of: TextOf,
             take = np.asarray(chunk_rows[at : at + batch], dtype=np.int64)
             block = np.empty((len(take), int(vectors.shape[1])), np.float32)
             at_row = 0
-            for lo, hi in _runs(take):  # an article's chunks are contiguous: few reads
+            for lo, hi in runs(take):  # an article's chunks are contiguous: few reads
                 vectors.read_into(block[at_row : at_row + hi - lo], lo)
                 at_row += hi - lo
             art = np.asarray(table.article)[take]
@@ -207,13 +212,3 @@ def chunks_of(index: Index, articles: set[str], text_of: TextOf,
                 articles=[records.ids[a] for a in art.tolist()],
                 dates=np.asarray([date_key(records.dates[a]) for a in art.tolist()], np.int64),
                 starts=starts.astype(np.int64), ends=ends.astype(np.int64))
-
-
-def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
-    """Sorted rows as [lo, hi) runs of consecutive rows."""
-    if not len(rows):
-        return []
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    starts = np.concatenate([[0], breaks])
-    ends = np.concatenate([breaks, [len(rows)]])
-    return [(int(rows[a]), int(rows[b - 1]) + 1) for a, b in zip(starts, ends)]

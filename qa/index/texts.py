@@ -57,12 +57,12 @@ class TextStore:
         blob = bytearray(int(offsets[-1]))
         view = memoryview(blob)
         at = 0
-        for piece in encoded:
-            if isinstance(piece, bytes):
-                view[at : at + len(piece)] = piece
-                at += len(piece)
+        for done in encoded:
+            if isinstance(done, bytes):
+                view[at : at + len(done)] = done
+                at += len(done)
                 continue
-            src, lo, hi = piece
+            src, lo, hi = done
             a, z = int(src._offsets[lo]), int(src._offsets[hi])
             if isinstance(src._blob, PreadFile):
                 src._blob.read_into(view[at : at + z - a], a)

@@ -6,7 +6,7 @@
     new = writer.add(SegmentData(...))         # new and changed articles: one new segment
     writer.set_order(segments, rows)           # the live articles, in corpus order
     writer.merge_due()                         # size-tiered merging (or merge_all)
-    manifest = writer.commit({...})            # generation folder, then the manifest
+    manifest = writer.commit(record)           # generation folder, then the manifest
 
 Use it only while holding the build lock. Every folder it writes is built as `.tmp-*`,
 fsynced and renamed (qa.index.generations), and nothing is live until `commit` swaps the
@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import shutil
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,20 +35,28 @@ import numpy as np
 from . import dense
 from .bm25 import CorpusStats, Postings
 from .chunks import ChunkTable, ranges
-from .files import READ_ERRORS, file_checksums, file_sizes, file_stamps, save_npy
+from .files import READ_ERRORS, file_checksums, file_sizes, file_stamps
 from .generations import new_tmp_dir, place
-from .index import DELETED_FILE, ORDER_FILE, Index
-from .manifest import FORMAT_VERSION, GENERATION_PREFIX, SEGMENT_PREFIX, TRAINED_PREFIX, write_manifest
-from .phrases import PhraseTableBuilder
-from .quotes import QuoteTableBuilder
+from .genfolder import write_generation
+from .index import Index
+from .layout import SEGMENT_FILES
+from .manifest import (
+    FORMAT_VERSION,
+    GENERATION_PREFIX,
+    SEGMENT_PREFIX,
+    TRAINED_PREFIX,
+    BuildRecord,
+    Counts,
+    Manifest,
+    SegmentEntry,
+    write_manifest,
+)
+from .merge import Analyzer, merge_segments
 from .segment import Segment, SegmentData
-from .texts import ArticleTable, TextStore, corrupt
+from .texts import corrupt
 
 SEGMENTS_PER_TIER = 10
 MAX_DELETED_SHARE = 0.5
-
-# analyze(title, chunk text) -> the BM25 terms of a chunk (what the build counted).
-Analyzer = Callable[[str, str], list[str]]
 
 
 @dataclass
@@ -85,11 +93,10 @@ class IndexWriter:
         self._added: list[tuple[list[str], np.ndarray, int, int]] = []
         self._order_seg = np.zeros(0, np.int64)
         self._order_row = np.zeros(0, np.int64)
-        self._dense = dict(base.manifest.get("dense") or {}) if base is not None else {}
+        self._dense = dict(base.manifest.dense) if base is not None else {}
         self._trained: Any = None  # the current quantizer, once read or trained
         if base is not None:
-            files = base.manifest.get("files") or {}
-            sums = base.manifest.get("checksums") or {}
+            files, sums = base.manifest.files, base.manifest.checksums
             stamps = base.stamps
             for seg, pos in zip(base.segments, base.position):
                 prefix = seg.name + "/"
@@ -108,12 +115,12 @@ class IndexWriter:
         self.removed_ids: list[np.ndarray] = []
 
     # --- what changes ------------------------------------------------------------------------
-    def delete(self, seg: int, rows: Sequence[int]) -> None:
+    def delete(self, seg: int, article_rows: Sequence[int]) -> None:
         """Delete articles (rows of segment `seg`); their chunks leave the statistics."""
-        if not len(rows):
+        if not len(article_rows):
             return
         s = self._segs[seg]
-        rows = np.asarray(sorted(set(int(r) for r in rows)), dtype=np.int64)
+        rows = np.asarray(sorted(set(int(r) for r in article_rows)), dtype=np.int64)
         s.alive = s.alive.copy()
         s.alive[rows] = False
         segment = s.segment
@@ -136,7 +143,7 @@ class IndexWriter:
         # The statistics lose what these chunks counted: their terms, found again the way
         # the build found them, and checked against the stored lengths.
         try:
-            doclen = np.load(segment.folder / "bm25_doclen.npy", allow_pickle=False)
+            doclen = np.load(segment.folder / SEGMENT_FILES["bm25.doclen"], allow_pickle=False)
         except READ_ERRORS as exc:
             raise corrupt(segment.folder, exc) from exc
         df: Counter[str] = Counter()
@@ -328,11 +335,11 @@ class IndexWriter:
         return self._dense_for(data.vectors, np.asarray(data.chunks.ids), total)
 
     # --- publishing --------------------------------------------------------------------------
-    def commit(self, meta: dict[str, Any]) -> dict[str, Any]:
+    def commit(self, record: BuildRecord) -> Manifest:
         """Write new segments and the generation folder, then swap the manifest.
 
         Args:
-            meta: manifest fields the build adds (model, tokenizer, corpus, ...).
+            record: what the build records beside what the writer computes.
 
         Returns:
             The manifest now live.
@@ -364,20 +371,15 @@ class IndexWriter:
                 raise AssertionError("the statistics disagree with the live chunks")
             tmp = new_tmp_dir(self.index_dir, self.owner)
             try:
-                self._stats.save(tmp)
-                deleted = [self._segs[i].deleted_ids for i in keep]
-                save_npy(tmp / DELETED_FILE,
-                         np.concatenate([np.asarray(d if d is not None else [], np.int64)
-                                         for d in deleted]) if deleted else np.zeros(0, np.int64))
-                save_npy(tmp / ORDER_FILE,
-                         np.stack([order_seg, self._order_row]).T.astype(np.int32).reshape(-1, 2))
+                deleted = [_ids_or_none(self._segs[i].deleted_ids) for i in keep]
+                write_generation(tmp, self._stats, deleted, order_seg, self._order_row)
                 files, sums, stamps = file_sizes(tmp), file_checksums(tmp), file_stamps(tmp)
                 gen = place(self.index_dir, tmp, GENERATION_PREFIX)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
             self._made.append(self.index_dir / gen)
-            manifest = self._manifest(meta, gen, keep, files, sums, stamps)
+            manifest = self._manifest(record, gen, keep, files, sums, stamps)
             write_manifest(self.index_dir, manifest)
         except BaseException:
             # The folders this writer placed are named by no manifest; the next build's
@@ -415,29 +417,29 @@ class IndexWriter:
         s.checksums = {f"{s.name}/{k}": v for k, v in s.checksums.items()}
         s.stamps = {f"{s.name}/{k}": v for k, v in s.stamps.items()}
 
-    def _manifest(self, meta: dict[str, Any], gen: str, keep: list[int],
+    def _manifest(self, record: BuildRecord, gen: str, keep: list[int],
                   gen_files: dict[str, int], gen_sums: dict[str, str],
-                  gen_stamps: dict[str, int]) -> dict[str, Any]:
+                  gen_stamps: dict[str, int]) -> Manifest:
         files = {f"{gen}/{k}": v for k, v in gen_files.items()}
         sums = {f"{gen}/{k}": v for k, v in gen_sums.items()}
         stamps = {f"{gen}/{k}": v for k, v in gen_stamps.items()}
         entries = []
         for i in keep:
             s = self._segs[i]
+            assert s.name is not None, "every kept segment is written before the manifest"
             files.update(s.files)
             sums.update(s.checksums)
             stamps.update(s.stamps)
-            entries.append({"name": s.name, "articles": s.n_articles, "chunks": s.n_chunks,
-                            "deleted_chunks": int(len(s.deleted_ids)) if s.deleted_ids is not None
-                            else 0,
-                            "dense": s.layout})
+            entries.append(SegmentEntry(name=s.name, articles=s.n_articles, chunks=s.n_chunks,
+                                        deleted_chunks=len(_ids_or_none(s.deleted_ids)),
+                                        dense=s.layout))
         total = self._stats.n_docs
         if dense.is_ivf(self._dense) and dense.needs_ivf(total):
             layout = dict(self._dense)
         else:
-            layout = dict(dense.FLAT) if any(e["dense"] for e in entries) else {}
-        previous = (self.base.manifest.get("checksums") or {}) if self.base is not None else {}
-        trained = {e["dense"].get("trained") for e in entries} | {layout.get("trained")}
+            layout = dict(dense.FLAT) if any(e.dense for e in entries) else {}
+        previous = self.base.manifest.checksums if self.base is not None else {}
+        trained = {e.dense.get("trained") for e in entries} | {layout.get("trained")}
         for t in sorted(x for x in trained if isinstance(x, str)):
             folder = self.index_dir / t
             files.update(file_sizes(folder, f"{t}/"))
@@ -445,125 +447,22 @@ class IndexWriter:
             carried = {k: v for k, v in previous.items() if k.startswith(f"{t}/")}
             sums.update(carried or file_checksums(folder, f"{t}/"))
         n_articles = sum(int(self._segs[i].alive.sum()) for i in keep)
-        return {
-            "format_version": FORMAT_VERSION,
-            "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            **meta,
-            "data": gen,
-            "segments": entries,
-            "dense": layout,
-            "bm25": {**meta.get("bm25", {}), **self._stats.summary()},
-            "counts": {**meta.get("counts", {}), "articles": n_articles,
-                       "chunks": self._stats.n_docs, "segments": len(entries),
-                       "vocab": len(self._stats.terms)},
-            "files": dict(sorted(files.items())),
-            "checksums": dict(sorted(sums.items())),
-            "stamps": dict(sorted(stamps.items())),
-        }
+        return Manifest(
+            format_version=FORMAT_VERSION,
+            built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            corpus=record.corpus, model=record.model,
+            embedding_backend=record.embedding_backend, executor=record.executor,
+            tokenizer=record.tokenizer, chunking=record.chunking, nlp=record.nlp,
+            embedding_input=record.embedding_input,
+            bm25={**record.bm25, **self._stats.summary()},
+            counts=Counts(skipped=record.skipped, articles=n_articles, chunks=self._stats.n_docs,
+                          segments=len(entries), vocab=len(self._stats.terms)),
+            skipped_paths=record.skipped_paths, versions=record.versions, store=record.store,
+            data=gen, segments=tuple(entries), dense=layout,
+            files=dict(sorted(files.items())), checksums=dict(sorted(sums.items())),
+            stamps=dict(sorted(stamps.items())),
+        )
 
 
-def merge_segments(inputs: Sequence[Segment | SegmentData], alive: Sequence[np.ndarray],
-                   analyze: Analyzer | None) -> tuple[SegmentData, list[np.ndarray]]:
-    """One segment holding the live articles of `inputs`, in input order; `analyze` given:
-    BM25 terms counted again from the texts. Returns it, and for each input the new article
-    row of each of its rows (-1: deleted)."""
-    from scipy import sparse
-
-    articles: list[dict[str, Any]] = []
-    text_pieces: list[tuple[TextStore, int, int]] = []
-    tables, offsets, count_blocks, vector_blocks, maps = [], [], [], [], []
-    terms: dict[str, int] = {}
-    builder = QuoteTableBuilder()
-    phrase_builder = PhraseTableBuilder()
-    has_vectors = all(_has_vectors(seg) for seg in inputs)
-    for seg, live in zip(inputs, alive):
-        rows = np.flatnonzero(live)
-        mapping = np.full(len(live), -1, np.int64)
-        mapping[rows] = len(articles) + np.arange(len(rows))
-        maps.append(mapping)
-        offsets.append(len(articles))
-        records = seg.articles
-        articles.extend(records.take(rows.tolist()))
-        store = seg.texts
-        for lo, hi in _runs(rows):
-            text_pieces.append((store, lo, hi))
-        table = seg.chunks
-        sub = table.take_articles(rows)
-        tables.append(sub)
-        lo = np.searchsorted(table.article, rows, side="left")
-        hi = np.searchsorted(table.article, rows, side="right")
-        chunk_rows = ranges(lo, hi)
-        if analyze is None:
-            counts = seg.postings.counts()[chunk_rows]
-            local = seg.postings.terms
-            cols = np.asarray([terms.setdefault(t, len(terms)) for t in local], dtype=np.int32)
-            counts = sparse.csr_matrix((counts.data, cols[counts.indices], counts.indptr),
-                                       shape=(len(chunk_rows), max(len(terms), 1)))
-            count_blocks.append(counts)
-        else:
-            from .bm25 import term_counts
-
-            docs = []
-            for r, a, b in zip(rows.tolist(), lo.tolist(), hi.tolist()):
-                text, title = store[r], records.titles[r]
-                docs.extend(analyze(title, text[int(table.start[c]) : int(table.end[c])])
-                            for c in range(a, b))
-            count_blocks.append(term_counts(docs, terms))
-        if has_vectors:
-            vectors = _vectors_of(seg)
-            block = np.empty((len(chunk_rows), int(vectors.shape[1])), np.float32)
-            at = 0
-            for a, b in _runs(chunk_rows):
-                if isinstance(vectors, np.ndarray):
-                    block[at : at + b - a] = vectors[a:b]
-                else:
-                    vectors.read_into(block[at : at + b - a], a)
-                at += b - a
-            vector_blocks.append(block)
-        quotes = seg.quotes
-        qrows = np.flatnonzero(mapping[np.asarray(quotes.article, dtype=np.int64)] >= 0) \
-            if len(quotes) else np.zeros(0, np.int64)
-        builder.add_rows(quotes, qrows, mapping[np.asarray(quotes.article)[qrows]])
-        phrases = seg.phrases
-        prows = np.flatnonzero(mapping[phrases.article.astype(np.int64)] >= 0)
-        phrase_builder.add_rows(phrases, prows, mapping[phrases.article[prows]])
-    width = len(terms)
-    blocks = [sparse.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], width))
-              for b in count_blocks]
-    counts = sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, width))
-    vocab = [""] * width
-    for t, i in terms.items():
-        vocab[i] = t
-    chunks = ChunkTable.concat(tables, offsets)
-    for a, n in zip(articles, np.bincount(np.asarray(chunks.article, dtype=np.int64),
-                                          minlength=len(articles)).tolist()):
-        a["chunks"] = n
-    data = SegmentData(
-        articles=ArticleTable.of(articles), texts=TextStore.concat(text_pieces), chunks=chunks,
-        postings=Postings.from_counts(counts, vocab), quotes=builder.table(),
-        phrases=phrase_builder.table(),
-        vectors=np.concatenate(vector_blocks) if has_vectors and vector_blocks else
-        (np.zeros((0, 1), np.float32) if has_vectors else None),
-    )
-    return data, maps
-
-
-def _has_vectors(seg: Segment | SegmentData) -> bool:
-    if isinstance(seg, SegmentData):
-        return seg.vectors is not None
-    return bool(seg.layout)
-
-
-def _vectors_of(seg: Segment | SegmentData) -> Any:
-    return seg.vectors if isinstance(seg, SegmentData) else seg.vectors()
-
-
-def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
-    """Consecutive runs of sorted `rows` as [lo, hi) pairs."""
-    if not len(rows):
-        return []
-    rows = np.asarray(rows, dtype=np.int64)
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    starts = np.concatenate([[0], breaks])
-    ends = np.concatenate([breaks, [len(rows)]])
-    return [(int(rows[a]), int(rows[b - 1]) + 1) for a, b in zip(starts, ends)]
+def _ids_or_none(ids: np.ndarray | None) -> np.ndarray:
+    return ids if ids is not None else np.zeros(0, np.int64)

@@ -26,8 +26,10 @@ from typing import Any, TypeVar
 from .. import config
 from ..errors import QAError, QueryError
 from ..dates import reference_day
-from ..types import (ANY_DATE, Answer, AnswerPhrase, Article, Chunk, Citation, DateRange, Hit,
-                     IndexStats, Quote)
+from ..types import (
+    ANY_DATE, Answer, AnswerPhrase, Article, Chunk, Citation, DateRange, Hit, IndexStats, Quote,
+    SearchMode,
+)
 
 TIMEOUT_SECONDS = 60.0  # an answer takes well under a second; a first one after a rebuild, more
 _ARTICLE_CACHE = 32  # articles kept for the reader, per server generation
@@ -184,7 +186,7 @@ class RemoteRetriever:
                           "`qa serve`, or check the address.") from None
 
     def _read_health(self) -> dict[str, Any]:
-        health = self.request("GET", "/health")
+        health: dict[str, Any] = self.request("GET", "/health")
         self._health = health
         return health
 
@@ -234,7 +236,7 @@ class RemoteRetriever:
         return self._read_health().get("generation") != before
 
     def search(self, query: str, k: int = 5, *, dates: DateRange = ANY_DATE,
-               mode: str = "auto") -> list[Hit]:
+               mode: SearchMode = "auto") -> list[Hit]:
         """`Retriever.search` on the server (`GET /search`)."""
         reply = self.request("GET", "/search", {"q": query, "k": k, "since": dates.since,
                                                 "until": dates.until, "mode": mode})

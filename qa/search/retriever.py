@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -23,10 +23,13 @@ from .. import config
 from ..dates import FUTURE_SLACK, reference_day
 from ..embed.embedder import Embedder
 from ..errors import IndexMismatchError, ModelUnavailableError, QAError, QueryError
-from ..index import Index, check_model, read_manifest
-from ..index.backend import LOCAL, DateKeys, date_keys, date_mask, store_of
+from ..index import Index, Manifest, check_model, read_manifest
+from ..index.backend import LOCAL, DateKeys, date_keys, date_mask
 from ..text import TOKENIZER, terms
-from ..types import ANY_DATE, Article, Chunk, DateRange, Hit, IndexStats, Phrase, Quote
+from ..types import (
+    ANY_DATE, SEARCH_MODES, Article, Chunk, DateRange, Fallback, Hit, IndexStats, Mode, Phrase,
+    Quote, SearchMode,
+)
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
 # Convex fusion: dense weight after min-max normalising each list. 0.5 was picked on SciFact's
@@ -36,13 +39,23 @@ HYBRID_ALPHA = 0.5
 FUSIONS = ("convex", "rrf")
 # Queries longer than this are cut at a word boundary (the same bound as a question's).
 MAX_QUERY_CHARS = 1000
-MODES = ("auto", "hybrid", "dense", "bm25")
+MODES = SEARCH_MODES
 
 
 @dataclass(frozen=True)
 class _Ranked:
     rows: np.ndarray  # chunk rows, best first
     scores: np.ndarray
+    query_vector: np.ndarray | None = None  # the dense list's query, as encoded
+
+
+@dataclass(frozen=True)
+class Found:
+    """A search's hits, and the query's vector when the search embedded it (None: BM25
+    only), so that whoever reads the hits need not embed the query again."""
+
+    hits: list[Hit]
+    query_vector: np.ndarray | None
 
 
 class Retriever:
@@ -56,13 +69,13 @@ class Retriever:
         self._index = index
         self._embedder = embedder
         self._pinned = pinned
-        self.mode = "hybrid"
-        self.fallback_reason: str | None = None
+        self.mode: Mode = "hybrid"
+        self.fallback: Fallback | None = None
         self.fusion = "convex"  # or "rrf"
         # The dense share of convex fusion: the `fusion_weight` setting, else the fitted one.
         self.fusion_weight = config.fusion_weight(HYBRID_ALPHA)
         if index.dense_error:
-            self.mode, self.fallback_reason = "bm25", index.dense_error
+            self._fall_back("dense", index.dense_error)
         self._dates_of: tuple[str, np.ndarray] | None = None  # (generation, its dates)
 
     @property
@@ -75,7 +88,7 @@ class Retriever:
         return self._index.path
 
     @property
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> Manifest:
         return self._index.manifest
 
     @property
@@ -104,7 +117,7 @@ class Retriever:
             from ..embed.embedder import SentenceTransformerEmbedder
 
             embedder = _query_embedder(index_dir, manifest) or SentenceTransformerEmbedder(
-                manifest["model"]["name"]
+                manifest.model.name
             )
         return cls(opened, embedder)
 
@@ -119,14 +132,14 @@ class Retriever:
             manifest = _checked_manifest(self.index_path, None)
         except QAError:
             return False
-        if manifest.get("data") == self._index.generation:
+        if manifest.data == self._index.generation:
             return False
         fresh = Index.from_manifest(self.index_path, manifest, reuse=self._index)
         self._index = fresh  # one reference swap: readers see the old or the new, whole
         if fresh.dense_error:
-            self.mode, self.fallback_reason = "bm25", fresh.dense_error
-        elif self.mode == "bm25" and self.fallback_reason and "dense part" in self.fallback_reason:
-            self.mode, self.fallback_reason = "hybrid", None
+            self._fall_back("dense", fresh.dense_error)
+        elif self.fallback is not None and self.fallback.code == "dense":
+            self._recover()  # the new build has a usable dense part
         return True
 
     def pinned(self) -> "Retriever":
@@ -135,6 +148,17 @@ class Retriever:
         twin = copy.copy(self)  # the same embedder, settings and mode, one generation
         twin._pinned = True
         return twin
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why searches answer from BM25 alone, in words; None while they are hybrid."""
+        return self.fallback.message if self.fallback is not None else None
+
+    def _fall_back(self, code: Literal["model", "dense"], message: str) -> None:
+        self.mode, self.fallback = "bm25", Fallback(code, message)
+
+    def _recover(self) -> None:
+        self.mode, self.fallback = "hybrid", None
 
     # --- the model ----------------------------------------------------------------------
     @property
@@ -152,12 +176,12 @@ class Retriever:
             pass
 
     def _ensure_dense(self, index: Index) -> None:
-        if store_of(index.manifest)["backend"] != LOCAL:
+        if index.manifest.store.backend != LOCAL:
             return  # the store holds the vectors: the folder's FAISS files are not read
         try:
             index.load_dense()
         except ModelUnavailableError as exc:
-            self.mode, self.fallback_reason = "bm25", str(exc)
+            self._fall_back("model", str(exc))
             raise
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -171,12 +195,12 @@ class Retriever:
         try:
             return self._embedder.encode(texts)
         except ModelUnavailableError as exc:
-            self.mode, self.fallback_reason = "bm25", str(exc)
+            self._fall_back("model", str(exc))
             raise
 
     # --- searching ----------------------------------------------------------------------
     def search(self, query: str, k: int = 5, *, dates: DateRange = ANY_DATE,
-               mode: str = "auto") -> list[Hit]:
+               mode: SearchMode = "auto") -> list[Hit]:
         """Find the k chunks that best answer `query`, best first.
 
         Args:
@@ -196,10 +220,16 @@ class Retriever:
         Raises:
             QueryError: empty query, unknown mode.
         """
+        return self.find(query, k, dates=dates, mode=mode).hits
+
+    def find(self, query: str, k: int = 5, *, dates: DateRange = ANY_DATE,
+             mode: SearchMode = "auto") -> Found:
+        """`search`, with the query's vector (`Found.query_vector`: the row `encode` gives
+        for the query as searched, None when the search was BM25 only)."""
         if mode not in MODES:
             raise QueryError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
         if not query or not query.strip():
-            raise QueryError("The question is empty. Type a question, e.g. “Who leads the dockworkers’ union?”")
+            raise QueryError("The question is empty. Type a question, e.g. “Who won the election?”")
         if k < 1:
             raise QueryError("k must be at least 1.")
         query = _capped(query)
@@ -214,14 +244,16 @@ class Retriever:
             try:
                 dense = self._dense_search(ix, query, depth, keys)
                 if mode == "auto":
-                    self.mode, self.fallback_reason = "hybrid", None
+                    self._recover()
             except ModelUnavailableError as exc:
                 if mode == "dense":
                     raise QueryError(f"Dense search is unavailable: {exc}") from exc
-                self.mode, self.fallback_reason = "bm25", str(exc)
+                self._fall_back("model", str(exc))
+        vector = dense.query_vector if dense is not None else None
         if mode == "dense":
             assert dense is not None
-            return _hits(ix, dense.rows[:k], dense.scores[:k], ["dense"] * min(k, len(dense.rows)))
+            return Found(_hits(ix, dense.rows[:k], dense.scores[:k],
+                               ["dense"] * min(k, len(dense.rows))), vector)
         if not tokens and dense is None:
             raise QueryError(
                 "The question has no searchable words (only stop-words or punctuation). "
@@ -230,17 +262,18 @@ class Retriever:
         sparse_ranked = _lexical_search(ix, query, tokens, depth, keys)
         if dense is None:
             n = min(k, len(sparse_ranked.rows))
-            return _hits(ix, sparse_ranked.rows[:n], sparse_ranked.scores[:n], ["bm25"] * n)
-        return self._fuse(ix, dense, sparse_ranked, k)
+            return Found(_hits(ix, sparse_ranked.rows[:n], sparse_ranked.scores[:n],
+                               ["bm25"] * n), None)
+        return Found(self._fuse(ix, dense, sparse_ranked, k), vector)
 
     def _dense_search(self, ix: Index, query: str, depth: int,
                       dates: DateKeys | None) -> _Ranked:
         self._ensure_dense(ix)
         qv = self.encode([query])
         if ix.n_chunks == 0:
-            return _Ranked(np.zeros(0, np.int64), np.zeros(0))
+            return _Ranked(np.zeros(0, np.int64), np.zeros(0), qv[0])
         rows, scores = ix.ranked_rows(ix.store.dense_search(qv, min(depth, ix.n_chunks), dates))
-        return _Ranked(rows, scores)
+        return _Ranked(rows, scores, qv[0])
 
     def _fuse(self, ix: Index, dense: _Ranked, sparse_: _Ranked, k: int) -> list[Hit]:
         """Merge the dense and BM25 candidate lists.
@@ -284,6 +317,11 @@ class Retriever:
         """All articles, in corpus order."""
         return self._index.articles()
 
+    def article_records(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The articles' records (id, title, date, source, url), in corpus order, at most
+        `limit`, without their texts: a listing that costs nothing at a million articles."""
+        return self._index.article_records(limit)
+
     def chunks_of(self, article_id: str) -> list[Chunk]:
         """An article's chunks, in order."""
         return self._index.chunks_of(article_id)
@@ -323,7 +361,7 @@ class Retriever:
         """
         ix = self._index
         rows = ix.quote_rows(list(names))
-        mask = date_mask(ix, date_keys(dates.since, dates.until))
+        mask = date_mask(ix.chunk_date, date_keys(dates.since, dates.until))
         if mask is not None and len(rows):
             rows = rows.take(mask[ix.quote_chunk_rows(rows)])
         if limit is not None and len(rows) > limit:
@@ -340,6 +378,12 @@ class Retriever:
         """What the NLP pipeline found in one article at index time (entities, noun phrases,
         sentences that are not answers), in text order; empty for an unknown id."""
         return self._index.phrases_of(article_id)
+
+    def sentence_vectors(self, chunk_id: int) -> tuple[tuple[tuple[int, int], ...],
+                                                      np.ndarray] | None:
+        """A chunk's sentence spans and their vectors, embedded at index time
+        (`Index.sentence_vectors`); None for a chunk not in the generation read now."""
+        return self._index.sentence_vectors(chunk_id)
 
     def quotes_in(self, article_id: str) -> list[Quote]:
         """One article's quotes, in text order (an empty list for an unknown id)."""
@@ -401,9 +445,9 @@ class Retriever:
         m = ix.manifest
         return IndexStats(
             articles=ix.n_articles, chunks=ix.n_chunks,
-            model=str(m["model"].get("name")), dim=int(m["model"].get("dim") or 0),
-            built_at=str(m.get("built_at", "")), format_version=int(m["format_version"]),
-            dense=ix.dense_error is None, store=store_of(m)["backend"],
+            model=m.model.name, dim=m.model.dim or 0,
+            built_at=m.built_at, format_version=m.format_version,
+            dense=ix.dense_error is None, store=m.store.backend,
         )
 
 
@@ -450,10 +494,10 @@ def _hits(ix: Index, rows: np.ndarray, scores: np.ndarray, via: list[str]) -> li
     return hits
 
 
-def _checked_manifest(index_dir: Path, model: str | None) -> dict[str, Any]:
+def _checked_manifest(index_dir: Path, model: str | None) -> Manifest:
     manifest = read_manifest(index_dir)
     check_model(index_dir, manifest, model)
-    if manifest.get("tokenizer") != TOKENIZER:
+    if manifest.tokenizer != TOKENIZER:
         raise IndexMismatchError(
             f"The index in {index_dir}/ was built with other tokenizer settings. "
             f"Run `qa index --full --index {index_dir}` to rebuild it."
@@ -461,10 +505,10 @@ def _checked_manifest(index_dir: Path, model: str | None) -> dict[str, Any]:
     return manifest
 
 
-def _query_embedder(index_dir: Path, manifest: dict[str, Any]) -> Embedder | None:
+def _query_embedder(index_dir: Path, manifest: Manifest) -> Embedder | None:
     """The fast (torch-free) ONNX query embedder exported next to the index, when there is
     one; sentence-transformers otherwise (~6 s of imports before the first vector)."""
     from ..index.query_model import fast_query_embedder
 
-    quantize = manifest.get("embedding_backend") == "onnx-int8"
-    return fast_query_embedder(index_dir, str(manifest["model"]["name"]), quantize=quantize)
+    quantize = manifest.embedding_backend == "onnx-int8"
+    return fast_query_embedder(index_dir, manifest.model.name, quantize=quantize)

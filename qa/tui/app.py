@@ -60,6 +60,7 @@ class QAApp(App[None]):
         chat = self.chat
         yield SystemCommand("Help", "Keys and commands (/help)", self.action_help)
         yield SystemCommand("Rebuild index", "Re-index what changed in the corpus folder (/rebuild)", chat.action_rebuild)
+        yield SystemCommand("Skipped files", "The files the last update skipped, and why (F2, /skipped)", chat.action_show_skipped)
         yield SystemCommand("Clear conversation", "Forget the questions so far (/clear)", chat.action_clear)
         yield SystemCommand("Since date…", "Only use articles from a date on (/since DATE)", lambda: chat.prefill("/since "))
         yield SystemCommand("Until date…", "Only use articles up to a date (/until DATE)", lambda: chat.prefill("/until "))

@@ -23,6 +23,7 @@ class CommandSpec:
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("help", "/help", "Show keys and commands"),
     CommandSpec("rebuild", "/rebuild", "Re-index the corpus folder (only what changed)"),
+    CommandSpec("skipped", "/skipped", "List the files the last update skipped, and why (F2)"),
     CommandSpec("since", "/since DATE", "Only articles from DATE on (2022-03, March 2022, last week; off clears)", True),
     CommandSpec("until", "/until DATE", "Only articles up to DATE (written as for /since; off clears)", True),
     CommandSpec("clear", "/clear", "Clear the conversation (and its follow-up context)"),

@@ -34,7 +34,7 @@ from qa.tui.messages import (
     RebuildFinished,
     RebuildProgress,
 )
-from qa.types import Answer, BuildReport, Citation, DateRange
+from qa.types import Answer, BuildReport, Citation, DateRange, Skipped
 
 MODEL_LOADING = "BM25 (model loading)"
 INDEX_WAIT_SECONDS = 120.0  # a question asked before the index is open waits this long for it
@@ -146,6 +146,7 @@ class ChatSession:
         self.watch_stop = threading.Event()
         self.watching = False  # the watcher is listening
         self.caught_up = False  # the rebuild that follows changes made while the chat was closed
+        self.skipped: tuple[Skipped, ...] | None = None  # what the last build skipped (None: none ran)
         self.saved: Any | None = None  # qa.history.History, once open
         self.history_lock = threading.Lock()  # turns are saved in order, to one conversation
         self.conversation_id: int | None = None  # where the next turn is saved (None: a new one)
@@ -396,6 +397,15 @@ class ChatSession:
         else:
             retriever.reload_if_changed()
         self.host.post_message(RebuildFinished(report, source))
+
+    def build_finished(self, report: BuildReport) -> tuple[Skipped, ...]:
+        """Keep what `report` skipped (F2, /skipped); returns the files it skipped that the
+        build before it did not (every one after the first build), as `qa watch` prints them."""
+        from qa.build.watch import new_skips
+
+        before = {s.path for s in self.skipped or ()}
+        self.skipped = report.skipped
+        return new_skips(report, before)
 
     def rebuild_ended(self) -> bool:
         """The rebuild finished or failed; True when the corpus changed meanwhile and one more

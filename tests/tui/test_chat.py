@@ -419,6 +419,40 @@ async def test_the_chat_catches_up_on_changes_made_while_it_was_closed(built_ind
         assert on_screen(app, "6 articles")
 
 
+FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
+
+
+async def test_an_automatic_update_says_what_it_skipped_and_f2_lists_why(
+        built_index: Path, corpus_dir: Path, embedder) -> None:
+    """A PDF, a DOCX, a spreadsheet and a broken PDF dropped into the open chat's corpus: the
+    update names the two it could not index (it used to say only "+2 articles")."""
+    app = make_app(built_index, corpus_dir, embedder=embedder, watch=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_until(pilot, lambda: app.chat.session.caught_up
+                                and not app.chat.session.rebuilding and on_screen(app, "5 articles"))
+        assert not on_screen(app, "skipped")  # nothing skipped: nothing said
+        for name in ("port.pdf", "lighthouse.docx"):
+            (corpus_dir / name).write_bytes((FORMATS / name).read_bytes())
+        (corpus_dir / "budget.xlsx").write_bytes(b"PK\x03\x04 a spreadsheet")
+        (corpus_dir / "scan.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog\ncut short")
+        assert await wait_until(pilot, lambda: on_screen(app, "2 skipped (F2)")), screen_text(app)
+        assert on_screen(app, "index updated: +2 articles, 2 skipped (F2)")
+        assert on_screen(app, "Skipped 2 files: budget.xlsx (unsupported format .xlsx), scan.pdf "
+                              "(PDF could not be read). F2 lists them all, and why.")
+        await pilot.press("f2")
+        assert await wait_until(pilot, lambda: on_screen(app, "The last update skipped 2 files:"))
+        assert on_screen(app, "qa reads .txt")  # the whole reason, not its first clause
+        # The next update names only what is newly skipped.
+        (corpus_dir / "notes.xlsx").write_bytes(b"PK\x03\x04 another")
+        assert await wait_until(pilot, lambda: on_screen(app, "index unchanged, 1 skipped (F2)")), \
+            screen_text(app)
+        assert await wait_until(pilot, lambda: on_screen(app, "Skipped 1 file: notes.xlsx")), \
+            screen_text(app)
+        app.query_one(HistoryInput).value = "/skipped"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: on_screen(app, "The last update skipped 3 files:"))
+
+
 async def test_watching_off_leaves_the_index_alone(built_index: Path, corpus_dir: Path, embedder) -> None:
     app = make_app(built_index, corpus_dir, embedder=embedder, watch=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -523,3 +557,25 @@ def test_status_line_names_a_store_other_than_the_folder() -> None:
     line = render_status(base.with_(store="milvus")).plain
     assert "store milvus" in line and line.index("store") < line.index("model")
     assert "store" not in render_status(base.with_(store="milvus"), width=40).plain  # dropped with the model
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 34)])
+async def test_sources_have_room_and_notifications_never_cover_the_input(
+        built_index: Path, corpus_dir: Path, embedder, size) -> None:
+    """At 80x24 the sources panel showed three lines of the passage, and a notification lay
+    over the input."""
+    app = make_app(built_index, corpus_dir, embedder=embedder)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await settle(pilot)
+        await ask(pilot, "Who is Zhao Lijian?")
+        sources = app.query_one(SourcesPanel)
+        assert sources.region.height >= 10  # title, date and 6 lines of the passage, framed
+        assert app.query_one(MessageList).region.height >= 10
+        app.notify("A long notification: " + "it goes on and on " * 12, title="Index", timeout=30)
+        app.notify("A second one, stacked above the first.", timeout=30)
+        assert await wait_until(pilot, lambda: len(app.screen.query("Toast")) == 2)
+        await pilot.pause()
+        typed = app.query_one(HistoryInput).region
+        toasts = list(app.screen.query("Toast"))
+        for toast in toasts:
+            assert not toast.region.overlaps(typed), (toast.region, typed)

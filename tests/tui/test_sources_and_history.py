@@ -354,7 +354,9 @@ async def test_narrow_layout_keeps_the_conversation_and_reflows_sources(built_in
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         messages = app.query_one(MessageList)
-        assert messages.region.height >= 2 * panel.region.height - 1
+        # The conversation keeps the larger share (3:2), the sources at least 10 rows: a third
+        # of 24 left them three lines of the passage.
+        assert messages.region.height >= panel.region.height >= 10
         assert panel.region.width == 80
         # The panel's entries are laid out again for the new width at once: the title that
         # wrapped in the narrow column is on one line now.

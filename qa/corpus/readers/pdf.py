@@ -59,7 +59,7 @@ def _reflow_pdf_page(text: str) -> str:
     """Join a page's hard-wrapped lines back into paragraphs.
 
     A PDF's text layer breaks lines where the layout did; the sentence splitter would end a
-    sentence at "President" / "Biden". A line as long as most of the page's lines ran to the
+    sentence at "Prime" / "Minister". A line as long as most of the page's lines ran to the
     margin and continues on the next one; a shorter line ends its paragraph or is a heading.
     """
     lines = [line.rstrip() for line in normalise(text).split("\n")]

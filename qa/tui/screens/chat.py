@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -41,6 +42,7 @@ from qa.tui.screens.history import HistoryScreen
 from qa.tui.screens.reader import ReaderScreen
 from qa.tui.screens.welcome import WelcomeScreen
 from qa.tui.session import MODEL_LOADING, ChatSession, ChatSettings
+from qa.tui.widgets.build_report import rebuild_summary, skipped_list, update_notice
 from qa.tui.widgets.history_input import HistoryInput
 from qa.tui.widgets.message_list import AnswerMessage, MessageList, NoteMessage, PendingMessage, QuestionMessage
 from qa.tui.widgets.sources_panel import SourcesPanel
@@ -67,6 +69,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+up", "source(-1)", "Previous source", show=False),  # in the help
         Binding("ctrl+r", "rebuild", "Rebuild"),
         Binding("ctrl+l", "clear", "Clear", show=False),  # in the help; /clear
+        Binding("f2", "show_skipped", "Skipped files", show=False),  # in the help; /skipped
         Binding("escape", "focus_input", "Input", show=False),
         # Three stops: the input, the sources, the conversation (Up/Down move inside it).
         Binding("tab", "focus_pane(1)", "Next pane", show=False),
@@ -119,7 +122,7 @@ class ChatScreen(Screen[None]):
     def set_status(self, **changes: object) -> None:
         self.status_bar.show(self.status_bar.status.with_(**changes))
 
-    def note(self, text: Text | str, classes: str = "") -> None:
+    def note(self, text: RenderableType, classes: str = "") -> None:
         self.query_one(MessageList).add(NoteMessage(text, classes=classes))
 
     # Worker results --------------------------------------------------------------------
@@ -263,26 +266,21 @@ class ChatScreen(Screen[None]):
         self.rebuild_ended()
         report = message.report
         retriever = self.session.retriever
+        new_skips = self.session.build_finished(report)
         if message.source == "watch" and self.welcome is None:
-            # Watching is quiet: the status line says what changed, nothing when nothing did.
-            if not report.up_to_date:
-                from qa.build.watch import describe_update
-
-                self.set_status(notice=describe_update(report, short=True))
+            # Watching is quiet: the status line says what changed (nothing when nothing did),
+            # and files it could not index get one line here, as `qa watch` prints them.
+            notice, line = update_notice(report, new_skips)
+            if line is not None:
+                self.note(line, classes="note")
+            if notice:
+                self.set_status(notice=notice)
             if retriever is not None:
                 self.show_index_stats()
             return
-        if report.up_to_date:
-            summary = f"Index already up to date: {report.articles} articles, {report.chunks} chunks."
-        else:
-            summary = (
-                f"Rebuilt in {report.seconds:.1f}s: {len(report.added)} added, {len(report.changed)} changed, "
-                f"{len(report.removed)} removed; {report.articles} articles, {report.chunks} chunks."
-            )
-        if report.skipped:
-            summary += f" Skipped {len(report.skipped)} file(s): " + "; ".join(f"{s.path} ({s.reason})" for s in report.skipped[:3])
-        self.note(literal(summary, "dim"))
-        self.app.notify(summary, title="Index", markup=False)
+        note, toast = rebuild_summary(report)
+        self.note(note)
+        self.app.notify(toast, title="Index", markup=False)
         if retriever is not None:
             self.show_index_stats()
             if retriever.stats.articles > 0:
@@ -416,6 +414,8 @@ class ChatScreen(Screen[None]):
                 self.action_past_conversations()
             elif command.name == "export":
                 self.export_conversation(command.argument)
+            elif command.name == "skipped":
+                self.action_show_skipped()
         except CommandError as error:
             self.app.notify(str(error), severity="warning", markup=False)
 
@@ -480,6 +480,10 @@ class ChatScreen(Screen[None]):
         self.query_one(SourcesPanel).show((), empty=NO_SELECTION)
         if note:
             self.note(Text("Conversation cleared.", style="dim"))
+
+    def action_show_skipped(self) -> None:
+        """List the files the last update or rebuild skipped, each with why (F2, /skipped)."""
+        self.note(skipped_list(self.session.skipped))
 
     def action_past_conversations(self) -> None:
         """Pick a saved conversation to load (/history)."""

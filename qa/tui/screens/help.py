@@ -24,6 +24,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("F1", "this help"),
     ("Ctrl+P", "command palette (the same actions as the commands)"),
     ("Ctrl+R", "rebuild the index from the corpus folder"),
+    ("F2", "the files the last update skipped, and why"),
     ("Ctrl+L", "clear the conversation"),
     ("Ctrl+Q", "quit"),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.message import Message
@@ -66,8 +67,10 @@ class QuestionMessage(Static):
 class NoteMessage(Static):
     """A line from the app itself: command results, cancelled questions, errors."""
 
-    def __init__(self, text: Text | str, *, classes: str = "") -> None:
-        super().__init__(text if isinstance(text, Text) else literal(text), classes=classes)
+    def __init__(self, text: RenderableType, *, classes: str = "") -> None:
+        """`text`: a string (shown literally), or what Rich renders (a `Text`, a table of
+        untrusted text built with `literal`)."""
+        super().__init__(literal(text) if isinstance(text, str) else text, classes=classes)
 
 
 class PendingMessage(Static):

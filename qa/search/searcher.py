@@ -1,0 +1,57 @@
+"""What the chat and other readers of search need, whoever answers it: `Searcher`.
+
+`qa.search.Retriever` (an index folder on this machine) and `qa.search.remote.RemoteRetriever`
+(`qa serve` over HTTP) both satisfy it, so the chat takes either without probing for methods.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ..types import ANY_DATE, Article, Chunk, DateRange, Hit, IndexStats, Quote, SearchMode
+
+
+@runtime_checkable
+class Searcher(Protocol):
+    """Searches one index and reads its articles, chunks and quotes."""
+
+    @property
+    def mode(self) -> str:
+        """"hybrid", or "bm25" while the dense side is unavailable (`fallback_reason`)."""
+        ...
+
+    @property
+    def fallback_reason(self) -> str | None: ...
+
+    @property
+    def dense_ready(self) -> bool: ...
+
+    @property
+    def latest_date(self) -> str | None: ...
+
+    @property
+    def stats(self) -> IndexStats: ...
+
+    def warm_up(self) -> None: ...
+
+    def reload_if_changed(self) -> bool: ...
+
+    def reference_day(self) -> date: ...
+
+    def search(self, query: str, k: int = 5, *, dates: DateRange = ANY_DATE,
+               mode: SearchMode = "auto") -> list[Hit]: ...
+
+    def article(self, article_id: str) -> Article: ...
+
+    def chunks_of(self, article_id: str) -> list[Chunk]: ...
+
+    def quotes(self, speaker: str | None = None) -> list[Quote]: ...
+
+
+if TYPE_CHECKING:  # mypy proves both satisfy it (nothing runs)
+    from .remote import RemoteRetriever
+    from .retriever import Retriever
+
+    def _both(local: Retriever, remote: RemoteRetriever) -> tuple[Searcher, Searcher]:
+        return local, remote
