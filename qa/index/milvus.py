@@ -63,7 +63,8 @@ def _pymilvus() -> ModuleType:
             "A Milvus search store needs pymilvus, which is not installed. "
             f"Run `{INSTALL_HINT}`, or keep the index's store local: "
             "`qa index --store local`.") from exc
-    return pymilvus
+    module: ModuleType = pymilvus
+    return module
 
 
 def client_for(uri: str) -> MilvusClient:
