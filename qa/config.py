@@ -326,7 +326,7 @@ def embedding_runtime(value: str | None = None) -> str | None:
     """The embedding runtime asked for (the argument, `$QA_RUNTIME`, the file); None when none
     is: a build keeps the index's own, else the fastest measured here."""
     _refuse_renamed_env()
-    return _setting("runtime", value) or None
+    return _text("runtime", value)
 
 
 def search_store(value: str | None = None) -> str | None:

@@ -43,15 +43,20 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Awaitable, Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .dates import read_range
 from .types import ANY_DATE, DateRange
 from .errors import IndexChangedError, IndexMissingError, QAError, QueryError
+from .search.searcher import search_mode
+from .types import SearchMode
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
+    from starlette.responses import Response
 
     from .answer import Assistant
     from .embed.embedder import Embedder
@@ -60,12 +65,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 RELOAD_EVERY_SECONDS = 1.0  # how often a request may look for a newer build
 MAX_K = 100  # hits per search: a page of results, not the index
-ASK_MODES = ("auto", "hybrid", "bm25")
+ASK_MODES: tuple[SearchMode, ...] = ("auto", "hybrid", "bm25")
+T = TypeVar("T")
 EXTRA_MISSING = ("qa serve needs FastAPI and uvicorn, which the default install leaves out. "
                  "Install them with: pip install 'qa[serve]'")
 
 
-def _fastapi() -> Any:
+def _fastapi() -> ModuleType:
     """The fastapi module, or a QAError naming the extra to install."""
     try:
         import fastapi
@@ -158,9 +164,10 @@ class Library:
         """
         if not 1 <= k <= MAX_K:
             raise QueryError(f"k must be between 1 and {MAX_K}.")
+        asked = search_mode(mode)
         retriever, _ = self.current()
-        hits = retriever.search(query, k=k, dates=dates, mode=mode)
-        used = mode if mode != "auto" else retriever.mode
+        hits = retriever.search(query, k=k, dates=dates, mode=asked)
+        used = asked if asked != "auto" else retriever.mode
         return hits, used, retriever.fallback_reason if used == "bm25" else None
 
     def ask(self, question: str, history: "Sequence[str | Answer]" = (), *,
@@ -172,14 +179,13 @@ class Library:
             QueryError: an unknown mode, a bad date, an empty or unsearchable question.
             IndexMissingError, IndexCorruptError, IndexMismatchError: no usable index.
         """
-        if mode not in ASK_MODES:
-            raise QueryError(f"Unknown mode {mode!r}; use one of {', '.join(ASK_MODES)}.")
+        asked = search_mode(mode, ASK_MODES)
         retriever, assistant = self.current()
         try:
-            return assistant.ask(question, list(history), dates=dates, mode=mode)
+            return assistant.ask(question, list(history), dates=dates, mode=asked)
         except IndexChangedError:  # a build removed the generation mid-answer: the new one
             retriever.reload_if_changed()
-            return assistant.ask(question, list(history), dates=dates, mode=mode)
+            return assistant.ask(question, list(history), dates=dates, mode=asked)
 
     def warm_up(self) -> None:
         """Open the index and load the model now, so the first request does not wait for it.
@@ -270,7 +276,7 @@ DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's scripts, served from th
 DOCS_PAGES = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 
 
-def _offline_docs() -> Any:
+def _offline_docs() -> ModuleType:
     """fastapi_offline: FastAPI with /docs and /redoc whose scripts come from the package
     (Swagger UI and ReDoc), not a CDN: a server may have no internet, and a page that loads
     scripts from elsewhere is one more party that sees who uses it."""
@@ -344,7 +350,8 @@ def _guard(app: "FastAPI", hosts: list[str] | None, token: str | None) -> None:
     plain text)."""
 
     @app.middleware("http")
-    async def _refuse(request: Any, call_next: Any) -> Any:
+    async def _refuse(request: Request,
+                      call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         path = request.url.path
         # The documentation is the API's shape, as the README gives it: a browser opens it
         # without the token (its "Authorize" button then sends the token with each request).
@@ -376,11 +383,11 @@ def _reply_errors(app: "FastAPI") -> None:
     from starlette.exceptions import HTTPException
 
     @app.exception_handler(QAError)
-    def _qa_error(request: Any, error: QAError) -> "JSONResponse":
+    def _qa_error(request: Request, error: QAError) -> "JSONResponse":
         return _error_reply(400 if isinstance(error, QueryError) else 503, str(error))
 
     @app.exception_handler(RequestValidationError)
-    def _bad_request(request: Any, error: RequestValidationError) -> "JSONResponse":
+    def _bad_request(request: Request, error: RequestValidationError) -> "JSONResponse":
         problems = []
         for item in error.errors():
             if item.get("type") == "json_invalid":
@@ -395,11 +402,11 @@ def _reply_errors(app: "FastAPI") -> None:
         return _error_reply(400, "; ".join(problems) or "Bad request.")
 
     @app.exception_handler(HTTPException)
-    def _http_error(request: Any, error: HTTPException) -> "JSONResponse":
+    def _http_error(request: Request, error: HTTPException) -> "JSONResponse":
         return _error_reply(error.status_code, str(error.detail))
 
     @app.exception_handler(Exception)
-    def _unexpected(request: Any, error: Exception) -> "JSONResponse":
+    def _unexpected(request: Request, error: Exception) -> "JSONResponse":
         # A bug, or a library failing unforeseen: named, never a traceback to the client.
         return _error_reply(500, f"unexpected error ({type(error).__name__}: {error})")
 
@@ -525,7 +532,7 @@ def _add_routes(app: "FastAPI", library: Library) -> None:
         return _reply([asdict(q) for q in retriever.quotes(speaker)])
 
 
-def _article_or_404(read: Callable[[str], Any], article_id: str) -> Any:
+def _article_or_404(read: Callable[[str], T], article_id: str) -> T:
     from starlette.exceptions import HTTPException
 
     try:

@@ -140,3 +140,35 @@ def test_confidence_reads_as_words():
 
     assert [certainty(x) for x in (0.95, 0.8, 0.79, 0.5, 0.2, None)] == [
         "sure", "sure", "likely", "likely", "unsure", None]
+
+
+def _best_phrase(sentence: str, question: str, phrases: list[tuple[str, str]]) -> str | None:
+    """The answer phrase `qa.answer.phrase` marks in one sentence, given its phrases as the
+    index holds them ((text, label), each found in the sentence)."""
+    from qa.answer import phrase
+    from qa.types import Phrase
+
+    found = [Phrase(sentence.index(t), sentence.index(t) + len(t), label) for t, label in phrases]
+    best = phrase.best(sentence, 0, len(sentence), sorted(found, key=lambda p: p.start),
+                       answer_type(question), question)
+    return sentence[best.start:best.end] if best else None
+
+
+def test_how_many_marks_the_number_of_what_is_counted():
+    sentence = "The deal covers 301 stores, two depots and the head office."
+    assert _best_phrase(sentence, "How many stores does the deal cover?",
+                        [("301", "CARDINAL"), ("two", "CARDINAL")]) == "301"
+
+
+def test_a_person_is_marked_with_what_they_are_of():
+    sentence = "Under Richard I of Elmshire the duchy grew into a strong state."
+    assert _best_phrase(sentence, "Who ruled the duchy?",
+                        [("Richard I", "PERSON")]) == "Richard I of Elmshire"
+
+
+def test_a_relative_with_the_same_surname_can_be_the_answer():
+    sentence = "Her mother is the wrestler Kyoko Arrow, who retired in 2001."
+    assert _best_phrase(sentence, "Who is Jane Arrow's mother?",
+                        [("Kyoko Arrow", "PERSON")]) == "Kyoko Arrow"
+    assert _best_phrase("Ms Arrow thanked her mother.", "Who is Jane Arrow's mother?",
+                        [("Ms Arrow", "PERSON")]) is None

@@ -12,6 +12,7 @@ import pytest
 from qa.corpus.chunking import split_sentences
 from qa.corpus.ingest import load_corpus
 from qa.corpus.nlp import PIECE_CHARS, ParsedArticle, parse_texts
+from qa.corpus.quotes.cues import NAMING_VERBS
 from qa.corpus.quotes import extract_quotes, find_speaker, is_person, person_in, person_names
 from qa.types import Article
 from tests.conftest import REPO, SEED_CORPUS
@@ -101,10 +102,11 @@ def test_random_text_never_raises(caplog):
 
 
 def test_every_quotation_is_more_than_a_fragment(seed_quotes):
-    """`qa quotes NAME` lists whole quotations: never one or two words ("costs", "dear friend")."""
+    """`qa quotes NAME` lists whole quotations: never one or two words ("costs", "dear friend")
+    but for what a verb of naming governs ('called the plan "reckless"')."""
     for _, qs in seed_quotes.values():
         for q in qs:
-            assert len(q.text.split()) >= 3, q
+            assert len(q.text.split()) >= 3 or q.cue in NAMING_VERBS, q
 
 
 def test_a_short_quotation_inside_reported_speech_comes_with_its_clause(seed_quotes):
@@ -299,6 +301,13 @@ def test_a_place_or_an_owner_is_never_the_person_quoted():
         'terrible," she said. Officials said the road was closed. Ada Okafor and Tom Baker '
         "said the deal was fair.",
         [], id="unnamed-and-groups"),
+    pytest.param(  # a verb of naming makes even one quoted word the speaker's
+        'Ada Okafor, the mayor of Port Elm, called the plan "reckless" on Monday.',
+        [("Ada Okafor", '"reckless"', "called")], id="naming-verb"),
+    pytest.param(  # "no candidate", "every official": no one in particular
+        "Ada Okafor, a candidate for mayor, visited the bridge. No candidate mentioned that "
+        "the bridge would close in June.",
+        [], id="no-one-in-particular"),
 ])
 def test_who_said_it_from_the_parse(text, expected):
     ((_, found),) = _extract_all([_article(text)])
@@ -430,3 +439,16 @@ def test_extraction_time_grows_linearly_with_the_article(paragraphs):
     large, n_large = _extraction_seconds(*_parsed_news(2_000_000, paragraphs=paragraphs))
     assert n_large > 3 * n_small > 0
     assert large < 8 * small, f"0.5 MB: {small:.2f}s, 2 MB: {large:.2f}s"
+
+
+@pytest.mark.parametrize("asked, speaker, same", [
+    ("Ada Okafor", "Ada B. Okafor", True),  # a middle name
+    ("Ada B. Okafor", "Ada Okafor", True),
+    ("Okafor", "Ada Okafor", True),
+    ("Ada Okafor", "Ben Okafor", False),
+    ("Ada Okafor", "Ada Baker", False),
+])
+def test_speaker_matches_past_a_middle_name(asked, speaker, same):
+    from qa.corpus.quotes import speaker_matches
+
+    assert speaker_matches(asked, speaker) is same

@@ -170,7 +170,7 @@ def test_article_chunks_and_quotes_for_the_reader(client: TestClient, local) -> 
     ("GET", "/search?q=nato&since=2022-03&until=2022-01", None, "is after until"),
     ("GET", "/search?q=the%20of%20and&mode=bm25", None, "no searchable words"),
     ("GET", "/ask?q=%20", None, "empty"),
-    ("GET", "/ask?q=Who%20is%20Wang%20Yi%3F&mode=dense", None, "Unknown mode 'dense'"),
+    ("GET", "/ask?q=Who%20is%20Wang%20Yi%3F&mode=dense", None, "Unknown search mode 'dense'"),
     ("POST", "/ask", {"history": []}, "question: Field required"),
     ("POST", "/ask", {"question": "When was that?", "history": [{"text": "x"}]},
      "history[0] is neither a question nor an answer"),

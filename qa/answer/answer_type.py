@@ -91,7 +91,8 @@ class AnswerType:
         kind: "person", "time", "place", "number", "reason", "role" (for "Who is X?"),
             "thing" (a noun phrase: "What did X agree to support?"), or None.
         labels: the phrase labels that answer it (entity labels, or "NP").
-        head: for "which/what X", X's stem; the phrase answering is often an X.
+        head: for "which/what X", X's stem; the phrase answering is often an X. For "how
+            many X", X's stem: the number answering stands before an X.
         subject: for "Who is X?", X.
         entities: the question's own named entities (their text): what an answer phrase
             must not merely repeat, and what a sentence that answers should mention.
@@ -160,7 +161,11 @@ def answer_type(question: str) -> AnswerType:
     w = wh.lower_
     if w == "how" and first + 1 < len(tokens):
         labels = _HOW.get(tokens[first + 1].lower_)
-        return of("number", labels) if labels else of(None, frozenset())
+        # "How many stores…?": the number answering stands before a store
+        counted = _common_noun(tokens[first + 2:first + 4]) \
+            if tokens[first + 1].lower_ in ("many", "much") else None
+        return of("number", labels, stem(counted.lower_) if counted is not None else None) \
+            if labels else of(None, frozenset())
     if w == "when":
         return of("time", TIME)
     if w == "where":

@@ -32,6 +32,13 @@ _CLAUSE_END = re.compile(r"[,;:.!?]\s|[;:.!?]$|\s[—–]\s")
 _NOT_CONTEXT = frozenset("the a an what which who whom whose when where why how did does do is "
                          "was were are be been has have had will would can could".split())
 _WORD = re.compile(r"[\w’'-]+")
+# Words beside a name that are not part of it: "Ms Kimura", "the Kimura family".
+_NOT_NAME_WORDS = frozenset("the a an mr mrs ms dr miss sir family 's ’s".split())
+# A name's "of" part: "Henry III of Castile", "William of Montreuil".
+_OF_NAME = re.compile(r" of (?:[A-Z][\w’'-]+)(?: [A-Z][\w’'-]+)?")
+# How much a phrase's label counts in its favour beside its nearness: a nationality or a
+# people ("French", "Byzantine") is more often a modifier than the one who did something.
+_LABEL_WEIGHT = {"NORP": 0.0}
 _PRONOUN_PHRASES = frozenset("i you he she it we they me him her us them this that these those "
                              "who what which whom whose there here one".split())
 
@@ -74,6 +81,7 @@ def candidates(text: str, start: int, end: int, phrases: Sequence[Phrase], asked
     if asked.kind is None:
         return []
     spans: list[tuple[int, int, str]] = []
+    counted: set[tuple[int, int]] = set()
     if asked.kind == "reason":
         for m in _REASON.finditer(text, start, end):
             close = _CLAUSE_END.search(text, m.end(), end)
@@ -87,7 +95,11 @@ def candidates(text: str, start: int, end: int, phrases: Sequence[Phrase], asked
         wanted = asked.labels
         for p in phrases:
             if p.label in wanted and (p.label != NOUN_PHRASE or _content(text[p.start:p.end])):
-                spans.append((p.start, p.end, p.label))
+                stop = _of_place(text, p.end, end) if p.label == "PERSON" else p.end
+                spans.append((p.start, stop, p.label))
+        if asked.head and asked.kind == "number":
+            # "How many stores…?": the number counting stores ("301 stores, two depots")
+            counted = {(s, e) for s, e, _ in spans if _counts(text, e, end, asked.head)}
         if asked.head and NOUN_PHRASE in wanted:
             # "Which vaccine…?": a noun phrase headed by the asked noun is the best answer.
             heads = [(s, e, "HEAD") for s, e, _ in spans if _head_of(text[s:e]) == asked.head]
@@ -108,7 +120,7 @@ def candidates(text: str, start: int, end: int, phrases: Sequence[Phrase], asked
             continue
         seen.add((s, e))
         if _folded(text[s:e]) in asked_text or (words and sum(w in asked_terms for w in words)
-                                                 * 2 >= len(words)):
+                                                 * 2 > len(words)):
             continue  # the question already says it
         if anchors:
             distance = min(min(abs(a - s), abs(a - e)) for a in anchors)
@@ -119,11 +131,25 @@ def candidates(text: str, start: int, end: int, phrases: Sequence[Phrase], asked
             continue  # a phrase naming what the question names is not its answer
         context = _context(text, start, end, s, e, asked_words, asked.subject_asked)
         headed = label == "HEAD"
-        out.append(Found(s, e, "NP" if headed else label, nearness, context, headed))
+        out.append(Found(s, e, "NP" if headed else label, nearness,
+                         1.0 if (s, e) in counted else context, headed))
     # The phrase the question's own words stand around, then the nearest, entities first.
     out.sort(key=lambda f: (-(f.context + 0.5 * f.nearness + f.headed
-                              + 0.25 * (f.label in ENTITY_LABELS)), f.start))
+                              + _LABEL_WEIGHT.get(f.label, 0.25 * (f.label in ENTITY_LABELS))),
+                            f.start))
     return out
+
+
+def _counts(text: str, stop: int, end: int, noun: str) -> bool:
+    """Whether the words right after a number (up to two) end with the counted noun."""
+    words = _WORD.findall(text[stop:min(end, stop + 40)])[:2]
+    return any((t := terms(w)) and t[0] == noun for w in words)
+
+
+def _of_place(text: str, stop: int, end: int) -> int:
+    """Where a person's name ends with what it is "of": "Richard I" + " of Normandy"."""
+    m = _OF_NAME.match(text, stop, end)
+    return m.end() if m else stop
 
 
 def _context(text: str, lo: int, hi: int, s: int, e: int, asked: set[str],
@@ -146,8 +172,10 @@ def _names(entity: str, phrase: str) -> bool:
     e, p = entity.casefold(), phrase.casefold()
     if e in p:
         return True
-    last = e.split()[-1] if e.split() else ""
-    return len(e.split()) > 1 and len(last) > 2 and last in _WORD.findall(p)
+    # ("Ms Kimura" names "Hana Kimura"; "Kyoko Kimura", her mother, does not)
+    words = [w for w in _WORD.findall(p) if w not in _NOT_NAME_WORDS]
+    named = {re.sub(r"['’]s?$", "", w) for w in _WORD.findall(e)}
+    return len(e.split()) > 1 and bool(words) and set(words) <= named
 
 
 def best(text: str, start: int, end: int, phrases: Sequence[Phrase], asked: AnswerType,

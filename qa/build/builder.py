@@ -120,7 +120,7 @@ def build_index(
     # The store first: a missing or unreachable address fails before any model loads.
     uri = store_uri(index_dir, store, milvus_uri)
     if embedder is None:
-        backend = backend or config.build_backend_from_env() or _live_backend(index_dir)
+        backend = backend or config.embedding_runtime() or _live_backend(index_dir)
         if backend != "torch":  # the first build on a machine exports the model (~30 s)
             _announce_export(progress, config.model_name(model), quantize=backend == "onnx-int8")
         embedder = build_embedder(model, backend) if backend != "torch" else default_embedder(model)

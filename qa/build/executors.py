@@ -21,6 +21,7 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Protocol
 
 import numpy as np
@@ -139,7 +140,7 @@ class RayExecutor:
         positions = np.fromiter((index_of[int(i)] for i in job.ids), np.int64, total)
         return vectors[positions]
 
-    def _connect(self, ray: Any) -> None:
+    def _connect(self, ray: ModuleType) -> None:
         """ray.init, bounded in time: at a port that answers but is not a Ray head node (the
         dashboard's 8265, say) it would retry for minutes. Its thread is left behind then;
         the build fails and the process ends."""
@@ -182,7 +183,7 @@ class RayExecutor:
                 f"{port}` (and `ray start --address {self.address}` on the other machines), "
                 "or check --ray-address.") from None
 
-    def _run(self, ray: Any, job: EmbedJob, unique: dict[int, int],
+    def _run(self, ray: ModuleType, job: EmbedJob, unique: dict[int, int],
              progress: Progress | None) -> tuple[np.ndarray, dict[str, int]]:
         import ray.data
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import config
 from .files import create, save_npy
+
+if TYPE_CHECKING:  # FAISS loads on first dense use; mypy reads it as untyped
+    import faiss
+
+    from .diskarray import NpyRanges
 
 # Above this many chunks the dense part is approximate: an inverted file (IVF) with 8-bit
 # scalar-quantised vectors, so 1M chunks fit in ~400 MB and a query scans ~8% of them.
@@ -61,13 +66,13 @@ def needs_ivf(n_chunks: int) -> bool:
     return n_chunks > (ANN_THRESHOLD if ANN_THRESHOLD is not None else config.ann_threshold())
 
 
-def is_ivf(layout: Any) -> bool:
+def is_ivf(layout: object) -> bool:
     """Whether a segment with this layout (its manifest entry's "dense") stores a
     `dense.faiss` (IVF) or makes its exact index from `vectors.npy` on load (Flat)."""
     return isinstance(layout, dict) and layout.get("type") == "IVF-SQ8"
 
 
-def train_ivf(vectors: np.ndarray, layout: dict[str, Any]) -> Any:
+def train_ivf(vectors: np.ndarray, layout: dict[str, Any]) -> faiss.Index:
     """A trained, empty IVF-SQ8 index (k-means on a sample of `vectors`: 40 points per list
     is plenty for stable centroids)."""
     import faiss
@@ -89,7 +94,7 @@ def new_trained_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def ivf_index(trained: Any, vectors: np.ndarray, ids: np.ndarray) -> Any:
+def ivf_index(trained: faiss.Index, vectors: np.ndarray, ids: np.ndarray) -> faiss.Index:
     """A copy of the trained, empty `trained` index holding `vectors` with chunk ids."""
     import faiss
 
@@ -126,7 +131,7 @@ class ExactIndex:
     depend on which other rows are scored with it.
     """
 
-    def __init__(self, vectors: Any, ids: np.ndarray) -> None:
+    def __init__(self, vectors: np.ndarray | NpyRanges, ids: np.ndarray) -> None:
         import faiss
 
         if len(vectors.shape) != 2:
@@ -257,7 +262,7 @@ SCAN_MIN_ROWS = 2048
 SLACK = 5e-5
 
 
-def flat_index(vectors: np.ndarray, ids: np.ndarray) -> Any:
+def flat_index(vectors: np.ndarray, ids: np.ndarray) -> faiss.Index:
     """Exact inner-product search over `vectors` with chunk ids."""
     import faiss
 
@@ -269,18 +274,18 @@ def flat_index(vectors: np.ndarray, ids: np.ndarray) -> Any:
     return index
 
 
-def save_dense(folder: Path, vectors: np.ndarray, index: Any | None) -> None:
+def save_dense(folder: Path, vectors: np.ndarray, index: faiss.Index | None) -> None:
     """Write a segment's dense part: its vectors, and its IVF index when it has one."""
     save_npy(folder / VECTORS_FILE, np.ascontiguousarray(vectors, dtype=np.float32))
     if index is not None:
         write_faiss(index, folder / FAISS_FILE)
 
 
-def save_trained(folder: Path, trained: Any) -> None:
+def save_trained(folder: Path, trained: faiss.Index) -> None:
     write_faiss(trained, folder / TRAINED_FILE)
 
 
-def write_faiss(index: Any, path: Path) -> None:
+def write_faiss(index: faiss.Index, path: Path) -> None:
     """A FAISS index into a new file (qa.index.files.create), streamed as FAISS writes it."""
     import faiss
 
@@ -288,13 +293,14 @@ def write_faiss(index: Any, path: Path) -> None:
         faiss.write_index(index, faiss.PyCallbackIOWriter(fh.write))
 
 
-def load_trained(folder: Path) -> Any:
+def load_trained(folder: Path) -> faiss.Index:
     import faiss
 
     return faiss.read_index(str(folder / TRAINED_FILE))
 
 
-def load_dense_index(folder: Path, layout: dict[str, Any], ids: np.ndarray, dim: Any) -> Any:
+def load_dense_index(folder: Path, layout: dict[str, Any], ids: np.ndarray, dim: object
+                     ) -> faiss.Index | ExactIndex:
     """The FAISS index of a segment: `dense.faiss` when it has one, else exact search made
     from `vectors.npy`. Raises on unreadable or mismatched files (callers fall back to BM25
     with the message)."""
@@ -321,7 +327,7 @@ def load_dense_index(folder: Path, layout: dict[str, Any], ids: np.ndarray, dim:
     return index
 
 
-def read_vectors(folder: Path) -> Any:
+def read_vectors(folder: Path) -> NpyRanges:
     """A segment's vectors, read by range (qa.index.diskarray)."""
     from .diskarray import NpyRanges
 
@@ -331,7 +337,8 @@ def read_vectors(folder: Path) -> Any:
     return vectors
 
 
-def search(index: Any, query: np.ndarray, k: int, selector: Any | None,
+def search(index: faiss.Index, query: np.ndarray, k: int,
+           selector: faiss.IDSelector | None,
            coarse: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (scores, chunk ids) of one segment's index for one query (1 x dim float32).
     `coarse`: the IVF lists to scan, already found with a shared quantizer."""
@@ -365,7 +372,7 @@ def search(index: Any, query: np.ndarray, k: int, selector: Any | None,
     return dist[0][keep].astype(np.float64), ids[0][keep]
 
 
-def coarse_lists(index: Any, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def coarse_lists(index: faiss.Index, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distances, list numbers) of the lists an IVF search of `query` scans."""
     import faiss
 
@@ -374,7 +381,7 @@ def coarse_lists(index: Any, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return dist, lists
 
 
-def selector_excluding(ids: np.ndarray) -> Any:
+def selector_excluding(ids: np.ndarray) -> faiss.IDSelector:
     """A FAISS selector of every id but `ids` (deleted chunks)."""
     import faiss
 
@@ -384,7 +391,7 @@ def selector_excluding(ids: np.ndarray) -> Any:
     return sel
 
 
-def selector_of(ids: np.ndarray) -> Any:
+def selector_of(ids: np.ndarray) -> faiss.IDSelector:
     """A FAISS selector of exactly `ids`."""
     import faiss
 

@@ -22,12 +22,16 @@ pymilvus is the optional extra `qa[scale]`: it is imported on first use.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import StoreUnavailableError
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
 from .backend import MILVUS, DateKeys, Ranked, StoreChunks
 
 INSTALL_HINT = "pip install 'qa[scale]'"
@@ -35,7 +39,7 @@ BATCH = 1000  # rows per upsert: ~3 MB of protobuf, well under gRPC's message li
 TEXT_BYTES = 65535  # VARCHAR's largest max_length, in UTF-8 bytes
 ARTICLE_BYTES = 4096
 
-_clients: dict[str, Any] = {}
+_clients: dict[str, MilvusClient] = {}
 _clients_lock = threading.Lock()
 _loaded: set[tuple[str, str]] = set()  # collections this process has made searchable
 
@@ -51,7 +55,7 @@ def collection_name(index_id: str) -> str:
     return f"qa_{index_id}"
 
 
-def _pymilvus() -> Any:
+def _pymilvus() -> ModuleType:
     try:
         import pymilvus
     except ImportError as exc:
@@ -59,10 +63,11 @@ def _pymilvus() -> Any:
             "A Milvus search store needs pymilvus, which is not installed. "
             f"Run `{INSTALL_HINT}`, or keep the index's store local: "
             "`qa index --store local`.") from exc
-    return pymilvus
+    module: ModuleType = pymilvus
+    return module
 
 
-def client_for(uri: str) -> Any:
+def client_for(uri: str) -> MilvusClient:
     """The process's client for `uri` (a milvus-lite file is served once per process)."""
     with _clients_lock:
         client = _clients.get(uri)
@@ -268,7 +273,7 @@ def _date_filter(dates: DateKeys | None) -> str:
     return " and ".join(parts)
 
 
-def _ranked(hits: list[dict[str, Any]], score: Any) -> Ranked:
+def _ranked(hits: list[dict[str, Any]], score: Callable[[float], float]) -> Ranked:
     ids = np.asarray([int(h["id"]) for h in hits], dtype=np.int64)
     scores = np.asarray([float(score(h["distance"])) for h in hits], dtype=np.float64)
     # Best first, ties by lower chunk id (as the local store orders them).

@@ -30,7 +30,8 @@ FILES = ("articles.json", "texts.bin", "text_offsets.npy")
 class TextStore:
     """Article texts in one UTF-8 file, read by byte range on demand."""
 
-    def __init__(self, blob: Any, offsets: np.ndarray, folder: Path | None = None) -> None:
+    def __init__(self, blob: bytes | bytearray | PreadFile, offsets: np.ndarray,
+                 folder: Path | None = None) -> None:
         self._blob = blob
         self._offsets = offsets
         self.folder = folder  # where it was read from (for the message if it is damaged)
@@ -87,6 +88,8 @@ class TextStore:
             raise corrupt(self.folder or Path("."), exc) from exc
 
     def save(self, folder: Path) -> None:
+        # A store is saved as it was made (concat), never after being read from a folder.
+        assert not isinstance(self._blob, PreadFile)
         with create(folder / "texts.bin") as fh:
             fh.write(memoryview(self._blob)[: int(self._offsets[-1])])
         save_npy(folder / "text_offsets.npy", self._offsets)
@@ -96,7 +99,7 @@ class TextStore:
         """Open texts.bin, read by range with pread (see qa.index.diskarray)."""
         offsets = np.load(folder / "text_offsets.npy", allow_pickle=False)
         size = os.stat(folder / "texts.bin").st_size
-        blob: Any = PreadFile(folder / "texts.bin") if size else b""
+        blob: bytes | bytearray | PreadFile = PreadFile(folder / "texts.bin") if size else b""
         if offsets.ndim != 1 or len(offsets) == 0 or int(offsets[-1]) != size \
                 or (len(offsets) > 1 and bool(np.any(np.diff(offsets) < 0))):
             raise ValueError("texts.bin does not match its offsets")

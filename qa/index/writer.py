@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -54,6 +54,9 @@ from .manifest import (
 from .merge import Analyzer, merge_segments
 from .segment import Segment, SegmentData
 from .texts import corrupt
+
+if TYPE_CHECKING:  # FAISS loads on first dense use
+    import faiss
 
 SEGMENTS_PER_TIER = 10
 MAX_DELETED_SHARE = 0.5
@@ -94,7 +97,7 @@ class IndexWriter:
         self._order_seg = np.zeros(0, np.int64)
         self._order_row = np.zeros(0, np.int64)
         self._dense = dict(base.manifest.dense) if base is not None else {}
-        self._trained: Any = None  # the current quantizer, once read or trained
+        self._trained: faiss.Index | None = None  # the current quantizer, once read or trained
         if base is not None:
             files, sums = base.manifest.files, base.manifest.checksums
             stamps = base.stamps
@@ -257,7 +260,7 @@ class IndexWriter:
         return s.n_chunks - (len(s.deleted_ids) if s.deleted_ids is not None else 0)
 
     # --- the dense part ----------------------------------------------------------------------
-    def _trained_index(self) -> Any:
+    def _trained_index(self) -> faiss.Index | None:
         if self._trained is None and dense.is_ivf(self._dense):
             try:
                 self._trained = dense.load_trained(self.index_dir / str(self._dense["trained"]))
@@ -269,7 +272,7 @@ class IndexWriter:
         return sum(self._live_chunks(s) for s in self._segs if s.alive.any()) + extra
 
     def _dense_for(self, vectors: np.ndarray | None, ids: np.ndarray,
-                   total: int) -> tuple[Any, dict[str, Any]]:
+                   total: int) -> tuple[faiss.Index | None, dict[str, Any]]:
         """The FAISS index (None: exact, made on load) and layout of a new segment."""
         if vectors is None:
             return None, {}
@@ -297,8 +300,8 @@ class IndexWriter:
             return dense.ivf_index(self._trained, vectors, ids), dict(self._dense)
         return None, dict(dense.FLAT)
 
-    def _merged_dense(self, ids: list[int], inputs: list[Any], data: SegmentData,
-                      total: int) -> tuple[Any, dict[str, Any]]:
+    def _merged_dense(self, ids: list[int], inputs: list[Segment | SegmentData],
+                      data: SegmentData, total: int) -> tuple[faiss.Index | None, dict[str, Any]]:
         """A merged segment's IVF index reuses the lists of its biggest IVF input with the
         current quantizer (deleted chunks removed, the other inputs' vectors added) rather
         than adding every vector again; otherwise as for a new segment."""

@@ -23,6 +23,7 @@ from .. import config
 from ..dates import FUTURE_SLACK, reference_day
 from ..embed.embedder import Embedder
 from ..errors import IndexMismatchError, ModelUnavailableError, QAError, QueryError
+from .searcher import search_mode
 from ..index import Index, Manifest, check_model, read_manifest
 from ..index.backend import LOCAL, DateKeys, date_keys, date_mask
 from ..text import TOKENIZER, terms
@@ -226,8 +227,7 @@ class Retriever:
              mode: SearchMode = "auto") -> Found:
         """`search`, with the query's vector (`Found.query_vector`: the row `encode` gives
         for the query as searched, None when the search was BM25 only)."""
-        if mode not in MODES:
-            raise QueryError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
+        mode = search_mode(mode)  # a caller may pass any text (the CLI, a JSON body)
         if not query or not query.strip():
             raise QueryError("The question is empty. Type a question, e.g. “Who won the election?”")
         if k < 1:

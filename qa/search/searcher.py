@@ -9,7 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ..types import ANY_DATE, Article, Chunk, DateRange, Hit, IndexStats, Quote, SearchMode
+from ..errors import QueryError
+from ..types import (
+    ANY_DATE, SEARCH_MODES, Article, Chunk, DateRange, Hit, IndexStats, Quote, SearchMode,
+)
 
 
 @runtime_checkable
@@ -55,3 +58,15 @@ if TYPE_CHECKING:  # mypy proves both satisfy it (nothing runs)
 
     def _both(local: Retriever, remote: RemoteRetriever) -> tuple[Searcher, Searcher]:
         return local, remote
+
+
+def search_mode(value: str, allowed: tuple[SearchMode, ...] = SEARCH_MODES) -> SearchMode:
+    """`value` as a search mode, when it is one of `allowed`.
+
+    Raises:
+        QueryError: any other value, with the modes there are.
+    """
+    for mode in allowed:
+        if value == mode:
+            return mode
+    raise QueryError(f"Unknown search mode {value!r}; use one of {', '.join(allowed)}.")

@@ -82,6 +82,14 @@ _QUOTATION_VERBS = """
     urge urged urges urging
 """
 
+#: Verbs that name what someone or something is in the speaker's words: 'called it a
+#: "disgrace"', 'accused him of "swindling"'. A quotation of one or two words they govern is
+#: still a quote.
+NAMING_VERBS = frozenset("""
+    call called calls calling describe described describes describing characterise
+    characterised characterises characterize characterized characterizes accuse accused
+    accuses accusing declare declared declares declaring
+""".split())
 #: Verb forms that report speech with a clause or a quotation.
 CLAUSE_VERBS = frozenset(_CLAUSE_VERBS.split())
 #: Every speech verb form.

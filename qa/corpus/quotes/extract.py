@@ -14,7 +14,8 @@ names is for `qa.corpus.quotes.speakers`. What the cue reports is
 A quotation no cue governs is kept only when it continues the previous one in the same
 paragraph ("…," said X. "…"), or stands on its own lines above its speaker's name (a caption).
 Other quotation marks (titles, scare quotes, names) are narration. A quotation of fewer than
-three words is never a quote on its own.
+three words is never a quote on its own, but for the one a verb of naming governs ('called the
+plan "reckless"').
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from qa.types import Article, Quote, Span
 
-from .cues import CLAUSE_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, UNREAL_MODALS, WH_WORDS
+from .cues import CLAUSE_VERBS, NAMING_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, UNREAL_MODALS, WH_WORDS
 from .names import is_title
 from .scan import Cue, Quotation, Table, link_quotations, scan_cues
 from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers
@@ -44,8 +45,11 @@ _MARKS = re.compile(r'[“”"]')
 _OPENS_AFTER = frozenset("([{—–-/")
 _STARTS_WORD = frozenset("[('‘“…$£€#@¿¡")
 _LONGEST_QUOTATION = 3000
-# A quotation this short is a fragment, never a quote on its own ("costs", "dear friend").
+# A quotation this short is a fragment, never a quote on its own ("costs", "dear friend"),
+# unless a verb of naming governs it in the parse: 'called the plan "reckless"'.
 _MIN_QUOTE_WORDS = 3
+# How near its cue (in words) such a short quotation must stand.
+_SHORT_QUOTE_REACH = 4
 # How far past a subject the cue's own subject is looked for: "X cited Y and said" (conj),
 # "…, adding" (advcl), "went on to say" (xcomp).
 _SUBJECT_STEPS = 3
@@ -186,9 +190,10 @@ class _Emitted:
         self.taken: list[Span] = []  # sorted
         self.last: Quote | None = None
 
-    def add(self, start: int, end: int, speaker: Speaker, cue: str) -> bool:
+    def add(self, start: int, end: int, speaker: Speaker, cue: str, least: int = _MIN_QUOTE_WORDS
+            ) -> bool:
         start, end = _trim(self.text, start, end)
-        if len(self.text[start:end].split()) < _MIN_QUOTE_WORDS:
+        if len(self.text[start:end].split()) < least:
             return False
         k = bisect.bisect_left(self.taken, (start, end))
         if (k > 0 and self.taken[k - 1][1] > start) or (k < len(self.taken)
@@ -430,7 +435,9 @@ def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: _Emitted) -
             continue
         if _names_something(emitted.text[q.start + 1: q.end - 1]):
             continue  # 'announced its "Person of the Year"': a title, no one's words
-        if emitted.add(q.start, q.end, speaker, cue.text):
+        least = 1 if q.distance <= _SHORT_QUOTE_REACH and cue.tok.lower_ in NAMING_VERBS \
+            else _MIN_QUOTE_WORDS
+        if emitted.add(q.start, q.end, speaker, cue.text, least):
             given = True
     return given or bool(clause or cue.quotations)
 

@@ -29,7 +29,7 @@ MAX_WORDS = {PERSON: 5, ORG: 8}
 # How many sentences back "he"/"she" (a person) or "it"/"they" (an organisation) may refer.
 _REACH = {PERSON: 4, ORG: 3}
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
-UNNAMED = frozenset("a an one another some any".split())
+UNNAMED = frozenset("a an one another some any no every each either neither".split())
 # Words that make a different role of the same noun: a deputy governor is not the governor.
 _RANKS = frozenset("deputy vice assistant acting former associate interim co".split())
 _MAIN, _SUBJECT, _OTHER = 2, 1, 0  # how likely a mention is what a later pronoun means
@@ -116,6 +116,7 @@ class Mentions:
         mentions: list[_Mention] = []
         self._counts: dict[str, int] = {}  # how often each name is written out
         ents = [(offset, doc, doc.ents) for offset, doc in parsed.pieces]
+        self._offsets = {id(doc): offset for offset, doc in parsed.pieces}
         places = {e.text.lower() for _, _, es in ents for e in es if e.label_ in PLACES}
         others: list[_Mention] = []  # one-word names labelled a place or a work
         for offset, doc, es in ents:
@@ -134,8 +135,11 @@ class Mentions:
                 if label == PERSON:
                     # "Leading Ada Okafor …", "Freedonia Ada Okafor": a verb or a place the
                     # recogniser ran into is no part of the name
-                    first = next((t.i for t in ent if t.tag_ in ("NNP", "NNPS")
-                                  and t.lower_ not in places), ent.end)
+                    # (only words before the last: a surname the article also gives a
+                    # place, or that the recogniser once labelled one, is still a name)
+                    last = ent.end - 1 if ent[-1].tag_ in ("NNP", "NNPS") else ent.end
+                    first = next((t.i for t in ent[:-1] if t.tag_ in ("NNP", "NNPS")
+                                  and t.lower_ not in places), last)
                     ent = doc[first: ent.end]
                     if not len(ent):
                         continue
@@ -272,7 +276,9 @@ class Mentions:
                 for child in noun.children:
                     if child.dep_ in ("appos", "compound") and child.i > noun.i:
                         for t in child.subtree if child.dep_ == "appos" else (child,):
-                            ent = self._entity_at(t) if t.ent_type_ == kind else None
+                            # (a name inside quoted words is what was said, not who said it)
+                            ent = self._entity_at(t) if t.ent_type_ == kind and not \
+                                self.quoted.inside(self._offsets[id(t.doc)] + t.idx) else None
                             if ent is not None:
                                 return Speaker(self.full(ent[1], kind), kind)
         return None

@@ -471,9 +471,14 @@ def person_names(text: str) -> list[str]:
 
 
 def speaker_matches(query: str, speaker: str) -> bool:
-    """Case-insensitive match by full name, or by any single part ("Kritenbrink", "Lijian")."""
+    """Case-insensitive match by full name, by any single part ("Kritenbrink", "Lijian"), or
+    by first and last name past a middle one."""
     q = query.strip().lower()
     s = speaker.lower()
     if not q:
         return False
-    return q == s or q in s.split() or s in q.split() or (len(q) > 3 and q in s)
+    qw, sw = q.split(), s.split()
+    # "Ada Okafor" is "Ada B. Okafor": a name of two words or more whose words are all the
+    # other's, first and last alike
+    return q == s or q in sw or s in qw or (len(q) > 3 and q in s) or (
+        min(len(qw), len(sw)) >= 2 and qw[0] == sw[0] and qw[-1] == sw[-1])
