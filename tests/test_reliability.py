@@ -384,7 +384,7 @@ def _hung(signum, frame):
 CLI_DAMAGES = [
     "truncated manifest", "edited manifest (data points outside)", "other format version",
     "edited manifest (segment points outside)",
-    "other tokenizer", "truncated chunk_ids.npy", "truncated texts.bin", "truncated bm25_tf.npy",
+    "other tokenizer", "truncated chunk_ids.npy", "truncated texts.bin", "truncated bm25_pair.npy",
     "truncated articles.json", "truncated df.npy",
     "chunks from another build", "data folder deleted", "generation folder deleted",
     "deeply nested manifest",
@@ -664,7 +664,7 @@ class _Payload:
         return (open, (self.marker, "w"))
 
 
-@pytest.mark.parametrize("name", ["text_offsets.npy", "chunk_ids.npy", "bm25_tf.npy",
+@pytest.mark.parametrize("name", ["text_offsets.npy", "chunk_ids.npy", "bm25_pair.npy",
                                   "bm25_docs.npy", "df.npy", "order.npy", "vectors.npy"])
 def test_a_planted_pickle_in_the_index_is_refused_not_run(name, seed_index, seed_corpus, tmp_path):
     marker = tmp_path / "PWNED"

@@ -130,7 +130,7 @@ def test_an_update_reads_nothing_big_of_the_segments_it_keeps(seed_corpus, tmp_p
     sorted(seed_corpus.glob("2021*.md"))[0].unlink()  # a deletion reads that article's chunks
     build_index(seed_corpus, index, embedder=HashEmbedder())
     touched = set(opened) - {""}
-    assert not touched & {"vectors.npy", "bm25_docs.npy", "bm25_tf.npy", "quote_spans.npy"}, touched
+    assert not touched & {"vectors.npy", "bm25_docs.npy", "bm25_pair.npy", "quote_spans.npy"}, touched
 
 
 def test_size_tiered_merges_keep_the_segment_count_small_and_the_answers(seed_corpus, tmp_path,

@@ -58,7 +58,7 @@ def test_damaged_manifest(seed_index, damage):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
 
-@pytest.mark.parametrize("name", ["chunk_ids.npy", "sent_spans.npy", "bm25_tf.npy", "bm25_docs.npy",
+@pytest.mark.parametrize("name", ["chunk_ids.npy", "sent_spans.npy", "bm25_pair.npy", "bm25_docs.npy",
                                   "bm25_indptr.npy", "bm25_terms.json", "texts.bin", "articles.json"])
 def test_truncated_data_file(seed_index, name):
     f = _data(seed_index) / name
@@ -158,19 +158,20 @@ def test_bm25_postings_pointing_past_the_chunks_are_a_clear_error_when_searched(
         r.search("China Russia NATO", k=3, mode="bm25")
 
 
-def test_the_files_of_a_version_4_index(seed_index):
-    """The layout of format version 4, file by file: a change of it bumps FORMAT_VERSION."""
+def test_the_files_of_a_version_5_index(seed_index):
+    """The layout of format version 5, file by file: a change of it bumps FORMAT_VERSION."""
     from qa.index import FORMAT_VERSION
 
     m = read_manifest(seed_index)
-    assert FORMAT_VERSION == m["format_version"] == 4
+    assert FORMAT_VERSION == m["format_version"] == 5
     seg, gen = m["segments"][0]["name"], m["data"]
     tree = {p.relative_to(seed_index).as_posix() for p in seed_index.rglob("*")}
     segment_files = {
         ".qa-generation", "articles.json", "texts.bin", "text_offsets.npy",
         "chunk_ids.npy", "chunk_article.npy", "chunk_ordinal.npy", "chunk_start.npy",
         "chunk_end.npy", "sent_spans.npy", "sent_ptr.npy",
-        "bm25_terms.json", "bm25_indptr.npy", "bm25_docs.npy", "bm25_tf.npy", "bm25_doclen.npy",
+        "bm25_terms.json", "bm25_indptr.npy", "bm25_docs.npy", "bm25_pair.npy", "bm25_pairs.npy",
+        "bm25_doclen.npy",
         "vectors.npy",
         "quote_article.npy", "quote_spans.npy", "quote_speaker.npy", "quote_cue.npy",
         "quote_names.json",

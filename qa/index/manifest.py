@@ -31,7 +31,8 @@ from .files import regular_file, sha256_of, write_json_atomic
 
 # A change of the layout bumps this; an index of another version must be rebuilt.
 # 4: a phrases part in every segment (entities, noun phrases, sentence roles).
-FORMAT_VERSION = 4
+# 5: BM25 postings hold (term frequency, chunk length) pair codes instead of frequencies.
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 MANIFEST_TMP = re.compile(r"\.manifest\.json\.[0-9a-f]{8}\.tmp")
 
