@@ -235,3 +235,21 @@ def test_damaged_postings_are_refused_before_they_are_summed(tmp_path):
     bad_code.pair[0] = len(postings.pairs)
     with pytest.raises(ValueError, match="past their table"):
         Scorer(stats, [bad_code]).scores([postings.terms[0]])
+
+
+def test_top_candidates_hold_every_row_that_can_make_the_cut():
+    """The rows `top_candidates` keeps include every row at or above the depth-th best score
+    (ties too) among positive rows in the mask, whatever the scores' spread."""
+    from qa.index.bm25 import top_candidates
+
+    rng = np.random.default_rng(5)
+    for n, positive, depth in ((100_000, 0.4, 100), (100_000, 0.001, 100), (500, 0.9, 40)):
+        scores = np.where(rng.random(n) < positive, rng.integers(1, 50, n) / 7, 0.0)
+        for mask in (None, rng.random(n) < 0.5):
+            kept = top_candidates(scores, depth, mask)
+            eligible = np.flatnonzero((scores > 0) & (True if mask is None else mask))
+            best = np.sort(scores[eligible])[::-1]
+            kth = best[min(depth, len(best)) - 1]
+            must = eligible[scores[eligible] >= kth]
+            assert set(must.tolist()) <= set(kept.tolist())
+            assert set(kept.tolist()) <= set(eligible.tolist())

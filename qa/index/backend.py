@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .bm25 import top_candidates
+
 if TYPE_CHECKING:
     from .index import Index
 
@@ -156,10 +158,7 @@ class LocalBackend:
         """BM25Okapi over the live chunks, equal to rank-bm25's (ties: lower chunk id)."""
         ix = self._index
         scores = ix.bm25_scores(terms)
-        candidates = np.flatnonzero(scores > 0)
-        mask = date_mask(ix, dates)
-        if mask is not None:
-            candidates = candidates[mask[candidates]]
+        candidates = top_candidates(scores, depth, date_mask(ix, dates))
         ids = ix.chunk_ids
         if len(candidates) > depth:
             values = scores[candidates]

@@ -398,18 +398,35 @@ class Scorer:
             pair = np.empty(n, postings.pair.dtype)
             postings.read_term(col, docs, pair)
             # A damaged file must not send the product outside the scores: rows are checked
-            # against the segment (negative ones show as huge unsigned), codes by `take`.
+            # against the segment (negative ones show as huge unsigned), codes against the table.
             if n and int(docs.view(np.uint32).max()) >= postings.n_docs:
                 raise ValueError(f"BM25 postings of {postings.terms[col]!r} point outside "
                                  "their segment")
-            try:
-                table.take(pair, out=weights[lo : lo + n])
-            except IndexError as exc:
+            if n and int(pair.max()) >= len(table):
                 raise ValueError(f"BM25 pair codes of {postings.terms[col]!r} point past "
-                                 "their table") from exc
+                                 "their table")
+            table.take(pair, out=weights[lo : lo + n], mode="clip")  # checked: unbuffered
             if self._bases[s]:
                 docs += np.int32(self._bases[s])
         matrix = sparse.csc_matrix(
             (weights, rows.astype(index_dtype, copy=False), indptr.astype(index_dtype)),
             shape=(self.n_rows, len(columns)))
         return np.asarray(matrix @ np.asarray(factors, dtype=np.float64))
+
+
+def top_candidates(scores: np.ndarray, depth: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """Rows with a positive score (and in `mask`, if given) that may be among the `depth`
+    best: every row scoring at least the depth-th best, ties included, in row order.
+
+    At 1M chunks a common query word gives hundreds of thousands of positive scores, and
+    selecting among all of them was most of a lexical search. So a threshold comes first
+    from every 16th row: the depth-th best score among those is at most the depth-th best
+    of all, so no row that can make the cut scores below it."""
+    if mask is not None:
+        scores = np.where(mask, scores, 0.0)
+    sample = scores[::16]
+    sample = sample[sample > 0]
+    if len(sample) >= depth:
+        threshold = np.partition(sample, len(sample) - depth)[len(sample) - depth]
+        return np.flatnonzero(scores >= threshold)
+    return np.flatnonzero(scores > 0)
