@@ -69,7 +69,7 @@ def main() -> None:
     from qa import config
     from qa.embed.calibrate import build_embedder
     from qa.embed.exports import cached_export, cached_openvino_int8
-    from qa.embed.onnx import OpenVinoEmbedder
+    from qa.embed.openvino import OpenVinoEmbedder
 
     machine = calibrate.cpu()
     here = machine.describe()
