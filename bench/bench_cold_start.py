@@ -36,7 +36,8 @@ def seed_index(code: str | None) -> Path:
     if not (index / "manifest.json").exists():
         subprocess.run([sys.executable, "-m", "qa.cli", "index", "--corpus",
                         str(common.ROOT / "corpus"), "--index", str(index)],
-                       check=True, capture_output=True, env=common.code_env(code), timeout=1800)
+                       check=True, capture_output=True, env=common.code_env(code), timeout=1800,
+                       cwd=common.WORK)  # not a checkout: `-m` puts the cwd first on sys.path
     return index
 
 
@@ -66,7 +67,7 @@ def importtime(code: str | None, index: Path, top: int = 8) -> list[tuple[str, f
     """The top-level packages a cold `qa ask` imports, by cumulative import time (s)."""
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "qa.cli", "ask", QUESTION,
                            "--index", str(index)], env=common.code_env(code),
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, cwd=common.WORK)
     totals: dict[str, float] = {}
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
