@@ -172,7 +172,9 @@ class Postings:
     def save(self, folder: Path) -> None:
         write_new_text(folder / POSTINGS_FILES[0], json.dumps(self.terms, ensure_ascii=False))
         arrays = (self.indptr, self.docs, self.pair, self.pairs, self.doclen)
-        dtypes = (np.int64, np.int32, _code_dtype(len(self.pairs)), np.int32, np.int32)
+        dtypes: tuple[np.dtype[Any], ...] = (np.dtype(np.int64), np.dtype(np.int32),
+                                             _code_dtype(len(self.pairs)), np.dtype(np.int32),
+                                             np.dtype(np.int32))
         for name, arr, dtype in zip(POSTINGS_FILES[1:], arrays, dtypes):
             save_npy(folder / name, np.ascontiguousarray(np.asarray(arr), dtype=dtype))
 
@@ -208,7 +210,7 @@ class Postings:
         return cls(terms, indptr, docs, pair, pairs, doclen, {w: i for i, w in enumerate(terms)})
 
 
-def _code_dtype(n_pairs: int) -> np.dtype:
+def _code_dtype(n_pairs: int) -> np.dtype[Any]:
     return np.dtype(np.uint16 if n_pairs <= 1 << 16 else np.uint32)
 
 
