@@ -114,7 +114,7 @@ def machine_key(model: str) -> str:
             versions[lib] = importlib.metadata.version(lib)
         except importlib.metadata.PackageNotFoundError:
             versions[lib] = None
-    from .onnx import OV_INT8_RECIPE
+    from .openvino import OV_INT8_RECIPE
 
     raw = json.dumps([CACHE_VERSION, model, here.model, here.flags, os.cpu_count(), versions,
                       OV_INT8_RECIPE, candidates()])
