@@ -158,7 +158,8 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer  # ~6 s; this script needs it anyway
 
     from qa.config import resolve_model_path
-    from qa.embed.onnx import OnnxEmbedder, export_onnx
+    from qa.embed.onnx import OnnxEmbedder
+    from qa.embed.onnx_export import export_onnx
 
     work = Path(tempfile.mkdtemp(prefix="qa-bench-embed-"))
     try:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -81,6 +82,8 @@ def measure(index: Path, asks: list[str], label: str, vectors: str) -> dict:
     ask: list[float] = []
     ask_error = None
     try:
+        if os.environ.get("QA_BENCH_NO_ASK"):
+            raise ImportError("not measured (--no-ask)")
         from qa.answer import Assistant
 
         assistant = Assistant(retriever)
@@ -189,7 +192,6 @@ def _cpu() -> str:
 def child(spec: str, n_queries: int) -> dict:
     """One index (`synth:<chunks>`, `segmented:<chunks>:<k>`, `merged:<chunks>:<k>` or
     `scifact`), measured in this process."""
-    import os
 
     if spec == "scifact":
         return measure(SCIFACT_INDEX, scifact_questions(n_queries), "SciFact", "real")
@@ -197,6 +199,8 @@ def child(spec: str, n_queries: int) -> dict:
     size = int(size_text)
     label = common.size_label(size)
     code = os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] or None
+    if code and Path(code).resolve() == common.ROOT.resolve():
+        code = None  # this checkout, named on PYTHONPATH (another one may be installed)
     # Built (or reused) in a grandchild so the build's memory does not count here.
     if kind == "synth":
         common.run_json([__file__, "--build", str(size)], code=code)
@@ -326,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
                              "a flat float32 FAISS index (the exact search before ExactIndex), "
                              "same code and index otherwise")
     parser.add_argument("--no-write", action="store_true", help="print; leave the doc alone")
+    parser.add_argument("--no-ask", action="store_true",
+                        help="time searches only, not Assistant.ask (children inherit it)")
     parser.add_argument("--section", default=SECTION,
                         help=f"the docs/benchmarks.md section to write (default {SECTION!r})")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -356,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(row))
         return 0
 
+    if args.no_ask:
+        os.environ["QA_BENCH_NO_ASK"] = "1"
     specs = [f"synth:{n}" for n in common.parse_sizes(args.sizes)] if args.sizes else []
     if not args.no_scifact and (SCIFACT_INDEX / "manifest.json").exists():
         specs.append("scifact")

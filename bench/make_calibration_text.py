@@ -3,7 +3,7 @@
     .venv/bin/python bench/make_calibration_text.py [--n 64]
 
 The "openvino-int8" backend quantises activations to int8 after NNCF has watched the fp32
-model on a sample of real text (`qa.embed.onnx.quantize_openvino_int8`), and the backend
+model on a sample of real text (`qa.embed.openvino.quantize_openvino_int8`), and the backend
 calibration (`qa.embed.calibrate`) times each backend on texts of the shape a build embeds. Both
 use this file: `--n` chunks of the Wikinews corpus in shared/news (CC BY 2.5; each record keeps
 its article's url and title), cut by the build's own chunker and given the title as the build

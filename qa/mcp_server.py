@@ -45,6 +45,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .types import JSONObject
 from .version import __version__
 from .errors import QAError
 from .serve import MAX_K, Library, allowed_hosts, refusal
@@ -480,7 +481,7 @@ def _span(article: "Article", start: int | None, end: int | None) -> ArticleSpan
                        text=article.text[lo:hi], truncated=truncated)
 
 
-def _listing(library: Library) -> list[dict[str, Any]]:
+def _listing(library: Library) -> list[JSONObject]:
     retriever, _ = library.current()
     return retriever.article_records(MAX_LISTED_ARTICLES)
 

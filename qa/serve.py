@@ -51,7 +51,7 @@ from .dates import read_range
 from .types import ANY_DATE, DateRange
 from .errors import IndexChangedError, IndexMissingError, QAError, QueryError
 from .search.searcher import search_mode
-from .types import SearchMode
+from .types import JSONObject, SearchMode
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI, Request
@@ -348,6 +348,8 @@ def _guard(app: "FastAPI", hosts: list[str] | None, token: str | None) -> None:
     """Refuse what `refusal` refuses, before routing, so unknown paths are covered too; the
     replies are the API's own JSON errors (starlette's TrustedHostMiddleware answers in
     plain text)."""
+    from starlette.requests import Request  # FastAPI reads the hooks' annotations at run time
+    from starlette.responses import Response
 
     @app.middleware("http")
     async def _refuse(request: Request,
@@ -381,6 +383,7 @@ def _reply_errors(app: "FastAPI") -> None:
     """Every failure as `{"error": message}`, never a traceback."""
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
+    from starlette.requests import Request  # FastAPI reads the hooks' annotations at run time
 
     @app.exception_handler(QAError)
     def _qa_error(request: Request, error: QAError) -> "JSONResponse":
@@ -447,14 +450,14 @@ def _add_routes(app: "FastAPI", library: Library) -> None:
     class AskBody(BaseModel):
         model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
         question: str
-        history: list[str | dict[str, Any]] = Field(
+        history: list[str | JSONObject] = Field(
             default_factory=list, description="the earlier turns, oldest first: questions, "
                                               "or earlier answers as /ask returned them")
         since: str | None = Field(None, description=f"only articles from this date on: {DATES}")
         until: str | None = Field(None, description=f"only articles up to this date: {DATES}")
         mode: str = Field("auto", description="auto, hybrid or bm25")
 
-    errors: dict[int | str, dict[str, Any]] = {
+    errors: dict[int | str, JSONObject] = {
         400: {"model": ErrorReply, "description": "a bad query or an unknown parameter"},
         503: {"model": ErrorReply, "description": "no usable index (yet)"}}
     since_q = Query(None, description=f"only articles published on or after this date: {DATES}")
@@ -506,7 +509,7 @@ def _add_routes(app: "FastAPI", library: Library) -> None:
             "dense_ready": retriever.dense_ready, "latest_date": retriever.latest_date,
         })
 
-    not_found: dict[int | str, dict[str, Any]] = {
+    not_found: dict[int | str, JSONObject] = {
         404: {"model": ErrorReply, "description": "no such article"}}
 
     @app.get("/article/{article_id:path}", response_model=Article,

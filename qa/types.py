@@ -8,7 +8,7 @@ stored text (`Article.text`): `article.text[start:end] == text` always holds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeAlias
 
 Span = tuple[int, int]
 
@@ -169,6 +169,10 @@ class AnswerPhrase:
     n: int  # the citation it lies in
     label: str  # what kind of phrase it is: an entity label, "NP", or "REASON"
 
+
+#: A decoded JSON object (a manifest, a server's reply, a JSON line, a record on disk): where
+#: untyped data enters qa, read field by field into the types of this module.
+JSONObject: TypeAlias = dict[str, Any]
 
 #: How a search ranked: both lists fused, the vectors alone, or BM25 alone.
 Mode = Literal["hybrid", "dense", "bm25"]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 from rank_bm25 import BM25Okapi
 
-from qa.index.bm25 import (CorpusStats, Postings, add_into, idf_of, length_norms, term_counts,
-                           term_weights)
+from qa.index.bm25 import CorpusStats, Postings, Scorer, term_counts
 from qa.text import terms as tokenize
 
 from conftest import SEED_CORPUS, SHARED, HashEmbedder
@@ -44,20 +44,10 @@ def _postings(docs: list[list[str]]) -> Postings:
 
 def _scores(parts: list[tuple[Postings, np.ndarray | None]], stats: CorpusStats,
             tokens: list[str]) -> np.ndarray:
-    """Scores of every document, segment after segment, as an Index computes them."""
-    from collections import Counter
-
-    idf = dict(zip(stats.terms, idf_of(stats.n_docs, stats.df, stats.average_idf).tolist()))
-    out = []
-    for postings, live in parts:
-        norms = length_norms(postings.doclen, stats.avgdl)
-        seg = np.zeros(postings.n_docs)
-        for word, times in Counter(tokens).items():
-            found = term_weights(postings, norms, word, idf[word], times) if word in idf else None
-            if found is not None:
-                add_into(seg, *found)
-        out.append(seg if live is None else seg[live])
-    return np.concatenate(out)
+    """Scores of every live document, segment after segment, as an Index computes them."""
+    scores = Scorer(stats, [p for p, _ in parts]).scores(tokens)
+    live = [np.ones(p.n_docs, bool) if lv is None else lv for p, lv in parts]
+    return scores[np.concatenate(live)] if live else scores
 
 
 QUERIES = [
@@ -184,3 +174,82 @@ def test_bm25_terms_are_stemmed_lowercased_and_without_stopwords():
 
     assert terms("What were the SANCTIONS on Russia's banks?") == ["sanction", "russia", "bank"]
     assert terms("the of and") == []
+
+
+def _saved_and_loaded(postings: Postings, folder: Path) -> Postings:
+    folder.mkdir()
+    postings.save(folder)
+    return Postings.load(folder, postings.n_docs)
+
+
+def test_postings_keep_every_count_through_their_pair_codes(tmp_path):
+    """What merges read back (`counts`) is what was counted, through a save and a load."""
+    docs = [tokenize(d) for d in _real_docs()]
+    vocab: dict[str, int] = {}
+    counts = term_counts(docs, vocab)
+    words = sorted(vocab, key=vocab.__getitem__)
+    loaded = _saved_and_loaded(Postings.from_counts(counts, words), tmp_path / "seg")
+    assert loaded.pair.dtype == np.uint16
+    assert (loaded.counts() != counts[:, [vocab[w] for w in loaded.terms]]).nnz == 0
+
+
+def test_more_pairs_than_small_codes_name_take_wide_codes(tmp_path):
+    """A segment with more than 65,536 distinct (tf, length) pairs stores uint32 codes and
+    scores as BM25Okapi's formula says."""
+    n = 70_000
+    i = np.arange(n)
+    tf = 1 + i % 256  # term "a" this often, in a chunk this much longer: every pair distinct
+    extra = i // 256
+    counts = sparse.csr_matrix(
+        (np.stack([tf, extra], 1).ravel(), np.tile([0, 1], n), np.arange(0, 2 * n + 1, 2)),
+        shape=(n, 2))
+    counts.eliminate_zeros()
+    loaded = _saved_and_loaded(Postings.from_counts(counts, ["a", "b"]), tmp_path / "seg")
+    assert loaded.pair.dtype == np.uint32 and len(loaded.pairs) > 1 << 16
+    assert (loaded.counts() != counts).nnz == 0
+    stats = CorpusStats.of([(loaded, None)])
+    dl = tf + extra
+    idf = np.log(n - n + 0.5) - np.log(n + 0.5)  # "a" is everywhere: floored
+    avg_idf = (idf + np.log(n - np.count_nonzero(extra) + 0.5)
+               - np.log(np.count_nonzero(extra) + 0.5)) / 2
+    expected = 0.25 * avg_idf * (tf * 2.5 / (tf + 1.5 * (0.25 + 0.75 * dl / dl.mean())))
+    np.testing.assert_allclose(_scores([(loaded, None)], stats, ["a"]), expected, rtol=1e-9)
+
+
+def test_damaged_postings_are_refused_before_they_are_summed(tmp_path):
+    """A chunk row past the segment, or a pair code past the table, raises ValueError (the
+    index turns it into IndexCorruptError); nothing is written outside the scores."""
+    docs = [["a1", "b1"], ["b1", "c1"], ["c1", "d1"]]
+    postings = _postings(docs)
+    stats = CorpusStats.of([(postings, None)])
+    bad_row = Postings(postings.terms, postings.indptr, postings.docs.copy(), postings.pair,
+                       postings.pairs, postings.doclen, postings.column)
+    bad_row.docs[-1] = 7
+    with pytest.raises(ValueError, match="outside"):
+        Scorer(stats, [bad_row]).scores(["d1"])
+    bad_row.docs[-1] = -1
+    with pytest.raises(ValueError, match="outside"):
+        Scorer(stats, [bad_row]).scores(["d1"])
+    bad_code = Postings(postings.terms, postings.indptr, postings.docs, postings.pair.copy(),
+                        postings.pairs, postings.doclen, postings.column)
+    bad_code.pair[0] = len(postings.pairs)
+    with pytest.raises(ValueError, match="past their table"):
+        Scorer(stats, [bad_code]).scores([postings.terms[0]])
+
+
+def test_top_candidates_hold_every_row_that_can_make_the_cut():
+    """The rows `top_candidates` keeps include every row at or above the depth-th best score
+    (ties too) among positive rows in the mask, whatever the scores' spread."""
+    from qa.index.bm25 import top_candidates
+
+    rng = np.random.default_rng(5)
+    for n, positive, depth in ((100_000, 0.4, 100), (100_000, 0.001, 100), (500, 0.9, 40)):
+        scores = np.where(rng.random(n) < positive, rng.integers(1, 50, n) / 7, 0.0)
+        for mask in (None, rng.random(n) < 0.5):
+            kept = top_candidates(scores, depth, mask)
+            eligible = np.flatnonzero((scores > 0) & (True if mask is None else mask))
+            best = np.sort(scores[eligible])[::-1]
+            kth = best[min(depth, len(best)) - 1]
+            must = eligible[scores[eligible] >= kth]
+            assert set(must.tolist()) <= set(kept.tolist())
+            assert set(kept.tolist()) <= set(eligible.tolist())

@@ -62,3 +62,25 @@ def test_a_hybrid_question_never_imports_torch(real_seed_index):
         """
     )
     assert loaded == set()
+
+
+def test_the_question_parse_loads_spacy_without_its_command_line_or_torch():
+    """spaCy's own import of `spacy.cli` (typer, requests, httpx, jinja2, weasel: a third of
+    its import time) and thinc's of torch are skipped; `spacy.info` and `import spacy.cli`
+    still work afterwards, and a load started in the background is the one the parse uses."""
+    probe = textwrap.dedent(
+        """
+        import sys
+        from qa.corpus import nlp
+        nlp.load_in_background()
+        doc = nlp.parse_question("Which company did Ada Lovelace found in London?")
+        assert [e.label_ for e in doc.ents] and nlp.load_pipeline() is nlp.load_pipeline()
+        print(",".join(m for m in ("torch", "typer", "requests", "httpx", "jinja2", "weasel",
+                                   "spacy.cli") if m in sys.modules))
+        import spacy, spacy.cli
+        assert spacy.cli.__file__ and callable(spacy.info)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", out.stdout

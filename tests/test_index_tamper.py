@@ -135,17 +135,30 @@ def test_a_damaged_npy_header_is_a_clear_error(seed_corpus, make_index, capsys, 
 
 
 @pytest.mark.parametrize("keep_mtime", [False, True], ids=["rewritten", "bit-rot"])
-def test_damaged_bm25_frequencies_are_an_error_not_a_warning(seed_corpus, make_index, capsys,
+def test_damaged_bm25_pair_codes_are_an_error_not_a_warning(seed_corpus, make_index, capsys,
                                                             keep_mtime):
-    """Frequencies set to zero and negative: a numpy RuntimeWarning and exit 0 before."""
+    """Pair codes past their table (frequencies set to zero and negative gave a numpy
+    RuntimeWarning and exit 0 before codes replaced them)."""
     index = make_index(seed_corpus)
-    path = part_path(index, "bm25.tf")
-    tf = np.load(path)
-    offset = os.path.getsize(path) - tf.nbytes
-    bad = np.where(np.arange(len(tf)) % 2 == 0, 0, -3).astype(np.int32)
+    path = part_path(index, "bm25.codes")
+    codes = np.load(path)
+    offset = os.path.getsize(path) - codes.nbytes
+    bad = np.full(len(codes), np.iinfo(codes.dtype).max, codes.dtype)
     damage(path, offset, bad.tobytes(), keep_mtime=keep_mtime)
     code, _, err = cli(capsys, "search", "Katrina Yu", "--mode", "bm25", "--index", str(index))
     assert code == 2 and "Warning" not in err and "qa index" in err, err
+
+
+@pytest.mark.parametrize("keep_mtime", [False, True], ids=["rewritten", "bit-rot"])
+def test_damaged_bm25_pairs_are_refused_at_open(seed_corpus, make_index, capsys, keep_mtime):
+    """A pair table with a zero frequency cannot be any posting's: the index is damaged."""
+    index = make_index(seed_corpus)
+    path = part_path(index, "bm25.pairs")
+    pairs = np.load(path)
+    damage(path, os.path.getsize(path) - pairs.nbytes, np.zeros(2, np.int32).tobytes(),
+           keep_mtime=keep_mtime)
+    code, _, err = cli(capsys, "search", "Katrina Yu", "--mode", "bm25", "--index", str(index))
+    assert code == 2 and "unexpected" not in err and "qa index" in err, err
 
 
 def test_damaged_vectors_are_not_answered_from_silently(seed_corpus, make_index):

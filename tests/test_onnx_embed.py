@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from qa.errors import ModelUnavailableError
-from qa.embed.onnx import CONFIG_FILE, OnnxEmbedder, export_onnx
+from qa.embed.onnx import CONFIG_FILE, OnnxEmbedder
+from qa.embed.onnx_export import export_onnx
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,8 @@ from qa.embed.embedder import backend_of
 from qa.embed.exports import cached_export as _cached_export
 from qa.index.query_model import query_model_dir
 from qa.errors import ModelUnavailableError
-from qa.embed.onnx import OnnxEmbedder, OpenVinoEmbedder
+from qa.embed.onnx import OnnxEmbedder
+from qa.embed.openvino import OpenVinoEmbedder
 from qa.index import Index, manifest_path, read_manifest
 
 MODEL = "all-MiniLM-L6-v2"
@@ -207,7 +208,7 @@ def test_openvino_and_nncf_write_no_telemetry_id_into_home(tmp_path) -> None:
         pytest.skip("nncf is not installed")
     home = tmp_path / "home"
     home.mkdir()
-    code = ("import qa.embed.onnx, nncf, openvino\n"
+    code = ("import qa.embed.openvino, nncf, openvino\n"
             "from openvino.tools import ovc\n"
             "print('imported')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

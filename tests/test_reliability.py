@@ -393,7 +393,7 @@ def _hung(signum, frame):
 CLI_DAMAGES = [
     "truncated manifest", "edited manifest (data points outside)", "other format version",
     "edited manifest (segment points outside)",
-    "other tokenizer", "truncated chunks.ids", "truncated texts.texts", "truncated bm25.tf",
+    "other tokenizer", "truncated chunks.ids", "truncated texts.texts", "truncated bm25.codes",
     "truncated texts.records", "truncated statistics.df",
     "chunks from another build", "data folder deleted", "generation folder deleted",
     "deeply nested manifest",
@@ -673,7 +673,7 @@ class _Payload:
         return (open, (self.marker, "w"))
 
 
-@pytest.mark.parametrize("part", ["texts.offsets", "chunks.ids", "bm25.tf", "bm25.docs",
+@pytest.mark.parametrize("part", ["texts.offsets", "chunks.ids", "bm25.codes", "bm25.docs",
                                   "statistics.df", "order.rows", "dense.vectors"])
 def test_a_planted_pickle_in_the_index_is_refused_not_run(part, seed_index, seed_corpus, tmp_path):
     marker = tmp_path / "PWNED"

@@ -129,7 +129,7 @@ def test_an_update_reads_nothing_big_of_the_segments_it_keeps(seed_corpus, tmp_p
     sorted(seed_corpus.glob("2021*.md"))[0].unlink()  # a deletion reads that article's chunks
     build_index(seed_corpus, index, embedder=HashEmbedder())
     touched = set(opened) - {""}
-    big = {file_name(h) for h in ("dense.vectors", "bm25.docs", "bm25.tf", "quotes.spans")}
+    big = {file_name(h) for h in ("dense.vectors", "bm25.docs", "bm25.codes", "quotes.spans")}
     assert not touched & big, touched
 
 

@@ -62,8 +62,9 @@ def test_damaged_manifest(seed_index, damage):
         Retriever.open(seed_index, embedder=HashEmbedder())
 
 
-@pytest.mark.parametrize("part", ["chunks.ids", "chunks.sent_spans", "bm25.tf", "bm25.docs",
-                                  "bm25.indptr", "bm25.terms", "texts.texts", "texts.records"])
+@pytest.mark.parametrize("part", ["chunks.ids", "chunks.sent_spans", "bm25.codes", "bm25.pairs",
+                                  "bm25.docs", "bm25.indptr", "bm25.terms", "texts.texts",
+                                  "texts.records"])
 def test_truncated_data_file(seed_index, part):
     f = part_path(seed_index, part)
     f.write_bytes(f.read_bytes()[: max(1, f.stat().st_size // 2)])
@@ -161,21 +162,22 @@ def test_bm25_postings_pointing_past_the_chunks_are_a_clear_error_when_searched(
         r.search("China Russia NATO", k=3, mode="bm25")
 
 
-def test_the_files_of_a_version_5_index(seed_index):
-    """The layout of format version 5, file by file: a change of it bumps FORMAT_VERSION.
+def test_the_files_of_a_version_6_index(seed_index):
+    """The layout of format version 6, file by file: a change of it bumps FORMAT_VERSION.
     The one test that writes the index's file names out: it pins them, so it cannot take
     them from qa.index."""
     from qa.index import FORMAT_VERSION
 
     m = read_manifest(seed_index)
-    assert FORMAT_VERSION == m.format_version == 5
+    assert FORMAT_VERSION == m.format_version == 6
     seg, gen = m.segments[0].name, m.data
     tree = {p.relative_to(seed_index).as_posix() for p in seed_index.rglob("*")}
     segment_files = {
         ".qa-generation", "articles.json", "texts.bin", "text_offsets.npy",
         "chunk_ids.npy", "chunk_article.npy", "chunk_ordinal.npy", "chunk_start.npy",
         "chunk_end.npy", "sent_spans.npy", "sent_ptr.npy",
-        "bm25_terms.json", "bm25_indptr.npy", "bm25_docs.npy", "bm25_tf.npy", "bm25_doclen.npy",
+        "bm25_terms.json", "bm25_indptr.npy", "bm25_docs.npy", "bm25_pair.npy", "bm25_pairs.npy",
+        "bm25_doclen.npy",
         "vectors.npy",
         "quote_article.npy", "quote_spans.npy", "quote_speaker.npy", "quote_cue.npy",
         "quote_names.json",

@@ -19,10 +19,10 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
 
 import numpy as np
 
+from ..types import JSONObject
 from .candidates import Candidate
 from .features import FEATURES
 
@@ -47,13 +47,13 @@ class Logistic:
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any], names: tuple[str, ...]) -> "Logistic":
+    def from_json(cls, doc: JSONObject, names: tuple[str, ...]) -> "Logistic":
         if list(doc["features"]) != list(names):
             raise ValueError("the model was fitted on other features")
         return cls(np.asarray(doc["weights"], float), float(doc["bias"]),
                    np.asarray(doc["mean"], float), np.asarray(doc["scale"], float))
 
-    def to_json(self, names: tuple[str, ...]) -> dict[str, Any]:
+    def to_json(self, names: tuple[str, ...]) -> JSONObject:
         return {"features": list(names), "weights": [round(float(w), 6) for w in self.weights],
                 "bias": round(self.bias, 6), "mean": [round(float(m), 6) for m in self.mean],
                 "scale": [round(float(s), 6) for s in self.scale]}
@@ -73,12 +73,12 @@ class Calibration:
         return float(np.interp(score, self.x, self.y))
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any] | None) -> "Calibration":
+    def from_json(cls, doc: JSONObject | None) -> "Calibration":
         if not doc:
             return cls(np.zeros(0), np.zeros(0))
         return cls(np.asarray(doc["x"], float), np.asarray(doc["y"], float))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         return {"x": [round(float(v), 6) for v in self.x],
                 "y": [round(float(v), 6) for v in self.y]}
 
@@ -120,7 +120,7 @@ class AnswerModel:
         return self.calibration(self.score(ranked)) if ranked else 0.0
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> "AnswerModel":
+    def from_json(cls, doc: JSONObject) -> "AnswerModel":
         return cls(sentence=Logistic.from_json(doc["sentence"], FEATURES),
                    question=Logistic.from_json(doc["question"], QUESTION_FEATURES),
                    calibration=Calibration.from_json(doc.get("calibration")),

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..types import JSONObject
 from ..embed.calibrate import build_embedder
 from ..embed.embedder import Embedder
 from ..errors import ExecutorUnavailableError, QAError
@@ -61,7 +62,7 @@ class Executor(Protocol):
         `progress(done, total)` is called as chunks come back."""
         ...
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JSONObject:
         """What the manifest records about the executor that built it (informational)."""
         ...
 
@@ -75,7 +76,7 @@ class LocalExecutor:
     def embed(self, job: EmbedJob, progress: Progress | None = None) -> np.ndarray:
         return self.embedder.encode(job.texts, progress=progress)
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JSONObject:
         return {"name": LOCAL}
 
 
@@ -107,7 +108,7 @@ class RayExecutor:
         # chunks embedded on each node, by node id, of the last job (the manifest's record)
         self.chunks_by_node: dict[str, int] = {}
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JSONObject:
         return {"name": RAY, "address": self.address, "chunks_by_node": dict(self.chunks_by_node)}
 
     def embed(self, job: EmbedJob, progress: Progress | None = None) -> np.ndarray:

@@ -21,7 +21,7 @@ from ..index.quotes import QuoteTableBuilder
 from ..index.sentences import SentenceVectors, cited_rows
 from ..index.texts import ArticleTable, TextStore
 from ..text import terms
-from ..types import Article, Chunk, Phrase, Quote
+from ..types import Article, Chunk, JSONObject, Phrase, Quote
 from .executors import EmbedJob, Executor
 from .progress import BuildProgress
 
@@ -185,7 +185,7 @@ def _concat(pieces: list[Any], dtype: Any) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
 
 
-def _article_meta(a: Article, n_chunks: int) -> dict[str, Any]:
+def _article_meta(a: Article, n_chunks: int) -> JSONObject:
     return {
         "id": a.id, "title": a.title, "date": a.date, "source": a.source, "url": a.url,
         "path": a.path, "hash": a.hash, "chunks": n_chunks,

@@ -125,6 +125,9 @@ def _add_ask(sub: argparse._SubParsersAction) -> None:
 
 
 def ask(args: argparse.Namespace) -> int:
+    from qa.corpus.nlp import load_in_background
+
+    load_in_background()  # the question's parse needs spaCy: load it while the rest starts
     from qa.answer import Assistant
     from qa.search.retriever import Retriever
 

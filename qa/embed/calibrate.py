@@ -36,11 +36,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
+from ..types import JSONObject
 from .. import config
 from ..errors import ModelUnavailableError
-from .embedder import BACKENDS, Embedder, runtime_embedder
+from .embedder import Embedder, runtime_embedder
 from .exports import calibration_texts
 
 CACHE_VERSION = 1
@@ -114,7 +114,7 @@ def machine_key(model: str) -> str:
             versions[lib] = importlib.metadata.version(lib)
         except importlib.metadata.PackageNotFoundError:
             versions[lib] = None
-    from .onnx import OV_INT8_RECIPE
+    from .openvino import OV_INT8_RECIPE
 
     raw = json.dumps([CACHE_VERSION, model, here.model, here.flags, os.cpu_count(), versions,
                       OV_INT8_RECIPE, candidates()])
@@ -212,7 +212,7 @@ def measure_backends(backends: Sequence[str], texts: Sequence[str], *,
     """Chunks/s of each backend on `texts`: loaded and warmed up first, then timed in rounds
     of rotating order, keeping each one's best round (another process on a shared core only
     ever slows a round down). A backend that cannot load is left out, with the reason."""
-    embedders: dict[str, Any] = {}
+    embedders: JSONObject = {}
     failed: dict[str, str] = {}
     for backend in backends:
         try:
@@ -232,7 +232,7 @@ def measure_backends(backends: Sequence[str], texts: Sequence[str], *,
     return best, failed
 
 
-def _read_cache() -> dict[str, Any]:
+def _read_cache() -> JSONObject:
     try:
         from ..regular_files import read_regular
 

@@ -189,7 +189,7 @@ def runtime_embedder(name: str | None, backend: str, *, threads: int | None = No
         return SentenceTransformerEmbedder(name)
     if backend in ("openvino", "openvino-int8"):
         from .exports import cached_export, cached_openvino_int8
-        from .onnx import OpenVinoEmbedder
+        from .openvino import OpenVinoEmbedder
 
         for package in ("openvino", "nncf") if backend == "openvino-int8" else ("openvino",):
             if not _installed(package):  # fail before the corpus is read, not mid-build

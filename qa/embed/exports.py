@@ -36,7 +36,7 @@ def cached_export(name: str, *, quantize: bool = False) -> Path:
     link must fail rather than damage every other index's model."""
     import shutil
 
-    from .onnx import export_onnx
+    from .onnx_export import export_onnx
 
     cached = export_cache() / export_name(name, quantize=quantize)
     if not valid_export(cached, name):
@@ -58,7 +58,7 @@ def cached_openvino_int8(name: str) -> Path:
     Read-only, like the exports."""
     import shutil
 
-    from .onnx import OV_INT8_RECIPE, quantize_openvino_int8
+    from .openvino import OV_INT8_RECIPE, quantize_openvino_int8
 
     fp32 = export_cache() / export_name(name, quantize=False)
     cached = fp32.with_name(f"{fp32.name}-ov-int8-{OV_INT8_RECIPE}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.types import JSONObject
 from qa.errors import QAError, QueryError
 from qa.evaluation.folders import (
     check_eval_corpus_dir, check_eval_index, corpus_beside, default_eval_index,
@@ -173,9 +174,9 @@ class BeirReport:
     embedded_chunks: int  # chunks embedded by this run's build (0 when the index was reused)
     modes: tuple[ModeScores, ...] = field(default_factory=tuple)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JSONObject:
         """`{"<mode>": {"ndcg@10": .., "recall@100": .., "mrr@10": ..}, ..., "dataset": {..}}`."""
-        out: dict[str, Any] = {scores.mode: scores.as_json() for scores in self.modes}
+        out: JSONObject = {scores.mode: scores.as_json() for scores in self.modes}
         out["dataset"] = {
             "name": self.dataset,
             "split": self.split,

@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from qa.types import JSONObject
 from qa.errors import QAError
 
 
@@ -105,7 +105,7 @@ def load_qa_examples(
     return list(load_question_set(path, split, split_file=split_file).examples)
 
 
-def _squad_document(text: str) -> dict[str, Any] | None:
+def _squad_document(text: str) -> JSONObject | None:
     # SQuAD is one JSON object with "data"; a one-line JSONL set parses as an object too,
     # but holds "question" instead.
     if not text.lstrip().startswith("{"):
@@ -176,7 +176,7 @@ def _squad_splits(file: Path, split: str, split_file: Path | None) -> dict[str, 
 
 
 def _load_squad(
-    file: Path, doc: dict[str, Any], split: str, split_of: dict[str, str],
+    file: Path, doc: JSONObject, split: str, split_of: dict[str, str],
     split_file: str | os.PathLike[str] | None,
 ) -> QuestionSet:
     """SQuAD 2.0: each paragraph is an article (`<title>#<paragraph number>`, from 1); a
@@ -213,7 +213,7 @@ def _load_squad(
                        articles=tuple(articles))
 
 
-def read_jsonl_records(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
+def read_jsonl_records(path: Path) -> Iterable[tuple[int, JSONObject]]:
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():

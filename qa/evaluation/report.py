@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from qa.types import JSONObject
 from qa.evaluation.metrics import mean
 from qa.evaluation.qasets import QA_KINDS, QuestionSet
 
@@ -122,7 +123,7 @@ class QAReport:
     outcomes: tuple[QAOutcome, ...] = ()
     reliability: tuple[ReliabilityBin, ...] | None = None  # qa's answers, by confidence
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JSONObject:
         """Every figure, the curve and each question's outcome (rates to four places)."""
         return _rounded(asdict(self))
 

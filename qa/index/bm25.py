@@ -8,11 +8,13 @@ length normalisation. A chunk's score for a query is
 
 `idf` and `avgdl` are corpus-level: they are computed from `CorpusStats` (N, total length
 and every term's document frequency over the live chunks of every segment), kept in the
-generation folder and updated by each build; `tf` and `doclen` are per chunk, in each
-segment's `Postings` (term by term, CSC). So a query's scores over a segmented index equal
-those of a one-segment build of the same corpus exactly, and `BM25Okapi.get_scores` to
-1e-9 (`tests/test_bm25.py`). A query reads only the postings of its own terms (pread), never
-loops over chunks in Python.
+generation folder and updated by each build. The rest of a weight depends on the posting's
+(tf, doclen) pair only, which never changes with the segment: each posting stores the code
+of its pair, and a generation computes the weight of each of a segment's pairs once, for its
+own avgdl (`Postings.weight_table`); a query multiplies by its terms' idf (`Scorer`). So a
+query's scores over a segmented index equal those of a one-segment build of the same corpus
+exactly, and `BM25Okapi.get_scores` to 1e-9 (`tests/test_bm25.py`). A query reads only the
+postings of its own terms (pread), never loops over chunks in Python.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ K1 = 1.5
 B = 0.75
 EPSILON = 0.25
 
-POSTINGS_FILES = ("bm25_terms.json", "bm25_indptr.npy", "bm25_docs.npy", "bm25_tf.npy",
-                  "bm25_doclen.npy")
+POSTINGS_FILES = ("bm25_terms.json", "bm25_indptr.npy", "bm25_docs.npy", "bm25_pair.npy",
+                  "bm25_pairs.npy", "bm25_doclen.npy")
 STATS_FILES = ("terms.json", "df.npy")
 
 
@@ -84,15 +86,23 @@ def average_idf_of(n_docs: int, df: np.ndarray) -> float:
 
 @dataclass
 class Postings:
-    """One segment's BM25 part: for each of its terms, the chunks holding it and how often
-    (CSC: column t is `docs[indptr[t]:indptr[t+1]]`, `tf[...]`), and each chunk's length
-    in terms. On disk five files; a reader keeps the terms and `indptr` in memory and reads
-    a query term's postings by range (NpyRanges), so opening is quick at any size."""
+    """One segment's BM25 part: for each of its terms, the chunks holding it (CSC: column t
+    is `docs[indptr[t]:indptr[t+1]]`), each chunk's length in terms, and for each posting
+    the code of its (term frequency, chunk length) pair in the segment's `pairs` table.
+
+    The pair is all a BM25 weight needs of a posting besides the term's idf and the corpus's
+    average length, and a segment holds few distinct pairs (thousands, against ~100 postings
+    a chunk): so a query turns codes into weights through a table made once per generation
+    (`weight_table`), instead of gathering each chunk's length and dividing per posting.
+
+    On disk six files; a reader keeps the terms, `indptr` and the pairs in memory and reads a
+    query term's postings by range (NpyRanges), so opening is quick at any size."""
 
     terms: list[str]
     indptr: np.ndarray  # int64 (terms + 1)
     docs: Any  # int32 chunk rows within the segment (ndarray or NpyRanges)
-    tf: Any  # int32 counts
+    pair: Any  # uint16 or uint32 code of each posting's row in `pairs`
+    pairs: np.ndarray  # int32 (P x 2): term frequency, chunk length
     doclen: np.ndarray  # int32, one per chunk
     column: dict[str, int]
 
@@ -108,26 +118,34 @@ class Postings:
         doclen = np.asarray(counts.sum(axis=1)).ravel().astype(np.int32)
         csc = counts.tocsc()  # linear; rows come out sorted within each column
         csc.sort_indices()
-        return cls(list(terms), csc.indptr.astype(np.int64), csc.indices.astype(np.int32),
-                   csc.data.astype(np.int32), doclen, {w: i for i, w in enumerate(terms)})
+        docs = csc.indices.astype(np.int32)
+        pair, pairs = pair_codes(csc.data.astype(np.int64), doclen.astype(np.int64)[docs])
+        return cls(list(terms), csc.indptr.astype(np.int64), docs, pair, pairs, doclen,
+                   {w: i for i, w in enumerate(terms)})
 
     @property
     def n_docs(self) -> int:
         return int(len(self.doclen))
 
-    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """(chunk rows, counts) of `term` in this segment, or None."""
-        col = self.column.get(term)
-        if col is None:
-            return None
-        lo, hi = int(self.indptr[col]), int(self.indptr[col + 1])
-        return np.asarray(self.docs[lo:hi]), np.asarray(self.tf[lo:hi])
+    def weight_table(self, avgdl: float) -> np.ndarray:
+        """BM25Okapi's weight of each pair before its term's idf, for this average length:
+        tf * (k1 + 1) / (tf + k1 * (1 - b + b * doclen / avgdl)), written as rank-bm25
+        writes it, so each posting's weight has its bits."""
+        tf, dl = self.pairs[:, 0], self.pairs[:, 1]
+        if avgdl > 0:
+            return tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / avgdl))
+        return tf * (K1 + 1) / (tf + K1 * (1 - B))
+
+    def frequencies(self) -> np.ndarray:
+        """Every posting's term frequency, in posting order (merges)."""
+        pair = np.asarray(self.pair[0 : len(self.pair)])
+        return self.pairs[:, 0].take(pair)
 
     def counts(self) -> sparse.csr_matrix:
         """All of it as a (chunks x terms) CSR count matrix (merges)."""
         docs = np.asarray(self.docs[0 : len(self.docs)])
-        tf = np.asarray(self.tf[0 : len(self.tf)])
-        csc = sparse.csc_matrix((tf, docs, self.indptr), shape=(self.n_docs, len(self.terms)))
+        csc = sparse.csc_matrix((self.frequencies(), docs, self.indptr),
+                                shape=(self.n_docs, len(self.terms)))
         return csc.tocsr()
 
     def document_frequencies(self, live: np.ndarray | None) -> np.ndarray:
@@ -142,10 +160,22 @@ class Postings:
             out[nonempty] = np.add.reduceat(hits, self.indptr[nonempty])
         return out
 
+    def read_term(self, col: int, docs: np.ndarray, pair: np.ndarray) -> None:
+        """Fill `docs` and `pair` (sized to it) with the postings of term column `col`."""
+        lo = int(self.indptr[col])
+        for source, out in ((self.docs, docs), (self.pair, pair)):
+            if isinstance(source, np.ndarray):
+                out[:] = source[lo : lo + len(out)]
+            else:
+                source.read_into(out, lo)
+
     def save(self, folder: Path) -> None:
         write_new_text(folder / POSTINGS_FILES[0], json.dumps(self.terms, ensure_ascii=False))
-        for name, arr, dtype in zip(POSTINGS_FILES[1:], (self.indptr, self.docs, self.tf, self.doclen),
-                                    (np.int64, np.int32, np.int32, np.int32)):
+        arrays = (self.indptr, self.docs, self.pair, self.pairs, self.doclen)
+        dtypes: tuple[np.dtype[Any], ...] = (np.dtype(np.int64), np.dtype(np.int32),
+                                             _code_dtype(len(self.pairs)), np.dtype(np.int32),
+                                             np.dtype(np.int32))
+        for name, arr, dtype in zip(POSTINGS_FILES[1:], arrays, dtypes):
             save_npy(folder / name, np.ascontiguousarray(np.asarray(arr), dtype=dtype))
 
     @classmethod
@@ -159,19 +189,50 @@ class Postings:
         if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
             raise ValueError("bm25_terms.json is not a list of terms")
         indptr = np.load(folder / POSTINGS_FILES[1], allow_pickle=False)
-        docs, tf = (NpyRanges(folder / name) for name in POSTINGS_FILES[2:4])
-        doclen = np.load(folder / POSTINGS_FILES[4], allow_pickle=False)
+        docs, pair = (NpyRanges(folder / name) for name in POSTINGS_FILES[2:4])
+        pairs = np.load(folder / POSTINGS_FILES[4], allow_pickle=False)
+        doclen = np.load(folder / POSTINGS_FILES[5], allow_pickle=False)
         if (
             indptr.ndim != 1 or indptr.dtype != np.int64 or len(indptr) != len(terms) + 1
-            or docs.dtype != np.int32 or tf.dtype != np.int32 or len(docs) != len(tf)
+            or docs.dtype != np.int32 or len(docs) != len(pair) or len(docs.shape) != 1
+            or pair.dtype != _code_dtype(len(pairs)) or len(pair.shape) != 1
             or int(indptr[0]) != 0 or int(indptr[-1]) != len(docs)
             or doclen.ndim != 1 or doclen.dtype != np.int32 or len(doclen) != n_docs
             or (len(doclen) and int(doclen.min()) < 0)
+            or pairs.ndim != 2 or pairs.dtype != np.int32 or pairs.shape[1] != 2
+            # every pair a posting can have: the term at least once, in a chunk that long
+            or (len(pairs) and (int(pairs[:, 0].min()) <= 0
+                                or bool((pairs[:, 1] < pairs[:, 0]).any())))
         ):
-            # Chunk rows are not scanned here (that read all of bm25_docs.npy, ~400 MB at 1M
-            # chunks, on every open): `score_into` checks the postings a query touches.
+            # Chunk rows and codes are not scanned here (that read all of bm25_docs.npy,
+            # ~400 MB at 1M chunks, on every open): `Scorer.scores` checks what a query reads.
             raise ValueError("BM25 arrays do not match the vocabulary and chunks")
-        return cls(terms, indptr, docs, tf, doclen, {w: i for i, w in enumerate(terms)})
+        return cls(terms, indptr, docs, pair, pairs, doclen, {w: i for i, w in enumerate(terms)})
+
+
+def _code_dtype(n_pairs: int) -> np.dtype[Any]:
+    return np.dtype(np.uint16 if n_pairs <= 1 << 16 else np.uint32)
+
+
+def pair_codes(tf: np.ndarray, doclen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each posting's code in the table of distinct (tf, doclen) pairs, and that table
+    (sorted by tf, then length)."""
+    if not len(tf):
+        return np.zeros(0, _code_dtype(0)), np.zeros((0, 2), np.int32)
+    width = int(doclen.max()) + 1
+    key = tf * width + doclen
+    size = (int(tf.max()) + 1) * width
+    if size <= 1 << 26:  # a table of every possible key: linear, where sorting 10^8 keys is not
+        present = np.zeros(size, bool)
+        present[key] = True
+        keys = np.flatnonzero(present)
+        code_of = np.zeros(size, np.int64)
+        code_of[keys] = np.arange(len(keys))
+        codes = code_of[key]
+    else:
+        keys, codes = np.unique(key, return_inverse=True)
+    pairs = np.stack([keys // width, keys % width], axis=1).astype(np.int32)
+    return codes.astype(_code_dtype(len(pairs))), pairs
 
 
 @dataclass
@@ -278,42 +339,96 @@ class CorpusStats:
         return cls(terms, df, int(summary["docs"]), int(summary["total_length"]))
 
 
-def length_norms(doclen: np.ndarray, avgdl: float) -> np.ndarray:
-    """k1 * (1 - b + b * doclen / avgdl) for each chunk: the per-chunk half of a weight."""
-    if avgdl > 0:
-        return K1 * (1 - B + B * np.asarray(doclen, dtype=np.float64) / avgdl)
-    return np.full(len(doclen), K1 * (1 - B))
+class Scorer:
+    """BM25Okapi over one generation: its corpus statistics and its segments' postings, in
+    row order (segment after segment).
+
+    A query's scores are one sparse matrix-vector product: a column per (query term,
+    segment) holding the term's postings there, each posting's entry its pair's weight
+    (`Postings.weight_table`, made here once for this generation's average length), and the
+    vector the terms' idf. SciPy sums each chunk's weights in the order of the columns, that
+    is in query order, as rank-bm25 sums them."""
+
+    def __init__(self, stats: CorpusStats, postings: Sequence[Postings]) -> None:
+        self.stats = stats
+        self._postings = list(postings)
+        self._tables = [p.weight_table(stats.avgdl) for p in self._postings]
+        self._bases = np.zeros(len(self._postings) + 1, np.int64)
+        self._bases[1:] = np.cumsum([p.n_docs for p in self._postings])
+        self._term = {t: i for i, t in enumerate(stats.terms)}
+        self._idf = idf_of(stats.n_docs, stats.df, stats.average_idf)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self._bases[-1])
+
+    def document_frequency(self, term: str) -> int:
+        """How many live chunks hold `term`; 0 when none does."""
+        t = self._term.get(term)
+        return 0 if t is None else int(self.stats.df[t])
+
+    def scores(self, tokens: Sequence[str]) -> np.ndarray:
+        """Every row's BM25Okapi score for a query's terms (deleted chunks are the caller's
+        to mask). A query term repeated counts as often as it is repeated, as in rank-bm25.
+
+        Raises:
+            ValueError, OSError: the postings the query reads are damaged.
+        """
+        columns: list[tuple[int, int, int]] = []  # (segment, its term column, postings)
+        factors: list[float] = []
+        for word, times in Counter(tokens).items():
+            t = self._term.get(word)
+            if t is None:
+                continue
+            factor = float(self._idf[t]) * times
+            for s, postings in enumerate(self._postings):
+                col = postings.column.get(word)
+                if col is not None:
+                    columns.append((s, col, int(postings.indptr[col + 1] - postings.indptr[col])))
+                    factors.append(factor)
+        if not columns:
+            return np.zeros(self.n_rows)
+        indptr = np.zeros(len(columns) + 1, np.int64)
+        indptr[1:] = np.cumsum([n for _, _, n in columns])
+        total = int(indptr[-1])
+        index_dtype = np.int32 if max(total, self.n_rows) < 2**31 else np.int64
+        rows = np.empty(total, np.int32)
+        weights = np.empty(total, np.float64)
+        for (s, col, n), lo in zip(columns, indptr[:-1].tolist()):
+            postings, table = self._postings[s], self._tables[s]
+            docs = rows[lo : lo + n]
+            pair = np.empty(n, postings.pair.dtype)
+            postings.read_term(col, docs, pair)
+            # A damaged file must not send the product outside the scores: rows are checked
+            # against the segment (negative ones show as huge unsigned), codes against the table.
+            if n and int(docs.view(np.uint32).max()) >= postings.n_docs:
+                raise ValueError(f"BM25 postings of {postings.terms[col]!r} point outside "
+                                 "their segment")
+            if n and int(pair.max()) >= len(table):
+                raise ValueError(f"BM25 pair codes of {postings.terms[col]!r} point past "
+                                 "their table")
+            table.take(pair, out=weights[lo : lo + n], mode="clip")  # checked: unbuffered
+            if self._bases[s]:
+                docs += np.int32(self._bases[s])
+        matrix = sparse.csc_matrix(
+            (weights, rows.astype(index_dtype, copy=False), indptr.astype(index_dtype)),
+            shape=(self.n_rows, len(columns)))
+        return np.asarray(matrix @ np.asarray(factors, dtype=np.float64))
 
 
-def term_weights(postings: Postings, norms: np.ndarray, term: str, idf: float,
-                 times: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The chunks of a segment holding `term` and `times` x their BM25 weight for it, or None.
-    `norms` is `length_norms` of the segment's chunks.
+def top_candidates(scores: np.ndarray, depth: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """Rows with a positive score (and in `mask`, if given) that may be among the `depth`
+    best: every row scoring at least the depth-th best, ties included, in row order.
 
-    Raises:
-        ValueError: the postings point outside the segment's chunks (damaged files).
-    """
-    found = postings.postings(term)
-    if found is None:
-        return None
-    docs, tf = found
-    if len(docs) and int(docs.min()) < 0:
-        raise ValueError(f"BM25 postings of {term!r} point before the first chunk")
-    if len(tf) and int(tf.min()) <= 0:
-        raise ValueError(f"BM25 frequencies of {term!r} are not counts")
-    try:
-        denominator = norms.take(docs)  # k1 * (1 - b + b * doclen / avgdl) ...
-    except IndexError as exc:  # checked here, per term, rather than at load
-        raise ValueError(f"BM25 postings of {term!r} point past the last chunk") from exc
-    np.add(denominator, tf, out=denominator)  # ... + tf
-    weight = tf * (times * idf * (K1 + 1))
-    np.divide(weight, denominator, out=weight)
-    return docs, weight
-
-
-def add_into(out: np.ndarray, docs: np.ndarray, weights: np.ndarray) -> None:
-    """Add one term's weights to the scores of its chunks (`out` is the segment's slice).
-    Term after term, each chunk's weights are summed in query order, as rank-bm25 sums
-    them. (One np.bincount over every term's postings was measured 1.7x slower than this at
-    1M chunks: it sweeps the whole score array again.)"""
-    out[docs] += weights
+    At 1M chunks a common query word gives hundreds of thousands of positive scores, and
+    selecting among all of them was most of a lexical search. So a threshold comes first
+    from every 16th row: the depth-th best score among those is at most the depth-th best
+    of all, so no row that can make the cut scores below it."""
+    if mask is not None:
+        scores = np.where(mask, scores, 0.0)
+    sample = scores[::16]
+    sample = sample[sample > 0]
+    if len(sample) >= depth:
+        threshold = np.partition(sample, len(sample) - depth)[len(sample) - depth]
+        return np.flatnonzero(scores >= threshold)
+    return np.flatnonzero(scores > 0)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..types import JSONObject
 from .diskarray import NpyRanges
 from .files import save_npy
 
@@ -129,7 +130,7 @@ class ChunkTable:
         Raises:
             ValueError: the files do not fit together.
         """
-        arrays: dict[str, Any] = {}  # ndarrays, and the spans read by range (NpyRanges)
+        arrays: JSONObject = {}  # ndarrays, and the spans read by range (NpyRanges)
         for key, name in zip(_DTYPES, FILES):
             if key == "sent_spans" and for_queries:
                 arrays[key] = NpyRanges(folder / name)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from ..errors import IndexChangedError, IndexCorruptError, ModelUnavailableError
 from ..types import Article, Chunk, Phrase, Quote
 from . import dense
 from .backend import MILVUS, Ranked, StoreBackend
-from .bm25 import CorpusStats, add_into, idf_of, length_norms, term_weights
+from .bm25 import CorpusStats, Scorer
 from .filecheck import check_files, file_changed
 from .files import READ_ERRORS, regular_file
 from .genfolder import read_generation
@@ -96,9 +95,7 @@ class Index:
         self.chunk_date = np.zeros(0, np.int64)
         self._store: StoreBackend | None = None
         self._live_ids: tuple[np.ndarray, np.ndarray] | None = None  # sorted live ids, rows
-        self._term: dict[str, int] = {}  # term -> its row in the corpus statistics
-        self._idf = np.zeros(0)
-        self._norms: list[np.ndarray] = []
+        self._bm25 = Scorer(stats, [])
         if for_search:
             self._prepare_search()
 
@@ -163,7 +160,7 @@ class Index:
 
     def _prepare_search(self) -> None:
         """Load what searching needs and check it agrees with the deletions."""
-        ids, dates, live_parts, any_deleted = [], [], [], False
+        ids, dates, live_parts, any_deleted, postings_parts = [], [], [], False, []
         for s, seg in enumerate(self.segments):
             with self._reading():
                 table = seg.chunks
@@ -180,12 +177,11 @@ class Index:
             live_parts.append(chunk_live)
             ids.append(np.asarray(table.ids))
             dates.append(seg.chunk_dates())
-            self._norms.append(length_norms(postings.doclen, self.stats.avgdl))
+            postings_parts.append(postings)
         self.chunk_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
         self.chunk_date = np.concatenate(dates) if dates else np.zeros(0, np.int64)
         self.live = np.concatenate(live_parts) if any_deleted else None
-        self._term = {t: i for i, t in enumerate(self.stats.terms)}
-        self._idf = idf_of(self.stats.n_docs, self.stats.df, self.stats.average_idf)
+        self._bm25 = Scorer(self.stats, postings_parts)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:
@@ -393,30 +389,19 @@ class Index:
         Raises:
             IndexCorruptError: a postings file the query reads is damaged.
         """
-        out = np.zeros(self.n_rows, dtype=np.float64)
-        for word, times in Counter(tokens).items():
-            t = self._term.get(word)
-            if t is None:
-                continue
-            idf = float(self._idf[t])
-            for s, seg in enumerate(self.segments):
-                try:
-                    found = term_weights(seg.postings, self._norms[s], word, idf, times)
-                except (ValueError, OSError) as exc:
-                    raise IndexCorruptError(
-                        f"The BM25 part of {self.path}/ is damaged ({exc}). "
-                        f"{rebuild_hint(self.path)}") from exc
-                if found is not None:
-                    lo, hi = int(self.chunk_bases[s]), int(self.chunk_bases[s + 1])
-                    add_into(out[lo:hi], *found)
+        try:
+            out = self._bm25.scores(tokens)
+        except (ValueError, OSError) as exc:
+            raise IndexCorruptError(
+                f"The BM25 part of {self.path}/ is damaged ({exc}). "
+                f"{rebuild_hint(self.path)}") from exc
         if self.live is not None:
             out[~self.live] = 0.0
         return out
 
     def document_frequency(self, term: str) -> int:
         """How many live chunks hold `term` (a BM25 term); 0 when none does."""
-        t = self._term.get(term)
-        return 0 if t is None else int(self.stats.df[t])
+        return self._bm25.document_frequency(term)
 
     def _missing_dense(self) -> str | None:
         files = self.manifest.files

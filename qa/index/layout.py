@@ -31,7 +31,7 @@ SEGMENT_FILES: dict[str, str] = {
     **_named("texts", ("records", "texts", "offsets"), texts.FILES),
     **_named("chunks", ("ids", "article", "ordinal", "start", "end", "sent_spans", "sent_ptr"),
              chunks.FILES),
-    **_named("bm25", ("terms", "indptr", "docs", "tf", "doclen"), bm25.POSTINGS_FILES),
+    **_named("bm25", ("terms", "indptr", "docs", "codes", "pairs", "doclen"), bm25.POSTINGS_FILES),
     **_named("dense", ("vectors", "ivf"), dense.FILES),
     **_named("quotes", ("article", "spans", "speaker", "cue", "names"), quotes.FILES),
     **_named("phrases", ("article", "spans", "label"), phrases.FILES),

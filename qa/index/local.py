@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .backend import LOCAL, DateKeys, Ranked, StoreChunks, date_mask
+from .bm25 import top_candidates
 
 # dense(query, depth, mask) -> (rows, scores) of the generation, best first.
 DenseSearch = Callable[[np.ndarray, int, "np.ndarray | None"], tuple[np.ndarray, np.ndarray]]
@@ -65,10 +66,7 @@ class LocalBackend:
                        dates: DateKeys | None = None) -> Ranked:
         """BM25Okapi over the live chunks, equal to rank-bm25's (ties: lower chunk id)."""
         scores = self._lexical(terms)
-        candidates = np.flatnonzero(scores > 0)
-        mask = date_mask(self._dates, dates)
-        if mask is not None:
-            candidates = candidates[mask[candidates]]
+        candidates = top_candidates(scores, depth, date_mask(self._dates, dates))
         ids = self._ids
         if len(candidates) > depth:
             values = scores[candidates]

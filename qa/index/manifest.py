@@ -26,7 +26,9 @@ from .files import regular_file, write_json_atomic
 # A change of the layout bumps this; an index of another version must be rebuilt.
 # 4: a phrases part in every segment (entities, noun phrases, sentence roles).
 # 5: a sentence vectors part in every segment (qa.index.sentences).
-FORMAT_VERSION = 5
+# 6: BM25 postings hold (term frequency, chunk length) pair codes instead of frequencies
+#    (bm25_pair.npy, bm25_pairs.npy in place of bm25_tf.npy).
+FORMAT_VERSION = 6
 MANIFEST = "manifest.json"
 MANIFEST_TMP = re.compile(r"\.manifest\.json\.[0-9a-f]{8}\.tmp")
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..types import JSONObject
 from . import sentences
 from .bm25 import Postings
 from .chunks import ChunkTable, ranges, runs
@@ -31,7 +32,7 @@ def merge_segments(inputs: Sequence[Segment | SegmentData], alive: Sequence[np.n
     row of each of its rows (-1: deleted)."""
     from scipy import sparse
 
-    articles: list[dict[str, Any]] = []
+    articles: list[JSONObject] = []
     text_pieces: list[tuple[TextStore, int, int]] = []
     tables, offsets, count_blocks, vector_blocks, maps = [], [], [], [], []
     terms: dict[str, int] = {}

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..types import JSONObject
 from ..errors import StoreUnavailableError
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ class MilvusBackend:
         return _ranked(hits, abs)  # milvus-lite negates BM25; a server does not
 
     def _search(self, data: list[Any], field: str, metric: str, depth: int,
-                dates: DateKeys | None) -> list[dict[str, Any]]:
+                dates: DateKeys | None) -> list[JSONObject]:
         self._ensure_loaded()
         found = self._call("search", self.collection, data=data, anns_field=field,
                            limit=max(1, min(depth, 16384)), filter=_date_filter(dates),
@@ -273,7 +274,7 @@ def _date_filter(dates: DateKeys | None) -> str:
     return " and ".join(parts)
 
 
-def _ranked(hits: list[dict[str, Any]], score: Callable[[float], float]) -> Ranked:
+def _ranked(hits: list[JSONObject], score: Callable[[float], float]) -> Ranked:
     ids = np.asarray([int(h["id"]) for h in hits], dtype=np.int64)
     scores = np.asarray([float(score(h["distance"])) for h in hits], dtype=np.float64)
     # Best first, ties by lower chunk id (as the local store orders them).
@@ -286,7 +287,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
-def _rows(chunks: StoreChunks) -> Iterator[list[dict[str, Any]]]:
+def _rows(chunks: StoreChunks) -> Iterator[list[JSONObject]]:
     vectors = np.asarray(chunks.vectors, dtype=np.float32)
     for at in range(0, len(chunks), BATCH):
         yield [{"id": int(chunks.ids[i]), "vector": vectors[i].tolist(),

@@ -51,7 +51,8 @@ def ensure_query_model(index_dir: Path, name: str, *, quantize: bool = False) ->
         ModelUnavailableError: the export failed, or a folder qa did not make is in the way.
         OSError: copying into the index failed (disk full, read-only folder).
     """
-    from ..embed.onnx import OnnxConfig, export_onnx
+    from ..embed.onnx import OnnxConfig
+    from ..embed.onnx_export import export_onnx
 
     owner = index_id(index_dir)
     target = query_model_dir(index_dir, name, quantize=quantize)

@@ -5,7 +5,7 @@
       articles.json, texts.bin, text_offsets.npy            texts   (qa.index.texts)
       chunk_*.npy, sent_spans.npy, sent_ptr.npy               chunks  (qa.index.chunks)
       bm25_terms.json, bm25_indptr.npy, bm25_docs.npy,
-      bm25_tf.npy, bm25_doclen.npy                            bm25    (qa.index.bm25)
+      bm25_pair.npy, bm25_pairs.npy, bm25_doclen.npy          bm25    (qa.index.bm25)
       vectors.npy [+ dense.faiss]                             dense   (qa.index.dense)
       quote_*.npy, quote_names.json                           quotes  (qa.index.quotes)
       phrase_*.npy                                            phrases (qa.index.phrases)

@@ -26,10 +26,10 @@ import contextlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from ..types import JSONObject
 from ..regular_files import read_regular
 from .backend import MILVUS, StoreChunks, date_key
 from .chunks import runs
@@ -91,7 +91,7 @@ class StoreSync:
         return cls(index_dir, target, store, fresh=not holds)
 
     # --- the journal ----------------------------------------------------------------------
-    def _journal(self) -> list[dict[str, Any]]:
+    def _journal(self) -> list[JSONObject]:
         path = self.index_dir / JOURNAL
         try:
             entries = json.loads(read_regular(path, follow_links=False).decode("utf-8"))

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..types import JSONObject
 from ..errors import IndexCorruptError
 from .diskarray import PreadFile
 from .files import create, save_npy, write_new_text
@@ -120,16 +121,16 @@ class ArticleTable:
         self.dates: list[str | None] = columns["date"]
 
     @classmethod
-    def of(cls, records: Sequence[dict[str, Any]]) -> "ArticleTable":
+    def of(cls, records: Sequence[JSONObject]) -> "ArticleTable":
         return cls({k: [r.get(k) for r in records] for k in ARTICLE_FIELDS})
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, row: int) -> dict[str, Any]:
+    def __getitem__(self, row: int) -> JSONObject:
         return {k: col[row] for k, col in self.columns.items()}
 
-    def take(self, rows: Sequence[int]) -> list[dict[str, Any]]:
+    def take(self, rows: Sequence[int]) -> list[JSONObject]:
         return [self[r] for r in rows]
 
     def save(self, folder: Path) -> None:

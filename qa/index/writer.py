@@ -28,10 +28,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..types import JSONObject
 from . import dense
 from .bm25 import CorpusStats, Postings
 from .chunks import ChunkTable, ranges
@@ -71,7 +72,7 @@ class _Seg:
     data: SegmentData | None  # a new segment's contents, until the commit
     n_articles: int
     n_chunks: int
-    layout: dict[str, Any]
+    layout: JSONObject
     alive: np.ndarray  # bool per article row
     files: dict[str, int] = field(default_factory=dict)
     checksums: dict[str, str] = field(default_factory=dict)
@@ -272,7 +273,7 @@ class IndexWriter:
         return sum(self._live_chunks(s) for s in self._segs if s.alive.any()) + extra
 
     def _dense_for(self, vectors: np.ndarray | None, ids: np.ndarray,
-                   total: int) -> tuple[faiss.Index | None, dict[str, Any]]:
+                   total: int) -> tuple[faiss.Index | None, JSONObject]:
         """The FAISS index (None: exact, made on load) and layout of a new segment."""
         if vectors is None:
             return None, {}
@@ -301,7 +302,7 @@ class IndexWriter:
         return None, dict(dense.FLAT)
 
     def _merged_dense(self, ids: list[int], inputs: list[Segment | SegmentData],
-                      data: SegmentData, total: int) -> tuple[faiss.Index | None, dict[str, Any]]:
+                      data: SegmentData, total: int) -> tuple[faiss.Index | None, JSONObject]:
         """A merged segment's IVF index reuses the lists of its biggest IVF input with the
         current quantizer (deleted chunks removed, the other inputs' vectors added) rather
         than adding every vector again; otherwise as for a new segment."""

@@ -27,8 +27,8 @@ from .. import config
 from ..errors import QAError, QueryError
 from ..dates import reference_day
 from ..types import (
-    ANY_DATE, Answer, AnswerPhrase, Article, Chunk, Citation, DateRange, Hit, IndexStats, Quote,
-    SearchMode,
+    ANY_DATE, Answer, AnswerPhrase, Article, Chunk, Citation, DateRange, Hit, IndexStats,
+    JSONObject, Quote, SearchMode,
 )
 
 TIMEOUT_SECONDS = 60.0  # an answer takes well under a second; a first one after a rebuild, more
@@ -40,7 +40,7 @@ Transport = Callable[[str, str, bytes | None], tuple[int, bytes]]
 
 
 # --- the JSON shapes, back into qa's types --------------------------------------------------
-def _known(cls: type[T], data: Mapping[str, Any]) -> dict[str, Any]:
+def _known(cls: type[T], data: JSONObject) -> JSONObject:
     """The entries of `data` that are fields of the dataclass `cls` (a newer server may send
     more)."""
     if not isinstance(data, Mapping):
@@ -53,19 +53,19 @@ def _spans(values: Sequence[Sequence[int]]) -> tuple[tuple[int, int], ...]:
     return tuple((int(a), int(b)) for a, b in values)
 
 
-def hit_from_json(data: Mapping[str, Any]) -> Hit:
+def hit_from_json(data: JSONObject) -> Hit:
     """A `Hit` from `asdict(hit)` as JSON."""
     values = _known(Hit, data)
     values["sentences"] = _spans(values.get("sentences", ()))
     return Hit(**values)
 
 
-def citation_from_json(data: Mapping[str, Any]) -> Citation:
+def citation_from_json(data: JSONObject) -> Citation:
     """A `Citation` from `asdict(citation)` as JSON."""
     return Citation(**_known(Citation, data))
 
 
-def answer_from_json(data: Mapping[str, Any]) -> Answer:
+def answer_from_json(data: JSONObject) -> Answer:
     """An `Answer` from `asdict(answer)` as JSON (`qa ask --json`).
 
     Raises:
@@ -81,19 +81,19 @@ def answer_from_json(data: Mapping[str, Any]) -> Answer:
     return Answer(**values)
 
 
-def article_from_json(data: Mapping[str, Any]) -> Article:
+def article_from_json(data: JSONObject) -> Article:
     """An `Article` from `asdict(article)` as JSON."""
     return Article(**_known(Article, data))
 
 
-def chunk_from_json(data: Mapping[str, Any]) -> Chunk:
+def chunk_from_json(data: JSONObject) -> Chunk:
     """A `Chunk` from `asdict(chunk)` as JSON."""
     values = _known(Chunk, data)
     values["sentences"] = _spans(values.get("sentences", ()))
     return Chunk(**values)
 
 
-def quote_from_json(data: Mapping[str, Any]) -> Quote:
+def quote_from_json(data: JSONObject) -> Quote:
     """A `Quote` from `asdict(quote)` as JSON (`qa quotes --json`)."""
     values = _known(Quote, data)
     start, end = values["sentence"]
@@ -117,7 +117,7 @@ class RemoteRetriever:
         # The token `qa serve` requires, when it does: the argument, else the settings.
         self._token = token if token is not None else config.serve_token()
         self._send = transport or self._urllib
-        self._health: dict[str, Any] = {}
+        self._health: JSONObject = {}
         self._articles: dict[tuple[str | None, str], Article] = {}
         self._lock = threading.Lock()
 
@@ -139,7 +139,7 @@ class RemoteRetriever:
         return remote
 
     # --- requests -----------------------------------------------------------------------
-    def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+    def request(self, method: str, path: str, params: JSONObject | None = None,
                 body: Any = None) -> Any:
         """One request to the server; its JSON reply.
 
@@ -185,8 +185,8 @@ class RemoteRetriever:
             raise QAError(f"Cannot reach qa serve at {self.url} ({reason}). Start it with "
                           "`qa serve`, or check the address.") from None
 
-    def _read_health(self) -> dict[str, Any]:
-        health: dict[str, Any] = self.request("GET", "/health")
+    def _read_health(self) -> JSONObject:
+        health: JSONObject = self.request("GET", "/health")
         self._health = health
         return health
 
