@@ -28,6 +28,7 @@ run: index
 test: install
 	$(VENV)/bin/lint-imports  # the layers (pyproject.toml [tool.importlinter])
 	$(VENV)/bin/mypy  # types: strict on qa/index, qa/search, qa/answer (pyproject.toml [tool.mypy])
+	$(VENV)/bin/ruff check qa tests bench  # lint (pyproject.toml [tool.ruff])
 	$(PY) -m pytest -q
 
 eval: install

@@ -185,7 +185,7 @@ def _top(profiler, n: int = 14) -> list[list]:
                          f"{file.split('/qa/', 1)[1]}:{line}({func})"])
     rows.sort(key=lambda r: -r[0])
     others = []
-    for (file, line, func), (_, calls, own, cum, _) in stats.stats.items():  # type: ignore[attr-defined]
+    for (file, line, func), (_, calls, own, _cum, _) in stats.stats.items():  # type: ignore[attr-defined]
         others.append([round(own, 3), calls, f"{Path(file).name}:{line}({func})"])
     others.sort(key=lambda r: -r[0])
     return rows[:n] + [["own"] + r for r in others[:8]]

@@ -74,11 +74,10 @@ def main() -> None:
     if args.isa:  # before torch and OpenVINO load: they read these once
         os.environ.update(ISA_CAPS)
 
-    import numpy as np
     from sentence_transformers import SentenceTransformer
 
-    from qa.embed import calibrate
     from qa import config
+    from qa.embed import calibrate
     from qa.embed.calibrate import build_embedder
     from qa.embed.exports import cached_export, cached_openvino_int8
     from qa.embed.openvino import OpenVinoEmbedder

@@ -269,7 +269,6 @@ def main() -> None:
         print(json.dumps(extract(json.loads(args.child))))
         return
 
-    from qa.corpus.ingest import load_corpus
 
     rows = read_labels()
     splits = ("dev", "test") if args.split == "both" else (args.split,)

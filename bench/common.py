@@ -462,7 +462,6 @@ def index_plus_one_article(n_chunks: int, name: str) -> tuple[Path, Path, dict]:
 
     Returns (corpus, index, base-build info) as `synthetic_index` does.
     """
-    from qa import build_index
 
     corpus, index, base = synthetic_index(n_chunks)
     title, text, _ = next(wikinews_stories())

@@ -46,10 +46,17 @@ from qa.answer import Assistant  # noqa: E402
 from qa.answer.baseline import BaselineAssistant  # noqa: E402
 from qa.answer.features import FEATURES  # noqa: E402
 from qa.answer.scoring import (  # noqa: E402
-    QUESTION_FEATURES, AnswerModel, Calibration, Logistic, question_features,
+    QUESTION_FEATURES,
+    AnswerModel,
+    Calibration,
+    Logistic,
+    question_features,
 )
 from qa.evaluation import (  # noqa: E402
-    contains_answer, eval_folders, load_question_set, write_squad_corpus,
+    contains_answer,
+    eval_folders,
+    load_question_set,
+    write_squad_corpus,
 )
 
 # Which SQuAD articles are dev and which test: the split is data the caller passes.

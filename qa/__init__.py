@@ -27,8 +27,7 @@ from .errors import (
     QueryError,
 )
 from .types import Answer, Article, BuildReport, Chunk, Citation, Hit, IndexStats, Quote, Skipped
-
-from .version import __version__
+from .version import __version__ as __version__
 
 _LAZY = {
     "build_index": "qa.build.builder",

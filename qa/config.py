@@ -41,10 +41,10 @@ import difflib
 import os
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 
 from .errors import ConfigError
 from .regular_files import FileTooLargeError, NotRegularFileError, read_regular
@@ -77,7 +77,7 @@ sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
 SETTINGS_FILE_LIMIT = 1 << 20  # bytes: a settings file is a few lines
 
 
-Value = Union[Path, str, bool, float, None]  # what a setting holds, by its kind
+Value = Path | str | bool | float | None  # what a setting holds, by its kind
 
 
 @dataclass(frozen=True)

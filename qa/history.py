@@ -157,7 +157,7 @@ class History:
         self.path = Path(path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None) -> "History":
+    def open(cls, path: str | os.PathLike[str] | None = None) -> History:
         """Open (creating when missing) the history at `path`, default `qa.config.history_path()`.
 
         Raises:

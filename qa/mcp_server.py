@@ -45,11 +45,10 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .types import JSONObject
-from .version import __version__
 from .errors import QAError
 from .serve import MAX_K, Library, allowed_hosts, refusal
-from .types import DateRange
+from .types import DateRange, JSONObject
+from .version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from mcp.server.mcpserver import MCPServer

@@ -40,23 +40,20 @@ import hmac
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .dates import read_range
-from .types import ANY_DATE, DateRange
 from .errors import IndexChangedError, IndexMissingError, QAError, QueryError
 from .search.searcher import search_mode
-from .types import JSONObject, SearchMode
+from .types import ANY_DATE, DateRange, JSONObject, SearchMode
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
-    from starlette.responses import Response
 
     from .answer import Assistant
     from .embed.embedder import Embedder
@@ -93,8 +90,8 @@ class Library:
         self.index = Path(index)
         self.embedder = embedder
         self.reload_every = reload_every
-        self._retriever: "Retriever | None" = None
-        self._assistant: "Assistant | None" = None
+        self._retriever: Retriever | None = None
+        self._assistant: Assistant | None = None
         self._open_error: QAError | None = None
         self._next_check = 0.0
         self._lock = threading.Lock()

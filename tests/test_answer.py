@@ -296,9 +296,9 @@ def test_a_date_that_leaves_no_article_searches_all_of_them(real_retriever):
 def test_after_a_rebuild_answers_cite_the_new_text_of_a_changed_article(seed_corpus, tmp_path):
     """The assistant caches articles, sentence vectors and quotes; a rebuild that changes an
     article (same id, text shifted) must not leave it citing the old offsets."""
-    from qa import build_index
-
     from conftest import HashEmbedder
+
+    from qa import build_index
 
     index = tmp_path / "ix"
     build_index(seed_corpus, index, embedder=HashEmbedder())
@@ -372,8 +372,8 @@ def test_sides_come_from_what_the_article_attaches_to_a_speaker():
     """No list of countries: the side is the organisation or place the article names with
     the speaker (found by the NLP pipeline), in any world (football here), and a shared title
     is not a shared side."""
-    from qa.corpus import nlp
     from qa.answer.compose import affiliation, side_key
+    from qa.corpus import nlp
 
     text = ("Harbour City manager Ellen Varga said the result was fair. "
             "Riverton captain Tom Okafor said the referee erred. "

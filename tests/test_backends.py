@@ -31,7 +31,7 @@ def test_onnx_builds_match_torch_and_int8_stays_close(seed_corpus, tmp_path, rea
     # ...and questions are embedded with the same int8 model.
     r = Retriever.open(tmp_path / "int8")
     assert r.search("How long was the video call between Xi and Putin?", k=3)
-    assert r.mode == "hybrid" and getattr(r._embedder, "config").quantized
+    assert r.mode == "hybrid" and r._embedder.config.quantized
 
 
 def test_unknown_backend_is_a_clear_error(seed_corpus, tmp_path):

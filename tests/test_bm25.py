@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import sparse
+from conftest import SEED_CORPUS, SHARED, HashEmbedder
 from rank_bm25 import BM25Okapi
+from scipy import sparse
 
 from qa.index.bm25 import CorpusStats, Postings, Scorer, term_counts
 from qa.text import terms as tokenize
-
-from conftest import SEED_CORPUS, SHARED, HashEmbedder
 
 
 def _real_docs() -> list[str]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import HashEmbedder
 
 from qa import BuildLockedError, CorpusError, Retriever, build_index
 from qa.index import (
@@ -19,8 +19,6 @@ from qa.index import (
     part_path,
     read_manifest,
 )
-
-from conftest import HashEmbedder
 
 NEW_ARTICLE = """---
 title: Lighthouse keepers vote to strike

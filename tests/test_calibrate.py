@@ -10,7 +10,6 @@ import pytest
 from qa.embed import calibrate
 from qa.embed.calibrate import Choice, Cpu, choose_backend, decide
 
-
 _installed_candidates = calibrate.candidates  # the real one: the fixture below replaces it
 
 

@@ -74,10 +74,10 @@ def test_search_json_bm25_mode_and_markup_stays_literal(seed_corpus, make_index,
 
 
 def test_an_unexpected_model_failure_is_a_message_not_a_traceback(seed_corpus, seed_index, monkeypatch, capsys):
+    from conftest import HashEmbedder
+
     import qa.build.builder
     from qa.index import read_manifest
-
-    from conftest import HashEmbedder
 
     class Exploding(HashEmbedder):
         def encode(self, texts, **kw):
@@ -135,9 +135,9 @@ def hostile_index(seed_corpus, make_index):
 
 def test_index_report_prints_hostile_file_names_safely(seed_corpus, hostile_index, capsys,
                                                       monkeypatch):
-    import qa.build.builder
-
     from conftest import HashEmbedder
+
+    import qa.build.builder
 
     monkeypatch.setattr(qa.build.builder, "default_embedder", lambda model=None: HashEmbedder())
     (seed_corpus / f"new\x1b[2J{chr(10)}{_INJECTED}.txt").write_bytes(b"\x00\x01binary")
@@ -363,9 +363,9 @@ def test_index_has_one_flag_for_the_runtime_and_one_for_the_store(capsys, tmp_pa
 
 
 def test_index_names_each_stage_on_stderr(seed_corpus, tmp_path, capsys, monkeypatch):
-    import qa.build.builder
-
     from conftest import HashEmbedder
+
+    import qa.build.builder
 
     monkeypatch.setattr(qa.build.builder, "default_embedder", lambda model=None: HashEmbedder())
     assert main(["index", "--corpus", str(seed_corpus), "--index", str(tmp_path / "ix"),
@@ -378,10 +378,10 @@ def test_index_names_each_stage_on_stderr(seed_corpus, tmp_path, capsys, monkeyp
 def test_the_first_build_on_a_machine_says_it_prepares_the_model(seed_corpus, tmp_path, capsys,
                                                                  monkeypatch):
     """The one-time ONNX export (~30 s) is named before it starts, on stderr."""
+    from conftest import HashEmbedder
+
     import qa.build.builder
     import qa.embed.embedder
-
-    from conftest import HashEmbedder
 
     exported = []
     monkeypatch.setattr(qa.index.query_model, "export_pending", lambda name, **kw: not exported)

@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import HashEmbedder
 
 from qa import Retriever, build_index
 from qa.index import GENERATION_PREFIX, SEGMENT_PREFIX, TMP_PREFIX, read_manifest
-
-from conftest import HashEmbedder
 
 DRIVER = Path(__file__).resolve().parent / "build_driver.py"
 QUESTIONS = ["Who is Katrina Yu?", "What did Zhao Lijian say NATO should abandon?", "video call"]

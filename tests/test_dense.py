@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import HashEmbedder
+
 from qa import Retriever, build_index
 from qa.index import Index, dense
 

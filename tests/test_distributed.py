@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from conftest import HashEmbedder, netns_prefix, run_driver
+
 from qa import build_index
-from qa.errors import ExecutorUnavailableError
 from qa.build.executors import RayExecutor, make_executor
+from qa.errors import ExecutorUnavailableError
 
 HERE = Path(__file__).resolve().parent
 BACKEND = "onnx"  # the same fp32 runtime for the local build and the actors
@@ -260,8 +260,8 @@ def test_without_ray_the_message_names_the_extra(monkeypatch: pytest.MonkeyPatch
 def test_a_failed_ray_job_names_the_error_a_node_raised() -> None:
     """Ray wraps an actor's exception (RayTaskError.cause); qa's own message is what the user
     needs, e.g. a model that cannot load on a node and how to fix it."""
-    from qa.errors import ModelUnavailableError
     from qa.build.executors import _reason
+    from qa.errors import ModelUnavailableError
 
     class Wrapped(Exception):
         def __init__(self, cause: BaseException) -> None:

@@ -17,7 +17,6 @@ from conftest import SHARED, HashEmbedder
 
 from qa.answer.baseline import BaselineAssistant, candidate_sentences, rrf_rank
 from qa.errors import QAError, QueryError
-from qa.index import LOCK, manifest_path
 from qa.evaluation import (
     SQUAD_CORPUS_FILE,
     answer_confidence,
@@ -36,6 +35,7 @@ from qa.evaluation import (
     rank_documents,
     recall_at_k,
 )
+from qa.index import LOCK, manifest_path
 from qa.types import Answer, Citation, Hit
 
 # --------------------------------------------------------------------------------------------
@@ -770,8 +770,8 @@ def test_qa_eval_qa_on_a_tiny_dev_file(tmp_path: Path) -> None:
 
 
 def test_eval_corpus_holds_only_the_corpus_file_and_is_stable(tmp_path: Path) -> None:
-    from qa.evaluation import prepare_eval_corpus
     from qa.corpus.ingest import load_corpus
+    from qa.evaluation import prepare_eval_corpus
 
     data = load_beir(make_beir(tmp_path / "tiny"), "test")
     folder = prepare_eval_corpus(data.corpus_path, tmp_path / "eval" / "index.corpus")

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import netns_prefix, run_driver
 
 FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"

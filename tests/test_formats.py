@@ -13,13 +13,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SHARED, HashEmbedder
 
 import qa.corpus.ingest
 from qa import CorpusError, Retriever, build_index
 from qa.corpus.chunking import split_sentences
 from qa.corpus.ingest import load_corpus, read_article_file
-
-from conftest import SHARED, HashEmbedder
 
 FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
 WIKINEWS = SHARED / "news" / "wikinews"
@@ -463,6 +462,7 @@ def test_a_feed_url_list_is_fetched_and_an_unreachable_feed_is_skipped_with_its_
 
 def test_a_feed_that_cannot_be_fetched_keeps_what_was_indexed_from_it(tmp_path):
     from conftest import HashEmbedder
+
     from qa import Retriever, build_index
 
     corpus = tmp_path / "corpus"

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import HashEmbedder
+
 from qa import Retriever, build_index
 from qa.cli import main
 from qa.errors import IndexCorruptError, QAError

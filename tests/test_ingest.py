@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import CorpusError
 from qa.corpus.ingest import load_corpus, parse_date, read_article_file, strip_boilerplate
+from qa.errors import CorpusError
 
 SEEDS = Path(__file__).resolve().parent / "fixtures" / "seeds"
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import REPO, HashEmbedder, netns_prefix, run_driver
+
 from qa import types as qa_types
 from qa.errors import QAError, QueryError
 

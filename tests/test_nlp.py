@@ -110,8 +110,8 @@ def test_phrases_survive_updates_and_merges(tmp_path, seed_corpus):
 
 def test_a_large_build_parses_in_worker_processes_with_the_same_result(tmp_path, seed_corpus,
                                                                          monkeypatch):
-    from qa.build import analysis
     from qa import build_index
+    from qa.build import analysis
 
     here = tmp_path / "here"
     build_index(seed_corpus, here, embedder=HashEmbedder())

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.errors import ModelUnavailableError
 from qa.embed.onnx import CONFIG_FILE, OnnxEmbedder
 from qa.embed.onnx_export import export_onnx
+from qa.errors import ModelUnavailableError
 
 pytestmark = pytest.mark.integration
 

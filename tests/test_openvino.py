@@ -14,11 +14,11 @@ from qa import Retriever, build_index
 from qa.embed.calibrate import build_embedder, default_backend
 from qa.embed.embedder import backend_of
 from qa.embed.exports import cached_export as _cached_export
-from qa.index.query_model import query_model_dir
-from qa.errors import ModelUnavailableError
 from qa.embed.onnx import OnnxEmbedder
 from qa.embed.openvino import OpenVinoEmbedder
+from qa.errors import ModelUnavailableError
 from qa.index import Index, manifest_path, read_manifest
+from qa.index.query_model import query_model_dir
 
 MODEL = "all-MiniLM-L6-v2"
 
@@ -116,8 +116,8 @@ def test_backends_that_give_the_same_vectors_reuse_each_others(seed_index):
 
 def test_without_openvino_the_default_is_onnx_and_nothing_is_measured(no_openvino, tmp_path,
                                                                     monkeypatch):
-    from qa.embed import calibrate
     from qa.build.builder import _live_backend
+    from qa.embed import calibrate
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # nothing measured before
     monkeypatch.setattr(calibrate, "_memo", {})
@@ -153,14 +153,13 @@ def test_openvino_failing_at_load_is_model_unavailable(no_openvino):
 def test_openvino_int8_vectors_stay_within_cosine_099_of_fp32_on_real_news_chunks():
     """The quality gate of the int8 build path, on chunks it was not calibrated on: every
     chunk of the seed corpus (real news), embedded as the build embeds it."""
+    from conftest import SEED_CORPUS
     from sentence_transformers import SentenceTransformer
 
     from qa.build.builder import CHUNKING, embedding_input
-    from qa.corpus.chunking import chunk_article
     from qa.config import resolve_model_path
+    from qa.corpus.chunking import chunk_article
     from qa.corpus.ingest import load_corpus
-
-    from conftest import SEED_CORPUS
 
     articles, _ = load_corpus(SEED_CORPUS)
     texts = [embedding_input(a.title, c.text) for a in articles

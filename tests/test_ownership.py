@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import SEED_CORPUS, HashEmbedder
+
 from qa import IndexOwnershipError, build_index
 from qa.cli import main
 from qa.index import (

@@ -12,8 +12,8 @@ import pytest
 from qa.corpus.chunking import split_sentences
 from qa.corpus.ingest import load_corpus
 from qa.corpus.nlp import PIECE_CHARS, ParsedArticle, parse_texts
-from qa.corpus.quotes.cues import NAMING_VERBS
 from qa.corpus.quotes import extract_quotes, find_speaker, is_person, person_in, person_names
+from qa.corpus.quotes.cues import NAMING_VERBS
 from qa.types import Article
 from tests.conftest import REPO, SEED_CORPUS
 
@@ -85,7 +85,7 @@ _ODD = [
 
 
 def test_odd_text_never_raises(caplog):
-    for text, (a, found) in zip(_ODD, _extract_all([_article(t) for t in _ODD])):
+    for text, (_a, found) in zip(_ODD, _extract_all([_article(t) for t in _ODD])):
         for q in found:
             assert text[q.start:q.end] == q.text
     assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no bug was swallowed
@@ -95,7 +95,7 @@ def test_random_text_never_raises(caplog):
     rng = random.Random(3)
     alphabet = "ab C D\"“”‘’,.;:!? \nsaid told he Ada Okafor wrote according to"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300))) for _ in range(200)]
-    for text, (a, found) in zip(texts, _extract_all([_article(t) for t in texts])):
+    for text, (_a, found) in zip(texts, _extract_all([_article(t) for t in texts])):
         for q in found:
             assert text[q.start:q.end] == q.text
     assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -23,12 +23,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO, HashEmbedder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_crash import DRIVER, _answers, _start
 
 from qa import IndexCorruptError, QAError, Retriever, build_index
-from qa.corpus.chunking import chunk_article
 from qa.cli import main
+from qa.corpus.chunking import chunk_article
 from qa.corpus.ingest import load_corpus, read_article_file
 from qa.index import (
     GENERATION_PREFIX,
@@ -44,9 +46,6 @@ from qa.index import (
     segment_folders,
     sha256_of,
 )
-
-from conftest import REPO, HashEmbedder
-from test_crash import DRIVER, _answers, _start
 
 HERE = Path(__file__).resolve().parent
 READER = HERE / "reader_loop.py"
@@ -134,7 +133,6 @@ def test_disk_full_half_way_keeps_the_old_index_and_says_so(
     where, seed_corpus, tmp_path, monkeypatch, capsys, hash_default_embedder
 ):
     """`qa index` when the disk fills while writing one file (half of it is written first)."""
-    import faiss
 
     if where == "dense.ivf":  # the seed corpus gets an IVF index: new segments write one
         monkeypatch.setattr(dense, "ANN_THRESHOLD", 10)
@@ -783,8 +781,8 @@ def test_vectors_of_another_width_fall_back_to_bm25_and_say_why(seed_index, caps
                                   {"onnx_file": "../../../etc/passwd"}, {"onnx_file": "/etc/x"},
                                   {"dim": "384"}])
 def test_a_tampered_model_config_is_refused(edit, tmp_path):
-    from qa.errors import ModelUnavailableError
     from qa.embed.onnx import FORMAT_VERSION, OnnxConfig
+    from qa.errors import ModelUnavailableError
 
     good = {"format_version": FORMAT_VERSION, "source_model": "m", "dim": 384, "max_length": 256,
             "pooling": "mean", "normalize": True, "onnx_file": "model.onnx", "quantized": False,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import HashEmbedder
 
 from qa import QueryError, Retriever
 from qa.dates import DateRange, read_range
 from qa.errors import ModelUnavailableError
-
-from conftest import HashEmbedder
 
 
 @pytest.mark.integration
@@ -172,10 +171,10 @@ def test_large_indexes_use_ivf_and_agree_with_exact_search(tmp_path, monkeypatch
     import csv
     import json
 
+    from conftest import SHARED
+
     from qa import build_index
     from qa.index import dense
-
-    from conftest import SHARED
 
     csv.field_size_limit(10**8)
     corpus = tmp_path / "c"

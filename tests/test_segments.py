@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from conftest import HashEmbedder
+
 from qa import Retriever, build_index
 from qa.cli import main
 from qa.index import Index, file_name, part_path, read_manifest, segment_folders

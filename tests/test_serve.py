@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import HashEmbedder, netns_prefix, run_driver
+
 from qa.errors import QAError, QueryError
 
 fastapi = pytest.importorskip("fastapi", reason="the serve extra: pip install -e '.[serve]'")
@@ -27,9 +27,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from qa.answer import Assistant  # noqa: E402
 from qa.dates import read_range  # noqa: E402
-from qa.search.remote import RemoteAssistant, RemoteRetriever, answer_from_json
 from qa.index import manifest_path  # noqa: E402
-from qa.search.retriever import Retriever
+from qa.search.remote import RemoteAssistant, RemoteRetriever, answer_from_json  # noqa: E402
+from qa.search.retriever import Retriever  # noqa: E402
 from qa.serve import Library, create_app  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

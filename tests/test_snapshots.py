@@ -11,8 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from conftest import SEED_CORPUS, HashEmbedder
+
 from qa import Assistant, Retriever, build_index
 from qa.citation import locate_citation
 from qa.errors import IndexChangedError

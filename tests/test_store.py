@@ -7,6 +7,7 @@ import json
 import shutil
 
 import pytest
+from conftest import HashEmbedder
 
 from qa import IndexCorruptError, IndexMismatchError, IndexMissingError, Retriever
 from qa.index import (
@@ -19,8 +20,6 @@ from qa.index import (
     segment_folders,
     sha256_of,
 )
-
-from conftest import HashEmbedder
 
 
 def _data(index):

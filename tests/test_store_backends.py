@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import HashEmbedder, netns_prefix
 
 from qa import Retriever, build_index
 from qa.answer import Assistant
@@ -26,8 +27,6 @@ from qa.errors import StoreUnavailableError
 from qa.index import LOCK, Index
 from qa.index.backend import StoreBackend, StoreChunks
 from qa.types import DateRange
-
-from conftest import SEED_CORPUS, HashEmbedder, netns_prefix
 
 HERE = Path(__file__).resolve().parent
 STORES = ["local", pytest.param("milvus", marks=pytest.mark.scale)]

@@ -12,13 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import HashEmbedder
 
 from qa import Retriever
+from qa.build.watch import describe_update, watch_index
 from qa.errors import CorpusError
 from qa.types import BuildReport
-from qa.build.watch import describe_update, watch_index
-
-from conftest import HashEmbedder
 
 QA = str(Path(sys.executable).with_name("qa"))
 TESTS = Path(__file__).resolve().parent

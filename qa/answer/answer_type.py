@@ -118,13 +118,13 @@ _ONE_THREAD = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _blas() -> "ThreadpoolController":
+def _blas() -> ThreadpoolController:
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
 
 
-def parse(question: str) -> "Doc":
+def parse(question: str) -> Doc:
     """The question's parse, on one BLAS thread: spaCy's matrices for one question are
     small, and several BLAS threads spend more time waiting for each other (and, on a busy
     machine, for a core) than multiplying (docs/benchmarks.md, "Warm answer: sentence vectors

@@ -20,8 +20,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import ModelUnavailableError, QueryError
 from ..corpus.quotes import is_person, speaker_matches
+from ..errors import ModelUnavailableError, QueryError
 from ..search.retriever import Found, Retriever
 from ..types import ANY_DATE, Answer, DateRange, Mode, Quote, SearchMode
 from .candidates import Candidate, gather
@@ -30,7 +30,7 @@ from .conversation import Turn
 from .evidence import Evidence, Generations
 from .features import Asked, describe, question_names
 from .question import Question, read_question
-from .scoring import AnswerModel, load_model
+from .scoring import load_model
 
 #: Chunks searched per question.
 SEARCH_K = 8
@@ -262,7 +262,7 @@ class Assistant:
             phrases, _ = evidence.phrases(article.id)
             dated = [(p.start, p.end) for p in phrases if p.label in ("DATE", "TIME")]
 
-            def has_date(span: tuple[int, int]) -> bool:
+            def has_date(span: tuple[int, int], dated: list[tuple[int, int]] = dated) -> bool:
                 return any(span[0] <= s and e <= span[1] for s, e in dated)
 
             # The cited sentence if it gives a date or time, else the nearest one in its chunk.

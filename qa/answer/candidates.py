@@ -60,7 +60,7 @@ class Candidate:
         return (self.article.id, self.start)
 
 
-def gather(q: "Question", hits: Sequence[Hit], evidence: "Evidence") -> list[Candidate]:
+def gather(q: Question, hits: Sequence[Hit], evidence: Evidence) -> list[Candidate]:
     """The candidate sentences of a question (see the module docstring), in retrieval order."""
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
@@ -103,7 +103,7 @@ def gather(q: "Question", hits: Sequence[Hit], evidence: "Evidence") -> list[Can
     return out
 
 
-def answer_phrases(evidence: "Evidence", article: Article, start: int, end: int,
+def answer_phrases(evidence: Evidence, article: Article, start: int, end: int,
                    asked: AnswerType, question: str) -> list[phrase.Found]:
     """The phrases of the asked kind in one sentence, best first."""
     if asked.kind is None:

@@ -138,8 +138,6 @@ class Composer:
         if abstained:
             text = NO_ANSWER
         else:
-            parts: list[str] = []
-            current_date: str | None = None
             text = answer_text(citations)
         return Answer(
             question=asked, resolved_question=q.resolved, text=text, citations=citations,

@@ -12,15 +12,15 @@ keep to what comes after the previous answer, in its articles and in time.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, Union
 
 from qa.types import Answer
 
 __all__ = ["resolve_followup", "refers_to_previous_answer", "previous_entity", "Turn",
            "MovingOn", "moving_on", "without_moving_on"]
 
-Turn = Union[str, Answer]
+Turn = str | Answer
 
 _QUESTION_WORDS = {
     "who", "what", "when", "where", "why", "how", "which", "did", "does", "do", "is", "are",

@@ -13,15 +13,21 @@ import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..dates import dates_in_question
-from ..errors import QueryError
-from ..types import ANY_DATE, DateRange
 from ..corpus.nlp import NLPUnavailableError
 from ..corpus.quotes import find_speaker
+from ..dates import dates_in_question
+from ..errors import QueryError
 from ..text import terms
+from ..types import ANY_DATE, DateRange
 from .answer_type import AnswerType, answer_type
-from .conversation import (MovingOn, Turn, moving_on, refers_to_previous_answer,
-                           resolve_followup, without_moving_on)
+from .conversation import (
+    MovingOn,
+    Turn,
+    moving_on,
+    refers_to_previous_answer,
+    resolve_followup,
+    without_moving_on,
+)
 
 #: Longer questions are cut at a word boundary (a pasted article is not a question).
 MAX_QUESTION_CHARS = 1000

@@ -47,7 +47,7 @@ class Logistic:
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
 
     @classmethod
-    def from_json(cls, doc: JSONObject, names: tuple[str, ...]) -> "Logistic":
+    def from_json(cls, doc: JSONObject, names: tuple[str, ...]) -> Logistic:
         if list(doc["features"]) != list(names):
             raise ValueError("the model was fitted on other features")
         return cls(np.asarray(doc["weights"], float), float(doc["bias"]),
@@ -73,7 +73,7 @@ class Calibration:
         return float(np.interp(score, self.x, self.y))
 
     @classmethod
-    def from_json(cls, doc: JSONObject | None) -> "Calibration":
+    def from_json(cls, doc: JSONObject | None) -> Calibration:
         if not doc:
             return cls(np.zeros(0), np.zeros(0))
         return cls(np.asarray(doc["x"], float), np.asarray(doc["y"], float))
@@ -120,7 +120,7 @@ class AnswerModel:
         return self.calibration(self.score(ranked)) if ranked else 0.0
 
     @classmethod
-    def from_json(cls, doc: JSONObject) -> "AnswerModel":
+    def from_json(cls, doc: JSONObject) -> AnswerModel:
         return cls(sentence=Logistic.from_json(doc["sentence"], FEATURES),
                    question=Logistic.from_json(doc["question"], QUESTION_FEATURES),
                    calibration=Calibration.from_json(doc.get("calibration")),

@@ -82,7 +82,7 @@ class Analysis:
 
     @classmethod
     def start(cls, articles: Sequence[Article],
-              sentences: Sequence[Sequence[Span]]) -> "Analysis":
+              sentences: Sequence[Sequence[Span]]) -> Analysis:
         """Begin analysing: in a background process when there is enough text to pay for it."""
         job = cls(articles, sentences)
         if sum(len(a.text) for a in job.articles) >= BACKGROUND_CHARS:

@@ -44,14 +44,20 @@ from ..index import (
     read_manifest,
     refuse_foreign_manifest,
 )
-from ..index.bm25 import B, EPSILON, K1
+from ..index.bm25 import EPSILON, K1, B
 from ..index.store_sync import StoreSync, milvus_target
 from ..text import TOKENIZER, terms
 from ..types import Article, BuildReport, Skipped
 from .analysis import Analysis
 from .executors import Executor, LocalExecutor
 from .parts import (
-    CHUNKING, Part, dim_of, embed_new_parts, embed_sentences, embedding_input, new_part,
+    CHUNKING,
+    Part,
+    dim_of,
+    embed_new_parts,
+    embed_sentences,
+    embedding_input,
+    new_part,
     segment_data,
 )
 from .previous import PreviousFiles, load_previous
@@ -347,8 +353,8 @@ def _export_query_model(index_dir: Path, embedder: Embedder,
     """Export the model to ONNX beside the index once, so that questions never wait for torch.
     Only for sentence-transformers models; a failure only costs query speed, so it is a note."""
     from ..embed.embedder import SentenceTransformerEmbedder
-    from ..index.query_model import ensure_query_model
     from ..errors import ModelUnavailableError
+    from ..index.query_model import ensure_query_model
 
     backend = backend_of(embedder)
     if not isinstance(embedder, SentenceTransformerEmbedder) and backend == "torch":

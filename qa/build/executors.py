@@ -26,10 +26,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..types import JSONObject
 from ..embed.calibrate import build_embedder
 from ..embed.embedder import Embedder
 from ..errors import ExecutorUnavailableError, QAError
+from ..types import JSONObject
 
 Progress = Callable[[int, int], None]
 

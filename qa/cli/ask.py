@@ -14,8 +14,16 @@ from qa.errors import QAError
 from qa.text import terminal_safe
 from qa.types import Answer
 
-from .console import (DATE_FORMS, INDEX_HELP, add_date_flags, date_filter, from_stdin,
-                      print_json, shown_answer, shown_passage)
+from .console import (
+    DATE_FORMS,
+    INDEX_HELP,
+    add_date_flags,
+    date_filter,
+    from_stdin,
+    print_json,
+    shown_answer,
+    shown_passage,
+)
 
 if TYPE_CHECKING:
     from qa.history import Conversation, History

@@ -121,8 +121,8 @@ def index(args: argparse.Namespace) -> int:
 def check_index(index: Path) -> int:
     """`qa index --check`: 0 when every file matches its checksum and the model is sound,
     2 (with what is damaged and what to run) otherwise."""
-    from qa.index.query_model import query_model_problems
     from qa.index import read_manifest, verify
+    from qa.index.query_model import query_model_problems
 
     problems = verify(index)
     manifest = read_manifest(index)

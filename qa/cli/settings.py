@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from qa import config
 from qa.text import terminal_safe

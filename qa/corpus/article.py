@@ -39,7 +39,6 @@ from qa.corpus.chunking import split_sentences
 from qa.dates import written_date
 from qa.types import Article
 
-
 # --- text -------------------------------------------------------------------------------------
 
 

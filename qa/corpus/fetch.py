@@ -174,7 +174,7 @@ def _resolve(host: str, port: int, deadline: _Deadline) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def _network_backend(deadline: _Deadline, allow_private: bool) -> "httpcore.NetworkBackend":
+def _network_backend(deadline: _Deadline, allow_private: bool) -> httpcore.NetworkBackend:
     import httpcore
 
     class GuardedStream(httpcore.NetworkStream):

@@ -38,7 +38,14 @@ from qa.corpus import limits
 from qa.corpus.article import decode_utf8, normalise
 from qa.corpus.boilerplate import strip_boilerplate
 from qa.corpus.readers import (
-    UNREACHABLE, Read, Reader, SourceFile, Takes, formats_text, reader_for, suffixes,
+    UNREACHABLE,
+    Read,
+    Reader,
+    SourceFile,
+    Takes,
+    formats_text,
+    reader_for,
+    suffixes,
 )
 from qa.dates import written_date
 from qa.errors import CorpusError

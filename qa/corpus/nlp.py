@@ -84,7 +84,7 @@ class NLPUnavailableError(QAError):
 
 
 _lock = threading.Lock()
-_loaded: list["Language"] = []  # the pipeline, once loaded
+_loaded: list[Language] = []  # the pipeline, once loaded
 
 
 def pipeline_path() -> Path:
@@ -118,7 +118,7 @@ def check_pipeline(path: Path | None = None) -> list[str]:
     return problems
 
 
-def load_pipeline() -> "Language":
+def load_pipeline() -> Language:
     """spaCy's pipeline, loaded once per process (thread-safe: a caller arriving while
     another thread loads it waits for that load).
 
@@ -145,7 +145,7 @@ def load_in_background() -> None:
         threading.Thread(target=load, name="qa-nlp-load", daemon=True).start()
 
 
-def _load_pipeline() -> "Language":
+def _load_pipeline() -> Language:
     folder = pipeline_path()
     problems = check_pipeline(folder)
     if problems:
@@ -198,8 +198,8 @@ def _register_pos_component() -> None:
         return
 
     @Language.factory("qa_pos_of_tag", default_config={"table": {}})
-    def make(nlp: "Language", name: str, table: dict[str, str]):  # type: ignore[no-untyped-def]
-        def set_pos(doc: "Doc") -> "Doc":
+    def make(nlp: Language, name: str, table: dict[str, str]):  # type: ignore[no-untyped-def]
+        def set_pos(doc: Doc) -> Doc:
             for tok in doc:
                 tok.pos_ = table.get(tok.tag_, "X")
             return doc
@@ -259,7 +259,7 @@ class ParsedArticle:
     """One article's parse: spaCy docs of consecutive pieces of its text, each with the
     character offset where it starts (one piece unless the article is very long)."""
 
-    pieces: list[tuple[int, "Doc"]]
+    pieces: list[tuple[int, Doc]]
 
     def sentences(self) -> Iterator[tuple[int, object]]:
         """(offset of its piece, spaCy sentence) for every sentence, in text order."""
@@ -364,7 +364,7 @@ def _plain(text: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def parse_question(text: str) -> "Doc":
+def parse_question(text: str) -> Doc:
     """The question's parse (cached: a chat asks again what it shows again).
 
     Raises:

@@ -37,9 +37,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..types import JSONObject
 from .. import config
 from ..errors import ModelUnavailableError
+from ..types import JSONObject
 from .embedder import Embedder, runtime_embedder
 from .exports import calibration_texts
 

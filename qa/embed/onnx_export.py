@@ -15,8 +15,18 @@ from typing import Any
 
 from .. import config
 from ..errors import ModelUnavailableError
-from .onnx import (CONFIG_FILE, FORMAT_VERSION, FP32_FILE, INPUT_NAMES, INT8_FILE, OPSET,
-                   OUTPUT_NAME, TOKENIZER_FILE, OnnxConfig, _sha256)
+from .onnx import (
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    FP32_FILE,
+    INPUT_NAMES,
+    INT8_FILE,
+    OPSET,
+    OUTPUT_NAME,
+    TOKENIZER_FILE,
+    OnnxConfig,
+    _sha256,
+)
 
 
 def export_onnx(
@@ -61,10 +71,9 @@ def export_onnx(
 def _export_into(model_name_or_path: str, folder: Path, *, quantize: bool) -> OnnxConfig:
     try:
         # Costs ~6 s (torch + transformers); export happens once per build at most.
+        import onnx  # noqa: F401  (torch's exporter needs it; fail here with a clear message)
         import torch
         from sentence_transformers import SentenceTransformer
-
-        import onnx  # noqa: F401  (torch's exporter needs it; fail here with a clear message)
     except ImportError as exc:
         raise ModelUnavailableError(
             f"Exporting the embedding model to ONNX needs torch, sentence-transformers and "

@@ -19,8 +19,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelUnavailableError
-from .onnx import (CONFIG_FILE, OV_INT8_FILE, TOKENIZER_FILE, OnnxConfig, OnnxEmbedder, Progress,
-                   _sha256, _unit_rows)
+from .onnx import (
+    CONFIG_FILE,
+    OV_INT8_FILE,
+    TOKENIZER_FILE,
+    OnnxConfig,
+    OnnxEmbedder,
+    Progress,
+    _sha256,
+    _unit_rows,
+)
 from .onnx_export import _replace_dir
 
 # What "openvino-int8" keeps in floating point. Fitted on 300 Wikinews chunks (min cosine to

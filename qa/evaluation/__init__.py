@@ -17,22 +17,55 @@ Every name below is importable from `qa.evaluation` itself.
 from __future__ import annotations
 
 from qa.evaluation.beir import (
-    BEIR_MODES, CHUNK_DEPTH, BeirDataset, BeirReport, ModeScores, Qrels, SearchFn, beir_doc_id,
-    evaluate_beir, load_beir, rank_documents,
+    BEIR_MODES,
+    CHUNK_DEPTH,
+    BeirDataset,
+    BeirReport,
+    ModeScores,
+    Qrels,
+    SearchFn,
+    beir_doc_id,
+    evaluate_beir,
+    load_beir,
+    rank_documents,
 )
 from qa.evaluation.folders import (
-    CORPUS_FILE, SQUAD_CORPUS_FILE, check_eval_corpus_dir, check_eval_index, corpus_beside,
-    default_eval_index, default_qa_index, eval_cache_root, eval_folders, prepare_eval_corpus,
+    CORPUS_FILE,
+    SQUAD_CORPUS_FILE,
+    check_eval_corpus_dir,
+    check_eval_index,
+    corpus_beside,
+    default_eval_index,
+    default_qa_index,
+    eval_cache_root,
+    eval_folders,
+    prepare_eval_corpus,
     write_squad_corpus,
 )
 from qa.evaluation.metrics import documents_from_chunks, mean, mrr_at_k, ndcg_at_k, recall_at_k
 from qa.evaluation.qasets import (
-    QA_KINDS, QA_SPLITS, QAExample, QuestionSet, load_qa_examples,
-    load_question_set, read_jsonl_records,
+    QA_KINDS,
+    QA_SPLITS,
+    QAExample,
+    QuestionSet,
+    load_qa_examples,
+    load_question_set,
+    read_jsonl_records,
 )
 from qa.evaluation.report import (
-    CEILING_K, CURVE_THRESHOLDS, SURE, CurvePoint, QAOutcome, QAReport, ReliabilityBin,
-    SystemFigures, SystemOutcome, abstention_curve, reliability, summarise_qa, system_figures,
+    CEILING_K,
+    CURVE_THRESHOLDS,
+    SURE,
+    CurvePoint,
+    QAOutcome,
+    QAReport,
+    ReliabilityBin,
+    SystemFigures,
+    SystemOutcome,
+    abstention_curve,
+    reliability,
+    summarise_qa,
+    system_figures,
 )
 from qa.evaluation.run import answer_confidence, contains_answer, evaluate_qa, score_answer
 

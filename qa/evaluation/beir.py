@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa.types import JSONObject
 from qa.errors import QAError, QueryError
 from qa.evaluation.folders import (
-    check_eval_corpus_dir, check_eval_index, corpus_beside, default_eval_index,
+    check_eval_corpus_dir,
+    check_eval_index,
+    corpus_beside,
+    default_eval_index,
     prepare_eval_corpus,
 )
 from qa.evaluation.metrics import documents_from_chunks, mean, mrr_at_k, ndcg_at_k, recall_at_k
 from qa.evaluation.qasets import read_jsonl_records
-
+from qa.types import JSONObject
 
 #: The retrieval modes `qa eval --beir` scores, in table order.
 BEIR_MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")

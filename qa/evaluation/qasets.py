@@ -14,9 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.types import JSONObject
 from qa.errors import QAError
-
+from qa.types import JSONObject
 
 #: What a question is, for scoring: the corpus answers it; it is on the corpus's topic but no
 #: article answers it; or it is about something else altogether.

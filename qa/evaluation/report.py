@@ -14,10 +14,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.types import JSONObject
 from qa.evaluation.metrics import mean
 from qa.evaluation.qasets import QA_KINDS, QuestionSet
-
+from qa.types import JSONObject
 
 #: Passages checked for "answer in the top-k retrieved passages", the ceiling of both systems.
 CEILING_K = 5

@@ -11,8 +11,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from qa.errors import QueryError

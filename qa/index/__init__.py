@@ -57,7 +57,14 @@ from .manifest import (
     refuse_foreign_manifest,
     write_manifest,
 )
-from .ownership import GENERATION_MARKER, OWNER_MARKER, claim_index_dir, index_id, is_marked, mark_generation
+from .ownership import (
+    GENERATION_MARKER,
+    OWNER_MARKER,
+    claim_index_dir,
+    index_id,
+    is_marked,
+    mark_generation,
+)
 from .segment import Segment, SegmentData
 from .verify import verify
 from .writer import IndexWriter

@@ -107,7 +107,7 @@ class Postings:
     column: dict[str, int]
 
     @classmethod
-    def from_counts(cls, counts: sparse.csr_matrix, terms: list[str]) -> "Postings":
+    def from_counts(cls, counts: sparse.csr_matrix, terms: list[str]) -> Postings:
         """Postings of a (chunks x terms) count matrix. Terms no chunk holds are dropped."""
         counts = sparse.csr_matrix(counts)
         df = np.bincount(counts.indices, minlength=counts.shape[1])
@@ -179,7 +179,7 @@ class Postings:
             save_npy(folder / name, np.ascontiguousarray(np.asarray(arr), dtype=dtype))
 
     @classmethod
-    def load(cls, folder: Path, n_docs: int) -> "Postings":
+    def load(cls, folder: Path, n_docs: int) -> Postings:
         """Open the postings written by `save`.
 
         Raises:
@@ -264,11 +264,11 @@ class CorpusStats:
         return dict(zip(self.terms, idf.tolist()))
 
     @classmethod
-    def empty(cls) -> "CorpusStats":
+    def empty(cls) -> CorpusStats:
         return cls([], np.zeros(0, np.int64), 0, 0)
 
     @classmethod
-    def of(cls, parts: Iterable[tuple[Postings, np.ndarray | None]]) -> "CorpusStats":
+    def of(cls, parts: Iterable[tuple[Postings, np.ndarray | None]]) -> CorpusStats:
         """Counted from scratch over segments' postings and live-chunk masks."""
         df: Counter[str] = Counter()
         n = total = 0
@@ -284,7 +284,7 @@ class CorpusStats:
         return cls(terms, np.asarray([df[t] for t in terms], dtype=np.int64), n, total)
 
     def updated(self, added: Iterable[tuple[Sequence[str], np.ndarray, int, int]],
-                removed: Iterable[tuple[Sequence[str], np.ndarray, int, int]]) -> "CorpusStats":
+                removed: Iterable[tuple[Sequence[str], np.ndarray, int, int]]) -> CorpusStats:
         """These statistics with chunks added and removed. Each item is (terms, their
         document frequencies among those chunks, number of chunks, their total length)."""
         index = {t: i for i, t in enumerate(self.terms)}
@@ -324,7 +324,7 @@ class CorpusStats:
         save_npy(folder / STATS_FILES[1], np.asarray(self.df, dtype=np.int64))
 
     @classmethod
-    def load(cls, folder: Path, summary: dict[str, Any]) -> "CorpusStats":
+    def load(cls, folder: Path, summary: dict[str, Any]) -> CorpusStats:
         """Read the statistics a manifest's `bm25` summary describes.
 
         Raises:

@@ -59,13 +59,13 @@ class ChunkTable:
         return int(len(self.ids))
 
     @classmethod
-    def empty(cls) -> "ChunkTable":
+    def empty(cls) -> ChunkTable:
         z = np.zeros(0, np.int64)
         return cls(z, z.astype(np.int32), z.astype(np.int32), z, z, np.zeros((0, 2), np.int64),
                    np.zeros(1, np.int64))
 
     @classmethod
-    def concat(cls, tables: list["ChunkTable"], article_offsets: list[int]) -> "ChunkTable":
+    def concat(cls, tables: list[ChunkTable], article_offsets: list[int]) -> ChunkTable:
         """Tables one after another; table i's article rows are shifted by article_offsets[i]."""
         if not tables:
             return cls.empty()
@@ -85,7 +85,7 @@ class ChunkTable:
             sent_ptr=ptr,
         )
 
-    def take_articles(self, rows: np.ndarray) -> "ChunkTable":
+    def take_articles(self, rows: np.ndarray) -> ChunkTable:
         """The chunks of article rows `rows` (sorted), renumbered 0..len(rows)-1."""
         lo = np.searchsorted(self.article, rows, side="left")
         hi = np.searchsorted(self.article, rows, side="right")
@@ -122,7 +122,7 @@ class ChunkTable:
             save_npy(folder / name, out.reshape(-1, 2) if key == "sent_spans" else out)
 
     @classmethod
-    def load(cls, folder: Path, n_articles: int, *, for_queries: bool = True) -> "ChunkTable":
+    def load(cls, folder: Path, n_articles: int, *, for_queries: bool = True) -> ChunkTable:
         """Read a segment's chunk table. `for_queries`: the tables in memory (~40 MB at 1M
         chunks), sentence spans read by range; otherwise (merges, which read every row in
         order) everything memory-mapped.

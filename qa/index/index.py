@@ -48,7 +48,7 @@ class QuoteRows:
     def __len__(self) -> int:
         return int(len(self.row))
 
-    def take(self, which: np.ndarray) -> "QuoteRows":
+    def take(self, which: np.ndarray) -> QuoteRows:
         return QuoteRows(self.seg[which], self.row[which], self.pos[which])
 
 
@@ -101,8 +101,8 @@ class Index:
 
     # --- opening ----------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, *, reuse: "Index | None" = None,
-             for_search: bool = True) -> "Index":
+    def open(cls, path: str | Path, *, reuse: Index | None = None,
+             for_search: bool = True) -> Index:
         """Open the generation the manifest of index folder `path` names.
 
         Args:
@@ -121,7 +121,7 @@ class Index:
 
     @classmethod
     def from_manifest(cls, index_dir: Path, manifest: Manifest, *,
-                      reuse: "Index | None" = None, for_search: bool = True) -> "Index":
+                      reuse: Index | None = None, for_search: bool = True) -> Index:
         """Open the generation `manifest` (already read and checked) names."""
         folders = {manifest.data, *(e.name for e in manifest.segments)}
         for name in sorted(folders):

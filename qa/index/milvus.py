@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..types import JSONObject
 from ..errors import StoreUnavailableError
+from ..types import JSONObject
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient

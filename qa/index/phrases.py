@@ -31,7 +31,7 @@ class PhraseTable:
         self.label = np.asarray(label, dtype=np.int8)
 
     @classmethod
-    def empty(cls) -> "PhraseTable":
+    def empty(cls) -> PhraseTable:
         return cls(np.zeros(0, np.int32), np.zeros((0, 2), np.int32), np.zeros(0, np.int8))
 
     def __len__(self) -> int:
@@ -55,7 +55,7 @@ class PhraseTable:
             save_npy(folder / name, np.ascontiguousarray(arr))
 
     @classmethod
-    def load(cls, folder: Path, n_articles: int) -> "PhraseTable":
+    def load(cls, folder: Path, n_articles: int) -> PhraseTable:
         """Read a segment's phrases.
 
         Raises:

@@ -37,7 +37,7 @@ class QuoteTable:
         self.cues = cues
 
     @classmethod
-    def empty(cls) -> "QuoteTable":
+    def empty(cls) -> QuoteTable:
         return cls(np.zeros(0, np.int32), np.zeros((0, 4), np.int64), np.zeros(0, np.int32),
                    np.zeros(0, np.int32), [], [])
 
@@ -82,7 +82,7 @@ class QuoteTable:
                                                   ensure_ascii=False))
 
     @classmethod
-    def load(cls, folder: Path, n_articles: int) -> "QuoteTable":
+    def load(cls, folder: Path, n_articles: int) -> QuoteTable:
         """Read a segment's quotes.
 
         Raises:

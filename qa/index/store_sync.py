@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..types import JSONObject
 from ..regular_files import read_regular
+from ..types import JSONObject
 from .backend import MILVUS, StoreChunks, date_key
 from .chunks import runs
 from .files import write_json_atomic
@@ -74,7 +74,7 @@ class StoreSync:
 
     @classmethod
     def open(cls, index_dir: Path, target: StoreRecord, dim: int,
-             previous: Manifest | None) -> "StoreSync":
+             previous: Manifest | None) -> StoreSync:
         """Connect, and prepare the collection (`previous`: the live manifest, if any).
 
         Raises:

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..types import JSONObject
 from ..errors import IndexCorruptError
+from ..types import JSONObject
 from .diskarray import PreadFile
 from .files import create, save_npy, write_new_text
 
@@ -38,11 +38,11 @@ class TextStore:
         self.folder = folder  # where it was read from (for the message if it is damaged)
 
     @classmethod
-    def concat(cls, pieces: Sequence[str | tuple["TextStore", int, int]]) -> "TextStore":
+    def concat(cls, pieces: Sequence[str | tuple[TextStore, int, int]]) -> TextStore:
         """Texts from new strings and from row ranges [lo, hi) of other stores, in order.
         Ranges are copied as bytes straight into one buffer: unchanged articles are not
         decoded and encoded again, nor held twice."""
-        encoded: list[bytes | tuple["TextStore", int, int]] = []
+        encoded: list[bytes | tuple[TextStore, int, int]] = []
         lengths: list[np.ndarray] = []
         for piece in pieces:
             if isinstance(piece, str):
@@ -96,7 +96,7 @@ class TextStore:
         save_npy(folder / "text_offsets.npy", self._offsets)
 
     @classmethod
-    def load(cls, folder: Path) -> "TextStore":
+    def load(cls, folder: Path) -> TextStore:
         """Open texts.bin, read by range with pread (see qa.index.diskarray)."""
         offsets = np.load(folder / "text_offsets.npy", allow_pickle=False)
         size = os.stat(folder / "texts.bin").st_size
@@ -121,7 +121,7 @@ class ArticleTable:
         self.dates: list[str | None] = columns["date"]
 
     @classmethod
-    def of(cls, records: Sequence[JSONObject]) -> "ArticleTable":
+    def of(cls, records: Sequence[JSONObject]) -> ArticleTable:
         return cls({k: [r.get(k) for r in records] for k in ARTICLE_FIELDS})
 
     def __len__(self) -> int:
@@ -140,7 +140,7 @@ class ArticleTable:
                        json.JSONEncoder(ensure_ascii=False).encode(columns))
 
     @classmethod
-    def load(cls, folder: Path) -> "ArticleTable":
+    def load(cls, folder: Path) -> ArticleTable:
         """The article records of a segment, checked column by column.
 
         Raises:

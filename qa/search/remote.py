@@ -24,11 +24,21 @@ from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
 from .. import config
-from ..errors import QAError, QueryError
 from ..dates import reference_day
+from ..errors import QAError, QueryError
 from ..types import (
-    ANY_DATE, Answer, AnswerPhrase, Article, Chunk, Citation, DateRange, Hit, IndexStats,
-    JSONObject, Quote, SearchMode,
+    ANY_DATE,
+    Answer,
+    AnswerPhrase,
+    Article,
+    Chunk,
+    Citation,
+    DateRange,
+    Hit,
+    IndexStats,
+    JSONObject,
+    Quote,
+    SearchMode,
 )
 
 TIMEOUT_SECONDS = 60.0  # an answer takes well under a second; a first one after a rebuild, more
@@ -123,7 +133,7 @@ class RemoteRetriever:
 
     @classmethod
     def open(cls, url: str, *, timeout: float = TIMEOUT_SECONDS,
-             transport: Transport | None = None, token: str | None = None) -> "RemoteRetriever":
+             transport: Transport | None = None, token: str | None = None) -> RemoteRetriever:
         """Connect to the server at `url` (`http://host:port`) and read its index's health.
 
         Args:

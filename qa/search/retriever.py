@@ -23,14 +23,24 @@ from .. import config
 from ..dates import FUTURE_SLACK, reference_day
 from ..embed.embedder import Embedder
 from ..errors import IndexMismatchError, ModelUnavailableError, QAError, QueryError
-from .searcher import search_mode
 from ..index import Index, Manifest, check_model, read_manifest
 from ..index.backend import LOCAL, DateKeys, date_keys, date_mask
 from ..text import TOKENIZER, terms
 from ..types import (
-    ANY_DATE, SEARCH_MODES, Article, Chunk, DateRange, Fallback, Hit, IndexStats, Mode, Phrase,
-    Quote, SearchMode,
+    ANY_DATE,
+    SEARCH_MODES,
+    Article,
+    Chunk,
+    DateRange,
+    Fallback,
+    Hit,
+    IndexStats,
+    Mode,
+    Phrase,
+    Quote,
+    SearchMode,
 )
+from .searcher import search_mode
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
 # Convex fusion: dense weight after min-max normalising each list. 0.5 was picked on SciFact's
@@ -100,7 +110,7 @@ class Retriever:
     # --- opening ------------------------------------------------------------------------
     @classmethod
     def open(cls, index: str | os.PathLike[str] | None = None, *,
-             embedder: Embedder | None = None, model: str | None = None) -> "Retriever":
+             embedder: Embedder | None = None, model: str | None = None) -> Retriever:
         """Open a built index. Cheap: the model loads on first dense use.
 
         Args:
@@ -143,7 +153,7 @@ class Retriever:
             self._recover()  # the new build has a usable dense part
         return True
 
-    def pinned(self) -> "Retriever":
+    def pinned(self) -> Retriever:
         """A retriever that keeps reading the generation this one reads now, whatever reloads
         follow: what one answer uses from its first search to its last citation."""
         twin = copy.copy(self)  # the same embedder, settings and mode, one generation

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..errors import QueryError
 from ..types import (
-    ANY_DATE, SEARCH_MODES, Article, Chunk, DateRange, Hit, IndexStats, Quote, SearchMode,
+    ANY_DATE,
+    SEARCH_MODES,
+    Article,
+    Chunk,
+    DateRange,
+    Hit,
+    IndexStats,
+    Quote,
+    SearchMode,
 )
 
 

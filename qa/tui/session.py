@@ -11,15 +11,22 @@ through the methods the screen's handlers call; they return what the screen shou
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from textual.message import Message
 from textual.worker import Worker, get_current_worker
 
-from qa.errors import IndexChangedError, IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
+from qa.errors import (
+    IndexChangedError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    QAError,
+)
 from qa.tui.commands import Command, date_filter_after
 from qa.tui.messages import (
     AnswerReady,
@@ -92,7 +99,7 @@ class ChatSettings:
     history_path: Path | None = None  # the conversation history (None: qa.config.history_path())
 
     @classmethod
-    def for_server(cls, url: str, *, transport: Any | None = None) -> "ChatSettings":
+    def for_server(cls, url: str, *, transport: Any | None = None) -> ChatSettings:
         """Ask the `qa serve` at `url` (`qa chat --server URL`) instead of opening an index;
         its index is rebuilt where it runs. `transport`: how requests travel (tests)."""
         from qa.search.remote import RemoteAssistant, RemoteRetriever

@@ -11,15 +11,15 @@ from textual.pilot import Pilot
 
 from qa.errors import QAError
 from qa.tui.app import QAApp, make_app
-from qa.tui.session import ChatSettings
 from qa.tui.screens.reader import ReaderScreen
 from qa.tui.screens.welcome import WelcomeScreen
+from qa.tui.session import ChatSettings
 from qa.tui.widgets.history_input import HistoryInput
 from qa.tui.widgets.message_list import AnswerMessage, MessageList
 from qa.tui.widgets.sources_panel import SourcesPanel
 
 from .conftest import HOSTILE_ARTICLE
-from .screen import on_screen, screen_lines, screen_text
+from .screen import on_screen, screen_text
 
 SIZE = (120, 34)
 

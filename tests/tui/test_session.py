@@ -3,8 +3,9 @@ rebuilds through a host that only runs its work and keeps its messages (no app, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from qa.tui.commands import parse_command
 from qa.tui.messages import IndexNeedsBuild, IndexOpened, RebuildFinished

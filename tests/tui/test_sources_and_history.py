@@ -8,15 +8,15 @@ import pytest
 from textual.pilot import Pilot
 
 from qa.history import History
-from qa.types import Answer, Citation
 from qa.tui.app import QAApp, make_app
-from qa.tui.session import ChatSettings
 from qa.tui.screens.history import HistoryScreen
 from qa.tui.screens.reader import ReaderScreen
+from qa.tui.session import ChatSettings
 from qa.tui.widgets.history_input import HistoryInput
 from qa.tui.widgets.message_list import AnswerMessage, MessageList
 from qa.tui.widgets.sources_panel import SourcesPanel
 from qa.tui.widgets.status_bar import StatusBar
+from qa.types import Answer, Citation
 
 from .screen import on_screen, screen_lines
 

@@ -70,7 +70,7 @@ _SMALL_WORDS = frozenset("of the a an and in on for to at by or with from".split
 
 
 def extract_quotes(article: Article, sentences: list[Span],
-                   parsed: "ParsedArticle") -> list[Quote]:
+                   parsed: ParsedArticle) -> list[Quote]:
     """Find the attributed quotations of one article.
 
     Args:
@@ -147,7 +147,7 @@ class _Spans:
         return (min(self.spans[lo][0], start), max(self.spans[hi - 1][1], end))
 
 
-def _extract(article: Article, sentences: list[Span], parsed: "ParsedArticle",
+def _extract(article: Article, sentences: list[Span], parsed: ParsedArticle,
              out: list[Quote]) -> None:
     text = article.text
     quotations = _quotations(text)
@@ -226,7 +226,7 @@ def _trim(text: str, start: int, end: int) -> Span:
 # Speakers and what they said
 
 
-def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, "Token | None"]:
+def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
     """Who a cue attributes its words to, and the subject (its head token) that says so."""
     tok = cue.tok
     if cue.according:
@@ -285,7 +285,7 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, "Token | None"]:
     return None, None
 
 
-def _subject_before(verb: "Token") -> "Token | None":
+def _subject_before(verb: Token) -> Token | None:
     """Where the parse gives a verb no subject ('When asked …, Ada Okafor, spokesperson for
     Acme, said'): the name whose phrase ends right before it."""
     k = verb.i - 1
@@ -306,7 +306,7 @@ def _subject_before(verb: "Token") -> "Token | None":
     return None
 
 
-def _subject(verb: "Token") -> "Token | None":
+def _subject(verb: Token) -> Token | None:
     """A verb's subject; of two ("Freedonia's president Ada Okafor said", parsed as two
     subjects), the one that is a name."""
     subjects = [c for c in verb.children if c.dep_ == "nsubj"]
@@ -399,7 +399,7 @@ def _clause(cue: Cue) -> Span | None:
     return cue.offset + first.idx, cue.offset + last.idx + len(last)
 
 
-def _attributes(tok: "Token") -> bool:
+def _attributes(tok: Token) -> bool:
     """Whether a token attributes words of its own: a speech verb with a subject of its own,
     or a participle ("…, adding")."""
     if tok.lower_ not in SPEECH_VERBS or not tok.tag_.startswith("VB"):

@@ -54,7 +54,7 @@ class _Mention:
     sentence: int  # the number of its sentence in the article
     speaker: Speaker
     rank: int  # _MAIN: subject of a main clause; _SUBJECT: of another clause; else _OTHER
-    root: "Token | None" = None  # the entity's head word
+    root: Token | None = None  # the entity's head word
 
 
 @lru_cache(maxsize=16384)
@@ -86,7 +86,7 @@ def clean(words: list[str], label: str) -> list[str]:
     return [w for w in words if w]
 
 
-def _rank_of(tok: "Token") -> int:
+def _rank_of(tok: Token) -> int:
     if tok.dep_ not in _SUBJECT_DEPS:
         if tok.dep_ == "appos" and tok.head.dep_ in _SUBJECT_DEPS:
             tok = tok.head
@@ -101,7 +101,7 @@ def _rank_of(tok: "Token") -> int:
 class Mentions:
     """The people and organisations one article names, and whom its pronouns and roles mean."""
 
-    def __init__(self, parsed: "ParsedArticle", quoted: "QuotedText",
+    def __init__(self, parsed: ParsedArticle, quoted: QuotedText,
                  sentence_starts: list[int]) -> None:
         """Args: the article's parse, its quotations, and where each of the parse's
         sentences starts (article offsets, in order)."""
@@ -192,7 +192,7 @@ class Mentions:
     def sentence_of(self, at: int) -> int:
         return bisect.bisect_right(self._sentence_starts, at) - 1
 
-    def add_subject(self, tok: "Token", offset: int) -> None:
+    def add_subject(self, tok: Token, offset: int) -> None:
         """A proper noun subject the entity recogniser missed ("Okafor said"), for the
         pronouns after it: kept when the article names that person in full."""
         at = offset + tok.idx
@@ -233,7 +233,7 @@ class Mentions:
             set(words) <= _folded(full)
             for full in self._by_word[PERSON].get(words[0], ())))
 
-    def _entity_at(self, tok: "Token") -> tuple[str, str] | None:
+    def _entity_at(self, tok: Token) -> tuple[str, str] | None:
         """The entity a token is part of: (label, its words without determiners and titles)."""
         label = tok.ent_type_
         if not label:
@@ -261,7 +261,7 @@ class Mentions:
     # ----------------------------------------------------------------------------------------
     # Subjects
 
-    def _named_in_apposition(self, tok: "Token",
+    def _named_in_apposition(self, tok: Token,
                              kinds: tuple[str, ...] = (PERSON,)) -> Speaker | None:
         """"the minister, Ada Okafor," / "the minister Ada Okafor" / "Acme, its chief
         executive, Ada Okafor,": the person (or organisation) named beside a noun."""
@@ -283,7 +283,7 @@ class Mentions:
                                 return Speaker(self.full(ent[1], kind), kind)
         return None
 
-    def _by_role(self, tok: "Token", at: int, kind: str = PERSON) -> Speaker | None:
+    def _by_role(self, tok: Token, at: int, kind: str = PERSON) -> Speaker | None:
         """The person (or organisation) the article names with this role: the last one
         before `at`, else the first after."""
         if self._roles is None:  # read once, on the first role asked for
@@ -324,7 +324,7 @@ class Mentions:
         sentence = self.sentence_of(at)
         self._subjects.setdefault(sentence, []).append(_Mention(at, sentence, speaker, _MAIN))
 
-    def note_unnamed(self, tok: "Token", offset: int) -> None:
+    def note_unnamed(self, tok: Token, offset: int) -> None:
         """A main clause's subject that is a person without a name ("One of the victims
         decided …"): a pronoun after it means them."""
         head = tok.head
@@ -366,14 +366,14 @@ class Mentions:
         return None
 
 
-def determiner(tok: "Token") -> str:
+def determiner(tok: Token) -> str:
     for child in tok.children:
         if child.dep_ in ("det", "poss") and child.i < tok.i:
             return child.lower_
     return ""
 
 
-def _rank_word(tok: "Token") -> str:
+def _rank_word(tok: Token) -> str:
     """"deputy" for "the deputy governor", "vice" for "Vice President": "" for none."""
     for child in tok.children:
         if child.i < tok.i and child.lower_ in _RANKS:
@@ -381,11 +381,11 @@ def _rank_word(tok: "Token") -> str:
     return ""
 
 
-def _roles(root: "Token", kind: str) -> frozenset[tuple[str, str]]:
+def _roles(root: Token, kind: str) -> frozenset[tuple[str, str]]:
     """The roles attached to a name, with their rank words: "Interior Minister Ada Okafor",
     "Okafor, the interior minister", "the minister, Ada Okafor", "Deputy Governor Ada Okafor";
     for an organisation, the noun beside it: "Acme, the company", "the network Acme"."""
-    def fits(t: "Token") -> bool:
+    def fits(t: Token) -> bool:
         return is_title(t.lower_) if kind == PERSON else t.tag_ == "NN" and t.lower_.isalpha()
 
     out = set()

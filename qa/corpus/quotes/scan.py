@@ -37,7 +37,7 @@ class Quotation:
 
     start: int  # the quotation marks included
     end: int
-    cue: "Cue | None" = None
+    cue: Cue | None = None
     distance: int = 1 << 30  # token distance to its cue
 
 
@@ -45,7 +45,7 @@ class Quotation:
 class Cue:
     """A speech verb or an "according to", and the quotations it governs."""
 
-    tok: "Token"
+    tok: Token
     offset: int  # of its piece
     according: bool = False
     quotations: list[Quotation] = field(default_factory=list)
@@ -78,7 +78,7 @@ def _member(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
 class _Keys:
     """The string-store ids of the words and labels the scan looks for."""
 
-    def __init__(self, strings: "StringStore") -> None:
+    def __init__(self, strings: StringStore) -> None:
         self.speech = np.sort(np.array([strings[w] for w in SPEECH_VERBS], dtype=np.uint64))
         self.verb_tags = np.sort(np.array([strings[t] for t in ("VB", "VBD", "VBG", "VBN",
                                                                "VBP", "VBZ")], dtype=np.uint64))
@@ -98,7 +98,7 @@ class Table:
     """One piece's tokens as spaCy's arrays: the scan for cues and sentences reads these
     rather than making a Python object of every token."""
 
-    def __init__(self, doc: "Doc", offset: int) -> None:
+    def __init__(self, doc: Doc, offset: int) -> None:
         from spacy.attrs import DEP, ENT_TYPE, IDX, IS_TITLE, LOWER, SENT_START, TAG
 
         self.doc, self.offset = doc, offset
@@ -178,7 +178,7 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
             continue
         lo, hi = span.start, span.end
 
-        def consider(cue: Cue) -> None:
+        def consider(cue: Cue, q: Quotation = q, lo: int = lo, hi: int = hi) -> None:
             distance = lo - cue.tok.i if cue.tok.i < lo else cue.tok.i - hi + 1
             if distance < q.distance:
                 q.cue, q.distance = cue, distance
@@ -217,7 +217,7 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
             q.cue.quotations.append(q)
 
 
-def _link_beside(doc: "Doc", lo: int, hi: int, last: int, by_token: dict[int, Cue],
+def _link_beside(doc: Doc, lo: int, hi: int, last: int, by_token: dict[int, Cue],
                  consider: Callable[[Cue], None]) -> None:
     """Where the parse leaves a quotation on its own: the cue just before it ('X said on
     Twitter, "…"', even where the parse starts a sentence at the quotation), or just after

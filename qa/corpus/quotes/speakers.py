@@ -64,7 +64,7 @@ _COMPANY_NOUNS = frozenset("""
 class Speakers(Mentions):
     """Who the subjects of one article's attributions name."""
 
-    def of_subject(self, tok: "Token", offset: int) -> Speaker | None:
+    def of_subject(self, tok: Token, offset: int) -> Speaker | None:
         """The speaker a subject (its head token) names, or None."""
         at = offset + tok.idx
         if self.quoted.inside(at):
@@ -120,7 +120,7 @@ class Speakers(Mentions):
             return self._body(tok, at)
         return None
 
-    def _proper_name(self, tok: "Token") -> Speaker | None:
+    def _proper_name(self, tok: Token) -> Speaker | None:
         """A proper noun the entity recogniser missed: the full name the article gives it,
         or the name it ends."""
         doc = tok.doc
@@ -151,7 +151,7 @@ class Speakers(Mentions):
             return Speaker(name, PERSON)
         return None
 
-    def _owner(self, tok: "Token", offset: int) -> Speaker | None:
+    def _owner(self, tok: Token, offset: int) -> Speaker | None:
         """The organisation a role or statement belongs to: "an Acme spokeswoman", "the
         company's spokesman", "a spokesman for the ministry", "a statement from Acme"."""
         for child in tok.children:
@@ -168,7 +168,7 @@ class Speakers(Mentions):
                             return owner
         return None
 
-    def _organisation(self, tok: "Token", offset: int) -> Speaker | None:
+    def _organisation(self, tok: Token, offset: int) -> Speaker | None:
         ent = self._entity_at(tok)
         if ent is not None:
             return Speaker(self.full(ent[1], ORG), ORG) if ent[0] == ORG else None
@@ -178,7 +178,7 @@ class Speakers(Mentions):
             return self._body(tok, offset + tok.idx)
         return None
 
-    def _issuer(self, tok: "Token", offset: int) -> Speaker | None:
+    def _issuer(self, tok: Token, offset: int) -> Speaker | None:
         """Who issued a statement: its owner ("a statement from Acme", "a tweet by Ada
         Okafor"), or the subject of "released a statement"."""
         owner = self._owner(tok, offset)
@@ -197,7 +197,7 @@ class Speakers(Mentions):
                     return self.of_subject(child, offset)
         return None
 
-    def _spokesperson(self, tok: "Token", offset: int) -> Speaker | None:
+    def _spokesperson(self, tok: Token, offset: int) -> Speaker | None:
         """A spokesperson speaks for an organisation, unless the article names them."""
         named = self._named_in_apposition(tok)
         if named is not None:
@@ -210,7 +210,7 @@ class Speakers(Mentions):
             return self._by_role(tok, at) or self._by_role(tok, at, ORG)
         return None
 
-    def _role(self, tok: "Token", at: int) -> Speaker | None:
+    def _role(self, tok: Token, at: int) -> Speaker | None:
         """"the minister said": the person the article names with that role."""
         named = self._named_in_apposition(tok) or self._named_after_role(tok)
         if named is not None:
@@ -223,7 +223,7 @@ class Speakers(Mentions):
             found = self.recent(PERSON, at, reach=_ANAPHORIC_REACH)
         return found or self._description(tok)
 
-    def _named_after_role(self, tok: "Token") -> Speaker | None:
+    def _named_after_role(self, tok: Token) -> Speaker | None:
         """"First Minister of Freedonia Ada Okafor said": a title with a complement before the
         name, which the parse reads as the title's object. The name grammar of
         `qa.corpus.quotes.names` reads the phrase; only a name of two words or more is taken."""
@@ -238,7 +238,7 @@ class Speakers(Mentions):
         return Speaker(self.full(name, PERSON), PERSON)
 
     @staticmethod
-    def _description(tok: "Token") -> Speaker | None:
+    def _description(tok: Token) -> Speaker | None:
         """A role that picks out one person, where the article gives no name: "the head of
         the ministry's investigators", "Freedonia's ambassador to Ruritania"."""
         owner = next((c for c in tok.children if c.dep_ == "poss"), None)
@@ -256,7 +256,7 @@ class Speakers(Mentions):
             return None
         return Speaker(text, PERSON)
 
-    def _body(self, tok: "Token", at: int) -> Speaker | None:
+    def _body(self, tok: Token, at: int) -> Speaker | None:
         """An organisation named by a common noun: the one the article names that shares its
         words ("Okafor's animal foundation" → "Ada Okafor Animal Foundation"), else its own
         words ("Freedonia's foreign ministry"); for a bare noun, the organisation of the

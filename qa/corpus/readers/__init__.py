@@ -13,7 +13,15 @@ Built in: text (`.txt`, `.md`), webpage (`.html`, `.htm`), jsonl (`.jsonl`), tab
 from __future__ import annotations
 
 from qa.corpus.readers.registry import (
-    READERS, UNREACHABLE, Read, Reader, SourceFile, Takes, formats_text, reader_for, register,
+    READERS,
+    UNREACHABLE,
+    Read,
+    Reader,
+    SourceFile,
+    Takes,
+    formats_text,
+    reader_for,
+    register,
     suffixes,
 )
 

@@ -21,11 +21,21 @@ from collections.abc import Mapping
 from qa import config
 from qa.corpus import limits
 from qa.corpus.article import (
-    article_from_body, article_id, decode_utf8, iso_date, slug, str_or_none,
+    article_from_body,
+    article_id,
+    decode_utf8,
+    iso_date,
+    slug,
+    str_or_none,
 )
 from qa.corpus.fetch import FeedRefused, FeedUnavailable, fetch_feed
 from qa.corpus.readers.registry import (
-    UNREACHABLE, Read, SourceFile, Takes, formats_text, register,
+    UNREACHABLE,
+    Read,
+    SourceFile,
+    Takes,
+    formats_text,
+    register,
 )
 from qa.corpus.readers.webpage import html_to_text
 from qa.types import Article, Skipped

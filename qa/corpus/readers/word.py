@@ -19,7 +19,6 @@ from qa.corpus.article import article_from_body, article_id, document_title, iso
 from qa.corpus.readers.registry import Read, SourceFile, Takes, register
 from qa.types import Skipped
 
-
 # Every document python-docx makes from its template says it was created then.
 _PYTHON_DOCX_TEMPLATE_CREATED = _dt.datetime(2013, 12, 23, 23, 15, tzinfo=_dt.timezone.utc)
 

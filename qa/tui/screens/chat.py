@@ -44,7 +44,13 @@ from qa.tui.screens.welcome import WelcomeScreen
 from qa.tui.session import MODEL_LOADING, ChatSession, ChatSettings
 from qa.tui.widgets.build_report import rebuild_summary, skipped_list, update_notice
 from qa.tui.widgets.history_input import HistoryInput
-from qa.tui.widgets.message_list import AnswerMessage, MessageList, NoteMessage, PendingMessage, QuestionMessage
+from qa.tui.widgets.message_list import (
+    AnswerMessage,
+    MessageList,
+    NoteMessage,
+    PendingMessage,
+    QuestionMessage,
+)
 from qa.tui.widgets.sources_panel import SourcesPanel
 from qa.tui.widgets.status_bar import StatusBar, date_filter_label
 from qa.types import Citation

@@ -87,7 +87,7 @@ class AnswerMessage(Static, can_focus=True):
     class Selected(Message):
         """This answer became the one whose sources are shown."""
 
-        def __init__(self, message: "AnswerMessage") -> None:
+        def __init__(self, message: AnswerMessage) -> None:
             super().__init__()
             self.message = message
 

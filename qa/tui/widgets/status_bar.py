@@ -25,7 +25,7 @@ class Status:
     busy: str = ""  # "rebuilding", "answering"...
     notice: str = ""  # the last thing that happened on its own: "index updated: +1 article"
 
-    def with_(self, **changes: object) -> "Status":
+    def with_(self, **changes: object) -> Status:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
