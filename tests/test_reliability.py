@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from build.test_crash import DRIVER, _answers, _start
 from conftest import REPO, HashEmbedder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_crash import DRIVER, _answers, _start
 
 from qa import IndexCorruptError, QAError, Retriever, build_index
 from qa.cli import main

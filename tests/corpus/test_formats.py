@@ -20,7 +20,7 @@ from qa import CorpusError, Retriever, build_index
 from qa.corpus.chunking import split_sentences
 from qa.corpus.ingest import load_corpus, read_article_file
 
-FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
+FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 WIKINEWS = SHARED / "news" / "wikinews"
 
 

@@ -361,7 +361,7 @@ def test_seed_quotes_are_unchanged():
     """Every quote the seed corpora give, by speaker, cue and span, as recorded in
     tests/fixtures/seed_quotes.json. When a change to the extractor is meant to alter these,
     check the differences by hand and rewrite the file."""
-    expected = json.loads((Path(__file__).parent / "fixtures" / "seed_quotes.json").read_text())
+    expected = json.loads((Path(__file__).parents[1] / "fixtures" / "seed_quotes.json").read_text())
     found = []
     for folder in ("corpus", "tests/fixtures/seeds"):
         articles, _ = load_corpus(REPO / folder)

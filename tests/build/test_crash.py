@@ -18,7 +18,7 @@ from conftest import HashEmbedder
 from qa import Retriever, build_index
 from qa.index import GENERATION_PREFIX, SEGMENT_PREFIX, TMP_PREFIX, read_manifest
 
-DRIVER = Path(__file__).resolve().parent / "build_driver.py"
+DRIVER = Path(__file__).resolve().parents[1] / "build_driver.py"
 QUESTIONS = ["Who is Katrina Yu?", "What did Zhao Lijian say NATO should abandon?", "video call"]
 
 

@@ -27,7 +27,7 @@ from qa.cli import main
 from qa.errors import IndexCorruptError, QAError
 from qa.index import LOCK, MANIFEST, Index, manifest_path, part_path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def damage(path: Path, at: int, data: bytes, *, keep_mtime: bool = False) -> None:

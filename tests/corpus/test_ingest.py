@@ -11,7 +11,7 @@ import pytest
 from qa.corpus.ingest import load_corpus, parse_date, read_article_file, strip_boilerplate
 from qa.errors import CorpusError
 
-SEEDS = Path(__file__).resolve().parent / "fixtures" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "seeds"
 
 
 def write(path: Path, content: str | bytes) -> Path:

@@ -13,7 +13,7 @@ import pytest
 from qa.corpus import limits
 from qa.corpus.ingest import load_corpus, read_article_file
 
-FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
+FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 _W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
 

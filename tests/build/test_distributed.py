@@ -24,7 +24,7 @@ from qa import build_index
 from qa.build.executors import RayExecutor, make_executor
 from qa.errors import ExecutorUnavailableError
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 BACKEND = "onnx"  # the same fp32 runtime for the local build and the actors
 
 # An update adds this article: only its chunks go to the cluster.

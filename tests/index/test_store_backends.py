@@ -28,7 +28,7 @@ from qa.index import LOCK, Index
 from qa.index.backend import StoreBackend, StoreChunks
 from qa.types import DateRange
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 STORES = ["local", pytest.param("milvus", marks=pytest.mark.scale)]
 QUESTIONS = [  # (question, words the top hit holds)
     ("Who is Katrina Yu?", "Katrina Yu, Al Jazeera’s correspondent"),

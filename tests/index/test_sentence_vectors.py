@@ -137,7 +137,7 @@ def test_answers_are_those_of_embedding_at_question_time(real_seed_index, tmp_pa
 
     from qa.answer import Assistant
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     questions = [json.loads(line)["question"] for line in
                  (root / "bench" / "sets" / "seeds.jsonl").read_text().splitlines() if line]
     index = tmp_path / "ix"

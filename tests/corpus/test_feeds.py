@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import netns_prefix, run_driver
 
-FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
+FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 DEADLINE = 2  # seconds, the feed_timeout these tests set
 
 

@@ -148,7 +148,7 @@ def test_a_segmented_index_scans_to_the_same_dense_answers(seed_corpus, tmp_path
     scored whole): updates, deletions and a date mask, against the corpus built in one go."""
     import shutil
 
-    from test_segments import _one_go, _updates
+    from index.test_segments import _one_go, _updates
 
     monkeypatch.setattr(dense, "SCAN_MIN_ROWS", 0)
     monkeypatch.setattr(dense, "CANDIDATES_PER_RESULT", 1)

@@ -20,7 +20,7 @@ from qa.errors import CorpusError
 from qa.types import BuildReport
 
 QA = str(Path(sys.executable).with_name("qa"))
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 FOLLOW_SECONDS = 10.0  # the index must follow a change within this (typically ~0.5 s)
 
 LIGHTHOUSE = ("---\ntitle: Lighthouse of Quillport reopens\ndate: 2022-04-01\n---\n\n"

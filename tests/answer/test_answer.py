@@ -14,7 +14,7 @@ from qa.dates import DateRange
 from qa.errors import ModelUnavailableError, QueryError
 from qa.evaluation import contains_answer, load_qa_examples
 
-SEEDS = Path(__file__).resolve().parent.parent / "bench" / "sets" / "seeds.jsonl"
+SEEDS = Path(__file__).resolve().parents[2] / "bench" / "sets" / "seeds.jsonl"
 
 
 def assert_spans_exact(retriever, answer) -> None:

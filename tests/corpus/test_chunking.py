@@ -12,7 +12,7 @@ from qa.corpus.chunking import chunk_article, chunk_id, split_sentences
 from qa.corpus.ingest import load_corpus
 from qa.types import Article
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
 
 def sentences(text: str) -> list[str]:

@@ -18,7 +18,7 @@ from qa.errors import ModelUnavailableError
 pytestmark = pytest.mark.integration
 
 MODEL = "all-MiniLM-L6-v2"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 LONG = " ".join(
     f"Paragraph {i}: the committee reviewed the quarterly figures, questioned the minister "
