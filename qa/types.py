@@ -200,7 +200,9 @@ class Answer:
     text: str
     citations: tuple[Citation, ...]
     abstained: bool
-    mode: Mode  # "hybrid", or "bm25" (asked for, or a fallback: `fallback_reason` says why)
+    # "hybrid", or "bm25" (asked for, or a fallback: `fallback_reason` says why); "quotes": the
+    # chat's /quotes listing, which searches nothing.
+    mode: Mode | Literal["quotes"]
     fallback_reason: str | None = None
     date_range: DateRange = ANY_DATE  # the publication dates searched, and where they came from
     notes: tuple[str, ...] = field(default_factory=tuple)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Literal
 
 import numpy as np
 
@@ -126,7 +127,8 @@ class Composer:
 
     # --- the answer -------------------------------------------------------------------------
     def compose(self, asked: str, q: Question, chosen: Sequence[Candidate], abstained: bool,
-                mode: Mode, reason: str | None, notes: list[str], confidence: float) -> Answer:
+                mode: Mode | Literal["quotes"], reason: str | None, notes: list[str],
+                confidence: float) -> Answer:
         """The `Answer`: citations in publication order, each sentence once, and the answer
         phrase of the best cited sentence that holds one."""
         best_first = list(chosen)

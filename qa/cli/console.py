@@ -94,7 +94,7 @@ def shown_passage(text: str, query: str, *, width: int = 100, indent: str = "   
     return _bold_on_a_tty("\n".join(lines))
 
 
-def print_json(payload: Any) -> None:
+def print_json(payload: object) -> None:
     """`payload` as indented JSON on standard output, terminal-unsafe characters escaped."""
     text = json.dumps(payload, ensure_ascii=False, indent=2)
     # json.dumps escapes C0 controls inside strings itself, so a raw "\n" is layout; the rest

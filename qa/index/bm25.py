@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from ..types import JSONObject
 from .diskarray import NpyRanges
 from .files import save_npy, write_new_text
 
@@ -253,7 +254,7 @@ class CorpusStats:
     def average_idf(self) -> float:
         return average_idf_of(self.n_docs, self.df)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> JSONObject:
         """What the manifest records (and `load` checks)."""
         return {"docs": self.n_docs, "total_length": self.total_length, "terms": len(self.terms),
                 "average_idf": self.average_idf}
@@ -324,7 +325,7 @@ class CorpusStats:
         save_npy(folder / STATS_FILES[1], np.asarray(self.df, dtype=np.int64))
 
     @classmethod
-    def load(cls, folder: Path, summary: dict[str, Any]) -> CorpusStats:
+    def load(cls, folder: Path, summary: JSONObject) -> CorpusStats:
         """Read the statistics a manifest's `bm25` summary describes.
 
         Raises:

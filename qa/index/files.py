@@ -15,7 +15,10 @@ import stat
 import tokenize
 import uuid
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # numpy loads when an array is written
+    import numpy
 
 # What reading a damaged file of an index raises, from the standard library and numpy (an
 # .npy header is parsed by Python's tokenizer: a broken one raises TokenError or
@@ -33,7 +36,7 @@ def create(path: Path, mode: str = "wb", *, encoding: str | None = None) -> IO[A
                 opener=lambda name, _flags: os.open(name, _NEW_FILE, 0o644))
 
 
-def save_npy(path: Path, array: Any) -> None:
+def save_npy(path: Path, array: numpy.ndarray) -> None:
     """`np.save` into a new file (see `create`), without pickles."""
     import numpy as np
 
@@ -61,7 +64,7 @@ def fsync_file(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def write_json_atomic(path: Path, payload: Any) -> None:
+def write_json_atomic(path: Path, payload: object) -> None:
     """Write JSON beside `path`, fsync it, then rename over `path`.
 
     Raises:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IndexChangedError, IndexCorruptError, ModelUnavailableError, QAError
-from ..types import Article, Chunk, Phrase, Quote
+from ..types import Article, Chunk, JSONObject, Phrase, Quote
 from . import dense
 from .backend import MILVUS, Ranked, StoreBackend
 from .bm25 import CorpusStats, Scorer
@@ -246,13 +246,13 @@ class Index:
         """All live articles, in corpus order."""
         return [self._article(s, row) for s, row in self.order.tolist()]
 
-    def article_records(self, limit: int | None = None) -> list[dict[str, Any]]:
+    def article_records(self, limit: int | None = None) -> list[JSONObject]:
         """The stored records (id, title, date, source, url...) of the live articles, in
         corpus order, at most `limit`: what `articles` gives without reading any text."""
         order = self.order if limit is None else self.order[:limit]
         return [self.segments[s].articles[row] for s, row in order.tolist()]
 
-    def article_record(self, row: int) -> dict[str, Any]:
+    def article_record(self, row: int) -> JSONObject:
         """The stored record (title, date, source...) of the article of chunk row `row`."""
         s, local = self._segment_of_row(row)
         seg = self.segments[s]

@@ -17,9 +17,9 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexOwnershipError
+from ..types import JSONObject
 from .backend import BACKENDS, LOCAL, MILVUS
 from .files import regular_file, write_json_atomic
 
@@ -49,8 +49,8 @@ class ModelRecord:
     dim: int | None = None  # vector width (None, or 0: not recorded)
     normalized: bool | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name}
+    def to_json(self) -> JSONObject:
+        out: JSONObject = {"name": self.name}
         if self.dim is not None:
             out["dim"] = self.dim
         if self.normalized is not None:
@@ -86,7 +86,7 @@ class SegmentEntry:
     articles: int
     chunks: int
     deleted_chunks: int  # the generation's deletions in it, not the segment's own
-    dense: dict[str, Any]  # its dense layout (qa.index.dense); empty: no dense part
+    dense: JSONObject  # its dense layout (qa.index.dense); empty: no dense part
 
     def same_segment(self, other: SegmentEntry) -> bool:
         """Whether two entries describe the same segment (its deletions may differ: they
@@ -94,7 +94,7 @@ class SegmentEntry:
         return (self.name, self.articles, self.chunks, self.dense) == \
             (other.name, other.articles, other.chunks, other.dense)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         return {"name": self.name, "articles": self.articles, "chunks": self.chunks,
                 "deleted_chunks": self.deleted_chunks, "dense": self.dense}
 
@@ -123,15 +123,15 @@ class BuildRecord:
     corpus: str  # the corpus folder, absolute
     model: ModelRecord
     embedding_backend: str  # the runtime that embedded (qa.embed.embedder.backend_of)
-    executor: dict[str, Any]  # informational: where the chunks were embedded
-    tokenizer: dict[str, Any]  # qa.text.TOKENIZER: other settings recount BM25
-    chunking: dict[str, Any]  # other settings rebuild everything
-    nlp: dict[str, Any]  # the NLP pipeline (qa.corpus.nlp.PIPELINE): another rebuilds
+    executor: JSONObject  # informational: where the chunks were embedded
+    tokenizer: JSONObject  # qa.text.TOKENIZER: other settings recount BM25
+    chunking: JSONObject  # other settings rebuild everything
+    nlp: JSONObject  # the NLP pipeline (qa.corpus.nlp.PIPELINE): another rebuilds
     embedding_input: str  # informational
-    bm25: dict[str, Any]  # the scoring model and its parameters
+    bm25: JSONObject  # the scoring model and its parameters
     skipped: int  # how many files or records of the corpus could not be read
     skipped_paths: tuple[str, ...]  # re-read by the next build, to report them again
-    versions: dict[str, Any]  # informational: qa, FAISS, rank-bm25
+    versions: JSONObject  # informational: qa, FAISS, rank-bm25
     store: StoreRecord
 
 
@@ -143,23 +143,23 @@ class Manifest:
     data: str  # the generation folder (gen-*)
     segments: tuple[SegmentEntry, ...]
     model: ModelRecord
-    tokenizer: dict[str, Any]
-    bm25: dict[str, Any]  # the scoring model, and the corpus statistics' summary
+    tokenizer: JSONObject
+    bm25: JSONObject  # the scoring model, and the corpus statistics' summary
     counts: Counts
     files: dict[str, int]  # folder/name -> size
     checksums: dict[str, str] = field(default_factory=dict)  # folder/name -> SHA-256
     stamps: dict[str, int] = field(default_factory=dict)  # folder/name -> mtime (ns)
-    dense: dict[str, Any] = field(default_factory=dict)  # the index's current dense layout
+    dense: JSONObject = field(default_factory=dict)  # the index's current dense layout
     store: StoreRecord = LOCAL_STORE
     built_at: str = ""
     corpus: str | None = None
     embedding_backend: str | None = None
-    executor: dict[str, Any] = field(default_factory=dict)
-    chunking: dict[str, Any] | None = None
-    nlp: dict[str, Any] | None = None
+    executor: JSONObject = field(default_factory=dict)
+    chunking: JSONObject | None = None
+    nlp: JSONObject | None = None
     embedding_input: str | None = None
     skipped_paths: tuple[str, ...] = ()
-    versions: dict[str, Any] = field(default_factory=dict)
+    versions: JSONObject = field(default_factory=dict)
 
     @property
     def folders(self) -> set[str]:
@@ -171,8 +171,8 @@ class Manifest:
         names.add(self.dense.get("trained"))
         return {n for n in names if isinstance(n, str)}
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"format_version": self.format_version, "built_at": self.built_at}
+    def to_json(self) -> JSONObject:
+        out: JSONObject = {"format_version": self.format_version, "built_at": self.built_at}
         optional = (("corpus", self.corpus), ("model", self.model.to_json()),
                     ("embedding_backend", self.embedding_backend),
                     ("executor", self.executor), ("tokenizer", self.tokenizer),
@@ -218,7 +218,7 @@ class Manifest:
         return cls._typed(raw)
 
     @classmethod
-    def _typed(cls, m: dict[str, Any]) -> Manifest:
+    def _typed(cls, m: JSONObject) -> Manifest:
         """The fields of a checked manifest (`_malformed_fields` found nothing wrong)."""
         model, counts, store = m["model"], m["counts"], m.get("store")
         corpus = m.get("corpus")
@@ -291,7 +291,7 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
     write_json_atomic(index_dir / MANIFEST, manifest.to_json())
 
 
-def _malformed_fields(m: dict[str, Any]) -> list[str]:
+def _malformed_fields(m: JSONObject) -> list[str]:
     wrong = []
     if not isinstance(m["model"].get("name"), str):
         wrong.append("model name")
@@ -321,27 +321,27 @@ def _malformed_fields(m: dict[str, Any]) -> list[str]:
     return wrong
 
 
-def _count(value: Any) -> bool:
-    return _is_int(value) and 0 <= value < _MAX_COUNT
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _MAX_COUNT
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _int_or_none(value: Any) -> int | None:
-    return value if _is_int(value) else None
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _str_or_none(value: Any) -> str | None:
+def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _dict_or_empty(value: Any) -> dict[str, Any]:
+def _dict_or_empty(value: object) -> JSONObject:
     return value if isinstance(value, dict) else {}
 
 
-def _store_of(store: dict[str, Any]) -> StoreRecord:
+def _store_of(store: JSONObject) -> StoreRecord:
     """The store a manifest records (the local one for a backend qa does not know)."""
     if store.get("backend") not in BACKENDS:
         return LOCAL_STORE

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..errors import IndexCorruptError, ModelUnavailableError
+from ..types import JSONObject
 from . import bm25, chunks, dense, phrases, quotes, sentences, texts
 from .backend import date_key
 from .bm25 import Postings
@@ -58,7 +59,7 @@ class SegmentData:
     sentence_vectors: SentenceVectors
     vectors: np.ndarray | None  # float32 (chunks x dim); None: the index has no dense part
     dense_index: Any = None  # an IVF index over `vectors` (None: exact search, made on load)
-    dense_layout: dict[str, Any] | None = None
+    dense_layout: JSONObject | None = None
 
     @property
     def n_chunks(self) -> int:
@@ -91,7 +92,7 @@ class Segment:
         self.entry = entry
         self.n_articles = entry.articles
         self.n_chunks = entry.chunks
-        self.layout: dict[str, Any] = entry.dense
+        self.layout: JSONObject = entry.dense
         self.dim = dim  # the model's vector width, as the manifest records it
         self._lock = threading.RLock()  # dense_index reads the chunk ids under it
         self._chunks: ChunkTable | None = None

@@ -284,7 +284,7 @@ class RemoteAssistant:
         self.retriever = retriever
 
     def ask(self, question: str, history: Sequence[str | Answer] = (), *,
-            dates: DateRange = ANY_DATE, mode: str = "auto") -> Answer:
+            dates: DateRange = ANY_DATE, mode: SearchMode = "auto") -> Answer:
         """Answer one question (see `qa.Assistant.ask`).
 
         Raises:

@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from ..types import (
     Fallback,
     Hit,
     IndexStats,
+    JSONObject,
     Mode,
     Phrase,
     Quote,
@@ -327,7 +328,7 @@ class Retriever:
         """All articles, in corpus order."""
         return self._index.articles()
 
-    def article_records(self, limit: int | None = None) -> list[dict[str, Any]]:
+    def article_records(self, limit: int | None = None) -> list[JSONObject]:
         """The articles' records (id, title, date, source, url), in corpus order, at most
         `limit`, without their texts: a listing that costs nothing at a million articles."""
         return self._index.article_records(limit)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -13,6 +14,7 @@ from ..errors import QueryError
 from ..types import (
     ANY_DATE,
     SEARCH_MODES,
+    Answer,
     Article,
     Chunk,
     DateRange,
@@ -78,3 +80,12 @@ def search_mode(value: str, allowed: tuple[SearchMode, ...] = SEARCH_MODES) -> S
         if value == mode:
             return mode
     raise QueryError(f"Unknown search mode {value!r}; use one of {', '.join(allowed)}.")
+
+
+@runtime_checkable
+class Asker(Protocol):
+    """Answers questions: qa's `Assistant` over a local index, or `RemoteAssistant` asking
+    `qa serve`."""
+
+    def ask(self, question: str, history: Sequence[str | Answer] = (), *,
+            dates: DateRange = ANY_DATE, mode: SearchMode = "auto") -> Answer: ...

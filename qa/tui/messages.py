@@ -3,23 +3,27 @@ handles them, the only place they touch widgets)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from qa.types import Answer, BuildReport
 
+if TYPE_CHECKING:
+    from qa.history import Conversation, History, Turn
+    from qa.search.searcher import Asker, Searcher
+
 
 class IndexReloaded(Message):
     """The retriever switched to an index built by another process."""
 
-    def __init__(self, retriever: Any) -> None:
+    def __init__(self, retriever: Searcher) -> None:
         super().__init__()
         self.retriever = retriever
 
 
 class IndexOpened(Message):
-    def __init__(self, retriever: Any, assistant: Any) -> None:
+    def __init__(self, retriever: Searcher, assistant: Asker) -> None:
         super().__init__()
         self.retriever = retriever
         self.assistant = assistant
@@ -33,7 +37,7 @@ class IndexNeedsBuild(Message):
 
 
 class ModelReady(Message):
-    def __init__(self, retriever: Any) -> None:
+    def __init__(self, retriever: Searcher) -> None:
         super().__init__()
         self.retriever = retriever
 
@@ -64,20 +68,20 @@ class RebuildFinished(Message):
 class HistoryOpened(Message):
     """The conversation history is open; `questions` are the latest asked, oldest first."""
 
-    def __init__(self, history: Any, questions: list[str]) -> None:
+    def __init__(self, history: History, questions: list[str]) -> None:
         super().__init__()
         self.history = history
         self.questions = questions
 
 
 class ConversationsListed(Message):
-    def __init__(self, conversations: list[Any]) -> None:
+    def __init__(self, conversations: list[Conversation]) -> None:
         super().__init__()
         self.conversations = conversations
 
 
 class ConversationLoaded(Message):
-    def __init__(self, conversation: Any, turns: list[Any]) -> None:
+    def __init__(self, conversation: Conversation, turns: list[Turn]) -> None:
         super().__init__()
         self.conversation = conversation
         self.turns = turns

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.message import Message
 from textual.worker import Worker, get_current_worker
@@ -41,22 +41,30 @@ from qa.tui.messages import (
     RebuildFinished,
     RebuildProgress,
 )
-from qa.types import Answer, BuildReport, Citation, DateRange, Skipped
+from qa.types import Answer, BuildReport, Citation, DateRange, SearchMode, Skipped
+
+if TYPE_CHECKING:
+    from qa.embed.embedder import Embedder
+    from qa.history import Conversation, History
+    from qa.search.remote import Transport
+    from qa.search.searcher import Asker, Searcher
 
 MODEL_LOADING = "BM25 (model loading)"
 INDEX_WAIT_SECONDS = 120.0  # a question asked before the index is open waits this long for it
 MAX_QUOTES = 20
 
 
-def _open_retriever(index: Path, embedder: Any | None) -> Any:
+def _open_retriever(index: Path, embedder: Embedder | None) -> Searcher:
     from qa import Retriever
 
     return Retriever.open(index, embedder=embedder)
 
 
-def _make_assistant(retriever: Any) -> Any:
+def _make_assistant(retriever: Searcher) -> Asker:
     from qa.answer import Assistant
+    from qa.search.retriever import Retriever
 
+    assert isinstance(retriever, Retriever)  # a local index's (a server's: RemoteAssistant)
     return Assistant(retriever)
 
 
@@ -77,7 +85,7 @@ def _open_in_browser(url: str) -> str | None:
     return None if browser.open(url, new=2) else "the browser did not start"
 
 
-def _build_index(corpus: Path, index: Path, *, full: bool, progress: Callable[[str, int, int], None], embedder: Any | None) -> BuildReport:
+def _build_index(corpus: Path, index: Path, *, full: bool, progress: Callable[[str, int, int], None], embedder: Embedder | None) -> BuildReport:
     from qa import build_index
 
     return build_index(corpus=corpus, index=index, full=full, progress=progress, embedder=embedder)
@@ -89,9 +97,9 @@ class ChatSettings:
 
     index: Path
     corpus: Path | None = None  # None: the manifest's recorded corpus, else corpus/ beside the index
-    embedder: Any | None = None
-    open_retriever: Callable[[Path, Any | None], Any] = _open_retriever
-    make_assistant: Callable[[Any], Any] = _make_assistant
+    embedder: Embedder | None = None
+    open_retriever: Callable[[Path, Embedder | None], Searcher] = _open_retriever
+    make_assistant: Callable[[Searcher], Asker] = _make_assistant
     build_index: Callable[..., BuildReport] = _build_index
     server: str | None = None  # the URL of a `qa serve` that answers instead (`--server`)
     watch: bool = False  # re-index as the corpus folder changes (`qa chat`: the `watch` setting)
@@ -99,16 +107,20 @@ class ChatSettings:
     history_path: Path | None = None  # the conversation history (None: qa.config.history_path())
 
     @classmethod
-    def for_server(cls, url: str, *, transport: Any | None = None) -> ChatSettings:
+    def for_server(cls, url: str, *, transport: Transport | None = None) -> ChatSettings:
         """Ask the `qa serve` at `url` (`qa chat --server URL`) instead of opening an index;
         its index is rebuilt where it runs. `transport`: how requests travel (tests)."""
         from qa.search.remote import RemoteAssistant, RemoteRetriever
 
-        def open_remote(_index: Path, _embedder: Any | None) -> RemoteRetriever:
+        def open_remote(_index: Path, _embedder: Embedder | None) -> Searcher:
             return RemoteRetriever.open(url, transport=transport)
 
+        def remote_assistant(retriever: Searcher) -> Asker:
+            assert isinstance(retriever, RemoteRetriever)
+            return RemoteAssistant(retriever)
+
         return cls(index=Path(url), server=url, open_retriever=open_remote,
-                   make_assistant=RemoteAssistant)
+                   make_assistant=remote_assistant)
 
     def corpus_folder(self) -> Path:
         """The folder `/rebuild` reads: `--corpus`, else the manifest's, else `corpus/` beside the index."""
@@ -139,8 +151,8 @@ class ChatSession:
     def __init__(self, settings: ChatSettings, host: SessionHost) -> None:
         self.settings = settings
         self.host = host
-        self.retriever: Any | None = None
-        self.assistant: Any | None = None
+        self.retriever: Searcher | None = None
+        self.assistant: Asker | None = None
         self.index_ready = threading.Event()
         self.model_settled = False  # warm-up finished (loaded, or failed with a reason)
         self.since: str | None = None
@@ -154,7 +166,7 @@ class ChatSession:
         self.watching = False  # the watcher is listening
         self.caught_up = False  # the rebuild that follows changes made while the chat was closed
         self.skipped: tuple[Skipped, ...] | None = None  # what the last build skipped (None: none ran)
-        self.saved: Any | None = None  # qa.history.History, once open
+        self.saved: History | None = None  # once open
         self.history_lock = threading.Lock()  # turns are saved in order, to one conversation
         self.conversation_id: int | None = None  # where the next turn is saved (None: a new one)
         self.conversation_started: str | None = None
@@ -195,7 +207,7 @@ class ChatSession:
             return
         self.host.post_message(IndexOpened(retriever, settings.make_assistant(retriever)))
 
-    def index_opened(self, retriever: Any, assistant: Any) -> None:
+    def index_opened(self, retriever: Searcher, assistant: Asker) -> None:
         self.retriever, self.assistant = retriever, assistant
         self.index_ready.set()
 
@@ -204,7 +216,7 @@ class ChatSession:
         if not self.model_settled and self.retriever is not None:
             self._run(self._warm_up, self.retriever, group="model")
 
-    def _warm_up(self, retriever: Any) -> None:
+    def _warm_up(self, retriever: Searcher) -> None:
         """Load the embedding model (seconds); `warm_up` never raises, it records a reason."""
         retriever.warm_up()
         self.host.post_message(ModelReady(retriever))
@@ -234,7 +246,7 @@ class ChatSession:
         if retriever.reload_if_changed():  # rebuilt by `qa index` in another terminal
             self.host.post_message(IndexReloaded(retriever))
         model_loading = not retriever.dense_ready and not self.model_settled
-        mode = "bm25" if model_loading else "auto"
+        mode: SearchMode = "bm25" if model_loading else "auto"
         try:
             answer = assistant.ask(question, list(history), dates=DateRange(since, until),
                                    mode=mode)
@@ -306,7 +318,7 @@ class ChatSession:
         history = History.open(self.settings.history_path)
         self.host.post_message(HistoryOpened(history, history.questions()))
 
-    def history_opened(self, history: Any) -> None:
+    def history_opened(self, history: History) -> None:
         self.saved = history
 
     def _save_turn(self, answer: Answer) -> None:
@@ -339,7 +351,7 @@ class ChatSession:
         if conversation is not None:
             self.host.post_message(ConversationLoaded(conversation, history.turns(conversation_id)))
 
-    def resume(self, conversation: Any, answers: list[Answer]) -> None:
+    def resume(self, conversation: Conversation, answers: list[Answer]) -> None:
         """Carry on a loaded conversation: its answers are the context, new turns join it."""
         self.history.extend(answers)
         with self.history_lock:
