@@ -318,18 +318,10 @@ def create_server(library: Library, *, warm_up: bool = False) -> "MCPServer":
     return server
 
 
-def _add_tools(server: "MCPServer", library: Library) -> None:
-    """search, ask, quotes and article: each a thin call into the library."""
+def _tool_registrar(server: "MCPServer") -> Callable[..., Callable[[Callable[..., T]], Callable[..., T]]]:
+    """A decorator adding a function to `server` as a tool whose QAError is the SDK's ToolError."""
     from mcp.server.mcpserver.exceptions import ToolError
     from mcp_types import ToolAnnotations
-
-    from .history import History
-
-    # Hints for clients (one may run a read-only tool without asking its user): all but ask
-    # only read the index; ask also adds a turn to qa's history, and deletes nothing.
-    reads = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
-    saves = ToolAnnotations(read_only_hint=False, destructive_hint=False,
-                            open_world_hint=False)
 
     def tool(*, annotations: ToolAnnotations, title: str
              ) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -337,6 +329,19 @@ def _add_tools(server: "MCPServer", library: Library) -> None:
             server.add_tool(_named_errors(fn, ToolError), annotations=annotations, title=title)
             return fn
         return register
+
+    return tool
+
+
+def _add_tools(server: "MCPServer", library: Library) -> None:
+    """search, quotes and article, which only read the index, and ask: each a thin call into
+    the library."""
+    from mcp_types import ToolAnnotations
+
+    # Hints for clients (one may run a read-only tool without asking its user): all but ask
+    # only read the index; ask also adds a turn to qa's history, and deletes nothing.
+    reads = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+    tool = _tool_registrar(server)
 
     @tool(annotations=reads, title="Search the articles")
     def search(
@@ -353,37 +358,6 @@ def _add_tools(server: "MCPServer", library: Library) -> None:
         return SearchResult(query=query, mode=mode, fallback_reason=fallback,
                             since=dates.since, until=dates.until,
                             passages=[Passage.model_validate(h) for h in hits])
-
-    @tool(annotations=saves, title="Ask the articles")
-    def ask(
-        question: Annotated[str, Field(description="the question, as a person would ask it")],
-        conversation_id: Annotated[int | None, Field(
-            description="follow up on this conversation (the id an earlier answer returned): "
-                        '"he", "that", "when was that?" refer to its questions')] = None,
-        since: Annotated[str | None, Field(description=_DATES.format("on or after"))] = None,
-        until: Annotated[str | None, Field(description=_DATES.format("on or before"))] = None,
-    ) -> AskResult:
-        """A cited answer: sentences quoted verbatim from the articles, each followed by [n],
-        with `citations[n]` giving the article and the exact span; `answer` is the phrase
-        that answers. Quote `text` and the citations exactly, keeping their [n]. When
-        `abstained` is true the articles don't say, and the citations are only the closest
-        passages. Saved in qa's history like `qa ask`; pass `conversation_id` to follow up."""
-        earlier: list[Answer] = []
-        if conversation_id is not None:  # its answers are the context, as `qa ask --continue`
-            history = History.open()
-            if history.conversation(conversation_id) is None:
-                raise QAError(f"No conversation {conversation_id} in qa's history. Leave "
-                              "conversation_id out to start one (`qa history` lists them).")
-            earlier = [t.answer for t in history.turns(conversation_id)]
-        answer = library.ask(question, earlier, dates=library.dates(since, until))
-        saved, not_saved = conversation_id, None
-        try:  # as `qa ask` saves a turn: a history that cannot be written costs the answer nothing
-            saved = History.open().add_turn(conversation_id, answer,
-                                            index_path=str(library.index.resolve())
-                                            ).conversation_id
-        except QAError as error:
-            not_saved = str(error)
-        return AskResult(conversation_id=saved, not_saved=not_saved, **asdict(answer))
 
     @tool(annotations=reads, title="What a person is quoted as saying")
     def quotes(
@@ -422,6 +396,51 @@ def _add_tools(server: "MCPServer", library: Library) -> None:
         retriever, _ = library.current()
         found = _article(retriever, id)
         return _span(found, start, end)
+
+
+    _add_ask_tool(server, library)
+
+
+def _add_ask_tool(server: "MCPServer", library: Library) -> None:
+    """ask: a cited answer, saved in qa's history like `qa ask`."""
+    from mcp_types import ToolAnnotations
+
+    from .history import History
+
+    saves = ToolAnnotations(read_only_hint=False, destructive_hint=False,
+                            open_world_hint=False)
+    tool = _tool_registrar(server)
+
+    @tool(annotations=saves, title="Ask the articles")
+    def ask(
+        question: Annotated[str, Field(description="the question, as a person would ask it")],
+        conversation_id: Annotated[int | None, Field(
+            description="follow up on this conversation (the id an earlier answer returned): "
+                        '"he", "that", "when was that?" refer to its questions')] = None,
+        since: Annotated[str | None, Field(description=_DATES.format("on or after"))] = None,
+        until: Annotated[str | None, Field(description=_DATES.format("on or before"))] = None,
+    ) -> AskResult:
+        """A cited answer: sentences quoted verbatim from the articles, each followed by [n],
+        with `citations[n]` giving the article and the exact span; `answer` is the phrase
+        that answers. Quote `text` and the citations exactly, keeping their [n]. When
+        `abstained` is true the articles don't say, and the citations are only the closest
+        passages. Saved in qa's history like `qa ask`; pass `conversation_id` to follow up."""
+        earlier: list[Answer] = []
+        if conversation_id is not None:  # its answers are the context, as `qa ask --continue`
+            history = History.open()
+            if history.conversation(conversation_id) is None:
+                raise QAError(f"No conversation {conversation_id} in qa's history. Leave "
+                              "conversation_id out to start one (`qa history` lists them).")
+            earlier = [t.answer for t in history.turns(conversation_id)]
+        answer = library.ask(question, earlier, dates=library.dates(since, until))
+        saved, not_saved = conversation_id, None
+        try:  # as `qa ask` saves a turn: a history that cannot be written costs the answer nothing
+            saved = History.open().add_turn(conversation_id, answer,
+                                            index_path=str(library.index.resolve())
+                                            ).conversation_id
+        except QAError as error:
+            not_saved = str(error)
+        return AskResult(conversation_id=saved, not_saved=not_saved, **asdict(answer))
 
 
 def _add_article_resource(server: "MCPServer", library: Library) -> None:
