@@ -46,12 +46,15 @@ class EmbedJob:
     ids: one content-derived int64 chunk id per text (the same text always has the same id).
     texts: what each chunk is embedded as (qa.build.builder.embedding_input).
     model: the embedding model's name; backend: its runtime (qa.embed.embedder.BACKENDS).
+    what: "chunks", or "sentences" (the sentences an answer may cite, qa.index.sentences):
+    an executor's record keeps each kind's count apart.
     """
 
     ids: np.ndarray
     texts: Sequence[str]
     model: str
     backend: str
+    what: str = "chunks"
 
 
 class Executor(Protocol):
@@ -105,11 +108,17 @@ class RayExecutor:
         self.batch_size = batch_size
         self.connect_timeout = connect_timeout
         self.start_timeout = start_timeout
-        # chunks embedded on each node, by node id, of the last job (the manifest's record)
-        self.chunks_by_node: dict[str, int] = {}
+        # texts embedded on each node, by node id, of the last job of each kind ("chunks",
+        # "sentences"): the manifest's record
+        self.by_node: dict[str, dict[str, int]] = {}
+
+    @property
+    def chunks_by_node(self) -> dict[str, int]:
+        return self.by_node.get("chunks", {})
 
     def describe(self) -> JSONObject:
-        return {"name": RAY, "address": self.address, "chunks_by_node": dict(self.chunks_by_node)}
+        return {"name": RAY, "address": self.address,
+                **{f"{what}_by_node": dict(nodes) for what, nodes in self.by_node.items()}}
 
     def embed(self, job: EmbedJob, progress: Progress | None = None) -> np.ndarray:
         """Run the job on the cluster; raises ExecutorUnavailableError (the index is then
@@ -136,7 +145,7 @@ class RayExecutor:
             if not ray_was_up:
                 with contextlib.suppress(Exception):
                     ray.shutdown()
-        self.chunks_by_node = nodes
+        self.by_node[job.what] = nodes
         index_of = {chunk_id: n for n, chunk_id in enumerate(unique)}
         positions = np.fromiter((index_of[int(i)] for i in job.ids), np.int64, total)
         return vectors[positions]

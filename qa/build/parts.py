@@ -108,7 +108,8 @@ def embed_sentences(parts: list[Part], embedder: Embedder, executor: Executor) -
     ids = np.asarray([int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(),
                                      "little", signed=True) for t in texts], dtype=np.int64)
     vectors = executor.embed(EmbedJob(ids=ids, texts=texts, model=embedder.name,
-                                      backend=backend_of(embedder))) if texts else None
+                                      backend=backend_of(embedder), what="sentences")
+                             ) if texts else None
     dim = int(vectors.shape[1]) if vectors is not None else next(
         (int(p.vectors.shape[1]) for p in parts if p.vectors is not None), dim_of(embedder) or 1)
     for p, rows in zip(parts, wanted):

@@ -135,6 +135,7 @@ def test_ray_build_on_two_nodes_equals_a_local_build_and_survives_a_killed_node(
     assert executor["name"] == "ray"
     assert set(executor["chunks_by_node"]) == {head, worker}, executor
     assert sum(executor["chunks_by_node"].values()) == len(before_update)
+    assert sum(executor["sentences_by_node"].values()) > 0  # the citable sentences, apart
     assert sum(update["executor"]["chunks_by_node"].values()) == len(new_ids)
     assert read_manifest(tmp_path / "ray").executor == update["executor"]
 
