@@ -1,6 +1,6 @@
 """Follow-up questions: read a question in the light of the turns before it.
 
-After "Who is Zhao Lijian?", "What did he say about the alliance?" means "What did Zhao Lijian
+After "Who is Ada Okafor?", "What did she say about the alliance?" means "What did Ada Okafor
 say about the alliance?"; "When was that?" asks about the previous answer. The resolved question is shown
 to the user, so the rewriting is plain string substitution a reader can check.
 
@@ -92,8 +92,8 @@ def resolve_followup(question: str, history: Sequence[Turn] = ()) -> str:
 
     Returns:
         The question with pronouns replaced by the entity of the previous turns ("What did
-        Zhao Lijian say about the alliance?"), or, for "When was that?", the question tied to the
-        previous one ("When was that? (re: What did Kritenbrink say about the meeting?)").
+        Ada Okafor say about the alliance?"), or, for "When was that?", the question tied to the
+        previous one ("When was that? (re: What did Brennan say about the meeting?)").
         The question unchanged when there is no history or nothing to resolve.
     """
     q = question.strip()
@@ -124,7 +124,7 @@ def resolve_followup(question: str, history: Sequence[Turn] = ()) -> str:
         return _PLURAL_PRONOUNS.sub(
             lambda m: entity + "’s" if m.group(1).lower() == "their" else entity, q, count=2
         )
-    # "What else did it say?" / "What about NATO?" keep the topic of the previous question.
+    # "What else did it say?" / "What about the treaty?" keep the topic of the previous question.
     if re.match(r"^\s*(?:and\s+)?what about\b", q, re.IGNORECASE):
         return f"{q.rstrip('?')} ({entity})?"
     return q

@@ -1,6 +1,6 @@
 """The answer phrase: inside a sentence, the span of the kind the question asks for.
 
-"When did the strike end?" → in "The dockworkers ended their strike on Thursday after nine
+"When did the strike end?" → in "The bakers ended their strike on Thursday after nine
 days." the phrase is "Thursday". The candidates are the phrases the NLP pipeline found in the
 sentence at index time (`qa.types.Phrase`: entities and noun phrases) of the asked kind
 (`qa.answer.answer_type.AnswerType`) that the question does not already contain; the best is

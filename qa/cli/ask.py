@@ -101,7 +101,7 @@ def search(args: argparse.Namespace) -> int:
 # --- qa ask -----------------------------------------------------------------------------
 ASK_EXAMPLES = f"""\
 examples:
-  qa ask "Who leads the dockworkers’ union?"
+  qa ask "Who leads the bakers’ union?"
   qa ask "What did the minister say about the budget?" --since 2022-02 --json
   qa ask "What happened last week?"          # dates in the question filter too
   echo "How long did the strike last?" | qa ask -
@@ -206,15 +206,15 @@ def save_turn(conversation: int | None, answer: Answer, index: str) -> None:
 # --- qa quotes --------------------------------------------------------------------------
 QUOTES_EXAMPLES = f"""\
 examples:
-  qa quotes "Zhao Lijian"
-  qa quotes Kritenbrink --since 2022 --json
+  qa quotes "Ada Okafor"
+  qa quotes Brennan --since 2022 --json
 
 {DATE_FORMS}"""
 
 
 def _add_quotes(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("quotes", help="what a person is quoted as saying", epilog=QUOTES_EXAMPLES)
-    p.add_argument("name", help="full name or surname: “Zhao Lijian”, “Kritenbrink”")
+    p.add_argument("name", help="full name or surname: “Ada Okafor”, “Brennan”")
     add_date_flags(p)
     p.add_argument("--index", help=INDEX_HELP)
     p.add_argument("--json", action="store_true", help="print the quotes as JSON")

@@ -16,11 +16,11 @@ examples:
   qa serve                                  # index/ on http://127.0.0.1:8000
   qa serve --index ~/news-index --host 10.0.0.11 --allowed-host qa.example.org
   QA_SERVE_TOKEN=s3cret qa serve            # every request needs Authorization: Bearer s3cret
-  curl 'http://127.0.0.1:8000/ask?q=Who+leads+the+dockworkers+union%3F'
+  curl 'http://127.0.0.1:8000/ask?q=Who+leads+the+bakers+union%3F'
   curl 'http://127.0.0.1:8000/search?q=sanctions&k=3&since=2022-02'
   curl 'http://127.0.0.1:8000/quotes?speaker=Smith'
   curl -X POST http://127.0.0.1:8000/ask -H 'Content-Type: application/json' \\
-       -d '{"question": "When was that?", "history": ["Who leads the dockworkers’ union?"]}'
+       -d '{"question": "When was that?", "history": ["Who leads the bakers’ union?"]}'
   qa chat --server http://127.0.0.1:8000    # the chat, asking the server
 
 endpoints (all JSON; /docs and /redoc describe each, /openapi.json is the schema):

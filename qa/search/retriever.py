@@ -339,7 +339,7 @@ class Retriever:
 
     def quotes(self, speaker: str | None = None) -> list[Quote]:
         """Attributed quotations, optionally of one speaker (case-insensitive; a surname
-        or any part of the name matches: "Zhao", "zhao lijian"), in corpus order.
+        or any part of the name matches: "Okafor", "ada okafor"), in corpus order.
 
         Without a speaker this materialises every quote: at a million chunks that is ~1M
         objects; `quotes_in` and `quotes_by` read only the rows they need.

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 PERSON, ORG = "PERSON", "ORG"
 # Entity labels of places and peoples: alone, they are no speaker. (A building speaks for
-# what it houses: "the Kremlin said", labelled FAC, is an organisation.)
+# what it houses: "the palace said", labelled FAC, is an organisation.)
 PLACES = frozenset({"GPE", "NORP", "LOC"})
 # Longer entities are the recogniser's run-ons, not names.
 MAX_WORDS = {PERSON: 5, ORG: 8}
@@ -35,7 +35,7 @@ _RANKS = frozenset("deputy vice assistant acting former associate interim co".sp
 _MAIN, _SUBJECT, _OTHER = 2, 1, 0  # how likely a mention is what a later pronoun means
 @lru_cache(maxsize=16384)
 def fold(word: str) -> str:
-    """A word without case or accents, so "Erdogan" is "Erdoğan"."""
+    """A word without case or accents, so "Ozturk" is "Öztürk"."""
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -216,7 +216,7 @@ def _kind(word: str, key: str, prev: _Tok | None) -> str:
 @dataclass(frozen=True, slots=True)
 class _Group:
     """A run of capitalised words (with name particles, and "of"/"for" after a title:
-    "Secretary of State Antony Blinken", "University of Essex")."""
+    "Secretary of State Ben Carter", "University of Northfield")."""
 
     first: int  # token indexes, inclusive
     last: int
@@ -274,7 +274,7 @@ _PREFIXED_NAME = re.compile(r"(?:al|el|ad|as|ash|at|an|ar|az|abu|bin|ibn|ben|de|
 
 @lru_cache(maxsize=8192)
 def _name_shaped(word: str) -> bool:
-    """A word of a person's name: "Xiaoming", "O'Brien", "Gallego-Lazo", "Erdoğan", "el-Sisi", "J."."""
+    """A word of a person's name: "Wei", "O'Brien", "Gallego-Lazo", "Öztürk", "el-Amin", "J."."""
     if re.fullmatch(r"[^\W\d_]\.?", word):
         return word[0].isupper()
     if _PREFIXED_NAME.match(word) and word[word.index("-") + 1].isupper():
@@ -302,7 +302,7 @@ def _group_name(toks: list[_Tok], g: _Group) -> _Name | None:
     whole = toks[g.first: g.last + 1]
     items = [t for t in whole if t.kind != "det"]
     at_start = g.first == 0 or toks[g.first - 1].kind in ("punct", "func", "prep", "det")
-    # A date before a name is not part of it ("On Monday Zhao said"); "April Ryan" is a name.
+    # A date before a name is not part of it ("On Monday Okafor said"); "April Stone" is a name.
     while items and items[0].key in _CALENDAR:
         if len(items) > 1 and not at_start and items[1].kind == "cap":
             break
@@ -361,9 +361,9 @@ def _group_name(toks: list[_Tok], g: _Group) -> _Name | None:
 
 def person_in(phrase: str) -> str | None:
     """The last name in a phrase that may be a person's, with titles, roles and possessives
-    removed: "Foreign Ministry spokesperson Zhao Lijian" → "Zhao Lijian", "Secretary of State
-    Antony Blinken" → "Antony Blinken". Organisations ("the Foreign Ministry", "Labour Party")
-    and roles alone give None. A single capitalised word ("Kritenbrink", "Freedonia") is returned
+    removed: "Foreign Ministry spokesperson Ada Okafor" → "Ada Okafor", "Secretary of State
+    Ben Carter" → "Ben Carter". Organisations ("the Foreign Ministry", "Harbour Party")
+    and roles alone give None. A single capitalised word ("Brennan", "Freedonia") is returned
     as it is: whether it names a person is for the data to say (`is_person`)."""
     toks = _tokens(phrase)
     best = None
@@ -414,7 +414,7 @@ _CAP_RUN = re.compile(
 
 def _full_names(text: str) -> list[str]:
     """Person names of two or more words, in order of first appearance (for expanding
-    "Xiaoming"). Each capitalised run is read on its own, so the whole text is never
+    "Wei"). Each capitalised run is read on its own, so the whole text is never
     tokenised."""
     seen: dict[str, None] = {}  # ordered, with constant-time membership
     for m in _CAP_RUN.finditer(text):
@@ -435,9 +435,9 @@ def _persons_in_run(run: str) -> tuple[str, ...]:
 def is_person(name: str, known_speakers: Iterable[str]) -> bool:
     """Whether a name from a question is a person's, as far as the data can tell.
 
-    A name with a person's shape (two to four capitalised name words, after titles: "Zhao
-    Lijian", "Secretary Antony Blinken") is a person. A single word is a person only when a
-    known name with a person's shape contains it: "Kritenbrink" is, where "Daniel Kritenbrink"
+    A name with a person's shape (two to four capitalised name words, after titles: "Ada
+    Okafor", "Secretary Ben Carter") is a person. A single word is a person only when a
+    known name with a person's shape contains it: "Brennan" is, where "Tom Brennan"
     is quoted; "Freedonia" is not, where no person's name holds that word, and a body that
     speaks ("the Palace", "Foreign Ministry") never is.
 
@@ -445,7 +445,7 @@ def is_person(name: str, known_speakers: Iterable[str]) -> bool:
         name: a name as `find_speaker` gives it.
         known_speakers: names the data knows: the index's speakers (`Retriever.speakers()`),
             and best also the people the articles name (`person_names` of the articles a
-            question retrieved), so that "Biden", named but never quoted, is a person too.
+            question retrieved), so that "Holt", named but never quoted, is a person too.
 
     Returns:
         True for a person, False for a body, a place or a word the data does not know.
@@ -464,14 +464,14 @@ def is_person(name: str, known_speakers: Iterable[str]) -> bool:
 
 
 def person_names(text: str) -> list[str]:
-    """The people a text names in full ("Joe Biden", "Liu Xiaoming"), in order of first mention,
-    titles removed: what `is_person` needs to know that "Biden" is a person where he is named
+    """The people a text names in full ("Jane Holt", "Liu Wei"), in order of first mention,
+    titles removed: what `is_person` needs to know that "Holt" is a person where he is named
     but never quoted."""
     return _full_names(text)
 
 
 def speaker_matches(query: str, speaker: str) -> bool:
-    """Case-insensitive match by full name, by any single part ("Kritenbrink", "Lijian"), or
+    """Case-insensitive match by full name, by any single part ("Brennan", "Ada"), or
     by first and last name past a middle one."""
     q = query.strip().lower()
     s = speaker.lower()

@@ -26,8 +26,8 @@ _NOT_A_NAME = frozenset("he she they we i it them him her".split()) | {"the arti
 def find_speaker(question: str) -> str | None:
     """The person or body a who-said-what question is about, or None.
 
-    "What did Kritenbrink say about the meeting?" → "Kritenbrink"; "What did the club say?"
-    → None; "What did the White House say?" → "White House" (bodies speak too). Pronouns give
+    "What did Brennan say about the meeting?" → "Brennan"; "What did the club say?"
+    → None; "What did the town hall say?" → "town hall" (bodies speak too). Pronouns give
     None: resolve follow-ups first (`qa.conversation.resolve_followup`). Whether the name is a
     person's is for `is_person` to say, with the index's speakers.
     """
@@ -43,5 +43,5 @@ def find_speaker(question: str) -> str | None:
             return name
         cleaned = re.sub(r"^(?:the|a|an)\s+", "", phrase, flags=re.I)
         if re.match(rf"[{UPPER}]", cleaned) and len(cleaned.split()) <= 4:
-            return cleaned  # "Arsenal", "the White House": bodies speak too
+            return cleaned  # "Acme", "the town hall": bodies speak too
     return None

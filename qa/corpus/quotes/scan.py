@@ -3,7 +3,7 @@ piece, found from spaCy's token arrays, and the cue that governs each quotation.
 
 A quotation belongs to the cue its words hang from in the parse ('X said "…"'), or whose
 clause hangs from its words ('"…," said X'); where the parse leaves the quotation on its own,
-to the cue right beside it ('X said on Twitter, "…"', '"…," Okafor said').
+to the cue right beside it ('X said on social media, "…"', '"…," Okafor said').
 """
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ class Cue:
 
     @property
     def text(self) -> str:
-        """The cue as `Quote.cue` gives it: "said", "according to", "wrote on Twitter"."""
+        """The cue as `Quote.cue` gives it: "said", "according to", "wrote on social media"."""
         if self.according:
             return "according to"
-        for child in self.tok.children:  # "wrote on Twitter"
+        for child in self.tok.children:  # "wrote on social media"
             if child.dep_ == "prep" and child.lower_ == "on" and child.i == self.tok.i + 1:
                 obj = next((c for c in child.children if c.dep_ == "pobj"), None)
                 if obj is not None and obj.tag_ == "NNP" and obj.i == child.i + 1 \
@@ -220,7 +220,7 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
 def _link_beside(doc: Doc, lo: int, hi: int, last: int, by_token: dict[int, Cue],
                  consider: Callable[[Cue], None]) -> None:
     """Where the parse leaves a quotation on its own: the cue just before it ('X said on
-    Twitter, "…"', even where the parse starts a sentence at the quotation), or just after
+    social media, "…"', even where the parse starts a sentence at the quotation), or just after
     it, with only its subject between ('"…," Okafor said'), before token `last` (the end of
     the quotation's sentence)."""
     k = lo - 1
