@@ -56,6 +56,18 @@ DATE_FORMS = ("YYYY-MM-DD (e.g. 2022-02-01), YYYY-MM, YYYY, a month such as 'Mar
               "from the newest article with relative_dates = \"newest-article\")")
 
 
+EARLIEST_YEAR = 1800  # a news article's date before this is a mistake in the file
+
+
+def impossible_date(value: DateLike, *, today: _dt.date | None = None) -> bool:
+    """A publication date that cannot be right: after tomorrow, or before 1800. An article
+    carrying one is indexed with its date unknown, so that no date filter depends on it."""
+    day = _as_date(value)
+    if day is None:
+        return False
+    return day > (today or _dt.date.today()) + FUTURE_SLACK or day.year < EARLIEST_YEAR
+
+
 def reference_day(newest: DateLike, counting: str = "today", *,
                   today: _dt.date | None = None) -> _dt.date:
     """The day relative dates ("last week", "yesterday", "March") count from.

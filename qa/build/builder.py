@@ -18,7 +18,7 @@ import contextlib
 import functools
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ import numpy as np
 from .. import config
 from ..corpus import nlp
 from ..corpus.ingest import load_corpus
+from ..dates import EARLIEST_YEAR, impossible_date
 from ..embed.calibrate import build_embedder
 from ..embed.embedder import Embedder, backend_of, default_embedder
 from ..errors import CorpusError, IndexCorruptError, QAError
@@ -221,6 +222,7 @@ def _build(job: _Job, prev: Index | None) -> BuildReport:
         progress("read", 0, 0)
     articles, skipped = load_corpus(job.corpus_dir, known=known, file_keys=file_keys)
     articles = _dedupe(articles, skipped)
+    articles, undated = _without_impossible_dates(articles)
     if progress:
         progress("read", len(articles), len(articles))
     if not articles:
@@ -243,7 +245,7 @@ def _build(job: _Job, prev: Index | None) -> BuildReport:
     if prev is not None and not (diff.added or diff.changed or diff.removed or recount
                                  or moves or restamp) \
             and not (job.optimize and (not writer.optimized or job.sync is not None)):
-        return _up_to_date(job, prev, diff, articles, skipped)
+        return _up_to_date(job, prev, diff, articles, skipped, undated)
     parts, embedded = _new_parts(job, diff.fresh)
     if progress:
         progress("write", 0, 1)
@@ -263,6 +265,7 @@ def _build(job: _Job, prev: Index | None) -> BuildReport:
         writer.merge_due()
     manifest = writer.commit(_build_record(job, skipped))
     notes += _after_publish(job, manifest)
+    notes += undated
     if prev is not None and restamp:
         notes.append(f"{len(prev.verified)} index files had other modification times than the "
                      "index recorded (a copy?); their checksums matched, and the index now "
@@ -279,10 +282,10 @@ def _build(job: _Job, prev: Index | None) -> BuildReport:
 
 
 def _up_to_date(job: _Job, prev: Index, diff: _Diff, articles: list[Article],
-                skipped: list[Skipped]) -> BuildReport:
+                skipped: list[Skipped], undated: list[str]) -> BuildReport:
     """Nothing to do: the live index already describes this corpus (an index built before
     the fast query model existed still gets it, once)."""
-    notes = _export_query_model(job.index_dir, job.embedder, job.progress)
+    notes = _export_query_model(job.index_dir, job.embedder, job.progress) + undated
     if job.sync is not None:  # rows a crashed build left in the store go now
         job.sync.finish(prev)
     return BuildReport(
@@ -291,6 +294,25 @@ def _up_to_date(job: _Job, prev: Index, diff: _Diff, articles: list[Article],
         chunks=prev.n_chunks, embedded_chunks=0,
         seconds=time.perf_counter() - job.t0, full=False, up_to_date=True, notes=tuple(notes),
     )
+
+
+def _without_impossible_dates(articles: list[Article]) -> tuple[list[Article], list[str]]:
+    """The articles, those read now with a date that cannot be right
+    (`qa.dates.impossible_date`) with their date unknown; and a note naming them for the
+    build's report. (An unchanged file is not read again: the index holds its date, unknown.)"""
+    kept: list[Article] = []
+    named: list[str] = []
+    for article in articles:
+        if isinstance(article, Article) and article.date and impossible_date(article.date):
+            named.append(f"{article.path} ({article.date})")
+            article = replace(article, date=None)
+        kept.append(article)
+    if not named:
+        return kept, []
+    shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+    return kept, [f"{len(named)} article(s) carry a date after tomorrow or before "
+                  f"{EARLIEST_YEAR}, so they are indexed with the date unknown (date filters "
+                  f"leave them out): {shown}. Fix the date in the file to date them."]
 
 
 def _new_parts(job: _Job, fresh: list[Article]) -> tuple[list[Part], int]:

@@ -293,3 +293,31 @@ def test_unchanged_files_are_taken_from_the_index_without_decoding_their_texts(s
     assert articles and all(a.text == "" for a in articles)
     full = known.with_its_text(articles[0])
     assert full.text == seg.texts[0] and full.hash == articles[0].hash
+
+
+def test_an_impossible_date_is_indexed_unknown_and_named(tmp_path):
+    """An article dated 9999-12-31 (or before 1800) is a mistake in its file: indexed with the
+    date unknown, named in every build's report, and no date filter or relative date reads it."""
+    from qa import Retriever
+    from qa.types import DateRange
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, date, text in (("future", "9999-12-31", "The harbour reopened after the storm."),
+                             ("ancient", "1700-01-01", "The bridge was closed for repairs."),
+                             ("fine", "2021-03-04", "The harbour authority hired new pilots.")):
+        (corpus / f"{name}.md").write_text(f"---\ntitle: {name}\ndate: {date}\n---\n{text}\n",
+                                           encoding="utf-8")
+    index = tmp_path / "ix"
+    report = build_index(corpus, index, embedder=HashEmbedder())
+    note = next(n for n in report.notes if "date unknown" in n)
+    assert "future.md (9999-12-31)" in note and "ancient.md (1700-01-01)" in note
+    assert "fine.md" not in note
+    retriever = Retriever.open(index, embedder=HashEmbedder())
+    dates = {a.path: a.date for a in retriever.articles()}
+    assert dates == {"ancient.md": None, "fine.md": "2021-03-04", "future.md": None}
+    assert retriever.latest_date == "2021-03-04"
+    hits = retriever.search("harbour", k=5, dates=DateRange(since="2021-01-01"), mode="bm25")
+    assert [h.article_id for h in hits] and all(h.date == "2021-03-04" for h in hits)
+    again = build_index(corpus, index, embedder=HashEmbedder(), full=True)  # read again: said again
+    assert any("future.md (9999-12-31)" in n for n in again.notes)
