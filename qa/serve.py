@@ -414,16 +414,12 @@ def _reply_errors(app: "FastAPI") -> None:
 ASK_FIELDS = ("question", "history", "since", "until", "mode")
 
 
-def _add_routes(app: "FastAPI", library: Library) -> None:
-    """The endpoints. Their parameters, descriptions and response models are what /docs,
-    /redoc and /openapi.json show; the bodies are `asdict` of qa's types, as the CLI's
-    `--json`."""
-    from fastapi import Query
-    from fastapi.responses import JSONResponse
+def _reply_models() -> tuple[type, type, type, type]:
+    """The request and reply shapes /docs and /openapi.json show beside qa's own types:
+    (SearchReply, Health, ErrorReply, AskBody)."""
     from pydantic import BaseModel, ConfigDict, Field
 
-    from .search.remote import answer_from_json
-    from .types import Answer, Article, Chunk, Hit, IndexStats, Quote
+    from .types import Hit, IndexStats
 
     class SearchReply(BaseModel):
         query: str
@@ -453,6 +449,21 @@ def _add_routes(app: "FastAPI", library: Library) -> None:
         since: str | None = Field(None, description=f"only articles from this date on: {DATES}")
         until: str | None = Field(None, description=f"only articles up to this date: {DATES}")
         mode: str = Field("auto", description="auto, hybrid or bm25")
+
+    return SearchReply, Health, ErrorReply, AskBody
+
+
+def _add_routes(app: "FastAPI", library: Library) -> None:
+    """The endpoints. Their parameters, descriptions and response models are what /docs,
+    /redoc and /openapi.json show; the bodies are `asdict` of qa's types, as the CLI's
+    `--json`."""
+    from fastapi import Query
+    from fastapi.responses import JSONResponse
+
+    from .search.remote import answer_from_json
+    from .types import Answer, Article, Chunk, Quote
+
+    SearchReply, Health, ErrorReply, AskBody = _reply_models()
 
     errors: dict[int | str, JSONObject] = {
         400: {"model": ErrorReply, "description": "a bad query or an unknown parameter"},

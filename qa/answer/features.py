@@ -76,39 +76,23 @@ def _mentions(entity: str, text_folded: str) -> bool:
     return len(words) > 1 and words[-1] in re.findall(r"\w+", text_folded)
 
 
-def describe(asked: Asked, candidates: Sequence[Candidate], qvec: np.ndarray | None,
-             vectors: np.ndarray | None, rarity: Rarity | None = None) -> None:
-    """Fill each candidate's `features` (in FEATURES order) and `cosine`.
-
-    Args:
-        asked: the question.
-        candidates: the sentences, with `terms` and `found` (their answer phrases) filled.
-        qvec, vectors: the question's and the sentences' vectors (None: lexical scoring only).
-        rarity: how often the corpus uses each question term (None: not known).
-    """
+def _scores(q_terms: list[str], candidates: Sequence[Candidate], qvec: np.ndarray | None,
+            vectors: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's BM25 score among the candidates, and its cosine to the question."""
     from rank_bm25 import BM25Okapi  # pure Python; only answering needs it
 
     n = len(candidates)
-    if not n:
-        return
-    q_terms = list(dict.fromkeys(asked.terms))
-    names = question_names(asked.search)
-    # How rare each question word is among the candidates: a word every sentence holds
-    # says nothing about which one answers.
-    docs = [set(c.terms) for c in candidates]
-    idf = {t: math.log((n + 1) / (sum(t in d for d in docs) + 0.5)) for t in q_terms}
-    total = sum(idf.values()) or 1.0
     bm25 = np.asarray(BM25Okapi([c.terms or ["\x00"] for c in candidates]).get_scores(q_terms)
                       if q_terms else np.zeros(n), dtype=np.float64)
-    top_bm25 = float(bm25.max()) if bm25.max() > 0 else 1.0
     cosines = (vectors @ qvec).astype(np.float64) if (qvec is not None and vectors is not None) \
         else np.zeros(n)
-    best_cosine = float(cosines.max())
-    cosine_rank = _ranks(cosines) if qvec is not None else np.zeros(n)
-    bm25_rank = _ranks(bm25)
-    top_score = max((c.chunk_score for c in candidates), default=1.0) or 1.0
-    unknown = rarity.unknown_share(q_terms) if rarity else 0.0
-    names_unknown = rarity.unknown_share(names) if (rarity and names) else 0.0
+    return bm25, cosines
+
+
+def _term_sets(candidates: Sequence[Candidate]) -> tuple[
+        dict[int, set[str]], dict[str, set[str]], dict[str, set[str]], dict[object, str]]:
+    """The BM25 terms of each candidate's chunk, article title and article, and the folded
+    texts of each chunk and article (for entity mentions)."""
     chunk_terms: dict[int, set[str]] = {}
     title_terms: dict[str, set[str]] = {}
     article_terms: dict[str, set[str]] = {}
@@ -123,6 +107,64 @@ def describe(asked: Asked, candidates: Sequence[Candidate], qvec: np.ndarray | N
             article_terms[c.article.id] = set(terms(c.article.text)) | title_terms[c.article.id]
             folded[c.article.id] = (c.article.title + "\n" + c.article.text).casefold()\
                 .replace("’", "'")
+    return chunk_terms, title_terms, article_terms, folded
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """How much of the question a set of terms or a text holds, weighted by rarity."""
+
+    q_terms: list[str]
+    idf: dict[str, float]
+    total: float
+    entities: list[str]
+    focus_base: list[str]
+    title_terms: dict[str, set[str]]
+
+    def coverage(self, held: set[str]) -> float:
+        return sum(self.idf[t] for t in self.q_terms if t in held) / self.total
+
+    def share(self, text_folded: str) -> float:
+        return sum(_mentions(e, text_folded) for e in self.entities) / len(self.entities) \
+            if self.entities else 1.0
+
+    def focus_of(self, article_id: str) -> list[str]:
+        return [t for t in self.focus_base if t not in self.title_terms[article_id]]
+
+    def focus_share(self, focus: list[str], held: set[str]) -> float:
+        weight = sum(self.idf[t] for t in focus)
+        return sum(self.idf[t] for t in focus if t in held) / weight if weight else 1.0
+
+
+def describe(asked: Asked, candidates: Sequence[Candidate], qvec: np.ndarray | None,
+             vectors: np.ndarray | None, rarity: Rarity | None = None) -> None:
+    """Fill each candidate's `features` (in FEATURES order) and `cosine`.
+
+    Args:
+        asked: the question.
+        candidates: the sentences, with `terms` and `found` (their answer phrases) filled.
+        qvec, vectors: the question's and the sentences' vectors (None: lexical scoring only).
+        rarity: how often the corpus uses each question term (None: not known).
+    """
+    n = len(candidates)
+    if not n:
+        return
+    q_terms = list(dict.fromkeys(asked.terms))
+    names = question_names(asked.search)
+    # How rare each question word is among the candidates: a word every sentence holds
+    # says nothing about which one answers.
+    docs = [set(c.terms) for c in candidates]
+    idf = {t: math.log((n + 1) / (sum(t in d for d in docs) + 0.5)) for t in q_terms}
+    total = sum(idf.values()) or 1.0
+    bm25, cosines = _scores(q_terms, candidates, qvec, vectors)
+    top_bm25 = float(bm25.max()) if bm25.max() > 0 else 1.0
+    best_cosine = float(cosines.max())
+    cosine_rank = _ranks(cosines) if qvec is not None else np.zeros(n)
+    bm25_rank = _ranks(bm25)
+    top_score = max((c.chunk_score for c in candidates), default=1.0) or 1.0
+    unknown = rarity.unknown_share(q_terms) if rarity else 0.0
+    names_unknown = rarity.unknown_share(names) if (rarity and names) else 0.0
+    chunk_terms, title_terms, article_terms, folded = _term_sets(candidates)
     position = {c.key: i for i, c in enumerate(candidates)}
     following = {(c.article.id, c.previous_start): i for i, c in enumerate(candidates)
                  if c.previous_start is not None}
@@ -133,19 +175,8 @@ def describe(asked: Asked, candidates: Sequence[Candidate], qvec: np.ndarray | N
     entity_terms = set(terms(" ".join(entities)))
     focus_base = [t for t in q_terms if t not in entity_terms]
 
-    def coverage(held: set[str]) -> float:
-        return sum(idf[t] for t in q_terms if t in held) / total
-
-    def share(text_folded: str) -> float:
-        return sum(_mentions(e, text_folded) for e in entities) / len(entities) \
-            if entities else 1.0
-
-    def focus_of(article_id: str) -> list[str]:
-        return [t for t in focus_base if t not in title_terms[article_id]]
-
-    def focus_share(focus: list[str], held: set[str]) -> float:
-        weight = sum(idf[t] for t in focus)
-        return sum(idf[t] for t in focus if t in held) / weight if weight else 1.0
+    w = _Weights(q_terms, idf, total, list(entities), focus_base, title_terms)
+    coverage, share, focus_of, focus_share = w.coverage, w.share, w.focus_of, w.focus_share
 
     for i, c in enumerate(candidates):
         held = docs[i]
