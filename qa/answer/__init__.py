@@ -13,8 +13,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .assistant import Assistant
 from .compose import NO_ANSWER, format_answer
 from .question import MAX_QUESTION_CHARS
+
+if TYPE_CHECKING:  # mypy proves qa's assistant is what the chat and qa serve ask
+    from ..search.searcher import Asker
+
+    def _asker(local: Assistant) -> Asker:
+        return local
 
 __all__ = ["Assistant", "format_answer", "NO_ANSWER", "MAX_QUESTION_CHARS"]

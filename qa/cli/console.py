@@ -113,7 +113,7 @@ class ProgressBar:
     (that batch also pays for the model's warm-up), and is shown only once that rate rests on
     a few seconds and a few percent of the chunks; before, the line says it is estimating.
     The embedders visit their batches in an order that costs as much early as late
-    (qa.embed.embedder.spread_order), so the rate so far is the rate to come.
+    (qa.embed.batching.spread_order), so the rate so far is the rate to come.
     """
 
     SETTLE_SECONDS = 2.0

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import config
 from ..errors import ModelUnavailableError
+from .batching import length_sorted_batches
 
 Progress = Callable[[int, int], None]
 
@@ -39,28 +40,6 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return vectors / norms
-
-
-def length_sorted_batches(texts: Sequence[str], batch_size: int) -> list[list[int]]:
-    """Group indices of similar length together: padding to the longest text in a batch is
-    what costs time, so sorted batches embed markedly faster than corpus order. The batches
-    come in `spread_order`."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    return [batches[k] for k in spread_order(len(batches))]
-
-
-_GOLDEN = (5 ** 0.5 - 1) / 2
-
-
-def spread_order(n: int) -> list[int]:
-    """0..n-1 in an order whose every prefix samples the whole range evenly (sorted by the
-    fractional part of k times the golden ratio). Length-sorted batches taken shortest first
-    make the first chunks several times cheaper than the last, so a progress estimate made
-    from the rate so far climbs all through a build; visited in this order, early and late
-    batches cost the same on average. Each batch is embedded alone: the vectors do not change.
-    """
-    return sorted(range(n), key=lambda k: (k * _GOLDEN) % 1.0)
 
 
 class SentenceTransformerEmbedder:

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import ModelUnavailableError
 from ..regular_files import read_regular
-from .embedder import spread_order
+from .batching import spread_order
 
 Progress = Callable[[int, int], None]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..errors import QueryError
 from ..types import (
@@ -61,13 +61,6 @@ class Searcher(Protocol):
 
     def quotes(self, speaker: str | None = None) -> list[Quote]: ...
 
-
-if TYPE_CHECKING:  # mypy proves both satisfy it (nothing runs)
-    from .remote import RemoteRetriever
-    from .retriever import Retriever
-
-    def _both(local: Retriever, remote: RemoteRetriever) -> tuple[Searcher, Searcher]:
-        return local, remote
 
 
 def search_mode(value: str, allowed: tuple[SearchMode, ...] = SEARCH_MODES) -> SearchMode:

@@ -6,7 +6,7 @@ import pytest
 
 import qa.cli.console as console
 from qa.cli.console import ProgressBar
-from qa.embed.embedder import length_sorted_batches
+from qa.embed.batching import length_sorted_batches
 
 
 class Clock:
