@@ -477,3 +477,15 @@ def test_an_unexpected_error_is_one_line_unless_qa_debug(
     monkeypatch.setenv("QA_DEBUG", "1")
     with pytest.raises(RuntimeError, match="disk on fire"):
         run_command(args)
+
+
+def test_quotes_in_a_range_without_articles_names_the_nearest_dates(seed_index, capsys):
+    """No article in the range: qa quotes says so and names the dates it has, as qa ask and
+    qa search do; a range with articles but no quote of the name says that instead."""
+    assert main(["quotes", "Zhao Lijian", "--since", "2023-01-01", "--index",
+                 str(seed_index)]) == 0
+    out = capsys.readouterr().out
+    assert "No article was published" in out and "the nearest articles are from 2022-03-18" in out
+    assert main(["quotes", "Nobody Atall", "--until", "2022-03-18", "--index",
+                 str(seed_index)]) == 0
+    assert "No quotes attributed to Nobody Atall" in capsys.readouterr().out

@@ -234,8 +234,14 @@ def quotes(args: argparse.Namespace) -> int:
         print_json([asdict(q) for q in found])
         return 0
     if not found:
-        print(f"No quotes attributed to {terminal_safe(args.name)} in the articles"
-              + (f" published {dates.text()}." if dates.bounded else "."))
+        if dates.bounded and not retriever.holds_articles(dates):
+            near = " and ".join(d for d in retriever.dates_near(dates) if d)
+            print(f"No article was published {dates.text()}"
+                  + (f" (the nearest articles are from {near})" if near else "")
+                  + ". Widen --since/--until.")
+        else:
+            print(f"No quotes attributed to {terminal_safe(args.name)} in the articles"
+                  + (f" published {dates.text()}." if dates.bounded else "."))
         return 0
     if dates.bounded:
         print(f"(Dates: articles published {dates.text()})")

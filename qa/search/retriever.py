@@ -440,6 +440,14 @@ class Retriever:
             after = _iso(int(days[at])) if at < len(days) else None
         return before, after
 
+    def holds_articles(self, dates: DateRange) -> bool:
+        """Whether any dated article was published within `dates` (inclusive)."""
+        days = self._dates()
+        lo = int(np.searchsorted(days, _key(dates.since))) if dates.since else 0
+        hi = int(np.searchsorted(days, _key(dates.until), side="right")) if dates.until \
+            else len(days)
+        return hi > lo
+
     def _dates(self) -> np.ndarray:
         """The distinct publication dates (YYYYMMDD keys) of the live chunks, sorted, computed
         once per generation."""
