@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -181,15 +180,17 @@ def test_only_config_reads_the_settings_file():
 def run_config_command(env_home: Path) -> subprocess.CompletedProcess:
     """`qa config` in a child process with 1 GB of address space and a deadline: a settings
     file that blocks or never ends must neither hang the test nor eat the machine."""
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-
+    # The child sets its own limit before qa starts: a preexec_fn would run in a fork of this
+    # process, whose gRPC threads (left by the store tests) abort a forked child.
+    child = ("import resource, runpy; "
+             "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
+             "runpy.run_module('qa.cli', run_name='__main__')")
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env["XDG_CONFIG_HOME"] = str(env_home)
     try:
-        return subprocess.run([sys.executable, "-m", "qa.cli", "config"], capture_output=True,
-                              text=True, timeout=60, env=env, preexec_fn=limit,
-                              cwd=Path(__file__).resolve().parent.parent)
+        return subprocess.run([sys.executable, "-c", child, "config"], capture_output=True,
+                              text=True, timeout=60, env=env,
+                              cwd=Path(__file__).resolve().parents[1])
     except subprocess.TimeoutExpired:
         pytest.fail("qa config hung on the settings file")
 
