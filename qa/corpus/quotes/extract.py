@@ -341,13 +341,7 @@ def _clause(cue: Cue) -> Span | None:
             lo, hi = head.left_edge.i, a
         else:
             return None
-        while lo < hi and doc[lo].is_punct:
-            lo += 1
-        while hi > lo and doc[hi - 1].is_punct and doc[hi - 1].text not in "\"”":
-            hi -= 1
-        if hi <= lo:
-            return None
-        return cue.offset + doc[lo].idx, cue.offset + doc[hi - 1].idx + len(doc[hi - 1])
+        return _tokens_span(cue, lo, hi)
     if tok.lower_ not in CLAUSE_VERBS:
         return None
     comps = [c for c in tok.children if c.dep_ == "ccomp"]
@@ -358,13 +352,7 @@ def _clause(cue: Cue) -> Span | None:
         lo, hi = tok.right_edge.i + 1, head.right_edge.i + 1
         if hi <= lo:
             lo, hi = head.left_edge.i, tok.left_edge.i
-        while lo < hi and doc[lo].is_punct:
-            lo += 1
-        while hi > lo and doc[hi - 1].is_punct and doc[hi - 1].text not in "\"”":
-            hi -= 1
-        if hi <= lo:
-            return None
-        return cue.offset + doc[lo].idx, cue.offset + doc[hi - 1].idx + len(doc[hi - 1])
+        return _tokens_span(cue, lo, hi)
     if not comps and tok.lower_ in _SAY:
         # "said a law allowing it marked …": a clause the parse read as an object
         comps = [c for c in tok.children if c.dep_ == "dobj" and c.i > tok.i and any(
@@ -397,6 +385,19 @@ def _clause(cue: Cue) -> Span | None:
                                 or last.dep_ == "cc"):
         last = doc[last.i - 1]  # "… was consistent and" before a clause cut off
     return cue.offset + first.idx, cue.offset + last.idx + len(last)
+
+
+def _tokens_span(cue: Cue, lo: int, hi: int) -> Span | None:
+    """Tokens lo..hi of the cue's piece without punctuation at either end (a closing quote
+    mark stays), in article offsets; None when nothing is left."""
+    doc = cue.tok.doc
+    while lo < hi and doc[lo].is_punct:
+        lo += 1
+    while hi > lo and doc[hi - 1].is_punct and doc[hi - 1].text not in "\"”":
+        hi -= 1
+    if hi <= lo:
+        return None
+    return cue.offset + doc[lo].idx, cue.offset + doc[hi - 1].idx + len(doc[hi - 1])
 
 
 def _attributes(tok: Token) -> bool:
