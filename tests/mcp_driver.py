@@ -17,12 +17,13 @@ import asyncio
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from typing import Any
+
+from serve_driver import stop_and_report  # beside this file: the same stop and report
 
 
 def wait_until_up(port: int, server: subprocess.Popen, seconds: float) -> None:
@@ -91,16 +92,7 @@ def main() -> int:
     except Exception as error:  # noqa: BLE001 - reported to the test, with the server log
         out["error"] = f"{type(error).__name__}: {error}"
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.seek(0)
-        out["log"] = log.read().decode(errors="replace")[-4000:]
-        with open(sys.argv[2], "w", encoding="utf-8") as fh:
-            json.dump(out, fh)
+        stop_and_report(server, log, out, sys.argv[2])
     return 0
 
 

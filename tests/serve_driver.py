@@ -121,18 +121,24 @@ def main() -> int:
     except RuntimeError as error:
         out["error"] = str(error)
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.seek(0)
-        out["log"] = log.read().decode(errors="replace")[-4000:]
-        out["returncode"] = server.returncode
-        with open(sys.argv[2], "w", encoding="utf-8") as fh:
-            json.dump(out, fh)
+        stop_and_report(server, log, out, sys.argv[2])
     return 0
+
+
+def stop_and_report(server: subprocess.Popen, log: Any, out: dict[str, Any], path: str) -> None:
+    """Stop the server as Ctrl-C would (killed after 20 s), and write `out` with the end of
+    its log and its exit code to `path` as JSON."""
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    log.seek(0)
+    out["log"] = log.read().decode(errors="replace")[-4000:]
+    out["returncode"] = server.returncode
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(out, fh)
 
 
 if __name__ == "__main__":
