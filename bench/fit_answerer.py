@@ -71,7 +71,7 @@ SETS = (
 # articles (SQuAD's questions over Wikinews, Wikinews' over SQuAD's paragraphs).
 CROSS = (("squad", "wikinews"), ("wikinews", "squad"), ("squad", "seeds"))
 CROSS_QUESTIONS = 120
-MAX_FALSE_ABSTENTION = 0.05  # on each dev set
+MAX_FALSE_ABSTENTION = 0.06  # on each dev set
 # News sets weigh more in the sentence model than their size alone gives them: qa answers
 # questions about news, and SQuAD's crowd questions about Wikipedia paragraphs are worded
 # much closer to their sentences (held-out folds: Wikinews top-1 0.50 at equal weights,
@@ -101,7 +101,7 @@ def collect(name: str, qset, retriever, mode: str) -> list[dict]:
     baseline = BaselineAssistant(retriever)
     rows = []
     for i, ex in enumerate(qset.examples):
-        cands, _ = assistant.candidates_for(ex.question, list(ex.history), mode=mode)
+        cands, _, unmentioned = assistant.candidates_for(ex.question, list(ex.history), mode=mode)
         feats = np.stack([c.features for c in cands]) if cands else np.zeros((0, len(FEATURES)))
         if mode == "bm25":
             for f in LEXICAL_ONLY:
@@ -113,6 +113,7 @@ def collect(name: str, qset, retriever, mode: str) -> list[dict]:
         base = baseline.ask(ex.question) if mode != "bm25" else None
         rows.append({
             "set": name, "kind": ex.kind, "answers": ex.answers, "features": feats,
+            "unmentioned": bool(unmentioned),
             "group": f"{name}:{ex.article or i}",
             "labels": np.asarray([contains_answer(c.text, ex.answers) for c in cands], bool),
             "texts": [c.text for c in cands], "following": following,
@@ -232,9 +233,11 @@ def choose_policy(rows: list[dict], ranks: list) -> tuple[tuple[float, int, int]
 
 
 def question_rows(rows: list[dict], ranks: list) -> tuple[np.ndarray, list[int]]:
+    """The question model's inputs: questions with candidates, except those qa abstains on
+    whatever their score (a name no article found mentions, `qa.answer.mentions`)."""
     qx, which = [], []
     for i, (r, ranked) in enumerate(zip(rows, ranks)):
-        if not ranked:
+        if not ranked or r.get("unmentioned"):
             continue
         cands = [_Cand(r["features"][j], p, r["cosines"][j]) for j, p in ranked]
         qx.append(question_features(cands))  # type: ignore[arg-type]

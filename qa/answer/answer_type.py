@@ -84,6 +84,51 @@ _HOW = {
 
 
 @dataclass(frozen=True)
+class Name:
+    """A proper name in a question: an entity of a naming label, or a run of proper nouns
+    the pipeline gave no entity ("Formula One"), without a leading article or a possessive.
+    `person`: a person's name, which an article may give by surname alone."""
+
+    text: str
+    person: bool = False
+
+
+# Entity labels that name something: an article that answers a question naming one of these
+# names it too. NORP ("French", "Catalan") and LANGUAGE are left out: an article says
+# "France" or "in Catalonia" as often as the adjective.
+_NAMING = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "EVENT", "WORK_OF_ART",
+                     "PRODUCT", "LAW"})
+
+
+def names_of(doc: Doc) -> tuple[Name, ...]:
+    """The proper names a parsed question mentions (see `Name`)."""
+    out: list[Name] = []
+    for ent in doc.ents:
+        if ent.label_ in _NAMING:
+            out.append(Name(_bare(ent), ent.label_ == "PERSON"))
+    run: list[Token] = []
+    for tok in [*doc, None]:
+        if tok is not None and tok.pos_ == "PROPN" and not tok.ent_type_:
+            run.append(tok)
+            continue
+        if run:
+            out.append(Name(_bare(run)))
+            run = []
+    return tuple(n for n in dict.fromkeys(out) if n.text)
+
+
+def _bare(tokens: Sequence[Token]) -> str:
+    """A name's words without a leading article ("the Super Bowl") or a possessive."""
+    words = [t for t in tokens if t.tag_ != "POS"]
+    while words and words[0].lower_ in ("the", "a", "an"):
+        words = words[1:]
+    text = "".join(t.text_with_ws for t in words).strip()
+    for ending in ("'s", "’s"):
+        text = text.removesuffix(ending)
+    return text
+
+
+@dataclass(frozen=True)
 class AnswerType:
     """The kind of phrase that answers a question.
 
@@ -99,6 +144,8 @@ class AnswerType:
         subject_asked: the wh-word is the question's subject ("Who claimed the attack?"): in
             a sentence that answers, the answer comes before the question's verb ("A group
             claimed the attack"); otherwise after it ("She died of a stroke").
+        names: the proper names the question mentions (`Name`): what the articles that
+            answer it must mention too.
     """
 
     kind: str | None = None
@@ -107,6 +154,7 @@ class AnswerType:
     subject: str | None = None
     entities: tuple[str, ...] = field(default_factory=tuple)
     subject_asked: bool = False
+    names: tuple[Name, ...] = field(default_factory=tuple)
 
     @property
     def typed(self) -> bool:
@@ -138,9 +186,10 @@ def answer_type(question: str) -> AnswerType:
     """Read the kind of answer `question` asks for from its parse (`qa.corpus.nlp.parse_question`)."""
     doc = parse(question)
     entities = tuple(dict.fromkeys(e.text for e in doc.ents))
+    names = names_of(doc)
     tokens = list(doc)
     if not tokens:
-        return AnswerType(entities=entities)
+        return AnswerType(entities=entities, names=names)
     words = [t.lower_ for t in tokens]
     first = next((i for i, t in enumerate(tokens) if t.tag_ in ("WP", "WP$", "WDT", "WRB")), None)
 
@@ -150,7 +199,7 @@ def answer_type(question: str) -> AnswerType:
 
     def of(kind: str | None, labels: frozenset[str], head: str | None = None,
            subject: str | None = None) -> AnswerType:
-        return AnswerType(kind, labels, head, subject, entities, asks_subject)
+        return AnswerType(kind, labels, head, subject, entities, asks_subject, names)
 
     if "why" in words[:3] or _starts(words, ("for", "what", "reason")) \
             or _starts(words, ("what", "caused")) or _starts(words, ("what", "led", "to")):

@@ -17,18 +17,22 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 
 from ..corpus.quotes import is_person, speaker_matches
 from ..errors import ModelUnavailableError, QueryError
 from ..search.retriever import Found, Retriever
+from ..text import terms
 from ..types import ANY_DATE, Answer, DateRange, Mode, Quote, SearchMode
+from .answer_type import Name
 from .candidates import Candidate, gather
 from .compose import OTHER_VIEW_SHARE, Composer, without_overlaps
 from .conversation import Turn
 from .evidence import Evidence, Generations
-from .features import Asked, describe, question_names
+from .features import Asked, describe
+from .mentions import unmentioned
 from .question import Question, read_question
 from .scoring import load_model
 
@@ -91,17 +95,18 @@ class Assistant:
                                             q.start))
 
     def candidates_for(self, question: str, history: Sequence[Turn] = (), *,
-                       mode: SearchMode = "auto") -> tuple[list[Candidate], bool]:
+                       mode: SearchMode = "auto") -> Described:
         """The candidate sentences a question gets, described (`Candidate.features`), before
-        any model scores them, and whether scoring is lexical. What `bench/fit_answerer.py`
-        fits the model on; also a way to see why an answer was chosen."""
+        any model scores them; whether scoring is lexical; the names of the question that
+        no article found mentions. What `bench/fit_answerer.py` fits the model on; also a
+        way to see why an answer was chosen."""
         evidence = self._evidence()
         q = read_question(question, history, reference=evidence.reference_day())
         found = self._search(evidence, q.search, q.dates, mode)
         candidates = gather(q, found.hits, evidence)
         lexical, _ = self._lexical(evidence, mode)
         self._describe(evidence, q, candidates, lexical, found.query_vector)
-        return candidates, lexical
+        return Described(candidates, lexical, _unmentioned(q, candidates))
 
     # ------------------------------------------------------------------ one generation
     def _evidence(self) -> Evidence:
@@ -176,7 +181,13 @@ class Assistant:
                 abstain_note = f"No quotes attributed to {person} were found in the articles."
             elif not any(c.speaker and speaker_matches(person, c.speaker) for c in ranked):
                 abstain_note = f"No quotes by {person} on this were found in the articles."
-        weak = not ranked or confidence < threshold
+        missing = _unmentioned(q, candidates)
+        if missing:
+            # The articles found are about something else: no sentence of theirs answers.
+            confidence = 0.0
+            notes.append("No article found mentions "
+                         + " or ".join(f"“{n.text}”" for n in missing) + ".")
+        weak = not ranked or confidence < threshold or bool(missing)
         if weak and q.dates.from_question and q.dates.bounded and not q.recent_dates:
             wider = self.ask(text, history, mode=mode, question_dates=False)
             if not wider.abstained:
@@ -230,8 +241,9 @@ class Assistant:
                                                 [c.text for c in candidates])
         t = q.answer_type
         asked = Asked(search=q.search, terms=tuple(q.terms), speaker=q.speaker, typed=t.typed,
-                      has_kind=t.kind is not None, entities=t.entities)
-        rarity = evidence.rarity([*q.terms, *question_names(q.search)])
+                      has_kind=t.kind is not None, entities=t.entities,
+                      names=tuple(terms(" ".join(n.text for n in t.names))))
+        rarity = evidence.rarity([*q.terms, *asked.names])
         describe(asked, candidates, qvec, vectors, rarity)
 
     # ------------------------------------------------------------------ "When was that?"
@@ -283,6 +295,21 @@ class Assistant:
         return replace(composer.compose(asked, q, chosen, False, previous.mode, None, notes,
                                         previous.confidence or 0.0),
                        fallback_reason=previous.fallback_reason)
+
+
+class Described(NamedTuple):
+    """A question's candidates before scoring (`Assistant.candidates_for`)."""
+
+    candidates: list[Candidate]
+    lexical: bool
+    unmentioned: list[Name]
+
+
+def _unmentioned(q: Question, candidates: Sequence[Candidate]) -> list[Name]:
+    """The question's names that none of the candidates' articles mentions."""
+    if not candidates:
+        return []
+    return unmentioned(q.answer_type.names, (c.article for c in candidates))
 
 
 # What to do when a range holds no article, by who set it.

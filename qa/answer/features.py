@@ -36,15 +36,6 @@ FEATURES = (
 # A sentence that goes on about someone named before: "He also ran a small business."
 _PRONOUN_START = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:he|she|his|her|they|their|it|its)\b", re.I)
 
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]*")
-
-
-def question_names(question: str) -> list[str]:
-    """The proper names a question mentions, as BM25 terms: its capitalised words after the
-    first (the first is capitalised anyway)."""
-    names = [m.group(0) for m in _CAPITALISED.finditer(question) if m.start() > 0]
-    return terms(" ".join(names)) if names else []
-
 
 @dataclass(frozen=True)
 class Asked:
@@ -56,6 +47,7 @@ class Asked:
     typed: bool  # it asks for a kind of entity (`AnswerType.typed`)
     has_kind: bool  # it asks for any kind of phrase (`AnswerType.kind` is not None)
     entities: tuple[str, ...]  # its named entities' texts
+    names: tuple[str, ...] = ()  # its proper names (`AnswerType.names`), as BM25 terms
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
@@ -150,7 +142,7 @@ def describe(asked: Asked, candidates: Sequence[Candidate], qvec: np.ndarray | N
     if not n:
         return
     q_terms = list(dict.fromkeys(asked.terms))
-    names = question_names(asked.search)
+    names = list(asked.names)
     # How rare each question word is among the candidates: a word every sentence holds
     # says nothing about which one answers.
     docs = [set(c.terms) for c in candidates]

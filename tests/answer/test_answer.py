@@ -358,7 +358,7 @@ def test_adjacent_sentences_are_cited_as_one_exact_span(assistant):
     included), so `article.text[start:end] == text` still holds."""
     from qa.answer.compose import joined as _joined
 
-    cands, _ = assistant.candidates_for("Who is Katrina Yu?", mode="bm25")
+    cands = assistant.candidates_for("Who is Katrina Yu?", mode="bm25").candidates
     first = cands[0]
     after = next(c for c in cands if c.previous_start == first.start)
     joined = _joined([after, first])
