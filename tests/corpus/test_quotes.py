@@ -362,6 +362,18 @@ def test_a_place_or_an_owner_is_never_the_person_quoted():
         'read "The crimes of abuse offend the faithful and harm the community of the church."',
         [("Francis", '"The crimes of abuse offend the faithful and harm the community of the '
           'church."', "read")], id="statement-signed-by"),
+    pytest.param(  # a description past an owner's owner is the owner's own
+        "According to the Acme Group's Widget Division's chief safety officer, the plant was "
+        "completely safe.",
+        [("Widget Division's chief safety officer", "the plant was completely safe",
+          "according to")], id="long-description"),
+    pytest.param(  # a surname written with one letter changed is the person named in full
+        "Military spokesperson Yahya Sarea said it had carried out the attack using ten drones. "
+        '"These attacks are our right, and we warn them that our targets will keep expanding", '
+        "Saree said.",
+        [("Yahya Sarea", "it had carried out the attack using ten drones", "said"),
+         ("Yahya Sarea", '"These attacks are our right, and we warn them that our targets will '
+          'keep expanding"', "said")], id="spelt-otherwise"),
 ])
 def test_who_said_it_from_the_parse(text, expected):
     ((_, found),) = _extract_all([_article(text)])

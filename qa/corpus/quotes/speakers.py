@@ -258,17 +258,22 @@ class Speakers(Mentions):
     @staticmethod
     def _description(tok: Token) -> Speaker | None:
         """A role that picks out one person, where the article gives no name: "the head of
-        the ministry's investigators", "Freedonia's ambassador to Ruritania"."""
+        the ministry's investigators", "Freedonia's ambassador to Ruritania". Past an owner's
+        owner, a description too long is the owner's own: "the Acme Group's Widget
+        Division's chief safety officer" → "Widget Division's chief safety officer"."""
         owner = next((c for c in tok.children if c.dep_ == "poss"), None)
         if tok.tag_ not in ("NN", "NNP") or (determiner(tok) != "the" and (
                 owner is None or owner.tag_ not in ("NNP", "NNPS"))):
             return None
-        words = []
+        words: list[Token] = []
         for t in tok.subtree:
             if t.i > tok.i and t.dep_ in ("appos", "relcl", "acl", "punct", "advcl"):
                 break
             if words or t.dep_ != "det":
                 words.append(t)
+        inner = next((c for c in owner.children if c.dep_ == "poss"), None) if owner else None
+        if len(words) > MAX_WORDS[ORG] and inner is not None:
+            words = [t for t in words if t.i > inner.right_edge.i]
         text = tok.doc[words[0].i: words[-1].i + 1].text if words else ""
         if not text or "\n" in text or len(words) > MAX_WORDS[ORG]:
             return None
