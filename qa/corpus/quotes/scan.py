@@ -207,7 +207,7 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
         lo, hi = span.start, span.end
 
         def consider(cue: Cue, q: Quotation = q, lo: int = lo, hi: int = hi) -> None:
-            if cue.tok.i >= hi and "\n" in doc.text[doc[hi - 1].idx: cue.tok.idx]:
+            if cue.tok.i >= hi and any("\n" in t.text_with_ws for t in doc[hi - 1: cue.tok.i]):
                 return  # a cue in a later paragraph is not this quotation's
             distance = lo - cue.tok.i if cue.tok.i < lo else cue.tok.i - hi + 1
             if distance < q.distance:
