@@ -308,6 +308,72 @@ def test_a_place_or_an_owner_is_never_the_person_quoted():
         "Ada Okafor, a candidate for mayor, visited the bridge. No candidate mentioned that "
         "the bridge would close in June.",
         [], id="no-one-in-particular"),
+    pytest.param(  # "did not disclose" says nothing, so it governs no quotation
+        "Acme's constitution prohibits \"any intervention or activities of a political, "
+        'military, religious or racial character," an Acme spokesperson stated. The '
+        "spokesperson added regarding Freedonia's request, they \"would not consider requests "
+        "of this nature\"; Acme didn't disclose at the time whether it received any arrest "
+        "warrants from Freedonia.",
+        [("Acme", '"any intervention or activities of a political, military, religious or '
+          'racial character,"', "stated"),
+         ("Acme", '"would not consider requests of this nature"', "added")], id="silent-cue"),
+    pytest.param(  # a short quotation joined to the one a verb of naming governs
+        'Ada Okafor called the maritime border agreement "null and void" and "ridiculous" on '
+        "Monday.",
+        [("Ada Okafor", '"null and void"', "called"), ("Ada Okafor", '"ridiculous"', "called")],
+        id="naming-verb-joined"),
+    pytest.param(  # a quotation hanging from the words of another is the same speaker's
+        "Search was suspended on Tuesday, with Okafor describing the \"real threat of another "
+        'part of the building collapsing" as making it "impossible to continue working in such '
+        'conditions", and work launched to stabilise the structure.',
+        [("Okafor", '"real threat of another part of the building collapsing"', "describing"),
+         ("Okafor", '"impossible to continue working in such conditions"', "describing")],
+        id="quotation-from-quotation"),
+    pytest.param(  # the parse took the spokesman into "according to X": no one is reported
+        "According to the Daily Courier, a spokesman for Acme Corp expressed disappointment "
+        "and that the company intends to appeal; \"The plant needs a strong domestic order "
+        'book this year." According to the Daily Courier, Wednesday\'s earthquake, at 6.3, '
+        "was the strongest recorded in the town.",  # (an appositive naming no one: X speaks)
+        [("Daily Courier", "at 6.3, was the strongest recorded in the town", "according to")],
+        id="according-to-misread"),
+    pytest.param(  # a cue in the next paragraph is not the quotation's
+        '"The only conclusion I can reach after reading that report is that the board wants '
+        'him to resign," tweeted former executive Ken Okafor. "That\'s the only explanation I '
+        'can come up with for this."\n\nAccording to a poll published by the Daily Courier '
+        "last week, over 220 members of the council favored a recall.",
+        [("Ken Okafor", '"The only conclusion I can reach after reading that report is that the '
+          'board wants him to resign,"', "tweeted"),
+         ("Ken Okafor", '"That\'s the only explanation I can come up with for this."',
+          "continued"),
+         ("Daily Courier", "over 220 members of the council favored a recall", "according to")],
+        id="cue-in-the-next-paragraph"),
+    pytest.param(  # "per X" at the head of a sentence; a text's issuer is its speaker
+        "On Thursday, Pope Francis announced a new church law. Per the decree signed by the "
+        "leader of the church, priests are expected to notify the higher authorities.",
+        [("Francis", "priests are expected to notify the higher authorities", "per")],
+        id="per-and-issuer"),
+    pytest.param(
+        "Per numbers reported by Acme Corp, 415 thousand workers are subject to the "
+        "requirement. The bus costs ten dollars per person, the report said.",
+        [("Acme Corp", "415 thousand workers are subject to the requirement", "per")],
+        id="per-reported-by"),
+    pytest.param(
+        "On Thursday, Pope Francis announced a new church law. The decree signed by the Pope "
+        'read "The crimes of abuse offend the faithful and harm the community of the church."',
+        [("Francis", '"The crimes of abuse offend the faithful and harm the community of the '
+          'church."', "read")], id="statement-signed-by"),
+    pytest.param(  # a description past an owner's owner is the owner's own
+        "According to the Acme Group's Widget Division's chief safety officer, the plant was "
+        "completely safe.",
+        [("Widget Division's chief safety officer", "the plant was completely safe",
+          "according to")], id="long-description"),
+    pytest.param(  # a surname written with one letter changed is the person named in full
+        "Military spokesperson Yahya Sarea said it had carried out the attack using ten drones. "
+        '"These attacks are our right, and we warn them that our targets will keep expanding", '
+        "Saree said.",
+        [("Yahya Sarea", "it had carried out the attack using ten drones", "said"),
+         ("Yahya Sarea", '"These attacks are our right, and we warn them that our targets will '
+          'keep expanding"', "said")], id="spelt-otherwise"),
 ])
 def test_who_said_it_from_the_parse(text, expected):
     ((_, found),) = _extract_all([_article(text)])

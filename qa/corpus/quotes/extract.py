@@ -1,9 +1,11 @@
 """Attributed quotations, found from the article's parse at index time.
 
-A cue is a speech verb ("said", "told", "wrote", …) or "according to". Its speaker is its
-subject (past a conjunction, a participle or a relative pronoun: "X cited Y and said", "…,
-adding", "X, who said"), the agent of a passive, or the object of "according to"; who that
-names is for `qa.corpus.quotes.speakers`. What the cue reports is
+A cue is a speech verb ("said", "told", "wrote", …), "according to", or a "per" that opens a
+clause ("Per the ruling, …"). Its speaker is its subject (past a conjunction, a participle or a
+relative pronoun: "X cited Y and said", "…, adding", "X, who said"), the agent of a passive,
+or the object of "according to" or "per"; who that names is for `qa.corpus.quotes.speakers`.
+A verb that says nothing was said ("did not say", "would say") is no cue and governs no
+quotation. What the cue reports is
 
 - a quotation it governs: a quotation mark pair whose words hang from the cue in the parse,
   or that the cue's clause hangs from ('"…," said X'), or
@@ -15,7 +17,7 @@ A quotation no cue governs is kept only when it continues the previous one in th
 paragraph ("…," said X. "…"), or stands on its own lines above its speaker's name (a caption).
 Other quotation marks (titles, scare quotes, names) are narration. A quotation of fewer than
 three words is never a quote on its own, but for the one a verb of naming governs ('called the
-plan "reckless"').
+plan "reckless"', and the one joined to it: '"null and void" and "absurd"').
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from qa.types import Article, Quote, Span
 
-from .cues import CLAUSE_VERBS, NAMING_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, UNREAL_MODALS, WH_WORDS
+from .cues import CLAUSE_VERBS, NAMING_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, WH_WORDS
 from .names import is_title
 from .scan import Cue, Quotation, Table, link_quotations, scan_cues
 from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers
@@ -50,6 +52,8 @@ _LONGEST_QUOTATION = 3000
 _MIN_QUOTE_WORDS = 3
 # How near its cue (in words) such a short quotation must stand.
 _SHORT_QUOTE_REACH = 4
+# What joins two quotations of one cue: 'called it "null and void" and "absurd"'.
+_JOINED = re.compile(r"\s*(?:,\s*)?(?:(?:and|or)\s+)?")
 # How far past a subject the cue's own subject is looked for: "X cited Y and said" (conj),
 # "…, adding" (advcl), "went on to say" (xcomp).
 _SUBJECT_STEPS = 3
@@ -59,6 +63,7 @@ _SUBORDINATORS = frozenset("""
     while whereas although though when if because as since after before unless until once
 """.split())
 _FINITE = frozenset({"VBD", "VBZ", "VBP", "MD"})
+_SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"})
 _BLANK_TO_LINE_END = re.compile(r"[^\S\n]*\n")
 # A caption line under a quotation: the speaker's name with a role, and no sentence.
 _CAPTION_WORDS = 6
@@ -230,11 +235,11 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
     """Who a cue attributes its words to, and the subject (its head token) that says so."""
     tok = cue.tok
     if cue.according:
-        to = tok.doc[tok.i + 1]
-        obj = next((c for c in to.children if c.dep_ == "pobj"), None)
+        obj = cue.source
+        if _misread_source(cue):
+            return None, None
         return (who.of_subject(obj, cue.offset) if obj is not None else None), obj
-    if any(c.dep_ == "neg" or (c.dep_ == "aux" and c.lower_ in UNREAL_MODALS)
-           for c in tok.children):
+    if cue.silent:
         return None, None  # "did not say", "would say": nothing was said
     if tok.tag_ == "VB" and not any(c.dep_ == "aux" for c in tok.children):
         return None, None  # "I saw her explain …", "let them say": no one is reported
@@ -323,18 +328,7 @@ def _clause(cue: Cue) -> Span | None:
     tok = cue.tok
     doc = tok.doc
     if cue.according:
-        # The clause "according to" hangs from, without it: "…, and according to X he died
-        # at home" → "he died at home".
-        head = tok.head if tok.head.i != tok.i else tok
-        while head.tag_ in ("VBG", "VBN") and head.dep_ in ("csubj", "advcl", "acl") \
-                and head.head.i != head.i:
-            head = head.head  # "Rescuers, working …, according to X recovered …"
-        a, b = tok.left_edge.i, tok.right_edge.i + 1
-        follows = next((c for c in head.children if c.dep_ == "conj" and b <= c.left_edge.i <= b + 1),
-                       None)
-        if head.i < a and follows is not None:
-            head, a = follows, follows.left_edge.i  # "…, and, according to X, was called …"
-            b = a
+        head, a, b = _attached(cue)
         if head.i >= b:
             lo, hi = b, head.right_edge.i + 1
         elif head.i < a:
@@ -387,6 +381,37 @@ def _clause(cue: Cue) -> Span | None:
     return cue.offset + first.idx, cue.offset + last.idx + len(last)
 
 
+def _attached(cue: Cue) -> tuple[Token, int, int]:
+    """The word an "according to" hangs from, and the token range the clause reported leaves
+    out: "…, and according to X he died at home" → "died", the range of "according to X"."""
+    tok = cue.tok
+    head = tok.head if tok.head.i != tok.i else tok
+    while head.tag_ in ("VBG", "VBN") and head.dep_ in ("csubj", "advcl", "acl") \
+            and head.head.i != head.i:
+        head = head.head  # "Rescuers, working …, according to X recovered …"
+    a, b = tok.left_edge.i, tok.right_edge.i + 1
+    follows = next((c for c in head.children if c.dep_ == "conj" and b <= c.left_edge.i <= b + 1),
+                   None)
+    if head.i < a and follows is not None:
+        head, a = follows, follows.left_edge.i  # "…, and, according to X, was called …"
+        b = a
+    return head, a, b
+
+
+def _misread_source(cue: Cue) -> bool:
+    """Whether the parse took the reported clause's subject, someone who may speak, into
+    "according to X": the verb it hangs from, after it, has no subject, and X has an
+    appositive naming a person or an organisation ("According to X, a spokesman for Y
+    expressed …", read with the spokesman beside X). Who is reported is then not known."""
+    head, _, b = _attached(cue)
+    source = cue.source
+    if source is None or head.i < b or head.tag_ not in _FINITE or head.dep_ == "conj" or any(
+            c.dep_ in _SUBJECT_DEPS for c in head.children):
+        return False
+    return any(t.ent_type_ in (PERSON, ORG) or is_title(t.lower_)
+               for c in source.children if c.dep_ == "appos" for t in c.subtree)
+
+
 def _tokens_span(cue: Cue, lo: int, hi: int) -> Span | None:
     """Tokens lo..hi of the cue's piece without punctuation at either end (a closing quote
     mark stays), in article offsets; None when nothing is left."""
@@ -431,15 +456,18 @@ def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: _Emitted) -
         clause = (a, b)
     else:
         clause = None
+    kept = -1  # where the last quotation given ends
     for q in cue.quotations:
         if clause is not None and q.start < clause[1] and clause[0] < q.end:
             continue
         if _names_something(emitted.text[q.start + 1: q.end - 1]):
             continue  # 'announced its "Person of the Year"': a title, no one's words
-        least = 1 if q.distance <= _SHORT_QUOTE_REACH and cue.tok.lower_ in NAMING_VERBS \
-            else _MIN_QUOTE_WORDS
+        # (a short one joined to the one before: 'called it "null and void" and "absurd"')
+        near = q.distance <= _SHORT_QUOTE_REACH or (
+            kept >= 0 and _JOINED.fullmatch(emitted.text, kept, q.start) is not None)
+        least = 1 if near and cue.tok.lower_ in NAMING_VERBS else _MIN_QUOTE_WORDS
         if emitted.add(q.start, q.end, speaker, cue.text, least):
-            given = True
+            given, kept = True, q.end
     return given or bool(clause or cue.quotations)
 
 

@@ -29,6 +29,8 @@ MAX_WORDS = {PERSON: 5, ORG: 8}
 # How many sentences back "he"/"she" (a person) or "it"/"they" (an organisation) may refer.
 _REACH = {PERSON: 4, ORG: 3}
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+# The shortest word of a name that may be written with one letter changed.
+_MIN_SPELT = 5
 UNNAMED = frozenset("a an one another some any no every each either neither".split())
 # Words that make a different role of the same noun: a deputy governor is not the governor.
 _RANKS = frozenset("deputy vice assistant acting former associate interim co".split())
@@ -223,8 +225,22 @@ class Mentions:
             if key > best_key and set(words) <= have and not (
                     kind == ORG and any(is_title(w) for w in have - set(words))):
                 best, best_key = full, key  # ("the Coast Guard" is not its commandant)
+        if best == name and kind == PERSON and len(words) == 1:
+            best = self._spelt_otherwise(words[0]) or name
         self._full[(name, kind)] = best
         return best
+
+    def _spelt_otherwise(self, word: str) -> str | None:
+        """The one person the article names in full with a word one letter off `word` (past
+        its first, in a word of five letters or more): a name transliterated two ways ("Ada
+        Okafar" … "Okafor said")."""
+        if len(word) < _MIN_SPELT:
+            return None
+        found = {full for other, names in self._by_word[PERSON].items()
+                 if len(other) == len(word) and other[0] == word[0]
+                 and sum(a != b for a, b in zip(other, word)) == 1
+                 for full in names if len(full.split()) > 1}
+        return found.pop() if len(found) == 1 else None
 
     def names_person(self, name: str) -> bool:
         """Whether the article names a person with every word of `name`."""

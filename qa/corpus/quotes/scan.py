@@ -1,5 +1,5 @@
-"""Cues and quotations in an article's parse: the speech verbs and "according to"s of each
-piece, found from spaCy's token arrays, and the cue that governs each quotation.
+"""Cues and quotations in an article's parse: the speech verbs, "according to"s and opening
+"per"s of each piece, found from spaCy's token arrays, and the cue that governs each quotation.
 
 A quotation belongs to the cue its words hang from in the parse ('X said "…"'), or whose
 clause hangs from its words ('"…," said X'); where the parse leaves the quotation on its own,
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cues import SPEECH_VERBS, UNNAMED_PEOPLE
+from .cues import SPEECH_VERBS, UNNAMED_PEOPLE, UNREAL_MODALS
 from .speakers import PLACES, QuotedText, Speakers
 
 if TYPE_CHECKING:
@@ -43,12 +43,28 @@ class Quotation:
 
 @dataclass(eq=False)
 class Cue:
-    """A speech verb or an "according to", and the quotations it governs."""
+    """A speech verb or a preposition of attribution ("according to", "per"), and the
+    quotations it governs."""
 
     tok: Token
     offset: int  # of its piece
-    according: bool = False
+    according: bool = False  # a preposition: its object is the speaker
     quotations: list[Quotation] = field(default_factory=list)
+
+    @property
+    def source(self) -> Token | None:
+        """For a preposition, its object: "according to X", "per X"."""
+        if not self.according:
+            return None
+        prep = self.tok.doc[self.tok.i + 1] if self.tok.lower_ == "according" else self.tok
+        return next((c for c in prep.children if c.dep_ == "pobj"), None)
+
+    @property
+    def silent(self) -> bool:
+        """A verb that says nothing was said: "did not say", "would say"."""
+        return not self.according and any(
+            c.dep_ == "neg" or (c.dep_ == "aux" and c.lower_ in UNREAL_MODALS)
+            for c in self.tok.children)
 
     @property
     def at(self) -> int:
@@ -59,7 +75,7 @@ class Cue:
     def text(self) -> str:
         """The cue as `Quote.cue` gives it: "said", "according to", "wrote on social media"."""
         if self.according:
-            return "according to"
+            return "according to" if self.tok.lower_ == "according" else self.tok.lower_
         for child in self.tok.children:  # "wrote on social media"
             if child.dep_ == "prep" and child.lower_ == "on" and child.i == self.tok.i + 1:
                 obj = next((c for c in child.children if c.dep_ == "pobj"), None)
@@ -84,6 +100,8 @@ class _Keys:
                                                                "VBP", "VBZ")], dtype=np.uint64))
         self.according = strings["according"]
         self.to = strings["to"]
+        self.per = strings["per"]
+        self.prep = strings["prep"]
         self.nsubj = strings["nsubj"]
         self.noun_tags = np.sort(np.array([strings["NNP"], strings["NN"]], dtype=np.uint64))
         self.proper = strings["NNP"]
@@ -141,10 +159,13 @@ def scan_cues(table: Table, quoted: QuotedText, who: Speakers) -> list[Cue]:
     according = lower == keys.according
     according[:-1] &= lower[1:] == keys.to
     according[-1:] = False
-    for i in np.flatnonzero(verbs | according).tolist():
+    per = (lower == keys.per) & (a[:, 2] == keys.prep)
+    for i in np.flatnonzero(verbs | according | per).tolist():
         tok = doc[i]
+        if per[i] and not _opens_clause(tok):
+            continue  # "ten dollars per person"
         if not quoted.inside(offset + tok.idx):
-            out.append(Cue(tok, offset, according=bool(according[i])))
+            out.append(Cue(tok, offset, according=bool(according[i] or per[i])))
     names = (a[:, 2] == keys.nsubj) & _member(a[:, 1], keys.noun_tags) & (a[:, 3] == 0) \
         & (a[:, 4] == 1)
     for i in np.flatnonzero(names).tolist():
@@ -158,13 +179,20 @@ def scan_cues(table: Table, quoted: QuotedText, who: Speakers) -> list[Cue]:
     return out
 
 
+def _opens_clause(tok: Token) -> bool:
+    """Whether a "per" is one of attribution: it opens its sentence or follows a comma, and
+    hangs from a verb ("Per the ruling, the law stands"), not from a noun ("$5 per person")."""
+    before = tok.doc[tok.i - 1] if tok.i > tok.sent.start else None
+    return (before is None or before.text == ",") and tok.head.tag_.startswith("VB")
+
+
 def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) -> None:
     """Give each quotation of the piece the cue that governs it in the parse, if any: the
     nearest cue its words hang from, or whose clause hangs from its words."""
     if not cues:
         return
     doc, offset = table.doc, table.offset
-    by_token = {c.tok.i: c for c in cues}
+    by_token = {c.tok.i: c for c in cues if not c.silent}  # ("did not say" governs nothing)
     cue_tokens = sorted(by_token)
     end_of_piece = table.end
     starts = [q.start for q in quotations]
@@ -179,6 +207,8 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
         lo, hi = span.start, span.end
 
         def consider(cue: Cue, q: Quotation = q, lo: int = lo, hi: int = hi) -> None:
+            if cue.tok.i >= hi and any("\n" in t.text_with_ws for t in doc[hi - 1: cue.tok.i]):
+                return  # a cue in a later paragraph is not this quotation's
             distance = lo - cue.tok.i if cue.tok.i < lo else cue.tok.i - hi + 1
             if distance < q.distance:
                 q.cue, q.distance = cue, distance
@@ -188,7 +218,7 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
             if tok.is_punct or lo <= head.i < hi or tok.dep_ in _MODIFIERS:
                 continue  # ('to add the question, "…?"': the quotation names the question)
             for _ in range(_UP_STEPS):
-                cue = by_token.get(head.i)
+                cue = by_token.get(head.i) or _governing(quotations, k, offset + head.idx)
                 if cue is not None:
                     consider(cue)
                     break
@@ -215,6 +245,16 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
             _link_beside(doc, lo, hi, last, by_token, consider)
         if q.cue is not None:
             q.cue.quotations.append(q)
+
+
+def _governing(quotations: list[Quotation], k: int, at: int) -> Cue | None:
+    """The cue of an earlier quotation (before quotation k) holding article offset `at`: a
+    quotation hanging from the words of another is said by the same speaker ('describing
+    the "threat" as making it "impossible"')."""
+    for q in reversed(quotations[max(0, k - 3): k]):
+        if q.start <= at < q.end:
+            return q.cue
+    return None
 
 
 def _link_beside(doc: Doc, lo: int, hi: int, last: int, by_token: dict[int, Cue],

@@ -1,6 +1,6 @@
 """Who a subject names, from the article's parse: the person or organisation behind a name,
-a pronoun, a role ("the minister"), a spokesperson ("an Acme spokeswoman") or a statement ("a
-statement which read").
+a pronoun, a role ("the minister"), a spokesperson ("an Acme spokeswoman") or a text ("a
+statement which read", "the decree signed by X", "figures reported by X").
 
 A speaker is a person or an organisation: spaCy's PERSON and ORG entities, or a proper noun
 the entity recogniser missed that the article names in full. A country, a city or a
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .cues import ISSUING_VERBS, STATEMENT_NOUNS
+from .cues import CLAUSE_VERBS, ISSUING_VERBS, STATEMENT_NOUNS, UNNAMED_PEOPLE
 from .mentions import (
     MAX_WORDS,
     ORG,
@@ -61,6 +61,21 @@ _COMPANY_NOUNS = frozenset("""
 """.split())
 
 
+def _issuing_agent(tok: Token) -> Token | None:
+    """Who a text was issued, said or reported by, as the participle after it gives them:
+    "the decree signed by the leader", "numbers reported by Acme". A person is no text ("a
+    woman reported missing by her family")."""
+    if is_title(tok.lower_) or tok.lower_ in UNNAMED_PEOPLE:
+        return None
+    for child in tok.children:
+        if child.dep_ == "acl" and child.tag_ == "VBN" and (
+                child.lower_ in ISSUING_VERBS or child.lower_ in CLAUSE_VERBS):
+            agent = next((c for c in child.children if c.dep_ == "agent"), None)
+            if agent is not None:
+                return next((c for c in agent.children if c.dep_ == "pobj"), None)
+    return None
+
+
 class Speakers(Mentions):
     """Who the subjects of one article's attributions name."""
 
@@ -82,6 +97,9 @@ class Speakers(Mentions):
             named = self._named_in_apposition(tok, (PERSON, ORG))
             if named is not None:
                 return named
+            agent = _issuing_agent(tok)
+            if agent is not None:  # "the decree signed by X", "figures reported by X": X
+                return self.of_subject(agent, offset)
         if tok.tag_ in ("NNP", "NNPS") and any(
                 c.dep_ == "conj" and (c.tag_ in ("NNP", "NNPS", "PRP") or c.ent_type_)
                 for c in tok.children):
@@ -240,17 +258,22 @@ class Speakers(Mentions):
     @staticmethod
     def _description(tok: Token) -> Speaker | None:
         """A role that picks out one person, where the article gives no name: "the head of
-        the ministry's investigators", "Freedonia's ambassador to Ruritania"."""
+        the ministry's investigators", "Freedonia's ambassador to Ruritania". Past an owner's
+        owner, a description too long is the owner's own: "the Acme Group's Widget
+        Division's chief safety officer" → "Widget Division's chief safety officer"."""
         owner = next((c for c in tok.children if c.dep_ == "poss"), None)
         if tok.tag_ not in ("NN", "NNP") or (determiner(tok) != "the" and (
                 owner is None or owner.tag_ not in ("NNP", "NNPS"))):
             return None
-        words = []
+        words: list[Token] = []
         for t in tok.subtree:
             if t.i > tok.i and t.dep_ in ("appos", "relcl", "acl", "punct", "advcl"):
                 break
             if words or t.dep_ != "det":
                 words.append(t)
+        inner = next((c for c in owner.children if c.dep_ == "poss"), None) if owner else None
+        if len(words) > MAX_WORDS[ORG] and inner is not None:
+            words = [t for t in words if t.i > inner.right_edge.i]
         text = tok.doc[words[0].i: words[-1].i + 1].text if words else ""
         if not text or "\n" in text or len(words) > MAX_WORDS[ORG]:
             return None
