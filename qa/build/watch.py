@@ -12,10 +12,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import CorpusError, IndexOwnershipError, QAError
 from ..types import BuildReport, Skipped
+
+if TYPE_CHECKING:
+    from ..embed.embedder import Embedder
 
 __all__ = ["corpus_changes", "watch_index", "describe_update", "new_skips", "describe_skips",
            "DEBOUNCE_MS", "QUIET_MS"]
@@ -62,7 +65,7 @@ def watch_index(
     index: str | Path,
     *,
     stop: threading.Event | None = None,
-    embedder: Any | None = None,
+    embedder: Embedder | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     build: Callable[..., BuildReport] | None = None,
 ) -> Iterator[BuildReport | QAError]:

@@ -15,7 +15,8 @@ import sys
 import textwrap
 import time
 from dataclasses import replace
-from typing import Any
+from datetime import date
+from typing import Protocol
 
 from qa import config
 from qa.errors import QAError
@@ -215,7 +216,13 @@ def add_date_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", metavar="DATE", help=DATE_HELP.format("before"))
 
 
-def date_filter(args: argparse.Namespace, retriever: Any) -> DateRange:
+class DayReference(Protocol):
+    """What `date_filter` reads of a retriever."""
+
+    def reference_day(self) -> date: ...
+
+
+def date_filter(args: argparse.Namespace, retriever: DayReference) -> DateRange:
     """--since/--until read (`qa.dates.read_range`); 'last week' counts from the retriever's
     reference day (today, or the newest article by the `relative_dates` setting)."""
     from qa.dates import read_range

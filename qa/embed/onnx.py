@@ -27,13 +27,18 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ModelUnavailableError
 from ..regular_files import read_regular
+from ..types import JSONObject
 from .batching import spread_order
+
+if TYPE_CHECKING:  # loaded on first use (see `OnnxEmbedder.load`)
+    from onnxruntime import InferenceSession
+    from tokenizers import Encoding, Tokenizer
 
 Progress = Callable[[int, int], None]
 
@@ -85,7 +90,7 @@ class OnnxConfig:
         path = onnx_dir / CONFIG_FILE
         try:
             # A regular file, not through a link: a FIFO in its place would hang every query.
-            raw: dict[str, Any] = json.loads(
+            raw: JSONObject = json.loads(
                 read_regular(path, limit=1 << 20, follow_links=False).decode("utf-8"))
             if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
                 raise ValueError(
@@ -178,8 +183,8 @@ class OnnxEmbedder:
         self._threads = threads
         self.config = OnnxConfig.read(self._dir)
         self.name: str = self.config.source_model
-        self._session: Any = None
-        self._tokenizer: Any = None
+        self._session: InferenceSession | None = None
+        self._tokenizer: Tokenizer | None = None
         self._lock = threading.Lock()
 
     @property
@@ -240,7 +245,7 @@ class OnnxEmbedder:
             raise ValueError(f"{onnx_path.name} is {st.st_size} bytes, expected "
                              f"{self.config.onnx_bytes}")
 
-    def _load_tokenizer(self) -> Any:
+    def _load_tokenizer(self) -> Tokenizer:
         from tokenizers import Tokenizer
 
         text = read_regular(self._dir / TOKENIZER_FILE, limit=TOKENIZER_LIMIT,
@@ -275,11 +280,13 @@ class OnnxEmbedder:
             ModelUnavailableError: the model cannot be loaded.
         """
         self.load()
+        session = self._session
+        assert session is not None  # load() set it or raised
         total = len(texts)
         out = np.zeros((total, self.dim), dtype=np.float32)
         done = 0
         for batch, feeds in self._batches(texts, batch_size, sort_by_length):
-            (vectors,) = self._session.run([OUTPUT_NAME], feeds)
+            (vectors,) = session.run([OUTPUT_NAME], feeds)
             out[batch] = vectors
             done += len(batch)
             if progress is not None:
@@ -293,6 +300,7 @@ class OnnxEmbedder:
         total = len(texts)
         if total == 0:
             return
+        assert self._tokenizer is not None  # load() set it or raised
         encodings = self._tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=total)
         # A stable sort keeps equal-length texts in input order: deterministic batches.
@@ -302,7 +310,7 @@ class OnnxEmbedder:
             batch = order[starts[k] : starts[k] + batch_size]
             yield batch, self._pad([encodings[i] for i in batch], int(lengths[batch].max()))
 
-    def _pad(self, encodings: list[Any], width: int) -> dict[str, np.ndarray]:
+    def _pad(self, encodings: list[Encoding], width: int) -> dict[str, np.ndarray]:
         rows = len(encodings)
         ids = np.full((rows, width), self.config.pad_token_id, dtype=np.int64)
         mask = np.zeros((rows, width), dtype=np.int64)

@@ -11,7 +11,7 @@ import tempfile
 import warnings
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .. import config
 from ..errors import ModelUnavailableError
@@ -27,6 +27,10 @@ from .onnx import (
     OnnxConfig,
     _sha256,
 )
+
+if TYPE_CHECKING:  # build-time libraries, imported only by the export itself
+    import torch
+    from sentence_transformers import SentenceTransformer
 
 
 def export_onnx(
@@ -113,7 +117,7 @@ def _export_into(model_name_or_path: str, folder: Path, *, quantize: bool) -> On
     # word pieces); truncation and padding are set at load time from config.json.
     hf_tokenizer.backend_tokenizer.save(str(folder / TOKENIZER_FILE))
 
-    graph = _MeanPooledEncoder(transformer.auto_model, torch).eval()
+    graph = _MeanPooledEncoder(transformer.auto_model).eval()
     # A padded sample row: tracing with an all-ones mask could record a shortcut that drops
     # the mask, which would be wrong for every padded batch later.
     ids = torch.tensor([[101, 7592, 2088, 102, 0, 0], [101, 7592, 2088, 2003, 2307, 102]])
@@ -188,23 +192,26 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
         logging.disable(previous)
 
 
-def _sentence_dim(st: Any) -> int:
+def _sentence_dim(st: SentenceTransformer) -> int:
     getdim = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
     return int(getdim())
 
 
-def _MeanPooledEncoder(auto_model: Any, torch: Any) -> Any:  # noqa: N802 (a class factory)
+def _MeanPooledEncoder(auto_model: torch.nn.Module) -> torch.nn.Module:  # noqa: N802 (factory)
     """Wrap a HF encoder as input ids -> mean-pooled, L2-normalised sentence vectors.
 
-    Built inside a function because torch may only be imported at export time.
+    Built inside a function because torch may only be imported at export time (the caller
+    has imported it already).
     """
+    import torch
 
     class MeanPooledEncoder(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.encoder = auto_model
 
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    token_type_ids: torch.Tensor) -> torch.Tensor:
             # Keyword arguments: transformers 5 changed BertModel.forward's positional order.
             hidden = self.encoder(
                 input_ids=input_ids,

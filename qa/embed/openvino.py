@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from .onnx import (
     _unit_rows,
 )
 from .onnx_export import _replace_dir
+
+if TYPE_CHECKING:  # imported when a model is loaded (`OpenVinoEmbedder.load`)
+    import openvino as ov
 
 # What "openvino-int8" keeps in floating point. Fitted on 300 Wikinews chunks (min cosine to
 # fp32 over them; table in docs/benchmarks.md, *Build backends on CPUs without bf16*):
@@ -199,7 +202,8 @@ class OpenVinoEmbedder(OnnxEmbedder):
         self._hint = hint
         self._cache_dir = cache_dir
         self.precision: str | None = None  # "bf16", "f32" or "int8+f32", once loaded
-        self._queue: Any = None
+        self._compiled: ov.CompiledModel | None = None
+        self._queue: ov.AsyncInferQueue | None = None  # set with `_compiled` (also: loaded)
         self._run_lock = threading.Lock()  # one encode() at a time drives the request queue
 
     def load(self) -> None:
@@ -209,7 +213,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
             ModelUnavailableError: openvino is not installed, or the model cannot be compiled.
         """
         with self._lock:
-            if self._session is not None:
+            if self._queue is not None:
                 return
             try:
                 import openvino as ov  # ~0.1-0.3 s; only builds that chose this backend pay it
@@ -232,11 +236,16 @@ class OpenVinoEmbedder(OnnxEmbedder):
                     "by deleting that folder."
                 ) from exc
             self._tokenizer = tokenizer
-            self._queue = queue
+            self._compiled = compiled
             self.precision = precision
-            self._session = compiled
+            self._queue = queue
 
-    def _compile(self, core: Any, onnx_path: Path) -> tuple[Any, str]:
+    @property
+    def loaded(self) -> bool:
+        """Whether the compiled model and tokenizer are loaded."""
+        return self._queue is not None
+
+    def _compile(self, core: ov.Core, onnx_path: Path) -> tuple[ov.CompiledModel, str]:
         """The compiled model and its precision: bf16 when asked for or native, else f32;
         a failed bf16 compile falls back to f32, and a failing cache to no cache."""
         wanted = self._requested
@@ -245,7 +254,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
         elif wanted is None:
             caps = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
             wanted = "bf16" if "BF16" in caps else "f32"
-        props: dict[str, Any] = {"PERFORMANCE_HINT": self._hint}
+        props: dict[str, str | int] = {"PERFORMANCE_HINT": self._hint}
         if self._threads is not None:
             props["INFERENCE_NUM_THREADS"] = self._threads
         cache = self._cache_dir or _openvino_cache()
@@ -285,20 +294,23 @@ class OpenVinoEmbedder(OnnxEmbedder):
         finished = [0]
         count_lock = threading.Lock()
 
-        def store(request: Any, batch: np.ndarray) -> None:  # runs on OpenVINO's threads
+        # Runs on OpenVINO's threads.
+        def store(request: ov.InferRequest, batch: np.ndarray) -> None:
             out[batch] = request.get_output_tensor(0).data
             with count_lock:
                 finished[0] += len(batch)
 
+        queue = self._queue
+        assert queue is not None  # load() set it or raised
         with self._run_lock:
-            self._queue.set_callback(store)
+            queue.set_callback(store)
             try:
                 for batch, feeds in self._batches(texts, batch_size, sort_by_length):
-                    self._queue.start_async(feeds, batch)  # waits for a free request
+                    queue.start_async(feeds, batch)  # waits for a free request
                     if progress is not None:
                         progress(finished[0], total)
             finally:
-                self._queue.wait_all()  # no callback may write into `out` after we return
+                queue.wait_all()  # no callback may write into `out` after we return
         if progress is not None and total:
             progress(total, total)
         return _unit_rows(out)

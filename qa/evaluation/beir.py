@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from qa.errors import QAError, QueryError
 from qa.evaluation.folders import (
@@ -26,6 +26,9 @@ from qa.evaluation.folders import (
 from qa.evaluation.metrics import documents_from_chunks, mean, mrr_at_k, ndcg_at_k, recall_at_k
 from qa.evaluation.qasets import read_jsonl_records
 from qa.types import JSONObject
+
+if TYPE_CHECKING:
+    from qa.embed.embedder import Embedder
 
 #: The retrieval modes `qa eval --beir` scores, in table order.
 BEIR_MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
@@ -241,7 +244,7 @@ def evaluate_beir(
     modes: Sequence[str] = BEIR_MODES,
     index: str | os.PathLike[str] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
-    embedder: Any = None,
+    embedder: Embedder | None = None,
 ) -> BeirReport:
     """Build (or reuse) an index of a BEIR folder and score each mode at the document level.
 

@@ -25,7 +25,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -101,8 +100,8 @@ class Postings:
 
     terms: list[str]
     indptr: np.ndarray  # int64 (terms + 1)
-    docs: Any  # int32 chunk rows within the segment (ndarray or NpyRanges)
-    pair: Any  # uint16 or uint32 code of each posting's row in `pairs`
+    docs: np.ndarray | NpyRanges  # int32 chunk rows within the segment
+    pair: np.ndarray | NpyRanges  # uint16 or uint32 code of each posting's row in `pairs`
     pairs: np.ndarray  # int32 (P x 2): term frequency, chunk length
     doclen: np.ndarray  # int32, one per chunk
     column: dict[str, int]
@@ -173,7 +172,7 @@ class Postings:
     def save(self, folder: Path) -> None:
         write_new_text(folder / POSTINGS_FILES[0], json.dumps(self.terms, ensure_ascii=False))
         arrays = (self.indptr, self.docs, self.pair, self.pairs, self.doclen)
-        dtypes: tuple[np.dtype[Any], ...] = (np.dtype(np.int64), np.dtype(np.int32),
+        dtypes: tuple[np.dtype[np.generic], ...] = (np.dtype(np.int64), np.dtype(np.int32),
                                              _code_dtype(len(self.pairs)), np.dtype(np.int32),
                                              np.dtype(np.int32))
         for name, arr, dtype in zip(POSTINGS_FILES[1:], arrays, dtypes):
@@ -211,7 +210,7 @@ class Postings:
         return cls(terms, indptr, docs, pair, pairs, doclen, {w: i for i, w in enumerate(terms)})
 
 
-def _code_dtype(n_pairs: int) -> np.dtype[Any]:
+def _code_dtype(n_pairs: int) -> np.dtype[np.generic]:
     return np.dtype(np.uint16 if n_pairs <= 1 << 16 else np.uint32)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -52,7 +51,7 @@ class ChunkTable:
     ordinal: np.ndarray
     start: np.ndarray
     end: np.ndarray
-    sent_spans: Any  # int64 (m, 2): an ndarray, or NpyRanges read by range
+    sent_spans: np.ndarray | NpyRanges  # int64 (m, 2); NpyRanges: read by range
     sent_ptr: np.ndarray  # int64 (n + 1)
 
     def __len__(self) -> int:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import config
+from ..types import JSONObject
 from .files import create, save_npy
 
 if TYPE_CHECKING:  # FAISS loads on first dense use; mypy reads it as untyped
@@ -41,7 +42,7 @@ FAISS_FILE = "dense.faiss"
 VECTORS_FILE = "vectors.npy"
 TRAINED_FILE = "trained.faiss"
 FILES = (VECTORS_FILE, FAISS_FILE)
-FLAT: dict[str, Any] = {"type": "Flat", "metric": "inner_product"}
+FLAT: JSONObject = {"type": "Flat", "metric": "inner_product"}
 
 
 def set_faiss_threads(role: str) -> None:
@@ -54,7 +55,7 @@ def set_faiss_threads(role: str) -> None:
     faiss.omp_set_num_threads(1 if role == "search" else max(1, os.cpu_count() or 1))
 
 
-def ivf_layout(n: int) -> dict[str, Any]:
+def ivf_layout(n: int) -> JSONObject:
     """The IVF-SQ8 layout trained for an index of n chunks."""
     nlist = max(1, int(4 * np.sqrt(n)))
     return {"type": "IVF-SQ8", "metric": "inner_product", "nlist": nlist,
@@ -72,7 +73,7 @@ def is_ivf(layout: object) -> bool:
     return isinstance(layout, dict) and layout.get("type") == "IVF-SQ8"
 
 
-def train_ivf(vectors: np.ndarray, layout: dict[str, Any]) -> faiss.Index:
+def train_ivf(vectors: np.ndarray, layout: JSONObject) -> faiss.Index:
     """A trained, empty IVF-SQ8 index (k-means on a sample of `vectors`: 40 points per list
     is plenty for stable centroids)."""
     import faiss
@@ -299,7 +300,7 @@ def load_trained(folder: Path) -> faiss.Index:
     return faiss.read_index(str(folder / TRAINED_FILE))
 
 
-def load_dense_index(folder: Path, layout: dict[str, Any], ids: np.ndarray, dim: object
+def load_dense_index(folder: Path, layout: JSONObject, ids: np.ndarray, dim: object
                      ) -> faiss.Index | ExactIndex:
     """The FAISS index of a segment: `dense.faiss` when it has one, else exact search made
     from `vectors.npy`. Raises on unreadable or mismatched files (callers fall back to BM25

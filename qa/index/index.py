@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +34,10 @@ from .local import LocalBackend
 from .manifest import Manifest, read_manifest, rebuild_hint, recorded_corpus
 from .segment import DENSE_FILES, Segment
 from .texts import corrupt
+
+if TYPE_CHECKING:  # FAISS loads on first dense use
+    import faiss
+    import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ class Index:
         self.dense_error: str | None = self._missing_dense()
         self._speakers: list[str] | None = None
         self._all_quotes: QuoteRows | None = None
-        self._selectors: dict[int, Any] = {}  # FAISS selectors of each segment's live ids
+        self._selectors: dict[int, faiss.IDSelector] = {}  # FAISS selectors of each segment's live ids
         self.live: np.ndarray | None = None  # global chunk rows still live (None: all)
         self.chunk_ids = np.zeros(0, np.int64)
         self.chunk_date = np.zeros(0, np.int64)
@@ -537,7 +541,7 @@ class Index:
         rows, found = self.rows_of_chunk_ids(ranked.ids)
         return rows, np.asarray(ranked.scores, dtype=np.float64)[found]
 
-    def rows_of_chunk_ids(self, chunk_ids: Any) -> tuple[np.ndarray, np.ndarray]:
+    def rows_of_chunk_ids(self, chunk_ids: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the live chunks among `chunk_ids`, in their order, and a mask of
         which ids are live here."""
         ids = np.asarray(chunk_ids, dtype=np.int64)

@@ -8,7 +8,6 @@ analyzer, the BM25 terms are counted again from the texts (other tokenizer setti
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -16,6 +15,7 @@ from ..types import JSONObject
 from . import sentences
 from .bm25 import Postings
 from .chunks import ChunkTable, ranges, runs
+from .diskarray import NpyRanges
 from .phrases import PhraseTableBuilder
 from .quotes import QuoteTableBuilder
 from .segment import Segment, SegmentData
@@ -122,5 +122,9 @@ def _has_vectors(seg: Segment | SegmentData) -> bool:
     return bool(seg.layout)
 
 
-def _vectors_of(seg: Segment | SegmentData) -> Any:
-    return seg.vectors if isinstance(seg, SegmentData) else seg.vectors()
+def _vectors_of(seg: Segment | SegmentData) -> np.ndarray | NpyRanges:
+    """The vectors of a segment `_has_vectors` says has them."""
+    if isinstance(seg, SegmentData):
+        assert seg.vectors is not None
+        return seg.vectors
+    return seg.vectors()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from .backend import MILVUS, DateKeys, Ranked, StoreChunks
 INSTALL_HINT = "pip install 'qa[scale]'"
 BATCH = 1000  # rows per upsert: ~3 MB of protobuf, well under gRPC's message limit
 TEXT_BYTES = 65535  # VARCHAR's largest max_length, in UTF-8 bytes
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 ARTICLE_BYTES = 4096
 
 _clients: dict[str, MilvusClient] = {}
@@ -129,9 +132,10 @@ class MilvusBackend:
         self.collection = collection
         self._client = client_for(uri)
 
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, method: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """`method` (one of the client's) called, its failures as StoreUnavailableError."""
         try:
-            return getattr(self._client, method)(*args, **kwargs)
+            return method(*args, **kwargs)
         except StoreUnavailableError:
             raise
         except Exception as exc:  # pymilvus raises MilvusException and grpc's RpcError
@@ -143,14 +147,14 @@ class MilvusBackend:
         key = (self.uri, self.collection)
         if key in _loaded:
             return
-        state = str(self._call("get_load_state", self.collection).get("state", ""))
+        state = str(self._call(self._client.get_load_state, self.collection).get("state", ""))
         if not state.endswith("Loaded"):
-            self._call("load_collection", self.collection)
+            self._call(self._client.load_collection, self.collection)
         _loaded.add(key)
 
     # --- the collection ---------------------------------------------------------------------
     def exists(self) -> bool:
-        return bool(self._call("has_collection", self.collection))
+        return bool(self._call(self._client.has_collection, self.collection))
 
     def create(self, dim: int) -> None:
         """Create the collection for vectors of width `dim` unless it exists.
@@ -188,11 +192,11 @@ class MilvusBackend:
         params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
         # Strong: a search sees every upsert acknowledged before it, so a manifest published
         # after the upserts never names chunks a search cannot find yet.
-        self._call("create_collection", self.collection, schema=schema, index_params=params,
-                   consistency_level="Strong")
+        self._call(self._client.create_collection, self.collection, schema=schema,
+                   index_params=params, consistency_level="Strong")
 
     def _dim(self) -> int | None:
-        info = self._call("describe_collection", self.collection)
+        info = self._call(self._client.describe_collection, self.collection)
         for field in info.get("fields", []):
             if field.get("name") == "vector":
                 dim = (field.get("params") or {}).get("dim")
@@ -203,12 +207,13 @@ class MilvusBackend:
         """Drop the collection (its rows are stale: a store no manifest records)."""
         _loaded.discard((self.uri, self.collection))
         if self.exists():
-            self._call("drop_collection", self.collection)
+            self._call(self._client.drop_collection, self.collection)
 
     def count(self) -> int:
         """Rows in the collection (with Strong consistency: every acknowledged upsert)."""
         self._ensure_loaded()
-        rows = self._call("query", self.collection, filter="", output_fields=["count(*)"])
+        rows = self._call(self._client.query, self.collection, filter="",
+                          output_fields=["count(*)"])
         return int(rows[0]["count(*)"]) if rows else 0
 
     def present(self, ids: Sequence[int]) -> np.ndarray:
@@ -217,7 +222,7 @@ class MilvusBackend:
         found: list[int] = []
         ids = [int(i) for i in ids]
         for at in range(0, len(ids), BATCH):
-            rows = self._call("query", self.collection, ids=ids[at : at + BATCH],
+            rows = self._call(self._client.query, self.collection, ids=ids[at : at + BATCH],
                               output_fields=["id"])
             found.extend(int(r["id"]) for r in rows)
         return np.unique(np.asarray(found, dtype=np.int64))
@@ -225,20 +230,20 @@ class MilvusBackend:
     # --- StoreBackend -----------------------------------------------------------------------
     def upsert(self, chunks: StoreChunks) -> None:
         for rows in _rows(chunks):
-            self._call("upsert", self.collection, rows)
+            self._call(self._client.upsert, self.collection, rows)
 
     def delete(self, ids: np.ndarray) -> None:
         keys = [int(i) for i in np.asarray(ids, dtype=np.int64)]
         for at in range(0, len(keys), BATCH):
-            self._call("delete", self.collection, ids=keys[at : at + BATCH])
+            self._call(self._client.delete, self.collection, ids=keys[at : at + BATCH])
 
     def flush(self) -> None:
-        self._call("flush", self.collection)
+        self._call(self._client.flush, self.collection)
 
     def compact(self) -> None:
         """Start a compaction of the collection (a server merges segments and drops deleted
         rows in the background; milvus-lite has nothing to do)."""
-        self._call("compact", self.collection)
+        self._call(self._client.compact, self.collection)
 
     def close(self) -> None:
         return None  # the client is the process's, shared by every generation read
@@ -254,10 +259,10 @@ class MilvusBackend:
         hits = self._search([text], "sparse", "BM25", depth, dates)
         return _ranked(hits, abs)  # milvus-lite negates BM25; a server does not
 
-    def _search(self, data: list[Any], field: str, metric: str, depth: int,
+    def _search(self, data: list[list[float]] | list[str], field: str, metric: str, depth: int,
                 dates: DateKeys | None) -> list[JSONObject]:
         self._ensure_loaded()
-        found = self._call("search", self.collection, data=data, anns_field=field,
+        found = self._call(self._client.search, self.collection, data=data, anns_field=field,
                            limit=max(1, min(depth, 16384)), filter=_date_filter(dates),
                            search_params={"metric_type": metric}, output_fields=["id"])
         return list(found[0]) if found else []

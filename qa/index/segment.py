@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -38,6 +38,12 @@ from .phrases import PhraseTable
 from .quotes import QuoteTable
 from .sentences import SentenceVectors
 from .texts import ArticleTable, TextStore, corrupt
+
+if TYPE_CHECKING:  # FAISS loads on first dense use
+    import faiss
+
+    from .dense import ExactIndex
+    from .diskarray import NpyRanges
 
 _Part = TypeVar("_Part")
 
@@ -58,7 +64,8 @@ class SegmentData:
     phrases: PhraseTable
     sentence_vectors: SentenceVectors
     vectors: np.ndarray | None  # float32 (chunks x dim); None: the index has no dense part
-    dense_index: Any = None  # an IVF index over `vectors` (None: exact search, made on load)
+    # An IVF index over `vectors` (None: exact search, made on load).
+    dense_index: faiss.Index | None = None
     dense_layout: JSONObject | None = None
 
     @property
@@ -101,7 +108,7 @@ class Segment:
         self._quotes: QuoteTable | None = None
         self._phrases: PhraseTable | None = None
         self._sentence_vectors: SentenceVectors | None = None
-        self._dense: Any = None
+        self._dense: faiss.Index | ExactIndex | None = None
         # Derived from parts that never change: computed once, on first use.
         self._article_dates: np.ndarray | None = None
         self._chunk_dates: np.ndarray | None = None
@@ -174,7 +181,7 @@ class Segment:
         return self._once("_sentence_vectors", lambda: SentenceVectors.load(
             self.folder, int(self.chunks.sent_ptr[-1])))
 
-    def dense_index(self) -> Any:
+    def dense_index(self) -> faiss.Index | ExactIndex:
         """The FAISS index (loaded on first use). Raises what loading raised."""
         if self._dense is None:
             with self._lock:
@@ -183,7 +190,7 @@ class Segment:
                         self.folder, self.layout, np.asarray(self.chunks.ids), self.dim)
         return self._dense
 
-    def vectors(self) -> Any:
+    def vectors(self) -> NpyRanges:
         """The chunk vectors, read by range."""
         return dense.read_vectors(self.folder)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -66,8 +65,8 @@ class SentenceVectors:
     """A segment's sentence vectors (see the module docstring): an array in memory, or the
     file read by range."""
 
-    def __init__(self, rows: Any) -> None:
-        self.rows = rows  # float16 (m, dim): an ndarray, or NpyRanges
+    def __init__(self, rows: np.ndarray | NpyRanges) -> None:
+        self.rows = rows  # float16 (m, dim)
 
     @classmethod
     def of(cls, vectors: np.ndarray) -> SentenceVectors:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -14,6 +14,9 @@ from textual.screen import Screen
 from qa.tui.screens.chat import ChatScreen
 from qa.tui.screens.help import HelpScreen
 from qa.tui.session import ChatSettings
+
+if TYPE_CHECKING:
+    from qa.embed.embedder import Embedder
 
 
 class QAApp(App[None]):
@@ -74,7 +77,7 @@ class QAApp(App[None]):
 
 
 def make_app(index_path: str | os.PathLike[str], corpus: str | os.PathLike[str] | None = None, *,
-             embedder: Any | None = None, watch: bool = False, theme: str | None = None) -> QAApp:
+             embedder: Embedder | None = None, watch: bool = False, theme: str | None = None) -> QAApp:
     """Build the app for an index folder (and optionally the corpus folder `/rebuild` reads
     and, with `watch`, the chat watches for changes)."""
     settings = ChatSettings(index=Path(index_path), corpus=Path(corpus) if corpus else None,

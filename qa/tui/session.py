@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from textual.message import Message
 from textual.worker import Worker, get_current_worker
@@ -140,9 +140,9 @@ class SessionHost(Protocol):
 
     def post_message(self, message: Message) -> bool: ...
 
-    def run_worker(self, work: Callable[[], Any], name: str | None = "", group: str = "default",
+    def run_worker(self, work: Callable[[], None], name: str | None = "", group: str = "default",
                    description: str = "", exit_on_error: bool = True, start: bool = True,
-                   exclusive: bool = False, thread: bool = False) -> Worker[Any]: ...
+                   exclusive: bool = False, thread: bool = False) -> Worker[None]: ...
 
 
 class ChatSession:
@@ -176,7 +176,7 @@ class ChatSession:
         """The index the answers come from, as the history and an export record it."""
         return self.settings.server or str(self.settings.index.resolve())
 
-    def _run(self, work: Callable[..., None], *args: Any, group: str, exclusive: bool = True) -> None:
+    def _run(self, work: Callable[..., None], *args: object, group: str, exclusive: bool = True) -> None:
         """Run `work(*args)` in a thread worker of the host; exclusive: it cancels the group's
         running worker. A failure is not raised here: it reaches the host's handler."""
         self.host.run_worker(partial(work, *args), name=work.__name__, group=group,
