@@ -130,6 +130,11 @@ def render(args: argparse.Namespace, codes: dict[str, str | None], st: list[floa
         row(f"&nbsp;&nbsp;{name}, ms", [
             f"{statistics.median(dict(a['stages']).get(name, 0.0) for a in asks[c]) * 1000:.0f}"
             for c in codes])
+    on_thread = list(dict.fromkeys(n for c in codes for a in asks[c] for n in a["background"]))
+    for name in on_thread:  # overlapped with the stages above; the command waited only in them
+        row(f"&nbsp;&nbsp;(background thread) {name}, ms", [
+            f"{statistics.median(a['background'].get(name, 0.0) for a in asks[c]) * 1000:.0f}"
+            for c in codes])
     row("modules loaded", [str(asks[c][0]["modules"]) for c in codes])
     row("heavy packages loaded", [", ".join(asks[c][0]["loaded"]) for c in codes])
     out += ["", "Import time of a cold `qa ask` by top-level package (`python -X importtime`, "
