@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.abc
 import importlib.util
 import itertools
 import json
@@ -296,26 +297,26 @@ def _import_spacy():  # type: ignore[no-untyped-def]
     """Import spaCy without PyTorch and without its command line.
 
     thinc imports torch whenever it is installed (~1 s and ~200 MB) for shims that
-    en_core_web_sm never uses: blocking the name for the import makes thinc take its no-torch
-    path. `spacy/__init__` imports `spacy.cli.info` for `spacy.info`, which brings typer,
-    requests, httpx, jinja2 and weasel (a third of spaCy's import time, docs/benchmarks.md
-    *Cold start*): a stand-in answers that import, and the real command line is imported if
-    `spacy.info` is ever called. Both names are importable as usual afterwards."""
-    blocked = {name: sys.modules.get(name) for name in ("torch", "spacy.cli", "spacy.cli.info")}
-    if "spacy" not in sys.modules:
-        if "torch" not in sys.modules:
-            sys.modules["torch"] = None  # type: ignore[assignment]
-        if "spacy.cli" not in sys.modules:
-            cli = types.ModuleType("spacy.cli")
-            cli.__path__ = []
-            info = types.ModuleType("spacy.cli.info")
-            info.info = _spacy_info  # type: ignore[attr-defined]
-            sys.modules["spacy.cli"], sys.modules["spacy.cli.info"] = cli, info
+    en_core_web_sm never uses: refusing the name to this thread's imports for the while
+    (`_RefuseOnThisThread`; another thread, loading the query model, may import it) makes
+    thinc take its no-torch path. `spacy/__init__` imports `spacy.cli.info` for `spacy.info`,
+    which brings typer, requests, httpx, jinja2 and weasel (a third of spaCy's import time,
+    docs/benchmarks.md *Cold start*): a stand-in answers that import, and the real command
+    line is imported if `spacy.info` is ever called. Both names are importable as usual
+    afterwards."""
+    stand_ins = {name: sys.modules.get(name) for name in ("spacy.cli", "spacy.cli.info")}
+    if "spacy" not in sys.modules and "spacy.cli" not in sys.modules:
+        cli = types.ModuleType("spacy.cli")
+        cli.__path__ = []
+        info = types.ModuleType("spacy.cli.info")
+        info.info = _spacy_info  # type: ignore[attr-defined]
+        sys.modules["spacy.cli"], sys.modules["spacy.cli.info"] = cli, info
     try:
         try:
-            import spacy
+            with _RefuseOnThisThread("torch"):
+                import spacy
         finally:
-            for name, before in blocked.items():
+            for name, before in stand_ins.items():
                 if before is None and name in sys.modules and \
                         not getattr(sys.modules[name], "__file__", None):
                     del sys.modules[name]  # the stand-ins only: never a module really loaded
@@ -347,6 +348,28 @@ def _index_entry_points() -> None:
     for entry in entries:
         groups.setdefault(entry.group, []).append(entry)
     catalogue.AVAILABLE_ENTRY_POINTS = groups
+
+
+class _RefuseOnThisThread(importlib.abc.MetaPathFinder):
+    """While in use, an import of `package` (or a module in it) on the thread that entered
+    fails as if it were not installed; other threads import it as usual. A module imported
+    already is not refused (an import finds it in `sys.modules` first)."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+        self.thread = threading.get_ident()
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname.partition(".")[0] == self.package and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError(f"No module named {fullname!r} (refused while spaCy "
+                                      "is imported)", name=fullname)
+        return None
+
+    def __enter__(self) -> None:
+        sys.meta_path.insert(0, self)
+
+    def __exit__(self, *exc: object) -> None:
+        sys.meta_path.remove(self)
 
 
 def _spacy_info(*args, **kwargs):  # type: ignore[no-untyped-def]

@@ -83,6 +83,23 @@ def test_a_missing_or_unwritable_cache_only_means_hashing_again(tmp_path, monkey
     assert nlp.check_pipeline() == []
 
 
+def test_torch_is_refused_only_to_the_thread_importing_spacy():
+    """thinc must not import torch while spaCy is imported; a query model loading on another
+    thread at the same time may."""
+    import importlib.util
+    import threading
+
+    elsewhere: list[object] = []
+    with nlp._RefuseOnThisThread("torch"):
+        with pytest.raises(ImportError):
+            importlib.util.find_spec("torch.utils")
+        thread = threading.Thread(target=lambda: elsewhere.append(importlib.util.find_spec("torch")))
+        thread.start()
+        thread.join()
+    assert elsewhere and elsewhere[0] is not None
+    assert importlib.util.find_spec("torch") is not None
+
+
 def _seed_texts() -> list[str]:
     from qa.corpus.ingest import load_corpus
 
