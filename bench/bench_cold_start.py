@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,13 +31,23 @@ QUESTION = "What did China say about Ukraine's sovereignty?"
 STAGES = Path(__file__).resolve().with_name("startup_stages.py")
 
 
+def code_env(code: str | None) -> dict[str, str]:
+    """`common.code_env`, with this checkout first on the path of its own children too: they
+    run in the bench folder, where a relative PYTHONPATH (`PYTHONPATH=.`) would not find it
+    and `qa` would be whichever one is installed."""
+    env = common.code_env(code)
+    if code is None:
+        env["PYTHONPATH"] = os.pathsep.join([str(common.ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
 def seed_index(code: str | None) -> Path:
     """The seed corpus indexed by the checkout `code` (None: this one), built once."""
     index = common.WORK / f"seed-index-{common.code_label(code) or 'this'}"
     if not (index / "manifest.json").exists():
         subprocess.run([sys.executable, "-m", "qa.cli", "index", "--corpus",
                         str(common.ROOT / "corpus"), "--index", str(index)],
-                       check=True, capture_output=True, env=common.code_env(code), timeout=1800,
+                       check=True, capture_output=True, env=code_env(code), timeout=1800,
                        cwd=common.WORK)  # not a checkout: `-m` puts the cwd first on sys.path
     return index
 
@@ -50,7 +61,7 @@ def sentence_transformers_import() -> float:
 
 def cold_ask(code: str | None, index: Path) -> dict:
     """One cold `qa ask`, stage by stage (startup_stages.py)."""
-    env = dict(common.code_env(code), QA_BENCH_T0=repr(time.time()))
+    env = dict(code_env(code), QA_BENCH_T0=repr(time.time()))
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, str(STAGES), str(index), QUESTION], env=env,
                           capture_output=True, text=True, timeout=600)
@@ -68,7 +79,7 @@ def plain_ask(code: str | None, index: Path) -> tuple[float, float, str]:
     first byte on standard output, to its exit, the answer)."""
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "ask", QUESTION, "--index",
-                             str(index)], env=common.code_env(code), cwd=common.WORK,
+                             str(index)], env=code_env(code), cwd=common.WORK,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
     assert proc.stdout is not None
     first = proc.stdout.read(1)
@@ -83,7 +94,7 @@ def plain_ask(code: str | None, index: Path) -> tuple[float, float, str]:
 def importtime(code: str | None, index: Path, top: int = 8) -> list[tuple[str, float]]:
     """The top-level packages a cold `qa ask` imports, by cumulative import time (s)."""
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "qa.cli", "ask", QUESTION,
-                           "--index", str(index)], env=common.code_env(code),
+                           "--index", str(index)], env=code_env(code),
                           capture_output=True, text=True, timeout=600, cwd=common.WORK)
     totals: dict[str, float] = {}
     for line in proc.stderr.splitlines():
