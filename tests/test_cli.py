@@ -275,8 +275,9 @@ def test_ask_dash_from_a_real_pipe(seed_index):
 
 @pytest.mark.integration
 def test_a_cold_ask_that_fails_while_its_models_load_exits_with_its_message(real_seed_index):
-    """`qa ask` loads the query model and spaCy on threads from its start: a question refused
-    before they finish still ends with qa's message and status, not an abort."""
+    """`qa ask` starts loading spaCy on a thread at its start: a question refused before the
+    load finishes still ends with qa's message and status (a thread loading native code,
+    onnxruntime's, aborted the process at such an exit when it was a daemon)."""
     out = run("ask", "   ", "--index", str(real_seed_index), env={"HF_HUB_OFFLINE": "1"})
     assert out.returncode == 2, out.stderr
     assert "The question is empty" in out.stderr

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import textwrap
-import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +27,6 @@ from .console import (
 
 if TYPE_CHECKING:
     from qa.history import Conversation, History
-    from qa.search.retriever import Retriever
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -139,6 +136,7 @@ def ask(args: argparse.Namespace) -> int:
     from qa.corpus.nlp import load_in_background
 
     load_in_background()  # the question's parse needs spaCy: load it while the rest starts
+    from qa.answer import Assistant
     from qa.search.retriever import Retriever
 
     question = from_stdin(args.question, "question")
@@ -153,14 +151,6 @@ def ask(args: argparse.Namespace) -> int:
         index = Path(followed.index_path)
         conversation, earlier = followed.id, [t.answer for t in history.turns(followed.id)]
     retriever = Retriever.open(index)
-    if args.mode != "bm25":
-        # The query model and the FAISS files load in native code that lets other threads
-        # run: on a thread of their own they load while the answerer is imported and spaCy
-        # loads, instead of after (the search waits for them; a failure is its fallback).
-        # Not a daemon: onnxruntime aborts the process if it exits mid-load (an early error).
-        threading.Thread(target=_warm_up, args=(retriever,), name="qa-model-load").start()
-    from qa.answer import Assistant
-
     answer = Assistant(retriever).ask(question, earlier, dates=date_filter(args, retriever),
                                       mode=args.mode)
     if args.json:
@@ -170,12 +160,6 @@ def ask(args: argparse.Namespace) -> int:
     sys.stdout.flush()  # the answer is shown before the history is written
     save_turn(conversation, answer, str(index.resolve()))
     return 0
-
-
-def _warm_up(retriever: Retriever) -> None:
-    """Load the query model and the dense part; an error is the search's to meet and report."""
-    with contextlib.suppress(QAError):
-        retriever.warm_up()
 
 
 def newest_conversation(history: History, index: Path) -> Conversation:
