@@ -30,6 +30,7 @@ STEPS = (
     ("open the index", "qa.search.retriever", "Retriever", "open"),
     ("load the dense part", "qa.index.index", "Index", "load_dense"),
     ("load the query model", "qa.embed.onnx", "OnnxEmbedder", "load"),
+    ("check the pipeline's pinned files", "qa.corpus.nlp", None, "check_pipeline"),
     ("import spaCy", "qa.corpus.nlp", None, "_import_spacy"),
     ("load the spaCy pipeline", "qa.corpus.nlp", None, "load_pipeline"),
     ("parse the question (spaCy)", "qa.corpus.nlp", None, "parse_question"),

@@ -273,6 +273,17 @@ def test_ask_dash_from_a_real_pipe(seed_index):
     assert "Katrina Yu" in out.stdout and "[1]" in out.stdout
 
 
+@pytest.mark.integration
+def test_a_cold_ask_that_fails_while_its_models_load_exits_with_its_message(real_seed_index):
+    """`qa ask` starts loading spaCy on a thread at its start: a question refused before the
+    load finishes still ends with qa's message and status (a thread loading native code,
+    onnxruntime's, aborted the process at such an exit when it was a daemon)."""
+    out = run("ask", "   ", "--index", str(real_seed_index), env={"HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 2, out.stderr
+    assert "The question is empty" in out.stderr
+    assert "terminate" not in out.stderr and "Traceback" not in out.stderr
+
+
 @pytest.mark.parametrize("since, until, first, last", [
     ("2022", None, "2021-12-17", None),  # nothing before 2022 is kept
     ("March 2022", None, "2022-03-01", None),

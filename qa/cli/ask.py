@@ -153,11 +153,12 @@ def ask(args: argparse.Namespace) -> int:
     retriever = Retriever.open(index)
     answer = Assistant(retriever).ask(question, earlier, dates=date_filter(args, retriever),
                                       mode=args.mode)
-    save_turn(conversation, answer, str(index.resolve()))
     if args.json:
         print_json(asdict(answer))
     else:
         print(shown_answer(answer))
+    sys.stdout.flush()  # the answer is shown before the history is written
+    save_turn(conversation, answer, str(index.resolve()))
     return 0
 
 

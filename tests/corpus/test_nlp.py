@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from qa.corpus import nlp
 from qa.index import Index
 from qa.types import ENTITY_LABELS, PHRASE_LABELS
-from tests.conftest import HashEmbedder
+from tests.conftest import SEED_CORPUS, HashEmbedder
 
 ARTICLE = """---
 title: Harbour strike ends after nine days
@@ -42,6 +43,104 @@ def test_a_changed_pipeline_file_is_refused(tmp_path):
     (copy / "ner" / "model").write_bytes(b"not the model")
     problems = nlp.check_pipeline(copy)
     assert len(problems) == 1 and "ner/model" in problems[0]
+
+
+def test_the_check_hashes_once_and_refuses_a_file_changed_since(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    copy = tmp_path / "pipeline"
+    shutil.copytree(nlp.pipeline_path(), copy)
+    hashed = []
+    real_sha256 = nlp.hashlib.sha256
+    monkeypatch.setattr(nlp.hashlib, "sha256", lambda data: hashed.append(1) or real_sha256(data))
+    assert nlp.check_pipeline(copy) == [] and len(hashed) == len(nlp.PIPELINE_FILES)
+    hashed.clear()
+    assert nlp.check_pipeline(copy) == [] and hashed == []  # recorded: nothing read again
+    # Changed in place, same size, its modification time put back: the change time still moves.
+    model = copy / "ner" / "model"
+    before = model.stat()
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    os.utime(model, ns=(before.st_atime_ns, before.st_mtime_ns))
+    problems = nlp.check_pipeline(copy)
+    assert len(problems) == 1 and "ner/model" in problems[0]
+    assert hashed == [1]
+    # Put right again, it is accepted (hashed, not trusted from the record).
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    assert nlp.check_pipeline(copy) == []
+
+
+def test_a_missing_or_unwritable_cache_only_means_hashing_again(tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert nlp.check_pipeline() == []
+    (tmp_path / "cache" / "qa").mkdir(parents=True)
+    (tmp_path / "cache" / "qa" / nlp.CHECK_RECORD).write_text("{not json")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert nlp.check_pipeline() == []
+    assert nlp.check_pipeline() == []
+
+
+def test_torch_is_refused_only_to_the_thread_importing_spacy():
+    """thinc must not import torch while spaCy is imported; a query model loading on another
+    thread at the same time may."""
+    import importlib.util
+    import threading
+
+    elsewhere: list[object] = []
+    with nlp._RefuseOnThisThread("torch"):
+        with pytest.raises(ImportError):
+            importlib.util.find_spec("torch.utils")
+        thread = threading.Thread(target=lambda: elsewhere.append(importlib.util.find_spec("torch")))
+        thread.start()
+        thread.join()
+    assert elsewhere and elsewhere[0] is not None
+    assert importlib.util.find_spec("torch") is not None
+
+
+def _seed_texts() -> list[str]:
+    from qa.corpus.ingest import load_corpus
+
+    articles, _ = load_corpus(SEED_CORPUS)
+    return [a.text for a in articles]
+
+
+def test_the_pipeline_parses_as_a_plain_spacy_load_does():
+    """qa loads the pipeline with an empty tokenizer that gets the pipeline's own rules, and
+    without the attribute ruler (its tag patterns read from its file), the lemmatizer and the
+    (disabled) sentence recogniser. On real articles, the tokenizer and every token, tag,
+    part of speech, dependency, entity, sentence and noun phrase are those of spaCy's plain
+    load, with spaCy's default tokenizer and every component loaded, set up as qa runs it:
+    the attribute ruler off, its tag-to-POS table as a component, thinc's `NumpyOps`."""
+    spacy = nlp._import_spacy()
+    from thinc.api import NumpyOps
+
+    ours = nlp.load_pipeline()
+    plain = spacy.load(nlp.pipeline_path(), disable=["attribute_ruler"])
+    assert "attribute_ruler" in plain.component_names and "senter" in plain.component_names
+    assert ours.tokenizer.to_bytes(exclude=["vocab"]) == plain.tokenizer.to_bytes(exclude=["vocab"])
+    assert len(plain.tokenizer.rules) > 1000
+    for _, component in plain.pipeline:
+        model = getattr(component, "model", None)
+        for node in model.walk() if model is not None else ():
+            node.ops = NumpyOps(use_blis=False)
+    plain.add_pipe("qa_pos_of_tag", after="parser", config={
+        "table": nlp._pos_of_tag(plain.get_pipe("attribute_ruler").patterns)})
+    texts = _seed_texts()
+    assert len(texts) >= 5 and sum(map(len, texts)) > 10_000
+
+    def parse(doc):  # type: ignore[no-untyped-def]
+        return ([(t.text, t.idx, t.whitespace_, t.tag_, t.pos_, t.dep_, t.head.i, t.ent_iob_,
+                  t.ent_type_) for t in doc],
+                [(e.start_char, e.end_char, e.label_) for e in doc.ents],
+                [(s.start, s.end) for s in doc.sents],
+                [(n.start, n.end) for n in doc.noun_chunks])
+
+    for a, b in zip(ours.pipe(texts), plain.pipe(texts), strict=True):
+        assert parse(a) == parse(b)
+        assert a.ents and {t.pos_ for t in a} >= {"NOUN", "VERB", "PROPN", "ADP", "DET"}
 
 
 def test_question_parse_finds_entities_and_the_wh_word():
