@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 import pytest
 
@@ -83,21 +84,31 @@ def test_a_missing_or_unwritable_cache_only_means_hashing_again(tmp_path, monkey
     assert nlp.check_pipeline() == []
 
 
-def test_torch_is_refused_only_to_the_thread_importing_spacy():
+def test_torch_is_refused_only_to_the_thread_importing_spacy(tmp_path, monkeypatch):
     """thinc must not import torch while spaCy is imported; a query model loading on another
-    thread at the same time may."""
+    thread at the same time may. Shown on a package of the test's own, which no other test
+    can have imported already (a module in `sys.modules` is found there first)."""
     import importlib.util
     import threading
 
+    package = tmp_path / "qa_refusal_probe"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "utils.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
     elsewhere: list[object] = []
-    with nlp._RefuseOnThisThread("torch"):
+    with nlp._RefuseOnThisThread("qa_refusal_probe"):
         with pytest.raises(ImportError):
-            importlib.util.find_spec("torch.utils")
-        thread = threading.Thread(target=lambda: elsewhere.append(importlib.util.find_spec("torch")))
+            importlib.util.find_spec("qa_refusal_probe")
+        with pytest.raises(ImportError):
+            importlib.import_module("qa_refusal_probe.utils")
+        thread = threading.Thread(
+            target=lambda: elsewhere.append(importlib.util.find_spec("qa_refusal_probe")))
         thread.start()
         thread.join()
     assert elsewhere and elsewhere[0] is not None
-    assert importlib.util.find_spec("torch") is not None
+    assert importlib.util.find_spec("qa_refusal_probe") is not None
+    sys.modules.pop("qa_refusal_probe", None)
 
 
 def _seed_texts() -> list[str]:
