@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import select
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +19,26 @@ from qa.tui.session import ChatSettings
 
 if TYPE_CHECKING:
     from qa.embed.embedder import Embedder
+
+
+#: How often the chat checks that its terminal is still there.
+TERMINAL_CHECK_SECONDS = 2.0
+
+
+def terminal_hung_up() -> bool:
+    """Whether the terminal the chat reads its keys from has gone away (its window, tmux pane
+    or ssh session closed without a SIGHUP reaching the chat). Textual's input thread would
+    otherwise read end-of-file in a loop, a core at 100%, for as long as the process lives."""
+    stdin = sys.__stdin__
+    if stdin is None or not hasattr(select, "poll"):
+        return False
+    try:
+        poller = select.poll()
+        poller.register(stdin.fileno(), select.POLLIN)
+        events = poller.poll(0)
+    except (OSError, ValueError):
+        return True
+    return any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, mask in events)
 
 
 class QAApp(App[None]):
@@ -37,6 +59,8 @@ class QAApp(App[None]):
         self.wanted_theme = theme
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            self.set_interval(TERMINAL_CHECK_SECONDS, self._exit_if_terminal_gone)
         theme = self.wanted_theme
         if not theme or theme == self.theme:
             return
@@ -46,6 +70,10 @@ class QAApp(App[None]):
             known = ", ".join(sorted(self.available_themes))
             self.notify(f"No theme called {theme!r} (the `theme` setting; see `qa config`). "
                         f"Themes: {known}.", severity="warning", markup=False, timeout=10)
+
+    def _exit_if_terminal_gone(self) -> None:
+        if terminal_hung_up():
+            self.exit()
 
     def get_default_screen(self) -> Screen:
         return ChatScreen(self.settings)
