@@ -145,7 +145,7 @@ def measure(corpus: str, profiled: int) -> dict:
         fresh.ask(q, list(history))
     profile.disable()
     n = min(profiled, len(asks))
-    files = retriever.manifest["files"]
+    files = retriever.manifest.files
     sentence_bytes = sum(v for k, v in files.items() if k.endswith("/sent_vectors.npy"))
     return {"corpus": corpus, "chunks": retriever.stats.chunks, "questions": len(asks),
             "sentence_bytes_per_chunk": sentence_bytes / max(retriever.stats.chunks, 1),
