@@ -115,8 +115,10 @@ def measure(index: Path, asks: list[str], label: str, vectors: str) -> dict:
 
 STAGES = {  # (owner module, class or None, function) -> stage of a hybrid search
     "encode": ("qa.search.retriever", "Retriever", "encode"),
-    "dense": ("qa.index", "Index", "dense_search"),
-    "bm25": ("qa.index", "Index", "bm25_scores"),
+    # The store backend holds the index's methods bound at open, so the stages are wrapped
+    # where the backend calls them: its dense search, and the BM25 scorer.
+    "dense": ("qa.index.local", "LocalBackend", "dense_search"),
+    "bm25": ("qa.index.bm25", "Scorer", "scores"),
 }
 
 

@@ -25,13 +25,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
 
 from ..types import JSONObject
 from .diskarray import NpyRanges
 from .files import save_npy, write_new_text
+
+if TYPE_CHECKING:  # SciPy serves builds and merges; a question never imports it
+    from scipy import sparse
 
 K1 = 1.5
 B = 0.75
@@ -44,6 +47,8 @@ STATS_FILES = ("terms.json", "df.npy")
 
 def term_counts(docs: Iterable[Sequence[str]], vocab: dict[str, int]) -> sparse.csr_matrix:
     """Count tokens per document into a (docs x vocab) CSR matrix, growing `vocab` in place."""
+    from scipy import sparse
+
     indptr = [0]
     indices: list[int] = []
     data: list[int] = []
@@ -109,6 +114,8 @@ class Postings:
     @classmethod
     def from_counts(cls, counts: sparse.csr_matrix, terms: list[str]) -> Postings:
         """Postings of a (chunks x terms) count matrix. Terms no chunk holds are dropped."""
+        from scipy import sparse
+
         counts = sparse.csr_matrix(counts)
         df = np.bincount(counts.indices, minlength=counts.shape[1])
         keep = np.flatnonzero(df > 0)
@@ -143,6 +150,8 @@ class Postings:
 
     def counts(self) -> sparse.csr_matrix:
         """All of it as a (chunks x terms) CSR count matrix (merges)."""
+        from scipy import sparse
+
         docs = np.asarray(self.docs[0 : len(self.docs)])
         csc = sparse.csc_matrix((self.frequencies(), docs, self.indptr),
                                 shape=(self.n_docs, len(self.terms)))
@@ -343,11 +352,13 @@ class Scorer:
     """BM25Okapi over one generation: its corpus statistics and its segments' postings, in
     row order (segment after segment).
 
-    A query's scores are one sparse matrix-vector product: a column per (query term,
-    segment) holding the term's postings there, each posting's entry its pair's weight
+    A query's scores are a sparse matrix-vector product: a column per (query term, segment)
+    holding the term's postings there, each posting's entry its pair's weight
     (`Postings.weight_table`, made here once for this generation's average length), and the
-    vector the terms' idf. SciPy sums each chunk's weights in the order of the columns, that
-    is in query order, as rank-bm25 sums them."""
+    vector the terms' idf. It is done as one `np.bincount` over the postings laid out column
+    after column: each chunk's products are summed in the order of the columns, that is in
+    query order, as rank-bm25 sums them (and as SciPy's product would, bit for bit), without
+    importing SciPy on a question's path."""
 
     def __init__(self, stats: CorpusStats, postings: Sequence[Postings]) -> None:
         self.stats = stats
@@ -391,10 +402,9 @@ class Scorer:
         indptr = np.zeros(len(columns) + 1, np.int64)
         indptr[1:] = np.cumsum([n for _, _, n in columns])
         total = int(indptr[-1])
-        index_dtype = np.int32 if max(total, self.n_rows) < 2**31 else np.int64
         rows = np.empty(total, np.int32)
         weights = np.empty(total, np.float64)
-        for (s, col, n), lo in zip(columns, indptr[:-1].tolist()):
+        for (s, col, n), lo, factor in zip(columns, indptr[:-1].tolist(), factors):
             postings, table = self._postings[s], self._tables[s]
             docs = rows[lo : lo + n]
             pair = np.empty(n, postings.pair.dtype)
@@ -408,12 +418,11 @@ class Scorer:
                 raise ValueError(f"BM25 pair codes of {postings.terms[col]!r} point past "
                                  "their table")
             table.take(pair, out=weights[lo : lo + n], mode="clip")  # checked: unbuffered
+            weights[lo : lo + n] *= factor
             if self._bases[s]:
                 docs += np.int32(self._bases[s])
-        matrix = sparse.csc_matrix(
-            (weights, rows.astype(index_dtype, copy=False), indptr.astype(index_dtype)),
-            shape=(self.n_rows, len(columns)))
-        return np.asarray(matrix @ np.asarray(factors, dtype=np.float64))
+        out = np.bincount(rows, weights=weights, minlength=self.n_rows)
+        return out.astype(np.float64, copy=False)  # (an empty bincount is integer)
 
 
 def top_candidates(scores: np.ndarray, depth: int, mask: np.ndarray | None = None) -> np.ndarray:

@@ -183,7 +183,7 @@ class Retriever:
         switches searches to BM25 and records the reason in `fallback_reason`."""
         try:
             self._ensure_dense(self._index)
-            self._embedder.encode(["warm up"])  # type: ignore[union-attr]
+            self.encode(["warm up"])
         except ModelUnavailableError:
             pass
 
