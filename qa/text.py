@@ -57,14 +57,9 @@ def tokenize(text: str) -> list[str]:
         Tokens in order, with stop-words and possessive endings removed
         ("UNESCO's" -> "unesco"); repeated words are kept (BM25 counts them).
     """
-    out: list[str] = []
-    for match in _WORD.finditer(unicodedata.normalize("NFKC", text).lower()):
-        word = match.group().replace("’", "'")
-        if word.endswith("'s"):
-            word = word[:-2]
-        if word and word not in STOPWORDS and word.strip("_"):
-            out.append(word)
-    return out
+    words = _WORD.findall(unicodedata.normalize("NFKC", text).lower().replace("’", "'"))
+    words = [w[:-2] if w.endswith("'s") else w for w in words]
+    return [w for w in words if w and w not in STOPWORDS and ("_" not in w or w.strip("_"))]
 
 
 _local = threading.local()
@@ -87,6 +82,30 @@ def terms(text: str) -> list[str]:
     The index and every query use this same function; the manifest records its settings.
     """
     return _stemmer().stemWords(tokenize(text))
+
+
+def term_set(text: str) -> frozenset[str]:
+    """The set of `terms(text)` (each word stemmed once, however often it occurs)."""
+    return frozenset(_stemmer().stemWords(list(set(tokenize(text)))))
+
+
+def fold_accents(word: str) -> str:
+    """A word without its accents ("nordvík" -> "nordvik")."""
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def folded_terms(text: str) -> list[str]:
+    """`terms` with accents folded from each word before it is stemmed: what a question's
+    names are matched on ("Nordvík" finds "Nordvik")."""
+    return _stemmer().stemWords([fold_accents(w) for w in tokenize(text)])
+
+
+def folded_term_set(text: str) -> frozenset[str]:
+    """The set of `folded_terms(text)`."""
+    return frozenset(_stemmer().stemWords([fold_accents(w) for w in set(tokenize(text))]))
 
 
 def matching_words(text: str, query: str) -> list[tuple[int, int]]:

@@ -106,7 +106,7 @@ class Assistant:
         candidates = gather(q, found.hits, evidence)
         lexical, _ = self._lexical(evidence, mode)
         self._describe(evidence, q, candidates, lexical, found.query_vector)
-        return Described(candidates, lexical, _unmentioned(q, candidates))
+        return Described(candidates, lexical, _unmentioned(evidence, q, candidates))
 
     # ------------------------------------------------------------------ one generation
     def _evidence(self) -> Evidence:
@@ -181,7 +181,7 @@ class Assistant:
                 abstain_note = f"No quotes attributed to {person} were found in the articles."
             elif not any(c.speaker and speaker_matches(person, c.speaker) for c in ranked):
                 abstain_note = f"No quotes by {person} on this were found in the articles."
-        missing = _unmentioned(q, candidates)
+        missing = _unmentioned(evidence, q, candidates)
         if missing:
             # The articles found are about something else: no sentence of theirs answers.
             confidence = 0.0
@@ -244,7 +244,7 @@ class Assistant:
                       has_kind=t.kind is not None, entities=t.entities,
                       names=tuple(terms(" ".join(n.text for n in t.names))))
         rarity = evidence.rarity([*q.terms, *asked.names])
-        describe(asked, candidates, qvec, vectors, rarity)
+        describe(asked, candidates, qvec, vectors, rarity, evidence.article_terms)
 
     # ------------------------------------------------------------------ "When was that?"
     def _previous_answer(self, history: list[Turn]) -> Answer | None:
@@ -305,11 +305,13 @@ class Described(NamedTuple):
     unmentioned: list[Name]
 
 
-def _unmentioned(q: Question, candidates: Sequence[Candidate]) -> list[Name]:
+def _unmentioned(evidence: Evidence, q: Question, candidates: Sequence[Candidate]) -> list[Name]:
     """The question's names that none of the candidates' articles mentions."""
-    if not candidates:
+    if not candidates or not q.answer_type.names:
         return []
-    return unmentioned(q.answer_type.names, (c.article for c in candidates))
+    articles = {c.article.id: c.article for c in candidates}
+    return unmentioned(q.answer_type.names,
+                       (evidence.article_terms(a).folded for a in articles.values()))
 
 
 # What to do when a range holds no article, by who set it.

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..corpus.quotes import person_names, speaker_matches
 from ..search.retriever import Retriever
+from ..text import folded_term_set, term_set
 from ..types import ANY_DATE, Article, DateRange, Hit, Phrase, Quote
 
 #: Entries kept in each cache of a generation.
@@ -41,6 +42,23 @@ class Rarity:
         weight = {w: math.log((n + 1) / (self.document_frequency.get(w, 0) + 0.5)) for w in words}
         total = sum(weight.values()) or 1.0
         return sum(weight[w] for w in words if not self.document_frequency.get(w)) / total
+
+
+@dataclass(frozen=True)
+class ArticleTerms:
+    """An article's BM25 terms (its title's and text's), its title's alone, and its terms with
+    accents folded (what a question's names are looked for in: `qa.answer.mentions`)."""
+
+    terms: frozenset[str]
+    title: frozenset[str]
+    folded: frozenset[str]
+
+    @classmethod
+    def of(cls, article: Article) -> ArticleTerms:
+        title = term_set(article.title)
+        held = title | term_set(article.text)
+        whole = f"{article.title}\n{article.text}"
+        return cls(held, title, held if whole.isascii() else folded_term_set(whole))
 
 
 K = TypeVar("K", bound=Hashable)
@@ -78,6 +96,8 @@ class Caches:
         default_factory=lambda: Bounded(CACHE_ENTRIES))
     # the index's speakers (key None), the names a speaker's words match (key: the words)
     names: Bounded[str | None, list[str]] = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
+    # article id -> its terms: the features and the name check read each article once
+    terms: Bounded[str, ArticleTerms] = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
 
 
 class Generations:
@@ -116,6 +136,13 @@ class Evidence:
         if article_id not in cache:
             cache[article_id] = self.retriever.article(article_id)
         return cache[article_id]
+
+    def article_terms(self, article: Article) -> ArticleTerms:
+        """An article's terms (`ArticleTerms`), made once per generation."""
+        found = self.caches.terms.get(article.id)
+        if found is None:
+            found = self.caches.terms[article.id] = ArticleTerms.of(article)
+        return found
 
     def phrases(self, article_id: str) -> tuple[list[Phrase], list[int]]:
         """The article's phrases in text order, and their starts (for `bisect`)."""

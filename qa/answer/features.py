@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..corpus.quotes import speaker_matches
 from ..text import terms
+from ..types import Article
 from .candidates import Candidate
-from .evidence import Rarity
+from .evidence import ArticleTerms, Rarity
 
 #: What each column of `Candidate.features` holds (the order the model was fitted in).
 FEATURES = (
@@ -81,13 +83,14 @@ def _scores(q_terms: list[str], candidates: Sequence[Candidate], qvec: np.ndarra
     return bm25, cosines
 
 
-def _term_sets(candidates: Sequence[Candidate]) -> tuple[
-        dict[int, set[str]], dict[str, set[str]], dict[str, set[str]], dict[object, str]]:
+def _term_sets(candidates: Sequence[Candidate], terms_of: Callable[[Article], ArticleTerms]
+               ) -> tuple[dict[int, set[str]], dict[str, frozenset[str]],
+                          dict[str, frozenset[str]], dict[object, str]]:
     """The BM25 terms of each candidate's chunk, article title and article, and the folded
     texts of each chunk and article (for entity mentions)."""
     chunk_terms: dict[int, set[str]] = {}
-    title_terms: dict[str, set[str]] = {}
-    article_terms: dict[str, set[str]] = {}
+    title_terms: dict[str, frozenset[str]] = {}
+    article_terms: dict[str, frozenset[str]] = {}
     folded: dict[object, str] = {}
     for c in candidates:
         if c.chunk_id not in chunk_terms:
@@ -95,8 +98,8 @@ def _term_sets(candidates: Sequence[Candidate]) -> tuple[
             folded[c.chunk_id] = (c.article.title + "\n" + c.article.text[
                 c.chunk_start:c.chunk_end]).casefold().replace("’", "'")
         if c.article.id not in title_terms:
-            title_terms[c.article.id] = set(terms(c.article.title))
-            article_terms[c.article.id] = set(terms(c.article.text)) | title_terms[c.article.id]
+            held = terms_of(c.article)
+            title_terms[c.article.id], article_terms[c.article.id] = held.title, held.terms
             folded[c.article.id] = (c.article.title + "\n" + c.article.text).casefold()\
                 .replace("’", "'")
     return chunk_terms, title_terms, article_terms, folded
@@ -111,9 +114,9 @@ class _Weights:
     total: float
     entities: list[str]
     focus_base: list[str]
-    title_terms: dict[str, set[str]]
+    title_terms: Mapping[str, frozenset[str]]
 
-    def coverage(self, held: set[str]) -> float:
+    def coverage(self, held: AbstractSet[str]) -> float:
         return sum(self.idf[t] for t in self.q_terms if t in held) / self.total
 
     def share(self, text_folded: str) -> float:
@@ -123,13 +126,14 @@ class _Weights:
     def focus_of(self, article_id: str) -> list[str]:
         return [t for t in self.focus_base if t not in self.title_terms[article_id]]
 
-    def focus_share(self, focus: list[str], held: set[str]) -> float:
+    def focus_share(self, focus: list[str], held: AbstractSet[str]) -> float:
         weight = sum(self.idf[t] for t in focus)
         return sum(self.idf[t] for t in focus if t in held) / weight if weight else 1.0
 
 
 def describe(asked: Asked, candidates: Sequence[Candidate], qvec: np.ndarray | None,
-             vectors: np.ndarray | None, rarity: Rarity | None = None) -> None:
+             vectors: np.ndarray | None, rarity: Rarity | None = None,
+             terms_of: Callable[[Article], ArticleTerms] = ArticleTerms.of) -> None:
     """Fill each candidate's `features` (in FEATURES order) and `cosine`.
 
     Args:
@@ -137,6 +141,7 @@ def describe(asked: Asked, candidates: Sequence[Candidate], qvec: np.ndarray | N
         candidates: the sentences, with `terms` and `found` (their answer phrases) filled.
         qvec, vectors: the question's and the sentences' vectors (None: lexical scoring only).
         rarity: how often the corpus uses each question term (None: not known).
+        terms_of: an article's terms (`Evidence.article_terms` keeps them per generation).
     """
     n = len(candidates)
     if not n:
@@ -156,7 +161,7 @@ def describe(asked: Asked, candidates: Sequence[Candidate], qvec: np.ndarray | N
     top_score = max((c.chunk_score for c in candidates), default=1.0) or 1.0
     unknown = rarity.unknown_share(q_terms) if rarity else 0.0
     names_unknown = rarity.unknown_share(names) if (rarity and names) else 0.0
-    chunk_terms, title_terms, article_terms, folded = _term_sets(candidates)
+    chunk_terms, title_terms, article_terms, folded = _term_sets(candidates, terms_of)
     position = {c.key: i for i, c in enumerate(candidates)}
     following = {(c.article.id, c.previous_start): i for i, c in enumerate(candidates)
                  if c.previous_start is not None}

@@ -14,18 +14,10 @@ say "US".
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 
-from ..text import terms
-from ..types import Article
+from ..text import folded_terms
 from .answer_type import Name
-
-
-def folded_terms(text: str) -> list[str]:
-    """`qa.text.terms` of `text` with accents folded ("Nordvík" -> "nordvik")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return terms("".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
 def _acronym(name: Name) -> bool:
@@ -33,19 +25,21 @@ def _acronym(name: Name) -> bool:
     return letters.isupper() and len(letters) <= 5
 
 
-def unmentioned(names: Sequence[Name], articles: Iterable[Article]) -> list[Name]:
-    """The names no article of `articles` mentions (acronyms never count as unmentioned)."""
+def unmentioned(names: Sequence[Name], articles: Iterable[frozenset[str]]) -> list[Name]:
+    """The names no article mentions (acronyms never count as unmentioned).
+
+    Args:
+        names: the question's names.
+        articles: each article's words, `qa.text.folded_term_set` of its title and text.
+    """
     wanted = [(n, folded_terms(n.text)) for n in names if not _acronym(n)]
     wanted = [(n, words) for n, words in wanted if words]
     if not wanted:
         return []
-    seen: dict[str, set[str]] = {}
-    for article in articles:
-        if article.id not in seen:
-            seen[article.id] = set(folded_terms(f"{article.title}\n{article.text}"))
+    held = list(articles)
     missing = []
     for name, words in wanted:
         needed = words[-1:] if name.person else words
-        if not any(all(w in held for w in needed) for held in seen.values()):
+        if not any(all(w in words_of for w in needed) for words_of in held):
             missing.append(name)
     return missing

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..types import PHRASE_LABELS as LABELS
 from ..types import Phrase
+from .chunks import rows_of
 from .files import save_npy
 
 FILES = ("phrase_article.npy", "phrase_spans.npy", "phrase_label.npy")
@@ -39,8 +40,7 @@ class PhraseTable:
 
     def rows_of_article(self, row: int) -> tuple[int, int]:
         """The [lo, hi) rows holding article `row`'s phrases."""
-        lo, hi = np.searchsorted(self.article, [row, row + 1])
-        return int(lo), int(hi)
+        return rows_of(self.article, row)
 
     def phrases(self, row: int) -> list[Phrase]:
         """Article `row`'s phrases, in text order."""

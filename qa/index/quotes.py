@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..types import Quote
+from .chunks import rows_of
 from .files import save_npy, write_new_text
 
 ARRAYS = ("quote_article.npy", "quote_spans.npy", "quote_speaker.npy", "quote_cue.npy")
@@ -46,8 +47,7 @@ class QuoteTable:
 
     def rows_of_article(self, row: int) -> tuple[int, int]:
         """The [lo, hi) rows holding article `row`'s quotes."""
-        lo, hi = np.searchsorted(self.article, [row, row + 1])
-        return int(lo), int(hi)
+        return rows_of(self.article, row)
 
     def rows_of_speakers(self, names: Iterable[str]) -> np.ndarray:
         """Rows whose speaker is one of `names` (exact), in article order."""

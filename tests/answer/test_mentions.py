@@ -6,13 +6,15 @@ import pytest
 
 from qa import Assistant, Retriever
 from qa.answer.answer_type import Name, answer_type
+from qa.answer.evidence import ArticleTerms
 from qa.answer.mentions import unmentioned
 from qa.types import Article
 
 
-def article(text: str, title: str = "A title", id: str = "a1") -> Article:
-    return Article(id=id, title=title, date=None, source="", url=None, path=f"{id}.txt",
-                   text=text, hash=id)
+def article(text: str, title: str = "A title", id: str = "a1") -> frozenset[str]:
+    """The words the name check reads of an article (`ArticleTerms.folded`)."""
+    return ArticleTerms.of(Article(id=id, title=title, date=None, source="", url=None,
+                                   path=f"{id}.txt", text=text, hash=id)).folded
 
 
 def test_a_person_is_found_by_surname_and_other_names_by_all_their_words():
@@ -28,6 +30,7 @@ def test_a_person_is_found_by_surname_and_other_names_by_all_their_words():
 def test_accents_are_folded_and_acronyms_never_count_as_missing():
     arts = [article("The mayor of Nordvík said the plan would go ahead.")]
     assert unmentioned([Name("Nordvik")], arts) == []
+    assert unmentioned([Name("Nordvík")], [article("Nordvik is a small town.")]) == []
     assert unmentioned([Name("UNHCR"), Name("U.K.")], arts) == []
 
 
