@@ -133,8 +133,6 @@ class ExactIndex:
     """
 
     def __init__(self, vectors: np.ndarray | NpyRanges, ids: np.ndarray) -> None:
-        import faiss
-
         if len(vectors.shape) != 2:
             raise ValueError("the vectors are not rows")
         n, d = int(vectors.shape[0]), int(vectors.shape[1])
@@ -173,9 +171,14 @@ class ExactIndex:
         self.err = err.astype(np.float64) * (1 + 1e-5) + 1e-7
         self.row_err = np.sqrt(row_err2) * (1 + 1e-5) + 1e-6
         self.code_norm = np.sqrt(code_norm2) * (1 + 1e-5)
-        self.scan = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit_direct_signed,
-                                               faiss.METRIC_INNER_PRODUCT)
-        if n:
+        # A segment of at most SCAN_MIN_ROWS rows is always scored exactly: it needs no scan,
+        # and a small index's questions then never import FAISS (~30 ms of a cold start).
+        self.scan: faiss.IndexScalarQuantizer | None = None
+        if n > SCAN_MIN_ROWS:
+            import faiss
+
+            self.scan = faiss.IndexScalarQuantizer(
+                d, faiss.ScalarQuantizer.QT_8bit_direct_signed, faiss.METRIC_INNER_PRODUCT)
             faiss.copy_array_to_vector(codes.reshape(-1), self.scan.codes)
             self.scan.ntotal = n
         # What the last search did, for benchmarks (with several threads, one of theirs):
@@ -187,8 +190,6 @@ class ExactIndex:
                allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The top-k (exact scores, rows) for one query (1 x d float32), best first (ties:
         lower chunk id first); `allowed`: a bool per row, only rows where it is True."""
-        import faiss
-
         q64 = np.asarray(query, dtype=np.float32).reshape(-1).astype(np.float64)
         n_allowed = self.ntotal if allowed is None else int(np.count_nonzero(allowed))
         k = min(int(k), n_allowed)
@@ -197,9 +198,12 @@ class ExactIndex:
             self.last_scored = 0
             return np.zeros(0), np.zeros(0, np.int64)
         scan_query = self.scan_query(q64)
-        if n_allowed <= max(SCAN_MIN_ROWS, CANDIDATES_PER_RESULT * k) or scan_query is None:
+        if n_allowed <= max(SCAN_MIN_ROWS, CANDIDATES_PER_RESULT * k) or scan_query is None \
+                or self.scan is None:
             rows = np.arange(self.ntotal) if allowed is None else np.flatnonzero(allowed)
             return self._best(rows, self._exact(rows, q64), k)
+        import faiss
+
         q8, lam, eps = scan_query
         params = None
         if allowed is not None:
@@ -305,9 +309,10 @@ def load_dense_index(folder: Path, layout: JSONObject, ids: np.ndarray, dim: obj
     """The FAISS index of a segment: `dense.faiss` when it has one, else exact search made
     from `vectors.npy`. Raises on unreadable or mismatched files (callers fall back to BM25
     with the message)."""
-    import faiss
-
+    index: faiss.Index | ExactIndex
     if is_ivf(layout):
+        import faiss
+
         index = faiss.read_index(str(folder / FAISS_FILE))
         if not hasattr(index, "nprobe"):
             raise ValueError(f"{FAISS_FILE} is not an inverted-file index")
@@ -324,7 +329,8 @@ def load_dense_index(folder: Path, layout: JSONObject, ids: np.ndarray, dim: obj
         raise ValueError("the dense part has another number of chunks than the index")
     if isinstance(dim, int) and dim > 0 and index.d != dim:
         raise ValueError(f"the dense part has vectors of width {index.d}, the model {dim}")
-    set_faiss_threads("search")
+    if not isinstance(index, ExactIndex) or index.scan is not None:
+        set_faiss_threads("search")
     return index
 
 

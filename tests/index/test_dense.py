@@ -178,3 +178,25 @@ def test_a_segmented_index_scans_to_the_same_dense_answers(seed_corpus, tmp_path
     shutil.rmtree(one)
     r = Retriever.open(index, embedder=HashEmbedder())
     assert r.search("tulip growers Lisse", k=1, mode="dense")[0].article_id == "tulips"
+
+
+def test_a_small_segment_is_scored_exactly_without_a_scan():
+    """At most SCAN_MIN_ROWS rows: no 8-bit scan is made (nor FAISS imported for it), and a
+    search is the exact top-k, with or without a filter."""
+    rng = np.random.default_rng(21)
+    vectors = _unit(rng.standard_normal((dense.SCAN_MIN_ROWS, 32)))
+    ids = np.arange(len(vectors), dtype=np.int64)
+    index = dense.ExactIndex(vectors, ids)
+    assert index.scan is None
+    q = _unit(rng.standard_normal((1, 32)))[0]
+    exact = np.einsum("ij,j->i", vectors, q.astype(np.float32)).astype(np.float64)
+    scores, rows = index.search(q.reshape(1, -1), 10)
+    assert np.array_equal(rows, np.lexsort((ids, -exact))[:10])
+    assert np.array_equal(scores, exact[rows])
+    allowed = np.zeros(len(vectors), bool)
+    allowed[::3] = True
+    scores, rows = index.search(q.reshape(1, -1), 5, allowed)
+    kept = np.flatnonzero(allowed)
+    assert np.array_equal(rows, kept[np.lexsort((ids[kept], -exact[kept]))[:5]])
+    assert dense.ExactIndex(np.vstack([vectors, vectors[:1]]), np.arange(len(vectors) + 1)
+                            ).scan is not None
