@@ -49,6 +49,7 @@ _THROUGH = frozenset({"appos", "conj", "compound", "poss", "nmod", "nummod", "am
 # Relations inside a wh-phrase: "which" (det) city, "how" (advmod) "many" (amod) people.
 _IN_WH_PHRASE = frozenset({"det", "poss", "advmod", "amod", "compound", "nummod"})
 _WH_TAGS = frozenset({"WP", "WP$", "WDT", "WRB"})
+_ADVERBS = frozenset({"when", "where", "why"})  # a wh-phrase of one word
 _QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
 
 
@@ -84,8 +85,8 @@ def slot_of(question: str) -> Slot:
         return Slot("", None, None, words)
     node = wh
     # "which city", "how many people", "whose car": the wh-phrase is headed by its noun
-    while node.dep_ in _IN_WH_PHRASE and node.head.i != node.i and node.head.pos_ != "VERB" \
-            and node.head.pos_ != "AUX":
+    while node.dep_ in _IN_WH_PHRASE and node.head.i != node.i and wh.lower_ not in _ADVERBS \
+            and node.head.pos_ not in ("VERB", "AUX"):
         node = node.head
     dep, head = node.dep_, node.head
     prep = None
@@ -108,9 +109,8 @@ def slot_of(question: str) -> Slot:
         role = "adjunct"
     else:
         role = ""
-    anchor = None if head.i == node.i else stem(head.lower_)
-    if anchor is not None and head.pos_ == "AUX" and role in ("attribute", "agent"):
-        anchor = None  # "What is X?", "Who was X?": the copula says nothing
+    # "What is X?", "Who was X?": the copula, like any common word, says nothing
+    anchor = None if head.i == node.i or head.lower_ in STOPWORDS else stem(head.lower_)
     return Slot(role, prep, anchor, words)
 
 
@@ -136,10 +136,10 @@ FEATURES = ("number_first", "nearness", "headed", "label", "length", "first", "f
             "argument", "subject", "object", "prep_object")
 #: The weight of each feature (a conditional logit over the phrases of an answer's cited
 #: sentences, fitted on the dev splits by bench/fit_phrase.py).
-WEIGHTS = {"number_first": 0.815, "nearness": 1.577, "headed": 1.934, "label": 0.900,
-           "length": 0.818, "first": 0.177, "first_sentence": 0.121, "probability": 2.016,
-           "tree_words": 3.344, "tree_anchor": 0.790, "fills": 0.611, "adjunct": 1.054,
-           "argument": 1.031, "subject": -0.772, "object": -0.930, "prep_object": -0.612}
+WEIGHTS = {"number_first": 0.794, "nearness": 1.498, "headed": 2.180, "label": 1.260,
+           "length": 0.923, "first": 0.251, "first_sentence": 0.346, "probability": 2.242,
+           "tree_words": 3.425, "tree_anchor": 1.077, "fills": 0.685, "adjunct": 1.297,
+           "argument": 1.074, "subject": -0.729, "object": -0.923, "prep_object": -0.554}
 # Path length over which nearness in the tree fades.
 _TREE_STEPS = 2.0
 
