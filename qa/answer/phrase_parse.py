@@ -179,10 +179,12 @@ def best(cited: Sequence[Cited], question: str, asked: AnswerType) -> tuple[int,
 
 
 def _parsed(span: Span | None, slot: Slot, matching: Sequence[Token]) -> list[float]:
-    """The parse's features of a phrase (`FEATURES` from "tree"): how near its head is to
-    the nearest of the question's words in the tree, to each of them (their mean), to the
-    word the wh-phrase hangs from; whether it fills the question's slot; its relation to the
-    word it hangs from."""
+    """The parse's features of a phrase (`FEATURES` from "tree_words"): how near its head
+    stands in the tree to each of the question's words (the mean over the question's words,
+    0 for one the sentence lacks) and to the word the wh-phrase hangs from; whether it fills
+    the question's slot (also as the object of a preposition for "When/Where…?" and the
+    prepositional slots, as an argument for "What is…?"); its own relation to the word it
+    hangs from."""
     if span is None or len(span) == 0:
         return [0.0] * 8
     head = span.root
