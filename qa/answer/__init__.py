@@ -2,7 +2,8 @@
 
     question      reading the question: follow-up, dates, speaker (conversation, answer_type)
     candidates    the sentences that may answer: those of the chunks a search found
-    phrase        inside a sentence, the phrase of the kind the question asks for
+    phrase        inside a sentence, the phrases of the kind the question asks for
+    phrase_parse  the answer phrase among the cited sentences' phrases, by their parse
     features      what describes each candidate (numbers that mean the same on any corpus)
     scoring       the fitted models: P(a sentence answers), the answer's calibrated confidence
     compose       the answer: which sentences, in what order, the answer phrase, the text

@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 
 from ..types import Answer, AnswerPhrase, Citation, Mode
+from . import phrase_parse
+from .answer_type import AnswerType
 from .candidates import Candidate
 from .evidence import Evidence
 from .question import Question
@@ -136,7 +138,8 @@ class Composer:
             # Publication order, so the reader can follow the story.
             chosen = sorted(chosen, key=lambda c: (c.article.date or "9999", c.article.id, c.start))
         citations = tuple(citation(i + 1, c) for i, c in enumerate(chosen))
-        phrase = None if abstained else answer_phrase(best_first, citations)
+        phrase = None if abstained else answer_phrase(best_first, citations, q.search,
+                                                             q.answer_type)
         if abstained:
             text = NO_ANSWER
         else:
@@ -175,20 +178,26 @@ def citation(n: int, c: Candidate) -> Citation:
     )
 
 
-def answer_phrase(best_first: Sequence[Candidate],
-                  citations: Sequence[Citation]) -> AnswerPhrase | None:
-    """The phrase that answers, from the most probable cited sentence holding one; it lies
-    inside that citation's span (`article.text[start:end] == text`)."""
+def answer_phrase(best_first: Sequence[Candidate], citations: Sequence[Citation],
+                  question: str, asked: AnswerType) -> AnswerPhrase | None:
+    """The phrase that answers, of all the phrases of the cited sentences, chosen by their
+    place in the sentence's parse beside their characters (`phrase_parse.best`); it lies
+    inside its citation's span (`article.text[start:end] == text`)."""
+    held: list[tuple[Candidate, Citation]] = []
     for c in best_first:
-        for found in c.found:
-            for cit in citations:
-                if cit.article_id == c.article.id and cit.start <= found.start \
-                        and found.end <= cit.end:
-                    return AnswerPhrase(text=c.article.text[found.start:found.end],
-                                        start=found.start, end=found.end,
-                                        article_id=cit.article_id, n=cit.n, label=found.label)
-            break  # only this sentence's best phrase
-    return None
+        cit = next((cit for cit in citations if cit.article_id == c.article.id
+                    and cit.start <= c.start and c.end <= cit.end), None)
+        if cit is not None and c.found:
+            held.append((c, cit))
+    chosen = phrase_parse.best([phrase_parse.Cited(c.article.text, c.start, c.end, c.found,
+                                                   c.probability) for c, _ in held], question,
+                                asked)
+    if chosen is None:
+        return None
+    n, found = chosen
+    c, cit = held[n]
+    return AnswerPhrase(text=c.article.text[found.start:found.end], start=found.start,
+                        end=found.end, article_id=cit.article_id, n=cit.n, label=found.label)
 
 
 def affiliation(text: str, phrases: Sequence, speaker: str) -> str | None:  # type: ignore[type-arg]

@@ -133,11 +133,19 @@ def candidates(text: str, start: int, end: int, phrases: Sequence[Phrase], asked
         headed = label == "HEAD"
         out.append(Found(s, e, "NP" if headed else label, nearness,
                          1.0 if (s, e) in counted else context, headed))
-    # The phrase the question's own words stand around, then the nearest, entities first.
-    out.sort(key=lambda f: (-(f.context + 0.5 * f.nearness + f.headed
-                              + _LABEL_WEIGHT.get(f.label, 0.25 * (f.label in ENTITY_LABELS))),
-                            f.start))
+    out.sort(key=lambda f: (-score(f), f.start))
     return out
+
+
+def score(found: Found) -> float:
+    """How likely a phrase is the answer by its characters: the phrase the question's own
+    words stand around, then the nearest, entities first."""
+    return found.context + 0.5 * found.nearness + found.headed + label_weight(found.label)
+
+
+def label_weight(label: str) -> float:
+    """How much a phrase's label counts in its favour: an entity more than a noun phrase."""
+    return _LABEL_WEIGHT.get(label, 0.25 * (label in ENTITY_LABELS))
 
 
 def _counts(text: str, stop: int, end: int, noun: str) -> bool:

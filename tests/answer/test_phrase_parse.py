@@ -1,0 +1,113 @@
+"""The answer phrase chosen by its place in the sentence's parse (qa.answer.phrase_parse): real
+sentences parsed by the real pipeline, their phrases found as the index finds them."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import Assistant, Retriever
+from qa.answer import phrase, phrase_parse
+from qa.answer.answer_type import answer_type
+from qa.corpus import nlp
+
+BRIDGE = """---
+title: New bridge opens over the Elm
+date: 2024-07-01
+---
+New bridge opens over the Elm
+
+Anna Berg, who studied under Tom Reed at the academy in Elmport for six years, designed the new bridge.
+
+The ferry company Blue Line, whose chief executive Tom Reed resigned last year, operated the boat that sank near Elmport.
+"""
+
+
+def _choices(sentence: str, question: str) -> tuple[str | None, str | None]:
+    """(the first phrase by characters, as `qa.answer.phrase` ranks them; the phrase
+    `phrase_parse.best` chooses) of one sentence, its phrases found by the pipeline as the
+    index finds them."""
+    parsed = next(nlp.parse_texts([sentence]))
+    phrases = [p for p in nlp.phrases_of(parsed, "", [(0, len(sentence))], sentence)
+               if p.label not in ("QUESTION", "HEADLINE", "FRAGMENT")]
+    asked = answer_type(question)
+    found = phrase.candidates(sentence, 0, len(sentence), phrases, asked, question)
+    chosen = phrase_parse.best([phrase_parse.Cited(sentence, 0, len(sentence), found, 1.0)],
+                               question, asked)
+    first = sentence[found[0].start:found[0].end] if found else None
+    return first, sentence[chosen[1].start:chosen[1].end] if chosen else None
+
+
+@pytest.mark.parametrize("sentence, question, answer", [
+    # The subject of "designed", though the text puts another name nearer the verb.
+    ("Anna Berg, who studied under Tom Reed at the academy in Elmport for six years, "
+     "designed the new bridge.", "Who designed the new bridge?", "Anna Berg"),
+    ("The ferry company Blue Line, whose chief executive Tom Reed resigned last year, "
+     "operated the boat that sank near Elmport.",
+     "Which company operated the boat that sank?", "Blue Line"),
+    # What stands beside "show" in the tree, not the noun nearest the question's words.
+    ("Outside of rowing, Okafor was one of the stars on the reality television show "
+     "Island Life.", "Which reality show was Okafor on?", "Island Life"),
+    # The object of "by" hanging from "lawsuit", not the judge who "ruled".
+    ("In response to a lawsuit by the rights group Fair Draft Coalition, District Judge Gray "
+     "Miller ruled the draft violated the constitution.",
+     "Which group brought the lawsuit against the draft?", "Fair Draft Coalition"),
+])
+def test_the_parse_chooses_the_phrase_the_characters_miss(sentence, question, answer):
+    first, chosen = _choices(sentence, question)
+    assert chosen == answer
+    assert first != answer  # nearness and the words around alone choose another phrase
+
+
+@pytest.mark.parametrize("sentence, question, answer", [
+    ("The bakers ended their strike on Thursday after nine days, and the union met again on "
+     "Monday.", "When did the bakers end their strike?", "Thursday"),
+    ("The town council elected Jane Arrow as its mayor, replacing Tom Reed, who had served "
+     "since 2010.", "Who did the council elect as mayor?", "Jane Arrow"),
+    ("Started in July 2008 by Peter Lindqvist, the tool is a script which can download files "
+     "from websites including Tubely and Vidster.", "Who created the tool?", "Peter Lindqvist"),
+])
+def test_the_parse_keeps_what_the_characters_got_right(sentence, question, answer):
+    assert _choices(sentence, question) == (answer, answer)
+
+
+@pytest.mark.parametrize("question, role, prep, anchor", [
+    ("Who founded the bakery?", "agent", None, "found"),
+    ("What did the bakers found?", "patient", None, "found"),
+    ("Which ship did the crew find?", "patient", None, "find"),
+    ("What did she die of?", "prep", "of", "die"),
+    ("In which city did the leaders meet?", "prep", "in", "meet"),
+    ("When did the strike end?", "adjunct", None, "end"),
+    ("What is the capital of Elmshire?", "attribute", None, None),
+])
+def test_the_slot_is_read_from_the_question(question, role, prep, anchor):
+    slot = phrase_parse.slot_of(question)
+    assert (slot.role, slot.prep, slot.anchor) == (role, prep, anchor)
+
+
+def test_no_phrase_no_choice():
+    asked = answer_type("Who designed the bridge?")
+    assert phrase_parse.best([], "Who designed the bridge?", asked) is None
+    assert phrase_parse.best([phrase_parse.Cited("No one.", 0, 7, [], 1.0)],
+                             "Who designed the bridge?", asked) is None
+
+
+@pytest.fixture
+def bridge(seed_corpus, make_index):
+    (seed_corpus / "bridge.md").write_text(BRIDGE, encoding="utf-8")
+    retriever = Retriever.open(make_index(seed_corpus), embedder=None)
+    return retriever, Assistant(retriever, abstain_threshold=0.0)
+
+
+@pytest.mark.parametrize("question, answer", [
+    ("Who designed the new bridge?", "Anna Berg"),
+    ("Which company operated the boat that sank near Elmport?", "Blue Line"),
+])
+def test_the_answer_marks_the_parsed_choice_at_the_articles_offsets(bridge, question, answer):
+    retriever, assistant = bridge
+    ans = assistant.ask(question, mode="bm25")
+    assert not ans.abstained and ans.answer is not None, question
+    assert ans.answer.text == answer
+    article = retriever.article(ans.answer.article_id)
+    assert article.text[ans.answer.start:ans.answer.end] == answer
+    cited = next(c for c in ans.citations if c.n == ans.answer.n)
+    assert cited.start <= ans.answer.start and ans.answer.end <= cited.end
