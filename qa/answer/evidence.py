@@ -21,6 +21,9 @@ from ..types import ANY_DATE, Article, DateRange, Hit, Phrase, Quote
 
 #: Entries kept in each cache of a generation.
 CACHE_ENTRIES = 2048
+#: Articles whose terms are kept: an article's term sets take ~10x its text (~26 KB for a
+#: news article), and a question reads ~20 articles.
+TERMS_CACHE_ENTRIES = 256
 #: A who-said-what question reads at most this many of the speaker's quotes beyond what the
 #: search found: those in the chunks that best match the question.
 SPEAKER_QUOTES_MAX = 50
@@ -97,7 +100,8 @@ class Caches:
     # the index's speakers (key None), the names a speaker's words match (key: the words)
     names: Bounded[str | None, list[str]] = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
     # article id -> its terms: the features and the name check read each article once
-    terms: Bounded[str, ArticleTerms] = field(default_factory=lambda: Bounded(CACHE_ENTRIES))
+    terms: Bounded[str, ArticleTerms] = field(
+        default_factory=lambda: Bounded(TERMS_CACHE_ENTRIES))
 
 
 class Generations:
