@@ -182,6 +182,12 @@ def parse(question: str) -> Doc:
         return nlp.parse_question(question)
 
 
+def parse_sentence(text: str) -> Doc:
+    """A cited sentence's parse, on one BLAS thread as `parse` (`qa.answer.phrase_parse`)."""
+    with _ONE_THREAD, _blas().limit(limits=1, user_api="blas"):
+        return nlp.parse_sentence(text)
+
+
 def answer_type(question: str) -> AnswerType:
     """Read the kind of answer `question` asks for from its parse (`qa.corpus.nlp.parse_question`)."""
     doc = parse(question)

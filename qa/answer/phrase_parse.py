@@ -6,7 +6,7 @@ words, with them around. The parse says more: "Who founded the bakery?" is answe
 subject of "founded", "When did the strike end?" by a date hanging from "ended", "What did
 she die of?" by the object of "of", "Which show was she on?" by what stands beside "show" in
 the tree, not in the text. At question time the cited sentences that hold phrases (one to
-three) are parsed (`qa.answer.answer_type.parse`, the question-time pipeline), and every
+three) are parsed (`qa.answer.answer_type.parse_sentence`, the question-time pipeline), and every
 phrase of theirs is described (`FEATURES`) by
 
 - its characters: its nearness to the question's words, whether the asked noun heads it,
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..text import STOPWORDS, stem
-from .answer_type import AnswerType, parse
+from .answer_type import AnswerType, parse, parse_sentence
 from .phrase import Found, label_weight
 
 if TYPE_CHECKING:  # spaCy costs ~0.5 s to import: the parse is qa.corpus.nlp's
@@ -154,7 +154,7 @@ def described(cited: Sequence[Cited], question: str,
     top = max(cited[0].probability, 1e-9)
     out = []
     for n, c in enumerate(cited):
-        doc = parse(c.text[c.start:c.end])
+        doc = parse_sentence(c.text[c.start:c.end])
         matching = [t for t in doc if t.is_alpha and stem(t.lower_) in slot.words]
         for k, f in enumerate(c.found):
             span = doc.char_span(f.start - c.start, f.end - c.start, alignment_mode="expand")

@@ -501,3 +501,14 @@ def parse_question(text: str) -> Doc:
         NLPUnavailableError: the pipeline cannot be loaded.
     """
     return load_pipeline()(text)
+
+
+@lru_cache(maxsize=256)
+def parse_sentence(text: str) -> Doc:
+    """A cited sentence's parse at question time (cached apart from the questions', which
+    the one to three sentences of every answer would otherwise push out).
+
+    Raises:
+        NLPUnavailableError: the pipeline cannot be loaded.
+    """
+    return load_pipeline()(text)

@@ -111,3 +111,17 @@ def test_the_answer_marks_the_parsed_choice_at_the_articles_offsets(bridge, ques
     assert article.text[ans.answer.start:ans.answer.end] == answer
     cited = next(c for c in ans.citations if c.n == ans.answer.n)
     assert cited.start <= ans.answer.start and ans.answer.end <= cited.end
+
+
+def test_cited_sentences_are_parsed_apart_from_questions():
+    """A chat's questions stay in their own parse cache: the sentences each answer parses
+    (one to three) do not push them out."""
+    question = "Who designed the new bridge over the Elm?"
+    nlp.parse_question(question)
+    before = nlp.parse_question.cache_info()
+    for n in range(300):
+        phrase_parse.parse_sentence(f"Sentence number {n} was cited by an answer.")
+    after = nlp.parse_question.cache_info()
+    assert after.currsize == before.currsize and after.misses == before.misses
+    nlp.parse_question(question)
+    assert nlp.parse_question.cache_info().hits == after.hits + 1
