@@ -10,6 +10,8 @@ from qa.answer import phrase, phrase_parse
 from qa.answer.answer_type import answer_type
 from qa.corpus import nlp
 
+from .marked import assert_marked
+
 BRIDGE = """---
 title: New bridge opens over the Elm
 date: 2024-07-01
@@ -104,13 +106,7 @@ def bridge(seed_corpus, make_index):
 ])
 def test_the_answer_marks_the_parsed_choice_at_the_articles_offsets(bridge, question, answer):
     retriever, assistant = bridge
-    ans = assistant.ask(question, mode="bm25")
-    assert not ans.abstained and ans.answer is not None, question
-    assert ans.answer.text == answer
-    article = retriever.article(ans.answer.article_id)
-    assert article.text[ans.answer.start:ans.answer.end] == answer
-    cited = next(c for c in ans.citations if c.n == ans.answer.n)
-    assert cited.start <= ans.answer.start and ans.answer.end <= cited.end
+    assert_marked(retriever, assistant.ask(question, mode="bm25"), answer, question)
 
 
 def test_cited_sentences_are_parsed_apart_from_questions():
