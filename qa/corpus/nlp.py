@@ -294,12 +294,15 @@ def _register_components() -> None:
 
 
 def _import_spacy():  # type: ignore[no-untyped-def]
-    """Import spaCy without PyTorch and without its command line.
+    """Import spaCy without PyTorch, without pydantic's version-1 layer and without its
+    command line.
 
     thinc imports torch whenever it is installed (~1 s and ~200 MB) for shims that
     en_core_web_sm never uses: refusing the name to this thread's imports for the while
     (`_RefuseOnThisThread`; another thread, loading the query model, may import it) makes
-    thinc take its no-torch path. `spacy/__init__` imports `spacy.cli.info` for `spacy.info`,
+    thinc take its no-torch path. confection imports `pydantic.v1` only to recognise schemas
+    written for it and does without it when it is missing: spaCy's schemas are pydantic 2
+    ones, so it is refused too. `spacy/__init__` imports `spacy.cli.info` for `spacy.info`,
     which brings typer, requests, httpx, jinja2 and weasel (a third of spaCy's import time,
     docs/benchmarks.md *Cold start*): a stand-in answers that import, and the real command
     line is imported if `spacy.info` is ever called. Both names are importable as usual
@@ -313,7 +316,7 @@ def _import_spacy():  # type: ignore[no-untyped-def]
         sys.modules["spacy.cli"], sys.modules["spacy.cli.info"] = cli, info
     try:
         try:
-            with _RefuseOnThisThread("torch"):
+            with _RefuseOnThisThread(*REFUSED):
                 import spacy
         finally:
             for name, before in stand_ins.items():
@@ -350,17 +353,22 @@ def _index_entry_points() -> None:
     catalogue.AVAILABLE_ENTRY_POINTS = groups
 
 
-class _RefuseOnThisThread(importlib.abc.MetaPathFinder):
-    """While in use, an import of `package` (or a module in it) on the thread that entered
-    fails as if it were not installed; other threads import it as usual. A module imported
-    already is not refused (an import finds it in `sys.modules` first)."""
+#: What spaCy's import is refused (`_import_spacy`).
+REFUSED = ("torch", "pydantic.v1")
 
-    def __init__(self, package: str) -> None:
-        self.package = package
+
+class _RefuseOnThisThread(importlib.abc.MetaPathFinder):
+    """While in use, an import of any of `packages` (or a module in one) on the thread that
+    entered fails as if it were not installed; other threads import it as usual. A module
+    imported already is not refused (an import finds it in `sys.modules` first)."""
+
+    def __init__(self, *packages: str) -> None:
+        self.packages = packages
         self.thread = threading.get_ident()
 
     def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
-        if fullname.partition(".")[0] == self.package and threading.get_ident() == self.thread:
+        if threading.get_ident() == self.thread and any(
+                fullname == p or fullname.startswith(p + ".") for p in self.packages):
             raise ModuleNotFoundError(f"No module named {fullname!r} (refused while spaCy "
                                       "is imported)", name=fullname)
         return None
