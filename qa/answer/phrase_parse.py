@@ -20,8 +20,14 @@ phrase of theirs is described (`FEATURES`) by
   object of a preposition).
 
 The phrase with the highest weighted sum (`WEIGHTS`, a conditional logit fitted on the dev
-splits by bench/fit_phrase.py) is the answer phrase. The phrases and their offsets stay the
-index's: the parse only chooses among them.
+splits by bench/fit_phrase.py) is chosen. The parse may then extend it to a longer phrase
+that holds it (`extensions`): the noun phrase of its head with its prepositional phrases
+("a shortage" → "a shortage of spare parts"), its conjuncts or appositions ("X and Y"), or
+the noun phrase it modifies; at most MAX_TOKENS tokens and never across a clause. A second
+conditional logit (`EXTENSION_WEIGHTS`, fitted to choose the shortest phrase that holds the
+answer) scores each extension against the phrase itself, which scores 0: a longer phrase is
+chosen only when it scores above it. Offsets stay the article's: an extension is the parse's
+span of the cited sentence, shifted by the sentence's start.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..text import STOPWORDS, stem
+from ..types import ENTITY_LABELS
 from .answer_type import AnswerType, parse, parse_sentence
 from .phrase import Found, label_weight
 
@@ -140,6 +147,8 @@ WEIGHTS = {"number_first": 0.794, "nearness": 1.498, "headed": 2.180, "label": 1
            "length": 0.923, "first": 0.251, "first_sentence": 0.346, "probability": 2.242,
            "tree_words": 3.425, "tree_anchor": 1.077, "fills": 0.685, "adjunct": 1.297,
            "argument": 1.074, "subject": -0.729, "object": -0.923, "prep_object": -0.554}
+# The longest extension of a phrase, in tokens: a phrase, never a clause.
+MAX_TOKENS = 10
 # Path length over which nearness in the tree fades.
 _TREE_STEPS = 2.0
 
@@ -168,14 +177,61 @@ def described(cited: Sequence[Cited], question: str,
 
 def best(cited: Sequence[Cited], question: str, asked: AnswerType) -> tuple[int, Found] | None:
     """The answer phrase of an answer, of all the phrases of its cited sentences (see the
-    module docstring): (which sentence, the phrase), or None when they hold none."""
+    module docstring), or the longer phrase of the parse that holds it when that scores
+    better (`extensions`): (which sentence, the phrase), or None when they hold none."""
     weights = [WEIGHTS[name] for name in FEATURES]
     scored = [(sum(w * x for w, x in zip(weights, features)), -n, -f.start, n, f)
               for n, f, features in described(cited, question, asked)]
     if not scored:
         return None
     *_, n, f = max(scored, key=lambda s: s[:3])
+    extend = [EXTENSION_WEIGHTS[name] for name in EXTENSION_FEATURES]
+    wider = [(sum(w * x for w, x in zip(extend, features)), -(e.end - e.start), e)
+             for e, features in extensions(cited[n], f, question, asked)]
+    if wider and (top := max(wider, key=lambda s: s[:2]))[0] > 0:
+        f = top[2]  # the phrase itself scores 0
     return n, f
+
+
+#: What describes a longer phrase of the parse holding the chosen one (`_extensions`): that
+#: it is one; how it extends it (with a prepositional phrase, with conjuncts or appositions,
+#: to the noun phrase the chosen one modifies); the log of the words it adds; the share of
+#: those the question has; whether the noun the question asks for is among them; the chosen
+#: phrase's own label (an entity?) and the log of its length.
+EXTENSION_FEATURES = ("extended", "with_prep", "coordinated", "modified", "added",
+                      "asked_added", "asked_noun", "entity", "phrase_length")
+#: Their weights (a conditional logit over the chosen phrase and its extensions, fitted on
+#: the dev splits by bench/fit_phrase.py to choose the shortest that holds the answer).
+EXTENSION_WEIGHTS = {"extended": -0.436, "with_prep": 1.256, "coordinated": 0.922,
+                     "modified": 0.871, "added": -0.178, "asked_added": -1.793,
+                     "asked_noun": -0.263, "entity": -0.995, "phrase_length": -0.276}
+
+
+def extensions(cited: Cited, found: Found, question: str,
+               asked: AnswerType) -> list[tuple[Found, list[float]]]:
+    """The longer phrases of the parse that hold a phrase of a cited sentence
+    (`_extensions`), each with its features (`EXTENSION_FEATURES`), at the article's
+    offsets."""
+    doc = parse_sentence(cited.text[cited.start:cited.end])
+    span = doc.char_span(found.start - cited.start, found.end - cited.start,
+                         alignment_mode="expand")
+    if span is None:
+        return []
+    words = slot_of(question).words
+    out = []
+    for wider, kinds in _extensions(span):
+        start, end = cited.start + wider.start_char, cited.start + wider.end_char
+        if (start, end) == (found.start, found.end):
+            continue
+        added = [stem(t.lower_) for t in wider if t.is_alpha and t.lower_ not in STOPWORDS
+                 and not span.start <= t.i < span.end]
+        share = sum(w in words for w in added) / len(added) if added else 0.0
+        out.append((Found(start, end, found.label, found.nearness, found.context, found.headed),
+                    [1.0, *(float(k in kinds) for k in _KINDS),
+                     math.log1p(len(wider) - len(span)), share,
+                     float(asked.head is not None and asked.head in added),
+                     float(found.label in ENTITY_LABELS), math.log1p(len(span))]))
+    return out
 
 
 def _parsed(span: Span | None, slot: Slot, matching: Sequence[Token]) -> list[float]:
@@ -253,3 +309,64 @@ def _steps(a: Token, b: Token) -> int:
         if t.i in depth:
             return depth[t.i] + n
     return len(up_a) + n + 1  # different sentences of the parse: no path
+
+
+# What a noun's phrase holds beside it: its modifiers (always), the prepositional phrases
+# after it ("the Port of Elmport"), its conjuncts and appositions ("X and Y", "X, the mayor").
+_MODIFIERS = frozenset({"det", "amod", "compound", "nummod", "poss", "nmod", "quantmod",
+                        "case", "predet", "advmod", "npadvmod"})
+_COORDINATED = frozenset({"conj", "cc", "appos", "preconj"})
+# Relations by which a phrase's head modifies a larger noun phrase ("Elmish" in "the Elmish
+# forces", "42" in "42 stores", "Elm" in "the Elm–Ash border").
+_MODIFYING = frozenset({"compound", "amod", "nummod", "nmod", "poss", "quantmod"})
+_EDGES = frozenset({"PUNCT", "CCONJ"})
+_KINDS = ("with_prep", "coordinated", "modified")
+
+
+def _extensions(span: Span) -> list[tuple[Span, frozenset[str]]]:
+    """The longer phrases of the parse that hold `span` (a phrase of the index), and how
+    they extend it (`_KINDS`): the noun phrase of its head with its modifiers, with its
+    prepositional phrases, with its conjuncts and appositions, and the same for the noun
+    phrase its head modifies or is a conjunct of; each at most MAX_TOKENS tokens, without a
+    clause (a relative clause, a verb's complement), trimmed of punctuation and conjunctions
+    at its edges."""
+    heads = [(span.root, frozenset[str]())]
+    top = span.root
+    while top.dep_ == "conj" and top.head.i != top.i:
+        top = top.head
+    if top.i != span.root.i:
+        heads.append((top, frozenset({"coordinated"})))
+    if top.dep_ in _MODIFYING and top.head.i != top.i and top.head.pos_ in ("NOUN", "PROPN"):
+        heads.append((top.head, frozenset({"modified"})))
+    out: list[tuple[Span, frozenset[str]]] = []
+    for head, how in heads:
+        for extra, more in ((frozenset(), how), (frozenset({"prep"}), how | {"with_prep"}),
+                            (_COORDINATED, how | {"coordinated"}),
+                            (_COORDINATED | {"prep"}, how | {"with_prep", "coordinated"})):
+            wider = _noun_phrase(head, _MODIFIERS | extra)
+            if wider is not None and wider.start <= span.start and span.end <= wider.end \
+                    and len(wider) > len(span) and all(wider != o for o, _ in out):
+                out.append((wider, more))
+    return out
+
+
+def _noun_phrase(head: Token, kept: frozenset[str]) -> Span | None:
+    """The span of `head` with the subtrees of its children whose relation is in `kept`, or
+    None when it would hold anything else (a clause) or be longer than MAX_TOKENS."""
+    inside = {head.i}
+    for child in head.children:
+        if child.dep_ in kept:
+            inside.update(t.i for t in child.subtree)
+    lo, hi = min(inside), max(inside) + 1
+    doc = head.doc
+    while lo < head.i and doc[lo].pos_ in _EDGES:
+        lo += 1
+    while hi - 1 > head.i and doc[hi - 1].pos_ in _EDGES:
+        hi -= 1
+    if hi - lo > MAX_TOKENS or any(i not in inside and doc[i].pos_ != "PUNCT"
+                                   for i in range(lo, hi)):
+        return None
+    if any(doc[i].pos_ in ("VERB", "AUX") and doc[i].dep_ not in ("amod", "compound")
+           for i in range(lo, hi)):
+        return None  # "the decision made by X": a clause, though a short one
+    return doc[lo:hi]

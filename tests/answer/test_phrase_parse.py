@@ -23,16 +23,31 @@ Anna Berg, who studied under Tom Reed at the academy in Elmport for six years, d
 The ferry company Blue Line, whose chief executive Tom Reed resigned last year, operated the boat that sank near Elmport.
 """
 
+DELAY = """---
+title: Ferry timetable slips at Elmport
+date: 2024-07-02
+---
+Ferry timetable slips at Elmport
 
-def _choices(sentence: str, question: str) -> tuple[str | None, str | None]:
-    """(the first phrase by characters, as `qa.answer.phrase` ranks them; the phrase
-    `phrase_parse.best` chooses) of one sentence, its phrases found by the pipeline as the
-    index finds them."""
+The delay to the new ferry timetable was caused by a shortage of spare parts, the harbour office said.
+"""
+
+
+def _found(sentence: str, question: str) -> list[phrase.Found]:
+    """The phrases of one sentence of the kind the question asks for, found by the pipeline
+    as the index finds them, first by characters (`qa.answer.phrase.candidates`)."""
     parsed = next(nlp.parse_texts([sentence]))
     phrases = [p for p in nlp.phrases_of(parsed, "", [(0, len(sentence))], sentence)
                if p.label not in ("QUESTION", "HEADLINE", "FRAGMENT")]
+    return phrase.candidates(sentence, 0, len(sentence), phrases, answer_type(question),
+                             question)
+
+
+def _choices(sentence: str, question: str) -> tuple[str | None, str | None]:
+    """(the first phrase by characters, as `qa.answer.phrase` ranks them; the phrase
+    `phrase_parse.best` chooses) of one sentence."""
     asked = answer_type(question)
-    found = phrase.candidates(sentence, 0, len(sentence), phrases, asked, question)
+    found = _found(sentence, question)
     chosen = phrase_parse.best([phrase_parse.Cited(sentence, 0, len(sentence), found, 1.0)],
                                question, asked)
     first = sentence[found[0].start:found[0].end] if found else None
@@ -72,6 +87,60 @@ def test_the_parse_keeps_what_the_characters_got_right(sentence, question, answe
     assert _choices(sentence, question) == (answer, answer)
 
 
+@pytest.mark.parametrize("sentence, question, shorter, answer", [
+    # A noun that says little without its prepositional phrase is extended by it.
+    ("The delay at the Elmport plant was caused by a shortage of spare parts.",
+     "What was the delay at the plant caused by?", "a shortage", "a shortage of spare parts"),
+    ("The rise in fares followed an increase in the price of diesel.",
+     "What did the rise in fares follow?", "an increase", "an increase in the price of diesel"),
+])
+def test_the_chosen_phrase_is_extended_in_the_parse(sentence, question, shorter, answer):
+    index = [sentence[f.start:f.end] for f in _found(sentence, question)]
+    assert shorter in index and answer not in index  # the parse adds it
+    assert _choices(sentence, question)[1] == answer
+
+
+@pytest.mark.parametrize("sentence, question, answer", [
+    # A name stays a name: its apposition and a second name are extensions it is not given.
+    ("Orla Penn married Tomas Reyes, the owner of a bakery in Elmport.",
+     "Who did Orla Penn marry?", "Tomas Reyes"),
+    ("The council chose Ada Lind and Bo Crane as its new delegates.",
+     "Who did the council choose as delegates?", "Ada Lind"),
+])
+def test_a_name_is_not_extended(sentence, question, answer):
+    assert _choices(sentence, question) == (answer, answer)
+
+
+def _extended(sentence: str, phrase_text: str) -> list[str]:
+    """The extensions (`phrase_parse.extensions`) of a phrase of one sentence, as text, each
+    checked to be the sentence's text at its offsets."""
+    start = sentence.index(phrase_text)
+    found = phrase.Found(start, start + len(phrase_text), "NP", 0.0)
+    cited = phrase_parse.Cited(sentence, 0, len(sentence), [found], 1.0)
+    question = "What happened?"
+    out = []
+    for wider, features in phrase_parse.extensions(cited, found, question,
+                                                   answer_type(question)):
+        assert wider.start <= found.start and found.end <= wider.end
+        assert len(features) == len(phrase_parse.EXTENSION_FEATURES)
+        out.append(sentence[wider.start:wider.end])
+    return out
+
+
+def test_extensions_are_phrases_of_the_parse_at_exact_offsets():
+    sentence = ("Ada Lind, who chairs the Elmport board, and Bo Crane voted for the plan "
+                "of the Marlow Group and its partners.")
+    plan = _extended(sentence, "the plan")
+    assert "the plan of the Marlow Group and its partners" in plan
+    assert all(len(phrase_parse.parse_sentence(p)) <= phrase_parse.MAX_TOKENS for p in plan)
+    # Never across a clause: the relative clause keeps the two names apart.
+    assert all("chairs" not in p for p in _extended(sentence, "Ada Lind"))
+    # A coordination, from its second member; a modifier, to the noun it modifies.
+    assert "the Elmport board" in _extended(sentence, "Elmport")
+    sentence = "Prices rose by 20 percent of the old fare after the Elm and Ash ferries merged."
+    assert "20 percent of the old fare" in _extended(sentence, "20 percent")
+
+
 @pytest.mark.parametrize("question, role, prep, anchor", [
     ("Who founded the bakery?", "agent", None, "found"),
     ("What did the bakers found?", "patient", None, "found"),
@@ -96,6 +165,7 @@ def test_no_phrase_no_choice():
 @pytest.fixture
 def bridge(seed_corpus, make_index):
     (seed_corpus / "bridge.md").write_text(BRIDGE, encoding="utf-8")
+    (seed_corpus / "delay.md").write_text(DELAY, encoding="utf-8")
     retriever = Retriever.open(make_index(seed_corpus), embedder=None)
     return retriever, Assistant(retriever, abstain_threshold=0.0)
 
@@ -103,6 +173,7 @@ def bridge(seed_corpus, make_index):
 @pytest.mark.parametrize("question, answer", [
     ("Who designed the new bridge?", "Anna Berg"),
     ("Which company operated the boat that sank near Elmport?", "Blue Line"),
+    ("What was the delay to the new ferry timetable caused by?", "a shortage of spare parts"),
 ])
 def test_the_answer_marks_the_parsed_choice_at_the_articles_offsets(bridge, question, answer):
     retriever, assistant = bridge
