@@ -5,7 +5,8 @@
 
 Each round runs, one after another in fresh processes: `import sentence_transformers`, then
 for each checkout a cold `qa ask QUESTION` over the seed corpus (corpus/, indexed once per
-checkout under the bench folder) timed from outside (first byte on its standard output,
+checkout under the bench folder; each checkout's `qa` compiled to bytecode first, as an
+installed copy is: `compile_bytecode`) timed from outside (first byte on its standard output,
 whole process), and another timed stage by stage by bench/startup_stages.py. Medians over
 the rounds. Then one `python -X importtime` run of the
 command per checkout: the packages that cost most to import.
@@ -50,6 +51,16 @@ def seed_index(code: str | None) -> Path:
                        check=True, capture_output=True, env=code_env(code), timeout=1800,
                        cwd=common.WORK)  # not a checkout: `-m` puts the cwd first on sys.path
     return index
+
+
+def compile_bytecode(code: str | None) -> None:
+    """Compile the checkout's `qa` to bytecode, as `pip install` does for an installed package
+    and Python itself on a first run: where PYTHONDONTWRITEBYTECODE is set (these machines set
+    it) no run would write it, and every cold start would compile qa's sources again (~0.1 s),
+    which no installed copy does. The site-packages qa imports were compiled by pip."""
+    root = Path(code) if code else common.ROOT
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "qa")], check=True,
+                   capture_output=True, timeout=600)
 
 
 def sentence_transformers_import() -> float:
@@ -117,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
 
     codes = {"before": args.against, "after": None} if args.against else {"after": None}
     indexes = {c: seed_index(path) for c, path in codes.items()}
+    for path in codes.values():
+        compile_bytecode(path)
     st: list[float] = []
     asks: dict[str, list[dict]] = {c: [] for c in codes}
     plain: dict[str, list[tuple[float, float, str]]] = {c: [] for c in codes}
