@@ -58,7 +58,7 @@ PIPELINE_VERSION = "3.8.0"
 #: What the manifest records of the pipeline: an index made by another must be rebuilt.
 #: "quotes" counts the versions of what `qa.corpus.quotes` finds from the parse (2: speakers from the
 #: parse, quotations with their marks; 3: "per X", issuers of texts, silent cues).
-PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 1, "quotes": 3}
+PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 1, "quotes": 4}
 #: Components not loaded. The lemmatizer is the one component qa does not use (it stems with
 #: `qa.text`); the sentence recogniser is off in the pipeline itself (the parser finds the
 #: sentences). The attribute ruler is not run: of its work qa needs only the coarse part of

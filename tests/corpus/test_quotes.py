@@ -518,3 +518,22 @@ def test_speaker_matches_past_a_middle_name(asked, speaker, same):
     from qa.corpus.quotes import speaker_matches
 
     assert speaker_matches(asked, speaker) is same
+
+
+def test_an_acronym_speaker_is_the_organisation_it_abbreviates():
+    text = ("The notice came from the Federation of Example Builders (FEB) on Monday. "
+            "The FEB said the new rules would raise the cost of every home by a tenth.")
+    assert _quotes_of(text) == [
+        ("Federation of Example Builders", "the new rules would raise the cost of every home by a tenth")]
+
+
+def test_an_acronym_two_organisations_share_is_left_as_written():
+    text = ("The Federation of Example Builders met the Fair Employment Board on Monday. "
+            "The FEB said the new rules would raise the cost of every home by a tenth.")
+    assert [s for s, _ in _quotes_of(text)] == ["FEB"]
+
+
+def test_quoted_as_saying_gives_the_words_to_the_one_quoted():
+    text = ('The Daily Courier quoted Ada Okafor, a former deputy at the agency, as saying '
+            '"the agency has an important role in the response to the flood".')
+    assert [s for s, _ in _quotes_of(text)] == ["Ada Okafor"]

@@ -267,6 +267,11 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
             verb = next((t for t in verb.ancestors if t.dep_ == "ROOT"
                          or t.lower_ in SPEECH_VERBS and t.tag_.startswith("VB")), verb)
             continue
+        if verb.dep_ == "pcomp" and verb.tag_ == "VBG" and verb.head.lower_ == "as":
+            # "X quoted Y as saying": the words are Y's, the object of the verb "as" hangs from
+            quoted = next((c for c in verb.head.head.children if c.dep_ == "dobj"), None)
+            if quoted is not None and quoted.ent_type_ in (PERSON, ORG):
+                return who.of_subject(quoted, cue.offset), quoted
         if verb.dep_ == "pcomp" and verb.tag_ == "VBG" and verb.head.dep_ == "prep":
             head = verb.head.head  # "X was applauded upon announcing": X
             if head.dep_ != "ROOT" and not any(c.dep_ == "nsubjpass" for c in head.children):

@@ -8,6 +8,7 @@ the roles names come with ("Interior Minister Ada Okafor"), and whom a pronoun m
 from __future__ import annotations
 
 import bisect
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +32,8 @@ _REACH = {PERSON: 4, ORG: 3}
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 # The shortest word of a name that may be written with one letter changed.
 _MIN_SPELT = 5
+# An organisation written by its initials: "FEB", "UNHCR".
+_ACRONYM = re.compile(r"[A-Z]{2,7}")
 UNNAMED = frozenset("a an one another some any no every each either neither".split())
 # Words that make a different role of the same noun: a deputy governor is not the governor.
 _RANKS = frozenset("deputy vice assistant acting former associate interim co".split())
@@ -217,6 +220,11 @@ class Mentions:
         known = self._full.get((name, kind))
         if known is not None:
             return known
+        if kind == ORG and _ACRONYM.fullmatch(name):
+            expanded = self._expansion(name)
+            if expanded:
+                self._full[(name, kind)] = expanded
+                return expanded
         words = _key_words(name, kind)
         best, best_key = name, (len(name.split()), 0, 0)
         for order, full in enumerate(self._by_word[kind].get(words[0], ()) if words else ()):
@@ -229,6 +237,14 @@ class Mentions:
             best = self._spelt_otherwise(words[0]) or name
         self._full[(name, kind)] = best
         return best
+
+    def _expansion(self, acronym: str) -> str | None:
+        """The one organisation the article names in full with the initials of its capitalised
+        words spelling `acronym` ("Federation of Example Builders" for "FEB")."""
+        found = {full for names in self._by_word[ORG].values() for full in names
+                 if "".join(w[0] for w in full.split() if w[:1].isupper()) == acronym
+                 and len(full.split()) > 1}
+        return found.pop() if len(found) == 1 else None
 
     def _spelt_otherwise(self, word: str) -> str | None:
         """The one person the article names in full with a word one letter off `word` (past
