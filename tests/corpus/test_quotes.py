@@ -537,3 +537,63 @@ def test_quoted_as_saying_gives_the_words_to_the_one_quoted():
     text = ('The Daily Courier quoted Ada Okafor, a former deputy at the agency, as saying '
             '"the agency has an important role in the response to the flood".')
     assert [s for s, _ in _quotes_of(text)] == ["Ada Okafor"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # the name closes a long role phrase; the parse hangs it from its last noun
+        "The then-manager of Elmouth Publicity and Director of Mid Oakshire Tourism Partnership, "
+        'Dana Whitcombe, called it "a retrograde step" and said "an area like this cannot afford '
+        'to lose such a quality hotel."',
+        [("Dana Whitcombe", '"a retrograde step"'),
+         ("Dana Whitcombe", '"an area like this cannot afford to lose such a quality hotel."')],
+        id="name-closing-a-role-phrase"),
+    pytest.param(  # a surname alone is the one named in full before it, not the one after
+        "Former agent Tony Mercer died on Saturday, aged 78. Mercer is known for organizing the "
+        "safe return of six diplomats. Mercer once told a newspaper he considered himself an "
+        'artist first. His wife Jonna Mercer said, "He could be anyone." A fourth book, '
+        "co-written with Jonna Mercer, is due in May.",
+        [("Tony Mercer", "he considered himself an artist first"),
+         ("Jonna Mercer", '"He could be anyone."')],
+        id="surname-named-before"),
+    pytest.param(  # '"…," tweeted X': the parse reads the quotation as the subject
+        '"The only conclusion I can reach after reading that devastating call summary is that '
+        'the White House staff want him to resign or be impeached," tweeted former thinktank '
+        "executive Ken Gade.",
+        [("Ken Gade", '"The only conclusion I can reach after reading that devastating call '
+          'summary is that the White House staff want him to resign or be impeached,"')],
+        id="inverted-object"),
+    pytest.param(  # a party word with the person named beside it
+        "Since then, a Republican, Dana Whitcombe, has publicly voiced support for the inquiry, "
+        'telling the Elm Courier: "I am a big fan of oversight, so let the committees get '
+        'to work."',
+        [("Dana Whitcombe", '"I am a big fan of oversight, so let the committees get to work."')],
+        id="apposition-to-a-party-word"),
+    pytest.param(  # "X reported on Monday, …": the parse made the report the sentence's head
+        "The vaccination drive began on Monday. Elm Courier reported on Thursday, coverage "
+        "had risen to 55 percent.",
+        [("Elm Courier", "coverage had risen to 55 percent")], id="report-before-a-comma"),
+    pytest.param(  # a public body named by its nationality
+        "The first reports were of drone attacks, but the Norwegian government said the attack "
+        "included missiles which could not have come from the coast.",
+        [("Norwegian government", "the attack included missiles which could not have come from "
+          "the coast")], id="nationality-and-body"),
+    pytest.param(  # "according to" a place and a name: the parse took the place alone
+        "According to Freedonia Senator Dana Whitcombe, the airplane is one of eighteen still "
+        "flying in the country.",
+        [("Dana Whitcombe", "the airplane is one of eighteen still flying in the country")],
+        id="according-to-a-place-and-a-name"),
+])
+def test_who_said_it_past_a_misleading_parse(text, expected):
+    assert _quotes_of(text) == expected
+
+
+def test_a_name_the_recogniser_calls_an_organisation_is_a_person_with_a_title_beside_it():
+    from qa.corpus.nlp import load_pipeline
+    from qa.corpus.quotes.mentions import _titled_person
+
+    doc = load_pipeline()("The paper spoke with Ada Okafor, the government commissioner for "
+                          "roads. It also spoke with Elm Partners, the company behind the plan.")
+    okafor = next(t for t in doc if t.text == "Okafor")
+    partners = next(t for t in doc if t.text == "Partners")
+    assert _titled_person("Ada Okafor", okafor)
+    assert not _titled_person("Elm Partners", partners)  # a company, with no person's title

@@ -247,6 +247,13 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
     participle = False  # the cue is a participle whose subject is its clause's
     for _ in range(_SUBJECT_STEPS):
         subject = _subject(verb)
+        if subject is not None and who.quoted.inside(cue.offset + subject.idx):
+            # '"…," tweeted X': the parse read the quotation as the subject, the speaker as
+            # the object
+            named = next((c for c in verb.children if c.dep_ == "dobj" and c.i > verb.i
+                          and c.ent_type_ in (PERSON, ORG)), None)
+            if named is not None:
+                return who.of_subject(named, cue.offset), named
         if subject is not None:
             if subject.tag_ in _RELATIVE and verb.dep_ == "relcl":
                 subject = verb.head  # "X, who said"
@@ -352,6 +359,12 @@ def _clause(cue: Cue) -> Span | None:
         if hi <= lo:
             lo, hi = head.left_edge.i, tok.left_edge.i
         return _tokens_span(cue, lo, hi)
+    if not comps and tok.dep_ == "ccomp" and tok.head.i > tok.right_edge.i + 1 \
+            and doc[tok.right_edge.i + 1].text == "," and tok.head.lower_ not in SPEECH_VERBS \
+            and not any(_MARKS.match(t.text) for t in doc[tok.i: tok.head.right_edge.i + 1]):
+        # "X reported on Monday, the talks failed": the parse made the reported clause the
+        # head of the sentence (a quotation there is found as one)
+        return _tokens_span(cue, tok.right_edge.i + 2, tok.head.right_edge.i + 1)
     if not comps and tok.lower_ in _SAY:
         # "said a law allowing it marked …": a clause the parse read as an object
         comps = [c for c in tok.children if c.dep_ == "dobj" and c.i > tok.i and any(

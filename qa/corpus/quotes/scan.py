@@ -57,7 +57,15 @@ class Cue:
         if not self.according:
             return None
         prep = self.tok.doc[self.tok.i + 1] if self.tok.lower_ == "according" else self.tok
-        return next((c for c in prep.children if c.dep_ == "pobj"), None)
+        obj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+        if obj is not None and obj.ent_type_ in PLACES:
+            # "According to Freedonia Senator Ada Okafor": the parse may take the place alone
+            # as the object and hang the name from "according"
+            named = next((c for c in self.tok.children if c.i > obj.i
+                          and c.ent_type_ in ("PERSON", "ORG") and c.tag_ in ("NNP", "NNPS")),
+                         None)
+            return named or obj
+        return obj
 
     @property
     def silent(self) -> bool:

@@ -118,7 +118,9 @@ class Speakers(Mentions):
                 named = self._named_in_apposition(tok)
                 return named or Speaker(self.full(name, ORG), ORG)
             if label in PLACES:
-                return None  # a country word standing alone
+                # "a Republican, Ada Okafor, said": the person named beside the word; alone,
+                # a country word
+                return self._named_in_apposition(tok)
             if label in _WORKS:
                 return None  # a law, a work, an event: no one's words
             ent = None  # (a number, a date: misread; the word is read as a proper noun)
@@ -295,7 +297,8 @@ class Speakers(Mentions):
         # team" or "the party's website" are no one in particular.
         modifiers = [c for c in tok.children if c.i < tok.i and (
             c.dep_ in ("compound", "poss") and (c.tag_ in ("NNP", "NNPS") or c.ent_type_)
-            or c.dep_ == "compound" and tok.lower_ in _PUBLIC_BODIES)]
+            or c.dep_ == "compound" and tok.lower_ in _PUBLIC_BODIES
+            or c.dep_ == "amod" and c.ent_type_ == "NORP" and tok.lower_ in _PUBLIC_BODIES)]
         if modifiers:
             first = next(t for t in tok.subtree if t.dep_ != "det")
             span = tok.doc[first.i: tok.i + 1]
