@@ -582,6 +582,24 @@ def test_quoted_as_saying_gives_the_words_to_the_one_quoted():
         "flying in the country.",
         [("Dana Whitcombe", "the airplane is one of eighteen still flying in the country")],
         id="according-to-a-place-and-a-name"),
+    pytest.param(  # "…, X said, to …": the purpose is the clause's, not a directive
+        "Engineer Dana Whitcombe said the road will be examined. The guardrail would be "
+        "examined, Whitcombe said, to determine if it had performed as designed.",
+        [("Dana Whitcombe", "the road will be examined"),
+         ("Dana Whitcombe", "The guardrail would be examined")], id="said-between-commas"),
+    pytest.param(  # "led X to express …": the object speaks
+        'Backlash from the statement led Dana Whitcombe to express "I should not have been so '
+        'cavalier about it."',
+        [("Dana Whitcombe", '"I should not have been so cavalier about it."')],
+        id="object-speaks"),
+    pytest.param(  # verbs of telling what one thinks: hinted, shared, pointed out
+        "Dana Whitcombe hinted that the task force would be disbanded. Ken Gade shared that he "
+        "was prone to meltdown in the suit. Tom Harlow pointed out it would have been much more "
+        "costly to research the technology than to buy it.",
+        [("Dana Whitcombe", "the task force would be disbanded"),
+         ("Ken Gade", "he was prone to meltdown in the suit"),
+         ("Tom Harlow", "it would have been much more costly to research the technology than "
+          "to buy it")], id="hinted-shared-pointed-out"),
 ])
 def test_who_said_it_past_a_misleading_parse(text, expected):
     assert _quotes_of(text) == expected

@@ -61,6 +61,9 @@ _CLAUSE_VERBS = """
     pledge pledged pledges pledging
     comment commented comments commenting
     opine opined opines opining
+    hint hinted hints hinting
+    share shared shares sharing
+    point pointed points pointing
 """
 # Verbs that report speech only when a quotation is their object: 'called it "a disgrace"',
 # '"Why?" she asked', 'described the plan as "reckless"', '"…," he continued'.
@@ -80,6 +83,7 @@ _QUOTATION_VERBS = """
     scream screamed screams screaming
     yell yelled yells yelling
     urge urged urges urging
+    express expressed expresses expressing
 """
 
 #: Verbs that name what someone or something is in the speaker's words: 'called it a

@@ -285,6 +285,12 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
                 return None, None  # "tried to have Y freed by saying": not Y
             participle, verb = True, head
             continue
+        if verb.dep_ == "xcomp" and verb.tag_ == "VB":
+            # "led X to say", "asked X to confirm": the object is who speaks
+            obj = next((c for c in verb.head.children if c.dep_ == "dobj" and c.i < verb.i),
+                       None)
+            if obj is not None:
+                return who.of_subject(obj, cue.offset), obj
         if verb.dep_ in ("conj", "advcl", "xcomp") and verb.head.i != verb.i:
             participle = verb.tag_ == "VBG"
             verb = verb.head
@@ -352,11 +358,12 @@ def _clause(cue: Cue) -> Span | None:
         return None
     comps = [c for c in tok.children if c.dep_ == "ccomp"]
     if not comps and tok.dep_ == "parataxis" and not any(
-            c.dep_ in ("dobj", "xcomp") for c in tok.children):
+            c.dep_ == "dobj" or c.dep_ == "xcomp" and doc[c.left_edge.i - 1].text != ","
+            for c in tok.children):
         # "Ada, they said, wanted no memorial": the clause around the cue, after it
         head = tok.head
         lo, hi = tok.right_edge.i + 1, head.right_edge.i + 1
-        if hi <= lo:
+        if not any(t.is_alpha for t in doc[lo:hi]):  # (nothing after it but the line's end)
             lo, hi = head.left_edge.i, tok.left_edge.i
         return _tokens_span(cue, lo, hi)
     if not comps and tok.dep_ == "ccomp" and tok.head.i > tok.right_edge.i + 1 \
