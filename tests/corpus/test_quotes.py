@@ -600,6 +600,17 @@ def test_quoted_as_saying_gives_the_words_to_the_one_quoted():
          ("Ken Gade", "he was prone to meltdown in the suit"),
          ("Tom Harlow", "it would have been much more costly to research the technology than "
           "to buy it")], id="hinted-shared-pointed-out"),
+    pytest.param(  # "would later say": a future in the past, which happened
+        "Dana Whitcombe married four times. She would later say her union with the author was "
+        "her only happy marriage.",
+        [("Dana Whitcombe", "her union with the author was her only happy marriage")],
+        id="would-later-say"),
+    pytest.param(  # "— which Y noted as …" names the remark; the words are still X's
+        "Speaker Dana Whitcombe commented on the matter — which the Elm Courier noted as an "
+        'unusual move by a Speaker — "However it is dressed up, the purpose of this is to stop '
+        'the debate."',
+        [("Dana Whitcombe", '"However it is dressed up, the purpose of this is to stop the '
+          'debate."')], id="which-noted-as"),
 ])
 def test_who_said_it_past_a_misleading_parse(text, expected):
     assert _quotes_of(text) == expected

@@ -221,7 +221,8 @@ class Mentions:
 
     def full(self, name: str, kind: str) -> str:
         """The longest name of that kind in the article that holds every word of `name`
-        ("Okafor", "Ms Okafor" → "Ada Okafor"); `name` itself when none does. Of names as
+        ("Okafor", "Ms Okafor" → "Ada Okafor"); `name` itself when none does. A surname the
+        article writes on its own means first the names given before it does so; of names as
         long, the one written out most often, then the first named ("Okafor" is "Ada
         Okafor", named throughout, not "Ben Okafor", her son, named once)."""
         known = self._full.get((name, kind))
@@ -233,13 +234,13 @@ class Mentions:
                 self._full[(name, kind)] = expanded
                 return expanded
         words = _key_words(name, kind)
-        best, best_key = name, (len(name.split()), 0, 0, 0)
+        best, best_key = name, (0, len(name.split()), 0, 0)
         # A short name written on its own means someone named in full before it ("Ada Okafor
         # died … Okafor once said …", not "his wife Bea Okafor", named after)
         alone_at = self._first_alone(name) if kind == PERSON and len(words) == 1 else -1
         for order, full in enumerate(self._by_word[kind].get(words[0], ()) if words else ()):
             before = int(0 <= self._first_at.get(full, alone_at) < alone_at)
-            key = (len(full.split()), before, self._counts.get(full, 0), -order)
+            key = (before, len(full.split()), self._counts.get(full, 0), -order)
             have = _folded(full)
             if key > best_key and set(words) <= have and not (
                     kind == ORG and any(is_title(w) for w in have - set(words))):

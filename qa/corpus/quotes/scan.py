@@ -70,8 +70,11 @@ class Cue:
     @property
     def silent(self) -> bool:
         """A verb that says nothing was said: "did not say", "would say"."""
+        # ("would later say": the future of a past, which did happen)
+        later = any(c.dep_ == "advmod" and c.lower_ == "later" for c in self.tok.children)
         return not self.according and any(
-            c.dep_ == "neg" or (c.dep_ == "aux" and c.lower_ in UNREAL_MODALS)
+            c.dep_ == "neg" or (c.dep_ == "aux" and c.lower_ in UNREAL_MODALS
+                                and not (later and c.lower_ == "would"))
             for c in self.tok.children)
 
     @property
@@ -201,7 +204,10 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
         return
     doc, offset = table.doc, table.offset
     by_token = {c.tok.i: c for c in cues if not c.silent}  # ("did not say" governs nothing)
-    cue_tokens = sorted(by_token)
+    # "— which Y noted as a first —" names a thing: it governs only words that hang from it
+    speaking = {i: c for i, c in by_token.items()
+                if not any(t.dep_ == "dobj" and t.tag_ == "WDT" for t in c.tok.children)}
+    cue_tokens = sorted(speaking)
     end_of_piece = table.end
     starts = [q.start for q in quotations]
     for k in range(bisect.bisect_left(starts, offset), len(quotations)):
@@ -247,10 +253,10 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
                     break
                 head = head.head
                 if lo <= head.i < hi:
-                    consider(by_token[i])
+                    consider(speaking[i])
                     break
         if q.cue is None:
-            _link_beside(doc, lo, hi, last, by_token, consider)
+            _link_beside(doc, lo, hi, last, speaking, consider)
         if q.cue is not None:
             q.cue.quotations.append(q)
 
