@@ -611,6 +611,14 @@ def test_quoted_as_saying_gives_the_words_to_the_one_quoted():
         'the debate."',
         [("Dana Whitcombe", '"However it is dressed up, the purpose of this is to stop the '
           'debate."')], id="which-noted-as"),
+    pytest.param(  # a text owned by a pronoun: "her memoirs", "its website"
+        "Dana Whitcombe was married four times but, according to her memoirs, also had some "
+        "romantic involvement with three actors. The Elm Safety Board is closed by the "
+        "shutdown; however, its website notes that its operations center is still accepting "
+        "notifications.",
+        [("Dana Whitcombe", "also had some romantic involvement with three actors"),
+         ("Elm Safety Board", "its operations center is still accepting notifications")],
+        id="text-of-a-pronoun"),
 ])
 def test_who_said_it_past_a_misleading_parse(text, expected):
     assert _quotes_of(text) == expected

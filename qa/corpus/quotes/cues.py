@@ -103,7 +103,7 @@ SPEECH_VERBS = CLAUSE_VERBS | frozenset(_QUOTATION_VERBS.split())
 STATEMENT_NOUNS = frozenset("""
     statement statements tweet tweets post posts letter message release announcement decree
     communique communiqué note memo email e-mail notice ruling judgment judgement verdict
-    summary report reports opinion
+    summary report reports opinion website memoir memoirs autobiography
 """.split())
 #: Words that open a clause which is an account, not what was said: "explained why …",
 #: "noting which birds …", "told reporters what he saw".

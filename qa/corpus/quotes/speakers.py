@@ -205,6 +205,12 @@ class Speakers(Mentions):
         if owner is not None:
             return owner
         for child in tok.children:
+            if child.dep_ == "poss" and child.tag_ == "PRP$":  # "her memoirs", "its website"
+                if child.lower_ in ("his", "her"):
+                    return self.recent(PERSON, offset + child.idx)
+                if child.lower_ in ("its", "their"):
+                    return self.recent(ORG, offset + child.idx)
+        for child in tok.children:
             if child.dep_ in ("prep", "agent") and child.lower_ in ("by", "from"):
                 obj = next((c for c in child.children if c.dep_ == "pobj"), None)
                 ent = self._entity_at(obj) if obj is not None else None
