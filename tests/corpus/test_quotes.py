@@ -619,6 +619,11 @@ def test_quoted_as_saying_gives_the_words_to_the_one_quoted():
         [("Dana Whitcombe", "also had some romantic involvement with three actors"),
          ("Elm Safety Board", "its operations center is still accepting notifications")],
         id="text-of-a-pronoun"),
+    pytest.param(  # "said X required help": the parse reads a noun phrase, it is a clause
+        "Minister Dana Whitcombe spoke on Monday. Whitcombe said Okonkwo required "
+        'resuscitation, and was in a "serious" condition.',
+        [("Dana Whitcombe", 'Okonkwo required resuscitation, and was in a "serious" '
+          'condition')], id="clause-read-as-an-object"),
 ])
 def test_who_said_it_past_a_misleading_parse(text, expected):
     assert _quotes_of(text) == expected

@@ -375,7 +375,9 @@ def _clause(cue: Cue) -> Span | None:
     if not comps and tok.lower_ in _SAY:
         # "said a law allowing it marked …": a clause the parse read as an object
         comps = [c for c in tok.children if c.dep_ == "dobj" and c.i > tok.i and any(
-            t.tag_ in _FINITE for t in c.subtree)]
+            t.tag_ in _FINITE or t.dep_ == "amod" and t.tag_ in ("VBD", "VBN")
+            and doc[t.i - 1].tag_ == "NNP" and t.i > c.left_edge.i for t in c.subtree)]
+        # (also "said Ada required help", read as a noun phrase "Ada required help")
     comp = next((c for c in comps if c.i > tok.i), None)
     if comp is None:  # "…, X said": not an attribution of its own, not "While Y agreed …, X said"
         comp = next((c for c in reversed(comps) if not _attributes(c)
