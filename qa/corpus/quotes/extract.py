@@ -31,7 +31,7 @@ from qa.types import Article, Quote, Span
 
 from .cues import CLAUSE_VERBS, NAMING_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, WH_WORDS
 from .names import is_title
-from .scan import Cue, Quotation, Table, link_quotations, scan_cues
+from .scan import MARKS, Cue, Quotation, Table, find_quotations, link_quotations, scan_cues
 from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers
 
 if TYPE_CHECKING:
@@ -41,12 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_MARKS = re.compile(r'[“”"]')
-# A straight mark opens a quotation after a space or an opening bracket or dash, before a
-# word; one not before a word closes.
-_OPENS_AFTER = frozenset("([{—–-/")
-_STARTS_WORD = frozenset("[('‘“…$£€#@¿¡")
-_LONGEST_QUOTATION = 3000
 # A quotation this short is a fragment, never a quote on its own ("costs", "dear friend"),
 # unless a verb of naming governs it in the parse: 'called the plan "reckless"'.
 _MIN_QUOTE_WORDS = 3
@@ -98,40 +92,6 @@ def extract_quotes(article: Article, sentences: list[Span],
     return sorted(found, key=lambda q: (q.start, q.end))
 
 
-def _quotations(text: str) -> list[Quotation]:
-    """The pairs of quotation marks, in one pass. Curly marks say which way they face;
-    a straight mark is read from its neighbours, so one stray mark ('the 12" pipe') does not
-    turn every later quotation of its line inside out. Straight pairs stay within a line."""
-    out = []
-    open_at, curly = -1, False
-    for m in _MARKS.finditer(text):
-        i = m.start()
-        if open_at >= 0 and (i - open_at > _LONGEST_QUOTATION
-                             or not curly and text.find("\n", open_at, i) >= 0):
-            open_at = -1  # never closed: not a quotation
-        mark = text[i]
-        if mark == "“":
-            open_at, curly = i, True
-            continue
-        if mark == "”":
-            if open_at >= 0 and text[open_at + 1: i].strip():
-                out.append(Quotation(open_at, i + 1))
-            open_at = -1
-            continue
-        before = text[i - 1] if i else " "
-        after = text[i + 1] if i + 1 < len(text) else " "
-        starts_word = after.isalnum() or after in _STARTS_WORD
-        opening = (before.isspace() or before in _OPENS_AFTER) and starts_word
-        closing = not starts_word
-        if open_at >= 0 and (closing or not opening):
-            if text[open_at + 1: i].strip():
-                out.append(Quotation(open_at, i + 1))
-            open_at = -1
-        elif opening or not closing:
-            open_at, curly = i, False
-    return out
-
-
 class _Spans:
     """Sorted, non-overlapping spans, and which of them a span overlaps, by bisection."""
 
@@ -155,7 +115,7 @@ class _Spans:
 def _extract(article: Article, sentences: list[Span], parsed: ParsedArticle,
              out: list[Quote]) -> None:
     text = article.text
-    quotations = _quotations(text)
+    quotations = find_quotations(text)
     quoted = QuotedText([(q.start, q.end) for q in quotations])
     tables = [Table(doc, offset) for offset, doc in parsed.pieces]
     who = Speakers(parsed, quoted, [at for t in tables for at in t.sentence_chars()])
@@ -368,7 +328,7 @@ def _clause(cue: Cue) -> Span | None:
         return _tokens_span(cue, lo, hi)
     if not comps and tok.dep_ == "ccomp" and tok.head.i > tok.right_edge.i + 1 \
             and doc[tok.right_edge.i + 1].text == "," and tok.head.lower_ not in SPEECH_VERBS \
-            and not any(_MARKS.match(t.text) for t in doc[tok.i: tok.head.right_edge.i + 1]):
+            and not any(MARKS.match(t.text) for t in doc[tok.i: tok.head.right_edge.i + 1]):
         # "X reported on Monday, the talks failed": the parse made the reported clause the
         # head of the sentence (a quotation there is found as one)
         return _tokens_span(cue, tok.right_edge.i + 2, tok.head.right_edge.i + 1)

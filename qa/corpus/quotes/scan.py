@@ -9,6 +9,7 @@ to the cue right beside it ('X said on social media, "…"', '"…," Okafor said
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -29,6 +30,15 @@ _CUE_UP_STEPS = 4
 _MODIFIERS = frozenset({"acl", "relcl", "appos", "advcl"})
 # How many words after a quotation its cue may stand: '"…," the company's spokeswoman said'.
 _AFTER_TOKENS = 6
+
+
+#: A quotation mark of either kind (single marks are apostrophes as often as not).
+MARKS = re.compile(r'[“”"]')
+# A straight mark opens a quotation after a space or an opening bracket or dash, before a
+# word; one not before a word closes.
+_OPENS_AFTER = frozenset("([{—–-/")
+_STARTS_WORD = frozenset("[('‘“…$£€#@¿¡")
+_LONGEST_QUOTATION = 3000
 
 
 @dataclass(eq=False)
@@ -158,6 +168,40 @@ class Table:
         k = bisect.bisect_right(self.sentence_starts, i) - 1
         end = self.sentence_starts[k + 1] if k + 1 < len(self.sentence_starts) else len(self.doc)
         return self.sentence_starts[k], end
+
+
+def find_quotations(text: str) -> list[Quotation]:
+    """The pairs of quotation marks, in one pass. Curly marks say which way they face;
+    a straight mark is read from its neighbours, so one stray mark ('the 12" pipe') does not
+    turn every later quotation of its line inside out. Straight pairs stay within a line."""
+    out = []
+    open_at, curly = -1, False
+    for m in MARKS.finditer(text):
+        i = m.start()
+        if open_at >= 0 and (i - open_at > _LONGEST_QUOTATION
+                             or not curly and text.find("\n", open_at, i) >= 0):
+            open_at = -1  # never closed: not a quotation
+        mark = text[i]
+        if mark == "“":
+            open_at, curly = i, True
+            continue
+        if mark == "”":
+            if open_at >= 0 and text[open_at + 1: i].strip():
+                out.append(Quotation(open_at, i + 1))
+            open_at = -1
+            continue
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        starts_word = after.isalnum() or after in _STARTS_WORD
+        opening = (before.isspace() or before in _OPENS_AFTER) and starts_word
+        closing = not starts_word
+        if open_at >= 0 and (closing or not opening):
+            if text[open_at + 1: i].strip():
+                out.append(Quotation(open_at, i + 1))
+            open_at = -1
+        elif opening or not closing:
+            open_at, curly = i, False
+    return out
 
 
 def scan_cues(table: Table, quoted: QuotedText, who: Speakers) -> list[Cue]:
