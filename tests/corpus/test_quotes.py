@@ -624,6 +624,14 @@ def test_quoted_as_saying_gives_the_words_to_the_one_quoted():
         'resuscitation, and was in a "serious" condition.',
         [("Dana Whitcombe", 'Okonkwo required resuscitation, and was in a "serious" '
           'condition')], id="clause-read-as-an-object"),
+    pytest.param(  # words in the first person, quoted in a sentence about someone
+        "Dana Whitcombe has been cosplaying for two years. She typically chooses \"to portray "
+        'beloved characters from childhood. I also enjoy a good twist!"',
+        [("Dana Whitcombe", '"to portray beloved characters from childhood. I also enjoy a '
+          'good twist!"')], id="first-person-without-a-cue"),
+    pytest.param(  # a title in the first person is no one's words
+        'Dana Whitcombe starred in "I Love Lucy Again" in 1990, and in "Wait for Me" later.',
+        [], id="first-person-title"),
 ])
 def test_who_said_it_past_a_misleading_parse(text, expected):
     assert _quotes_of(text) == expected

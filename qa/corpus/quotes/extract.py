@@ -59,6 +59,8 @@ _SUBORDINATORS = frozenset("""
 _FINITE = frozenset({"VBD", "VBZ", "VBP", "MD"})
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"})
 _BLANK_TO_LINE_END = re.compile(r"[^\S\n]*\n")
+# Words of someone speaking of themselves.
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|myself)\b")
 # A caption line under a quotation: the speaker's name with a role, and no sentence.
 _CAPTION_WORDS = 6
 # How far back a quotation looks for the start of its line or the quote it continues.
@@ -495,6 +497,31 @@ def _free_quotation(q: Quotation, text: str, who: Speakers, emitted: _Emitted,
         speaker = _caption(text, q.end, who)
         if speaker is not None and emitted.add(q.start, q.end, speaker, "caption"):
             who.heard(speaker, q.start)
+        return
+    speaker = _first_person(q, text, tables, who)
+    if speaker is not None:
+        emitted.add(q.start, q.end, speaker, "")
+
+
+def _first_person(q: Quotation, text: str, tables: list[Table], who: Speakers) -> Speaker | None:
+    """The person a sentence is about, for words it quotes in the first person with no cue:
+    'Ada Okafor chooses "to play the ones I loved as a child"'. Not a title ("I Love Lucy")."""
+    words = text[q.start + 1: q.end - 1]
+    if not _FIRST_PERSON.search(words) or _names_something(words):
+        return None
+    k = bisect.bisect_right([t.offset for t in tables], q.start) - 1
+    if k < 0:
+        return None
+    table = tables[k]
+    i = bisect.bisect_right(table.token_chars, q.start - table.offset) - 1
+    if i < 0:
+        return None
+    root = table.doc[i].sent.root
+    subject = _subject(root)
+    if subject is None or who.quoted.inside(table.offset + subject.idx):
+        return None
+    speaker = who.of_subject(subject, table.offset)
+    return speaker if speaker is not None and speaker.kind == PERSON else None
 
 
 def _colon_before(text: str, at: int) -> int:
