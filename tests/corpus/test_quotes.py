@@ -632,6 +632,10 @@ def test_quoted_as_saying_gives_the_words_to_the_one_quoted():
     pytest.param(  # a title in the first person is no one's words
         'Dana Whitcombe starred in "I Love Lucy Again" in 1990, and in "Wait for Me" later.',
         [], id="first-person-title"),
+    pytest.param(  # "according to <role>, <name>, …": the parse hangs the name from a comma
+        "According to the town's fire chief, Dana Whitcombe, the fire began in the kitchen. "
+        "According to the report, Ken Gade, the manager, left early.",
+        [("Dana Whitcombe", "the fire began in the kitchen")], id="according-to-a-role-and-name"),
 ])
 def test_who_said_it_past_a_misleading_parse(text, expected):
     assert _quotes_of(text) == expected

@@ -309,6 +309,9 @@ def _clause(cue: Cue) -> Span | None:
     doc = tok.doc
     if cue.according:
         head, a, b = _attached(cue)
+        source = cue.source
+        if source is not None and b <= source.i < head.i:
+            b = source.i + 1  # (the name given after the role: "according to the chief, X,")
         if head.i >= b:
             lo, hi = b, head.right_edge.i + 1
         elif head.i < a:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .cues import SPEECH_VERBS, UNNAMED_PEOPLE, UNREAL_MODALS
+from .names import is_title
 from .speakers import PLACES, QuotedText, Speakers
 
 if TYPE_CHECKING:
@@ -75,6 +76,17 @@ class Cue:
                           and c.ent_type_ in ("PERSON", "ORG") and c.tag_ in ("NNP", "NNPS")),
                          None)
             return named or obj
+        if obj is not None and obj.tag_ == "NN" and is_title(obj.lower_):
+            # "According to the town's fire chief, Ada Okafor, the fire …": the parse may hang
+            # the name from a comma; it is the role's
+            doc, k = obj.doc, obj.right_edge.i + 1
+            if k + 2 < len(doc) and doc[k].text == "," and doc[k + 1].ent_type_ == "PERSON" \
+                    and doc[k + 1].ent_iob_ == "B":
+                end = k + 1
+                while end + 1 < len(doc) and doc[end + 1].ent_iob_ == "I":
+                    end += 1
+                if end + 1 < len(doc) and doc[end + 1].text == ",":
+                    return doc[end]
         return obj
 
     @property
