@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .names import TITLES, is_title, name_kind
 
 if TYPE_CHECKING:
@@ -34,7 +36,6 @@ _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 _MIN_SPELT = 5
 # An organisation written by its initials: "FEB", "UNHCR".
 _ACRONYM = re.compile(r"[A-Z]{2,7}")
-_PROPER = frozenset({"NNP", "NNPS"})
 UNNAMED = frozenset("a an one another some any no every each either neither".split())
 # Words that make a different role of the same noun: a deputy governor is not the governor.
 _RANKS = frozenset("deputy vice assistant acting former associate interim co".split())
@@ -237,8 +238,10 @@ class Mentions:
         best, best_key = name, (0, len(name.split()), 0, 0)
         # A short name written on its own means someone named in full before it ("Ada Okafor
         # died … Okafor once said …", not "his wife Bea Okafor", named after)
-        alone_at = self._first_alone(name) if kind == PERSON and len(words) == 1 else -1
-        for order, full in enumerate(self._by_word[kind].get(words[0], ()) if words else ()):
+        fulls = self._by_word[kind].get(words[0], {}) if words else {}
+        alone_at = self._first_alone(name) if kind == PERSON and len(words) == 1 \
+            and sum(f != name for f in fulls) > 1 else -1  # (only where it could be either)
+        for order, full in enumerate(fulls):
             before = int(0 <= self._first_at.get(full, alone_at) < alone_at)
             key = (before, len(full.split()), self._counts.get(full, 0), -order)
             have = _folded(full)
@@ -253,16 +256,30 @@ class Mentions:
     def _first_alone(self, word: str) -> int:
         """Where the article first writes `word` as a proper noun of its own, outside
         quotations (not a word of a longer name); -1 when it never does."""
-        if self._alone is None:  # read once, on the first short name asked for
+        from spacy.attrs import ORTH, TAG
+
+        if self._alone is None:
             self._alone = {}
-            for offset, doc in self._pieces:
-                for t in doc:
-                    if t.tag_ == "NNP" and not (t.i and doc[t.i - 1].tag_ in _PROPER) \
-                            and not (t.i + 1 < len(doc) and doc[t.i + 1].tag_ in _PROPER) \
-                            and t.text not in self._alone \
-                            and not self.quoted.inside(offset + t.idx):
-                        self._alone[t.text] = offset + t.idx
-        return self._alone.get(word, -1)
+        found = self._alone.get(word)
+        if found is not None:
+            return found
+        found = -1
+        for offset, doc in self._pieces:
+            if word not in doc.vocab.strings or not len(doc):
+                continue
+            strings = doc.vocab.strings
+            orth, tags = doc.to_array([ORTH, TAG]).T
+            proper = (tags == strings["NNP"]) | (tags == strings["NNPS"])
+            alone = (orth == strings[word]) & (tags == strings["NNP"])
+            alone[1:] &= ~proper[:-1]
+            alone[:-1] &= ~proper[1:]
+            at = next((offset + doc[i].idx for i in np.flatnonzero(alone).tolist()
+                       if not self.quoted.inside(offset + doc[i].idx)), -1)
+            if at >= 0:
+                found = at
+                break
+        self._alone[word] = found
+        return found
 
     def _expansion(self, acronym: str) -> str | None:
         """The one organisation the article names in full with the initials of its capitalised

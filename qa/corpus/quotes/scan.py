@@ -92,12 +92,13 @@ class Cue:
     @property
     def silent(self) -> bool:
         """A verb that says nothing was said: "did not say", "would say"."""
-        # ("would later say": the future of a past, which did happen)
-        later = any(c.dep_ == "advmod" and c.lower_ == "later" for c in self.tok.children)
-        return not self.according and any(
-            c.dep_ == "neg" or (c.dep_ == "aux" and c.lower_ in UNREAL_MODALS
-                                and not (later and c.lower_ == "would"))
-            for c in self.tok.children)
+        if self.according:
+            return False
+        children = list(self.tok.children)
+        return any(c.dep_ == "neg" or (c.dep_ == "aux" and c.lower_ in UNREAL_MODALS and not (
+            # ("would later say": the future of a past, which did happen)
+            c.lower_ == "would" and any(a.dep_ == "advmod" and a.lower_ == "later"
+                                        for a in children))) for c in children)
 
     @property
     def at(self) -> int:
