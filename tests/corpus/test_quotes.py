@@ -557,13 +557,13 @@ def test_quoted_as_saying_gives_the_words_to_the_one_quoted():
         id="surname-named-before"),
     pytest.param(  # '"…," tweeted X': the parse reads the quotation as the subject
         '"The only conclusion I can reach after reading that devastating call summary is that '
-        'the White House staff want him to resign or be impeached," tweeted former thinktank '
+        'the palace staff want him to resign or be impeached," tweeted former thinktank '
         "executive Ken Gade.",
         [("Ken Gade", '"The only conclusion I can reach after reading that devastating call '
-          'summary is that the White House staff want him to resign or be impeached,"')],
+          'summary is that the palace staff want him to resign or be impeached,"')],
         id="inverted-object"),
-    pytest.param(  # a party word with the person named beside it
-        "Since then, a Republican, Dana Whitcombe, has publicly voiced support for the inquiry, "
+    pytest.param(  # a nationality word with the person named beside it
+        "Since then, a Freedonian, Dana Whitcombe, has publicly voiced support for the inquiry, "
         'telling the Elm Courier: "I am a big fan of oversight, so let the committees get '
         'to work."',
         [("Dana Whitcombe", '"I am a big fan of oversight, so let the committees get to work."')],
@@ -573,9 +573,9 @@ def test_quoted_as_saying_gives_the_words_to_the_one_quoted():
         "had risen to 55 percent.",
         [("Elm Courier", "coverage had risen to 55 percent")], id="report-before-a-comma"),
     pytest.param(  # a public body named by its nationality
-        "The first reports were of drone attacks, but the Norwegian government said the attack "
+        "The first reports were of drone attacks, but the Freedonian government said the attack "
         "included missiles which could not have come from the coast.",
-        [("Norwegian government", "the attack included missiles which could not have come from "
+        [("Freedonian government", "the attack included missiles which could not have come from "
           "the coast")], id="nationality-and-body"),
     pytest.param(  # "according to" a place and a name: the parse took the place alone
         "According to Freedonia Senator Dana Whitcombe, the airplane is one of eighteen still "

@@ -508,7 +508,7 @@ def _free_quotation(q: Quotation, text: str, who: Speakers, emitted: _Emitted,
 
 def _first_person(q: Quotation, text: str, tables: list[Table], who: Speakers) -> Speaker | None:
     """The person a sentence is about, for words it quotes in the first person with no cue:
-    'Ada Okafor chooses "to play the ones I loved as a child"'. Not a title ("I Love Lucy")."""
+    'Ada Okafor chooses "to play the ones I loved as a child"'. Not a title ("I Remember Elm Street")."""
     words = text[q.start + 1: q.end - 1]
     if not _FIRST_PERSON.search(words) or _names_something(words):
         return None

@@ -118,7 +118,7 @@ class Speakers(Mentions):
                 named = self._named_in_apposition(tok)
                 return named or Speaker(self.full(name, ORG), ORG)
             if label in PLACES:
-                # "a Republican, Ada Okafor, said": the person named beside the word; alone,
+                # "a Freedonian, Ada Okafor, said": the person named beside the word; alone,
                 # a country word
                 return self._named_in_apposition(tok)
             if label in _WORKS:
