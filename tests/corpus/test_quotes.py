@@ -518,3 +518,136 @@ def test_speaker_matches_past_a_middle_name(asked, speaker, same):
     from qa.corpus.quotes import speaker_matches
 
     assert speaker_matches(asked, speaker) is same
+
+
+def test_an_acronym_speaker_is_the_organisation_it_abbreviates():
+    text = ("The notice came from the Federation of Example Builders (FEB) on Monday. "
+            "The FEB said the new rules would raise the cost of every home by a tenth.")
+    assert _quotes_of(text) == [
+        ("Federation of Example Builders", "the new rules would raise the cost of every home by a tenth")]
+
+
+def test_an_acronym_two_organisations_share_is_left_as_written():
+    text = ("The Federation of Example Builders met the Fair Employment Board on Monday. "
+            "The FEB said the new rules would raise the cost of every home by a tenth.")
+    assert [s for s, _ in _quotes_of(text)] == ["FEB"]
+
+
+def test_quoted_as_saying_gives_the_words_to_the_one_quoted():
+    text = ('The Daily Courier quoted Ada Okafor, a former deputy at the agency, as saying '
+            '"the agency has an important role in the response to the flood".')
+    assert [s for s, _ in _quotes_of(text)] == ["Ada Okafor"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # the name closes a long role phrase; the parse hangs it from its last noun
+        "The then-manager of Elmouth Publicity and Director of Mid Oakshire Tourism Partnership, "
+        'Dana Whitcombe, called it "a retrograde step" and said "an area like this cannot afford '
+        'to lose such a quality hotel."',
+        [("Dana Whitcombe", '"a retrograde step"'),
+         ("Dana Whitcombe", '"an area like this cannot afford to lose such a quality hotel."')],
+        id="name-closing-a-role-phrase"),
+    pytest.param(  # a surname alone is the one named in full before it, not the one after
+        "Former agent Tony Mercer died on Saturday, aged 78. Mercer is known for organizing the "
+        "safe return of six diplomats. Mercer once told a newspaper he considered himself an "
+        'artist first. His wife Jonna Mercer said, "He could be anyone." A fourth book, '
+        "co-written with Jonna Mercer, is due in May.",
+        [("Tony Mercer", "he considered himself an artist first"),
+         ("Jonna Mercer", '"He could be anyone."')],
+        id="surname-named-before"),
+    pytest.param(  # '"…," tweeted X': the parse reads the quotation as the subject
+        '"The only conclusion I can reach after reading that devastating call summary is that '
+        'the palace staff want him to resign or be impeached," tweeted former thinktank '
+        "executive Ken Gade.",
+        [("Ken Gade", '"The only conclusion I can reach after reading that devastating call '
+          'summary is that the palace staff want him to resign or be impeached,"')],
+        id="inverted-object"),
+    pytest.param(  # a nationality word with the person named beside it
+        "Since then, a Freedonian, Dana Whitcombe, has publicly voiced support for the inquiry, "
+        'telling the Elm Courier: "I am a big fan of oversight, so let the committees get '
+        'to work."',
+        [("Dana Whitcombe", '"I am a big fan of oversight, so let the committees get to work."')],
+        id="apposition-to-a-party-word"),
+    pytest.param(  # "X reported on Monday, …": the parse made the report the sentence's head
+        "The vaccination drive began on Monday. Elm Courier reported on Thursday, coverage "
+        "had risen to 55 percent.",
+        [("Elm Courier", "coverage had risen to 55 percent")], id="report-before-a-comma"),
+    pytest.param(  # a public body named by its nationality
+        "The first reports were of drone attacks, but the Freedonian government said the attack "
+        "included missiles which could not have come from the coast.",
+        [("Freedonian government", "the attack included missiles which could not have come from "
+          "the coast")], id="nationality-and-body"),
+    pytest.param(  # "according to" a place and a name: the parse took the place alone
+        "According to Freedonia Senator Dana Whitcombe, the airplane is one of eighteen still "
+        "flying in the country.",
+        [("Dana Whitcombe", "the airplane is one of eighteen still flying in the country")],
+        id="according-to-a-place-and-a-name"),
+    pytest.param(  # "…, X said, to …": the purpose is the clause's, not a directive
+        "Engineer Dana Whitcombe said the road will be examined. The guardrail would be "
+        "examined, Whitcombe said, to determine if it had performed as designed.",
+        [("Dana Whitcombe", "the road will be examined"),
+         ("Dana Whitcombe", "The guardrail would be examined")], id="said-between-commas"),
+    pytest.param(  # "led X to express …": the object speaks
+        'Backlash from the statement led Dana Whitcombe to express "I should not have been so '
+        'cavalier about it."',
+        [("Dana Whitcombe", '"I should not have been so cavalier about it."')],
+        id="object-speaks"),
+    pytest.param(  # verbs of telling what one thinks: hinted, shared, pointed out
+        "Dana Whitcombe hinted that the task force would be disbanded. Ken Gade shared that he "
+        "was prone to meltdown in the suit. Tom Harlow pointed out it would have been much more "
+        "costly to research the technology than to buy it.",
+        [("Dana Whitcombe", "the task force would be disbanded"),
+         ("Ken Gade", "he was prone to meltdown in the suit"),
+         ("Tom Harlow", "it would have been much more costly to research the technology than "
+          "to buy it")], id="hinted-shared-pointed-out"),
+    pytest.param(  # "would later say": a future in the past, which happened
+        "Dana Whitcombe married four times. She would later say her union with the author was "
+        "her only happy marriage.",
+        [("Dana Whitcombe", "her union with the author was her only happy marriage")],
+        id="would-later-say"),
+    pytest.param(  # "— which Y noted as …" names the remark; the words are still X's
+        "Speaker Dana Whitcombe commented on the matter — which the Elm Courier noted as an "
+        'unusual move by a Speaker — "However it is dressed up, the purpose of this is to stop '
+        'the debate."',
+        [("Dana Whitcombe", '"However it is dressed up, the purpose of this is to stop the '
+          'debate."')], id="which-noted-as"),
+    pytest.param(  # a text owned by a pronoun: "her memoirs", "its website"
+        "Dana Whitcombe was married four times but, according to her memoirs, also had some "
+        "romantic involvement with three actors. The Elm Safety Board is closed by the "
+        "shutdown; however, its website notes that its operations center is still accepting "
+        "notifications.",
+        [("Dana Whitcombe", "also had some romantic involvement with three actors"),
+         ("Elm Safety Board", "its operations center is still accepting notifications")],
+        id="text-of-a-pronoun"),
+    pytest.param(  # "said X required help": the parse reads a noun phrase, it is a clause
+        "Minister Dana Whitcombe spoke on Monday. Whitcombe said Okonkwo required "
+        'resuscitation, and was in a "serious" condition.',
+        [("Dana Whitcombe", 'Okonkwo required resuscitation, and was in a "serious" '
+          'condition')], id="clause-read-as-an-object"),
+    pytest.param(  # words in the first person, quoted in a sentence about someone
+        "Dana Whitcombe has been cosplaying for two years. She typically chooses \"to portray "
+        'beloved characters from childhood. I also enjoy a good twist!"',
+        [("Dana Whitcombe", '"to portray beloved characters from childhood. I also enjoy a '
+          'good twist!"')], id="first-person-without-a-cue"),
+    pytest.param(  # a title in the first person is no one's words
+        'Dana Whitcombe starred in "I Love Lucy Again" in 1990, and in "Wait for Me" later.',
+        [], id="first-person-title"),
+    pytest.param(  # "according to <role>, <name>, …": the parse hangs the name from a comma
+        "According to the town's fire chief, Dana Whitcombe, the fire began in the kitchen. "
+        "According to the report, Ken Gade, the manager, left early.",
+        [("Dana Whitcombe", "the fire began in the kitchen")], id="according-to-a-role-and-name"),
+])
+def test_who_said_it_past_a_misleading_parse(text, expected):
+    assert _quotes_of(text) == expected
+
+
+def test_a_name_the_recogniser_calls_an_organisation_is_a_person_with_a_title_beside_it():
+    from qa.corpus.nlp import load_pipeline
+    from qa.corpus.quotes.mentions import _titled_person
+
+    doc = load_pipeline()("The paper spoke with Ada Okafor, the government commissioner for "
+                          "roads. It also spoke with Elm Partners, the company behind the plan.")
+    okafor = next(t for t in doc if t.text == "Okafor")
+    partners = next(t for t in doc if t.text == "Partners")
+    assert _titled_person("Ada Okafor", okafor)
+    assert not _titled_person("Elm Partners", partners)  # a company, with no person's title

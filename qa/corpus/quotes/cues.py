@@ -61,6 +61,9 @@ _CLAUSE_VERBS = """
     pledge pledged pledges pledging
     comment commented comments commenting
     opine opined opines opining
+    hint hinted hints hinting
+    share shared shares sharing
+    point pointed points pointing
 """
 # Verbs that report speech only when a quotation is their object: 'called it "a disgrace"',
 # '"Why?" she asked', 'described the plan as "reckless"', '"…," he continued'.
@@ -80,6 +83,7 @@ _QUOTATION_VERBS = """
     scream screamed screams screaming
     yell yelled yells yelling
     urge urged urges urging
+    express expressed expresses expressing
 """
 
 #: Verbs that name what someone or something is in the speaker's words: 'called it a
@@ -99,7 +103,7 @@ SPEECH_VERBS = CLAUSE_VERBS | frozenset(_QUOTATION_VERBS.split())
 STATEMENT_NOUNS = frozenset("""
     statement statements tweet tweets post posts letter message release announcement decree
     communique communiqué note memo email e-mail notice ruling judgment judgement verdict
-    summary report reports opinion
+    summary report reports opinion website memoir memoirs autobiography
 """.split())
 #: Words that open a clause which is an account, not what was said: "explained why …",
 #: "noting which birds …", "told reporters what he saw".

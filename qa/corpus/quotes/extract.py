@@ -31,7 +31,7 @@ from qa.types import Article, Quote, Span
 
 from .cues import CLAUSE_VERBS, NAMING_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, WH_WORDS
 from .names import is_title
-from .scan import Cue, Quotation, Table, link_quotations, scan_cues
+from .scan import MARKS, Cue, Quotation, Table, find_quotations, link_quotations, scan_cues
 from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers
 
 if TYPE_CHECKING:
@@ -41,12 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_MARKS = re.compile(r'[“”"]')
-# A straight mark opens a quotation after a space or an opening bracket or dash, before a
-# word; one not before a word closes.
-_OPENS_AFTER = frozenset("([{—–-/")
-_STARTS_WORD = frozenset("[('‘“…$£€#@¿¡")
-_LONGEST_QUOTATION = 3000
 # A quotation this short is a fragment, never a quote on its own ("costs", "dear friend"),
 # unless a verb of naming governs it in the parse: 'called the plan "reckless"'.
 _MIN_QUOTE_WORDS = 3
@@ -65,6 +59,8 @@ _SUBORDINATORS = frozenset("""
 _FINITE = frozenset({"VBD", "VBZ", "VBP", "MD"})
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"})
 _BLANK_TO_LINE_END = re.compile(r"[^\S\n]*\n")
+# Words of someone speaking of themselves.
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|myself)\b")
 # A caption line under a quotation: the speaker's name with a role, and no sentence.
 _CAPTION_WORDS = 6
 # How far back a quotation looks for the start of its line or the quote it continues.
@@ -98,40 +94,6 @@ def extract_quotes(article: Article, sentences: list[Span],
     return sorted(found, key=lambda q: (q.start, q.end))
 
 
-def _quotations(text: str) -> list[Quotation]:
-    """The pairs of quotation marks, in one pass. Curly marks say which way they face;
-    a straight mark is read from its neighbours, so one stray mark ('the 12" pipe') does not
-    turn every later quotation of its line inside out. Straight pairs stay within a line."""
-    out = []
-    open_at, curly = -1, False
-    for m in _MARKS.finditer(text):
-        i = m.start()
-        if open_at >= 0 and (i - open_at > _LONGEST_QUOTATION
-                             or not curly and text.find("\n", open_at, i) >= 0):
-            open_at = -1  # never closed: not a quotation
-        mark = text[i]
-        if mark == "“":
-            open_at, curly = i, True
-            continue
-        if mark == "”":
-            if open_at >= 0 and text[open_at + 1: i].strip():
-                out.append(Quotation(open_at, i + 1))
-            open_at = -1
-            continue
-        before = text[i - 1] if i else " "
-        after = text[i + 1] if i + 1 < len(text) else " "
-        starts_word = after.isalnum() or after in _STARTS_WORD
-        opening = (before.isspace() or before in _OPENS_AFTER) and starts_word
-        closing = not starts_word
-        if open_at >= 0 and (closing or not opening):
-            if text[open_at + 1: i].strip():
-                out.append(Quotation(open_at, i + 1))
-            open_at = -1
-        elif opening or not closing:
-            open_at, curly = i, False
-    return out
-
-
 class _Spans:
     """Sorted, non-overlapping spans, and which of them a span overlaps, by bisection."""
 
@@ -155,7 +117,7 @@ class _Spans:
 def _extract(article: Article, sentences: list[Span], parsed: ParsedArticle,
              out: list[Quote]) -> None:
     text = article.text
-    quotations = _quotations(text)
+    quotations = find_quotations(text)
     quoted = QuotedText([(q.start, q.end) for q in quotations])
     tables = [Table(doc, offset) for offset, doc in parsed.pieces]
     who = Speakers(parsed, quoted, [at for t in tables for at in t.sentence_chars()])
@@ -247,6 +209,13 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
     participle = False  # the cue is a participle whose subject is its clause's
     for _ in range(_SUBJECT_STEPS):
         subject = _subject(verb)
+        if subject is not None and who.quoted.inside(cue.offset + subject.idx):
+            # '"…," tweeted X': the parse read the quotation as the subject, the speaker as
+            # the object
+            named = next((c for c in verb.children if c.dep_ == "dobj" and c.i > verb.i
+                          and c.ent_type_ in (PERSON, ORG)), None)
+            if named is not None:
+                return who.of_subject(named, cue.offset), named
         if subject is not None:
             if subject.tag_ in _RELATIVE and verb.dep_ == "relcl":
                 subject = verb.head  # "X, who said"
@@ -267,12 +236,23 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
             verb = next((t for t in verb.ancestors if t.dep_ == "ROOT"
                          or t.lower_ in SPEECH_VERBS and t.tag_.startswith("VB")), verb)
             continue
+        if verb.dep_ == "pcomp" and verb.tag_ == "VBG" and verb.head.lower_ == "as":
+            # "X quoted Y as saying": the words are Y's, the object of the verb "as" hangs from
+            quoted = next((c for c in verb.head.head.children if c.dep_ == "dobj"), None)
+            if quoted is not None and quoted.ent_type_ in (PERSON, ORG):
+                return who.of_subject(quoted, cue.offset), quoted
         if verb.dep_ == "pcomp" and verb.tag_ == "VBG" and verb.head.dep_ == "prep":
             head = verb.head.head  # "X was applauded upon announcing": X
             if head.dep_ != "ROOT" and not any(c.dep_ == "nsubjpass" for c in head.children):
                 return None, None  # "tried to have Y freed by saying": not Y
             participle, verb = True, head
             continue
+        if verb.dep_ == "xcomp" and verb.tag_ == "VB":
+            # "led X to say", "asked X to confirm": the object is who speaks
+            obj = next((c for c in verb.head.children if c.dep_ == "dobj" and c.i < verb.i),
+                       None)
+            if obj is not None:
+                return who.of_subject(obj, cue.offset), obj
         if verb.dep_ in ("conj", "advcl", "xcomp") and verb.head.i != verb.i:
             participle = verb.tag_ == "VBG"
             verb = verb.head
@@ -329,6 +309,9 @@ def _clause(cue: Cue) -> Span | None:
     doc = tok.doc
     if cue.according:
         head, a, b = _attached(cue)
+        source = cue.source
+        if source is not None and b <= source.i < head.i:
+            b = source.i + 1  # (the name given after the role: "according to the chief, X,")
         if head.i >= b:
             lo, hi = b, head.right_edge.i + 1
         elif head.i < a:
@@ -340,17 +323,26 @@ def _clause(cue: Cue) -> Span | None:
         return None
     comps = [c for c in tok.children if c.dep_ == "ccomp"]
     if not comps and tok.dep_ == "parataxis" and not any(
-            c.dep_ in ("dobj", "xcomp") for c in tok.children):
+            c.dep_ == "dobj" or c.dep_ == "xcomp" and doc[c.left_edge.i - 1].text != ","
+            for c in tok.children):
         # "Ada, they said, wanted no memorial": the clause around the cue, after it
         head = tok.head
         lo, hi = tok.right_edge.i + 1, head.right_edge.i + 1
-        if hi <= lo:
+        if not any(t.is_alpha for t in doc[lo:hi]):  # (nothing after it but the line's end)
             lo, hi = head.left_edge.i, tok.left_edge.i
         return _tokens_span(cue, lo, hi)
+    if not comps and tok.dep_ == "ccomp" and tok.head.i > tok.right_edge.i + 1 \
+            and doc[tok.right_edge.i + 1].text == "," and tok.head.lower_ not in SPEECH_VERBS \
+            and not any(MARKS.match(t.text) for t in doc[tok.i: tok.head.right_edge.i + 1]):
+        # "X reported on Monday, the talks failed": the parse made the reported clause the
+        # head of the sentence (a quotation there is found as one)
+        return _tokens_span(cue, tok.right_edge.i + 2, tok.head.right_edge.i + 1)
     if not comps and tok.lower_ in _SAY:
         # "said a law allowing it marked …": a clause the parse read as an object
         comps = [c for c in tok.children if c.dep_ == "dobj" and c.i > tok.i and any(
-            t.tag_ in _FINITE for t in c.subtree)]
+            t.tag_ in _FINITE or t.dep_ == "amod" and t.tag_ in ("VBD", "VBN")
+            and doc[t.i - 1].tag_ == "NNP" and t.i > c.left_edge.i for t in c.subtree)]
+        # (also "said Ada required help", read as a noun phrase "Ada required help")
     comp = next((c for c in comps if c.i > tok.i), None)
     if comp is None:  # "…, X said": not an attribution of its own, not "While Y agreed …, X said"
         comp = next((c for c in reversed(comps) if not _attributes(c)
@@ -508,6 +500,31 @@ def _free_quotation(q: Quotation, text: str, who: Speakers, emitted: _Emitted,
         speaker = _caption(text, q.end, who)
         if speaker is not None and emitted.add(q.start, q.end, speaker, "caption"):
             who.heard(speaker, q.start)
+        return
+    speaker = _first_person(q, text, tables, who)
+    if speaker is not None:
+        emitted.add(q.start, q.end, speaker, "")
+
+
+def _first_person(q: Quotation, text: str, tables: list[Table], who: Speakers) -> Speaker | None:
+    """The person a sentence is about, for words it quotes in the first person with no cue:
+    'Ada Okafor chooses "to play the ones I loved as a child"'. Not a title ("I Remember Elm Street")."""
+    words = text[q.start + 1: q.end - 1]
+    if not _FIRST_PERSON.search(words) or _names_something(words):
+        return None
+    k = bisect.bisect_right([t.offset for t in tables], q.start) - 1
+    if k < 0:
+        return None
+    table = tables[k]
+    i = bisect.bisect_right(table.token_chars, q.start - table.offset) - 1
+    if i < 0:
+        return None
+    root = table.doc[i].sent.root
+    subject = _subject(root)
+    if subject is None or who.quoted.inside(table.offset + subject.idx):
+        return None
+    speaker = who.of_subject(subject, table.offset)
+    return speaker if speaker is not None and speaker.kind == PERSON else None
 
 
 def _colon_before(text: str, at: int) -> int:

@@ -8,12 +8,15 @@ the roles names come with ("Interior Minister Ada Okafor"), and whom a pronoun m
 from __future__ import annotations
 
 import bisect
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .names import TITLES, is_title
+import numpy as np
+
+from .names import TITLES, is_title, name_kind
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -31,6 +34,8 @@ _REACH = {PERSON: 4, ORG: 3}
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 # The shortest word of a name that may be written with one letter changed.
 _MIN_SPELT = 5
+# An organisation written by its initials: "FEB", "UNHCR".
+_ACRONYM = re.compile(r"[A-Z]{2,7}")
 UNNAMED = frozenset("a an one another some any no every each either neither".split())
 # Words that make a different role of the same noun: a deputy governor is not the governor.
 _RANKS = frozenset("deputy vice assistant acting former associate interim co".split())
@@ -117,6 +122,9 @@ class Mentions:
         self._place_words: set[int] = set()
         mentions: list[_Mention] = []
         self._counts: dict[str, int] = {}  # how often each name is written out
+        self._first_at: dict[str, int] = {}  # where each name is first written
+        self._pieces = parsed.pieces
+        self._alone: dict[str, int] | None = None  # where each proper noun first stands alone
         ents = [(offset, doc, doc.ents) for offset, doc in parsed.pieces]
         self._offsets = {id(doc): offset for offset, doc in parsed.pieces}
         places = {e.text.lower() for _, _, es in ents for e in es if e.label_ in PLACES}
@@ -155,11 +163,14 @@ class Mentions:
                     continue
                 name = " ".join(words)
                 root = ent.root
+                if label == ORG and _titled_person(name, root):
+                    label = PERSON
                 mentions.append(_Mention(start, self.sentence_of(start), Speaker(name, label),
                                          _rank_of(root), root))
                 for w in words:
                     self._by_word[label].setdefault(fold(w), {})[name] = None
                 self._counts[name] = self._counts.get(name, 0) + 1
+                self._first_at[name] = min(start, self._first_at.get(name, start))
         # A one-word name that is a word of a person's ("Okafor" where "Ada Okafor" is named)
         # is that person, whatever the recogniser labelled it: it reads some surnames as
         # companies, places or works.
@@ -211,16 +222,28 @@ class Mentions:
 
     def full(self, name: str, kind: str) -> str:
         """The longest name of that kind in the article that holds every word of `name`
-        ("Okafor", "Ms Okafor" → "Ada Okafor"); `name` itself when none does. Of names as
+        ("Okafor", "Ms Okafor" → "Ada Okafor"); `name` itself when none does. A surname the
+        article writes on its own means first the names given before it does so; of names as
         long, the one written out most often, then the first named ("Okafor" is "Ada
         Okafor", named throughout, not "Ben Okafor", her son, named once)."""
         known = self._full.get((name, kind))
         if known is not None:
             return known
+        if kind == ORG and _ACRONYM.fullmatch(name):
+            expanded = self._expansion(name)
+            if expanded:
+                self._full[(name, kind)] = expanded
+                return expanded
         words = _key_words(name, kind)
-        best, best_key = name, (len(name.split()), 0, 0)
-        for order, full in enumerate(self._by_word[kind].get(words[0], ()) if words else ()):
-            key = (len(full.split()), self._counts.get(full, 0), -order)
+        best, best_key = name, (0, len(name.split()), 0, 0)
+        # A short name written on its own means someone named in full before it ("Ada Okafor
+        # died … Okafor once said …", not "his wife Bea Okafor", named after)
+        fulls = self._by_word[kind].get(words[0], {}) if words else {}
+        alone_at = self._first_alone(name) if kind == PERSON and len(words) == 1 \
+            and sum(f != name for f in fulls) > 1 else -1  # (only where it could be either)
+        for order, full in enumerate(fulls):
+            before = int(0 <= self._first_at.get(full, alone_at) < alone_at)
+            key = (before, len(full.split()), self._counts.get(full, 0), -order)
             have = _folded(full)
             if key > best_key and set(words) <= have and not (
                     kind == ORG and any(is_title(w) for w in have - set(words))):
@@ -229,6 +252,42 @@ class Mentions:
             best = self._spelt_otherwise(words[0]) or name
         self._full[(name, kind)] = best
         return best
+
+    def _first_alone(self, word: str) -> int:
+        """Where the article first writes `word` as a proper noun of its own, outside
+        quotations (not a word of a longer name); -1 when it never does."""
+        from spacy.attrs import ORTH, TAG
+
+        if self._alone is None:
+            self._alone = {}
+        found = self._alone.get(word)
+        if found is not None:
+            return found
+        found = -1
+        for offset, doc in self._pieces:
+            if word not in doc.vocab.strings or not len(doc):
+                continue
+            strings = doc.vocab.strings
+            orth, tags = doc.to_array([ORTH, TAG]).T
+            proper = (tags == strings["NNP"]) | (tags == strings["NNPS"])
+            alone = (orth == strings[word]) & (tags == strings["NNP"])
+            alone[1:] &= ~proper[:-1]
+            alone[:-1] &= ~proper[1:]
+            at = next((offset + doc[i].idx for i in np.flatnonzero(alone).tolist()
+                       if not self.quoted.inside(offset + doc[i].idx)), -1)
+            if at >= 0:
+                found = at
+                break
+        self._alone[word] = found
+        return found
+
+    def _expansion(self, acronym: str) -> str | None:
+        """The one organisation the article names in full with the initials of its capitalised
+        words spelling `acronym` ("Federation of Example Builders" for "FEB")."""
+        found = {full for names in self._by_word[ORG].values() for full in names
+                 if "".join(w[0] for w in full.split() if w[:1].isupper()) == acronym
+                 and len(full.split()) > 1}
+        return found.pop() if len(found) == 1 else None
 
     def _spelt_otherwise(self, word: str) -> str | None:
         """The one person the article names in full with a word one letter off `word` (past
@@ -297,6 +356,17 @@ class Mentions:
                                 self.quoted.inside(self._offsets[id(t.doc)] + t.idx) else None
                             if ent is not None:
                                 return Speaker(self.full(ent[1], kind), kind)
+        if PERSON in kinds:
+            # "The manager of Acme and director of Elm Partners, Ada Okafor, said": the parse
+            # hangs the name from the role's last noun; it closes the whole phrase
+            last = max(t.i for t in tok.subtree if not t.is_punct)
+            for t in tok.subtree:
+                if t.dep_ == "appos" and t.ent_type_ == PERSON and t.head.i != tok.i \
+                        and t.right_edge.i == last \
+                        and not self.quoted.inside(self._offsets[id(t.doc)] + t.idx):
+                    ent = self._entity_at(t)
+                    if ent is not None:
+                        return Speaker(self.full(ent[1], PERSON), PERSON)
         return None
 
     def _by_role(self, tok: Token, at: int, kind: str = PERSON) -> Speaker | None:
@@ -380,6 +450,14 @@ class Mentions:
             if m.speaker.kind == kind:
                 return Speaker(self.full(m.speaker.name, kind), kind)
         return None
+
+
+def _titled_person(name: str, root: Token) -> bool:
+    """A name the recogniser labelled an organisation that is shaped as a person's and has a
+    person's title in apposition ("Ada Okafor, the government commissioner for …"): a person."""
+    return name_kind(name) == "person" and any(
+        c.dep_ == "appos" and c.i > root.i and c.tag_ == "NN" and is_title(c.lower_)
+        for c in root.children)
 
 
 def determiner(tok: Token) -> str:

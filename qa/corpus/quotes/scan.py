@@ -9,6 +9,7 @@ to the cue right beside it ('X said on social media, "…"', '"…," Okafor said
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .cues import SPEECH_VERBS, UNNAMED_PEOPLE, UNREAL_MODALS
+from .names import is_title
 from .speakers import PLACES, QuotedText, Speakers
 
 if TYPE_CHECKING:
@@ -29,6 +31,15 @@ _CUE_UP_STEPS = 4
 _MODIFIERS = frozenset({"acl", "relcl", "appos", "advcl"})
 # How many words after a quotation its cue may stand: '"…," the company's spokeswoman said'.
 _AFTER_TOKENS = 6
+
+
+#: A quotation mark of either kind (single marks are apostrophes as often as not).
+MARKS = re.compile(r'[“”"]')
+# A straight mark opens a quotation after a space or an opening bracket or dash, before a
+# word; one not before a word closes.
+_OPENS_AFTER = frozenset("([{—–-/")
+_STARTS_WORD = frozenset("[('‘“…$£€#@¿¡")
+_LONGEST_QUOTATION = 3000
 
 
 @dataclass(eq=False)
@@ -57,14 +68,37 @@ class Cue:
         if not self.according:
             return None
         prep = self.tok.doc[self.tok.i + 1] if self.tok.lower_ == "according" else self.tok
-        return next((c for c in prep.children if c.dep_ == "pobj"), None)
+        obj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+        if obj is not None and obj.ent_type_ in PLACES:
+            # "According to Freedonia Senator Ada Okafor": the parse may take the place alone
+            # as the object and hang the name from "according"
+            named = next((c for c in self.tok.children if c.i > obj.i
+                          and c.ent_type_ in ("PERSON", "ORG") and c.tag_ in ("NNP", "NNPS")),
+                         None)
+            return named or obj
+        if obj is not None and obj.tag_ == "NN" and is_title(obj.lower_):
+            # "According to the town's fire chief, Ada Okafor, the fire …": the parse may hang
+            # the name from a comma; it is the role's
+            doc, k = obj.doc, obj.right_edge.i + 1
+            if k + 2 < len(doc) and doc[k].text == "," and doc[k + 1].ent_type_ == "PERSON" \
+                    and doc[k + 1].ent_iob_ == "B":
+                end = k + 1
+                while end + 1 < len(doc) and doc[end + 1].ent_iob_ == "I":
+                    end += 1
+                if end + 1 < len(doc) and doc[end + 1].text == ",":
+                    return doc[end]
+        return obj
 
     @property
     def silent(self) -> bool:
         """A verb that says nothing was said: "did not say", "would say"."""
-        return not self.according and any(
-            c.dep_ == "neg" or (c.dep_ == "aux" and c.lower_ in UNREAL_MODALS)
-            for c in self.tok.children)
+        if self.according:
+            return False
+        children = list(self.tok.children)
+        return any(c.dep_ == "neg" or (c.dep_ == "aux" and c.lower_ in UNREAL_MODALS and not (
+            # ("would later say": the future of a past, which did happen)
+            c.lower_ == "would" and any(a.dep_ == "advmod" and a.lower_ == "later"
+                                        for a in children))) for c in children)
 
     @property
     def at(self) -> int:
@@ -149,6 +183,40 @@ class Table:
         return self.sentence_starts[k], end
 
 
+def find_quotations(text: str) -> list[Quotation]:
+    """The pairs of quotation marks, in one pass. Curly marks say which way they face;
+    a straight mark is read from its neighbours, so one stray mark ('the 12" pipe') does not
+    turn every later quotation of its line inside out. Straight pairs stay within a line."""
+    out = []
+    open_at, curly = -1, False
+    for m in MARKS.finditer(text):
+        i = m.start()
+        if open_at >= 0 and (i - open_at > _LONGEST_QUOTATION
+                             or not curly and text.find("\n", open_at, i) >= 0):
+            open_at = -1  # never closed: not a quotation
+        mark = text[i]
+        if mark == "“":
+            open_at, curly = i, True
+            continue
+        if mark == "”":
+            if open_at >= 0 and text[open_at + 1: i].strip():
+                out.append(Quotation(open_at, i + 1))
+            open_at = -1
+            continue
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        starts_word = after.isalnum() or after in _STARTS_WORD
+        opening = (before.isspace() or before in _OPENS_AFTER) and starts_word
+        closing = not starts_word
+        if open_at >= 0 and (closing or not opening):
+            if text[open_at + 1: i].strip():
+                out.append(Quotation(open_at, i + 1))
+            open_at = -1
+        elif opening or not closing:
+            open_at, curly = i, False
+    return out
+
+
 def scan_cues(table: Table, quoted: QuotedText, who: Speakers) -> list[Cue]:
     """The speech verbs and "according to"s of a piece, outside quotation marks (and, on the
     same pass, the proper-noun subjects the entity recogniser missed, for `who`)."""
@@ -193,7 +261,10 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
         return
     doc, offset = table.doc, table.offset
     by_token = {c.tok.i: c for c in cues if not c.silent}  # ("did not say" governs nothing)
-    cue_tokens = sorted(by_token)
+    # "— which Y noted as a first —" names a thing: it governs only words that hang from it
+    speaking = {i: c for i, c in by_token.items()
+                if not any(t.dep_ == "dobj" and t.tag_ == "WDT" for t in c.tok.children)}
+    cue_tokens = sorted(speaking)
     end_of_piece = table.end
     starts = [q.start for q in quotations]
     for k in range(bisect.bisect_left(starts, offset), len(quotations)):
@@ -239,10 +310,10 @@ def link_quotations(table: Table, quotations: list[Quotation], cues: list[Cue]) 
                     break
                 head = head.head
                 if lo <= head.i < hi:
-                    consider(by_token[i])
+                    consider(speaking[i])
                     break
         if q.cue is None:
-            _link_beside(doc, lo, hi, last, by_token, consider)
+            _link_beside(doc, lo, hi, last, speaking, consider)
         if q.cue is not None:
             q.cue.quotations.append(q)
 

@@ -118,7 +118,9 @@ class Speakers(Mentions):
                 named = self._named_in_apposition(tok)
                 return named or Speaker(self.full(name, ORG), ORG)
             if label in PLACES:
-                return None  # a country word standing alone
+                # "a Freedonian, Ada Okafor, said": the person named beside the word; alone,
+                # a country word
+                return self._named_in_apposition(tok)
             if label in _WORKS:
                 return None  # a law, a work, an event: no one's words
             ent = None  # (a number, a date: misread; the word is read as a proper noun)
@@ -202,6 +204,12 @@ class Speakers(Mentions):
         owner = self._owner(tok, offset)
         if owner is not None:
             return owner
+        for child in tok.children:
+            if child.dep_ == "poss" and child.tag_ == "PRP$":  # "her memoirs", "its website"
+                if child.lower_ in ("his", "her"):
+                    return self.recent(PERSON, offset + child.idx)
+                if child.lower_ in ("its", "their"):
+                    return self.recent(ORG, offset + child.idx)
         for child in tok.children:
             if child.dep_ in ("prep", "agent") and child.lower_ in ("by", "from"):
                 obj = next((c for c in child.children if c.dep_ == "pobj"), None)
@@ -295,7 +303,8 @@ class Speakers(Mentions):
         # team" or "the party's website" are no one in particular.
         modifiers = [c for c in tok.children if c.i < tok.i and (
             c.dep_ in ("compound", "poss") and (c.tag_ in ("NNP", "NNPS") or c.ent_type_)
-            or c.dep_ == "compound" and tok.lower_ in _PUBLIC_BODIES)]
+            or c.dep_ == "compound" and tok.lower_ in _PUBLIC_BODIES
+            or c.dep_ == "amod" and c.ent_type_ == "NORP" and tok.lower_ in _PUBLIC_BODIES)]
         if modifiers:
             first = next(t for t in tok.subtree if t.dep_ != "det")
             span = tok.doc[first.i: tok.i + 1]
