@@ -17,9 +17,9 @@ from .console import ProgressBar, print_json
 
 EXAMPLES = """\
 examples:
-  qa eval --qa                              # the packaged dev set, qa beside a baseline
-  qa eval --qa bench/sets/wikinews.jsonl --corpus ../shared/news/wikinews --split dev
-  qa eval --beir ../shared/eval/scifact --mode hybrid"""
+  qa eval --qa                                         # the packaged dev set, beside a baseline
+  qa eval --qa my-questions.jsonl --corpus ~/news --split dev   # your questions, your folder
+  qa eval --beir ~/beir/scifact --mode hybrid               # a BEIR folder"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
