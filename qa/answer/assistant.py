@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..corpus import nlp
 from ..corpus.quotes import is_person, speaker_matches
 from ..errors import ModelUnavailableError, QueryError
 from ..search.retriever import Found, Retriever
@@ -38,6 +39,10 @@ from .scoring import load_model
 
 #: Chunks searched per question.
 SEARCH_K = 8
+#: The note on answers from an index whose phrases and quotes another version of qa's NLP
+#: pass made: they still answer, with what that version found.
+STALE_PIPELINE = ("This index's phrases and quotes were made by another version of qa; "
+                  "run `qa index` to make them again with this one.")
 
 
 class Assistant:
@@ -121,6 +126,8 @@ class Assistant:
         q = read_question(text, history, dates=dates, reference=reference,
                           question_dates=question_dates)
         notes = list(q.notes)
+        if evidence.retriever.manifest.nlp != nlp.PIPELINE:
+            notes.append(STALE_PIPELINE)
         composer = Composer(evidence, self.max_sentences)
         if q.about_previous_answer:
             previous = self._previous_answer(list(history))

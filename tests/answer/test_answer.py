@@ -387,3 +387,16 @@ def test_sides_come_from_what_the_article_attaches_to_a_speaker():
     assert side_key("Harbour City") != side_key("Riverton")
     assert side_key("Northland President") != side_key("Southland President")
     assert side_key("Northland's envoy") == side_key("Northland Foreign Minister")
+
+
+def test_an_index_whose_nlp_pass_another_version_made_says_to_rebuild_it(assistant, monkeypatch):
+    from qa.answer import assistant as answering
+    from qa.corpus import nlp
+
+    question = "What did Katrina Yu say about China's role?"
+    assert answering.STALE_PIPELINE not in assistant.ask(question, mode="bm25").notes
+    monkeypatch.setattr(nlp, "PIPELINE", {**nlp.PIPELINE, "quotes": nlp.PIPELINE["quotes"] + 1})
+    ans = assistant.ask(question, mode="bm25")
+    assert answering.STALE_PIPELINE in ans.notes
+    assert "`qa index`" in answering.STALE_PIPELINE
+    assert not ans.abstained and ans.citations  # it still answers, from what the index holds
