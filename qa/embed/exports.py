@@ -112,9 +112,10 @@ def export_embedder(folder: Path, name: str):  # type: ignore[no-untyped-def]
 
 
 def calibration_texts(n: int = 64) -> list[str]:
-    """The first `n` of the 64 news chunks in `qa/embed/calibration_text.jsonl` (CC BY 2.5,
-    Wikinews; made by bench/make_calibration_text.py): what int8 quantisation is calibrated
-    on and what the build backends are timed on."""
+    """The first `n` of the 64 news chunks in `qa/embed/calibration_text.jsonl` (public news
+    articles under CC BY 2.5, each row with its source's url; made by
+    bench/make_calibration_text.py): what int8 quantisation is calibrated on and what the
+    build backends are timed on."""
     import importlib.resources
 
     raw = importlib.resources.files("qa.embed").joinpath("calibration_text.jsonl").read_text("utf-8")

@@ -34,7 +34,7 @@ from .onnx_export import _replace_dir
 if TYPE_CHECKING:  # imported when a model is loaded (`OpenVinoEmbedder.load`)
     import openvino as ov
 
-# What "openvino-int8" keeps in floating point. Fitted on 300 Wikinews chunks (min cosine to
+# What "openvino-int8" keeps in floating point. Fitted on 300 news chunks (min cosine to
 # fp32 over them; table in docs/benchmarks.md, *Build backends on CPUs without bf16*):
 # everything int8 gave 0.977, without SmoothQuant 0.984; also keeping the FFN down-projections
 # (their input is GELU's long-tailed output) 0.987; those and the two attention products
