@@ -11,7 +11,7 @@ import pytest
 from qa.corpus import nlp
 from qa.index import Index
 from qa.types import ENTITY_LABELS, PHRASE_LABELS
-from tests.conftest import SEED_CORPUS, HashEmbedder
+from tests.conftest import HashEmbedder
 
 ARTICLE = """---
 title: Harbour strike ends after nine days
@@ -109,49 +109,6 @@ def test_torch_is_refused_only_to_the_thread_importing_spacy(tmp_path, monkeypat
     assert elsewhere and elsewhere[0] is not None
     assert importlib.util.find_spec("qa_refusal_probe") is not None
     sys.modules.pop("qa_refusal_probe", None)
-
-
-def _seed_texts() -> list[str]:
-    from qa.corpus.ingest import load_corpus
-
-    articles, _ = load_corpus(SEED_CORPUS)
-    return [a.text for a in articles]
-
-
-def test_the_pipeline_parses_as_a_plain_spacy_load_does():
-    """qa loads the pipeline with an empty tokenizer that gets the pipeline's own rules, and
-    without the attribute ruler (its tag patterns read from its file), the lemmatizer and the
-    (disabled) sentence recogniser. On real articles, the tokenizer and every token, tag,
-    part of speech, dependency, entity, sentence and noun phrase are those of spaCy's plain
-    load, with spaCy's default tokenizer and every component loaded, set up as qa runs it:
-    the attribute ruler off, its tag-to-POS table as a component, thinc's `NumpyOps`."""
-    spacy = nlp._import_spacy()
-    from thinc.api import NumpyOps
-
-    ours = nlp.load_pipeline()
-    plain = spacy.load(nlp.pipeline_path(), disable=["attribute_ruler"])
-    assert "attribute_ruler" in plain.component_names and "senter" in plain.component_names
-    assert ours.tokenizer.to_bytes(exclude=["vocab"]) == plain.tokenizer.to_bytes(exclude=["vocab"])
-    assert len(plain.tokenizer.rules) > 1000
-    for _, component in plain.pipeline:
-        model = getattr(component, "model", None)
-        for node in model.walk() if model is not None else ():
-            node.ops = NumpyOps(use_blis=False)
-    plain.add_pipe("qa_pos_of_tag", after="parser", config={
-        "table": nlp._pos_of_tag(plain.get_pipe("attribute_ruler").patterns)})
-    texts = _seed_texts()
-    assert len(texts) >= 5 and sum(map(len, texts)) > 10_000
-
-    def parse(doc):  # type: ignore[no-untyped-def]
-        return ([(t.text, t.idx, t.whitespace_, t.tag_, t.pos_, t.dep_, t.head.i, t.ent_iob_,
-                  t.ent_type_) for t in doc],
-                [(e.start_char, e.end_char, e.label_) for e in doc.ents],
-                [(s.start, s.end) for s in doc.sents],
-                [(n.start, n.end) for n in doc.noun_chunks])
-
-    for a, b in zip(ours.pipe(texts), plain.pipe(texts), strict=True):
-        assert parse(a) == parse(b)
-        assert a.ents and {t.pos_ for t in a} >= {"NOUN", "VERB", "PROPN", "ADP", "DET"}
 
 
 def test_question_parse_finds_entities_and_the_wh_word():

@@ -1,6 +1,7 @@
 """qa's fast load of the spaCy pipeline (qa.corpus.nlp.load_pipeline: an empty tokenizer
 filled from the pipeline's file, the part of speech from the tag, numpy's BLAS, spaCy imported
-without torch and pydantic.v1) parses as spaCy's own `spacy.load` does, sentence by sentence."""
+without torch and pydantic.v1) parses as spaCy's own `spacy.load` does: article by article,
+and sentence by sentence for the sentences and questions that are parsed alone."""
 
 from __future__ import annotations
 
@@ -60,31 +61,35 @@ CRAFTED = [
 ]
 
 
+def _seed_texts() -> list[str]:
+    from qa.corpus.ingest import load_corpus
+
+    articles, _ = load_corpus(SEED_CORPUS)
+    return [a.text for a in articles]
+
+
 def _sentences() -> list[str]:
     """The crafted sentences, the questions of the benchmark sets (questions as people ask
     them) and every sentence of the seed articles (sentences answers cite): several hundred."""
     from qa.corpus.chunking import split_sentences
-    from qa.corpus.ingest import load_corpus
 
     questions = [json.loads(line)["question"] for name in QUESTION_SETS
                  for line in (REPO / "bench" / "sets" / name).read_text().splitlines()
                  if line.strip()]
-    articles, _ = load_corpus(SEED_CORPUS)
-    found = [a.text[start:end].strip() for a in articles
-             for start, end in split_sentences(a.text)]
+    found = [text[start:end].strip() for text in _seed_texts()
+             for start, end in split_sentences(text)]
     return list(dict.fromkeys(CRAFTED + questions + [s for s in found if s]))
 
 
 @pytest.fixture(scope="module")
 def standard():  # type: ignore[no-untyped-def]
-    """The pipeline as `spacy.load` makes it, with the components qa leaves out excluded and
-    spaCy's own tokenizer, set up as qa runs it: thinc's `NumpyOps`, and the attribute
-    ruler's tag-to-POS table as a component instead of the ruler."""
+    """spaCy's plain load of the pipeline: its default tokenizer and every component loaded,
+    set up as qa runs it: the attribute ruler off, its tag-to-POS table as a component,
+    thinc's `NumpyOps`."""
     spacy = nlp._import_spacy()
     from thinc.api import NumpyOps
 
-    plain = spacy.load(nlp.pipeline_path(), exclude=["lemmatizer", "senter"],
-                       disable=["attribute_ruler"])
+    plain = spacy.load(nlp.pipeline_path(), disable=["attribute_ruler"])
     for _, component in plain.pipeline:
         model = getattr(component, "model", None)
         for node in model.walk() if model is not None else ():
@@ -104,11 +109,36 @@ def test_sentences_parse_as_spacy_load_parses_them(standard):
     sentences = _sentences()
     assert len(sentences) >= 500
     ours = nlp.load_pipeline()
-    assert ours.tokenizer.to_bytes(exclude=["vocab"]) == \
-        standard.tokenizer.to_bytes(exclude=["vocab"])
     differ = [s for s, a, b in zip(sentences, ours.pipe(sentences), standard.pipe(sentences),
                                    strict=True) if _parse(a) != _parse(b)]
     assert differ == []
     # One by one too, as questions are parsed.
     alone = sentences[:: len(sentences) // 60]
     assert [_parse(ours(s)) for s in alone] == [_parse(standard(s)) for s in alone]
+
+
+def test_the_pipeline_parses_as_a_plain_spacy_load_does(standard):
+    """qa loads the pipeline with an empty tokenizer that gets the pipeline's own rules, and
+    without the attribute ruler (its tag patterns read from its file), the lemmatizer and the
+    (disabled) sentence recogniser. On real articles, the tokenizer and every token, tag,
+    part of speech, dependency, entity, sentence and noun phrase are those of spaCy's plain
+    load, with spaCy's default tokenizer and every component loaded, set up as qa runs it:
+    the attribute ruler off, its tag-to-POS table as a component, thinc's `NumpyOps`."""
+    ours = nlp.load_pipeline()
+    assert "attribute_ruler" in standard.component_names and "senter" in standard.component_names
+    assert ours.tokenizer.to_bytes(exclude=["vocab"]) == \
+        standard.tokenizer.to_bytes(exclude=["vocab"])
+    assert len(standard.tokenizer.rules) > 1000
+    texts = _seed_texts()
+    assert len(texts) >= 5 and sum(map(len, texts)) > 10_000
+
+    def parse(doc):  # type: ignore[no-untyped-def]
+        return ([(t.text, t.idx, t.whitespace_, t.tag_, t.pos_, t.dep_, t.head.i, t.ent_iob_,
+                  t.ent_type_) for t in doc],
+                [(e.start_char, e.end_char, e.label_) for e in doc.ents],
+                [(s.start, s.end) for s in doc.sents],
+                [(n.start, n.end) for n in doc.noun_chunks])
+
+    for a, b in zip(ours.pipe(texts), standard.pipe(texts), strict=True):
+        assert parse(a) == parse(b)
+        assert a.ents and {t.pos_ for t in a} >= {"NOUN", "VERB", "PROPN", "ADP", "DET"}
