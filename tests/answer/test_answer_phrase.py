@@ -8,11 +8,10 @@ from dataclasses import asdict
 
 import pytest
 
-from qa import Assistant, Retriever
 from qa.answer import format_answer
 from qa.answer.answer_type import answer_type
 
-from .marked import assert_marked
+from .marked import assert_marked, assistant_over
 
 STRIKE = """---
 title: Harbour strike ends after nine days
@@ -77,11 +76,8 @@ def test_a_question_without_a_kind_marks_no_phrase():
 
 @pytest.fixture
 def strike(seed_corpus, make_index):
-    corpus = seed_corpus  # other articles beside these two, as in a real folder (BM25 needs them)
-    (corpus / "strike.md").write_text(STRIKE, encoding="utf-8")
-    (corpus / "interview.md").write_text(INTERVIEW, encoding="utf-8")
-    retriever = Retriever.open(make_index(corpus), embedder=None)
-    return retriever, Assistant(retriever, abstain_threshold=0.0)
+    return assistant_over(seed_corpus, make_index,
+                          {"strike.md": STRIKE, "interview.md": INTERVIEW})
 
 
 @pytest.mark.parametrize("question, phrase", [

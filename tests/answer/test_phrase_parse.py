@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from qa import Assistant, Retriever
 from qa.answer import phrase, phrase_parse
 from qa.answer.answer_type import answer_type
 from qa.corpus import nlp
 
-from .marked import assert_marked
+from .marked import assert_marked, assistant_over
 
 BRIDGE = """---
 title: New bridge opens over the Elm
@@ -164,10 +163,7 @@ def test_no_phrase_no_choice():
 
 @pytest.fixture
 def bridge(seed_corpus, make_index):
-    (seed_corpus / "bridge.md").write_text(BRIDGE, encoding="utf-8")
-    (seed_corpus / "delay.md").write_text(DELAY, encoding="utf-8")
-    retriever = Retriever.open(make_index(seed_corpus), embedder=None)
-    return retriever, Assistant(retriever, abstain_threshold=0.0)
+    return assistant_over(seed_corpus, make_index, {"bridge.md": BRIDGE, "delay.md": DELAY})
 
 
 @pytest.mark.parametrize("question, answer", [
