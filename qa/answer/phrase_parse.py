@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..text import STOPWORDS, stem
@@ -81,8 +82,10 @@ class Slot:
     words: frozenset[str]
 
 
+@lru_cache(maxsize=256)
 def slot_of(question: str) -> Slot:
-    """The question's slot (`Slot`), from its parse."""
+    """The question's slot (`Slot`), from its parse (read once per question: the phrases and
+    their extensions both need it)."""
     doc = parse(question)
     words = frozenset(stem(t.lower_) for t in doc
                       if t.is_alpha and t.lower_ not in STOPWORDS
