@@ -28,8 +28,9 @@ import numpy as np
 
 from ..embed.calibrate import build_embedder
 from ..embed.embedder import Embedder
+from ..embed.pooling import SpanEmbedder
 from ..errors import ExecutorUnavailableError, QAError
-from ..types import JSONObject
+from ..types import JSONObject, Span
 
 Progress = Callable[[int, int], None]
 
@@ -48,6 +49,8 @@ class EmbedJob:
     model: the embedding model's name; backend: its runtime (qa.embed.embedder.BACKENDS).
     what: "chunks", or "sentences" (the sentences an answer may cite, qa.index.sentences):
     an executor's record keeps each kind's count apart.
+    spans: per text, character spans whose vectors are pooled from the text's own pass
+    (qa.embed.pooling: a chunk's sentences); the same id always comes with the same spans.
     """
 
     ids: np.ndarray
@@ -55,14 +58,25 @@ class EmbedJob:
     model: str
     backend: str
     what: str = "chunks"
+    spans: Sequence[Sequence[Span]] | None = None
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """An executor's answer: one L2-normalised float32 vector per text of the job, in order;
+    and, when the job named spans and the embedder can pool them, one vector per span of
+    every text in order (zero for a span beyond a truncated text's end), else None."""
+
+    vectors: np.ndarray
+    spans: np.ndarray | None = None
 
 
 class Executor(Protocol):
     """Runs the embed stage of a build."""
 
-    def embed(self, job: EmbedJob, progress: Progress | None = None) -> np.ndarray:
-        """One L2-normalised float32 vector per text of `job`, in the job's order.
-        `progress(done, total)` is called as chunks come back."""
+    def embed(self, job: EmbedJob, progress: Progress | None = None) -> Embedded:
+        """The job's vectors (`Embedded`). `progress(done, total)` is called as chunks come
+        back."""
         ...
 
     def describe(self) -> JSONObject:
@@ -76,8 +90,10 @@ class LocalExecutor:
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
 
-    def embed(self, job: EmbedJob, progress: Progress | None = None) -> np.ndarray:
-        return self.embedder.encode(job.texts, progress=progress)
+    def embed(self, job: EmbedJob, progress: Progress | None = None) -> Embedded:
+        if job.spans is not None and isinstance(self.embedder, SpanEmbedder):
+            return Embedded(*self.embedder.encode_spans(job.texts, job.spans, progress=progress))
+        return Embedded(self.embedder.encode(job.texts, progress=progress))
 
     def describe(self) -> JSONObject:
         return {"name": LOCAL}
@@ -120,20 +136,20 @@ class RayExecutor:
         return {"name": RAY, "address": self.address,
                 **{f"{what}_by_node": dict(nodes) for what, nodes in self.by_node.items()}}
 
-    def embed(self, job: EmbedJob, progress: Progress | None = None) -> np.ndarray:
+    def embed(self, job: EmbedJob, progress: Progress | None = None) -> Embedded:
         """Run the job on the cluster; raises ExecutorUnavailableError (the index is then
         unchanged) when ray is missing, the cluster cannot be reached or the job fails."""
         ray = _import_ray()
         total = len(job.texts)
         if total == 0:
-            return np.zeros((0, 0), np.float32)
+            return Embedded(np.zeros((0, 0), np.float32))
         unique = _unique_by_id(job)
         self._check_reachable()
         ray_was_up = ray.is_initialized()
         try:
             if not ray_was_up:
                 self._connect(ray)
-            vectors, nodes = self._run(ray, job, unique, progress)
+            vectors, pooled, nodes = self._run(ray, job, unique, progress)
         except ExecutorUnavailableError:
             raise
         except Exception as exc:  # ray's own errors (a failed task, a lost cluster...)
@@ -148,7 +164,10 @@ class RayExecutor:
         self.by_node[job.what] = nodes
         index_of = {chunk_id: n for n, chunk_id in enumerate(unique)}
         positions = np.fromiter((index_of[int(i)] for i in job.ids), np.int64, total)
-        return vectors[positions]
+        if pooled is None:
+            return Embedded(vectors[positions])
+        return Embedded(vectors[positions], np.concatenate(
+            [pooled[n] for n in positions.tolist()]).reshape(-1, vectors.shape[1]))
 
     def _connect(self, ray: ModuleType) -> None:
         """ray.init, bounded in time: at a port that answers but is not a Ray head node (the
@@ -194,7 +213,10 @@ class RayExecutor:
                 "or check --ray-address.") from None
 
     def _run(self, ray: ModuleType, job: EmbedJob, unique: dict[int, int],
-             progress: Progress | None) -> tuple[np.ndarray, dict[str, int]]:
+             progress: Progress | None,
+             ) -> tuple[np.ndarray, list[np.ndarray] | None, dict[str, int]]:
+        """The vectors of the unique texts, their spans' vectors (None when not asked for or
+        the actors cannot pool), and how many texts each node embedded."""
         import ray.data
 
         logging.getLogger("ray.data").setLevel(logging.ERROR)  # its notes are not the user's
@@ -214,8 +236,13 @@ class RayExecutor:
         # split, and a batch sent again after a node died holds the same ids.
         import pyarrow as pa  # a dependency of ray[data]
 
+        # A text's spans travel as the bytes of an int64 (k, 2) array, its pooled vectors
+        # as those of a float32 (k, dim) one: rows of one column may differ in length.
+        spans = [np.asarray(job.spans[row], np.int64).reshape(-1, 2).tobytes()
+                 for row in unique.values()] if job.spans is not None else None
         dataset = ray.data.from_arrow([
-            pa.table({"id": ids[at:at + per_batch], "text": texts[at:at + per_batch]})
+            pa.table({"id": ids[at:at + per_batch], "text": texts[at:at + per_batch],
+                      **({"spans": spans[at:at + per_batch]} if spans is not None else {})})
             for at in range(0, len(ids), per_batch)])
         # Ray Data restarts an actor whose node died, wherever there is room, and sends its
         # batch again (max_restarts=-1, max_task_retries=-1 are its defaults for actor pools;
@@ -232,6 +259,8 @@ class RayExecutor:
         )
         row_of = {int(i): n for n, i in enumerate(ids)}
         vectors: np.ndarray | None = None
+        pooled: list[np.ndarray] | None = [np.zeros(0, np.float32)] * len(ids) \
+            if spans is not None else None
         done = np.zeros(len(ids), bool)
         nodes: dict[str, int] = {}
         if progress:
@@ -241,6 +270,12 @@ class RayExecutor:
             if vectors is None:
                 vectors = np.zeros((len(ids), out["vector"].shape[1]), np.float32)
             vectors[rows] = out["vector"]
+            if pooled is not None:
+                if "pooled" not in out:  # the actors' embedder cannot pool
+                    pooled = None
+                else:
+                    for row, data in zip(rows.tolist(), out["pooled"]):
+                        pooled[row] = np.frombuffer(data, np.float32)
             done[rows] = True
             for node in out["node"]:
                 nodes[str(node)] = nodes.get(str(node), 0) + 1
@@ -252,7 +287,7 @@ class RayExecutor:
                 f"The Ray job at {self.address} returned no vectors for {missing} of "
                 f"{len(ids)} chunks; the index is unchanged. Run `qa index --executor ray` "
                 "again.")
-        return vectors, nodes
+        return vectors, pooled, nodes
 
 
 class _EmbedActor:
@@ -270,9 +305,18 @@ class _EmbedActor:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         texts = [str(t) for t in batch["text"]]
-        vectors = self.embedder.encode(texts, batch_size=len(texts))
+        extra: dict[str, np.ndarray] = {}
+        if "spans" in batch and isinstance(self.embedder, SpanEmbedder):
+            spans = [[(int(a), int(b)) for a, b in np.frombuffer(data, np.int64).reshape(-1, 2)]
+                     for data in batch["spans"]]
+            vectors, pooled = self.embedder.encode_spans(texts, spans, batch_size=len(texts))
+            first = np.cumsum([0] + [len(s) for s in spans])
+            extra["pooled"] = np.array([pooled[first[i]:first[i + 1]].astype(np.float32).tobytes()
+                                        for i in range(len(texts))], dtype=object)
+        else:
+            vectors = self.embedder.encode(texts, batch_size=len(texts))
         return {"id": batch["id"], "vector": np.asarray(vectors, np.float32),
-                "node": np.full(len(texts), self.node)}
+                "node": np.full(len(texts), self.node), **extra}
 
 
 def make_executor(kind: str | None, ray_address: str | None = None) -> Executor | None:

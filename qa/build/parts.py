@@ -21,7 +21,7 @@ from ..index.quotes import QuoteTableBuilder
 from ..index.sentences import SentenceVectors, cited_rows
 from ..index.texts import ArticleTable, TextStore
 from ..text import terms
-from ..types import Article, Chunk, JSONObject, Phrase, Quote
+from ..types import Article, Chunk, JSONObject, Phrase, Quote, Span
 from .executors import EmbedJob, Executor
 from .progress import BuildProgress
 
@@ -71,53 +71,74 @@ def new_part(art: Article) -> Part:
 def embed_new_parts(parts: list[Part], embedder: Embedder, executor: Executor,
                      progress: BuildProgress | None) -> int:
     """Embed the chunks of new and changed articles with the executor, in one job; every
-    vector is back before anything is written."""
+    vector is back before anything is written. Each chunk's sentences get their vectors
+    from the same pass when the embedder can pool them (qa.embed.pooling)."""
     todo = parts
-    texts = [
-        embedding_input(p.article.title, p.article.text[s:e])
-        for p in todo
-        for s, e in zip(p.starts, p.ends)
-    ]
+    texts: list[str] = []
+    spans: list[tuple[Span, ...]] = []
+    for p in todo:
+        for s, e, sentences in zip(p.starts, p.ends, p.sentences):
+            text = embedding_input(p.article.title, p.article.text[s:e])
+            at = len(text) - (e - s) - s  # where the article's offset 0 falls in `text`
+            texts.append(text)
+            spans.append(tuple((a + at, b + at) for a, b in sentences))
     if not texts:
         return 0
     cb = (lambda done, total: progress("embed", done, total)) if progress else None
     if progress:
         progress("embed", 0, len(texts))
     job = EmbedJob(ids=_concat([p.chunk_ids for p in todo], np.int64), texts=texts,
-                   model=embedder.name, backend=backend_of(embedder))
-    vectors = executor.embed(job, progress=cb)
-    at = 0
+                   model=embedder.name, backend=backend_of(embedder), spans=tuple(spans))
+    embedded = executor.embed(job, progress=cb)
+    at = row = 0
     for p in todo:
         n = len(p.starts)
-        p.vectors = vectors[at : at + n]
+        p.vectors = embedded.vectors[at : at + n]
+        rows = sum(len(c) for c in p.sentences)
+        if embedded.spans is not None:
+            p.sentence_vectors = embedded.spans[row : row + rows]
         at += n
+        row += rows
     return len(texts)
 
 
 def embed_sentences(parts: list[Part], embedder: Embedder, executor: Executor) -> None:
-    """Embed the sentences an answer may cite (qa.index.sentences), each distinct text once,
-    with the executor that embedded the chunks. Needs the articles' phrases (sentence roles)."""
+    """The vectors of the sentences an answer may cite (qa.index.sentences): those the chunks'
+    pass pooled, and the others (beyond a truncated chunk's end, or every one when the
+    embedder cannot pool) embedded on their own, each distinct text once, with the executor
+    that embedded the chunks. Rows of sentences never cited are zero. Needs the articles'
+    phrases (sentence roles)."""
     unique: dict[str, int] = {}
     wanted: list[list[tuple[int, int]]] = []  # per part: (sentence row, text number)
     for p in parts:
         spans = [span for chunk in p.sentences for span in chunk]
-        rows = cited_rows(p.article.text, spans, p.phrases)
+        cited = cited_rows(p.article.text, spans, p.phrases)
+        pooled = p.sentence_vectors
+        out = np.zeros((len(spans), _dim_of_part(p, embedder)), np.float32)
+        if pooled is not None and len(cited):
+            out[cited] = pooled[cited]
+        p.sentence_vectors = out
         wanted.append([(i, unique.setdefault(p.article.text[spans[i][0]:spans[i][1]], len(unique)))
-                       for i in rows])
+                       for i in cited if not out[i].any()])
     texts = list(unique)
+    if not texts:
+        return
     ids = np.asarray([int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(),
                                      "little", signed=True) for t in texts], dtype=np.int64)
     vectors = executor.embed(EmbedJob(ids=ids, texts=texts, model=embedder.name,
-                                      backend=backend_of(embedder), what="sentences")
-                             ) if texts else None
-    dim = int(vectors.shape[1]) if vectors is not None else next(
-        (int(p.vectors.shape[1]) for p in parts if p.vectors is not None), dim_of(embedder) or 1)
+                                      backend=backend_of(embedder), what="sentences")).vectors
     for p, rows in zip(parts, wanted):
-        out = np.zeros((sum(len(c) for c in p.sentences), dim), np.float32)
-        if rows and vectors is not None:
+        if rows:
             at, which = zip(*rows)
-            out[list(at)] = vectors[list(which)]
-        p.sentence_vectors = out
+            assert p.sentence_vectors is not None
+            p.sentence_vectors[list(at)] = vectors[list(which)]
+
+
+def _dim_of_part(part: Part, embedder: Embedder) -> int:
+    """The vectors' dimension: the part's chunk vectors', else the embedder's."""
+    if part.vectors is not None and part.vectors.ndim == 2 and part.vectors.shape[1]:
+        return int(part.vectors.shape[1])
+    return dim_of(embedder) or 1
 
 
 def segment_data(parts: list[Part], file_keys: dict[str, tuple[int, int]],

@@ -15,7 +15,9 @@ import numpy as np
 
 from .. import config
 from ..errors import ModelUnavailableError
+from ..types import Span
 from .batching import length_sorted_batches
+from .pooling import SpanRows, pool_spans
 
 Progress = Callable[[int, int], None]
 
@@ -107,6 +109,36 @@ class SentenceTransformerEmbedder:
             if progress:
                 progress(done, len(texts))
         return normalize_rows(out)
+
+
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], *,
+        batch_size: int = 32, progress: Progress | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`encode`, and each character span's vector pooled from the same pass
+        (qa.embed.pooling)."""
+        self.load()
+        model = self._model
+        assert model is not None  # load() set it or raised
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled = SpanRows(spans, self.dim)
+        done = 0
+        for batch in length_sorted_batches(texts, batch_size):
+            chosen = [texts[i] for i in batch]
+            # The model's own tokenizer and truncation: the word pieces `encode` runs.
+            marks = model.tokenizer(chosen, return_offsets_mapping=True, truncation=True,
+                                    max_length=model.max_seq_length)["offset_mapping"]
+            results = model.encode(chosen, batch_size=len(chosen), output_value=None,
+                                   convert_to_numpy=False, show_progress_bar=False)
+            for row, i in enumerate(batch):
+                out[i] = results[row]["sentence_embedding"].float().numpy()
+                if spans[i]:
+                    states = results[row]["token_embeddings"].float().numpy()
+                    pooled.put(i, pool_spans(states[:len(marks[row])], marks[row], spans[i]))
+            done += len(batch)
+            if progress:
+                progress(done, len(texts))
+        return normalize_rows(out), pooled.rows
 
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")

@@ -12,7 +12,9 @@ match `SentenceTransformer.encode(normalize_embeddings=True)` (cosine >= 0.999, 
 Folder layout written by `export_onnx`:
 
 - `model.onnx` (or `model-int8.onnx` when quantised): inputs `input_ids`, `attention_mask`,
-  `token_type_ids` (int64, batch x sequence), output `sentence_embedding` (float32, batch x dim);
+  `token_type_ids` (int64, batch x sequence), outputs `sentence_embedding` (float32, batch x
+  dim) and `token_embeddings` (float32, batch x sequence x dim: the states a sentence's vector
+  is pooled from, `encode_spans`);
 - `tokenizer.json`: the model's own fast tokenizer, saved by `tokenizers`;
 - `config.json`: what the runtime needs (see `OnnxConfig`), written last.
 """
@@ -33,8 +35,9 @@ import numpy as np
 
 from ..errors import ModelUnavailableError
 from ..regular_files import read_regular
-from ..types import JSONObject
+from ..types import JSONObject, Span
 from .batching import spread_order
+from .pooling import SpanRows, pool_batch
 
 if TYPE_CHECKING:  # loaded on first use (see `OnnxEmbedder.load`)
     from onnxruntime import InferenceSession
@@ -42,7 +45,7 @@ if TYPE_CHECKING:  # loaded on first use (see `OnnxEmbedder.load`)
 
 Progress = Callable[[int, int], None]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the token_embeddings output
 CONFIG_FILE = "config.json"
 TOKENIZER_FILE = "tokenizer.json"
 FP32_FILE = "model.onnx"
@@ -50,6 +53,7 @@ INT8_FILE = "model-int8.onnx"
 OV_INT8_FILE = "model-int8.xml"  # OpenVINO IR (+ model-int8.bin): the "openvino-int8" backend
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT_NAME = "sentence_embedding"
+TOKENS_NAME = "token_embeddings"
 # Opset 17 is supported by every onnxruntime this project allows (>= 1.18).
 OPSET = 17
 
@@ -279,29 +283,57 @@ class OnnxEmbedder:
         Raises:
             ModelUnavailableError: the model cannot be loaded.
         """
+        return self._run(texts, None, batch_size, progress, sort_by_length)[0]
+
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], *,
+        batch_size: int = 32, progress: Progress | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`encode`, and the vector of each character span of each text pooled from the same
+        pass (qa.embed.pooling): (vectors, span vectors of every text in order)."""
+        vectors, pooled = self._run(texts, spans, batch_size, progress, True)
+        assert pooled is not None
+        return vectors, pooled.rows
+
+    def _run(self, texts: Sequence[str], spans: Sequence[Sequence[Span]] | None,
+             batch_size: int, progress: Progress | None, sort_by_length: bool,
+             ) -> tuple[np.ndarray, SpanRows | None]:
         self.load()
         session = self._session
         assert session is not None  # load() set it or raised
         total = len(texts)
         out = np.zeros((total, self.dim), dtype=np.float32)
+        pooled = SpanRows(spans, self.dim) if spans is not None else None
+        encodings = self._encode_all(texts)
         done = 0
-        for batch, feeds in self._batches(texts, batch_size, sort_by_length):
-            (vectors,) = session.run([OUTPUT_NAME], feeds)
+        for batch, feeds in self._batches_of(encodings, batch_size, sort_by_length):
+            if pooled is not None and spans is not None:
+                vectors, states = session.run([OUTPUT_NAME, TOKENS_NAME], feeds)
+                pool_batch(batch, states, [encodings[i].offsets for i in batch], spans, pooled)
+            else:
+                (vectors,) = session.run([OUTPUT_NAME], feeds)
             out[batch] = vectors
             done += len(batch)
             if progress is not None:
                 progress(done, total)
-        return _unit_rows(out)
+        return _unit_rows(out), pooled
 
     def _batches(
         self, texts: Sequence[str], batch_size: int, sort_by_length: bool
     ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
         """(row indices, padded model inputs) per batch; tokenises everything first."""
-        total = len(texts)
+        yield from self._batches_of(self._encode_all(texts), batch_size, sort_by_length)
+
+    def _encode_all(self, texts: Sequence[str]) -> list[Encoding]:
+        assert self._tokenizer is not None  # load() set it or raised
+        return self._tokenizer.encode_batch(list(texts)) if texts else []
+
+    def _batches_of(
+        self, encodings: list[Encoding], batch_size: int, sort_by_length: bool
+    ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        total = len(encodings)
         if total == 0:
             return
-        assert self._tokenizer is not None  # load() set it or raised
-        encodings = self._tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=total)
         # A stable sort keeps equal-length texts in input order: deterministic batches.
         order = np.argsort(lengths, kind="stable") if sort_by_length else np.arange(total)

@@ -24,6 +24,7 @@ from .onnx import (
     OPSET,
     OUTPUT_NAME,
     TOKENIZER_FILE,
+    TOKENS_NAME,
     OnnxConfig,
     _sha256,
 )
@@ -126,6 +127,7 @@ def _export_into(model_name_or_path: str, folder: Path, *, quantize: bool) -> On
     fp32_path = folder / FP32_FILE
     dynamic = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}
     dynamic[OUTPUT_NAME] = {0: "batch"}
+    dynamic[TOKENS_NAME] = {0: "batch", 1: "sequence"}
     with torch.no_grad(), warnings.catch_warnings():
         # The tracer warns about Python-level branches in transformers (e.g. `is_causal`)
         # that do not depend on the input for an encoder; outputs are tested against ST.
@@ -137,7 +139,7 @@ def _export_into(model_name_or_path: str, folder: Path, *, quantize: bool) -> On
             sample,
             str(fp32_path),
             input_names=list(INPUT_NAMES),
-            output_names=[OUTPUT_NAME],
+            output_names=[OUTPUT_NAME, TOKENS_NAME],
             dynamic_axes=dynamic,
             opset_version=OPSET,
             do_constant_folding=True,
@@ -198,7 +200,8 @@ def _sentence_dim(st: SentenceTransformer) -> int:
 
 
 def _MeanPooledEncoder(auto_model: torch.nn.Module) -> torch.nn.Module:  # noqa: N802 (factory)
-    """Wrap a HF encoder as input ids -> mean-pooled, L2-normalised sentence vectors.
+    """Wrap a HF encoder as input ids -> (mean-pooled, L2-normalised sentence vectors, the
+    word pieces' last hidden states: qa.embed.pooling pools spans of a text from them).
 
     Built inside a function because torch may only be imported at export time (the caller
     has imported it already).
@@ -211,7 +214,7 @@ def _MeanPooledEncoder(auto_model: torch.nn.Module) -> torch.nn.Module:  # noqa:
             self.encoder = auto_model
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                    token_type_ids: torch.Tensor) -> torch.Tensor:
+                    token_type_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             # Keyword arguments: transformers 5 changed BertModel.forward's positional order.
             hidden = self.encoder(
                 input_ids=input_ids,
@@ -222,7 +225,7 @@ def _MeanPooledEncoder(auto_model: torch.nn.Module) -> torch.nn.Module:  # noqa:
             # Same formula as sentence_transformers.models.Pooling (mean mode).
             summed = (hidden * mask).sum(dim=1)
             counts = mask.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(summed / counts, p=2, dim=1)
+            return torch.nn.functional.normalize(summed / counts, p=2, dim=1), hidden
 
     return MeanPooledEncoder()
 

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelUnavailableError
+from ..types import Span
 from .onnx import (
     CONFIG_FILE,
     OV_INT8_FILE,
     TOKENIZER_FILE,
+    TOKENS_NAME,
     OnnxConfig,
     OnnxEmbedder,
     Progress,
@@ -30,6 +32,7 @@ from .onnx import (
     _unit_rows,
 )
 from .onnx_export import _replace_dir
+from .pooling import SpanRows, pool_batch
 
 if TYPE_CHECKING:  # imported when a model is loaded (`OpenVinoEmbedder.load`)
     import openvino as ov
@@ -288,15 +291,35 @@ class OpenVinoEmbedder(OnnxEmbedder):
         Same contract as `OnnxEmbedder.encode`; batches run concurrently, so `progress`
         counts the texts finished when each batch is handed over (and the total at the end).
         """
+        return self._run(texts, None, batch_size, progress, sort_by_length)[0]
+
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], *,
+        batch_size: int = 16, progress: Progress | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`encode`, and each character span's vector pooled from the same pass (as
+        `OnnxEmbedder.encode_spans`)."""
+        vectors, pooled = self._run(texts, spans, batch_size, progress, True)
+        assert pooled is not None
+        return vectors, pooled.rows
+
+    def _run(self, texts: Sequence[str], spans: Sequence[Sequence[Span]] | None,
+             batch_size: int, progress: Progress | None, sort_by_length: bool,
+             ) -> tuple[np.ndarray, SpanRows | None]:
         self.load()
         total = len(texts)
         out = np.zeros((total, self.dim), dtype=np.float32)
+        pooled = SpanRows(spans, self.dim) if spans is not None else None
+        encodings = self._encode_all(texts)
         finished = [0]
         count_lock = threading.Lock()
 
-        # Runs on OpenVINO's threads.
+        # Runs on OpenVINO's threads; the request's buffers are reused only after it returns.
         def store(request: ov.InferRequest, batch: np.ndarray) -> None:
             out[batch] = request.get_output_tensor(0).data
+            if pooled is not None and spans is not None:
+                pool_batch(batch, request.get_tensor(TOKENS_NAME).data,
+                           [encodings[i].offsets for i in batch], spans, pooled)
             with count_lock:
                 finished[0] += len(batch)
 
@@ -305,7 +328,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
         with self._run_lock:
             queue.set_callback(store)
             try:
-                for batch, feeds in self._batches(texts, batch_size, sort_by_length):
+                for batch, feeds in self._batches_of(encodings, batch_size, sort_by_length):
                     queue.start_async(feeds, batch)  # waits for a free request
                     if progress is not None:
                         progress(finished[0], total)
@@ -313,4 +336,4 @@ class OpenVinoEmbedder(OnnxEmbedder):
                 queue.wait_all()  # no callback may write into `out` after we return
         if progress is not None and total:
             progress(total, total)
-        return _unit_rows(out)
+        return _unit_rows(out), pooled

@@ -28,7 +28,9 @@ from .files import regular_file, write_json_atomic
 # 5: a sentence vectors part in every segment (qa.index.sentences).
 # 6: BM25 postings hold (term frequency, chunk length) pair codes instead of frequencies
 #    (bm25_pair.npy, bm25_pairs.npy in place of bm25_tf.npy).
-FORMAT_VERSION = 6
+# 7: sentence vectors pooled from their chunk's pass (qa.embed.pooling), and the query
+#    model's export with the token_embeddings output (qa.embed.onnx, format 2).
+FORMAT_VERSION = 7
 MANIFEST = "manifest.json"
 MANIFEST_TMP = re.compile(r"\.manifest\.json\.[0-9a-f]{8}\.tmp")
 

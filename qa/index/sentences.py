@@ -1,5 +1,6 @@
-"""The sentence vectors part of a segment: each sentence an answer may cite, embedded at build
-time with the index's model, so that a question embeds nothing but itself.
+"""The sentence vectors part of a segment: each sentence an answer may cite, its vector made at
+build time with the index's model (pooled from its chunk's pass, qa.embed.pooling, or
+embedded on its own), so that a question embeds nothing but itself.
 
 Rows are the chunk table's sentence rows (qa.index.chunks: chunk i's sentences are rows
 `sent_ptr[i]:sent_ptr[i+1]` of `sent_spans`), so a chunk's vectors are one contiguous read

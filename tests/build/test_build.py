@@ -48,7 +48,7 @@ def test_round_trip_every_chunk_offset_is_exact(seed_corpus, tmp_path):
 
 def test_manifest_records_what_the_issue_asks(seed_index):
     m = read_manifest(seed_index)
-    assert m.format_version == 6
+    assert m.format_version == 7
     assert m.model.to_json() == {"name": "test-hash-64", "dim": 64, "normalized": True}
     assert m.tokenizer["lowercase"] is True and m.tokenizer["stopwords"]
     assert m.counts.articles == 5 and (m.counts.chunks or 0) > 5

@@ -69,6 +69,19 @@ def vectors_by_chunk_id(index_dir: Path) -> dict[int, np.ndarray]:
     return {index.chunk(row).id: vectors[row] for row in range(len(vectors))}
 
 
+def sentence_vectors_by_chunk_id(index_dir: Path) -> dict[int, tuple[Any, np.ndarray]]:
+    from qa.index import Index
+
+    index = Index.open(index_dir, for_search=False)
+    out = {}
+    for row in range(index.n_chunks):
+        chunk_id = index.chunk(row).id
+        found = index.sentence_vectors(chunk_id)
+        assert found is not None
+        out[chunk_id] = (found[0], found[1].astype(np.float32))
+    return out
+
+
 def answer_shape(answer: Any) -> dict[str, Any]:
     """An answer as a user sees it: its text and citations (scores to 5 places)."""
     shown = asdict(answer)
@@ -135,7 +148,13 @@ def test_ray_build_on_two_nodes_equals_a_local_build_and_survives_a_killed_node(
     assert executor["name"] == "ray"
     assert set(executor["chunks_by_node"]) == {head, worker}, executor
     assert sum(executor["chunks_by_node"].values()) == len(before_update)
-    assert sum(executor["sentences_by_node"].values()) > 0  # the citable sentences, apart
+    # The sentences' vectors came back with their chunks' (qa.embed.pooling), as here.
+    got_sentences, want_sentences = (sentence_vectors_by_chunk_id(tmp_path / "ray"),
+                                     sentence_vectors_by_chunk_id(local))
+    assert got_sentences.keys() == want_sentences.keys() == expected.keys()
+    for chunk_id, (spans, rows) in got_sentences.items():
+        want_spans, want_rows = want_sentences[chunk_id]
+        assert spans == want_spans and np.allclose(rows, want_rows, atol=2e-3), chunk_id
     assert sum(update["executor"]["chunks_by_node"].values()) == len(new_ids)
     assert read_manifest(tmp_path / "ray").executor == update["executor"]
 

@@ -1,7 +1,7 @@
 """Sentence vectors at index time (qa.index.sentences): every sentence an answer may cite has
 the vector the model gives it, through updates, deletions and merges; a changed file is
-caught by its checksum and a damaged vector by the exactness check; and answers read from
-the stored vectors are those of embedding at question time."""
+caught by its checksum and a damaged vector by the exactness check; with the real model the
+stored vectors are pooled from the chunks' own pass, and a question embeds only itself."""
 
 from __future__ import annotations
 
@@ -129,36 +129,40 @@ def _always_bad(rows: np.ndarray) -> None:
     raise SentenceVectorError("1 sentence vectors are not unit length")
 
 
-def test_answers_are_those_of_embedding_at_question_time(real_seed_index, tmp_path,
-                                                         monkeypatch):
-    """With the real model: the stored vectors give the citations embedding each candidate
-    sentence at question time gave, on every question of the seed set."""
+def test_stored_vectors_are_pooled_from_the_chunks_pass(real_seed_index, tmp_path,
+                                                        monkeypatch):
+    """With the real model: each cited sentence's stored vector is the mean of its word
+    pieces' states in its chunk's pass (qa.embed.pooling), as the query model computes it
+    from the chunk's text; answering embeds nothing but the question; and an answer still
+    comes, with exact citations, when the index holds no vector for a chunk."""
     import json
 
     from qa.answer import Assistant
+    from qa.build.parts import embedding_input
+
+    index = tmp_path / "ix"
+    shutil.copytree(real_seed_index, index)
+    retriever = Retriever.open(index)
+    ix = Index.open(index)
+    query_model = retriever._embedder  # the torch-free export the index queries with
+    checked = 0
+    for article in ix.articles():
+        for chunk in ix.chunks_of(article.id):
+            found = ix.sentence_vectors(chunk.id)
+            assert found is not None
+            spans, stored = found
+            text = embedding_input(article.title, article.text[chunk.start:chunk.end])
+            at = len(text) - (chunk.end - chunk.start) - chunk.start
+            _, pooled = query_model.encode_spans([text], [[(a + at, b + at) for a, b in spans]])
+            for row, vector in zip(pooled, stored.astype(np.float32)):
+                if vector.any():
+                    assert float(row @ vector) >= 0.999
+                    checked += 1
+    assert checked > 50
 
     root = Path(__file__).resolve().parents[2]
     questions = [json.loads(line)["question"] for line in
                  (root / "bench" / "sets" / "seeds.jsonl").read_text().splitlines() if line]
-    index = tmp_path / "ix"
-    shutil.copytree(real_seed_index, index)
-
-    def answers(assistant: Assistant) -> list:
-        out = []
-        for q in questions:
-            a = assistant.ask(q)
-            out.append((a.abstained, [(c.article_id, c.start, c.end) for c in a.citations],
-                        a.confidence or 0.0))
-        return out
-
-    def same(a: list, b: list) -> bool:
-        """The same citations and abstentions; confidences within float16's rounding (and
-        the query model's, which embeds at question time, against the build's)."""
-        return [x[:2] for x in a] == [y[:2] for y in b] and \
-            all(abs(x[2] - y[2]) < 0.01 for x, y in zip(a, b))
-
-    retriever = Retriever.open(index)
-    stored = answers(Assistant(retriever))
     encoded: list[int] = []
     real_encode = Retriever.encode
 
@@ -167,11 +171,13 @@ def test_answers_are_those_of_embedding_at_question_time(real_seed_index, tmp_pa
         return real_encode(self, texts)
 
     monkeypatch.setattr(Retriever, "encode", counting_encode)
-    stored_again = answers(Assistant(retriever))
-    assert same(stored_again, stored)
+    stored_answers = [Assistant(retriever).ask(q) for q in questions]
     # Each search embeds its question, once, and nothing else is embedded.
     assert len(encoded) >= len(questions) and set(encoded) == {1}
     monkeypatch.setattr(Retriever, "sentence_vectors", lambda self, chunk_id: None)
-    at_question_time = answers(Assistant(retriever))
+    answered = [Assistant(retriever).ask(q) for q in questions]
     assert sum(encoded) > 3 * len(questions)  # the candidates were embedded here this time
-    assert same(at_question_time, stored)
+    assert sum(not a.abstained for a in answered) >= sum(not a.abstained for a in stored_answers) - 2
+    for a in answered:
+        for c in a.citations:
+            assert retriever.article(c.article_id).text[c.start:c.end] == c.text

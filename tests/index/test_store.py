@@ -161,14 +161,14 @@ def test_bm25_postings_pointing_past_the_chunks_are_a_clear_error_when_searched(
         r.search("China Russia NATO", k=3, mode="bm25")
 
 
-def test_the_files_of_a_version_6_index(seed_index):
-    """The layout of format version 6, file by file: a change of it bumps FORMAT_VERSION.
+def test_the_files_of_a_version_7_index(seed_index):
+    """The layout of format version 7, file by file: a change of it bumps FORMAT_VERSION.
     The one test that writes the index's file names out: it pins them, so it cannot take
     them from qa.index."""
     from qa.index import FORMAT_VERSION
 
     m = read_manifest(seed_index)
-    assert FORMAT_VERSION == m.format_version == 6
+    assert FORMAT_VERSION == m.format_version == 7
     seg, gen = m.segments[0].name, m.data
     tree = {p.relative_to(seed_index).as_posix() for p in seed_index.rglob("*")}
     segment_files = {
