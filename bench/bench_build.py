@@ -227,7 +227,7 @@ def render(full: dict[str, dict], incs: dict[str, list[dict]], codes: dict[str, 
     head = [common.section_header(), ""]
     if two:
         head += [f"Side by side in one run: *before* = `{codes['before']}` (a git worktree of "
-                 f"the code before segments), *after* = `{codes['after']}`.", ""]
+                 f"an earlier commit), *after* = `{codes['after']}`.", ""]
     out = head
     cols = " | ".join(labels)
     out += [f"| figure | {cols} | target |", "|---|" + "---:|" * len(labels) + "---|"]
@@ -290,8 +290,7 @@ def render(full: dict[str, dict], incs: dict[str, list[dict]], codes: dict[str, 
         "builds in minutes; every file of the index is read once first, so both checkouts "
         "start from a warm page cache); peak RSS is that process's VmHWM, model included. "
         "Both checkouts use the same build backend (`--backend`). Stages are cut at the "
-        "build's progress marks: the code before segments reports writing only after "
-        "assembling the new generation, so its *embed* includes that assembly.",
+        "build's progress marks.",
         "",
     ]
     profiles = [(c, r) for c in labels for r in incs.get(c, []) if r.get("profile")]
@@ -318,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="profile this checkout's incremental rebuilds")
     parser.add_argument("--backend", default="openvino",
                         help="build backend of the timed builds, the same for both checkouts "
-                             "(default openvino: the default of the code before segments)")
+                             "(default openvino)")
     parser.add_argument("--runs", type=int, default=1,
                         help="incremental adds per size and checkout (the median is kept)")
     parser.add_argument("--no-write", action="store_true", help="print; leave the doc alone")

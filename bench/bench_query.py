@@ -225,7 +225,7 @@ def render(rows: list[dict], threads: int | None = None,
     out = [common.section_header(), ""]
     if commits and len(commits) > 1:
         out += [f"Side by side in one run: *before* = `{commits['before']}` (a git worktree of "
-                f"the code before segments), *after* = `{commits['after']}`.", ""]
+                f"an earlier commit), *after* = `{commits['after']}`.", ""]
     rounds = max((r.get("rounds", 1) for r in rows), default=1)
     if rounds > 1:
         out += [f"Every figure is the median of {rounds} rounds; each round measured every row "
