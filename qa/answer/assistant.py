@@ -244,8 +244,7 @@ class Assistant:
         else:
             if qvec is None:
                 qvec = evidence.retriever.encode([q.search])[0]
-            vectors = evidence.sentence_vectors([(c.chunk_id, c.start) for c in candidates],
-                                                [c.text for c in candidates])
+            vectors = evidence.sentence_vectors(candidates)
         t = q.answer_type
         asked = Asked(search=q.search, terms=tuple(q.terms), speaker=q.speaker, typed=t.typed,
                       has_kind=t.kind is not None, entities=t.entities,

@@ -10,7 +10,7 @@ import math
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from ..corpus.quotes import person_names, speaker_matches
 from ..search.retriever import Retriever
 from ..text import folded_term_set, term_set
 from ..types import ANY_DATE, Article, DateRange, Hit, Phrase, Quote
+
+if TYPE_CHECKING:
+    from .candidates import Candidate
 
 #: Entries kept in each cache of a generation.
 CACHE_ENTRIES = 2048
@@ -219,28 +222,31 @@ class Evidence:
         return None
 
     # --- vectors and word counts ----------------------------------------------------------
-    def sentence_vectors(self, keys: Sequence[tuple[int, int]], texts: Sequence[str]) -> np.ndarray:
-        """Each sentence's vector (`keys`: (chunk id, start)): the index's, embedded at build
-        time (qa.index.sentences), read once per generation. A sentence the index holds no
-        vector for is embedded here, once per generation."""
+    def sentence_vectors(self, candidates: Sequence[Candidate]) -> np.ndarray:
+        """Each candidate sentence's vector: the index's, made at build time
+        (qa.index.sentences), read once per generation. A chunk the index holds no vector for
+        has its sentences' vectors made here as the build makes them (pooled from its pass),
+        once per generation."""
         cache = self.caches.vectors  # chunk id -> {sentence start: vector}
-        for chunk in dict.fromkeys(chunk for chunk, _ in keys):
+        for chunk in dict.fromkeys(c.chunk_id for c in candidates):
             if chunk not in cache:
                 stored = self.retriever.sentence_vectors(chunk)
                 cache[chunk] = {} if stored is None else {
                     start: v for (start, _), v in zip(*stored) if v.any()}
-        got = [cache.get(chunk, {}).get(start) for chunk, start in keys]
-        missing = [i for i, v in enumerate(got) if v is None]
-        if missing:
-            vecs = np.asarray(self.retriever.encode([texts[i] for i in missing]), dtype=np.float32)
-            for i, v in zip(missing, vecs):
-                got[i] = v
-                chunk, start = keys[i]
-                by_start = cache.get(chunk)
-                if by_start is None:
-                    by_start = cache[chunk] = {}
-                by_start[start] = v
-        return np.stack([v for v in got if v is not None])  # every one found or computed
+        missing: dict[int, list[Candidate]] = {}
+        for c in candidates:
+            if c.start not in cache.get(c.chunk_id, {}):
+                missing.setdefault(c.chunk_id, []).append(c)
+        for chunk, wanted in missing.items():
+            first = wanted[0]
+            spans = list(dict.fromkeys((c.start, c.end) for c in wanted))
+            vectors = self.retriever.chunk_sentence_vectors(
+                first.article.title, first.article.text[first.chunk_start:first.chunk_end],
+                first.chunk_start, spans)
+            by_start = cache.setdefault(chunk, {})
+            for (start, _), v in zip(spans, vectors):
+                by_start[start] = np.asarray(v, np.float32)
+        return np.stack([cache[c.chunk_id][c.start] for c in candidates])
 
     def vector(self, chunk_id: int, start: int) -> np.ndarray | None:
         """A sentence vector already read or computed, or None."""

@@ -28,6 +28,7 @@ from ..corpus import nlp
 from ..corpus.ingest import load_corpus
 from ..dates import EARLIEST_YEAR, impossible_date
 from ..embed.calibrate import build_embedder
+from ..embed.chunk_input import embedding_input
 from ..embed.embedder import Embedder, backend_of, default_embedder
 from ..errors import CorpusError, IndexCorruptError, QAError
 from ..index import (
@@ -57,7 +58,6 @@ from .parts import (
     dim_of,
     embed_new_parts,
     embed_sentences,
-    embedding_input,
     new_part,
     segment_data,
 )

@@ -45,7 +45,7 @@ class EmbedJob:
     """What the embed stage of a build has to do.
 
     ids: one content-derived int64 chunk id per text (the same text always has the same id).
-    texts: what each chunk is embedded as (qa.build.builder.embedding_input).
+    texts: what each chunk is embedded as (qa.embed.chunk_input.embedding_input).
     model: the embedding model's name; backend: its runtime (qa.embed.embedder.BACKENDS).
     what: "chunks", or "sentences" (the sentences an answer may cite, qa.index.sentences):
     an executor's record keeps each kind's count apart.

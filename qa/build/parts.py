@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..corpus.chunking import chunk_article
+from ..embed.chunk_input import embedding_input, spans_in_input
 from ..embed.embedder import Embedder, backend_of
 from ..index import SegmentData
 from ..index.backend import StoreChunks, date_key
@@ -28,11 +29,6 @@ from .progress import BuildProgress
 # Recorded in the manifest: chunk ids depend on the article hash and position only, so a
 # change of these settings must rebuild everything rather than reuse chunks.
 CHUNKING = {"target_words": 150, "max_words": 200, "overlap_sentences": 1, "version": 1}
-
-
-def embedding_input(title: str, chunk_text: str) -> str:
-    """What a chunk is embedded and BM25-indexed as: its article's title, then its text."""
-    return f"{title}\n{chunk_text}" if title else chunk_text
 
 
 @dataclass
@@ -78,10 +74,8 @@ def embed_new_parts(parts: list[Part], embedder: Embedder, executor: Executor,
     spans: list[tuple[Span, ...]] = []
     for p in todo:
         for s, e, sentences in zip(p.starts, p.ends, p.sentences):
-            text = embedding_input(p.article.title, p.article.text[s:e])
-            at = len(text) - (e - s) - s  # where the article's offset 0 falls in `text`
-            texts.append(text)
-            spans.append(tuple((a + at, b + at) for a, b in sentences))
+            texts.append(embedding_input(p.article.title, p.article.text[s:e]))
+            spans.append(spans_in_input(p.article.title, s, sentences))
     if not texts:
         return 0
     cb = (lambda done, total: progress("embed", done, total)) if progress else None

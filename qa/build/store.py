@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..embed.chunk_input import embedding_input
 from ..errors import QAError, StoreUnavailableError
 from ..index import LOCAL_STORE, Index, IndexWriter, Manifest, StoreRecord, read_manifest
 from ..index.backend import BACKENDS as STORE_BACKENDS
 from ..index.backend import LOCAL, MILVUS
 from ..index.store_sync import StoreSync, chunks_of, connect, live_chunk_ids, resolve_uri
-from .parts import Part, embedding_input, store_chunks
+from .parts import Part, store_chunks
 
 
 def moved_home(live_before: Manifest | None, target: StoreRecord) -> list[str]:

@@ -21,7 +21,9 @@ import numpy as np
 
 from .. import config
 from ..dates import FUTURE_SLACK, reference_day
+from ..embed.chunk_input import embedding_input, spans_in_input
 from ..embed.embedder import Embedder
+from ..embed.pooling import SpanEmbedder
 from ..errors import IndexMismatchError, ModelUnavailableError, QAError, QueryError
 from ..index import Index, Manifest, check_model, read_manifest
 from ..index.backend import LOCAL, DateKeys, date_keys, date_mask
@@ -40,6 +42,7 @@ from ..types import (
     Phrase,
     Quote,
     SearchMode,
+    Span,
 )
 from .searcher import search_mode
 
@@ -206,6 +209,35 @@ class Retriever:
             raise ModelUnavailableError("no embedding model is configured")
         try:
             return self._embedder.encode(texts)
+        except ModelUnavailableError as exc:
+            self._fall_back("model", str(exc))
+            raise
+
+    def chunk_sentence_vectors(self, title: str, chunk_text: str, chunk_start: int,
+                               spans: Sequence[Span]) -> np.ndarray:
+        """Vectors of sentences of one chunk (article offsets `spans`) as the build makes them:
+        pooled from the chunk's pass (qa.embed.pooling), or, where the pass cannot reach a
+        sentence or the model cannot pool, the sentence's own vector.
+
+        Raises:
+            ModelUnavailableError: the model cannot be loaded.
+        """
+        if self._embedder is None:
+            raise ModelUnavailableError("no embedding model is configured")
+        texts = [chunk_text[a - chunk_start:b - chunk_start] for a, b in spans]
+        try:
+            pooled = np.zeros((len(spans), 0), np.float32)
+            if isinstance(self._embedder, SpanEmbedder):
+                _, pooled = self._embedder.encode_spans(
+                    [embedding_input(title, chunk_text)],
+                    [spans_in_input(title, chunk_start, spans)])
+            missing = [i for i in range(len(spans)) if not pooled.shape[1] or not pooled[i].any()]
+            if missing:
+                alone = self._embedder.encode([texts[i] for i in missing])
+                if not pooled.shape[1]:
+                    pooled = np.zeros((len(spans), alone.shape[1]), np.float32)
+                pooled[missing] = alone
+            return pooled
         except ModelUnavailableError as exc:
             self._fall_back("model", str(exc))
             raise

@@ -156,10 +156,11 @@ def test_openvino_int8_vectors_stay_within_cosine_099_of_fp32_on_real_news_chunk
     from conftest import SEED_CORPUS
     from sentence_transformers import SentenceTransformer
 
-    from qa.build.builder import CHUNKING, embedding_input
+    from qa.build.builder import CHUNKING
     from qa.config import resolve_model_path
     from qa.corpus.chunking import chunk_article
     from qa.corpus.ingest import load_corpus
+    from qa.embed.chunk_input import embedding_input
 
     articles, _ = load_corpus(SEED_CORPUS)
     texts = [embedding_input(a.title, c.text) for a in articles

@@ -133,7 +133,7 @@ def test_an_index_in_segments_scores_exactly_as_one_built_in_one_go(seed_corpus,
     """Through the real index: updates (added, changed, removed articles) give the same
     BM25 scores, bit for bit, as a full build of the final corpus, and BM25Okapi's."""
     from qa import build_index
-    from qa.build.builder import embedding_input
+    from qa.embed.chunk_input import embedding_input
     from qa.index import Index
 
     index = tmp_path / "ix"

@@ -224,7 +224,7 @@ def test_repeated_upserts_leave_one_row_per_chunk(seed_corpus: Path, tmp_path: P
 
 
 def _chunks_of(ix: Index) -> StoreChunks:
-    from qa.build.builder import embedding_input
+    from qa.embed.chunk_input import embedding_input
     from qa.index.store_sync import chunks_of
 
     batches = list(chunks_of(ix, {a.id for a in ix.articles()}, embedding_input))
