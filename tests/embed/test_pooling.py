@@ -66,3 +66,26 @@ def test_every_runtime_pools_as_sentence_transformers_does(backend, chunk) -> No
     alone = reference.encode([text[a:b] for a, b in spans[:3]])
     cosines = (alone * first[:3]).sum(axis=1)
     assert (cosines < 0.99).all() and (cosines > 0.3).all(), cosines
+
+
+@pytest.mark.integration
+def test_word_piece_offsets_are_python_string_offsets() -> None:
+    """Pooling reads each word piece's (start, end) as indices into the Python string: so they
+    must be characters, not bytes, after accents, CJK, emoji and a dotted capital I."""
+    import unicodedata
+
+    from qa.embed.embedder import runtime_embedder
+
+    embedder = runtime_embedder(MODEL, "onnx")
+    embedder.load()
+    text = "Zürich café 東京都 😀 İstanbul naïve. The mayor said roads were closed."
+    encoding = embedder._tokenizer.encode(text)
+    start = text.index("The mayor")
+    after = [(token, text[a:b]) for token, (a, b) in zip(encoding.tokens, encoding.offsets)
+             if a >= start and b > a]
+    assert after[:3] == [("the", "The"), ("mayor", "mayor"), ("said", "said")]
+    for token, (a, b) in zip(encoding.tokens, encoding.offsets):
+        if b > a and token != "[UNK]":
+            plain = "".join(ch for ch in unicodedata.normalize("NFD", text[a:b].lower())
+                            if not unicodedata.combining(ch))
+            assert plain == token.removeprefix("##"), (token, text[a:b])
