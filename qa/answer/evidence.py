@@ -10,7 +10,7 @@ import math
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -18,9 +18,6 @@ from ..corpus.quotes import person_names, speaker_matches
 from ..search.retriever import Retriever
 from ..text import folded_term_set, term_set
 from ..types import ANY_DATE, Article, DateRange, Hit, Phrase, Quote
-
-if TYPE_CHECKING:
-    from .candidates import Candidate
 
 #: Entries kept in each cache of a generation.
 CACHE_ENTRIES = 2048
@@ -120,6 +117,23 @@ class Generations:
             if caches is None:
                 caches = self._by_generation[generation] = Caches()
             return caches
+
+
+class SentenceAt(Protocol):
+    """A sentence of a chunk, where it stands: what a candidate sentence offers the vectors."""
+
+    @property
+    def article(self) -> Article: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def chunk_id(self) -> int: ...
+    @property
+    def chunk_start(self) -> int: ...
+    @property
+    def chunk_end(self) -> int: ...
 
 
 class Evidence:
@@ -222,7 +236,7 @@ class Evidence:
         return None
 
     # --- vectors and word counts ----------------------------------------------------------
-    def sentence_vectors(self, candidates: Sequence[Candidate]) -> np.ndarray:
+    def sentence_vectors(self, candidates: Sequence[SentenceAt]) -> np.ndarray:
         """Each candidate sentence's vector: the index's, made at build time
         (qa.index.sentences), read once per generation. A chunk the index holds no vector for
         has its sentences' vectors made here as the build makes them (pooled from its pass),
@@ -233,7 +247,7 @@ class Evidence:
                 stored = self.retriever.sentence_vectors(chunk)
                 cache[chunk] = {} if stored is None else {
                     start: v for (start, _), v in zip(*stored) if v.any()}
-        missing: dict[int, list[Candidate]] = {}
+        missing: dict[int, list[SentenceAt]] = {}
         for c in candidates:
             if c.start not in cache.get(c.chunk_id, {}):
                 missing.setdefault(c.chunk_id, []).append(c)

@@ -72,10 +72,9 @@ def vectors_by_chunk_id(index_dir: Path) -> dict[int, np.ndarray]:
 def sentence_vectors_by_chunk_id(index_dir: Path) -> dict[int, tuple[Any, np.ndarray]]:
     from qa.index import Index
 
-    index = Index.open(index_dir, for_search=False)
+    index = Index.open(index_dir)  # the chunk id map is read for searches
     out = {}
-    for row in range(index.n_chunks):
-        chunk_id = index.chunk(row).id
+    for chunk_id in vectors_by_chunk_id(index_dir):
         found = index.sentence_vectors(chunk_id)
         assert found is not None
         out[chunk_id] = (found[0], found[1].astype(np.float32))
