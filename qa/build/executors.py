@@ -1,9 +1,11 @@
 """Executors: where the embed stage of a build runs.
 
-Embedding is ~99% of a build, so it is the one stage that can leave the machine. An
-`Executor` turns an `EmbedJob` (chunk ids and their texts, in order, with the model and the
-embedding backend) into one vector per text, in the same order. Everything around it (reading
-articles, the content-hash diff, writing the segment, publishing the manifest) stays in
+Embedding is most of a build (the NLP pass, qa.build.analysis, most of the rest), so it is
+the one stage that can leave the machine. An `Executor` turns an `EmbedJob` (chunk ids and
+their texts, in order, with the model and the embedding backend; and the spans of each text
+whose vectors are pooled from its pass: a chunk's sentences) into one vector per text and
+one per span, in the same order (`Embedded`). Everything around it (reading articles, the
+content-hash diff, the NLP pass, writing the segment, publishing the manifest) stays in
 qa.build.builder, on the machine that owns the index.
 
 - `LocalExecutor`: this process's embedder, as every build did before (the default).
