@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -320,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
                              "(default openvino)")
     parser.add_argument("--runs", type=int, default=1,
                         help="incremental adds per size and checkout (the median is kept)")
+    parser.add_argument("--isa", choices=["avx2"],
+                        help="cap every runtime at this instruction set, children included "
+                             "(bench/common.py ISA_CAPS): an AVX2-only CPU emulated here")
+    parser.add_argument("--section", default=SECTION, help="the docs/benchmarks.md section")
     parser.add_argument("--no-write", action="store_true", help="print; leave the doc alone")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -335,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
 
+    if args.isa:  # the children inherit the caps: torch and OpenVINO read them at load
+        os.environ.update(common.ISA_CAPS)
     codes = {"before": args.against, "after": None} if args.against else {"after": None}
     commits = {c: common.code_commit(path) for c, path in codes.items()}
     full: dict[str, dict] = {}
@@ -361,9 +368,12 @@ def main(argv: list[str] | None = None) -> int:
                 timed = dict(timed, profile=runs[-1]["profile"])
             incs[c].append(timed)
     body = render(full, incs, commits)
+    if args.isa:
+        caps = ", ".join(f"{k}={v}" for k, v in common.ISA_CAPS.items())
+        body = body.replace("\n", f"\n- Capped at AVX2 for every runtime ({caps}).\n", 1)
     print(body)
     if not args.no_write:
-        common.replace_section(SECTION, body)
+        common.replace_section(args.section, body)
     return 0
 
 

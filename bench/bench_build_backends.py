@@ -35,12 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 SECTION = "Build throughput by backend"
-# An AVX2-only CPU emulated on a bigger one (`--isa avx2`): oneDNN (torch's and OpenVINO's) and
-# OpenVINO's own kernels, MKL (torch's fp32 matrix products) and ATen's vector kernels each
-# honour their cap. Not capped: MLAS, which dispatches on CPUID alone, so onnxruntime entirely,
-# and the fully connected layers OpenVINO hands to its copy of MLAS, keep AVX-512.
-ISA_CAPS = {"ONEDNN_MAX_CPU_ISA": "AVX2", "OV_CPU_MAX_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
-            "ATEN_CPU_CAPABILITY": "avx2"}
+ISA_CAPS = common.ISA_CAPS  # an AVX2-only CPU emulated here (bench/common.py)
 
 
 def news_chunks(n: int) -> list[str]:

@@ -98,6 +98,15 @@ def command_line() -> str:
     return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
 
 
+# An AVX2-only CPU emulated on a bigger one (`--isa avx2` of the build benchmarks): oneDNN
+# (torch's and OpenVINO's) and OpenVINO's own kernels, MKL (torch's fp32 matrix products),
+# ATen's vector kernels and OpenBLAS (numpy's, which the NLP pass multiplies with) each honour
+# their cap. Not capped: MLAS, which dispatches on CPUID alone, so onnxruntime entirely, and
+# the fully connected layers OpenVINO hands to its copy of MLAS, keep AVX-512.
+ISA_CAPS = {"ONEDNN_MAX_CPU_ISA": "AVX2", "OV_CPU_MAX_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+            "ATEN_CPU_CAPABILITY": "avx2", "OPENBLAS_CORETYPE": "Haswell"}
+
+
 def section_header(command: str | None = None) -> str:
     """The `Command / Machine / Date` lines every section starts with."""
     return (

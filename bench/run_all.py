@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/run_all.py [--quick]
 
-Order: quality (SciFact eval + test splits), quote speakers, build, build backends (native
-and capped at AVX2), query latency (to 1M chunks), the warm answer (Wikinews and 100k
-chunks), cold start, start-up, profiles. Each script rewrites only its own section.
+Order: quality (SciFact eval + test splits), quote speakers, build (native, and a full
+build capped at AVX2), build backends (native and capped at AVX2), query latency (to 1M
+chunks), the warm answer (Wikinews and 100k chunks), cold start, start-up, profiles. Each
+script rewrites only its own section.
 `--quick` uses the small settings (a SciFact subset for the full-build figure, sizes up to
 10k, fewer rounds) for a smoke run; the default is what the doc records.
 `--against PATH` passes another checkout of qa to the scripts that measure two side by side
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         ["bench_quality.py"] + (["--skip-beir"] if quick else []),
         ["bench_quotes.py", *against],
         ["bench_build.py"] + (["--docs", "300", "--sizes", "10k"] if quick else []),
+        ["bench_build.py", "--isa", "avx2", "--sizes", "", "--section",
+         "Build, capped at AVX2"] + (["--docs", "300"] if quick else []),
         ["bench_build_backends.py"] + (["--chunks", "32", "--rounds", "1"] if quick else []),
         ["bench_build_backends.py", "--isa", "avx2", "--section", "Builds on AVX2-only CPUs"]
         + (["--chunks", "32", "--rounds", "1"] if quick else []),
