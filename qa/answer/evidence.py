@@ -122,18 +122,12 @@ class Generations:
 class SentenceAt(Protocol):
     """A sentence of a chunk, where it stands: what a candidate sentence offers the vectors."""
 
-    @property
-    def article(self) -> Article: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
-    @property
-    def chunk_id(self) -> int: ...
-    @property
-    def chunk_start(self) -> int: ...
-    @property
-    def chunk_end(self) -> int: ...
+    article: Article
+    start: int
+    end: int
+    chunk_id: int
+    chunk_start: int
+    chunk_end: int
 
 
 class Evidence:

@@ -172,6 +172,8 @@ class OnnxEmbedder:
     run from several threads.
     """
 
+    BATCH_SIZE = 32  # encode's default: texts per onnxruntime call
+
     def __init__(self, onnx_dir: Path, *, threads: int | None = None) -> None:
         """Read the folder's config (cheap) but not the model.
 
@@ -263,7 +265,7 @@ class OnnxEmbedder:
         self,
         texts: Sequence[str],
         *,
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         progress: Progress | None = None,
         sort_by_length: bool = True,
     ) -> np.ndarray:
@@ -287,11 +289,12 @@ class OnnxEmbedder:
 
     def encode_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[Span]], *,
-        batch_size: int = 32, progress: Progress | None = None,
+        batch_size: int | None = None, progress: Progress | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """`encode`, and the vector of each character span of each text pooled from the same
-        pass (qa.embed.pooling): (vectors, span vectors of every text in order)."""
-        vectors, pooled = self._run(texts, spans, batch_size, progress, True)
+        pass (qa.embed.pooling): (vectors, span vectors of every text in order). Batches of
+        `batch_size` texts, by default `encode`'s."""
+        vectors, pooled = self._run(texts, spans, batch_size or self.BATCH_SIZE, progress, True)
         assert pooled is not None
         return vectors, pooled.rows
 

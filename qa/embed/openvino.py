@@ -161,6 +161,8 @@ class OpenVinoEmbedder(OnnxEmbedder):
     the torch-free onnxruntime export of the same fp32 model.
     """
 
+    BATCH_SIZE = 16  # encode's default: texts per inference request
+
     def __init__(
         self,
         onnx_dir: Path,
@@ -282,7 +284,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
         self,
         texts: Sequence[str],
         *,
-        batch_size: int = 16,
+        batch_size: int = BATCH_SIZE,
         progress: Progress | None = None,
         sort_by_length: bool = True,
     ) -> np.ndarray:
@@ -292,16 +294,6 @@ class OpenVinoEmbedder(OnnxEmbedder):
         counts the texts finished when each batch is handed over (and the total at the end).
         """
         return self._run(texts, None, batch_size, progress, sort_by_length)[0]
-
-    def encode_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], *,
-        batch_size: int = 16, progress: Progress | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """`encode`, and each character span's vector pooled from the same pass (as
-        `OnnxEmbedder.encode_spans`)."""
-        vectors, pooled = self._run(texts, spans, batch_size, progress, True)
-        assert pooled is not None
-        return vectors, pooled.rows
 
     def _run(self, texts: Sequence[str], spans: Sequence[Sequence[Span]] | None,
              batch_size: int, progress: Progress | None, sort_by_length: bool,

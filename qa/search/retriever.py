@@ -224,7 +224,6 @@ class Retriever:
         """
         if self._embedder is None:
             raise ModelUnavailableError("no embedding model is configured")
-        texts = [chunk_text[a - chunk_start:b - chunk_start] for a, b in spans]
         try:
             pooled = np.zeros((len(spans), 0), np.float32)
             if isinstance(self._embedder, SpanEmbedder):
@@ -233,7 +232,9 @@ class Retriever:
                     [spans_in_input(title, chunk_start, spans)])
             missing = [i for i in range(len(spans)) if not pooled.shape[1] or not pooled[i].any()]
             if missing:
-                alone = self._embedder.encode([texts[i] for i in missing])
+                alone = self._embedder.encode(
+                    [chunk_text[spans[i][0] - chunk_start:spans[i][1] - chunk_start]
+                     for i in missing])
                 if not pooled.shape[1]:
                     pooled = np.zeros((len(spans), alone.shape[1]), np.float32)
                 pooled[missing] = alone
