@@ -651,3 +651,28 @@ def test_a_name_the_recogniser_calls_an_organisation_is_a_person_with_a_title_be
     partners = next(t for t in doc if t.text == "Partners")
     assert _titled_person("Ada Okafor", okafor)
     assert not _titled_person("Elm Partners", partners)  # a company, with no person's title
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # a verb of naming with a long object before its short quotation
+        "Ken Gade repeatedly called the council's inquiry into the harbour a \"witch hunt\".",
+        [("Ken Gade", '"witch hunt"')], id="naming-past-a-long-object"),
+    pytest.param(  # "referred to X as …", "labeled X as …", "hailed X as …"
+        "Dana Whitcombe referred to the protests as acts of \"civic vandalism\". Ken Gade "
+        "labeled the report as \"fake news\". Tom Harlow hailed the treaty as the \"dawn of "
+        "a new era.\"",
+        [("Dana Whitcombe", '"civic vandalism"'), ("Ken Gade", '"fake news"'),
+         ("Tom Harlow", '"dawn of a new era."')], id="referred-labeled-hailed-as"),
+    pytest.param(  # what the speaker named it, in capitals, is still their words
+        "Dana Whitcombe opposed the vote, and on social media referred to it as \"The Harbour "
+        "Hoax\".",
+        [("Dana Whitcombe", '"The Harbour Hoax"')], id="naming-a-capitalised-name"),
+    pytest.param(  # a clause between the verb and the quotation: the quotation is not named
+        "Ken Gade called the plan that the board failed \"bold\".",
+        [], id="naming-past-a-clause"),
+    pytest.param(  # a passive verb of naming names a thing, not what someone said
+        "The rebels were referred to as \"The Northern Band\" by historians.",
+        [], id="naming-passive"),
+])
+def test_verbs_of_naming_and_their_short_quotations(text, expected):
+    assert _quotes_of(text) == expected

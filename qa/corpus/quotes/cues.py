@@ -84,15 +84,25 @@ _QUOTATION_VERBS = """
     yell yelled yells yelling
     urge urged urges urging
     express expressed expresses expressing
+    refer referred refers referring
+    label labeled labelled labels labeling labelling
+    dub dubbed dubs dubbing
+    brand branded brands branding
+    term termed terms terming
+    hail hailed hails hailing
+    dismiss dismissed dismisses dismissing
 """
 
 #: Verbs that name what someone or something is in the speaker's words: 'called it a
-#: "disgrace"', 'accused him of "swindling"'. A quotation of one or two words they govern is
-#: still a quote.
+#: "disgrace"', 'accused him of "swindling"', 'referred to the vote as "a hoax"'. A quotation
+#: of one or two words they govern is still a quote.
 NAMING_VERBS = frozenset("""
     call called calls calling describe described describes describing characterise
     characterised characterises characterize characterized characterizes accuse accused
-    accuses accusing declare declared declares declaring
+    accuses accusing declare declared declares declaring refer referred refers referring
+    label labeled labelled labels labeling labelling dub dubbed dubs dubbing brand branded
+    brands branding term termed terms terming hail hailed hails hailing dismiss dismissed
+    dismisses dismissing
 """.split())
 #: Verb forms that report speech with a clause or a quotation.
 CLAUSE_VERBS = frozenset(_CLAUSE_VERBS.split())

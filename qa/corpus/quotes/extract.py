@@ -17,7 +17,8 @@ A quotation no cue governs is kept only when it continues the previous one in th
 paragraph ("…," said X. "…"), or stands on its own lines above its speaker's name (a caption).
 Other quotation marks (titles, scare quotes, names) are narration. A quotation of fewer than
 three words is never a quote on its own, but for the one a verb of naming governs ('called the
-plan "reckless"', and the one joined to it: '"null and void" and "absurd"').
+plan "reckless"', 'referred to the vote as a "hoax"', with the words of its object between,
+and the one joined to it: '"null and void" and "absurd"').
 """
 
 from __future__ import annotations
@@ -44,8 +45,13 @@ log = logging.getLogger(__name__)
 # A quotation this short is a fragment, never a quote on its own ("costs", "dear friend"),
 # unless a verb of naming governs it in the parse: 'called the plan "reckless"'.
 _MIN_QUOTE_WORDS = 3
-# How near its cue (in words) such a short quotation must stand.
+# How near its cue (in words) such a short quotation must stand; or, for a verb of naming,
+# how many words of one phrase may stand between ('called the chairman's plan for the
+# harbour "reckless"').
 _SHORT_QUOTE_REACH = 4
+_NAMING_REACH = 12
+# What ends a phrase between a verb of naming and its quotation.
+_PHRASE_BREAKS = frozenset(",;:.!?()[]")
 # What joins two quotations of one cue: 'called it "null and void" and "absurd"'.
 _JOINED = re.compile(r"\s*(?:,\s*)?(?:(?:and|or)\s+)?")
 # How far past a subject the cue's own subject is looked for: "X cited Y and said" (conj),
@@ -449,18 +455,40 @@ def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: _Emitted) -
     else:
         clause = None
     kept = -1  # where the last quotation given ends
+    naming = cue.tok.lower_ in NAMING_VERBS
     for q in cue.quotations:
         if clause is not None and q.start < clause[1] and clause[0] < q.end:
             continue
-        if _names_something(emitted.text[q.start + 1: q.end - 1]):
+        # 'referred to the vote as "The Big Hoax"': what the speaker named it, in capitals
+        # (an active verb: 'a law called "…"' names the law)
+        named = naming and cue.tok.dep_ not in ("acl", "amod") and not any(
+            c.dep_ in ("nsubjpass", "auxpass") for c in cue.tok.children) \
+            and _in_naming_phrase(cue, q)
+        if not named and _names_something(emitted.text[q.start + 1: q.end - 1]):
             continue  # 'announced its "Person of the Year"': a title, no one's words
         # (a short one joined to the one before: 'called it "null and void" and "absurd"')
-        near = q.distance <= _SHORT_QUOTE_REACH or (
+        near = q.distance <= _SHORT_QUOTE_REACH or named or (
             kept >= 0 and _JOINED.fullmatch(emitted.text, kept, q.start) is not None)
-        least = 1 if near and cue.tok.lower_ in NAMING_VERBS else _MIN_QUOTE_WORDS
+        least = 1 if near and naming else _MIN_QUOTE_WORDS
         if emitted.add(q.start, q.end, speaker, cue.text, least):
             given, kept = True, q.end
     return given or bool(clause or cue.quotations)
+
+
+def _in_naming_phrase(cue: Cue, q: Quotation) -> bool:
+    """Whether a quotation follows a verb of naming with only the words of its object and
+    their prepositions between, no verb of a clause and no break of the phrase: 'called the
+    Democrats' inquiry a "witch hunt"', 'referred to the riots as acts of "domestic terror"'."""
+    doc, tok = cue.tok.doc, cue.tok
+    if q.start <= cue.at:
+        return False
+    span = doc.char_span(q.start - cue.offset, q.start - cue.offset + 1, alignment_mode="expand")
+    if span is None or not len(span):
+        return False
+    between = doc[tok.i + 1: span.start]
+    return len(between) <= _NAMING_REACH and not any(
+        t.tag_ in _FINITE or t.text in _PHRASE_BREAKS or MARKS.match(t.text)
+        or "\n" in t.text_with_ws for t in between)
 
 
 def _names_something(words: str) -> bool:
