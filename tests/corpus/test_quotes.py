@@ -676,3 +676,41 @@ def test_a_name_the_recogniser_calls_an_organisation_is_a_person_with_a_title_be
 ])
 def test_verbs_of_naming_and_their_short_quotations(text, expected):
     assert _quotes_of(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # an organisation's sentence that says it issued a statement, then a colon
+        "Elm Valley Rail issued a statement on Monday: \"We are working with the police to "
+        "find out what happened.\"",
+        [("Elm Valley Rail", '"We are working with the police to find out what happened."')],
+        id="organisation-statement-colon"),
+    pytest.param(  # "in a statement, X did …:" with an organisation as X
+        "In a statement released after the vote, the Elmtown Harbour Board defended the "
+        "decision: \"The harbour must be kept safe for every vessel that uses it.\"",
+        [("Elmtown Harbour Board", '"The harbour must be kept safe for every vessel that '
+          'uses it."')], id="in-a-statement-colon"),
+    pytest.param(  # an organisation's sentence that says nothing was said: no speaker
+        "The Elmtown Harbour Board closed the pier: \"No entry beyond this point for anyone.\"",
+        [], id="organisation-colon-without-speech"),
+    pytest.param(  # "the following statement from <role>": the role's person
+        "King Tomas Varga spoke last week. The palace issued the following statement from "
+        "the king: \"The royal family stands above politics, in whatever way.\"",
+        [("Tomas Varga", '"The royal family stands above politics, in whatever way."')],
+        id="statement-from-a-role"),
+    pytest.param(  # "the government of X": a body named by what it governs
+        "The government of Elm Island issued a statement: \"The matter should be decided by "
+        "the assembly.\" Their statement also read \"the island's people have chosen their "
+        "own way.\"",
+        [("government of Elm Island", '"The matter should be decided by the assembly."'),
+         ("government of Elm Island", '"the island\'s people have chosen their own way."')],
+        id="government-of-a-place"),
+    pytest.param(  # a short name in brackets is the full name's
+        "The wrestler Dana Whitcombe has died, the promotion World Elm Ring Star (Star) "
+        "announced yesterday. She was a one-time Goddess of Star champion. Star's official "
+        "statement read \"We are very sorry to report that our Dana has passed away.\"",
+        [("World Elm Ring Star", '"We are very sorry to report that our Dana has passed '
+          'away."')],
+        id="short-name-in-brackets"),
+])
+def test_organisations_and_their_statements(text, expected):
+    assert _quotes_of(text) == expected

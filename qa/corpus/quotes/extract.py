@@ -566,8 +566,9 @@ def _colon_before(text: str, at: int) -> int:
 
 def _colon_speaker(colon: int, tables: list[Table], who: Speakers) -> tuple[Speaker, str] | None:
     """The person whose sentence ends with the colon before a quotation, and its verb: 'Ada
-    Okafor disagreed with the findings: "…"'. A document or a study introducing a
-    quotation ("the report outlined:") is no speaker."""
+    Okafor disagreed with the findings: "…"'; or the organisation, where the sentence says it
+    spoke or issued a statement. A document or a study introducing a quotation ("the report
+    outlined:") is no speaker."""
     k = bisect.bisect_right([t.offset for t in tables], colon) - 1
     if k < 0:
         return None
@@ -584,8 +585,19 @@ def _colon_speaker(colon: int, tables: list[Table], who: Speakers) -> tuple[Spea
     if root is None or not root.tag_.startswith("VB"):
         return None
     subject = _subject(root)
-    speaker = who.of_subject(subject, table.offset) if subject is not None else None
-    if speaker is None or speaker.kind != PERSON:
+    # 'X issued the following statement from Y: "…"': the statement's issuer
+    statement = next((c for c in root.children if c.dep_ == "dobj"
+                      and c.lower_ in STATEMENT_NOUNS), None)
+    speaker = who.of_subject(statement, table.offset) if statement is not None else None
+    if speaker is None:
+        speaker = who.of_subject(subject, table.offset) if subject is not None else None
+    if speaker is None:
+        return None
+    if speaker.kind != PERSON and (subject is None or subject.lower_ in STATEMENT_NOUNS or not (
+            root.lower_ in SPEECH_VERBS
+            or any(doc[j].lower_ in STATEMENT_NOUNS for j in range(lo, i)))):
+        # an organisation whose sentence says it spoke: 'In a statement, Acme defended the
+        # move: "…"', 'Acme issued a statement: "…"'; a text is none ("the report outlined:")
         return None
     return speaker, root.text
 

@@ -19,7 +19,7 @@ import numpy as np
 from .names import TITLES, is_title, name_kind
 
 if TYPE_CHECKING:
-    from spacy.tokens import Token
+    from spacy.tokens import Doc, Token
 
     from qa.corpus.nlp import ParsedArticle
 
@@ -36,6 +36,8 @@ _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 _MIN_SPELT = 5
 # An organisation written by its initials: "FEB", "UNHCR".
 _ACRONYM = re.compile(r"[A-Z]{2,7}")
+# A short name in brackets: "(Rail)", "(TfE)".
+_BRACKETED = re.compile(r"\(([A-Z][A-Za-z]{1,20})\)")
 UNNAMED = frozenset("a an one another some any no every each either neither".split())
 # Words that make a different role of the same noun: a deputy governor is not the governor.
 _RANKS = frozenset("deputy vice assistant acting former associate interim co".split())
@@ -171,6 +173,7 @@ class Mentions:
                     self._by_word[label].setdefault(fold(w), {})[name] = None
                 self._counts[name] = self._counts.get(name, 0) + 1
                 self._first_at[name] = min(start, self._first_at.get(name, start))
+        self._aliases = _aliases(parsed.pieces, quoted)
         # A one-word name that is a word of a person's ("Okafor" where "Ada Okafor" is named)
         # is that person, whatever the recogniser labelled it: it reads some surnames as
         # companies, places or works.
@@ -229,6 +232,9 @@ class Mentions:
         known = self._full.get((name, kind))
         if known is not None:
             return known
+        if kind == ORG and name in self._aliases:
+            self._full[(name, kind)] = self._aliases[name]
+            return self._aliases[name]
         if kind == ORG and _ACRONYM.fullmatch(name):
             expanded = self._expansion(name)
             if expanded:
@@ -450,6 +456,37 @@ class Mentions:
             if m.speaker.kind == kind:
                 return Speaker(self.full(m.speaker.name, kind), kind)
         return None
+
+
+def _aliases(pieces: list[tuple[int, Doc]], quoted: QuotedText) -> dict[str, str]:
+    """The short names an article gives organisations in brackets after their full names:
+    "Elm Valley Rail (Rail)", "Transport for Elmtown (TfE)". The short name is a word of the
+    full one or its initials (small words' too); a person's name with a party in brackets
+    ("Ada Okafor (Labour)") is neither."""
+    out: dict[str, str] = {}
+    for offset, doc in pieces:
+        for m in _BRACKETED.finditer(doc.text):
+            short = m.group(1)
+            if quoted.inside(offset + m.start()):
+                continue
+            span = doc.char_span(m.start(), m.start() + 1)
+            if span is None or span.start == 0:
+                continue
+            k = span.start - 1
+            words: list[str] = []
+            while k >= 0 and (doc[k].tag_ in ("NNP", "NNPS") and doc[k].dep_ != "case"
+                              or doc[k].lower_ in ("of", "for", "and") and words):
+                words.insert(0, doc[k].text)
+                k -= 1
+            while words and not words[0][:1].isupper():
+                words = words[1:]
+            if len(words) < 2 or len(words) > MAX_WORDS[ORG] \
+                    or doc[span.start - 1].ent_type_ == PERSON:
+                continue  # (a person's name is no organisation's)
+            initials = "".join(w[0] for w in words)
+            if short in words or short.lower() == initials.lower():
+                out.setdefault(short, " ".join(words))
+    return out
 
 
 def _titled_person(name: str, root: Token) -> bool:

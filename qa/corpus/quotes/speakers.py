@@ -76,6 +76,17 @@ def _issuing_agent(tok: Token) -> Token | None:
     return None
 
 
+def _of_a_name(tok: Token) -> Token | None:
+    """The proper noun a body noun is "of": "the government of Freedonia" → "Freedonia"."""
+    for child in tok.children:
+        if child.dep_ == "prep" and child.lower_ == "of" and child.i == tok.i + 1:
+            obj = next((c for c in child.children if c.dep_ == "pobj"), None)
+            if obj is not None and obj.tag_ in ("NNP", "NNPS") and not any(
+                    c.dep_ in ("conj", "prep") for c in obj.children):
+                return obj
+    return None
+
+
 class Speakers(Mentions):
     """Who the subjects of one article's attributions name."""
 
@@ -216,6 +227,10 @@ class Speakers(Mentions):
                 ent = self._entity_at(obj) if obj is not None else None
                 if ent is not None and ent[0] == PERSON:
                     return Speaker(self.full(ent[1], PERSON), PERSON)
+                if obj is not None and obj.tag_ == "NN" and is_title(obj.lower_):
+                    role = self._role(obj, offset + obj.idx)  # "a statement from the king"
+                    if role is not None:
+                        return role
         head = tok.head
         if tok.dep_ == "dobj" and head.lower_ in ISSUING_VERBS:
             for child in head.children:
@@ -312,6 +327,11 @@ class Speakers(Mentions):
                 return None
             known = self._sharing([t.text for t in span])
             return Speaker(known or span.text, ORG)
+        owner = _of_a_name(tok)
+        if owner is not None:  # "the government of Freedonia", named by what it governs
+            span = tok.doc[tok.i: owner.right_edge.i + 1]
+            if len(span) <= MAX_WORDS[ORG] and "\n" not in span.text:
+                return Speaker(self.full(span.text, ORG), ORG)
         full = self.full(tok.text, ORG)
         if full != tok.text:
             return Speaker(full, ORG)
