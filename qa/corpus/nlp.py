@@ -61,7 +61,8 @@ PIPELINE_VERSION = "3.8.0"
 #: parse, quotations with their marks; 3: "per X", issuers of texts, silent cues; 4: acronyms,
 #: "X quoted Y as saying", names the parse misplaces; 5: verbs of naming past their object
 #: ('referred to the vote as "a hoax"'), an organisation's statement before a colon, "the
-#: government of X", short names in brackets); "phrases" those of `phrases_of` (2: a person's
+#: government of X", short names in brackets, what a court found or ruled, "the court" as the
+#: court named before, "the Court of X" with its place, "and" inside one name); "phrases" those of `phrases_of` (2: a person's
 #: surname standing alone is a person, whatever its label).
 PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 2, "quotes": 5}
 #: Components not loaded. The lemmatizer is the one component qa does not use (it stems with

@@ -714,3 +714,33 @@ def test_verbs_of_naming_and_their_short_quotations(text, expected):
 ])
 def test_organisations_and_their_statements(text, expected):
     assert _quotes_of(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # a court's finding, with "the court" the one named before
+        "On Monday, the Supreme Court of Freedonia issued a ruling on the law. The court found "
+        "that the minister's advice was unlawful.",
+        [("Supreme Court of Freedonia", "the minister's advice was unlawful")],
+        id="court-found"),
+    pytest.param(  # a judge's ruling
+        "Judge Dana Whitcombe ruled that the ban was unlawful.",
+        [("Dana Whitcombe", "the ban was unlawful")], id="judge-ruled"),
+    pytest.param(  # what others find is no one's words; nor is a verdict with no clause
+        "The researchers found that the ban was unlawful. The court found the ban to be "
+        "unlawful.",
+        [], id="not-a-court-or-no-clause"),
+    pytest.param(  # "the court": the court last named as a subject, not one named in passing;
+        # "the three-judge court" is no name of its own
+        "On Wednesday, the Court of Session issued an opinion on the suspension. The only court "
+        "with higher authority is the Supreme Court of Freedonia. The court had been petitioned "
+        "by Dana Whitcombe. The three-judge court found the minister's advice \"was motivated "
+        "by the improper purpose of stymying the assembly.\"",
+        [("Court of Session", "the minister's advice \"was motivated by the improper purpose of "
+          "stymying the assembly.\"")], id="the-court-named-before"),
+    pytest.param(  # "and" inside one name is no group of speakers
+        "The Ministry of Culture and Sport said the museum would reopen in May.",
+        [("Ministry of Culture and Sport", "the museum would reopen in May")],
+        id="and-inside-a-name"),
+])
+def test_courts_and_bodies_named_before(text, expected):
+    assert _quotes_of(text) == expected

@@ -104,6 +104,16 @@ NAMING_VERBS = frozenset("""
     brands branding term termed terms terming hail hailed hails hailing dismiss dismissed
     dismisses dismissing
 """.split())
+#: Verbs of a court's decision: they report what it found, with a clause or a quotation, only
+#: when a court or a judge is their subject ("the court found that …", "the tribunal ruled
+#: the ban was unlawful", "the judges held that …").
+COURT_VERBS = frozenset("""
+    find found finds finding rule ruled rules ruling hold held holds holding
+""".split())
+#: The subjects that make those verbs a court's decision.
+COURT_NOUNS = frozenset("""
+    court courts tribunal tribunals judge judges justice justices jury panel
+""".split())
 #: Verb forms that report speech with a clause or a quotation.
 CLAUSE_VERBS = frozenset(_CLAUSE_VERBS.split())
 #: Every speech verb form.

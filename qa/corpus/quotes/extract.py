@@ -30,9 +30,18 @@ from typing import TYPE_CHECKING
 
 from qa.types import Article, Quote, Span
 
-from .cues import CLAUSE_VERBS, NAMING_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, WH_WORDS
+from .cues import CLAUSE_VERBS, COURT_VERBS, NAMING_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, WH_WORDS
 from .names import is_title
-from .scan import MARKS, Cue, Quotation, Table, find_quotations, link_quotations, scan_cues
+from .scan import (
+    MARKS,
+    Cue,
+    Quotation,
+    Table,
+    court_decides,
+    find_quotations,
+    link_quotations,
+    scan_cues,
+)
 from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers
 
 if TYPE_CHECKING:
@@ -325,8 +334,8 @@ def _clause(cue: Cue) -> Span | None:
         else:
             return None
         return _tokens_span(cue, lo, hi)
-    if tok.lower_ not in CLAUSE_VERBS:
-        return None
+    if tok.lower_ not in CLAUSE_VERBS and tok.lower_ not in COURT_VERBS:
+        return None  # (a verb of decision is a cue only with a court as its subject)
     comps = [c for c in tok.children if c.dep_ == "ccomp"]
     if not comps and tok.dep_ == "parataxis" and not any(
             c.dep_ == "dobj" or c.dep_ == "xcomp" and doc[c.left_edge.i - 1].text != ","
@@ -361,6 +370,8 @@ def _clause(cue: Cue) -> Span | None:
         first = doc[first.i + 1]  # "said that …", 'said, "…'
     if first.lower_ in WH_WORDS and first.i > tok.i:
         return None
+    if tok.lower_ in COURT_VERBS and not any(t.tag_ in _FINITE for t in comp.subtree):
+        return None  # "found it to be unlawful": a verdict, not a finding reported
     if not any(t.tag_.startswith(("VB", "MD")) for t in comp.subtree):
         return None  # a clause has a verb: "told radio host Ada Okafor" is no report  # "explained why …": an account of what was said, not the words
     last = comp.right_edge
@@ -594,7 +605,7 @@ def _colon_speaker(colon: int, tables: list[Table], who: Speakers) -> tuple[Spea
     if speaker is None:
         return None
     if speaker.kind != PERSON and (subject is None or subject.lower_ in STATEMENT_NOUNS or not (
-            root.lower_ in SPEECH_VERBS
+            root.lower_ in SPEECH_VERBS or root.lower_ in COURT_VERBS and court_decides(root)
             or any(doc[j].lower_ in STATEMENT_NOUNS for j in range(lo, i)))):
         # an organisation whose sentence says it spoke: 'In a statement, Acme defended the
         # move: "…"', 'Acme issued a statement: "…"'; a text is none ("the report outlined:")

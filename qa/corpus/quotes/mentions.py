@@ -31,6 +31,10 @@ PLACES = frozenset({"GPE", "NORP", "LOC"})
 MAX_WORDS = {PERSON: 5, ORG: 8}
 # How many sentences back "he"/"she" (a person) or "it"/"they" (an organisation) may refer.
 _REACH = {PERSON: 4, ORG: 3}
+# How many sentences back "the court" may mean the last court named as a subject, or named
+# at all.
+_NAMED_REACH = 8
+_ANY_NAMED_REACH = 2
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 # The shortest word of a name that may be written with one letter changed.
 _MIN_SPELT = 5
@@ -155,6 +159,8 @@ class Mentions:
                     ent = doc[first: ent.end]
                     if not len(ent):
                         continue
+                if label == ORG:
+                    ent = doc[ent.start: of_place(doc, ent.end)]
                 if len(ent) > 2 and ent.end < len(doc) and doc[ent.end].text == ":":
                     ent = doc[ent.start: ent.end - 1]  # "Ada Okafor Image: …", a caption's label
                 start = offset + ent.start_char
@@ -326,6 +332,8 @@ class Mentions:
         b = tok.i + 1
         while b < len(doc) and doc[b].ent_iob_ == "I":
             b += 1
+        if label == ORG:
+            b = of_place(doc, b)
         if label == ORG and b + 1 < len(doc) and doc[b].lower_ == "of" \
                 and doc[b + 1].tag_ in ("NNP", "NNPS") and not doc[b + 1].ent_type_:
             # "the Party of Working People", where the recogniser stopped at "of"
@@ -398,6 +406,22 @@ class Mentions:
             return None
         return Speaker(name, ORG)
 
+    def recent_named(self, noun: str, at: int) -> Speaker | None:
+        """The organisation named last before `at`, within a few sentences, whose name holds
+        `noun`: what "the court" or "the ministry" means."""
+        here, key = self.sentence_of(at), fold(noun)
+        other: _Mention | None = None
+        for k in range(bisect.bisect_left(self._starts, at) - 1, -1, -1):
+            m = self.mentions[k]
+            if here - m.sentence > _NAMED_REACH:
+                break
+            if m.speaker.kind == ORG and key in _key_words(m.speaker.name, ORG):
+                if m.rank != _OTHER:  # a subject: "The Court of Appeal heard …", not "… than
+                    return Speaker(self.full(m.speaker.name, ORG), ORG)  # the High Court"
+                if here - m.sentence <= _ANY_NAMED_REACH:
+                    other = other or m
+        return Speaker(self.full(other.speaker.name, ORG), ORG) if other else None
+
     def person_in_line(self, start: int, end: int) -> Speaker | None:
         """The last person named between `start` and `end` (a caption line)."""
         lo = bisect.bisect_left(self._starts, start)
@@ -456,6 +480,20 @@ class Mentions:
             if m.speaker.kind == kind:
                 return Speaker(self.full(m.speaker.name, kind), kind)
         return None
+
+
+def of_place(doc: Doc, end: int) -> int:
+    """Where an organisation's name ending at token `end` ends with the place it is "of":
+    "the Supreme Court of Freedonia", "the Parliament of the Elm Islands"."""
+    k = end + 1 if end + 1 < len(doc) and doc[end].lower_ == "of" else -1
+    if k > 0 and doc[k].lower_ == "the" and doc[k].ent_type_ != "GPE" and k + 1 < len(doc):
+        k += 1  # ("the" outside the place's name, or inside it)
+    if k < 0 or doc[k].ent_type_ != "GPE" or doc[k].ent_iob_ != "B":
+        return end
+    k += 1
+    while k < len(doc) and doc[k].ent_iob_ == "I":
+        k += 1
+    return k
 
 
 def _aliases(pieces: list[tuple[int, Doc]], quoted: QuotedText) -> dict[str, str]:

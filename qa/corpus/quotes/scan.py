@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cues import SPEECH_VERBS, UNNAMED_PEOPLE, UNREAL_MODALS
+from .cues import COURT_NOUNS, COURT_VERBS, SPEECH_VERBS, UNNAMED_PEOPLE, UNREAL_MODALS
 from .names import is_title
 from .speakers import PLACES, QuotedText, Speakers
 
@@ -130,6 +130,7 @@ class _Keys:
 
     def __init__(self, strings: StringStore) -> None:
         self.speech = np.sort(np.array([strings[w] for w in SPEECH_VERBS], dtype=np.uint64))
+        self.court = np.sort(np.array([strings[w] for w in COURT_VERBS], dtype=np.uint64))
         self.verb_tags = np.sort(np.array([strings[t] for t in ("VB", "VBD", "VBG", "VBN",
                                                                "VBP", "VBZ")], dtype=np.uint64))
         self.according = strings["according"]
@@ -223,7 +224,10 @@ def scan_cues(table: Table, quoted: QuotedText, who: Speakers) -> list[Cue]:
     doc, offset, keys, a = table.doc, table.offset, table.keys, table.array
     lower = a[:, 0]
     out = []
-    verbs = _member(lower, keys.speech) & _member(a[:, 1], keys.verb_tags)
+    tagged = _member(a[:, 1], keys.verb_tags)
+    verbs = _member(lower, keys.speech) & tagged
+    for i in np.flatnonzero(_member(lower, keys.court) & tagged).tolist():
+        verbs[i] = court_decides(doc[i])  # "the court found that …"
     according = lower == keys.according
     according[:-1] &= lower[1:] == keys.to
     according[-1:] = False
@@ -245,6 +249,22 @@ def scan_cues(table: Table, quoted: QuotedText, who: Speakers) -> list[Cue]:
     who.note_words(set(lower[(a[:, 1] == keys.proper) & (a[:, 5] != 1) & ~places].tolist()),
                    set(lower[places].tolist()))
     return out
+
+
+def court_decides(tok: Token) -> bool:
+    """Whether a verb of decision ("found", "ruled", "held") has a court or a judge as its
+    subject ("the court found", "Judge Ada Okafor ruled"), its own or, for a participle or a
+    second verb, its clause's ("the court ruled on Monday, finding that …")."""
+    verb = tok
+    for _ in range(2):
+        subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+        if subject is not None:
+            return subject.lower_ in COURT_NOUNS or any(
+                c.dep_ == "compound" and c.lower_ in COURT_NOUNS for c in subject.children)
+        if verb.dep_ not in ("conj", "advcl") or verb.head.i == verb.i:
+            return False
+        verb = verb.head
+    return False
 
 
 def _opens_clause(tok: Token) -> bool:

@@ -76,6 +76,13 @@ def _issuing_agent(tok: Token) -> Token | None:
     return None
 
 
+def _one_entity(a: Token, b: Token) -> bool:
+    """Whether two tokens are words of one entity ("Court" and "Oak" in "the Court of Elm and
+    Oak")."""
+    lo, hi = sorted((a.i, b.i))
+    return bool(a.ent_type_) and all(t.ent_iob_ == "I" for t in a.doc[lo + 1: hi + 1])
+
+
 def _of_a_name(tok: Token) -> Token | None:
     """The proper noun a body noun is "of": "the government of Freedonia" → "Freedonia"."""
     for child in tok.children:
@@ -113,8 +120,9 @@ class Speakers(Mentions):
                 return self.of_subject(agent, offset)
         if tok.tag_ in ("NNP", "NNPS") and any(
                 c.dep_ == "conj" and (c.tag_ in ("NNP", "NNPS", "PRP") or c.ent_type_)
-                for c in tok.children):
-            return None  # "X and Y said": a group ("X and a colleague of hers" is X)
+                and not _one_entity(tok, c) for c in tok.children):
+            return None  # "X and Y said": a group ("X and a colleague of hers" is X; "the
+            # Court of Elm and Oak" is one name)
         ent = self._entity_at(tok)
         if ent is not None:
             label, name = ent
@@ -319,7 +327,8 @@ class Speakers(Mentions):
         modifiers = [c for c in tok.children if c.i < tok.i and (
             c.dep_ in ("compound", "poss") and (c.tag_ in ("NNP", "NNPS") or c.ent_type_)
             or c.dep_ == "compound" and tok.lower_ in _PUBLIC_BODIES
-            or c.dep_ == "amod" and c.ent_type_ == "NORP" and tok.lower_ in _PUBLIC_BODIES)]
+            or c.dep_ == "amod" and c.ent_type_ == "NORP" and tok.lower_ in _PUBLIC_BODIES)
+            and not any(g.tag_ == "CD" for g in c.children)]  # ("the three-judge court")
         if modifiers:
             first = next(t for t in tok.subtree if t.dep_ != "det")
             span = tok.doc[first.i: tok.i + 1]
@@ -332,6 +341,11 @@ class Speakers(Mentions):
             span = tok.doc[tok.i: owner.right_edge.i + 1]
             if len(span) <= MAX_WORDS[ORG] and "\n" not in span.text:
                 return Speaker(self.full(span.text, ORG), ORG)
+        if determiner(tok) == "the":
+            # "the court": the one named last that the noun names ("the Court of Appeal")
+            named = self.recent_named(tok.lower_, at)
+            if named is not None:
+                return named
         full = self.full(tok.text, ORG)
         if full != tok.text:
             return Speaker(full, ORG)
