@@ -14,8 +14,9 @@ quotation. What the cue reports is
   the whole clause ('X said the crash was "likely" an accident'), each quotation once.
 
 A quotation no cue governs is kept only when it continues the previous one in the same
-paragraph ("…," said X. "…"), or stands on its own lines above its speaker's name (a caption).
-Other quotation marks (titles, scare quotes, names) are narration. A quotation of fewer than
+paragraph ("…," said X. "…"), follows a colon after its speaker's sentence, or stands on its
+own lines above its speaker's name (a caption): `qa.corpus.quotes.free`. Other quotation marks
+(titles, scare quotes, names) are narration. A quotation of fewer than
 three words is never a quote on its own, but for the one a verb of naming governs ('called the
 plan "reckless"', 'referred to the vote as a "hoax"', with the words of its object between,
 and the one joined to it: '"null and void" and "absurd"').
@@ -31,18 +32,10 @@ from typing import TYPE_CHECKING
 from qa.types import Article, Quote, Span
 
 from .cues import CLAUSE_VERBS, COURT_VERBS, NAMING_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, WH_WORDS
-from .names import is_title
-from .scan import (
-    MARKS,
-    Cue,
-    Quotation,
-    Table,
-    court_decides,
-    find_quotations,
-    link_quotations,
-    scan_cues,
-)
-from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers
+from .free import free_quotation
+from .names import is_title, names_something
+from .scan import MARKS, Cue, Quotation, Table, find_quotations, link_quotations, scan_cues
+from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers, subject_of
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -73,16 +66,6 @@ _SUBORDINATORS = frozenset("""
 """.split())
 _FINITE = frozenset({"VBD", "VBZ", "VBP", "MD"})
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"})
-_BLANK_TO_LINE_END = re.compile(r"[^\S\n]*\n")
-# Words of someone speaking of themselves.
-_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|myself)\b")
-# A caption line under a quotation: the speaker's name with a role, and no sentence.
-_CAPTION_WORDS = 6
-# How far back a quotation looks for the start of its line or the quote it continues.
-_LOOK_BACK = 1000
-# A quotation of fewer words, all capitalised but for these, is a title or a name.
-_TITLE_WORDS = 7
-_SMALL_WORDS = frozenset("of the a an and in on for to at by or with from".split())
 
 
 def extract_quotes(article: Article, sentences: list[Span],
@@ -142,7 +125,7 @@ def _extract(article: Article, sentences: list[Span], parsed: ParsedArticle,
         link_quotations(table, quotations, piece)
         cues.extend(piece)
     index = _Spans(sentences)
-    emitted = _Emitted(article, text, index, out)
+    emitted = Emitted(article, text, index, out)
     # "According to X, Y said …": Y's own attribution goes first, "according to" takes what
     # is left of the sentence.
     events: list[tuple[int, int, object]] = [
@@ -161,10 +144,10 @@ def _extract(article: Article, sentences: list[Span], parsed: ParsedArticle,
                 who.heard(speaker, item.at)
         else:
             assert isinstance(item, Quotation)
-            _free_quotation(item, text, who, emitted, tables)
+            free_quotation(item, text, who, emitted, tables)
 
 
-class _Emitted:
+class Emitted:
     """The quotes found so far: each span of text is given once."""
 
     def __init__(self, article: Article, text: str, index: _Spans, out: list[Quote]) -> None:
@@ -223,7 +206,7 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
     verb = tok
     participle = False  # the cue is a participle whose subject is its clause's
     for _ in range(_SUBJECT_STEPS):
-        subject = _subject(verb)
+        subject = subject_of(verb)
         if subject is not None and who.quoted.inside(cue.offset + subject.idx):
             # '"…," tweeted X': the parse read the quotation as the subject, the speaker as
             # the object
@@ -304,16 +287,6 @@ def _subject_before(verb: Token) -> Token | None:
             return None
         tok = tok.head
     return None
-
-
-def _subject(verb: Token) -> Token | None:
-    """A verb's subject; of two ("Freedonia's president Ada Okafor said", parsed as two
-    subjects), the one that is a name."""
-    subjects = [c for c in verb.children if c.dep_ == "nsubj"]
-    if len(subjects) > 1:
-        named = [c for c in subjects if c.ent_type_ in (PERSON, ORG)]
-        return (named or subjects)[-1]
-    return subjects[0] if subjects else None
 
 
 def _clause(cue: Cue) -> Span | None:
@@ -442,7 +415,7 @@ def _attributes(tok: Token) -> bool:
     return tok.tag_ == "VBG" or any(c.dep_ in ("nsubj", "nsubjpass") for c in tok.children)
 
 
-def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: _Emitted) -> bool:
+def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: Emitted) -> bool:
     """Give what a cue reports: its reported clause (with the quotations it holds) and the
     quotations it governs outside that clause. Whether anything was given."""
     given = False
@@ -475,7 +448,7 @@ def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: _Emitted) -
         named = naming and cue.tok.dep_ not in ("acl", "amod") and not any(
             c.dep_ in ("nsubjpass", "auxpass") for c in cue.tok.children) \
             and _in_naming_phrase(cue, q)
-        if not named and _names_something(emitted.text[q.start + 1: q.end - 1]):
+        if not named and names_something(emitted.text[q.start + 1: q.end - 1]):
             continue  # 'announced its "Person of the Year"': a title, no one's words
         # (a short one joined to the one before: 'called it "null and void" and "absurd"')
         near = q.distance <= _SHORT_QUOTE_REACH or named or (
@@ -500,133 +473,3 @@ def _in_naming_phrase(cue: Cue, q: Quotation) -> bool:
     return len(between) <= _NAMING_REACH and not any(
         t.tag_ in _FINITE or t.text in _PHRASE_BREAKS or MARKS.match(t.text)
         or "\n" in t.text_with_ws for t in between)
-
-
-def _names_something(words: str) -> bool:
-    """Whether quoted words are a title or a name ("Person of the Year", "Radio Control
-    Law"): a few words, each a capitalised one or a small word, and no sentence."""
-    parts = words.strip(" ,.").split()
-    return 0 < len(parts) < _TITLE_WORDS and not any(c in words for c in "!?") and all(
-        w[:1].isupper() or w in _SMALL_WORDS for w in parts) and parts[0][:1].isupper()
-
-
-def _free_quotation(q: Quotation, text: str, who: Speakers, emitted: _Emitted,
-                    tables: list[Table]) -> None:
-    """A quotation no cue governs: the continuation of the quote before it in the same
-    paragraph, a quotation a person's sentence introduces with a colon, or a caption's
-    quotation; otherwise narration."""
-    prev = emitted.last
-    # (every look back is bounded: a text with no line breaks is read in linear time)
-    line_start = text.rfind("\n", max(0, q.start - _LOOK_BACK), q.start) + 1 \
-        or max(0, q.start - _LOOK_BACK)
-    k = q.start
-    while k > line_start and text[k - 1] in " \t\u00a0":
-        k -= 1
-    # It opens a sentence: at the start of its line, or after a full stop ('…," said X. "…')
-    opens = k <= line_start or text[k - 1] in ".!?" or (
-        text[k - 1] in "\"”" and k - 2 >= line_start and text[k - 2] in ".!?")
-    if prev is not None and opens and 0 <= q.start - prev.end <= _LOOK_BACK \
-            and "\n" not in text[prev.end: q.start]:
-        emitted.add(q.start, q.end, Speaker(prev.speaker, PERSON), "continued")
-        return
-    colon = _colon_before(text, q.start)
-    if colon >= 0:
-        found = _colon_speaker(colon, tables, who)
-        if found is not None and emitted.add(q.start, q.end, found[0], found[1]):
-            who.heard(found[0], q.start)
-        return
-    if not text[line_start: q.start].strip():
-        speaker = _caption(text, q.end, who)
-        if speaker is not None and emitted.add(q.start, q.end, speaker, "caption"):
-            who.heard(speaker, q.start)
-        return
-    speaker = _first_person(q, text, tables, who)
-    if speaker is not None:
-        emitted.add(q.start, q.end, speaker, "")
-
-
-def _first_person(q: Quotation, text: str, tables: list[Table], who: Speakers) -> Speaker | None:
-    """The person a sentence is about, for words it quotes in the first person with no cue:
-    'Ada Okafor chooses "to play the ones I loved as a child"'. Not a title ("I Remember Elm Street")."""
-    words = text[q.start + 1: q.end - 1]
-    if not _FIRST_PERSON.search(words) or _names_something(words):
-        return None
-    k = bisect.bisect_right([t.offset for t in tables], q.start) - 1
-    if k < 0:
-        return None
-    table = tables[k]
-    i = bisect.bisect_right(table.token_chars, q.start - table.offset) - 1
-    if i < 0:
-        return None
-    root = table.doc[i].sent.root
-    subject = _subject(root)
-    if subject is None or who.quoted.inside(table.offset + subject.idx):
-        return None
-    speaker = who.of_subject(subject, table.offset)
-    return speaker if speaker is not None and speaker.kind == PERSON else None
-
-
-def _colon_before(text: str, at: int) -> int:
-    """Where the colon that introduces a quotation at `at` is, or -1: 'X disagreed: "…"', on
-    the same line or at the end of the line before."""
-    k = at
-    while k > 0 and at - k < _LOOK_BACK and text[k - 1].isspace():
-        k -= 1
-    return k - 1 if k > 0 and text[k - 1] == ":" and text.count("\n", k, at) <= 2 else -1
-
-
-def _colon_speaker(colon: int, tables: list[Table], who: Speakers) -> tuple[Speaker, str] | None:
-    """The person whose sentence ends with the colon before a quotation, and its verb: 'Ada
-    Okafor disagreed with the findings: "…"'; or the organisation, where the sentence says it
-    spoke or issued a statement. A document or a study introducing a quotation ("the report
-    outlined:") is no speaker."""
-    k = bisect.bisect_right([t.offset for t in tables], colon) - 1
-    if k < 0:
-        return None
-    table = tables[k]
-    i = bisect.bisect_right(table.token_chars,
-                            colon - table.offset) - 1
-    if i < 0:
-        return None
-    lo = table.sentence_of(i)[0]
-    doc = table.doc
-    # the verb of the words before the colon: the one whose head is not among them
-    root = next((doc[j] for j in range(lo, i) if doc[j].tag_.startswith("VB")
-                 and not lo <= doc[j].head.i < i or doc[j].head.i == j), None)
-    if root is None or not root.tag_.startswith("VB"):
-        return None
-    subject = _subject(root)
-    # 'X issued the following statement from Y: "…"': the statement's issuer
-    statement = next((c for c in root.children if c.dep_ == "dobj"
-                      and c.lower_ in STATEMENT_NOUNS), None)
-    speaker = who.of_subject(statement, table.offset) if statement is not None else None
-    if speaker is None:
-        speaker = who.of_subject(subject, table.offset) if subject is not None else None
-    if speaker is None:
-        return None
-    if speaker.kind != PERSON and (subject is None or subject.lower_ in STATEMENT_NOUNS or not (
-            root.lower_ in SPEECH_VERBS or root.lower_ in COURT_VERBS and court_decides(root)
-            or any(doc[j].lower_ in STATEMENT_NOUNS for j in range(lo, i)))):
-        # an organisation whose sentence says it spoke: 'In a statement, Acme defended the
-        # move: "…"', 'Acme issued a statement: "…"'; a text is none ("the report outlined:")
-        return None
-    return speaker, root.text
-
-
-def _caption(text: str, pos: int, who: Speakers) -> Speaker | None:
-    """Quotations set on their own lines, with the speaker's name on a line below them."""
-    if not _BLANK_TO_LINE_END.match(text, pos):
-        return None
-    start = text.find("\n", pos) + 1
-    for _ in range(4):  # the next lines, one at a time: never a scan of the rest
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        line = text[start:end].strip()
-        if line and line[0] not in "\"“":
-            if len(line.split()) > _CAPTION_WORDS or line[-1] in ".!?,;:":
-                return None
-            return who.person_in_line(start, end)
-        if end >= len(text):
-            return None
-        start = end + 1
-    return None

@@ -32,7 +32,7 @@ from .names import PARTICLES, is_body, is_title, name_kind, person_in
 if TYPE_CHECKING:
     from spacy.tokens import Token
 
-__all__ = ["ORG", "PERSON", "PLACES", "QuotedText", "Speaker", "Speakers"]
+__all__ = ["ORG", "PERSON", "PLACES", "QuotedText", "Speaker", "Speakers", "subject_of"]
 
 # Roles that, after "the", stand for the person just named ("Okafor said … The official
 # added"), and how many sentences back that person may be.
@@ -74,6 +74,16 @@ def _issuing_agent(tok: Token) -> Token | None:
             if agent is not None:
                 return next((c for c in agent.children if c.dep_ == "pobj"), None)
     return None
+
+
+def subject_of(verb: Token) -> Token | None:
+    """A verb's subject; of two ("Freedonia's president Ada Okafor said", parsed as two
+    subjects), the one that is a name."""
+    subjects = [c for c in verb.children if c.dep_ == "nsubj"]
+    if len(subjects) > 1:
+        named = [c for c in subjects if c.ent_type_ in (PERSON, ORG)]
+        return (named or subjects)[-1]
+    return subjects[0] if subjects else None
 
 
 def _one_entity(a: Token, b: Token) -> bool:
