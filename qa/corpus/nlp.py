@@ -62,7 +62,9 @@ PIPELINE_VERSION = "3.8.0"
 #: "X quoted Y as saying", names the parse misplaces; 5: verbs of naming past their object
 #: ('referred to the vote as "a hoax"'), an organisation's statement before a colon, "the
 #: government of X", short names in brackets, what a court found or ruled, "the court" as the
-#: court named before, "the Court of X" with its place, "and" inside one name); "phrases" those of `phrases_of` (2: a person's
+#: court named before, "the Court of X" with its place, "and" inside one name, polls, books
+#: and their owners, an unnamed official of a named organisation, "X and his supporters",
+#: subjunctive clauses, "The X" written as a title; "countered", "concurred"); "phrases" those of `phrases_of` (2: a person's
 #: surname standing alone is a person, whatever its label).
 PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 2, "quotes": 5}
 #: Components not loaded. The lemmatizer is the one component qa does not use (it stems with

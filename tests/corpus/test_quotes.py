@@ -744,3 +744,47 @@ def test_organisations_and_their_statements(text, expected):
 ])
 def test_courts_and_bodies_named_before(text, expected):
     assert _quotes_of(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # a poll is a text: its issuer speaks
+        "According to a 2019 Elm University poll, 57 percent of voters oppose the plan.",
+        [("Elm University", "57 percent of voters oppose the plan")], id="poll-of-an-issuer"),
+    pytest.param(  # excerpts from someone's book are that person's; the book's title is no one
+        "Lastly, excerpts from Dana Whitcombe's book revealed the mayor had lied about the "
+        "costs. Excerpts from the memoir Rage revealed the mayor had lied.",
+        [("Dana Whitcombe", "the mayor had lied about the costs")], id="excerpts-of-a-book"),
+    pytest.param(  # an unnamed official or reporter of a named organisation speaks for it; a
+        # police official (a body of a kind) is no one in particular
+        "An official from Elm Valley Rail stated: \"We are working with the police on the "
+        "matter.\" A police official said the station would reopen. A reporter for the Elm "
+        "Courier noted that the singer was ill.",
+        [("Elm Valley Rail", '"We are working with the police on the matter."'),
+         ("Elm Courier", "the singer was ill")], id="official-of-an-organisation"),
+    pytest.param(  # someone and their supporters: a group
+        "Dana Whitcombe and her supporters claimed the vote was stolen.", [],
+        id="someone-and-their-supporters"),
+    pytest.param(  # "countered", "concurred": speech verbs
+        "Dana Whitcombe countered that the plan would cost more. Ken Gade concurred: \"We need "
+        "to stop policing the world.\"",
+        [("Dana Whitcombe", "the plan would cost more"),
+         ("Ken Gade", '"We need to stop policing the world."')], id="countered-concurred"),
+    pytest.param(  # a clause in the subjunctive is what someone asked for, not what they said
+        "Dana Whitcombe suggested voters fill out their ballots early.", [],
+        id="subjunctive-clause"),
+    pytest.param(  # a place's name written as a title, "The …" inside a sentence, is a
+        # publication's
+        "Next, The Northern Sea claimed that the mayor had refused to visit the site.",
+        [("The Northern Sea", "the mayor had refused to visit the site")],
+        id="place-written-as-a-title"),
+])
+def test_issuers_owners_and_groups(text, expected):
+    assert _quotes_of(text) == expected
+
+
+def test_an_organisation_name_starts_with_a_capital():
+    from qa.corpus.quotes.mentions import ORG, clean
+
+    assert clean(["the", "official", "EHO"], ORG) == ["EHO"]  # "the official EHO report"
+    assert clean(["ministry", "of", "internal", "affairs"], ORG) == [  # no capital to keep
+        "ministry", "of", "internal", "affairs"]

@@ -64,6 +64,9 @@ _CLAUSE_VERBS = """
     hint hinted hints hinting
     share shared shares sharing
     point pointed points pointing
+    counter countered counters countering
+    reason reasoned reasons reasoning
+    concur concurred concurs concurring
 """
 # Verbs that report speech only when a quotation is their object: 'called it "a disgrace"',
 # '"Why?" she asked', 'described the plan as "reckless"', '"…," he continued'.
@@ -123,7 +126,8 @@ SPEECH_VERBS = CLAUSE_VERBS | frozenset(_QUOTATION_VERBS.split())
 STATEMENT_NOUNS = frozenset("""
     statement statements tweet tweets post posts letter message release announcement decree
     communique communiqué note memo email e-mail notice ruling judgment judgement verdict
-    summary report reports opinion website memoir memoirs autobiography
+    summary report reports opinion website memoir memoirs autobiography poll polls survey
+    surveys study studies analysis book books excerpt excerpts
 """.split())
 #: Words that open a clause which is an account, not what was said: "explained why …",
 #: "noting which birds …", "told reporters what he saw".
@@ -132,6 +136,11 @@ WH_WORDS = frozenset("why how which what whether where when who whom whose".spli
 ISSUING_VERBS = frozenset("""
     release released releases issue issued issues publish published publishes post posted posts
     send sent sends sign signed signs deliver delivered delivers
+""".split())
+#: People who speak for the organisation they are of, when the article does not name them:
+#: "an official from Acme", "an Elm Courier reporter".
+OWNED_ROLES = frozenset("""
+    official reporter correspondent
 """.split())
 #: Modal verbs that make a speech verb unreal: "would say", "might claim".
 UNREAL_MODALS = frozenset("would could might may should must".split())

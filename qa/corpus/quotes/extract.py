@@ -343,6 +343,9 @@ def _clause(cue: Cue) -> Span | None:
         first = doc[first.i + 1]  # "said that …", 'said, "…'
     if first.lower_ in WH_WORDS and first.i > tok.i:
         return None
+    if comp.tag_ == "VB" and any(c.dep_ == "nsubj" for c in comp.children) and not any(
+            c.dep_ == "aux" for c in comp.children):
+        return None  # "suggested voters fill out …": a directive, nothing reported
     if tok.lower_ in COURT_VERBS and not any(t.tag_ in _FINITE for t in comp.subtree):
         return None  # "found it to be unlawful": a verdict, not a finding reported
     if not any(t.tag_.startswith(("VB", "MD")) for t in comp.subtree):

@@ -86,8 +86,10 @@ def clean(words: list[str], label: str) -> list[str]:
     if "(" in " ".join(words):  # "World Health Organization (WHO)": the name before
         words = " ".join(words).split("(")[0].split()
     while words and (words[0].lower() in ("the", "a", "an") or (
-            label == PERSON and words[0].lower().rstrip(".") in TITLES)):
-        words = words[1:]
+            label == PERSON and words[0].lower().rstrip(".") in TITLES) or (
+            label == ORG and len(words) > 1 and words[0].isalpha() and words[0].islower()
+            and words[1][:1].isupper())):
+        words = words[1:]  # ("the official ACME": a name starts with a capital)
     while words and words[-1].lower() in ("and", "of", "the", "&", "or", ","):
         words = words[:-1]  # "the Grand Masters and": a run-on
     if words:
@@ -512,7 +514,8 @@ def _aliases(pieces: list[tuple[int, Doc]], quoted: QuotedText) -> dict[str, str
                 continue
             k = span.start - 1
             words: list[str] = []
-            while k >= 0 and (doc[k].tag_ in ("NNP", "NNPS") and doc[k].dep_ != "case"
+            while k >= 0 and ((doc[k].tag_ in ("NNP", "NNPS") or doc[k].tag_ == "NN"
+                               and doc[k].text[:1].isupper()) and doc[k].dep_ != "case"
                               or doc[k].lower_ in ("of", "for", "and") and words):
                 words.insert(0, doc[k].text)
                 k -= 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .cues import CLAUSE_VERBS, ISSUING_VERBS, STATEMENT_NOUNS, UNNAMED_PEOPLE
+from .cues import CLAUSE_VERBS, ISSUING_VERBS, OWNED_ROLES, STATEMENT_NOUNS, UNNAMED_PEOPLE
 from .mentions import (
     MAX_WORDS,
     ORG,
@@ -86,6 +86,22 @@ def subject_of(verb: Token) -> Token | None:
     return subjects[0] if subjects else None
 
 
+def _of_someone(tok: Token) -> bool:
+    """Whether a plural noun is people of someone's: "his supporters", "her aides"."""
+    return any(c.dep_ == "poss" for c in tok.children)
+
+
+def _titled(tok: Token) -> bool:
+    """Whether a name is written after a capitalised "The" inside a sentence ("Next, The
+    Elm Sound reported"), as the titles of publications are."""
+    k = tok.i
+    while k > tok.sent.start and tok.doc[k - 1].ent_iob_ == "I" and tok.doc[k].ent_iob_ == "I":
+        k -= 1
+    the = tok.doc[k - 1] if k > tok.sent.start else None
+    return the is not None and the.text == "The" and the.i > tok.sent.start \
+        and not tok.doc[the.i - 1].is_sent_start and tok.doc[the.i - 1].text not in ('"', "“", "\n")
+
+
 def _one_entity(a: Token, b: Token) -> bool:
     """Whether two tokens are words of one entity ("Court" and "Oak" in "the Court of Elm and
     Oak")."""
@@ -129,10 +145,11 @@ class Speakers(Mentions):
             if agent is not None:  # "the decree signed by X", "figures reported by X": X
                 return self.of_subject(agent, offset)
         if tok.tag_ in ("NNP", "NNPS") and any(
-                c.dep_ == "conj" and (c.tag_ in ("NNP", "NNPS", "PRP") or c.ent_type_)
+                c.dep_ == "conj" and (c.tag_ in ("NNP", "NNPS", "PRP") or c.ent_type_
+                                      or c.tag_ == "NNS" and _of_someone(c))
                 and not _one_entity(tok, c) for c in tok.children):
-            return None  # "X and Y said": a group ("X and a colleague of hers" is X; "the
-            # Court of Elm and Oak" is one name)
+            return None  # "X and Y said", "X and his supporters said": a group ("X and a
+            # colleague of hers" is X; "the Court of Elm and Oak" is one name)
         ent = self._entity_at(tok)
         if ent is not None:
             label, name = ent
@@ -146,6 +163,10 @@ class Speakers(Mentions):
                 # "the news agency Elmtown", whatever its label
                 named = self._named_in_apposition(tok)
                 return named or Speaker(self.full(name, ORG), ORG)
+            if label == "LOC" and _titled(tok):
+                # "Next, The Elm Sound reported": a place's name written as a title is a
+                # publication's (a sea or a region says nothing)
+                return Speaker(f"The {name}", ORG)
             if label in PLACES:
                 # "a Freedonian, Ada Okafor, said": the person named beside the word; alone,
                 # a country word
@@ -163,6 +184,10 @@ class Speakers(Mentions):
                 return found
         if low.startswith("spokes") or low in ("representative", "representatives"):
             return self._spokesperson(tok, offset)
+        if low in OWNED_ROLES and tok.tag_ == "NN" and determiner(tok) in UNNAMED:
+            owner = self._named_owner(tok, offset)  # "an official from Acme": Acme
+            if owner is not None:
+                return owner
         if is_title(low) and tok.tag_ in ("NN", "NNP"):
             return self._role(tok, at)
         if is_body(low):
@@ -217,6 +242,18 @@ class Speakers(Mentions):
                             return owner
         return None
 
+    def _named_owner(self, tok: Token, offset: int) -> Speaker | None:
+        """The organisation a role belongs to, where the article names it ("an official from
+        Acme", "an Elm Courier reporter"); a body of a kind ("a police official") is none."""
+        for child in tok.children:
+            obj = child if child.dep_ == "compound" and child.i < tok.i else next(
+                (c for c in child.children if c.dep_ == "pobj"), None) \
+                if child.dep_ == "prep" and child.lower_ in ("from", "of", "at", "with") else None
+            if obj is not None and (obj.ent_type_ == ORG or obj.tag_ == "NNP"
+                                    and not obj.ent_type_):
+                return self._organisation(obj, offset)
+        return None
+
     def _organisation(self, tok: Token, offset: int) -> Speaker | None:
         ent = self._entity_at(tok)
         if ent is not None:
@@ -242,6 +279,15 @@ class Speakers(Mentions):
         for child in tok.children:
             if child.dep_ in ("prep", "agent") and child.lower_ in ("by", "from"):
                 obj = next((c for c in child.children if c.dep_ == "pobj"), None)
+                if obj is not None and (obj.lower_ in STATEMENT_NOUNS or any(
+                        c.dep_ == "compound" and c.lower_ in STATEMENT_NOUNS
+                        for c in obj.children)):
+                    # "excerpts from Ada Okafor's book": the text's owner
+                    owner = next((c for c in obj.children if c.dep_ == "poss"
+                                  and c.ent_type_ in (PERSON, ORG)), None)
+                    if owner is not None:
+                        return self.of_subject(owner, offset)
+                    continue  # (the text's title is no one: "excerpts from the book Dawn")
                 ent = self._entity_at(obj) if obj is not None else None
                 if ent is not None and ent[0] == PERSON:
                     return Speaker(self.full(ent[1], PERSON), PERSON)
