@@ -788,3 +788,19 @@ def test_an_organisation_name_starts_with_a_capital():
     assert clean(["the", "official", "EHO"], ORG) == ["EHO"]  # "the official EHO report"
     assert clean(["ministry", "of", "internal", "affairs"], ORG) == [  # no capital to keep
         "ministry", "of", "internal", "affairs"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # a bare role with no name names no one
+        "A fire broke out on Monday. The father said the blaze began in the kitchen.", [],
+        id="bare-role"),
+    pytest.param(  # a relative clause is no part of the role ("the official who …")
+        "According to the official who reported the fire, the blaze began in the kitchen.", [],
+        id="role-and-relative-clause"),
+    pytest.param(  # a role that picks out one person is still its own description
+        "The head of the police's internal investigators said the officer had been suspended.",
+        [("head of the police's internal investigators", "the officer had been suspended")],
+        id="description"),
+])
+def test_a_role_without_a_name(text, expected):
+    assert _quotes_of(text) == expected

@@ -353,8 +353,11 @@ class Speakers(Mentions):
                 owner is None or owner.tag_ not in ("NNP", "NNPS"))):
             return None
         words: list[Token] = []
+        # (a clause after the noun is no part of it, from its first word: "the official who …")
+        end = min([c.left_edge.i for c in tok.children if c.i > tok.i
+                   and c.dep_ in ("appos", "relcl", "acl", "advcl")], default=tok.right_edge.i + 1)
         for t in tok.subtree:
-            if t.i > tok.i and t.dep_ in ("appos", "relcl", "acl", "punct", "advcl"):
+            if t.i >= end or t.i > tok.i and t.dep_ in ("appos", "relcl", "acl", "punct", "advcl"):
                 break
             if words or t.dep_ != "det":
                 words.append(t)
@@ -362,8 +365,8 @@ class Speakers(Mentions):
         if len(words) > MAX_WORDS[ORG] and inner is not None:
             words = [t for t in words if t.i > inner.right_edge.i]
         text = tok.doc[words[0].i: words[-1].i + 1].text if words else ""
-        if not text or "\n" in text or len(words) > MAX_WORDS[ORG]:
-            return None
+        if len(words) < 2 or "\n" in text or len(words) > MAX_WORDS[ORG]:
+            return None  # ("the official" alone names no one)
         return Speaker(text, PERSON)
 
     def _body(self, tok: Token, at: int) -> Speaker | None:
