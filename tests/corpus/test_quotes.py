@@ -804,3 +804,15 @@ def test_an_organisation_name_starts_with_a_capital():
 ])
 def test_a_role_without_a_name(text, expected):
     assert _quotes_of(text) == expected
+
+
+def test_a_name_in_apposition_to_a_spokesperson_is_a_person():
+    from qa.corpus.nlp import load_pipeline
+    from qa.corpus.quotes.mentions import _titled_person
+
+    doc = load_pipeline()("A Department of State spokesperson, Morgan Okafor, said the talks had "
+                          "failed. Its publisher, the newspaper Elm Herald, said nothing.")
+    okafor = next(t for t in doc if t.text == "Okafor")
+    herald = next(t for t in doc if t.text == "Herald")
+    assert _titled_person("Morgan Okafor", okafor)  # "a spokesperson, Morgan Okafor,"
+    assert not _titled_person("Elm Herald", herald)  # "newspaper" is no person's title

@@ -532,10 +532,13 @@ def _aliases(pieces: list[tuple[int, Doc]], quoted: QuotedText) -> dict[str, str
 
 def _titled_person(name: str, root: Token) -> bool:
     """A name the recogniser labelled an organisation that is shaped as a person's and has a
-    person's title in apposition ("Ada Okafor, the government commissioner for …"): a person."""
-    return name_kind(name) == "person" and any(
+    person's title in apposition ("Ada Okafor, the government commissioner for …", "a
+    spokesperson, Ada Okafor,"): a person."""
+    return name_kind(name) == "person" and (any(
         c.dep_ == "appos" and c.i > root.i and c.tag_ == "NN" and is_title(c.lower_)
-        for c in root.children)
+        for c in root.children) or (  # ("the company's spokesperson, Ada Okafor,")
+        root.dep_ == "appos" and root.head.i < root.i and root.head.tag_ == "NN"
+        and is_title(root.head.lower_)))
 
 
 def determiner(tok: Token) -> str:
