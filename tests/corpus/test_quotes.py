@@ -816,3 +816,11 @@ def test_a_name_in_apposition_to_a_spokesperson_is_a_person():
     herald = next(t for t in doc if t.text == "Herald")
     assert _titled_person("Morgan Okafor", okafor)  # "a spokesperson, Morgan Okafor,"
     assert not _titled_person("Elm Herald", herald)  # "newspaper" is no person's title
+
+
+def test_a_body_named_in_capitals_is_what_its_common_noun_means():
+    text = ("A fire broke out yesterday at the old mill. Elm Valley Fire and Rescue Service were "
+            "called to the building at nine. The fire service indicated an investigation "
+            "working alongside the police was underway.")
+    assert _quotes_of(text) == [("Elm Valley Fire and Rescue Service", "an investigation "
+                                 "working alongside the police was underway")]

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .names import TITLES, is_title, name_kind
+from .orgnames import ORG_MAX_WORDS, aliases, bodies_named, of_place
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc, Token
+    from spacy.tokens import Token
 
     from qa.corpus.nlp import ParsedArticle
 
@@ -28,7 +29,7 @@ PERSON, ORG = "PERSON", "ORG"
 # what it houses: "the palace said", labelled FAC, is an organisation.)
 PLACES = frozenset({"GPE", "NORP", "LOC"})
 # Longer entities are the recogniser's run-ons, not names.
-MAX_WORDS = {PERSON: 5, ORG: 8}
+MAX_WORDS = {PERSON: 5, ORG: ORG_MAX_WORDS}
 # How many sentences back "he"/"she" (a person) or "it"/"they" (an organisation) may refer.
 _REACH = {PERSON: 4, ORG: 3}
 # How many sentences back "the court" may mean the last court named as a subject, or named
@@ -40,8 +41,6 @@ _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 _MIN_SPELT = 5
 # An organisation written by its initials: "FEB", "UNHCR".
 _ACRONYM = re.compile(r"[A-Z]{2,7}")
-# A short name in brackets: "(Rail)", "(TfE)".
-_BRACKETED = re.compile(r"\(([A-Z][A-Za-z]{1,20})\)")
 UNNAMED = frozenset("a an one another some any no every each either neither".split())
 # Words that make a different role of the same noun: a deputy governor is not the governor.
 _RANKS = frozenset("deputy vice assistant acting former associate interim co".split())
@@ -181,7 +180,11 @@ class Mentions:
                     self._by_word[label].setdefault(fold(w), {})[name] = None
                 self._counts[name] = self._counts.get(name, 0) + 1
                 self._first_at[name] = min(start, self._first_at.get(name, start))
-        self._aliases = _aliases(parsed.pieces, quoted)
+        self._aliases = aliases(parsed.pieces, quoted)
+        for name in bodies_named(parsed.pieces, quoted):
+            # (only for the names a noun means: "the fire service" is the Elm Fire Service)
+            for w in _key_words(name, ORG):
+                self._by_word[ORG].setdefault(w, {}).setdefault(name, None)
         # A one-word name that is a word of a person's ("Okafor" where "Ada Okafor" is named)
         # is that person, whatever the recogniser labelled it: it reads some surnames as
         # companies, places or works.
@@ -482,52 +485,6 @@ class Mentions:
             if m.speaker.kind == kind:
                 return Speaker(self.full(m.speaker.name, kind), kind)
         return None
-
-
-def of_place(doc: Doc, end: int) -> int:
-    """Where an organisation's name ending at token `end` ends with the place it is "of":
-    "the Supreme Court of Freedonia", "the Parliament of the Elm Islands"."""
-    k = end + 1 if end + 1 < len(doc) and doc[end].lower_ == "of" else -1
-    if k > 0 and doc[k].lower_ == "the" and doc[k].ent_type_ != "GPE" and k + 1 < len(doc):
-        k += 1  # ("the" outside the place's name, or inside it)
-    if k < 0 or doc[k].ent_type_ != "GPE" or doc[k].ent_iob_ != "B":
-        return end
-    k += 1
-    while k < len(doc) and doc[k].ent_iob_ == "I":
-        k += 1
-    return k
-
-
-def _aliases(pieces: list[tuple[int, Doc]], quoted: QuotedText) -> dict[str, str]:
-    """The short names an article gives organisations in brackets after their full names:
-    "Elm Valley Rail (Rail)", "Transport for Elmtown (TfE)". The short name is a word of the
-    full one or its initials (small words' too); a person's name with a party in brackets
-    ("Ada Okafor (Labour)") is neither."""
-    out: dict[str, str] = {}
-    for offset, doc in pieces:
-        for m in _BRACKETED.finditer(doc.text):
-            short = m.group(1)
-            if quoted.inside(offset + m.start()):
-                continue
-            span = doc.char_span(m.start(), m.start() + 1)
-            if span is None or span.start == 0:
-                continue
-            k = span.start - 1
-            words: list[str] = []
-            while k >= 0 and ((doc[k].tag_ in ("NNP", "NNPS") or doc[k].tag_ == "NN"
-                               and doc[k].text[:1].isupper()) and doc[k].dep_ != "case"
-                              or doc[k].lower_ in ("of", "for", "and") and words):
-                words.insert(0, doc[k].text)
-                k -= 1
-            while words and not words[0][:1].isupper():
-                words = words[1:]
-            if len(words) < 2 or len(words) > MAX_WORDS[ORG] \
-                    or doc[span.start - 1].ent_type_ == PERSON:
-                continue  # (a person's name is no organisation's)
-            initials = "".join(w[0] for w in words)
-            if short in words or short.lower() == initials.lower():
-                out.setdefault(short, " ".join(words))
-    return out
 
 
 def _titled_person(name: str, root: Token) -> bool:
