@@ -824,3 +824,26 @@ def test_a_body_named_in_capitals_is_what_its_common_noun_means():
             "working alongside the police was underway.")
     assert _quotes_of(text) == [("Elm Valley Fire and Rescue Service", "an investigation "
                                  "working alongside the police was underway")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # the speaker after the verb that closes the sentence, read as its object
+        "It is not for the court to decide on the motives, argued the government's lawyer, "
+        "Dana Whitcombe.",
+        [("Dana Whitcombe", "It is not for the court to decide on the motives")],
+        id="inverted-speaker"),
+    pytest.param(  # two short quotations of one verb of naming, the second with an article
+        'Dana Whitcombe has since called the inquiry "gamesmanship" and a "stunt".',
+        [("Dana Whitcombe", '"gamesmanship"'), ("Dana Whitcombe", '"stunt"')],
+        id="joined-with-an-article"),
+    pytest.param(  # "the report" is the report named just before: its issuer's
+        "According to a 1989 report from the Elm Safety Board, the same aircraft was involved "
+        "in an incident in 1987. The report said one passenger was seriously injured.",
+        [("Elm Safety Board", "the same aircraft was involved in an incident in 1987"),
+         ("Elm Safety Board", "one passenger was seriously injured")], id="the-report-before"),
+    pytest.param(  # an organisation's records are its own
+        "The aircraft was built in 1944 according to Elm Aviation Authority records.",
+        [("Elm Aviation Authority", "The aircraft was built in 1944")], id="records"),
+])
+def test_inverted_speakers_and_texts_named_before(text, expected):
+    assert _quotes_of(text) == expected

@@ -127,7 +127,8 @@ STATEMENT_NOUNS = frozenset("""
     statement statements tweet tweets post posts letter message release announcement decree
     communique communiqué note memo email e-mail notice ruling judgment judgement verdict
     summary report reports opinion website memoir memoirs autobiography poll polls survey
-    surveys study studies analysis book books excerpt excerpts
+    proclamation
+    surveys study studies analysis book books excerpt excerpts records figures data
 """.split())
 #: Words that open a clause which is an account, not what was said: "explained why …",
 #: "noting which birds …", "told reporters what he saw".

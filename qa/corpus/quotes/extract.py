@@ -55,7 +55,7 @@ _NAMING_REACH = 12
 # What ends a phrase between a verb of naming and its quotation.
 _PHRASE_BREAKS = frozenset(",;:.!?()[]")
 # What joins two quotations of one cue: 'called it "null and void" and "absurd"'.
-_JOINED = re.compile(r"\s*(?:,\s*)?(?:(?:and|or)\s+)?")
+_JOINED = re.compile(r"\s*(?:,\s*)?(?:(?:and|or)\s+)?(?:(?:a|an|the)\s+)?")
 # How far past a subject the cue's own subject is looked for: "X cited Y and said" (conj),
 # "…, adding" (advcl), "went on to say" (xcomp).
 _SUBJECT_STEPS = 3
@@ -203,6 +203,9 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
         return None, None  # "did not say", "would say": nothing was said
     if tok.tag_ == "VB" and not any(c.dep_ == "aux" for c in tok.children):
         return None, None  # "I saw her explain …", "let them say": no one is reported
+    inverted = _inverted_speaker(tok)
+    if inverted is not None:  # "…, argued the government's lawyer, Ada Okafor."
+        return who.of_subject(inverted, cue.offset), inverted
     verb = tok
     participle = False  # the cue is a participle whose subject is its clause's
     for _ in range(_SUBJECT_STEPS):
@@ -268,6 +271,26 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
     return None, None
 
 
+def _inverted_speaker(verb: Token) -> Token | None:
+    """The speaker after a speech verb that closes its sentence after a comma, where the
+    parse reads the speaker as the verb's object: "It is not for the court to decide, argued
+    the government's lawyer, Ada Okafor." A person or an organisation, or a role."""
+    doc = verb.doc
+    before = verb.dep_ in ("conj", "ccomp", "parataxis") and verb.head.i < verb.i or (
+        verb.dep_ == "ROOT" and any(c.dep_ == "ccomp" and c.i < verb.i for c in verb.children))
+    if not before or verb.i == verb.sent.start or doc[verb.i - 1].text != "," \
+            or any(c.dep_ in _SUBJECT_DEPS for c in verb.children):
+        return None
+    obj = next((c for c in verb.children if c.dep_ == "dobj" and c.i > verb.i), None)
+    if obj is None or not (obj.ent_type_ in (PERSON, ORG) or obj.tag_ == "NN"
+                           and is_title(obj.lower_)):
+        return None
+    end = obj.right_edge.i + 1
+    while end < verb.sent.end and doc[end].is_punct or end < verb.sent.end and doc[end].is_space:
+        end += 1
+    return obj if end >= verb.sent.end else None
+
+
 def _subject_before(verb: Token) -> Token | None:
     """Where the parse gives a verb no subject ('When asked …, Ada Okafor, spokesperson for
     Acme, said'): the name whose phrase ends right before it."""
@@ -310,6 +333,8 @@ def _clause(cue: Cue) -> Span | None:
     if tok.lower_ not in CLAUSE_VERBS and tok.lower_ not in COURT_VERBS:
         return None  # (a verb of decision is a cue only with a court as its subject)
     comps = [c for c in tok.children if c.dep_ == "ccomp"]
+    if not comps and _inverted_speaker(tok) is not None:
+        return _tokens_span(cue, tok.sent.start, tok.i)  # "It was wrong, argued X."
     if not comps and tok.dep_ == "parataxis" and not any(
             c.dep_ == "dobj" or c.dep_ == "xcomp" and doc[c.left_edge.i - 1].text != ","
             for c in tok.children):

@@ -42,6 +42,13 @@ _ANAPHORIC_ROLES = frozenset("""
     mayor senator leader chairman chairwoman ceo coach manager
 """.split())
 _ANAPHORIC_REACH = 2
+# How many sentences back "the report" looks for the report it means, and the texts that
+# are issued so (not a website, which is the outlet's own).
+_TEXT_REACH = 2
+_ISSUED_TEXTS = frozenset("""
+    report reports statement statements study survey poll letter decree proclamation ruling
+    judgment judgement summary release announcement analysis
+""".split())
 # Texts that "state" and "read" but have no author the article names: no speaker.
 _DOCUMENTS = frozenset("""
     amendment amendments act law laws constitution article section clause bill treaty statute
@@ -89,6 +96,22 @@ def subject_of(verb: Token) -> Token | None:
 def _of_someone(tok: Token) -> bool:
     """Whether a plural noun is people of someone's: "his supporters", "her aides"."""
     return any(c.dep_ == "poss" for c in tok.children)
+
+
+def _earlier_text(tok: Token) -> Token | None:
+    """The same text noun, written without "the" in the sentences just before ("a report
+    from Acme" for "The report said"): the text "the" points back to."""
+    doc = tok.doc
+    lo = tok.sent.start
+    for _ in range(_TEXT_REACH):
+        if lo == 0:
+            break
+        lo = doc[lo - 1].sent.start
+    key = tok.lower_.rstrip("s")
+    for t in reversed(doc[lo: tok.i]):
+        if t.lower_.rstrip("s") == key and t.tag_ in ("NN", "NNS") and determiner(t) != "the":
+            return t
+    return None
 
 
 def _titled(tok: Token) -> bool:
@@ -266,7 +289,8 @@ class Speakers(Mentions):
 
     def _issuer(self, tok: Token, offset: int) -> Speaker | None:
         """Who issued a statement: its owner ("a statement from Acme", "a tweet by Ada
-        Okafor"), or the subject of "released a statement"."""
+        Okafor"), or the subject of "released a statement"; for "the report", the issuer of
+        the report named just before."""
         owner = self._owner(tok, offset)
         if owner is not None:
             return owner
@@ -300,6 +324,11 @@ class Speakers(Mentions):
             for child in head.children:
                 if child.dep_ == "nsubj":
                     return self.of_subject(child, offset)
+        if determiner(tok) == "the" and tok.lower_ in _ISSUED_TEXTS:
+            # "… a report from Acme … The report said": Acme's
+            earlier = _earlier_text(tok)
+            if earlier is not None:
+                return self._issuer(earlier, offset)
         return None
 
     def _spokesperson(self, tok: Token, offset: int) -> Speaker | None:
