@@ -847,3 +847,16 @@ def test_a_body_named_in_capitals_is_what_its_common_noun_means():
 ])
 def test_inverted_speakers_and_texts_named_before(text, expected):
     assert _quotes_of(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # "they" after unnamed people as the subject means them, a group
+        "Researchers from Elm University reported the invention on Monday. They said the "
+        "coating lasts for 500 flushes.", [], id="they-after-unnamed-people"),
+    pytest.param(  # "it" after an organisation as the subject is still the organisation
+        "Elm University reported the invention on Monday. It said the coating lasts for 500 "
+        "flushes.",
+        [("Elm University", "the coating lasts for 500 flushes")], id="it-after-an-organisation"),
+])
+def test_a_pronoun_after_unnamed_people(text, expected):
+    assert _quotes_of(text) == expected

@@ -445,23 +445,25 @@ class Mentions:
         sentence = self.sentence_of(at)
         self._subjects.setdefault(sentence, []).append(_Mention(at, sentence, speaker, _MAIN))
 
-    def note_unnamed(self, tok: Token, offset: int) -> None:
+    def note_unnamed(self, tok: Token, offset: int, group: bool = False) -> None:
         """A main clause's subject that is a person without a name ("One of the victims
-        decided …"): a pronoun after it means them."""
+        decided …"), or people (`group`: "Researchers found …"): a pronoun after it ("she",
+        "they") means them."""
         head = tok.head
         while head.dep_ == "conj" and head.head.i != head.i:
             head = head.head
         if head.dep_ == "ROOT" and tok.ent_type_ not in (PERSON, ORG) \
                 and not self.quoted.inside(offset + tok.idx) \
                 and self._named_in_apposition(tok) is None:
-            self.unnamed(offset + tok.idx)
+            self.unnamed(offset + tok.idx, ORG if group else PERSON)
 
-    def unnamed(self, at: int) -> None:
-        """Note a person who speaks at `at` without a name ("a witness said"): "he" in the
-        sentences after means them, not someone named before."""
+    def unnamed(self, at: int, kind: str = PERSON) -> None:
+        """Note a person (or people, as ORG: whom "they" means) who speak at `at` without a
+        name ("a witness said"): "he" in the sentences after means them, not someone named
+        before."""
         sentence = self.sentence_of(at)
         self._subjects.setdefault(sentence, []).append(
-            _Mention(at, sentence, Speaker("", PERSON), _MAIN))
+            _Mention(at, sentence, Speaker("", kind), _MAIN))
 
     def recent(self, kind: str, at: int, reach: int | None = None) -> Speaker | None:
         """Whom "he"/"she" (a person) or "it"/"they" (an organisation) at `at` refers to: a

@@ -140,6 +140,7 @@ class _Keys:
         self.nsubj = strings["nsubj"]
         self.noun_tags = np.sort(np.array([strings["NNP"], strings["NN"]], dtype=np.uint64))
         self.proper = strings["NNP"]
+        self.plural = strings["NNS"]
         self.people = np.sort(np.array([strings[w] for w in UNNAMED_PEOPLE], dtype=np.uint64))
         self.places = np.sort(np.array([strings[t] for t in PLACES], dtype=np.uint64))
 
@@ -245,6 +246,10 @@ def scan_cues(table: Table, quoted: QuotedText, who: Speakers) -> list[Cue]:
     people = (a[:, 2] == keys.nsubj) & _member(lower, keys.people)
     for i in np.flatnonzero(people).tolist():
         who.note_unnamed(doc[i], offset)
+    plural = (a[:, 2] == keys.nsubj) & (a[:, 1] == keys.plural) & (a[:, 3] == 0)
+    for i in np.flatnonzero(plural).tolist():
+        if is_title(doc[i].lower_):  # "researchers reported …": "they" after means them
+            who.note_unnamed(doc[i], offset, group=True)
     places = _member(a[:, 3], keys.places)
     who.note_words(set(lower[(a[:, 1] == keys.proper) & (a[:, 5] != 1) & ~places].tolist()),
                    set(lower[places].tolist()))
