@@ -490,7 +490,7 @@ def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: Emitted) ->
 def _in_naming_phrase(cue: Cue, q: Quotation) -> bool:
     """Whether a quotation follows a verb of naming with only the words of its object and
     their prepositions between, no verb of a clause and no break of the phrase: 'called the
-    Democrats' inquiry a "witch hunt"', 'referred to the riots as acts of "domestic terror"'."""
+    council's inquiry a "witch hunt"', 'referred to the protests as acts of "vandalism"'."""
     doc, tok = cue.tok.doc, cue.tok
     if q.start <= cue.at:
         return False

@@ -75,7 +75,7 @@ def aliases(pieces: list[tuple[int, Doc]], quoted: QuotedText) -> dict[str, str]
     """The short names an article gives organisations in brackets after their full names:
     "Elm Valley Rail (Rail)", "Transport for Elmtown (TfE)". The short name is a word of the
     full one or its initials (small words' too); a person's name with a party in brackets
-    ("Ada Okafor (Labour)") is neither."""
+    ("Ada Okafor (Elm Party)") is neither."""
     out: dict[str, str] = {}
     for offset, doc in pieces:
         for m in _BRACKETED.finditer(doc.text):
