@@ -860,3 +860,12 @@ def test_inverted_speakers_and_texts_named_before(text, expected):
 ])
 def test_a_pronoun_after_unnamed_people(text, expected):
     assert _quotes_of(text) == expected
+
+
+def test_the_body_a_speaker_was_named_by_before():
+    text = ("The Whitcombe administration said on Monday that the plan would go ahead. The mayor "
+            "resigned on Tuesday. A few days later the administration said it would use an "
+            "order to add the question.")
+    assert _quotes_of(text) == [
+        ("Whitcombe administration", "the plan would go ahead"),
+        ("Whitcombe administration", "it would use an order to add the question")]

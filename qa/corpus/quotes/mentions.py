@@ -415,6 +415,13 @@ class Mentions:
         """The organisation named last before `at`, within a few sentences, whose name holds
         `noun`: what "the court" or "the ministry" means."""
         here, key = self.sentence_of(at), fold(noun)
+        for sentence in range(here, max(here - _NAMED_REACH, -1) - 1, -1):
+            # a speaker heard before, named by a phrase ("the Elm campaign said … The
+            # campaign added"), or a subject
+            heard = [m for m in self._subjects.get(sentence, ()) if m.start < at
+                     and m.speaker.kind == ORG and key in _key_words(m.speaker.name, ORG)]
+            if heard:
+                return max(heard, key=lambda m: m.start).speaker
         other: _Mention | None = None
         for k in range(bisect.bisect_left(self._starts, at) - 1, -1, -1):
             m = self.mentions[k]
