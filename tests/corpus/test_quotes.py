@@ -869,3 +869,23 @@ def test_the_body_a_speaker_was_named_by_before():
     assert _quotes_of(text) == [
         ("Whitcombe administration", "the plan would go ahead"),
         ("Whitcombe administration", "it would use an order to add the question")]
+
+
+def test_a_past_tense_the_parse_hangs_from_a_name_is_the_sentence_verb():
+    """'Biden called X an "idea."' read as a noun phrase ("Biden [who was] called …"): the
+    parse is given here as the small model once made it."""
+    from spacy.tokens import Doc
+
+    from qa.corpus.nlp import load_pipeline
+
+    words = ["Gade", "called", "Elmfa", "an", '"', "idea", ".", '"']
+    spaces = [True, True, True, True, False, False, False, False]
+    doc = Doc(load_pipeline().vocab, words=words, spaces=spaces,
+              tags=["NNP", "VBD", "NNP", "DT", "``", "NN", ".", "''"],
+              heads=[0, 0, 1, 5, 5, 1, 0, 0],
+              deps=["ROOT", "acl", "oprd", "det", "punct", "oprd", "punct", "punct"],
+              ents=["B-PERSON", "O", "B-PERSON", "O", "O", "O", "O", "O"],
+              sent_starts=[True, False, False, False, False, False, False, False])
+    text = doc.text
+    found = extract_quotes(_article(text), [(0, len(text))], ParsedArticle([(0, doc)]))
+    assert [(q.speaker, q.text) for q in found] == [("Gade", '"idea."')]

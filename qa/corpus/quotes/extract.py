@@ -229,6 +229,11 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
             return (who.of_subject(obj, cue.offset) if obj is not None else None), obj
         if verb.dep_ == "relcl":
             return who.of_subject(verb.head, cue.offset), verb.head
+        if verb.dep_ == "acl" and verb.tag_ == "VBD" and verb.head.dep_ == "ROOT" \
+                and verb.head.i < verb.i and verb.head.ent_type_ in (PERSON, ORG):
+            # 'Ada Okafor called it an "idea."', read as a noun phrase: a past tense after a
+            # name is the sentence's verb
+            return who.of_subject(verb.head, cue.offset), verb.head
         if verb.dep_ == "acl" and verb.tag_ == "VBG":
             if verb.head.lower_ in STATEMENT_NOUNS:  # "a statement saying"
                 return who.of_subject(verb.head, cue.offset), verb.head
