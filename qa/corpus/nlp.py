@@ -69,7 +69,8 @@ PIPELINE_VERSION = "3.8.0"
 #: a body's noun names the body "the fire service" means; "…, argued the lawyer, X."; "the
 #: report" as the report named before; records, figures, data and proclamations; "they"
 #: after unnamed people; "the administration" as the body a speaker was named by before; a
-#: past tense the parse hangs from a name); "phrases" those of `phrases_of` (2: a person's
+#: past tense the parse hangs from a name; a person's statement by their full name);
+#: "phrases" those of `phrases_of` (2: a person's
 #: surname standing alone is a person, whatever its label).
 PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 2, "quotes": 5}
 #: Components not loaded. The lemmatizer is the one component qa does not use (it stems with

@@ -797,6 +797,14 @@ def test_an_organisation_name_starts_with_a_capital():
     pytest.param(  # a relative clause is no part of the role ("the official who …")
         "According to the official who reported the fire, the blaze began in the kitchen.", [],
         id="role-and-relative-clause"),
+    pytest.param(  # a role of two words with no owner or complement names no one either
+        "The island was hit by the outbreak. At the time, the prime minister called for full "
+        "immunization, and stated 92% had been reached.", [], id="bare-role-of-two-words"),
+    pytest.param(  # a person's statement is theirs, by the full name the article gives
+        "Dana Whitcombe spoke on Monday. Whitcombe's statement read \"We are very sorry to "
+        "report that the tour is cancelled.\"",
+        [("Dana Whitcombe", '"We are very sorry to report that the tour is cancelled."')],
+        id="a-person's-statement"),
     pytest.param(  # a role that picks out one person is still its own description
         "The head of the police's internal investigators said the officer had been suspended.",
         [("head of the police's internal investigators", "the officer had been suspended")],

@@ -291,6 +291,10 @@ class Speakers(Mentions):
         """Who issued a statement: its owner ("a statement from Acme", "a tweet by Ada
         Okafor"), or the subject of "released a statement"; for "the report", the issuer of
         the report named just before."""
+        for child in tok.children:  # "Ada Okafor's statement": a person's, by their full name
+            if child.dep_ == "poss" and child.tag_ == "NNP" and child.ent_type_ not in PLACES \
+                    and (child.ent_type_ == PERSON or self.names_person(child.text)):
+                return Speaker(self.full(child.text, PERSON), PERSON)
         owner = self._owner(tok, offset)
         if owner is not None:
             return owner
@@ -394,8 +398,9 @@ class Speakers(Mentions):
         if len(words) > MAX_WORDS[ORG] and inner is not None:
             words = [t for t in words if t.i > inner.right_edge.i]
         text = tok.doc[words[0].i: words[-1].i + 1].text if words else ""
-        if len(words) < 2 or "\n" in text or len(words) > MAX_WORDS[ORG]:
-            return None  # ("the official" alone names no one)
+        if len(words) < 2 or "\n" in text or len(words) > MAX_WORDS[ORG] or not any(
+                t.dep_ in ("prep", "poss") for t in words):
+            return None  # ("the official", "the prime minister" alone name no one)
         return Speaker(text, PERSON)
 
     def _body(self, tok: Token, at: int) -> Speaker | None:
