@@ -313,9 +313,12 @@ def main() -> None:
 
 def markdown(results: dict[str, tuple[dict, dict[str, dict]]], missing: list[str]) -> str:
     """The docs/benchmarks.md section: scores per checkout and split, error types, timing."""
+    articles = {r["article"] for r in read_labels()}
+    seeds = sum(a.startswith("corpus/") for a in articles)
     lines = [common.section_header().rstrip("\n"), "",
-             "Speakers of the labelled quotations in bench/sets/quote_speakers.jsonl (39 Wikinews "
-             "articles and the 5 seeds, labelled before any measurement; split by article). The "
+             "Speakers of the labelled quotations in bench/sets/quote_speakers.jsonl "
+             f"({len(articles) - seeds} Wikinews articles and the {seeds} seeds, labelled in "
+             "rounds, each before any measurement of its articles; split by article). The "
              "scores are defined in bench/bench_quotes.py's docstring: a qa quote matches a label "
              "when their spans overlap; recall is over direct/reported labels with a person or "
              "organisation speaker; strict precision counts every qa quote in the labelled "

@@ -59,9 +59,20 @@ PIPELINE_VERSION = "3.8.0"
 #: What the manifest records of the pipeline: an index made by another must be rebuilt.
 #: "quotes" counts the versions of what `qa.corpus.quotes` finds from the parse (2: speakers from the
 #: parse, quotations with their marks; 3: "per X", issuers of texts, silent cues; 4: acronyms,
-#: "X quoted Y as saying", names the parse misplaces); "phrases" those of `phrases_of` (2: a
-#: person's surname standing alone is a person, whatever its label).
-PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 2, "quotes": 4}
+#: "X quoted Y as saying", names the parse misplaces; 5: verbs of naming past their object
+#: ('referred to the vote as "a hoax"'), an organisation's statement before a colon, "the
+#: government of X", short names in brackets, what a court found or ruled, "the court" as the
+#: court named before, "the Court of X" with its place, "and" inside one name, polls, books
+#: and their owners, an unnamed official of a named organisation, "X and his supporters",
+#: subjunctive clauses, "The X" written as a title; "countered", "concurred"; a bare role
+#: names no one; a name beside a spokesperson is a person's; a capitalised phrase ending in
+#: a body's noun names the body "the fire service" means; "…, argued the lawyer, X."; "the
+#: report" as the report named before; records, figures, data and proclamations; "they"
+#: after unnamed people; "the administration" as the body a speaker was named by before; a
+#: past tense the parse hangs from a name; a person's statement by their full name);
+#: "phrases" those of `phrases_of` (2: a person's
+#: surname standing alone is a person, whatever its label).
+PIPELINE = {"package": PIPELINE_PACKAGE, "version": PIPELINE_VERSION, "phrases": 2, "quotes": 5}
 #: Components not loaded. The lemmatizer is the one component qa does not use (it stems with
 #: `qa.text`); the sentence recogniser is off in the pipeline itself (the parser finds the
 #: sentences). The attribute ruler is not run: of its work qa needs only the coarse part of

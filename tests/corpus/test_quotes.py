@@ -651,3 +651,249 @@ def test_a_name_the_recogniser_calls_an_organisation_is_a_person_with_a_title_be
     partners = next(t for t in doc if t.text == "Partners")
     assert _titled_person("Ada Okafor", okafor)
     assert not _titled_person("Elm Partners", partners)  # a company, with no person's title
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # a verb of naming with a long object before its short quotation
+        "Ken Gade repeatedly called the council's inquiry into the harbour a \"witch hunt\".",
+        [("Ken Gade", '"witch hunt"')], id="naming-past-a-long-object"),
+    pytest.param(  # "referred to X as …", "labeled X as …", "hailed X as …"
+        "Dana Whitcombe referred to the protests as acts of \"civic vandalism\". Ken Gade "
+        "labeled the report as \"fake news\". Tom Harlow hailed the treaty as the \"dawn of "
+        "a new era.\"",
+        [("Dana Whitcombe", '"civic vandalism"'), ("Ken Gade", '"fake news"'),
+         ("Tom Harlow", '"dawn of a new era."')], id="referred-labeled-hailed-as"),
+    pytest.param(  # what the speaker named it, in capitals, is still their words
+        "Dana Whitcombe opposed the vote, and on social media referred to it as \"The Harbour "
+        "Hoax\".",
+        [("Dana Whitcombe", '"The Harbour Hoax"')], id="naming-a-capitalised-name"),
+    pytest.param(  # a clause between the verb and the quotation: the quotation is not named
+        "Ken Gade called the plan that the board failed \"bold\".",
+        [], id="naming-past-a-clause"),
+    pytest.param(  # a passive verb of naming names a thing, not what someone said
+        "The rebels were referred to as \"The Northern Band\" by historians.",
+        [], id="naming-passive"),
+])
+def test_verbs_of_naming_and_their_short_quotations(text, expected):
+    assert _quotes_of(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # an organisation's sentence that says it issued a statement, then a colon
+        "Elm Valley Rail issued a statement on Monday: \"We are working with the police to "
+        "find out what happened.\"",
+        [("Elm Valley Rail", '"We are working with the police to find out what happened."')],
+        id="organisation-statement-colon"),
+    pytest.param(  # "in a statement, X did …:" with an organisation as X
+        "In a statement released after the vote, the Elmtown Harbour Board defended the "
+        "decision: \"The harbour must be kept safe for every vessel that uses it.\"",
+        [("Elmtown Harbour Board", '"The harbour must be kept safe for every vessel that '
+          'uses it."')], id="in-a-statement-colon"),
+    pytest.param(  # an organisation's sentence that says nothing was said: no speaker
+        "The Elmtown Harbour Board closed the pier: \"No entry beyond this point for anyone.\"",
+        [], id="organisation-colon-without-speech"),
+    pytest.param(  # "the following statement from <role>": the role's person
+        "King Tomas Varga spoke last week. The palace issued the following statement from "
+        "the king: \"The royal family stands above politics, in whatever way.\"",
+        [("Tomas Varga", '"The royal family stands above politics, in whatever way."')],
+        id="statement-from-a-role"),
+    pytest.param(  # "the government of X": a body named by what it governs
+        "The government of Elm Island issued a statement: \"The matter should be decided by "
+        "the assembly.\" Their statement also read \"the island's people have chosen their "
+        "own way.\"",
+        [("government of Elm Island", '"The matter should be decided by the assembly."'),
+         ("government of Elm Island", '"the island\'s people have chosen their own way."')],
+        id="government-of-a-place"),
+    pytest.param(  # a short name in brackets is the full name's
+        "The wrestler Dana Whitcombe has died, the promotion World Elm Ring Star (Star) "
+        "announced yesterday. She was a one-time Goddess of Star champion. Star's official "
+        "statement read \"We are very sorry to report that our Dana has passed away.\"",
+        [("World Elm Ring Star", '"We are very sorry to report that our Dana has passed '
+          'away."')],
+        id="short-name-in-brackets"),
+])
+def test_organisations_and_their_statements(text, expected):
+    assert _quotes_of(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # a court's finding, with "the court" the one named before
+        "On Monday, the Supreme Court of Freedonia issued a ruling on the law. The court found "
+        "that the minister's advice was unlawful.",
+        [("Supreme Court of Freedonia", "the minister's advice was unlawful")],
+        id="court-found"),
+    pytest.param(  # a judge's ruling
+        "Judge Dana Whitcombe ruled that the ban was unlawful.",
+        [("Dana Whitcombe", "the ban was unlawful")], id="judge-ruled"),
+    pytest.param(  # what others find is no one's words; nor is a verdict with no clause
+        "The researchers found that the ban was unlawful. The court found the ban to be "
+        "unlawful.",
+        [], id="not-a-court-or-no-clause"),
+    pytest.param(  # "the court": the court last named as a subject, not one named in passing;
+        # "the three-judge court" is no name of its own
+        "On Wednesday, the Court of Session issued an opinion on the suspension. The only court "
+        "with higher authority is the Supreme Court of Freedonia. The court had been petitioned "
+        "by Dana Whitcombe. The three-judge court found the minister's advice \"was motivated "
+        "by the improper purpose of stymying the assembly.\"",
+        [("Court of Session", "the minister's advice \"was motivated by the improper purpose of "
+          "stymying the assembly.\"")], id="the-court-named-before"),
+    pytest.param(  # "and" inside one name is no group of speakers
+        "The Ministry of Culture and Sport said the museum would reopen in May.",
+        [("Ministry of Culture and Sport", "the museum would reopen in May")],
+        id="and-inside-a-name"),
+])
+def test_courts_and_bodies_named_before(text, expected):
+    assert _quotes_of(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # a poll is a text: its issuer speaks
+        "According to a 2019 Elm University poll, 57 percent of voters oppose the plan.",
+        [("Elm University", "57 percent of voters oppose the plan")], id="poll-of-an-issuer"),
+    pytest.param(  # excerpts from someone's book are that person's; the book's title is no one
+        "Lastly, excerpts from Dana Whitcombe's book revealed the mayor had lied about the "
+        "costs. Excerpts from the memoir Rage revealed the mayor had lied.",
+        [("Dana Whitcombe", "the mayor had lied about the costs")], id="excerpts-of-a-book"),
+    pytest.param(  # an unnamed official or reporter of a named organisation speaks for it; a
+        # police official (a body of a kind) is no one in particular
+        "An official from Elm Valley Rail stated: \"We are working with the police on the "
+        "matter.\" A police official said the station would reopen. A reporter for the Elm "
+        "Courier noted that the singer was ill.",
+        [("Elm Valley Rail", '"We are working with the police on the matter."'),
+         ("Elm Courier", "the singer was ill")], id="official-of-an-organisation"),
+    pytest.param(  # someone and their supporters: a group
+        "Dana Whitcombe and her supporters claimed the vote was stolen.", [],
+        id="someone-and-their-supporters"),
+    pytest.param(  # "countered", "concurred": speech verbs
+        "Dana Whitcombe countered that the plan would cost more. Ken Gade concurred: \"We need "
+        "to stop policing the world.\"",
+        [("Dana Whitcombe", "the plan would cost more"),
+         ("Ken Gade", '"We need to stop policing the world."')], id="countered-concurred"),
+    pytest.param(  # a clause in the subjunctive is what someone asked for, not what they said
+        "Dana Whitcombe suggested voters fill out their ballots early.", [],
+        id="subjunctive-clause"),
+    pytest.param(  # a place's name written as a title, "The …" inside a sentence, is a
+        # publication's
+        "Next, The Northern Sea claimed that the mayor had refused to visit the site.",
+        [("The Northern Sea", "the mayor had refused to visit the site")],
+        id="place-written-as-a-title"),
+])
+def test_issuers_owners_and_groups(text, expected):
+    assert _quotes_of(text) == expected
+
+
+def test_an_organisation_name_starts_with_a_capital():
+    from qa.corpus.quotes.mentions import ORG, clean
+
+    assert clean(["the", "official", "EHO"], ORG) == ["EHO"]  # "the official EHO report"
+    assert clean(["ministry", "of", "internal", "affairs"], ORG) == [  # no capital to keep
+        "ministry", "of", "internal", "affairs"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # a bare role with no name names no one
+        "A fire broke out on Monday. The father said the blaze began in the kitchen.", [],
+        id="bare-role"),
+    pytest.param(  # a relative clause is no part of the role ("the official who …")
+        "According to the official who reported the fire, the blaze began in the kitchen.", [],
+        id="role-and-relative-clause"),
+    pytest.param(  # a role of two words with no owner or complement names no one either
+        "The island was hit by the outbreak. At the time, the prime minister called for full "
+        "immunization, and stated 92% had been reached.", [], id="bare-role-of-two-words"),
+    pytest.param(  # a person's statement is theirs, by the full name the article gives
+        "Dana Whitcombe spoke on Monday. Whitcombe's statement read \"We are very sorry to "
+        "report that the tour is cancelled.\"",
+        [("Dana Whitcombe", '"We are very sorry to report that the tour is cancelled."')],
+        id="a-person's-statement"),
+    pytest.param(  # a role that picks out one person is still its own description
+        "The head of the police's internal investigators said the officer had been suspended.",
+        [("head of the police's internal investigators", "the officer had been suspended")],
+        id="description"),
+])
+def test_a_role_without_a_name(text, expected):
+    assert _quotes_of(text) == expected
+
+
+def test_a_name_in_apposition_to_a_spokesperson_is_a_person():
+    from qa.corpus.nlp import load_pipeline
+    from qa.corpus.quotes.mentions import _titled_person
+
+    doc = load_pipeline()("A Department of State spokesperson, Morgan Okafor, said the talks had "
+                          "failed. Its publisher, the newspaper Elm Herald, said nothing.")
+    okafor = next(t for t in doc if t.text == "Okafor")
+    herald = next(t for t in doc if t.text == "Herald")
+    assert _titled_person("Morgan Okafor", okafor)  # "a spokesperson, Morgan Okafor,"
+    assert not _titled_person("Elm Herald", herald)  # "newspaper" is no person's title
+
+
+def test_a_body_named_in_capitals_is_what_its_common_noun_means():
+    text = ("A fire broke out yesterday at the old mill. Elm Valley Fire and Rescue Service were "
+            "called to the building at nine. The fire service indicated an investigation "
+            "working alongside the police was underway.")
+    assert _quotes_of(text) == [("Elm Valley Fire and Rescue Service", "an investigation "
+                                 "working alongside the police was underway")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # the speaker after the verb that closes the sentence, read as its object
+        "It is not for the court to decide on the motives, argued the government's lawyer, "
+        "Dana Whitcombe.",
+        [("Dana Whitcombe", "It is not for the court to decide on the motives")],
+        id="inverted-speaker"),
+    pytest.param(  # two short quotations of one verb of naming, the second with an article
+        'Dana Whitcombe has since called the inquiry "gamesmanship" and a "stunt".',
+        [("Dana Whitcombe", '"gamesmanship"'), ("Dana Whitcombe", '"stunt"')],
+        id="joined-with-an-article"),
+    pytest.param(  # "the report" is the report named just before: its issuer's
+        "According to a 1989 report from the Elm Safety Board, the same aircraft was involved "
+        "in an incident in 1987. The report said one passenger was seriously injured.",
+        [("Elm Safety Board", "the same aircraft was involved in an incident in 1987"),
+         ("Elm Safety Board", "one passenger was seriously injured")], id="the-report-before"),
+    pytest.param(  # an organisation's records are its own
+        "The aircraft was built in 1944 according to Elm Aviation Authority records.",
+        [("Elm Aviation Authority", "The aircraft was built in 1944")], id="records"),
+])
+def test_inverted_speakers_and_texts_named_before(text, expected):
+    assert _quotes_of(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(  # "they" after unnamed people as the subject means them, a group
+        "Researchers from Elm University reported the invention on Monday. They said the "
+        "coating lasts for 500 flushes.", [], id="they-after-unnamed-people"),
+    pytest.param(  # "it" after an organisation as the subject is still the organisation
+        "Elm University reported the invention on Monday. It said the coating lasts for 500 "
+        "flushes.",
+        [("Elm University", "the coating lasts for 500 flushes")], id="it-after-an-organisation"),
+])
+def test_a_pronoun_after_unnamed_people(text, expected):
+    assert _quotes_of(text) == expected
+
+
+def test_the_body_a_speaker_was_named_by_before():
+    text = ("The Whitcombe administration said on Monday that the plan would go ahead. The mayor "
+            "resigned on Tuesday. A few days later the administration said it would use an "
+            "order to add the question.")
+    assert _quotes_of(text) == [
+        ("Whitcombe administration", "the plan would go ahead"),
+        ("Whitcombe administration", "it would use an order to add the question")]
+
+
+def test_a_past_tense_the_parse_hangs_from_a_name_is_the_sentence_verb():
+    """'Biden called X an "idea."' read as a noun phrase ("Biden [who was] called …"): the
+    parse is given here as the small model once made it."""
+    from spacy.tokens import Doc
+
+    from qa.corpus.nlp import load_pipeline
+
+    words = ["Gade", "called", "Elmfa", "an", '"', "idea", ".", '"']
+    spaces = [True, True, True, True, False, False, False, False]
+    doc = Doc(load_pipeline().vocab, words=words, spaces=spaces,
+              tags=["NNP", "VBD", "NNP", "DT", "``", "NN", ".", "''"],
+              heads=[0, 0, 1, 5, 5, 1, 0, 0],
+              deps=["ROOT", "acl", "oprd", "det", "punct", "oprd", "punct", "punct"],
+              ents=["B-PERSON", "O", "B-PERSON", "O", "O", "O", "O", "O"],
+              sent_starts=[True, False, False, False, False, False, False, False])
+    text = doc.text
+    found = extract_quotes(_article(text), [(0, len(text))], ParsedArticle([(0, doc)]))
+    assert [(q.speaker, q.text) for q in found] == [("Gade", '"idea."')]

@@ -6,7 +6,9 @@ subject, the object of "according to", the agent of a passive, and who those nam
 (`qa.corpus.quotes.speakers`, against what the article names: `qa.corpus.quotes.mentions`): PERSON and ORG
 entities with the longest name the article gives them, pronouns, roles ("the minister"),
 spokespeople and statements resolved to the people and organisations the article names. A
-country word alone is no speaker.
+country word alone is no speaker. Quotations no cue governs (continuations, a colon after the
+speaker's sentence, captions) are `qa.corpus.quotes.free`'s; the names of organisations the
+entity recogniser splits or misses are found by `qa.corpus.quotes.orgnames`.
 
 The parse replaced a hand-written grammar over the raw text (its attribution part: subjects
 found past appositives, complements, relative clauses and participles by token walks; reported

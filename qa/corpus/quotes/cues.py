@@ -64,6 +64,9 @@ _CLAUSE_VERBS = """
     hint hinted hints hinting
     share shared shares sharing
     point pointed points pointing
+    counter countered counters countering
+    reason reasoned reasons reasoning
+    concur concurred concurs concurring
 """
 # Verbs that report speech only when a quotation is their object: 'called it "a disgrace"',
 # '"Why?" she asked', 'described the plan as "reckless"', '"…," he continued'.
@@ -84,15 +87,35 @@ _QUOTATION_VERBS = """
     yell yelled yells yelling
     urge urged urges urging
     express expressed expresses expressing
+    refer referred refers referring
+    label labeled labelled labels labeling labelling
+    dub dubbed dubs dubbing
+    brand branded brands branding
+    term termed terms terming
+    hail hailed hails hailing
+    dismiss dismissed dismisses dismissing
 """
 
 #: Verbs that name what someone or something is in the speaker's words: 'called it a
-#: "disgrace"', 'accused him of "swindling"'. A quotation of one or two words they govern is
-#: still a quote.
+#: "disgrace"', 'accused him of "swindling"', 'referred to the vote as "a hoax"'. A quotation
+#: of one or two words they govern is still a quote.
 NAMING_VERBS = frozenset("""
     call called calls calling describe described describes describing characterise
     characterised characterises characterize characterized characterizes accuse accused
-    accuses accusing declare declared declares declaring
+    accuses accusing declare declared declares declaring refer referred refers referring
+    label labeled labelled labels labeling labelling dub dubbed dubs dubbing brand branded
+    brands branding term termed terms terming hail hailed hails hailing dismiss dismissed
+    dismisses dismissing
+""".split())
+#: Verbs of a court's decision: they report what it found, with a clause or a quotation, only
+#: when a court or a judge is their subject ("the court found that …", "the tribunal ruled
+#: the ban was unlawful", "the judges held that …").
+COURT_VERBS = frozenset("""
+    find found finds finding rule ruled rules ruling hold held holds holding
+""".split())
+#: The subjects that make those verbs a court's decision.
+COURT_NOUNS = frozenset("""
+    court courts tribunal tribunals judge judges justice justices jury panel
 """.split())
 #: Verb forms that report speech with a clause or a quotation.
 CLAUSE_VERBS = frozenset(_CLAUSE_VERBS.split())
@@ -103,7 +126,9 @@ SPEECH_VERBS = CLAUSE_VERBS | frozenset(_QUOTATION_VERBS.split())
 STATEMENT_NOUNS = frozenset("""
     statement statements tweet tweets post posts letter message release announcement decree
     communique communiqué note memo email e-mail notice ruling judgment judgement verdict
-    summary report reports opinion website memoir memoirs autobiography
+    summary report reports opinion website memoir memoirs autobiography poll polls survey
+    proclamation
+    surveys study studies analysis book books excerpt excerpts records figures data
 """.split())
 #: Words that open a clause which is an account, not what was said: "explained why …",
 #: "noting which birds …", "told reporters what he saw".
@@ -112,6 +137,11 @@ WH_WORDS = frozenset("why how which what whether where when who whom whose".spli
 ISSUING_VERBS = frozenset("""
     release released releases issue issued issues publish published publishes post posted posts
     send sent sends sign signed signs deliver delivered delivers
+""".split())
+#: People who speak for the organisation they are of, when the article does not name them:
+#: "an official from Acme", "an Elm Courier reporter".
+OWNED_ROLES = frozenset("""
+    official reporter correspondent
 """.split())
 #: Modal verbs that make a speech verb unreal: "would say", "might claim".
 UNREAL_MODALS = frozenset("would could might may should must".split())

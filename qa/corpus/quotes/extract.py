@@ -14,10 +14,12 @@ quotation. What the cue reports is
   the whole clause ('X said the crash was "likely" an accident'), each quotation once.
 
 A quotation no cue governs is kept only when it continues the previous one in the same
-paragraph ("…," said X. "…"), or stands on its own lines above its speaker's name (a caption).
-Other quotation marks (titles, scare quotes, names) are narration. A quotation of fewer than
+paragraph ("…," said X. "…"), follows a colon after its speaker's sentence, or stands on its
+own lines above its speaker's name (a caption): `qa.corpus.quotes.free`. Other quotation marks
+(titles, scare quotes, names) are narration. A quotation of fewer than
 three words is never a quote on its own, but for the one a verb of naming governs ('called the
-plan "reckless"', and the one joined to it: '"null and void" and "absurd"').
+plan "reckless"', 'referred to the vote as a "hoax"', with the words of its object between,
+and the one joined to it: '"null and void" and "absurd"').
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from typing import TYPE_CHECKING
 
 from qa.types import Article, Quote, Span
 
-from .cues import CLAUSE_VERBS, NAMING_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, WH_WORDS
-from .names import is_title
+from .cues import CLAUSE_VERBS, COURT_VERBS, NAMING_VERBS, SPEECH_VERBS, STATEMENT_NOUNS, WH_WORDS
+from .free import free_quotation
+from .names import is_title, names_something
 from .scan import MARKS, Cue, Quotation, Table, find_quotations, link_quotations, scan_cues
-from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers
+from .speakers import ORG, PERSON, QuotedText, Speaker, Speakers, subject_of
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -44,10 +47,15 @@ log = logging.getLogger(__name__)
 # A quotation this short is a fragment, never a quote on its own ("costs", "dear friend"),
 # unless a verb of naming governs it in the parse: 'called the plan "reckless"'.
 _MIN_QUOTE_WORDS = 3
-# How near its cue (in words) such a short quotation must stand.
+# How near its cue (in words) such a short quotation must stand; or, for a verb of naming,
+# how many words of one phrase may stand between ('called the chairman's plan for the
+# harbour "reckless"').
 _SHORT_QUOTE_REACH = 4
+_NAMING_REACH = 12
+# What ends a phrase between a verb of naming and its quotation.
+_PHRASE_BREAKS = frozenset(",;:.!?()[]")
 # What joins two quotations of one cue: 'called it "null and void" and "absurd"'.
-_JOINED = re.compile(r"\s*(?:,\s*)?(?:(?:and|or)\s+)?")
+_JOINED = re.compile(r"\s*(?:,\s*)?(?:(?:and|or)\s+)?(?:(?:a|an|the)\s+)?")
 # How far past a subject the cue's own subject is looked for: "X cited Y and said" (conj),
 # "…, adding" (advcl), "went on to say" (xcomp).
 _SUBJECT_STEPS = 3
@@ -58,16 +66,6 @@ _SUBORDINATORS = frozenset("""
 """.split())
 _FINITE = frozenset({"VBD", "VBZ", "VBP", "MD"})
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"})
-_BLANK_TO_LINE_END = re.compile(r"[^\S\n]*\n")
-# Words of someone speaking of themselves.
-_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|myself)\b")
-# A caption line under a quotation: the speaker's name with a role, and no sentence.
-_CAPTION_WORDS = 6
-# How far back a quotation looks for the start of its line or the quote it continues.
-_LOOK_BACK = 1000
-# A quotation of fewer words, all capitalised but for these, is a title or a name.
-_TITLE_WORDS = 7
-_SMALL_WORDS = frozenset("of the a an and in on for to at by or with from".split())
 
 
 def extract_quotes(article: Article, sentences: list[Span],
@@ -127,7 +125,7 @@ def _extract(article: Article, sentences: list[Span], parsed: ParsedArticle,
         link_quotations(table, quotations, piece)
         cues.extend(piece)
     index = _Spans(sentences)
-    emitted = _Emitted(article, text, index, out)
+    emitted = Emitted(article, text, index, out)
     # "According to X, Y said …": Y's own attribution goes first, "according to" takes what
     # is left of the sentence.
     events: list[tuple[int, int, object]] = [
@@ -146,10 +144,10 @@ def _extract(article: Article, sentences: list[Span], parsed: ParsedArticle,
                 who.heard(speaker, item.at)
         else:
             assert isinstance(item, Quotation)
-            _free_quotation(item, text, who, emitted, tables)
+            free_quotation(item, text, who, emitted, tables)
 
 
-class _Emitted:
+class Emitted:
     """The quotes found so far: each span of text is given once."""
 
     def __init__(self, article: Article, text: str, index: _Spans, out: list[Quote]) -> None:
@@ -205,10 +203,13 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
         return None, None  # "did not say", "would say": nothing was said
     if tok.tag_ == "VB" and not any(c.dep_ == "aux" for c in tok.children):
         return None, None  # "I saw her explain …", "let them say": no one is reported
+    inverted = _inverted_speaker(tok)
+    if inverted is not None:  # "…, argued the government's lawyer, Ada Okafor."
+        return who.of_subject(inverted, cue.offset), inverted
     verb = tok
     participle = False  # the cue is a participle whose subject is its clause's
     for _ in range(_SUBJECT_STEPS):
-        subject = _subject(verb)
+        subject = subject_of(verb)
         if subject is not None and who.quoted.inside(cue.offset + subject.idx):
             # '"…," tweeted X': the parse read the quotation as the subject, the speaker as
             # the object
@@ -227,6 +228,11 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
                 obj = next((c for c in verb.children if c.dep_ == "nsubjpass"), None)
             return (who.of_subject(obj, cue.offset) if obj is not None else None), obj
         if verb.dep_ == "relcl":
+            return who.of_subject(verb.head, cue.offset), verb.head
+        if verb.dep_ == "acl" and verb.tag_ == "VBD" and verb.head.dep_ == "ROOT" \
+                and verb.head.i < verb.i and verb.head.ent_type_ in (PERSON, ORG):
+            # 'Ada Okafor called it an "idea."', read as a noun phrase: a past tense after a
+            # name is the sentence's verb
             return who.of_subject(verb.head, cue.offset), verb.head
         if verb.dep_ == "acl" and verb.tag_ == "VBG":
             if verb.head.lower_ in STATEMENT_NOUNS:  # "a statement saying"
@@ -270,6 +276,26 @@ def _speaker(cue: Cue, who: Speakers) -> tuple[Speaker | None, Token | None]:
     return None, None
 
 
+def _inverted_speaker(verb: Token) -> Token | None:
+    """The speaker after a speech verb that closes its sentence after a comma, where the
+    parse reads the speaker as the verb's object: "It is not for the court to decide, argued
+    the government's lawyer, Ada Okafor." A person or an organisation, or a role."""
+    doc = verb.doc
+    before = verb.dep_ in ("conj", "ccomp", "parataxis") and verb.head.i < verb.i or (
+        verb.dep_ == "ROOT" and any(c.dep_ == "ccomp" and c.i < verb.i for c in verb.children))
+    if not before or verb.i == verb.sent.start or doc[verb.i - 1].text != "," \
+            or any(c.dep_ in _SUBJECT_DEPS for c in verb.children):
+        return None
+    obj = next((c for c in verb.children if c.dep_ == "dobj" and c.i > verb.i), None)
+    if obj is None or not (obj.ent_type_ in (PERSON, ORG) or obj.tag_ == "NN"
+                           and is_title(obj.lower_)):
+        return None
+    end = obj.right_edge.i + 1
+    while end < verb.sent.end and doc[end].is_punct or end < verb.sent.end and doc[end].is_space:
+        end += 1
+    return obj if end >= verb.sent.end else None
+
+
 def _subject_before(verb: Token) -> Token | None:
     """Where the parse gives a verb no subject ('When asked …, Ada Okafor, spokesperson for
     Acme, said'): the name whose phrase ends right before it."""
@@ -291,16 +317,6 @@ def _subject_before(verb: Token) -> Token | None:
     return None
 
 
-def _subject(verb: Token) -> Token | None:
-    """A verb's subject; of two ("Freedonia's president Ada Okafor said", parsed as two
-    subjects), the one that is a name."""
-    subjects = [c for c in verb.children if c.dep_ == "nsubj"]
-    if len(subjects) > 1:
-        named = [c for c in subjects if c.ent_type_ in (PERSON, ORG)]
-        return (named or subjects)[-1]
-    return subjects[0] if subjects else None
-
-
 def _clause(cue: Cue) -> Span | None:
     """The reported clause of a cue, in article offsets: its clausal complement (after it,
     else before it: "…, X said"), or for "according to X" the rest of the sentence. A clause
@@ -319,9 +335,11 @@ def _clause(cue: Cue) -> Span | None:
         else:
             return None
         return _tokens_span(cue, lo, hi)
-    if tok.lower_ not in CLAUSE_VERBS:
-        return None
+    if tok.lower_ not in CLAUSE_VERBS and tok.lower_ not in COURT_VERBS:
+        return None  # (a verb of decision is a cue only with a court as its subject)
     comps = [c for c in tok.children if c.dep_ == "ccomp"]
+    if not comps and _inverted_speaker(tok) is not None:
+        return _tokens_span(cue, tok.sent.start, tok.i)  # "It was wrong, argued X."
     if not comps and tok.dep_ == "parataxis" and not any(
             c.dep_ == "dobj" or c.dep_ == "xcomp" and doc[c.left_edge.i - 1].text != ","
             for c in tok.children):
@@ -355,6 +373,11 @@ def _clause(cue: Cue) -> Span | None:
         first = doc[first.i + 1]  # "said that …", 'said, "…'
     if first.lower_ in WH_WORDS and first.i > tok.i:
         return None
+    if comp.tag_ == "VB" and any(c.dep_ == "nsubj" for c in comp.children) and not any(
+            c.dep_ == "aux" for c in comp.children):
+        return None  # "suggested voters fill out …": a directive, nothing reported
+    if tok.lower_ in COURT_VERBS and not any(t.tag_ in _FINITE for t in comp.subtree):
+        return None  # "found it to be unlawful": a verdict, not a finding reported
     if not any(t.tag_.startswith(("VB", "MD")) for t in comp.subtree):
         return None  # a clause has a verb: "told radio host Ada Okafor" is no report  # "explained why …": an account of what was said, not the words
     last = comp.right_edge
@@ -425,7 +448,7 @@ def _attributes(tok: Token) -> bool:
     return tok.tag_ == "VBG" or any(c.dep_ in ("nsubj", "nsubjpass") for c in tok.children)
 
 
-def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: _Emitted) -> bool:
+def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: Emitted) -> bool:
     """Give what a cue reports: its reported clause (with the quotations it holds) and the
     quotations it governs outside that clause. Whether anything was given."""
     given = False
@@ -449,133 +472,37 @@ def _report(cue: Cue, speaker: Speaker, quoted: QuotedText, emitted: _Emitted) -
     else:
         clause = None
     kept = -1  # where the last quotation given ends
+    naming = cue.tok.lower_ in NAMING_VERBS
     for q in cue.quotations:
         if clause is not None and q.start < clause[1] and clause[0] < q.end:
             continue
-        if _names_something(emitted.text[q.start + 1: q.end - 1]):
+        # 'referred to the vote as "The Big Hoax"': what the speaker named it, in capitals
+        # (an active verb: 'a law called "…"' names the law)
+        named = naming and cue.tok.dep_ not in ("acl", "amod") and not any(
+            c.dep_ in ("nsubjpass", "auxpass") for c in cue.tok.children) \
+            and _in_naming_phrase(cue, q)
+        if not named and names_something(emitted.text[q.start + 1: q.end - 1]):
             continue  # 'announced its "Person of the Year"': a title, no one's words
         # (a short one joined to the one before: 'called it "null and void" and "absurd"')
-        near = q.distance <= _SHORT_QUOTE_REACH or (
+        near = q.distance <= _SHORT_QUOTE_REACH or named or (
             kept >= 0 and _JOINED.fullmatch(emitted.text, kept, q.start) is not None)
-        least = 1 if near and cue.tok.lower_ in NAMING_VERBS else _MIN_QUOTE_WORDS
+        least = 1 if near and naming else _MIN_QUOTE_WORDS
         if emitted.add(q.start, q.end, speaker, cue.text, least):
             given, kept = True, q.end
     return given or bool(clause or cue.quotations)
 
 
-def _names_something(words: str) -> bool:
-    """Whether quoted words are a title or a name ("Person of the Year", "Radio Control
-    Law"): a few words, each a capitalised one or a small word, and no sentence."""
-    parts = words.strip(" ,.").split()
-    return 0 < len(parts) < _TITLE_WORDS and not any(c in words for c in "!?") and all(
-        w[:1].isupper() or w in _SMALL_WORDS for w in parts) and parts[0][:1].isupper()
-
-
-def _free_quotation(q: Quotation, text: str, who: Speakers, emitted: _Emitted,
-                    tables: list[Table]) -> None:
-    """A quotation no cue governs: the continuation of the quote before it in the same
-    paragraph, a quotation a person's sentence introduces with a colon, or a caption's
-    quotation; otherwise narration."""
-    prev = emitted.last
-    # (every look back is bounded: a text with no line breaks is read in linear time)
-    line_start = text.rfind("\n", max(0, q.start - _LOOK_BACK), q.start) + 1 \
-        or max(0, q.start - _LOOK_BACK)
-    k = q.start
-    while k > line_start and text[k - 1] in " \t\u00a0":
-        k -= 1
-    # It opens a sentence: at the start of its line, or after a full stop ('…," said X. "…')
-    opens = k <= line_start or text[k - 1] in ".!?" or (
-        text[k - 1] in "\"”" and k - 2 >= line_start and text[k - 2] in ".!?")
-    if prev is not None and opens and 0 <= q.start - prev.end <= _LOOK_BACK \
-            and "\n" not in text[prev.end: q.start]:
-        emitted.add(q.start, q.end, Speaker(prev.speaker, PERSON), "continued")
-        return
-    colon = _colon_before(text, q.start)
-    if colon >= 0:
-        found = _colon_speaker(colon, tables, who)
-        if found is not None and emitted.add(q.start, q.end, found[0], found[1]):
-            who.heard(found[0], q.start)
-        return
-    if not text[line_start: q.start].strip():
-        speaker = _caption(text, q.end, who)
-        if speaker is not None and emitted.add(q.start, q.end, speaker, "caption"):
-            who.heard(speaker, q.start)
-        return
-    speaker = _first_person(q, text, tables, who)
-    if speaker is not None:
-        emitted.add(q.start, q.end, speaker, "")
-
-
-def _first_person(q: Quotation, text: str, tables: list[Table], who: Speakers) -> Speaker | None:
-    """The person a sentence is about, for words it quotes in the first person with no cue:
-    'Ada Okafor chooses "to play the ones I loved as a child"'. Not a title ("I Remember Elm Street")."""
-    words = text[q.start + 1: q.end - 1]
-    if not _FIRST_PERSON.search(words) or _names_something(words):
-        return None
-    k = bisect.bisect_right([t.offset for t in tables], q.start) - 1
-    if k < 0:
-        return None
-    table = tables[k]
-    i = bisect.bisect_right(table.token_chars, q.start - table.offset) - 1
-    if i < 0:
-        return None
-    root = table.doc[i].sent.root
-    subject = _subject(root)
-    if subject is None or who.quoted.inside(table.offset + subject.idx):
-        return None
-    speaker = who.of_subject(subject, table.offset)
-    return speaker if speaker is not None and speaker.kind == PERSON else None
-
-
-def _colon_before(text: str, at: int) -> int:
-    """Where the colon that introduces a quotation at `at` is, or -1: 'X disagreed: "…"', on
-    the same line or at the end of the line before."""
-    k = at
-    while k > 0 and at - k < _LOOK_BACK and text[k - 1].isspace():
-        k -= 1
-    return k - 1 if k > 0 and text[k - 1] == ":" and text.count("\n", k, at) <= 2 else -1
-
-
-def _colon_speaker(colon: int, tables: list[Table], who: Speakers) -> tuple[Speaker, str] | None:
-    """The person whose sentence ends with the colon before a quotation, and its verb: 'Ada
-    Okafor disagreed with the findings: "…"'. A document or a study introducing a
-    quotation ("the report outlined:") is no speaker."""
-    k = bisect.bisect_right([t.offset for t in tables], colon) - 1
-    if k < 0:
-        return None
-    table = tables[k]
-    i = bisect.bisect_right(table.token_chars,
-                            colon - table.offset) - 1
-    if i < 0:
-        return None
-    lo = table.sentence_of(i)[0]
-    doc = table.doc
-    # the verb of the words before the colon: the one whose head is not among them
-    root = next((doc[j] for j in range(lo, i) if doc[j].tag_.startswith("VB")
-                 and not lo <= doc[j].head.i < i or doc[j].head.i == j), None)
-    if root is None or not root.tag_.startswith("VB"):
-        return None
-    subject = _subject(root)
-    speaker = who.of_subject(subject, table.offset) if subject is not None else None
-    if speaker is None or speaker.kind != PERSON:
-        return None
-    return speaker, root.text
-
-
-def _caption(text: str, pos: int, who: Speakers) -> Speaker | None:
-    """Quotations set on their own lines, with the speaker's name on a line below them."""
-    if not _BLANK_TO_LINE_END.match(text, pos):
-        return None
-    start = text.find("\n", pos) + 1
-    for _ in range(4):  # the next lines, one at a time: never a scan of the rest
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        line = text[start:end].strip()
-        if line and line[0] not in "\"“":
-            if len(line.split()) > _CAPTION_WORDS or line[-1] in ".!?,;:":
-                return None
-            return who.person_in_line(start, end)
-        if end >= len(text):
-            return None
-        start = end + 1
-    return None
+def _in_naming_phrase(cue: Cue, q: Quotation) -> bool:
+    """Whether a quotation follows a verb of naming with only the words of its object and
+    their prepositions between, no verb of a clause and no break of the phrase: 'called the
+    council's inquiry a "witch hunt"', 'referred to the protests as acts of "vandalism"'."""
+    doc, tok = cue.tok.doc, cue.tok
+    if q.start <= cue.at:
+        return False
+    span = doc.char_span(q.start - cue.offset, q.start - cue.offset + 1, alignment_mode="expand")
+    if span is None or not len(span):
+        return False
+    between = doc[tok.i + 1: span.start]
+    return len(between) <= _NAMING_REACH and not any(
+        t.tag_ in _FINITE or t.text in _PHRASE_BREAKS or MARKS.match(t.text)
+        or "\n" in t.text_with_ws for t in between)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .names import TITLES, is_title, name_kind
+from .orgnames import ORG_MAX_WORDS, aliases, bodies_named, of_place
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -28,9 +29,13 @@ PERSON, ORG = "PERSON", "ORG"
 # what it houses: "the palace said", labelled FAC, is an organisation.)
 PLACES = frozenset({"GPE", "NORP", "LOC"})
 # Longer entities are the recogniser's run-ons, not names.
-MAX_WORDS = {PERSON: 5, ORG: 8}
+MAX_WORDS = {PERSON: 5, ORG: ORG_MAX_WORDS}
 # How many sentences back "he"/"she" (a person) or "it"/"they" (an organisation) may refer.
 _REACH = {PERSON: 4, ORG: 3}
+# How many sentences back "the court" may mean the last court named as a subject, or named
+# at all.
+_NAMED_REACH = 8
+_ANY_NAMED_REACH = 2
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 # The shortest word of a name that may be written with one letter changed.
 _MIN_SPELT = 5
@@ -80,8 +85,10 @@ def clean(words: list[str], label: str) -> list[str]:
     if "(" in " ".join(words):  # "World Health Organization (WHO)": the name before
         words = " ".join(words).split("(")[0].split()
     while words and (words[0].lower() in ("the", "a", "an") or (
-            label == PERSON and words[0].lower().rstrip(".") in TITLES)):
-        words = words[1:]
+            label == PERSON and words[0].lower().rstrip(".") in TITLES) or (
+            label == ORG and len(words) > 1 and words[0].isalpha() and words[0].islower()
+            and words[1][:1].isupper())):
+        words = words[1:]  # ("the official ACME": a name starts with a capital)
     while words and words[-1].lower() in ("and", "of", "the", "&", "or", ","):
         words = words[:-1]  # "the Grand Masters and": a run-on
     if words:
@@ -153,6 +160,8 @@ class Mentions:
                     ent = doc[first: ent.end]
                     if not len(ent):
                         continue
+                if label == ORG:
+                    ent = doc[ent.start: of_place(doc, ent.end)]
                 if len(ent) > 2 and ent.end < len(doc) and doc[ent.end].text == ":":
                     ent = doc[ent.start: ent.end - 1]  # "Ada Okafor Image: …", a caption's label
                 start = offset + ent.start_char
@@ -171,6 +180,11 @@ class Mentions:
                     self._by_word[label].setdefault(fold(w), {})[name] = None
                 self._counts[name] = self._counts.get(name, 0) + 1
                 self._first_at[name] = min(start, self._first_at.get(name, start))
+        self._aliases = aliases(parsed.pieces, quoted)
+        for name in bodies_named(parsed.pieces, quoted):
+            # (only for the names a noun means: "the fire service" is the Elm Fire Service)
+            for w in _key_words(name, ORG):
+                self._by_word[ORG].setdefault(w, {}).setdefault(name, None)
         # A one-word name that is a word of a person's ("Okafor" where "Ada Okafor" is named)
         # is that person, whatever the recogniser labelled it: it reads some surnames as
         # companies, places or works.
@@ -229,6 +243,9 @@ class Mentions:
         known = self._full.get((name, kind))
         if known is not None:
             return known
+        if kind == ORG and name in self._aliases:
+            self._full[(name, kind)] = self._aliases[name]
+            return self._aliases[name]
         if kind == ORG and _ACRONYM.fullmatch(name):
             expanded = self._expansion(name)
             if expanded:
@@ -320,6 +337,8 @@ class Mentions:
         b = tok.i + 1
         while b < len(doc) and doc[b].ent_iob_ == "I":
             b += 1
+        if label == ORG:
+            b = of_place(doc, b)
         if label == ORG and b + 1 < len(doc) and doc[b].lower_ == "of" \
                 and doc[b + 1].tag_ in ("NNP", "NNPS") and not doc[b + 1].ent_type_:
             # "the Party of Working People", where the recogniser stopped at "of"
@@ -392,6 +411,29 @@ class Mentions:
             return None
         return Speaker(name, ORG)
 
+    def recent_named(self, noun: str, at: int) -> Speaker | None:
+        """The organisation named last before `at`, within a few sentences, whose name holds
+        `noun`: what "the court" or "the ministry" means."""
+        here, key = self.sentence_of(at), fold(noun)
+        for sentence in range(here, max(here - _NAMED_REACH, -1) - 1, -1):
+            # a speaker heard before, named by a phrase ("the Elm campaign said … The
+            # campaign added"), or a subject
+            heard = [m for m in self._subjects.get(sentence, ()) if m.start < at
+                     and m.speaker.kind == ORG and key in _key_words(m.speaker.name, ORG)]
+            if heard:
+                return max(heard, key=lambda m: m.start).speaker
+        other: _Mention | None = None
+        for k in range(bisect.bisect_left(self._starts, at) - 1, -1, -1):
+            m = self.mentions[k]
+            if here - m.sentence > _NAMED_REACH:
+                break
+            if m.speaker.kind == ORG and key in _key_words(m.speaker.name, ORG):
+                if m.rank != _OTHER:  # a subject: "The Court of Appeal heard …", not "… than
+                    return Speaker(self.full(m.speaker.name, ORG), ORG)  # the High Court"
+                if here - m.sentence <= _ANY_NAMED_REACH:
+                    other = other or m
+        return Speaker(self.full(other.speaker.name, ORG), ORG) if other else None
+
     def person_in_line(self, start: int, end: int) -> Speaker | None:
         """The last person named between `start` and `end` (a caption line)."""
         lo = bisect.bisect_left(self._starts, start)
@@ -410,23 +452,25 @@ class Mentions:
         sentence = self.sentence_of(at)
         self._subjects.setdefault(sentence, []).append(_Mention(at, sentence, speaker, _MAIN))
 
-    def note_unnamed(self, tok: Token, offset: int) -> None:
+    def note_unnamed(self, tok: Token, offset: int, group: bool = False) -> None:
         """A main clause's subject that is a person without a name ("One of the victims
-        decided …"): a pronoun after it means them."""
+        decided …"), or people (`group`: "Researchers found …"): a pronoun after it ("she",
+        "they") means them."""
         head = tok.head
         while head.dep_ == "conj" and head.head.i != head.i:
             head = head.head
         if head.dep_ == "ROOT" and tok.ent_type_ not in (PERSON, ORG) \
                 and not self.quoted.inside(offset + tok.idx) \
                 and self._named_in_apposition(tok) is None:
-            self.unnamed(offset + tok.idx)
+            self.unnamed(offset + tok.idx, ORG if group else PERSON)
 
-    def unnamed(self, at: int) -> None:
-        """Note a person who speaks at `at` without a name ("a witness said"): "he" in the
-        sentences after means them, not someone named before."""
+    def unnamed(self, at: int, kind: str = PERSON) -> None:
+        """Note a person (or people, as ORG: whom "they" means) who speak at `at` without a
+        name ("a witness said"): "he" in the sentences after means them, not someone named
+        before."""
         sentence = self.sentence_of(at)
         self._subjects.setdefault(sentence, []).append(
-            _Mention(at, sentence, Speaker("", PERSON), _MAIN))
+            _Mention(at, sentence, Speaker("", kind), _MAIN))
 
     def recent(self, kind: str, at: int, reach: int | None = None) -> Speaker | None:
         """Whom "he"/"she" (a person) or "it"/"they" (an organisation) at `at` refers to: a
@@ -454,10 +498,13 @@ class Mentions:
 
 def _titled_person(name: str, root: Token) -> bool:
     """A name the recogniser labelled an organisation that is shaped as a person's and has a
-    person's title in apposition ("Ada Okafor, the government commissioner for …"): a person."""
-    return name_kind(name) == "person" and any(
+    person's title in apposition ("Ada Okafor, the government commissioner for …", "a
+    spokesperson, Ada Okafor,"): a person."""
+    return name_kind(name) == "person" and (any(
         c.dep_ == "appos" and c.i > root.i and c.tag_ == "NN" and is_title(c.lower_)
-        for c in root.children)
+        for c in root.children) or (  # ("the company's spokesperson, Ada Okafor,")
+        root.dep_ == "appos" and root.head.i < root.i and root.head.tag_ == "NN"
+        and is_title(root.head.lower_)))
 
 
 def determiner(tok: Token) -> str:

@@ -482,3 +482,16 @@ def speaker_matches(query: str, speaker: str) -> bool:
     # other's, first and last alike
     return q == s or q in sw or s in qw or (len(q) > 3 and q in s) or (
         min(len(qw), len(sw)) >= 2 and qw[0] == sw[0] and qw[-1] == sw[-1])
+
+
+# A quotation of fewer words, all capitalised but for these, is a title or a name.
+_TITLE_WORDS = 7
+_SMALL_WORDS = frozenset("of the a an and in on for to at by or with from".split())
+
+
+def names_something(words: str) -> bool:
+    """Whether quoted words are a title or a name ("Person of the Year", "Radio Control
+    Law"): a few words, each a capitalised one or a small word, and no sentence."""
+    parts = words.strip(" ,.").split()
+    return 0 < len(parts) < _TITLE_WORDS and not any(c in words for c in "!?") and all(
+        w[:1].isupper() or w in _SMALL_WORDS for w in parts) and parts[0][:1].isupper()

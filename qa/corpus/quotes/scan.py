@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cues import SPEECH_VERBS, UNNAMED_PEOPLE, UNREAL_MODALS
+from .cues import COURT_NOUNS, COURT_VERBS, SPEECH_VERBS, UNNAMED_PEOPLE, UNREAL_MODALS
 from .names import is_title
 from .speakers import PLACES, QuotedText, Speakers
 
@@ -130,6 +130,7 @@ class _Keys:
 
     def __init__(self, strings: StringStore) -> None:
         self.speech = np.sort(np.array([strings[w] for w in SPEECH_VERBS], dtype=np.uint64))
+        self.court = np.sort(np.array([strings[w] for w in COURT_VERBS], dtype=np.uint64))
         self.verb_tags = np.sort(np.array([strings[t] for t in ("VB", "VBD", "VBG", "VBN",
                                                                "VBP", "VBZ")], dtype=np.uint64))
         self.according = strings["according"]
@@ -139,6 +140,7 @@ class _Keys:
         self.nsubj = strings["nsubj"]
         self.noun_tags = np.sort(np.array([strings["NNP"], strings["NN"]], dtype=np.uint64))
         self.proper = strings["NNP"]
+        self.plural = strings["NNS"]
         self.people = np.sort(np.array([strings[w] for w in UNNAMED_PEOPLE], dtype=np.uint64))
         self.places = np.sort(np.array([strings[t] for t in PLACES], dtype=np.uint64))
 
@@ -223,7 +225,10 @@ def scan_cues(table: Table, quoted: QuotedText, who: Speakers) -> list[Cue]:
     doc, offset, keys, a = table.doc, table.offset, table.keys, table.array
     lower = a[:, 0]
     out = []
-    verbs = _member(lower, keys.speech) & _member(a[:, 1], keys.verb_tags)
+    tagged = _member(a[:, 1], keys.verb_tags)
+    verbs = _member(lower, keys.speech) & tagged
+    for i in np.flatnonzero(_member(lower, keys.court) & tagged).tolist():
+        verbs[i] = court_decides(doc[i])  # "the court found that …"
     according = lower == keys.according
     according[:-1] &= lower[1:] == keys.to
     according[-1:] = False
@@ -241,10 +246,30 @@ def scan_cues(table: Table, quoted: QuotedText, who: Speakers) -> list[Cue]:
     people = (a[:, 2] == keys.nsubj) & _member(lower, keys.people)
     for i in np.flatnonzero(people).tolist():
         who.note_unnamed(doc[i], offset)
+    plural = (a[:, 2] == keys.nsubj) & (a[:, 1] == keys.plural) & (a[:, 3] == 0)
+    for i in np.flatnonzero(plural).tolist():
+        if is_title(doc[i].lower_):  # "researchers reported …": "they" after means them
+            who.note_unnamed(doc[i], offset, group=True)
     places = _member(a[:, 3], keys.places)
     who.note_words(set(lower[(a[:, 1] == keys.proper) & (a[:, 5] != 1) & ~places].tolist()),
                    set(lower[places].tolist()))
     return out
+
+
+def court_decides(tok: Token) -> bool:
+    """Whether a verb of decision ("found", "ruled", "held") has a court or a judge as its
+    subject ("the court found", "Judge Ada Okafor ruled"), its own or, for a participle or a
+    second verb, its clause's ("the court ruled on Monday, finding that …")."""
+    verb = tok
+    for _ in range(2):
+        subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+        if subject is not None:
+            return subject.lower_ in COURT_NOUNS or any(
+                c.dep_ == "compound" and c.lower_ in COURT_NOUNS for c in subject.children)
+        if verb.dep_ not in ("conj", "advcl") or verb.head.i == verb.i:
+            return False
+        verb = verb.head
+    return False
 
 
 def _opens_clause(tok: Token) -> bool:

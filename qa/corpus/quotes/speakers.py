@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .cues import CLAUSE_VERBS, ISSUING_VERBS, STATEMENT_NOUNS, UNNAMED_PEOPLE
+from .cues import CLAUSE_VERBS, ISSUING_VERBS, OWNED_ROLES, STATEMENT_NOUNS, UNNAMED_PEOPLE
 from .mentions import (
     MAX_WORDS,
     ORG,
@@ -32,7 +32,7 @@ from .names import PARTICLES, is_body, is_title, name_kind, person_in
 if TYPE_CHECKING:
     from spacy.tokens import Token
 
-__all__ = ["ORG", "PERSON", "PLACES", "QuotedText", "Speaker", "Speakers"]
+__all__ = ["ORG", "PERSON", "PLACES", "QuotedText", "Speaker", "Speakers", "subject_of"]
 
 # Roles that, after "the", stand for the person just named ("Okafor said … The official
 # added"), and how many sentences back that person may be.
@@ -42,6 +42,13 @@ _ANAPHORIC_ROLES = frozenset("""
     mayor senator leader chairman chairwoman ceo coach manager
 """.split())
 _ANAPHORIC_REACH = 2
+# How many sentences back "the report" looks for the report it means, and the texts that
+# are issued so (not a website, which is the outlet's own).
+_TEXT_REACH = 2
+_ISSUED_TEXTS = frozenset("""
+    report reports statement statements study survey poll letter decree proclamation ruling
+    judgment judgement summary release announcement analysis
+""".split())
 # Texts that "state" and "read" but have no author the article names: no speaker.
 _DOCUMENTS = frozenset("""
     amendment amendments act law laws constitution article section clause bill treaty statute
@@ -76,6 +83,66 @@ def _issuing_agent(tok: Token) -> Token | None:
     return None
 
 
+def subject_of(verb: Token) -> Token | None:
+    """A verb's subject; of two ("Freedonia's president Ada Okafor said", parsed as two
+    subjects), the one that is a name."""
+    subjects = [c for c in verb.children if c.dep_ == "nsubj"]
+    if len(subjects) > 1:
+        named = [c for c in subjects if c.ent_type_ in (PERSON, ORG)]
+        return (named or subjects)[-1]
+    return subjects[0] if subjects else None
+
+
+def _of_someone(tok: Token) -> bool:
+    """Whether a plural noun is people of someone's: "his supporters", "her aides"."""
+    return any(c.dep_ == "poss" for c in tok.children)
+
+
+def _earlier_text(tok: Token) -> Token | None:
+    """The same text noun, written without "the" in the sentences just before ("a report
+    from Acme" for "The report said"): the text "the" points back to."""
+    doc = tok.doc
+    lo = tok.sent.start
+    for _ in range(_TEXT_REACH):
+        if lo == 0:
+            break
+        lo = doc[lo - 1].sent.start
+    key = tok.lower_.rstrip("s")
+    for t in reversed(doc[lo: tok.i]):
+        if t.lower_.rstrip("s") == key and t.tag_ in ("NN", "NNS") and determiner(t) != "the":
+            return t
+    return None
+
+
+def _titled(tok: Token) -> bool:
+    """Whether a name is written after a capitalised "The" inside a sentence ("Next, The
+    Elm Sound reported"), as the titles of publications are."""
+    k = tok.i
+    while k > tok.sent.start and tok.doc[k - 1].ent_iob_ == "I" and tok.doc[k].ent_iob_ == "I":
+        k -= 1
+    the = tok.doc[k - 1] if k > tok.sent.start else None
+    return the is not None and the.text == "The" and the.i > tok.sent.start \
+        and not tok.doc[the.i - 1].is_sent_start and tok.doc[the.i - 1].text not in ('"', "“", "\n")
+
+
+def _one_entity(a: Token, b: Token) -> bool:
+    """Whether two tokens are words of one entity ("Court" and "Oak" in "the Court of Elm and
+    Oak")."""
+    lo, hi = sorted((a.i, b.i))
+    return bool(a.ent_type_) and all(t.ent_iob_ == "I" for t in a.doc[lo + 1: hi + 1])
+
+
+def _of_a_name(tok: Token) -> Token | None:
+    """The proper noun a body noun is "of": "the government of Freedonia" → "Freedonia"."""
+    for child in tok.children:
+        if child.dep_ == "prep" and child.lower_ == "of" and child.i == tok.i + 1:
+            obj = next((c for c in child.children if c.dep_ == "pobj"), None)
+            if obj is not None and obj.tag_ in ("NNP", "NNPS") and not any(
+                    c.dep_ in ("conj", "prep") for c in obj.children):
+                return obj
+    return None
+
+
 class Speakers(Mentions):
     """Who the subjects of one article's attributions name."""
 
@@ -101,9 +168,11 @@ class Speakers(Mentions):
             if agent is not None:  # "the decree signed by X", "figures reported by X": X
                 return self.of_subject(agent, offset)
         if tok.tag_ in ("NNP", "NNPS") and any(
-                c.dep_ == "conj" and (c.tag_ in ("NNP", "NNPS", "PRP") or c.ent_type_)
-                for c in tok.children):
-            return None  # "X and Y said": a group ("X and a colleague of hers" is X)
+                c.dep_ == "conj" and (c.tag_ in ("NNP", "NNPS", "PRP") or c.ent_type_
+                                      or c.tag_ == "NNS" and _of_someone(c))
+                and not _one_entity(tok, c) for c in tok.children):
+            return None  # "X and Y said", "X and his supporters said": a group ("X and a
+            # colleague of hers" is X; "the Court of Elm and Oak" is one name)
         ent = self._entity_at(tok)
         if ent is not None:
             label, name = ent
@@ -117,6 +186,10 @@ class Speakers(Mentions):
                 # "the news agency Elmtown", whatever its label
                 named = self._named_in_apposition(tok)
                 return named or Speaker(self.full(name, ORG), ORG)
+            if label == "LOC" and _titled(tok):
+                # "Next, The Elm Sound reported": a place's name written as a title is a
+                # publication's (a sea or a region says nothing)
+                return Speaker(f"The {name}", ORG)
             if label in PLACES:
                 # "a Freedonian, Ada Okafor, said": the person named beside the word; alone,
                 # a country word
@@ -134,6 +207,10 @@ class Speakers(Mentions):
                 return found
         if low.startswith("spokes") or low in ("representative", "representatives"):
             return self._spokesperson(tok, offset)
+        if low in OWNED_ROLES and tok.tag_ == "NN" and determiner(tok) in UNNAMED:
+            owner = self._named_owner(tok, offset)  # "an official from Acme": Acme
+            if owner is not None:
+                return owner
         if is_title(low) and tok.tag_ in ("NN", "NNP"):
             return self._role(tok, at)
         if is_body(low):
@@ -188,6 +265,18 @@ class Speakers(Mentions):
                             return owner
         return None
 
+    def _named_owner(self, tok: Token, offset: int) -> Speaker | None:
+        """The organisation a role belongs to, where the article names it ("an official from
+        Acme", "an Elm Courier reporter"); a body of a kind ("a police official") is none."""
+        for child in tok.children:
+            obj = child if child.dep_ == "compound" and child.i < tok.i else next(
+                (c for c in child.children if c.dep_ == "pobj"), None) \
+                if child.dep_ == "prep" and child.lower_ in ("from", "of", "at", "with") else None
+            if obj is not None and (obj.ent_type_ == ORG or obj.tag_ == "NNP"
+                                    and not obj.ent_type_):
+                return self._organisation(obj, offset)
+        return None
+
     def _organisation(self, tok: Token, offset: int) -> Speaker | None:
         ent = self._entity_at(tok)
         if ent is not None:
@@ -200,7 +289,12 @@ class Speakers(Mentions):
 
     def _issuer(self, tok: Token, offset: int) -> Speaker | None:
         """Who issued a statement: its owner ("a statement from Acme", "a tweet by Ada
-        Okafor"), or the subject of "released a statement"."""
+        Okafor"), or the subject of "released a statement"; for "the report", the issuer of
+        the report named just before."""
+        for child in tok.children:  # "Ada Okafor's statement": a person's, by their full name
+            if child.dep_ == "poss" and child.tag_ == "NNP" and child.ent_type_ not in PLACES \
+                    and (child.ent_type_ == PERSON or self.names_person(child.text)):
+                return Speaker(self.full(child.text, PERSON), PERSON)
         owner = self._owner(tok, offset)
         if owner is not None:
             return owner
@@ -213,14 +307,32 @@ class Speakers(Mentions):
         for child in tok.children:
             if child.dep_ in ("prep", "agent") and child.lower_ in ("by", "from"):
                 obj = next((c for c in child.children if c.dep_ == "pobj"), None)
+                if obj is not None and (obj.lower_ in STATEMENT_NOUNS or any(
+                        c.dep_ == "compound" and c.lower_ in STATEMENT_NOUNS
+                        for c in obj.children)):
+                    # "excerpts from Ada Okafor's book": the text's owner
+                    owner = next((c for c in obj.children if c.dep_ == "poss"
+                                  and c.ent_type_ in (PERSON, ORG)), None)
+                    if owner is not None:
+                        return self.of_subject(owner, offset)
+                    continue  # (the text's title is no one: "excerpts from the book Dawn")
                 ent = self._entity_at(obj) if obj is not None else None
                 if ent is not None and ent[0] == PERSON:
                     return Speaker(self.full(ent[1], PERSON), PERSON)
+                if obj is not None and obj.tag_ == "NN" and is_title(obj.lower_):
+                    role = self._role(obj, offset + obj.idx)  # "a statement from the king"
+                    if role is not None:
+                        return role
         head = tok.head
         if tok.dep_ == "dobj" and head.lower_ in ISSUING_VERBS:
             for child in head.children:
                 if child.dep_ == "nsubj":
                     return self.of_subject(child, offset)
+        if determiner(tok) == "the" and tok.lower_ in _ISSUED_TEXTS:
+            # "… a report from Acme … The report said": Acme's
+            earlier = _earlier_text(tok)
+            if earlier is not None:
+                return self._issuer(earlier, offset)
         return None
 
     def _spokesperson(self, tok: Token, offset: int) -> Speaker | None:
@@ -274,8 +386,11 @@ class Speakers(Mentions):
                 owner is None or owner.tag_ not in ("NNP", "NNPS"))):
             return None
         words: list[Token] = []
+        # (a clause after the noun is no part of it, from its first word: "the official who …")
+        end = min([c.left_edge.i for c in tok.children if c.i > tok.i
+                   and c.dep_ in ("appos", "relcl", "acl", "advcl")], default=tok.right_edge.i + 1)
         for t in tok.subtree:
-            if t.i > tok.i and t.dep_ in ("appos", "relcl", "acl", "punct", "advcl"):
+            if t.i >= end or t.i > tok.i and t.dep_ in ("appos", "relcl", "acl", "punct", "advcl"):
                 break
             if words or t.dep_ != "det":
                 words.append(t)
@@ -283,8 +398,9 @@ class Speakers(Mentions):
         if len(words) > MAX_WORDS[ORG] and inner is not None:
             words = [t for t in words if t.i > inner.right_edge.i]
         text = tok.doc[words[0].i: words[-1].i + 1].text if words else ""
-        if not text or "\n" in text or len(words) > MAX_WORDS[ORG]:
-            return None
+        if len(words) < 2 or "\n" in text or len(words) > MAX_WORDS[ORG] or not any(
+                t.dep_ in ("prep", "poss") for t in words):
+            return None  # ("the official", "the prime minister" alone name no one)
         return Speaker(text, PERSON)
 
     def _body(self, tok: Token, at: int) -> Speaker | None:
@@ -304,7 +420,8 @@ class Speakers(Mentions):
         modifiers = [c for c in tok.children if c.i < tok.i and (
             c.dep_ in ("compound", "poss") and (c.tag_ in ("NNP", "NNPS") or c.ent_type_)
             or c.dep_ == "compound" and tok.lower_ in _PUBLIC_BODIES
-            or c.dep_ == "amod" and c.ent_type_ == "NORP" and tok.lower_ in _PUBLIC_BODIES)]
+            or c.dep_ == "amod" and c.ent_type_ == "NORP" and tok.lower_ in _PUBLIC_BODIES)
+            and not any(g.tag_ == "CD" for g in c.children)]  # ("the three-judge court")
         if modifiers:
             first = next(t for t in tok.subtree if t.dep_ != "det")
             span = tok.doc[first.i: tok.i + 1]
@@ -312,6 +429,16 @@ class Speakers(Mentions):
                 return None
             known = self._sharing([t.text for t in span])
             return Speaker(known or span.text, ORG)
+        owner = _of_a_name(tok)
+        if owner is not None:  # "the government of Freedonia", named by what it governs
+            span = tok.doc[tok.i: owner.right_edge.i + 1]
+            if len(span) <= MAX_WORDS[ORG] and "\n" not in span.text:
+                return Speaker(self.full(span.text, ORG), ORG)
+        if determiner(tok) == "the":
+            # "the court": the one named last that the noun names ("the Court of Appeal")
+            named = self.recent_named(tok.lower_, at)
+            if named is not None:
+                return named
         full = self.full(tok.text, ORG)
         if full != tok.text:
             return Speaker(full, ORG)
