@@ -253,7 +253,7 @@ def _groups(toks: list[_Tok]) -> list[_Group]:
                 j = k
                 continue
             # "Secretary of State …", "Ministry of Foreign Affairs", "Ambassador to the United
-            # Nations", "Court of Session"
+            # Nations", "Court of Appeal"
             if (k == j + 1 and nxt is not None and nxt.joined
                     and (nxt.key in ("of", "for", "from", "on") and (is_title(toks[j].key) or is_body(toks[j].key))
                          or nxt.key == "to" and is_title(toks[j].key))):
