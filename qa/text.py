@@ -55,7 +55,7 @@ def tokenize(text: str) -> list[str]:
 
     Returns:
         Tokens in order, with stop-words and possessive endings removed
-        ("UNESCO's" -> "unesco"); repeated words are kept (BM25 counts them).
+        ("EFB's" -> "efb"); repeated words are kept (BM25 counts them).
     """
     words = _WORD.findall(unicodedata.normalize("NFKC", text).lower().replace("’", "'"))
     words = [w[:-2] if w.endswith("'s") else w for w in words]

@@ -86,7 +86,7 @@ _HOW = {
 @dataclass(frozen=True)
 class Name:
     """A proper name in a question: an entity of a naming label, or a run of proper nouns
-    the pipeline gave no entity ("Formula One"), without a leading article or a possessive.
+    the pipeline gave no entity ("Harbour Cup"), without a leading article or a possessive.
     `person`: a person's name, which an article may give by surname alone."""
 
     text: str
@@ -94,8 +94,8 @@ class Name:
 
 
 # Entity labels that name something: an article that answers a question naming one of these
-# names it too. NORP ("French", "Catalan") and LANGUAGE are left out: an article says
-# "France" or "in Catalonia" as often as the adjective.
+# names it too. NORP ("Ruritanian", "Elmish") and LANGUAGE are left out: an article says
+# "Ruritania" or "in Elmland" as often as the adjective.
 _NAMING = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "EVENT", "WORK_OF_ART",
                      "PRODUCT", "LAW"})
 
@@ -118,7 +118,7 @@ def names_of(doc: Doc) -> tuple[Name, ...]:
 
 
 def _bare(tokens: Sequence[Token]) -> str:
-    """A name's words without a leading article ("the Super Bowl") or a possessive."""
+    """A name's words without a leading article ("the Elm Bowl") or a possessive."""
     words = [t for t in tokens if t.tag_ != "POS"]
     while words and words[0].lower_ in ("the", "a", "an"):
         words = words[1:]
@@ -229,7 +229,7 @@ def answer_type(question: str) -> AnswerType:
     if w in ("what", "which", "whose") and noun is not None and tokens[first + 1].tag_ != "VBZ" \
             and tokens[first + 1].lower_ not in ("is", "was", "are", "were", "did", "does",
                                                  "do", "has", "have", "had"):
-        # "which city", "which Aleppo district": whatever the small model made of "which"
+        # "which city", "which Elmport district": whatever the small model made of "which"
         # ("det", or "pobj" of "In")
         return _category(noun, of)
     if w in ("who", "whom", "whose"):

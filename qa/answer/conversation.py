@@ -93,7 +93,7 @@ def resolve_followup(question: str, history: Sequence[Turn] = ()) -> str:
     Returns:
         The question with pronouns replaced by the entity of the previous turns ("What did
         Ada Okafor say about the alliance?"), or, for "When was that?", the question tied to the
-        previous one ("When was that? (re: What did Brennan say about the meeting?)").
+        previous one ("When was that? (re: What did Okafor say about the meeting?)").
         The question unchanged when there is no history or nothing to resolve.
     """
     q = question.strip()
@@ -108,7 +108,7 @@ def resolve_followup(question: str, history: Sequence[Turn] = ()) -> str:
     if _PERSON_PRONOUNS.search(q):
         from ..corpus.quotes import is_person, person_in
 
-        # "Why did Bernie Sanders end his campaign?": "his" is Sanders', whoever the previous
+        # "Why did Ben Carter end his campaign?": "his" is Carter's, whoever the previous
         # question was about. A pronoun is replaced only when the question names no person of
         # its own (after its first word, which is capitalised anyway).
         named = person_in(q.split(" ", 1)[1] if " " in q else "")

@@ -32,12 +32,12 @@ _CLAUSE_END = re.compile(r"[,;:.!?]\s|[;:.!?]$|\s[—–]\s")
 _NOT_CONTEXT = frozenset("the a an what which who whom whose when where why how did does do is "
                          "was were are be been has have had will would can could".split())
 _WORD = re.compile(r"[\w’'-]+")
-# Words beside a name that are not part of it: "Ms Kimura", "the Kimura family".
+# Words beside a name that are not part of it: "Ms Okafor", "the Okafor family".
 _NOT_NAME_WORDS = frozenset("the a an mr mrs ms dr miss sir family 's ’s".split())
 # A name's "of" part: "Henry III of Castile", "William of Montreuil".
 _OF_NAME = re.compile(r" of (?:[A-Z][\w’'-]+)(?: [A-Z][\w’'-]+)?")
 # How much a phrase's label counts in its favour beside its nearness: a nationality or a
-# people ("French", "Byzantine") is more often a modifier than the one who did something.
+# people ("Ruritanian", "Elmish") is more often a modifier than the one who did something.
 _LABEL_WEIGHT = {"NORP": 0.0}
 _PRONOUN_PHRASES = frozenset("i you he she it we they me him her us them this that these those "
                              "who what which whom whose there here one".split())
@@ -155,7 +155,7 @@ def _counts(text: str, stop: int, end: int, noun: str) -> bool:
 
 
 def _of_place(text: str, stop: int, end: int) -> int:
-    """Where a person's name ends with what it is "of": "Richard I" + " of Normandy"."""
+    """Where a person's name ends with what it is "of": "Aldric I" + " of Elmshire"."""
     m = _OF_NAME.match(text, stop, end)
     return m.end() if m else stop
 
@@ -180,7 +180,7 @@ def _names(entity: str, phrase: str) -> bool:
     e, p = entity.casefold(), phrase.casefold()
     if e in p:
         return True
-    # ("Ms Kimura" names "Hana Kimura"; "Kyoko Kimura", her mother, does not)
+    # ("Ms Okafor" names "Ada Okafor"; "Bea Okafor", her mother, does not)
     words = [w for w in _WORD.findall(p) if w not in _NOT_NAME_WORDS]
     named = {re.sub(r"['’]s?$", "", w) for w in _WORD.findall(e)}
     return len(e.split()) > 1 and bool(words) and set(words) <= named

@@ -208,14 +208,14 @@ def save_turn(conversation: int | None, answer: Answer, index: str) -> None:
 QUOTES_EXAMPLES = f"""\
 examples:
   qa quotes "Ada Okafor"
-  qa quotes Brennan --since 2022 --json
+  qa quotes Okafor --since 2022 --json
 
 {DATE_FORMS}"""
 
 
 def _add_quotes(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("quotes", help="what a person is quoted as saying", epilog=QUOTES_EXAMPLES)
-    p.add_argument("name", help="full name or surname: “Ada Okafor”, “Brennan”")
+    p.add_argument("name", help="full name or surname: “Ada Okafor”, “Okafor”")
     add_date_flags(p)
     p.add_argument("--index", help=INDEX_HELP)
     p.add_argument("--json", action="store_true", help="print the quotes as JSON")

@@ -39,7 +39,7 @@ _ANY_NAMED_REACH = 2
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 # The shortest word of a name that may be written with one letter changed.
 _MIN_SPELT = 5
-# An organisation written by its initials: "FEB", "UNHCR".
+# An organisation written by its initials: "FEB", "EFB".
 _ACRONYM = re.compile(r"[A-Z]{2,7}")
 UNNAMED = frozenset("a an one another some any no every each either neither".split())
 # Words that make a different role of the same noun: a deputy governor is not the governor.

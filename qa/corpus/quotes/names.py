@@ -23,8 +23,8 @@ __all__ = ["TITLES", "is_person", "is_title", "is_body", "name_kind", "person_in
 # ----------------------------------------------------------------------------------------------
 # Words of English, never of a corpus: no country, city, organisation or nationality names.
 
-# Titles and role nouns: before a name they are stripped ("Foreign Minister Wang Yi" → "Wang
-# Yi"); after a lowercase determiner they mark a description ("the US official").
+# Titles and role nouns: before a name they are stripped ("Foreign Minister Ada Okafor" → "Ada
+# Okafor"); after a lowercase determiner they mark a description ("the EFB official").
 TITLES = frozenset("""
     mr mrs ms miss mx dr prof sir dame lord lady rev reverend fr father sister brother
     president vice prime minister premier chancellor secretary secretary-general general gen
@@ -53,7 +53,7 @@ TITLES = frozenset("""
     former acting interim senior junior top assistant associate special first chief
     managing lead late incoming outgoing retired emeritus
 """.split())
-# A single name after one of these is a whole name ("Pope Francis", "King Charles").
+# A single name after one of these is a whole name ("Pope Aurel", "King Aldric").
 _SOVEREIGN_TITLES = frozenset("pope king queen prince princess emperor empress sultan emir sheikh".split())
 # Nouns that make a capitalised name an organisation, a place or an event, not a person.
 _BODY_WORDS = frozenset("""
@@ -96,13 +96,13 @@ _CALENDAR = frozenset("""
     jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
     saturday sunday
 """.split())
-# First words of place names ("North Carolina", "New Zealand", "San Diego", "Middle East"): a
-# name that starts with one is a place, not a person ("Kanye West" is a person).
+# First words of place names ("North Elmshire", "New Elmport", "San Aldo", "Middle Vale"): a
+# name that starts with one is a place, not a person ("Ada West" is a person).
 _PLACE_PREFIXES = frozenset("""
     north south east west northern southern eastern western central new san santa los las fort port
     mount cape upper lower greater middle
 """.split())
-# Lower-case particles inside a name ("Osama bin Laden", "Ursula von der Leyen").
+# Lower-case particles inside a name ("Omar bin Aldo", "Greta von der Elm").
 PARTICLES = frozenset("bin ibn al el van von der den de da di du del dela della dos das la le ter ten".split())
 _AUX = frozenset("""
     is are was were be been being has have had will would could should can may might must shall
@@ -131,7 +131,7 @@ _TOKEN = re.compile(r"[^\W_][\w’'.&-]*|[^\w\s]")
 _POSSESSIVE = ("’s", "'s", "s’", "s'")
 # Abbreviations whose dot is not a full stop.
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof st jr sr gen col lt capt sgt rev sen rep gov fr mt".split())
-# Letters after a name that are not part of it ("Kama Melly QC", "Martin Luther King Jr.").
+# Letters after a name that are not part of it ("Ada Okafor QC", "Ben Carter Jr.").
 _POSTNOMINALS = frozenset("jr sr qc kc ii iii iv phd md obe mbe cbe esq".split())
 _DOTTED = re.compile(r"(?:[^\W\d_]\.)+")
 
@@ -184,7 +184,7 @@ def _kind(word: str, key: str, prev: _Tok | None) -> str:
         return "num"
     upper = word[0].isupper()
     if upper and len(word) > 1 and word.isupper():
-        return "cap"  # an acronym ("UN", "U.S.", "CNN"), never the pronoun "us"
+        return "cap"  # an acronym ("EFB", "N.A.", "XTV"), never the pronoun "us"
     if key in _DETERMINERS:
         return "det"
     if key in _PREPOSITIONS:
@@ -196,12 +196,12 @@ def _kind(word: str, key: str, prev: _Tok | None) -> str:
     if key in ("who", "whom", "which", "whose"):
         return "rel"
     if key in _AUX or key in _FUNCTION_WORDS:
-        # Capitalised right after a name, it is part of the name ("Theresa May", "Martin How").
+        # Capitalised right after a name, it is part of the name ("Ada May", "Ben How").
         if upper and prev is not None and prev.kind == "cap" and not prev.owner:
             return "cap"
         return "aux" if key in _AUX else "func"
     if upper or (_PREFIXED_NAME.match(word) and word[word.index("-") + 1].isupper()):
-        return "cap"  # "Abdel Fattah el-Sisi"
+        return "cap"  # "Omar Abdel el-Nour"
     if key in PARTICLES:
         return "part"
     if is_title(key):
@@ -316,7 +316,7 @@ def _group_name(toks: list[_Tok], g: _Group) -> _Name | None:
     while (len(items) > 2 and items[0].text.isupper() and "." not in items[0].text and len(items[0].text) > 1
            and _name_shaped(items[1].text) and _name_shaped(items[2].text)
            and not any(is_body(t.key) for t in items[1:])):
-        items = items[1:]  # "IM Dorsa Derakhshani", "GOP Senator …": letters before the name
+        items = items[1:]  # "IM Ada Okafor", "GOP Senator …": letters before the name
     if not items:
         return None
     keys = [t.key for t in items]
@@ -328,8 +328,8 @@ def _group_name(toks: list[_Tok], g: _Group) -> _Name | None:
             cut = i
     rest = items[cut + 1:]
     if cut >= 0 and len(rest) == 1 and keys[cut] in _SOVEREIGN_TITLES and _name_shaped(rest[0].text):
-        return _Name("person", f"{items[cut].text} {rest[0].text}")  # "Pope Francis"
-    # "First Minister of Scotland Nicola Sturgeon": the place of the title, then the name.
+        return _Name("person", f"{items[cut].text} {rest[0].text}")  # "Pope Aurel"
+    # "First Minister of Freedonia Ada Okafor": the place of the title, then the name.
     preps = [i for i, t in enumerate(rest) if t.kind == "prep"]
     if preps:
         head, tail = rest[: preps[-1]], [t for t in rest[preps[-1] + 1:] if t.kind == "cap"]
@@ -347,10 +347,10 @@ def _group_name(toks: list[_Tok], g: _Group) -> _Name | None:
     if any(is_body(t.key) for t in rest) or (len(rest) > 1 and rest[0].key in _PLACE_PREFIXES):
         return _Name("body", body_text)
     if is_title(rest[-1].key) and not any(_name_shaped(t.text) and not is_title(t.key) for t in rest[:-1]):
-        return _Name("role", body_text)  # "US Ambassador", "Regents Professor"
+        return _Name("role", body_text)  # "EFB Ambassador", "Regents Professor"
     words = [t.text for t in rest if t.kind in ("part", "cap")]
     if not all(_name_shaped(w) or w.lower() in PARTICLES for w in words):
-        return _Name("body", " ".join(words))  # "CNN", "NBC News", "UCL"
+        return _Name("body", " ".join(words))  # "XTV", "Elm Courier News", "EIT"
     parts = [w for w in words if w.lower() not in PARTICLES]
     if len(parts) == 1:
         return _Name("single", " ".join(words))
@@ -363,7 +363,7 @@ def person_in(phrase: str) -> str | None:
     """The last name in a phrase that may be a person's, with titles, roles and possessives
     removed: "Foreign Ministry spokesperson Ada Okafor" → "Ada Okafor", "Secretary of State
     Ben Carter" → "Ben Carter". Organisations ("the Foreign Ministry", "Harbour Party")
-    and roles alone give None. A single capitalised word ("Brennan", "Freedonia") is returned
+    and roles alone give None. A single capitalised word ("Okafor", "Freedonia") is returned
     as it is: whether it names a person is for the data to say (`is_person`)."""
     toks = _tokens(phrase)
     best = None
@@ -379,8 +379,8 @@ def person_in(phrase: str) -> str | None:
 
 
 def _is_modifier(toks: list[_Tok], g: _Group, hi: int) -> bool:
-    """A name used as an adjective before a role or body: "Houthi military spokesperson",
-    "the El Paso mayor", "German officials", "Northland University political scientist"."""
+    """A name used as an adjective before a role or body: "Elmish military spokesperson",
+    "the Elmport mayor", "Ruritanian officials", "Northland University political scientist"."""
     k = g.last + 1
     for step in range(3):
         if k >= hi:
@@ -437,7 +437,7 @@ def is_person(name: str, known_speakers: Iterable[str]) -> bool:
 
     A name with a person's shape (two to four capitalised name words, after titles: "Ada
     Okafor", "Secretary Ben Carter") is a person. A single word is a person only when a
-    known name with a person's shape contains it: "Brennan" is, where "Tom Brennan"
+    known name with a person's shape contains it: "Okafor" is, where "Ada Okafor"
     is quoted; "Freedonia" is not, where no person's name holds that word, and a body that
     speaks ("the Palace", "Foreign Ministry") never is.
 
@@ -471,7 +471,7 @@ def person_names(text: str) -> list[str]:
 
 
 def speaker_matches(query: str, speaker: str) -> bool:
-    """Case-insensitive match by full name, by any single part ("Brennan", "Ada"), or
+    """Case-insensitive match by full name, by any single part ("Okafor", "Ada"), or
     by first and last name past a middle one."""
     q = query.strip().lower()
     s = speaker.lower()

@@ -26,7 +26,7 @@ _NOT_A_NAME = frozenset("he she they we i it them him her".split()) | {"the arti
 def find_speaker(question: str) -> str | None:
     """The person or body a who-said-what question is about, or None.
 
-    "What did Brennan say about the meeting?" → "Brennan"; "What did the club say?"
+    "What did Okafor say about the meeting?" → "Okafor"; "What did the club say?"
     → None; "What did the town hall say?" → "town hall" (bodies speak too). Pronouns give
     None: resolve follow-ups first (`qa.conversation.resolve_followup`). Whether the name is a
     person's is for `is_person` to say, with the index's speakers.

@@ -227,7 +227,7 @@ class Speakers(Mentions):
                 doc[a - 1].tag_ in ("NNP", "NNPS") and doc[a - 1].dep_ != "poss"
                 or doc[a - 1].lower_ in PARTICLES and a - 1 > start
                 and doc[a - 2].tag_ == "NNP"):
-            a -= 1  # the words of the name before its last: "Erik ten Hag"
+            a -= 1  # the words of the name before its last: "Ada ten Elm"
         written = [t.text for t in doc[a: tok.i + 1]]
         words = clean(written, PERSON)
         if not words or len(words) > MAX_WORDS[PERSON]:
