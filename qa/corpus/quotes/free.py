@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .cues import COURT_VERBS, SPEECH_VERBS, STATEMENT_NOUNS
 from .names import names_something
@@ -16,7 +16,17 @@ from .scan import Quotation, Table, court_decides
 from .speakers import PERSON, Speaker, Speakers, subject_of
 
 if TYPE_CHECKING:
-    from .extract import Emitted
+    from qa.types import Quote
+
+
+class Emitted(Protocol):
+    """The quotes found so far (`extract.Emitted`): the last one, and a span given once."""
+
+    last: Quote | None
+
+    def add(self, start: int, end: int, speaker: Speaker, cue: str) -> bool:
+        """Give [start, end) to `speaker`, unless part of it is given already."""
+        ...
 
 _BLANK_TO_LINE_END = re.compile(r"[^\S\n]*\n")
 # Words of someone speaking of themselves.

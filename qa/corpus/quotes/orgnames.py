@@ -7,7 +7,7 @@ brackets ("Transport for Elmtown (TfE)").
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -16,7 +16,14 @@ from .names import is_body
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
-    from .mentions import QuotedText
+
+class QuotedText(Protocol):
+    """What these rules read of the article's quotations (`mentions.QuotedText`)."""
+
+    def inside(self, at: int) -> bool:
+        """Whether character `at` is inside quotation marks."""
+        ...
+
 
 PERSON, ORG = "PERSON", "ORG"
 #: An organisation's name of more words is the recogniser's run-on.
