@@ -4,8 +4,9 @@ The fastest way to embed chunks depends on the CPU, not on which packages are in
 a CPU with native bf16 (AVX512_BF16 or AMX) OpenVINO in bf16 was 2.45x plain
 sentence-transformers, while on CPUs without it the same backend runs in fp32 at about 1x, and
 int8 (VNNI where the CPU has it) is what pays. So the first build that needs a default times
-each candidate backend on a few batches of real news chunks (`qa/embed/calibration_text.jsonl`),
-interleaved and best of two rounds (the cores may be shared), and keeps the fastest. The
+each candidate backend on a few batches of news chunks (`qa/embed/calibration_text.jsonl`:
+invented news written for qa, shaped like a build's chunks; no corpus's text), interleaved
+and best of two rounds (the cores may be shared), and keeps the fastest. The
 choice is cached in `$XDG_CACHE_HOME/qa/backend.json`, keyed by the CPU model, its flags and
 the versions of the libraries that run the models, so a new CPU or an upgraded runtime
 measures again. `qa index --runtime` and the `runtime` setting (`$QA_RUNTIME`) still override

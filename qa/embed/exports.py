@@ -54,7 +54,8 @@ def cached_export(name: str, *, quantize: bool = False) -> Path:
 
 def cached_openvino_int8(name: str) -> Path:
     """The machine-wide NNCF int8 quantisation of `name`'s fp32 export, made on first use
-    (~30-60 s: the fp32 model is run on the 64 news chunks of qa/embed/calibration_text.jsonl).
+    (~30-60 s: the fp32 model is run on the 64 invented news chunks of
+    qa/embed/calibration_text.jsonl).
     Read-only, like the exports."""
     import shutil
 
@@ -112,10 +113,16 @@ def export_embedder(folder: Path, name: str):  # type: ignore[no-untyped-def]
 
 
 def calibration_texts(n: int = 64) -> list[str]:
-    """The first `n` of the 64 news chunks in `qa/embed/calibration_text.jsonl` (public news
-    articles under CC BY 2.5, each row with its source's url; made by
-    bench/make_calibration_text.py): what int8 quantisation is calibrated on and what the
-    build backends are timed on."""
+    """The first `n` of the 64 news chunks in `qa/embed/calibration_text.jsonl`: what int8
+    quantisation is calibrated on and what the build backends are timed on.
+
+    The chunks are invented news written for qa by hand (made-up people, towns, firms and
+    outlets; no corpus's text), shaped like a build's chunks: the article's title, a
+    newline, then the chunk's text (`qa.embed.chunk_input.embedding_input`), some of them
+    an article's second or third chunk, with their lengths spread like a news build's
+    (median ~170 words, ~220 word pieces, a few past the model's 256). Each row is
+    {"title", "text"}; only "text" is read. The file is written by hand, not generated:
+    edit it directly, and bump `qa.embed.openvino.OV_INT8_CALIBRATION` when it changes."""
     import importlib.resources
 
     raw = importlib.resources.files("qa.embed").joinpath("calibration_text.jsonl").read_text("utf-8")

@@ -139,13 +139,52 @@ def test_cpu_describes_what_the_runtimes_can_use() -> None:
     assert text == "Some Xeon; avx2 fma avx512f avx512_vnni (no avx512_bf16, no amx_bf16)"
 
 
-def test_calibration_text_is_real_news_chunks() -> None:
+def test_calibration_text_is_invented_news_chunks_shaped_like_a_builds() -> None:
+    """qa/embed/calibration_text.jsonl: 64 news chunks written for qa (no corpus's text), each
+    the shape a build embeds (title, newline, chunk text) and spread in length like a news
+    build's chunks (the Wikinews chunks it replaced: words 44/162/168.5/176/212 min/quartiles/
+    max, word pieces 61/204/218.5/241.5/453, 10 of 64 past 256), so that int8 calibration and
+    the backend timing see the shapes a build gives them."""
+    import importlib.resources
+    import statistics
+    from pathlib import Path
+
+    from tokenizers import Tokenizer
+
+    from qa.build.parts import CHUNKING
+    from qa.config import resolve_model_path
+    from qa.embed.chunk_input import embedding_input
     from qa.embed.exports import calibration_texts
 
     texts = calibration_texts(64)
     assert len(texts) == 64 and len(set(texts)) == 64
-    words = sorted(len(t.split()) for t in texts)
-    assert words[0] >= 20 and 100 <= words[32] <= 220
+    raw = importlib.resources.files("qa.embed").joinpath("calibration_text.jsonl").read_text("utf-8")
+    rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    assert [r["text"] for r in rows] == texts
+    for row in rows:
+        assert set(row) == {"title", "text"}  # no url: nothing is quoted from a site
+        title, text = row["title"], row["text"]
+        body = text.removeprefix(f"{title}\n")
+        assert title and "\n" not in title and body != text and body.strip(), title
+        assert text == embedding_input(title, body)
+        assert len(body.split()) <= CHUNKING["max_words"] + 10, title  # a chunk, not an article
+        assert "http" not in text and "www." not in text
+
+    words = [len(t.split()) for t in texts]
+    q1, median, q3 = statistics.quantiles(words, n=4)
+    assert min(words) >= 20 and sum(w < 100 for w in words) >= 4  # a few short chunks
+    assert 145 <= q1 <= median <= q3 <= 200 and 150 <= median <= 190 and max(words) <= 230
+
+    model_dir = Path(resolve_model_path("all-MiniLM-L6-v2"))
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_truncation()
+    pieces = [len(e.ids) for e in tokenizer.encode_batch(texts)]  # [CLS] and [SEP] included
+    q1, median, q3 = statistics.quantiles(pieces, n=4)
+    assert 185 <= q1 <= median <= q3 <= 260 and 200 <= median <= 240
+    # Most within the model's 256 word pieces, some close to it, and a few past it (the
+    # tokenizer truncates those, as it does a build's longest chunks).
+    assert sum(240 < p <= 256 for p in pieces) >= 3
+    assert 3 <= sum(p > 256 for p in pieces) <= 12 and max(pieces) <= 512
 
 
 def test_qa_config_shows_the_runtime_and_why(capsys, monkeypatch) -> None:
