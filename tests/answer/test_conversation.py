@@ -31,13 +31,13 @@ def test_stand_alone_questions_and_empty_history_are_unchanged():
 
 
 def test_a_question_that_names_its_own_person_keeps_its_pronouns():
-    """After a question about Trump, "Why did Bernie Sanders end his campaign?" stays about
-    Sanders (it became "…end Donald Trump's campaign?")."""
-    history = ["What did Donald Trump say about the election?"]
-    q = "Why did Bernie Sanders end his campaign?"
+    """After a question about Okafor, "Why did Ben Carter end his campaign?" stays about
+    Carter (it became "…end Tom Okafor's campaign?")."""
+    history = ["What did Tom Okafor say about the election?"]
+    q = "Why did Ben Carter end his campaign?"
     assert resolve_followup(q, history) == q
-    assert resolve_followup("Why did he end his campaign?", ["Why did Bernie Sanders quit?"]) \
-        == "Why did Bernie Sanders end Bernie Sanders’s campaign?"
+    assert resolve_followup("Why did he end his campaign?", ["Why did Ben Carter quit?"]) \
+        == "Why did Ben Carter end Ben Carter’s campaign?"
 
 
 # --- follow-ups that move on (issue 23) ------------------------------------------------------
