@@ -226,6 +226,17 @@ def test_a_mistyped_command_suggests_the_right_one(capsys):
     assert "unknown command 'frobnicate'" in err and "search" in err and "Did you mean" not in err
 
 
+def test_a_folder_given_without_corpus_names_the_flag(capsys, tmp_path):
+    assert main(["index", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"qa index: the folder of articles is given with --corpus. "
+        f"Run `qa index --corpus {tmp_path}`.")
+    # anything else unknown keeps argparse's own message
+    with pytest.raises(SystemExit) as exit_:
+        main(["index", str(tmp_path / "missing")])
+    assert exit_.value.code == 2 and "unrecognized arguments" in capsys.readouterr().err
+
+
 def test_every_command_has_examples_in_its_help(capsys):
     from qa.cli import build_parser, subcommands
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import shlex
 import sys
+from pathlib import Path
 
 from qa import __version__
 from qa.text import terminal_safe
@@ -79,6 +81,20 @@ def _unknown_command(argv: list[str], commands: list[str]) -> str | None:
             f"{', '.join(commands)}; `qa --help` says what each does.")
 
 
+# Commands that read a folder of articles, given with --corpus.
+_CORPUS_COMMANDS = ("index", "watch", "chat")
+
+
+def _folder_without_flag(command: str | None, extra: list[str]) -> str | None:
+    """The message for `qa index ~/news`: a folder of articles given without --corpus."""
+    if command not in _CORPUS_COMMANDS or len(extra) != 1 or extra[0].startswith("-") \
+            or not Path(extra[0]).expanduser().is_dir():
+        return None
+    folder = terminal_safe(shlex.quote(extra[0]))
+    return (f"qa {command}: the folder of articles is given with --corpus. "
+            f"Run `qa {command} --corpus {folder}`.")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `qa` console script."""
     parser = build_parser()
@@ -88,7 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             print(unknown, file=sys.stderr)
             return 2
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        folder = _folder_without_flag(args.command, extra)
+        if folder:
+            print(folder, file=sys.stderr)
+            return 2
+        args = parser.parse_args(argv)  # argparse's own message for the rest
     if args.command is None:  # bare `qa` opens the chat, in a terminal
         if not (sys.stdin.isatty() and sys.stdout.isatty()) or "chat" not in subcommands(parser):
             parser.print_help()
