@@ -42,7 +42,7 @@ from .. import config
 from ..errors import ModelUnavailableError
 from ..types import JSONObject
 from .embedder import Embedder, runtime_embedder
-from .exports import calibration_texts
+from .exports import calibration_texts, ov_int8_recipe
 
 CACHE_VERSION = 1
 CANDIDATES = ("onnx", "openvino", "openvino-int8")
@@ -115,10 +115,8 @@ def machine_key(model: str) -> str:
             versions[lib] = importlib.metadata.version(lib)
         except importlib.metadata.PackageNotFoundError:
             versions[lib] = None
-    from .openvino import OV_INT8_RECIPE
-
     raw = json.dumps([CACHE_VERSION, model, here.model, here.flags, os.cpu_count(), versions,
-                      OV_INT8_RECIPE, candidates()])
+                      ov_int8_recipe(), candidates()])
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 

@@ -13,6 +13,8 @@ from .. import config
 from ..errors import ModelUnavailableError
 
 EXPORT_PREFIX = "onnx-"
+#: The invented news chunks int8 is calibrated on and backends are timed on (`calibration_texts`).
+CALIBRATION_FILE = "calibration_text.jsonl"
 
 
 def export_name(name: str, *, quantize: bool = False) -> str:
@@ -59,10 +61,10 @@ def cached_openvino_int8(name: str) -> Path:
     Read-only, like the exports."""
     import shutil
 
-    from .openvino import OV_INT8_RECIPE, quantize_openvino_int8
+    from .openvino import quantize_openvino_int8
 
     fp32 = export_cache() / export_name(name, quantize=False)
-    cached = fp32.with_name(f"{fp32.name}-ov-int8-{OV_INT8_RECIPE}")
+    cached = fp32.with_name(f"{fp32.name}-ov-int8-{ov_int8_recipe()}")
     if not valid_export(cached, name):
         shutil.rmtree(cached, ignore_errors=True)
         for stale in cached.parent.glob(f".{cached.name}.tmp-*"):
@@ -122,8 +124,23 @@ def calibration_texts(n: int = 64) -> list[str]:
     an article's second or third chunk, with their lengths spread like a news build's
     (median ~170 words, ~220 word pieces, a few past the model's 256). Each row is
     {"title", "text"}; only "text" is read. The file is written by hand, not generated:
-    edit it directly, and bump `qa.embed.openvino.OV_INT8_CALIBRATION` when it changes."""
+    edit it directly (the int8 recipe, `ov_int8_recipe`, follows its bytes)."""
+    raw = _calibration_file().decode("utf-8")
+    return [json.loads(line)["text"] for line in raw.splitlines() if line.strip()][:n]
+
+
+def _calibration_file() -> bytes:
     import importlib.resources
 
-    raw = importlib.resources.files("qa.embed").joinpath("calibration_text.jsonl").read_text("utf-8")
-    return [json.loads(line)["text"] for line in raw.splitlines() if line.strip()][:n]
+    return importlib.resources.files("qa.embed").joinpath(CALIBRATION_FILE).read_bytes()
+
+
+def ov_int8_recipe() -> str:
+    """Names the "openvino-int8" recipe in the cached model's folder and in the backend
+    choice's cache key: what stays in floating point, SmoothQuant, and the calibration text
+    (its bytes), so a new recipe is a new model, quantised and measured again."""
+    from .openvino import OV_INT8_SETTINGS
+
+    text = hashlib.sha256(_calibration_file()).hexdigest()
+    raw = json.dumps([*OV_INT8_SETTINGS, text])
+    return hashlib.sha256(raw.encode()).hexdigest()[:8]

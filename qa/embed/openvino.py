@@ -4,7 +4,6 @@ has it natively), and its NNCF int8 quantisation ("openvino-int8")."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import itertools
 import json
@@ -47,16 +46,8 @@ OV_INT8_KEEP_FLOAT = (
     r".*layer\.\d+/output/dense/MatMul",  # FFN down-projection (not attention/output/dense)
     r".*attention/self/MatMul(_1)?",  # attention scores and their weighted sum
 )
-# Which calibration text the activation ranges come from: part of the recipe. "invented-news-1"
-# is the 64 invented news chunks written for qa now in qa/embed/calibration_text.jsonl; the
-# recipe had no such entry while that file held real news chunks, so an int8 model cached
-# from that text (its folder ends in the old recipe id) is not reused but quantised again.
-OV_INT8_CALIBRATION = "invented-news-1"
-# Names the recipe in the cached model's folder and the backend choice's cache key: a new
-# recipe (what stays in float, SmoothQuant, calibration text) is a new model, quantised and
-# measured again.
-OV_INT8_RECIPE = hashlib.sha256(json.dumps([OV_INT8_KEEP_FLOAT, "no-smoothquant",
-                                            OV_INT8_CALIBRATION]).encode()).hexdigest()[:8]
+# The recipe beside its calibration text (`qa.embed.exports.ov_int8_recipe` names the two).
+OV_INT8_SETTINGS = (OV_INT8_KEEP_FLOAT, "no-smoothquant")
 
 
 def quantize_openvino_int8(fp32_dir: Path, out_dir: Path, texts: Sequence[str]) -> Path:

@@ -204,3 +204,15 @@ def test_qa_config_shows_the_runtime_and_why(capsys, monkeypatch) -> None:
     assert main(["config", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)["settings"]["runtime"]
     assert shown == {"value": "torch", "source": "QA_RUNTIME", "env": "QA_RUNTIME"}
+
+
+def test_the_int8_recipe_follows_the_calibration_text(monkeypatch) -> None:
+    """An edit to the calibration text names a new int8 recipe (a new cached model, and the
+    backend measured again), with no version to bump by hand."""
+    from qa.embed import exports
+
+    before = exports.ov_int8_recipe()
+    assert exports.ov_int8_recipe() == before
+    raw = exports._calibration_file()
+    monkeypatch.setattr(exports, "_calibration_file", lambda: raw + b"\n")
+    assert exports.ov_int8_recipe() != before
