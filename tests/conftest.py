@@ -9,6 +9,7 @@ Two kinds of index:
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -24,10 +25,13 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# The user's settings file (~/.config/qa/config.toml) must not steer the tests: an empty one.
-os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="qa-tests-config-")
-# Nor may the tests read or write the user's conversation history (~/.local/share/qa).
-os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="qa-tests-data-")
+# The user's settings file (~/.config/qa/config.toml) must not steer the tests: an empty one;
+# nor may the tests read or write the user's conversation history (~/.local/share/qa). Both
+# live in one folder this process made and removes when it exits.
+_HOME = tempfile.mkdtemp(prefix="qa-tests-home-")
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
+os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_CORPUS = REPO / "corpus"
