@@ -374,6 +374,11 @@ def test_a_place_or_an_owner_is_never_the_person_quoted():
         [("Yahya Sarea", "it had carried out the attack using ten drones", "said"),
          ("Yahya Sarea", '"These attacks are our right, and we warn them that our targets will '
           'keep expanding"', "said")], id="spelt-otherwise"),
+    pytest.param(  # a clause a semicolon closes is nobody's words, though the parse hangs
+        # it from the cue after it; "X said" after a comma still reports the clause before
+        "That spring, the Greener Harbour campaign began; Okafor promised marches every week "
+        "until Elmland signed the treaty. The harbour will close in June, Okafor said.",
+        [("Okafor", "The harbour will close in June", "said")], id="semicolon-closes"),
 ])
 def test_who_said_it_from_the_parse(text, expected):
     ((_, found),) = _extract_all([_article(text)])

@@ -363,8 +363,11 @@ def _clause(cue: Cue) -> Span | None:
         # (also "said Ada required help", read as a noun phrase "Ada required help")
     comp = next((c for c in comps if c.i > tok.i), None)
     if comp is None:  # "…, X said": not an attribution of its own, not "While Y agreed …, X said"
+        # nor a clause a semicolon closes: "The march began; X promised more" is two
+        # statements, the first nobody's words
         comp = next((c for c in reversed(comps) if not _attributes(c)
-                     and c.left_edge.lower_ not in _SUBORDINATORS), None)
+                     and c.left_edge.lower_ not in _SUBORDINATORS
+                     and doc[c.right_edge.i + 1].text != ";"), None)
     if comp is None:
         return None
     first = comp.left_edge
