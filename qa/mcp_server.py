@@ -162,8 +162,9 @@ class AnswerPhrase(_Out):
     end: int
     article_id: str
     n: int
-    label: str = Field(description='its kind: an entity label (PERSON, DATE...), "NP" or '
-                                   '"REASON"')
+    label: str = Field(description='its kind: an entity label (PERSON, DATE...), "NP", '
+                                   '"REASON", or "QUOTE" (the words of the speaker a "What '
+                                   'did X say" question names)')
 
 
 class AskResult(_Out):

@@ -167,7 +167,12 @@ class AnswerPhrase:
     end: int
     article_id: str
     n: int  # the citation it lies in
-    label: str  # what kind of phrase it is: an entity label, "NP", or "REASON"
+    label: str  # what kind of phrase it is: an entity label, "NP", "REASON", or QUOTE
+
+
+#: The answer phrase's label when it is a speaker's words ("What did X say …?"): a quotation
+#: or reported clause found at index time (`Quote`).
+QUOTE = "QUOTE"
 
 
 #: A decoded JSON object (a manifest, a server's reply, a JSON line, a record on disk): where

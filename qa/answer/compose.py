@@ -15,7 +15,8 @@ from typing import Literal
 
 import numpy as np
 
-from ..types import Answer, AnswerPhrase, Citation, Mode
+from ..corpus.quotes import speaker_matches
+from ..types import QUOTE, Answer, AnswerPhrase, Citation, Mode
 from . import phrase_parse
 from .answer_type import AnswerType
 from .candidates import Candidate
@@ -138,8 +139,13 @@ class Composer:
             # Publication order, so the reader can follow the story.
             chosen = sorted(chosen, key=lambda c: (c.article.date or "9999", c.article.id, c.start))
         citations = tuple(citation(i + 1, c) for i, c in enumerate(chosen))
-        phrase = None if abstained else answer_phrase(best_first, citations, q.search,
-                                                             q.answer_type)
+        if abstained:
+            phrase = None
+        elif q.speaker and not q.answer_type.typed:
+            # "What did X say …?": what answers is X's words, not a noun phrase near them
+            phrase = self.quoted(best_first, citations, q.speaker)
+        else:
+            phrase = answer_phrase(best_first, citations, q.search, q.answer_type)
         if abstained:
             text = NO_ANSWER
         else:
@@ -151,6 +157,30 @@ class Composer:
             generation=self.evidence.generation, answer=phrase,
             certainty=None if abstained else certainty(confidence),
         )
+
+
+    def quoted(self, best_first: Sequence[Candidate], citations: Sequence[Citation],
+               speaker: str) -> AnswerPhrase | None:
+        """The speaker's words (a quotation or reported clause found at index time) in the
+        best cited sentence that holds some, as the answer phrase; None when no cited
+        sentence quotes them."""
+        for c in best_first:
+            cit = _citation_of(c, citations)
+            if cit is None:
+                continue
+            for quote in self.evidence.quotes_in(c.article.id):
+                if cit.start <= quote.start and quote.end <= cit.end \
+                        and speaker_matches(speaker, quote.speaker):
+                    return AnswerPhrase(text=c.article.text[quote.start:quote.end],
+                                        start=quote.start, end=quote.end,
+                                        article_id=cit.article_id, n=cit.n, label=QUOTE)
+        return None
+
+
+def _citation_of(c: Candidate, citations: Sequence[Citation]) -> Citation | None:
+    """The citation whose span holds a candidate's sentence."""
+    return next((cit for cit in citations if cit.article_id == c.article.id
+                 and cit.start <= c.start and c.end <= cit.end), None)
 
 
 def picked(ranked: Sequence[Candidate], model: AnswerModel, most: int,
@@ -185,8 +215,7 @@ def answer_phrase(best_first: Sequence[Candidate], citations: Sequence[Citation]
     inside its citation's span (`article.text[start:end] == text`)."""
     held: list[tuple[Candidate, Citation]] = []
     for c in best_first:
-        cit = next((cit for cit in citations if cit.article_id == c.article.id
-                    and cit.start <= c.start and c.end <= cit.end), None)
+        cit = _citation_of(c, citations)
         if cit is not None and c.found:
             held.append((c, cit))
     chosen = phrase_parse.best([phrase_parse.Cited(c.article.text, c.start, c.end, c.found,
@@ -334,7 +363,9 @@ def format_answer(answer: Answer, marks: tuple[str, str] = ("", "")) -> str:
              else answer_text(answer.citations, phrase, marks)]
     if answer.certainty and not answer.abstained:
         lines.append(f"({answer.certainty}"
-                     + (f"; the answer: {marks[0]}{' '.join(phrase.text.split())}{marks[1]}"
+                     + (f"; the answer: the words quoted in [{phrase.n}]" if phrase is not None
+                        and phrase.label == QUOTE else
+                        f"; the answer: {marks[0]}{' '.join(phrase.text.split())}{marks[1]}"
                         if phrase is not None else "") + ")")
     if answer.resolved_question.strip() != answer.question.strip():
         lines.append(f"(Read as: {answer.resolved_question})")

@@ -114,6 +114,20 @@ def test_the_phrase_is_marked_where_the_answer_is_shown(strike):
     assert ans.text[start:end] == "1,200"
 
 
+def test_what_someone_said_is_marked_as_their_words(strike):
+    retriever, assistant = strike
+    question = "What did Maria Okafor say about the vote?"
+    ans = assistant.ask(question, mode="bm25")
+    assert_marked(retriever, ans, "1,200 members voted to accept a 4% pay rise", question)
+    assert ans.answer.label == "QUOTE"  # not a noun phrase near her name ("the Elm Dockworkers")
+    shown = format_answer(ans, marks=("<<", ">>"))
+    assert "<<1,200 members voted to accept a 4% pay rise>>" in shown
+    assert f"the answer: the words quoted in [{ans.answer.n}]" in shown
+    # a who-said-what question that asks for a kind of thing keeps that kind's phrase
+    counted = assistant.ask("According to Maria Okafor, how many members voted?", mode="bm25")
+    assert counted.answer is not None and counted.answer.text == "1,200"
+
+
 def test_questions_headlines_and_bylines_are_never_cited_as_answers(strike):
     _, assistant = strike
     for question in ("Why did Jane Arrow decide to run for mayor of Elmwood?",
