@@ -21,6 +21,7 @@ from . import phrase_parse
 from .answer_type import AnswerType
 from .candidates import Candidate
 from .evidence import Evidence
+from .phrase import paired_quotes
 from .question import Question
 from .scoring import AnswerModel
 
@@ -225,8 +226,9 @@ def answer_phrase(best_first: Sequence[Candidate], citations: Sequence[Citation]
         return None
     n, found = chosen
     c, cit = held[n]
-    return AnswerPhrase(text=c.article.text[found.start:found.end], start=found.start,
-                        end=found.end, article_id=cit.article_id, n=cit.n, label=found.label)
+    start, end = paired_quotes(c.article.text, found.start, found.end, cit.start, cit.end)
+    return AnswerPhrase(text=c.article.text[start:end], start=start, end=end,
+                        article_id=cit.article_id, n=cit.n, label=found.label)
 
 
 def affiliation(text: str, phrases: Sequence, speaker: str) -> str | None:  # type: ignore[type-arg]

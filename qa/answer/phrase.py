@@ -229,3 +229,37 @@ def _head_of(phrase: str) -> str | None:
 
 def _folded(text: str) -> str:
     return " ".join(text.casefold().replace("’", "'").split())
+
+
+# A phrase that opens a quotation runs on to the mark that closes it when the mark is at most
+# this many characters past the phrase's end ('a "smash' → 'a "smash and grab"').
+QUOTED_RUN_CHARS = 120
+
+
+def paired_quotes(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
+    """A phrase's span with its quotation marks paired, inside its sentence `text[lo:hi]`.
+
+    The parse's noun phrases can stop inside a quotation ('called it a "smash and grab"' gives
+    'a "smash'): a phrase with a mark it does not close runs on to the closing mark (or back
+    to the opening one), within the sentence and QUOTED_RUN_CHARS; failing that, a mark
+    left alone at the phrase's edge is dropped ('"disease' → 'disease').
+    """
+    inside = text[start:end]
+    curly = inside.count("“") - inside.count("”")
+    straight = inside.count('"') % 2
+    if curly > 0 or straight and text.count('"', lo, start) % 2 == 0:  # it opens one
+        mark = "”" if curly > 0 else '"'
+        close = text.find(mark, end, min(hi, end + QUOTED_RUN_CHARS))
+        if close != -1:
+            return start, close + 1
+    elif curly < 0 or straight:  # it closes one opened before it
+        mark = "“" if curly < 0 else '"'
+        opened = text.rfind(mark, max(lo, start - QUOTED_RUN_CHARS), start)
+        if opened != -1:
+            return opened, end
+    if curly or straight:
+        while start < end and text[start] in '"“”':
+            start += 1
+        while end > start and text[end - 1] in '"“”':
+            end -= 1
+    return start, end

@@ -179,3 +179,18 @@ def test_a_relative_with_the_same_surname_can_be_the_answer():
                         [("Kyoko Arrow", "PERSON")]) == "Kyoko Arrow"
     assert _best_phrase("Ms Arrow thanked her mother.", "Who is Jane Arrow's mother?",
                         [("Ms Arrow", "PERSON")]) is None
+
+
+@pytest.mark.parametrize("sentence, phrase, shown", [
+    ('Okafor called it a "smash and grab on our harbour" on Monday.', 'a "smash',
+     'a "smash and grab on our harbour"'),  # runs on to the closing mark
+    ("Okafor called it “a smash and grab” on Monday.", "grab”", "“a smash and grab”"),
+    ('The virus causes the "fever', '"fever', "fever"),  # no closing mark: the mark goes
+    ('He said the "fever spreads fast" here.', "fever spreads", "fever spreads"),  # paired
+])
+def test_an_answer_phrase_never_shows_half_a_quotation(sentence, phrase, shown):
+    from qa.answer.phrase import paired_quotes
+
+    start = sentence.index(phrase)
+    lo, hi = paired_quotes(sentence, start, start + len(phrase), 0, len(sentence))
+    assert sentence[lo:hi] == shown
