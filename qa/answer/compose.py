@@ -159,7 +159,6 @@ class Composer:
             certainty=None if abstained else certainty(confidence),
         )
 
-
     def quoted(self, best_first: Sequence[Candidate], citations: Sequence[Citation],
                speaker: str) -> AnswerPhrase | None:
         """The speaker's words (a quotation or reported clause found at index time) in the

@@ -232,7 +232,8 @@ def _folded(text: str) -> str:
 
 
 # A phrase that opens a quotation runs on to the mark that closes it when the mark is at most
-# this many characters past the phrase's end ('a "smash' → 'a "smash and grab"').
+# this many characters past the phrase's end ('a "smash' → 'a "smash and grab"'); one that
+# closes a quotation runs back as far to the mark that opens it.
 QUOTED_RUN_CHARS = 120
 
 
