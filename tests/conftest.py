@@ -27,9 +27,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # The user's settings file (~/.config/qa/config.toml) must not steer the tests: an empty one;
 # nor may the tests read or write the user's conversation history (~/.local/share/qa). Both
-# live in one folder this process made and removes when it exits.
-_HOME = tempfile.mkdtemp(prefix="qa-tests-home-")
-atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+# live in one folder the pytest process makes and removes when it exits; the processes it
+# starts that import this module (build workers unpickling a test embedder) inherit it and
+# make none of their own (they end without running `atexit`).
+_HOME = os.environ.get("QA_TESTS_HOME", "")
+if not _HOME:
+    _HOME = os.environ["QA_TESTS_HOME"] = tempfile.mkdtemp(prefix="qa-tests-home-")
+    atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")
 
