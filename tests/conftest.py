@@ -27,9 +27,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # The user's settings file (~/.config/qa/config.toml) must not steer the tests: an empty one;
 # nor may the tests read or write the user's conversation history (~/.local/share/qa). Both
-# live in one folder the pytest process makes and removes when it exits; the processes it
-# starts that import this module (build workers unpickling a test embedder) inherit it and
-# make none of their own (they end without running `atexit`).
+# live in one folder the pytest process makes and removes when it exits; a process it starts
+# inherits the folder through the environment and, if it imports this module, makes none of
+# its own (a child process may end without running `atexit`).
 _HOME = os.environ.get("QA_TESTS_HOME", "")
 if not _HOME:
     _HOME = os.environ["QA_TESTS_HOME"] = tempfile.mkdtemp(prefix="qa-tests-home-")
